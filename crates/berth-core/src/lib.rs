@@ -1,0 +1,17 @@
+//! berth-core: the sans-IO protocol core of the berth TCP/IP stack.
+//!
+//! The layer contract: this crate never reads the clock, never performs I/O
+//! and never spawns threads. Time ([`time::Instant`]) and randomness come in as
+//! arguments; bytes come in through `handle_*` calls and go out through
+//! `poll_*` calls that write into buffers the caller owns. That makes every
+//! behaviour reproducible in tests, simulations and fuzzers.
+//!
+//! Modules:
+//! - [`wire`]: zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6,
+//!   ICMPv4, ICMPv6, UDP and TCP, plus the Internet checksum.
+//! - [`time`]: the core's notion of time.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod time;
+pub mod wire;
