@@ -17,5 +17,8 @@ struct Cli {}
 
 fn main() {
     let _cli = Cli::parse();
-    println!("berth {}: no subcommands yet; see `berth --help`", env!("CARGO_PKG_VERSION"));
+    println!(
+        "berth {}: no subcommands yet; see `berth --help`",
+        env!("CARGO_PKG_VERSION")
+    );
 }

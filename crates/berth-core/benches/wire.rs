@@ -1,1 +1,3 @@
+//! Wire parse and checksum benchmarks (filled in with the wire formats).
+
 fn main() {}

@@ -24,12 +24,16 @@ impl Instant {
 
     /// An instant `millis` milliseconds after the origin.
     pub const fn from_millis(millis: u64) -> Self {
-        Self { micros: millis.saturating_mul(1000) }
+        Self {
+            micros: millis.saturating_mul(1000),
+        }
     }
 
     /// An instant `secs` seconds after the origin.
     pub const fn from_secs(secs: u64) -> Self {
-        Self { micros: secs.saturating_mul(1_000_000) }
+        Self {
+            micros: secs.saturating_mul(1_000_000),
+        }
     }
 
     /// Microseconds since the origin.
@@ -88,7 +92,12 @@ impl Sub for Instant {
 
 impl fmt::Display for Instant {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{:06}s", self.micros / 1_000_000, self.micros % 1_000_000)
+        write!(
+            f,
+            "{}.{:06}s",
+            self.micros / 1_000_000,
+            self.micros % 1_000_000
+        )
     }
 }
 
@@ -102,8 +111,14 @@ mod tests {
         assert_eq!(t + Duration::from_millis(3), Instant::from_millis(8));
         assert_eq!(t - Duration::from_secs(1), Instant::ZERO);
         assert_eq!(Instant::ZERO - t, Duration::ZERO);
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
-        assert_eq!(Instant::from_micros(u64::MAX).checked_add(Duration::from_micros(1)), None);
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
+            Instant::from_micros(u64::MAX)
+        );
+        assert_eq!(
+            Instant::from_micros(u64::MAX).checked_add(Duration::from_micros(1)),
+            None
+        );
         assert_eq!(Instant::from_micros(1_500_000).to_string(), "1.500000s");
     }
 }

@@ -1,0 +1,55 @@
+#!/usr/bin/python3
+"""Writes berth-core's wire test vectors, crates/berth-core/src/wire/vectors.rs.
+
+Each vector is a packet built with Scapy, an implementation independent of ours
+(Debian's python3-scapy; run with /usr/bin/python3, not a pyenv python):
+
+    /usr/bin/python3 scripts/wire-vectors.py > crates/berth-core/src/wire/vectors.rs
+
+To add a vector, add an entry to VECTORS and rerun.
+"""
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
+                       ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
+                       ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
+                       ICMPv6NDOptPrefixInfo, ICMPv6NDOptDstLLAddr,
+                       ICMPv6NDOptSrcLLAddr, ICMPv6NDOptMTU, ICMPv6PacketTooBig,
+                       ICMPv6TimeExceeded, IPv6, IPv6ExtHdrDestOpt,
+                       IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
+                       IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Raw)
+
+A4, B4 = "198.18.0.1", "198.18.0.2"
+A6, B6 = "2001:2::1", "2001:2::2"
+MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
+
+VECTORS = {
+    # UDP: a DNS-sized datagram and an empty one.
+    "UDP_V4": lambda: IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
+    "UDP_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b""),
+}
+
+
+HEADER = """//! Test vectors for the wire formats, built with Scapy by
+//! scripts/wire-vectors.py (generated: do not edit by hand, rerun the script).
+#![allow(dead_code)]
+"""
+
+
+def rust_array(name, expr, data):
+    lines = [f"/// `{expr}`", f"pub(crate) const {name}: [u8; {len(data)}] = ["]
+    for i in range(0, len(data), 16):
+        lines.append("    " + " ".join(f"0x{b:02x}," for b in data[i:i + 16]))
+    lines.append("];")
+    return "\n".join(lines)
+
+
+def main():
+    import inspect
+    print(HEADER)
+    for name, build in VECTORS.items():
+        expr = inspect.getsource(build).split("lambda:", 1)[1].strip().rstrip(",")
+        print(rust_array(name, expr, bytes(build())))
+        print()
+
+
+if __name__ == "__main__":
+    main()
