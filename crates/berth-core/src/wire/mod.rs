@@ -23,8 +23,10 @@
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
 pub mod checksum;
+pub mod tcp_option;
 pub mod udp;
 
+pub use tcp_option::{Iter as TcpOptionIter, TcpOption};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
