@@ -25,6 +25,18 @@ VECTORS = {
     # UDP: a DNS-sized datagram and an empty one.
     "UDP_V4": lambda: IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
     "UDP_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b""),
+    # TCP and its options: Linux-shaped handshakes, data, SACK, FIN, RST, an
+    # unknown (experimental, kind 254) option, ECN setup, URG; both families.
+    "TCP_SYN_V4": lambda: IP(src=A4, dst=B4, id=1, ttl=64) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240, options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (1, 0)), ("NOP", None), ("WScale", 7)]),
+    "TCP_SYN_ACK_V4": lambda: IP(src=B4, dst=A4, id=0, ttl=64) / TCP(sport=80, dport=40000, seq=5000, ack=1001, flags="SA", window=65160, options=[("MSS", 1460), ("SAckOK", b""), ("Timestamp", (2, 1)), ("NOP", None), ("WScale", 7)]),
+    "TCP_DATA_V4": lambda: IP(src=A4, dst=B4, id=2, ttl=64) / TCP(sport=40000, dport=80, seq=1001, ack=5001, flags="PA", window=502, options=[("NOP", None), ("NOP", None), ("Timestamp", (3, 2))]) / Raw(b"GET / HTTP/1.1\r\n\r\n"),
+    "TCP_SACK_TS_V4": lambda: IP(src=B4, dst=A4, id=1, ttl=64) / TCP(sport=80, dport=40000, seq=5001, ack=1001, flags="A", window=509, options=[("NOP", None), ("NOP", None), ("Timestamp", (4, 3)), ("NOP", None), ("NOP", None), ("SAck", (3001, 4001, 5001, 6001, 7001, 8001))]),
+    "TCP_SACK_V6": lambda: IPv6(src=B6, dst=A6, hlim=64) / TCP(sport=80, dport=40000, seq=5001, ack=1001, flags="A", window=509, options=[("NOP", None), ("NOP", None), ("SAck", (3001, 4001, 5001, 6001, 7001, 8001, 4294967000, 100))]),
+    "TCP_FIN_V4": lambda: IP(src=A4, dst=B4, id=3, ttl=64) / TCP(sport=40000, dport=80, seq=1019, ack=5001, flags="FA", window=502, options=[("NOP", None), ("NOP", None), ("Timestamp", (5, 4))]),
+    "TCP_RST_V4": lambda: IP(src=B4, dst=A4, id=0, ttl=64) / TCP(sport=80, dport=40001, seq=0, ack=0, flags="R", window=0),
+    "TCP_UNKNOWN_OPT_V4": lambda: IP(src=A4, dst=B4, id=4, ttl=64) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240, options=[("MSS", 1460), (254, b"\xf9\x89\x01\x02"), ("NOP", None), ("EOL", None)]),
+    "TCP_SYN_ECN_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40002, dport=443, seq=4294967295, flags="SEC", window=64800, options=[("MSS", 1440), ("NOP", None), ("NOP", None), ("SAckOK", b""), ("NOP", None), ("WScale", 14)]),
+    "TCP_URG_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40002, dport=443, seq=1, ack=1, flags="PAU", window=1000, urgptr=3) / Raw(b"urg!"),
 }
 
 

@@ -23,8 +23,12 @@
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
 pub mod checksum;
+pub mod tcp;
+pub mod tcp_option;
 pub mod udp;
 
+pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr};
+pub use tcp_option::{Iter as TcpOptionIter, TcpOption};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
