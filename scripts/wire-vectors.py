@@ -8,7 +8,7 @@ Each vector is a packet built with Scapy, an implementation independent of ours
 
 To add a vector, add an entry to VECTORS and rerun.
 """
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
+from scapy.all import (ARP, ICMP, Dot1Q, Padding, fragment, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
                        ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
                        ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
                        ICMPv6NDOptPrefixInfo, ICMPv6NDOptDstLLAddr,
@@ -20,11 +20,18 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
 A4, B4 = "198.18.0.1", "198.18.0.2"
 A6, B6 = "2001:2::1", "2001:2::2"
 MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
+R4 = "198.18.1.1"  # a router between A4 and B4, for ICMP errors
 
 VECTORS = {
     # UDP: a DNS-sized datagram and an empty one.
     "UDP_V4": lambda: IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
     "UDP_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b""),
+    # Ethernet II: IPv4, IPv6, a frame padded to the 60-byte minimum, and an
+    # 802.1Q tag (which berth reads as an unknown EtherType).
+    "ETHERNET_IPV4": lambda: Ether(src=MAC_A, dst=MAC_B) / IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
+    "ETHERNET_IPV4_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / IP(src=B4, dst=A4, id=2, ttl=64) / UDP(sport=7, dport=40000) / Raw(b"hi") / Padding(b"\x00" * 16),
+    "ETHERNET_IPV6": lambda: Ether(src=MAC_A, dst=MAC_B) / IPv6(src=A6, dst=B6, hlim=64) / ICMPv6EchoRequest(id=1, seq=1),
+    "ETHERNET_VLAN": lambda: Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=100) / IP(src=A4, dst=B4, id=3, ttl=64) / UDP(sport=40000, dport=9),
 }
 
 

@@ -23,8 +23,12 @@
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
 pub mod checksum;
+pub mod ethernet;
 pub mod udp;
 
+pub use ethernet::{
+    Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
+};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
