@@ -32,6 +32,13 @@ VECTORS = {
     "ETHERNET_IPV4_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / IP(src=B4, dst=A4, id=2, ttl=64) / UDP(sport=7, dport=40000) / Raw(b"hi") / Padding(b"\x00" * 16),
     "ETHERNET_IPV6": lambda: Ether(src=MAC_A, dst=MAC_B) / IPv6(src=A6, dst=B6, hlim=64) / ICMPv6EchoRequest(id=1, seq=1),
     "ETHERNET_VLAN": lambda: Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=100) / IP(src=A4, dst=B4, id=3, ttl=64) / UDP(sport=40000, dport=9),
+    # ARP (in Ethernet frames): a broadcast request, a reply padded to the
+    # 60-byte minimum as it arrives from a real link, and a bare packet for
+    # IPv6 over Ethernet (16-byte protocol addresses), which berth does not
+    # represent.
+    "ARP_REQUEST": lambda: Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op="who-has", hwsrc=MAC_A, psrc=A4, pdst=B4),
+    "ARP_REPLY_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / ARP(op="is-at", hwsrc=MAC_B, psrc=B4, hwdst=MAC_A, pdst=A4) / Padding(b"\x00" * 18),
+    "ARP_IPV6": lambda: ARP(hwtype=1, ptype=0x86dd, hwlen=6, plen=16, op="who-has", hwsrc=MAC_A, psrc=A6, pdst=B6),
 }
 
 

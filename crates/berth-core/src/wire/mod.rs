@@ -22,10 +22,14 @@
 //! [`icmpv6`] (RFC 4443, RFC 4861), [`udp`] (RFC 768), [`tcp`] (RFC 9293,
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
+pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod udp;
 
+pub use arp::{
+    Hardware as ArpHardware, Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr,
+};
 pub use ethernet::{
     Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
 };
