@@ -39,6 +39,13 @@ VECTORS = {
     "ARP_REQUEST": lambda: Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op="who-has", hwsrc=MAC_A, psrc=A4, pdst=B4),
     "ARP_REPLY_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / ARP(op="is-at", hwsrc=MAC_B, psrc=B4, hwdst=MAC_A, pdst=A4) / Padding(b"\x00" * 18),
     "ARP_IPV6": lambda: ARP(hwtype=1, ptype=0x86dd, hwlen=6, plen=16, op="who-has", hwsrc=MAC_A, psrc=A6, pdst=B6),
+    # IPv4 (UDP_V4 and ETHERNET_IPV4_PADDED are IPv4 vectors too): a header
+    # with options (Record Route with two slots, then NOP: IHL 8), a TCP SYN
+    # with DF, DSCP AF11 and ECT(0), and both fragments of a UDP datagram.
+    "IPV4_OPTIONS": lambda: IP(src=A4, dst=B4, id=0x4242, ttl=64, options=[IPOption_RR(routers=["198.18.0.254", "198.18.1.254"]), IPOption_NOP()]) / ICMP(type="echo-request", id=7, seq=1) / Raw(b"rr"),
+    "IPV4_DF_TCP": lambda: IP(src=A4, dst=B4, id=0, flags="DF", ttl=64, tos=0x2a) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240),
+    "IPV4_FRAG_FIRST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[0],
+    "IPV4_FRAG_LAST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[1],
 }
 
 

@@ -25,6 +25,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod ipv4;
 pub mod udp;
 
 pub use arp::{
@@ -33,6 +34,7 @@ pub use arp::{
 pub use ethernet::{
     Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
 };
+pub use ipv4::{Ecn, Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
