@@ -8,14 +8,15 @@ Each vector is a packet built with Scapy, an implementation independent of ours
 
 To add a vector, add an entry to VECTORS and rerun.
 """
-from scapy.all import (ARP, ICMP, Dot1Q, Padding, fragment, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6DestUnreach,
                        ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
                        ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
                        ICMPv6NDOptPrefixInfo, ICMPv6NDOptDstLLAddr,
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptMTU, ICMPv6PacketTooBig,
                        ICMPv6TimeExceeded, IPv6, IPv6ExtHdrDestOpt,
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
-                       IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Raw)
+                       IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Padding,
+                       Raw, fragment)
 
 A4, B4 = "198.18.0.1", "198.18.0.2"
 A6, B6 = "2001:2::1", "2001:2::2"
@@ -46,6 +47,17 @@ VECTORS = {
     "IPV4_DF_TCP": lambda: IP(src=A4, dst=B4, id=0, flags="DF", ttl=64, tos=0x2a) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240),
     "IPV4_FRAG_FIRST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[0],
     "IPV4_FRAG_LAST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[1],
+    # ICMPv4: echo request and reply; port unreachable quoting a whole UDP
+    # datagram (as Linux does); fragmentation needed with a next-hop MTU
+    # quoting the RFC 792 minimum (header + 8 bytes) of a 1500-byte TCP
+    # segment; time exceeded quoting a header with options; and a timestamp
+    # request, a type berth does not represent.
+    "ICMPV4_ECHO_REQUEST": lambda: IP(src=A4, dst=B4, id=0x0100, flags="DF", ttl=64) / ICMP(type="echo-request", id=0x4242, seq=1) / Raw(b"berth ping 0123456789"),
+    "ICMPV4_ECHO_REPLY": lambda: IP(src=B4, dst=A4, id=0x0200, ttl=64) / ICMP(type="echo-reply", id=0x4242, seq=1) / Raw(b"berth ping 0123456789"),
+    "ICMPV4_PORT_UNREACHABLE": lambda: IP(src=B4, dst=A4, id=0x0300, ttl=64) / ICMP(type="dest-unreach", code="port-unreachable") / Raw(bytes(IP(src=A4, dst=B4, id=0x0301, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"anyone there?"))),
+    "ICMPV4_FRAG_NEEDED": lambda: IP(src=R4, dst=A4, id=0x0400, ttl=64) / ICMP(type="dest-unreach", code="fragmentation-needed", nexthopmtu=1400) / Raw(bytes(IP(src=A4, dst=B4, id=0x0401, flags="DF", ttl=63) / TCP(sport=40000, dport=80, seq=0x01020304, ack=0x0a0b0c0d, flags="A") / Raw(b"x" * 1460))[:28]),
+    "ICMPV4_TIME_EXCEEDED": lambda: IP(src=R4, dst=A4, id=0x0500, ttl=64) / ICMP(type="time-exceeded", code="ttl-zero-during-transit") / Raw(bytes(IP(src=A4, dst=B4, id=0x0501, ttl=1, options=[IPOption_RR(routers=["198.18.0.254"]), IPOption_NOP()]) / UDP(sport=40001, dport=33434) / Raw(b"traceroute"))),
+    "ICMPV4_TIMESTAMP": lambda: IP(src=A4, dst=B4, id=0x0600, ttl=64) / ICMP(type="timestamp-request", id=0x4242, seq=2, ts_ori=1000, ts_rx=0, ts_tx=0),
 }
 
 

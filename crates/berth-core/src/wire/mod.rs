@@ -25,6 +25,7 @@
 pub mod arp;
 pub mod checksum;
 pub mod ethernet;
+pub mod icmpv4;
 pub mod ipv4;
 pub mod udp;
 
@@ -33,6 +34,10 @@ pub use arp::{
 };
 pub use ethernet::{
     Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
+};
+pub use icmpv4::{
+    DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
+    Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
 };
 pub use ipv4::{Ecn, Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
