@@ -8,18 +8,20 @@ Each vector is a packet built with Scapy, an implementation independent of ours
 
 To add a vector, add an entry to VECTORS and rerun.
 """
-from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
+from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6DestUnreach,
                        ICMPv6EchoReply, ICMPv6EchoRequest, ICMPv6ND_NA,
                        ICMPv6ND_NS, ICMPv6ND_RA, ICMPv6ND_RS,
                        ICMPv6NDOptPrefixInfo, ICMPv6NDOptDstLLAddr,
                        ICMPv6NDOptSrcLLAddr, ICMPv6NDOptMTU, ICMPv6PacketTooBig,
                        ICMPv6TimeExceeded, IPv6, IPv6ExtHdrDestOpt,
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
-                       IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Raw)
+                       IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Padding,
+                       Raw, fragment)
 
 A4, B4 = "198.18.0.1", "198.18.0.2"
 A6, B6 = "2001:2::1", "2001:2::2"
 MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
+R4 = "198.18.1.1"  # a router between A4 and B4, for ICMP errors
 
 VECTORS = {
     # UDP: a DNS-sized datagram and an empty one.
@@ -37,6 +39,37 @@ VECTORS = {
     "TCP_UNKNOWN_OPT_V4": lambda: IP(src=A4, dst=B4, id=4, ttl=64) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240, options=[("MSS", 1460), (254, b"\xf9\x89\x01\x02"), ("NOP", None), ("EOL", None)]),
     "TCP_SYN_ECN_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40002, dport=443, seq=4294967295, flags="SEC", window=64800, options=[("MSS", 1440), ("NOP", None), ("NOP", None), ("SAckOK", b""), ("NOP", None), ("WScale", 14)]),
     "TCP_URG_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40002, dport=443, seq=1, ack=1, flags="PAU", window=1000, urgptr=3) / Raw(b"urg!"),
+    # Ethernet II: IPv4, IPv6, a frame padded to the 60-byte minimum, and an
+    # 802.1Q tag (which berth reads as an unknown EtherType).
+    "ETHERNET_IPV4": lambda: Ether(src=MAC_A, dst=MAC_B) / IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
+    "ETHERNET_IPV4_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / IP(src=B4, dst=A4, id=2, ttl=64) / UDP(sport=7, dport=40000) / Raw(b"hi") / Padding(b"\x00" * 16),
+    "ETHERNET_IPV6": lambda: Ether(src=MAC_A, dst=MAC_B) / IPv6(src=A6, dst=B6, hlim=64) / ICMPv6EchoRequest(id=1, seq=1),
+    "ETHERNET_VLAN": lambda: Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=100) / IP(src=A4, dst=B4, id=3, ttl=64) / UDP(sport=40000, dport=9),
+    # ARP (in Ethernet frames): a broadcast request, a reply padded to the
+    # 60-byte minimum as it arrives from a real link, and a bare packet for
+    # IPv6 over Ethernet (16-byte protocol addresses), which berth does not
+    # represent.
+    "ARP_REQUEST": lambda: Ether(src=MAC_A, dst="ff:ff:ff:ff:ff:ff") / ARP(op="who-has", hwsrc=MAC_A, psrc=A4, pdst=B4),
+    "ARP_REPLY_PADDED": lambda: Ether(src=MAC_B, dst=MAC_A) / ARP(op="is-at", hwsrc=MAC_B, psrc=B4, hwdst=MAC_A, pdst=A4) / Padding(b"\x00" * 18),
+    "ARP_IPV6": lambda: ARP(hwtype=1, ptype=0x86dd, hwlen=6, plen=16, op="who-has", hwsrc=MAC_A, psrc=A6, pdst=B6),
+    # IPv4 (UDP_V4 and ETHERNET_IPV4_PADDED are IPv4 vectors too): a header
+    # with options (Record Route with two slots, then NOP: IHL 8), a TCP SYN
+    # with DF, DSCP AF11 and ECT(0), and both fragments of a UDP datagram.
+    "IPV4_OPTIONS": lambda: IP(src=A4, dst=B4, id=0x4242, ttl=64, options=[IPOption_RR(routers=["198.18.0.254", "198.18.1.254"]), IPOption_NOP()]) / ICMP(type="echo-request", id=7, seq=1) / Raw(b"rr"),
+    "IPV4_DF_TCP": lambda: IP(src=A4, dst=B4, id=0, flags="DF", ttl=64, tos=0x2a) / TCP(sport=40000, dport=80, seq=1000, flags="S", window=64240),
+    "IPV4_FRAG_FIRST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[0],
+    "IPV4_FRAG_LAST": lambda: fragment(IP(src=A4, dst=B4, id=0x1234, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"berth fragments 0123456789abcdef"), fragsize=24)[1],
+    # ICMPv4: echo request and reply; port unreachable quoting a whole UDP
+    # datagram (as Linux does); fragmentation needed with a next-hop MTU
+    # quoting the RFC 792 minimum (header + 8 bytes) of a 1500-byte TCP
+    # segment; time exceeded quoting a header with options; and a timestamp
+    # request, a type berth does not represent.
+    "ICMPV4_ECHO_REQUEST": lambda: IP(src=A4, dst=B4, id=0x0100, flags="DF", ttl=64) / ICMP(type="echo-request", id=0x4242, seq=1) / Raw(b"berth ping 0123456789"),
+    "ICMPV4_ECHO_REPLY": lambda: IP(src=B4, dst=A4, id=0x0200, ttl=64) / ICMP(type="echo-reply", id=0x4242, seq=1) / Raw(b"berth ping 0123456789"),
+    "ICMPV4_PORT_UNREACHABLE": lambda: IP(src=B4, dst=A4, id=0x0300, ttl=64) / ICMP(type="dest-unreach", code="port-unreachable") / Raw(bytes(IP(src=A4, dst=B4, id=0x0301, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"anyone there?"))),
+    "ICMPV4_FRAG_NEEDED": lambda: IP(src=R4, dst=A4, id=0x0400, ttl=64) / ICMP(type="dest-unreach", code="fragmentation-needed", nexthopmtu=1400) / Raw(bytes(IP(src=A4, dst=B4, id=0x0401, flags="DF", ttl=63) / TCP(sport=40000, dport=80, seq=0x01020304, ack=0x0a0b0c0d, flags="A") / Raw(b"x" * 1460))[:28]),
+    "ICMPV4_TIME_EXCEEDED": lambda: IP(src=R4, dst=A4, id=0x0500, ttl=64) / ICMP(type="time-exceeded", code="ttl-zero-during-transit") / Raw(bytes(IP(src=A4, dst=B4, id=0x0501, ttl=1, options=[IPOption_RR(routers=["198.18.0.254"]), IPOption_NOP()]) / UDP(sport=40001, dport=33434) / Raw(b"traceroute"))),
+    "ICMPV4_TIMESTAMP": lambda: IP(src=A4, dst=B4, id=0x0600, ttl=64) / ICMP(type="timestamp-request", id=0x4242, seq=2, ts_ori=1000, ts_rx=0, ts_tx=0),
 }
 
 

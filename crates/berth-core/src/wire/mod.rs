@@ -22,11 +22,26 @@
 //! [`icmpv6`] (RFC 4443, RFC 4861), [`udp`] (RFC 768), [`tcp`] (RFC 9293,
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
+pub mod arp;
 pub mod checksum;
+pub mod ethernet;
+pub mod icmpv4;
+pub mod ipv4;
 pub mod tcp;
 pub mod tcp_option;
 pub mod udp;
 
+pub use arp::{
+    Hardware as ArpHardware, Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr,
+};
+pub use ethernet::{
+    Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
+};
+pub use icmpv4::{
+    DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
+    Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
+};
+pub use ipv4::{Ecn, Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr};
 pub use tcp_option::{Iter as TcpOptionIter, TcpOption};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
