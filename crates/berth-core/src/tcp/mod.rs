@@ -1,0 +1,15 @@
+//! TCP, per connection and sans-IO: RFC 9293 with the extensions berth
+//! implements. Nothing in this module reads a clock or does I/O; time comes
+//! in as [`crate::time::Instant`] / [`crate::time::Duration`] arguments.
+//!
+//! Map of the module (building blocks first; the state machine builds on them):
+//!
+//! | file | what | RFCs |
+//! | --- | --- | --- |
+//! | [`seq`] | [`SeqNum`](seq::SeqNum) with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
+//!
+//! RFCs this module follows, and where:
+//! - RFC 9293 (TCP): sequence space and acceptability, [`seq`].
+//! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
+
+pub mod seq;
