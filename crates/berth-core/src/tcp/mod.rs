@@ -7,9 +7,14 @@
 //! | file | what | RFCs |
 //! | --- | --- | --- |
 //! | [`seq`] | [`SeqNum`](seq::SeqNum) with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
+//! | [`send_buffer`] | [`SendBuffer`](send_buffer::SendBuffer): one ring of unacknowledged + unsent bytes, addressed by offset from SND.UNA | RFC 9293 §3.3.1 |
+//! | `ring` (private) | the fixed-capacity byte ring under both buffers | none |
 //!
 //! RFCs this module follows, and where:
-//! - RFC 9293 (TCP): sequence space and acceptability, [`seq`].
+//! - RFC 9293 (TCP): sequence space and acceptability, [`seq`]; send
+//!   sequence space, [`send_buffer`].
 //! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
 
+mod ring;
+pub mod send_buffer;
 pub mod seq;
