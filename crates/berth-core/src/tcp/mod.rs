@@ -1,0 +1,31 @@
+//! TCP, per connection and sans-IO: RFC 9293 with the extensions berth
+//! implements. Nothing in this module reads a clock or does I/O; time comes
+//! in as [`crate::time::Instant`] / [`crate::time::Duration`] arguments.
+//!
+//! Map of the module (building blocks first; the state machine builds on them):
+//!
+//! | file | what | RFCs |
+//! | --- | --- | --- |
+//! | [`seq`] | [`SeqNum`](seq::SeqNum) with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
+//! | [`recv_buffer`] | [`RecvBuffer`](recv_buffer::RecvBuffer): in-order bytes plus an out-of-order assembler of at most 32 ranges, addressed by offset from RCV.NXT; SACK blocks most recent first | RFC 9293 §3.10.7.4; RFC 2018 §4 |
+//! | [`rtt`] | [`RttEstimator`](rtt::RttEstimator): SRTT/RTTVAR and RTO with backoff; Karn's rule left to the caller | RFC 6298; RFC 7323 §4 (timing with timestamps) |
+//! | [`sack`] | [`Scoreboard`](sack::Scoreboard): the sender's SACKed ranges (at most 32), `IsLost`, `NextSeg` rules 1 and 3, `SetPipe` | RFC 6675 §4; RFC 2018; RFC 2883 (D-SACK ignored) |
+//! | [`send_buffer`] | [`SendBuffer`](send_buffer::SendBuffer): one ring of unacknowledged + unsent bytes, addressed by offset from SND.UNA | RFC 9293 §3.3.1 |
+//! | `ring` (private) | the fixed-capacity byte ring under both buffers | none |
+//!
+//! RFCs this module follows, and where:
+//! - RFC 9293 (TCP): sequence space and acceptability, [`seq`]; send
+//!   sequence space, [`send_buffer`]; holding out-of-order segments,
+//!   [`recv_buffer`].
+//! - RFC 6298 (retransmission timer): [`rtt`], with Linux's 200 ms minimum.
+//! - RFC 2018 (SACK): the receiver's blocks, [`recv_buffer`]; the sender's
+//!   scoreboard, [`sack`].
+//! - RFC 6675 (SACK loss recovery): `IsLost`, `NextSeg`, `SetPipe`, [`sack`].
+//! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
+
+pub mod recv_buffer;
+mod ring;
+pub mod rtt;
+pub mod sack;
+pub mod send_buffer;
+pub mod seq;

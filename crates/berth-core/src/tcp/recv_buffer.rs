@@ -1,0 +1,302 @@
+//! The receive queue: in-order bytes waiting for the application, plus
+//! out-of-order bytes waiting for the hole in front of them to fill
+//! (RFC 9293 §3.10.7.4: "Segments with higher beginning sequence numbers
+//! SHOULD be held for later processing (SHLD-31)."), and the SACK blocks that
+//! describe them (RFC 2018 §4).
+//!
+//! One fixed-capacity ring holds both: the readable bytes, then the receive
+//! window. Out-of-order data is stored directly in the ring at its offset in
+//! the window, and a fixed array of at most [`MAX_RANGES`] ranges (an
+//! assembler in the manner of smoltcp's) records which offsets hold data.
+//! Nothing is allocated after [`RecvBuffer::new`] (STYLE rule 13).
+//!
+//! Offsets count from the in-order end, RCV.NXT: offset 0 is the next byte
+//! the application is missing. That keeps this module free of sequence
+//! numbers: the connection trims a segment to start at or after RCV.NXT and
+//! passes `SEG.SEQ - RCV.NXT`, and turns the offsets of
+//! [`RecvBuffer::sack_blocks`] back into sequence numbers by adding RCV.NXT.
+//! Offsets and lengths come from the peer and are never trusted: anything
+//! outside the window is trimmed or ignored, and nothing panics.
+
+use super::ring::Ring;
+use super::seq::WindowSize;
+
+/// How many separate out-of-order ranges the buffer tracks. A segment that
+/// would need one more is refused (the peer retransmits it later).
+pub const MAX_RANGES: usize = 32;
+
+/// One out-of-order range of offsets, `start..end`, never empty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Range {
+    start: u32,
+    end: u32,
+    /// When the range last received data; larger is more recent.
+    stamp: u64,
+}
+
+/// The set of received out-of-order offsets: sorted, disjoint and never
+/// adjacent (touching ranges merge), and never starting at 0 (data at
+/// offset 0 is in order and leaves the assembler).
+#[derive(Debug, Clone)]
+struct Assembler {
+    ranges: [Range; MAX_RANGES],
+    count: usize,
+    clock: u64,
+}
+
+/// No range slot was free for a segment that needed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Full;
+
+impl Assembler {
+    fn new() -> Self {
+        Self {
+            ranges: [Range::default(); MAX_RANGES],
+            count: 0,
+            clock: 0,
+        }
+    }
+
+    fn ranges(&self) -> &[Range] {
+        self.ranges.get(..self.count).unwrap_or(&[])
+    }
+
+    /// Records that `start..end` (non-empty) now holds data. Returns how many
+    /// offsets at the front became in order; those leave the assembler and
+    /// every other range moves down by as much. On `Err` nothing changed.
+    fn add(&mut self, start: u32, end: u32) -> Result<u32, Full> {
+        let stamp = self.clock.wrapping_add(1);
+        let mut merged = Range { start, end, stamp };
+        let mut out = [Range::default(); MAX_RANGES];
+        let mut n = 0;
+        let mut advance = 0;
+        let mut pending = true;
+        let mut push = |r: Range, n: &mut usize| -> Result<(), Full> {
+            let slot = out.get_mut(*n).ok_or(Full)?;
+            *slot = r;
+            *n += 1;
+            Ok(())
+        };
+        for &r in self.ranges() {
+            if r.end < merged.start {
+                push(r, &mut n)?;
+            } else if merged.end < r.start {
+                if pending {
+                    pending = false;
+                    if merged.start == 0 {
+                        advance = merged.end;
+                    } else {
+                        push(merged, &mut n)?;
+                    }
+                }
+                push(r, &mut n)?;
+            } else {
+                // Overlapping or touching: absorb it.
+                merged.start = merged.start.min(r.start);
+                merged.end = merged.end.max(r.end);
+            }
+        }
+        if pending {
+            if merged.start == 0 {
+                advance = merged.end;
+            } else {
+                push(merged, &mut n)?;
+            }
+        }
+        for r in out.iter_mut().take(n) {
+            // INVARIANT: a range kept after an in-order prefix starts beyond
+            // it (ranges never touch), so this never saturates.
+            r.start = r.start.saturating_sub(advance);
+            r.end = r.end.saturating_sub(advance);
+        }
+        self.ranges = out;
+        self.count = n;
+        self.clock = stamp;
+        Ok(advance)
+    }
+}
+
+/// In-order bytes for the application, followed by the receive window in
+/// which out-of-order bytes are reassembled.
+#[derive(Debug, Clone)]
+pub struct RecvBuffer {
+    ring: Ring,
+    /// Ring position of the first readable byte.
+    head: usize,
+    /// Readable (in-order) bytes from `head`; RCV.NXT is just after them.
+    len: usize,
+    ooo: Assembler,
+}
+
+impl RecvBuffer {
+    /// An empty buffer of `capacity` bytes, capped at [`WindowSize::MAX`]
+    /// because a larger buffer could never be advertised. This is the only
+    /// allocation the buffer ever makes.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = capacity.min(WindowSize::MAX.get() as usize);
+        Self {
+            ring: Ring::new(capacity),
+            head: 0,
+            len: 0,
+            ooo: Assembler::new(),
+        }
+    }
+
+    /// The most bytes the buffer holds: readable bytes plus the window.
+    pub fn capacity(&self) -> usize {
+        self.ring.capacity()
+    }
+
+    /// In-order bytes the application can read now.
+    pub fn readable_len(&self) -> usize {
+        self.len
+    }
+
+    /// No in-order bytes are waiting to be read.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The receive window: free space from RCV.NXT on, out-of-order data
+    /// included (it sits inside the window). Reading grows it; in-order data
+    /// shrinks it by exactly what RCV.NXT advances, so its right edge never
+    /// moves left.
+    pub fn window(&self) -> WindowSize {
+        WindowSize::from_usize_saturating(self.window_len())
+    }
+
+    fn window_len(&self) -> usize {
+        self.capacity().saturating_sub(self.len)
+    }
+
+    /// Out-of-order data is waiting for a hole to fill.
+    pub fn has_out_of_order(&self) -> bool {
+        self.ooo.count > 0
+    }
+
+    /// Stores `data`, which starts `offset` bytes past RCV.NXT, and returns
+    /// how many of its bytes were accepted: those inside the window, or 0 if
+    /// the segment was refused.
+    ///
+    /// - Bytes past the window are trimmed.
+    /// - Bytes already held keep their first value (duplicates and overlaps
+    ///   are fine; a retransmission cannot rewrite received data).
+    /// - If the data is disjoint from every out-of-order range and all
+    ///   [`MAX_RANGES`] are in use, the segment is refused and nothing
+    ///   changes; data at offset 0 is never refused.
+    /// - When the hole at offset 0 fills, the readable length grows by the
+    ///   bytes that became in order (RCV.NXT advances by as much; compare
+    ///   [`readable_len`](Self::readable_len) before and after).
+    pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+        let window = self.window_len();
+        if offset >= window || data.is_empty() {
+            return 0;
+        }
+        let n = data.len().min(window - offset);
+        // INVARIANT: offset + n <= window <= WindowSize::MAX < 2^32.
+        let (Ok(start), Ok(end)) = (u32::try_from(offset), u32::try_from(offset + n)) else {
+            return 0;
+        };
+        let base = self.ring.wrap_add(self.head, self.len);
+        // Write only the gaps: bytes already held keep their value. Gaps are
+        // untracked space, so if `add` refuses below, these bytes stay
+        // invisible.
+        let mut cursor = start;
+        for r in self.ooo.ranges() {
+            if r.end <= cursor || r.start >= end {
+                continue;
+            }
+            if r.start > cursor {
+                write_gap(&mut self.ring, base, start, cursor..r.start, data);
+            }
+            cursor = cursor.max(r.end);
+        }
+        if cursor < end {
+            write_gap(&mut self.ring, base, start, cursor..end, data);
+        }
+        match self.ooo.add(start, end) {
+            Ok(advance) => {
+                self.len += advance as usize;
+                n
+            }
+            Err(Full) => 0,
+        }
+    }
+
+    /// Copies readable bytes into `out` and consumes them; returns the count.
+    pub fn read(&mut self, out: &mut [u8]) -> usize {
+        let n = self.peek(out);
+        self.consume(n)
+    }
+
+    /// Copies readable bytes into `out` without consuming them.
+    pub fn peek(&self, out: &mut [u8]) -> usize {
+        let n = out.len().min(self.len);
+        self.ring
+            .read(self.head, out.get_mut(..n).unwrap_or(&mut []))
+    }
+
+    /// The readable bytes as two slices across the ring's wrap, for reading
+    /// without a copy; follow with [`consume`](Self::consume).
+    pub fn readable_slices(&self) -> (&[u8], &[u8]) {
+        self.ring.slices(self.head, self.len)
+    }
+
+    /// Drops up to `n` readable bytes; returns how many were dropped.
+    pub fn consume(&mut self, n: usize) -> usize {
+        let n = n.min(self.len);
+        self.len -= n;
+        self.head = if self.len == 0 && !self.has_out_of_order() {
+            0
+        } else {
+            self.ring.wrap_add(self.head, n)
+        };
+        n
+    }
+
+    /// Writes the out-of-order ranges as `(start, end)` offsets from RCV.NXT
+    /// into `out`, most recently received first, and returns how many it
+    /// wrote (at most `out.len()`, at most [`MAX_RANGES`]).
+    ///
+    /// A range counts as received when a write lands in it, duplicates
+    /// included, so after a write the first block is the one that contains it
+    /// (unless it filled the hole at RCV.NXT and so is not out of order any
+    /// more).
+    //= https://www.rfc-editor.org/rfc/rfc2018#section-4
+    //# The first SACK block (i.e., the one immediately following the
+    //# kind and length fields in the option) MUST specify the contiguous
+    //# block of data containing the segment which triggered this ACK,
+    //# unless that segment advanced the Acknowledgment Number field in
+    //# the header.
+    pub fn sack_blocks(&self, out: &mut [(u32, u32)]) -> usize {
+        let mut written = 0;
+        let mut newer_than = u64::MAX;
+        for slot in out.iter_mut() {
+            // Stamps are unique, so each pass finds the next most recent.
+            let next = self
+                .ooo
+                .ranges()
+                .iter()
+                .filter(|r| r.stamp < newer_than)
+                .max_by_key(|r| r.stamp);
+            let Some(r) = next else { break };
+            *slot = (r.start, r.end);
+            newer_than = r.stamp;
+            written += 1;
+        }
+        written
+    }
+}
+
+/// Copies the part of `data` (which starts at window offset `start`) that
+/// belongs at window offsets `gap` into the ring, whose window starts at ring
+/// position `base`.
+fn write_gap(ring: &mut Ring, base: usize, start: u32, gap: core::ops::Range<u32>, data: &[u8]) {
+    let lo = gap.start.saturating_sub(start) as usize;
+    let hi = gap.end.saturating_sub(start) as usize;
+    let pos = ring.wrap_add(base, gap.start as usize);
+    ring.write(pos, data.get(lo..hi).unwrap_or(&[]));
+}
+
+#[cfg(test)]
+mod tests;
