@@ -187,11 +187,9 @@ impl Scoreboard {
                 merged.end = merged.end.latest(b.end);
             }
         }
-        if pending {
-            if let Some(slot) = slots.next() {
-                *slot = merged;
-                n += 1;
-            }
+        if pending && let Some(slot) = slots.next() {
+            *slot = merged;
+            n += 1;
         }
         self.blocks = out;
         self.count = n;
