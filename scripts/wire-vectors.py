@@ -16,15 +16,29 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Ether, ICMPv6DestUnreach,
                        ICMPv6TimeExceeded, IPv6, IPv6ExtHdrDestOpt,
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Raw)
+from scapy.layers.inet6 import (HBHOptUnknown, ICMPv6NDOptRDNSS,
+                                ICMPv6ParamProblem, Jumbo, PadN)
+from scapy.layers.ipsec import AH
 
 A4, B4 = "198.18.0.1", "198.18.0.2"
-A6, B6 = "2001:2::1", "2001:2::2"
+A6, B6, C6 = "2001:2::1", "2001:2::2", "2001:2::3"
 MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
 
 VECTORS = {
     # UDP: a DNS-sized datagram and an empty one.
     "UDP_V4": lambda: IP(src=A4, dst=B4, id=1, ttl=64) / UDP(sport=40000, dport=7) / Raw(b"hello, berth"),
     "UDP_V6": lambda: IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b""),
+    # IPv6 (wire/ipv6.rs): a plain TCP segment with traffic class and flow label; every
+    # extension header we walk (an unknown skip-type option in Hop-by-Hop); a first and a later
+    # fragment; AH; two packets RFC 8200 says to discard; a jumbogram.
+    "IPV6_TCP": lambda: IPv6(src=A6, dst=B6, tc=0xb8, fl=0x12345, hlim=64) / TCP(sport=40000, dport=80, seq=1, flags="S", window=65535),
+    "IPV6_EXT_CHAIN": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x1e, optdata=b"ab")]) / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\x00\x00")]) / IPv6ExtHdrRouting(addresses=[C6], segleft=0) / IPv6ExtHdrFragment(id=0x1234, offset=0, m=0) / UDP(sport=40000, dport=7) / Raw(b"ext"),
+    "IPV6_FRAG_FIRST": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrFragment(id=0xabcd, offset=0, m=1) / UDP(sport=40000, dport=7) / Raw(b"x" * 16),
+    "IPV6_FRAG_LATER": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrFragment(nh=17, id=0xabcd, offset=3, m=0) / Raw(b"y" * 12),
+    "IPV6_AH": lambda: IPv6(src=A6, dst=B6, hlim=64) / AH(nh=17, payloadlen=4, spi=0x100, seq=1, icv=b"\x11" * 12) / UDP(sport=40000, dport=7) / Raw(b"ah"),
+    "IPV6_HBH_DISCARD": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"\x01\x02")]) / UDP(sport=40000, dport=7),
+    "IPV6_ROUTING_SEGLEFT": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrRouting(addresses=[C6], segleft=1) / UDP(sport=40000, dport=7),
+    "IPV6_JUMBO": lambda: IPv6(src=A6, dst=B6, hlim=64, plen=0) / IPv6ExtHdrHopByHop(options=[Jumbo(jumboplen=16)]) / UDP(sport=40000, dport=7),
 }
 
 

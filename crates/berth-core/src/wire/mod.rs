@@ -23,8 +23,14 @@
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
 pub mod checksum;
+pub mod ipv6;
 pub mod udp;
 
+pub use ipv6::{
+    Discard as Ipv6Discard, DiscardReason as Ipv6DiscardReason,
+    ExtensionsWalk as Ipv6ExtensionsWalk, FragmentHeader as Ipv6FragmentHeader,
+    OptionAction as Ipv6OptionAction, Packet as Ipv6Packet, Repr as Ipv6Repr,
+};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
