@@ -39,6 +39,21 @@ VECTORS = {
     "IPV6_HBH_DISCARD": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"\x01\x02")]) / UDP(sport=40000, dport=7),
     "IPV6_ROUTING_SEGLEFT": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrRouting(addresses=[C6], segleft=1) / UDP(sport=40000, dport=7),
     "IPV6_JUMBO": lambda: IPv6(src=A6, dst=B6, hlim=64, plen=0) / IPv6ExtHdrHopByHop(options=[Jumbo(jumboplen=16)]) / UDP(sport=40000, dport=7),
+    # ICMPv6 and NDP (wire/icmpv6.rs): both echoes; each error message, quoting a whole
+    # invoking packet, a cut one (Packet Too Big) and one with an extension header (Parameter
+    # Problem); RS, RA, NS and NA with their options, an RA with two prefixes and an MTU, and one
+    # with an option we skip (RDNSS) between the others.
+    "ICMPV6_ECHO_REQUEST": lambda: IPv6(src=A6, dst=B6, hlim=64) / ICMPv6EchoRequest(id=0x1234, seq=1, data=b"berth ping"),
+    "ICMPV6_ECHO_REPLY": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6EchoReply(id=0x1234, seq=1, data=b"berth ping"),
+    "ICMPV6_DST_UNREACH": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6DestUnreach(code=4) / IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b"knock"),
+    "ICMPV6_PKT_TOO_BIG": lambda: IPv6(src=C6, dst=A6, hlim=64) / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40000, dport=80, seq=1000, ack=1, flags="A") / Raw(b"z" * 100))[:72]),
+    "ICMPV6_TIME_EXCEEDED": lambda: IPv6(src=C6, dst=A6, hlim=64) / ICMPv6TimeExceeded(code=0) / IPv6(src=A6, dst=B6, hlim=1) / UDP(sport=40000, dport=33434),
+    "ICMPV6_PARAM_PROBLEM": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6ParamProblem(code=2, ptr=42) / IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"\x01\x02")]) / UDP(sport=40000, dport=7),
+    "ICMPV6_RS": lambda: IPv6(src=A6, dst=B6, hlim=255) / ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A),
+    "ICMPV6_RA": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_RA(chlim=64, M=1, O=0, prf=0, routerlifetime=1800, reachabletime=30000, retranstimer=1000) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B) / ICMPv6NDOptMTU(mtu=1500) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:1::", prefixlen=64, L=1, A=1, validlifetime=86400, preferredlifetime=14400) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:2::", prefixlen=64, L=1, A=0, validlifetime=3600, preferredlifetime=1800),
+    "ICMPV6_RA_RDNSS": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_RA(chlim=0, M=0, O=1, prf=0, routerlifetime=0, reachabletime=0, retranstimer=0) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:3::", prefixlen=64, L=0, A=1, validlifetime=0xffffffff, preferredlifetime=0xffffffff) / ICMPv6NDOptRDNSS(dns=[C6], lifetime=600) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B),
+    "ICMPV6_NS": lambda: IPv6(src=A6, dst=B6, hlim=255) / ICMPv6ND_NS(tgt=B6) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A),
+    "ICMPV6_NA": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=B6) / ICMPv6NDOptDstLLAddr(lladdr=MAC_B),
 }
 
 

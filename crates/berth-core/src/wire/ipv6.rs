@@ -344,6 +344,25 @@ impl Repr {
         Ok((repr, data))
     }
 
+    /// The fixed header as it stands, extension headers not walked:
+    /// `next_header` is the header's own Next Header field and `payload_len`
+    /// its Payload Length. Emitting it writes the same 40 octets again, which
+    /// is how an ICMPv6 error quotes an invoking packet verbatim (followed by
+    /// its [`Packet::payload`]).
+    ///
+    /// The view must hold the 40-byte header (a checked view does).
+    pub fn from_fixed_header<T: AsRef<[u8]>>(packet: &Packet<T>) -> Self {
+        Self {
+            src_addr: packet.src_addr(),
+            dst_addr: packet.dst_addr(),
+            next_header: packet.next_header(),
+            payload_len: usize::from(packet.payload_len()),
+            hop_limit: packet.hop_limit(),
+            traffic_class: packet.traffic_class(),
+            flow_label: packet.flow_label(),
+        }
+    }
+
     /// The header length (always 40: `emit` writes no extension headers).
     pub const fn header_len(&self) -> usize {
         HEADER_LEN

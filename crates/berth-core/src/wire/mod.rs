@@ -23,9 +23,16 @@
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 
 pub mod checksum;
+pub mod icmpv6;
 pub mod ipv6;
 pub mod udp;
 
+pub use icmpv6::{
+    DstUnreachable as Icmpv6DstUnreachable, Message as Icmpv6Message, NdpOption, NdpOptions,
+    NeighborFlags as NdpNeighborFlags, Packet as Icmpv6Packet, ParamProblem as Icmpv6ParamProblem,
+    PrefixInfo as NdpPrefixInfo, PrefixInfos as NdpPrefixInfos, Repr as Icmpv6Repr,
+    RouterFlags as NdpRouterFlags, TimeExceeded as Icmpv6TimeExceeded,
+};
 pub use ipv6::{
     Discard as Ipv6Discard, DiscardReason as Ipv6DiscardReason,
     ExtensionsWalk as Ipv6ExtensionsWalk, FragmentHeader as Ipv6FragmentHeader,
