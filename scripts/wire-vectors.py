@@ -17,9 +17,12 @@ from scapy.all import (ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, ICMPv6DestUnreach,
                        IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, IPOption_NOP, IPOption_RR, Padding,
                        Raw, fragment)
+from scapy.layers.inet6 import (HBHOptUnknown, ICMPv6NDOptRDNSS,
+                                ICMPv6ParamProblem, Jumbo, PadN)
+from scapy.layers.ipsec import AH
 
 A4, B4 = "198.18.0.1", "198.18.0.2"
-A6, B6 = "2001:2::1", "2001:2::2"
+A6, B6, C6 = "2001:2::1", "2001:2::2", "2001:2::3"
 MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
 R4 = "198.18.1.1"  # a router between A4 and B4, for ICMP errors
 
@@ -70,6 +73,32 @@ VECTORS = {
     "ICMPV4_FRAG_NEEDED": lambda: IP(src=R4, dst=A4, id=0x0400, ttl=64) / ICMP(type="dest-unreach", code="fragmentation-needed", nexthopmtu=1400) / Raw(bytes(IP(src=A4, dst=B4, id=0x0401, flags="DF", ttl=63) / TCP(sport=40000, dport=80, seq=0x01020304, ack=0x0a0b0c0d, flags="A") / Raw(b"x" * 1460))[:28]),
     "ICMPV4_TIME_EXCEEDED": lambda: IP(src=R4, dst=A4, id=0x0500, ttl=64) / ICMP(type="time-exceeded", code="ttl-zero-during-transit") / Raw(bytes(IP(src=A4, dst=B4, id=0x0501, ttl=1, options=[IPOption_RR(routers=["198.18.0.254"]), IPOption_NOP()]) / UDP(sport=40001, dport=33434) / Raw(b"traceroute"))),
     "ICMPV4_TIMESTAMP": lambda: IP(src=A4, dst=B4, id=0x0600, ttl=64) / ICMP(type="timestamp-request", id=0x4242, seq=2, ts_ori=1000, ts_rx=0, ts_tx=0),
+    # IPv6 (wire/ipv6.rs): a plain TCP segment with traffic class and flow label; every
+    # extension header we walk (an unknown skip-type option in Hop-by-Hop); a first and a later
+    # fragment; AH; two packets RFC 8200 says to discard; a jumbogram.
+    "IPV6_TCP": lambda: IPv6(src=A6, dst=B6, tc=0xb8, fl=0x12345, hlim=64) / TCP(sport=40000, dport=80, seq=1, flags="S", window=65535),
+    "IPV6_EXT_CHAIN": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x1e, optdata=b"ab")]) / IPv6ExtHdrDestOpt(options=[PadN(optdata=b"\x00\x00")]) / IPv6ExtHdrRouting(addresses=[C6], segleft=0) / IPv6ExtHdrFragment(id=0x1234, offset=0, m=0) / UDP(sport=40000, dport=7) / Raw(b"ext"),
+    "IPV6_FRAG_FIRST": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrFragment(id=0xabcd, offset=0, m=1) / UDP(sport=40000, dport=7) / Raw(b"x" * 16),
+    "IPV6_FRAG_LATER": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrFragment(nh=17, id=0xabcd, offset=3, m=0) / Raw(b"y" * 12),
+    "IPV6_AH": lambda: IPv6(src=A6, dst=B6, hlim=64) / AH(nh=17, payloadlen=4, spi=0x100, seq=1, icv=b"\x11" * 12) / UDP(sport=40000, dport=7) / Raw(b"ah"),
+    "IPV6_HBH_DISCARD": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"\x01\x02")]) / UDP(sport=40000, dport=7),
+    "IPV6_ROUTING_SEGLEFT": lambda: IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrRouting(addresses=[C6], segleft=1) / UDP(sport=40000, dport=7),
+    "IPV6_JUMBO": lambda: IPv6(src=A6, dst=B6, hlim=64, plen=0) / IPv6ExtHdrHopByHop(options=[Jumbo(jumboplen=16)]) / UDP(sport=40000, dport=7),
+    # ICMPv6 and NDP (wire/icmpv6.rs): both echoes; each error message, quoting a whole
+    # invoking packet, a cut one (Packet Too Big) and one with an extension header (Parameter
+    # Problem); RS, RA, NS and NA with their options, an RA with two prefixes and an MTU, and one
+    # with an option we skip (RDNSS) between the others.
+    "ICMPV6_ECHO_REQUEST": lambda: IPv6(src=A6, dst=B6, hlim=64) / ICMPv6EchoRequest(id=0x1234, seq=1, data=b"berth ping"),
+    "ICMPV6_ECHO_REPLY": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6EchoReply(id=0x1234, seq=1, data=b"berth ping"),
+    "ICMPV6_DST_UNREACH": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6DestUnreach(code=4) / IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b"knock"),
+    "ICMPV6_PKT_TOO_BIG": lambda: IPv6(src=C6, dst=A6, hlim=64) / ICMPv6PacketTooBig(mtu=1280) / Raw(bytes(IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40000, dport=80, seq=1000, ack=1, flags="A") / Raw(b"z" * 100))[:72]),
+    "ICMPV6_TIME_EXCEEDED": lambda: IPv6(src=C6, dst=A6, hlim=64) / ICMPv6TimeExceeded(code=0) / IPv6(src=A6, dst=B6, hlim=1) / UDP(sport=40000, dport=33434),
+    "ICMPV6_PARAM_PROBLEM": lambda: IPv6(src=B6, dst=A6, hlim=64) / ICMPv6ParamProblem(code=2, ptr=42) / IPv6(src=A6, dst=B6, hlim=64) / IPv6ExtHdrHopByHop(options=[HBHOptUnknown(otype=0x9e, optdata=b"\x01\x02")]) / UDP(sport=40000, dport=7),
+    "ICMPV6_RS": lambda: IPv6(src=A6, dst=B6, hlim=255) / ICMPv6ND_RS() / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A),
+    "ICMPV6_RA": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_RA(chlim=64, M=1, O=0, prf=0, routerlifetime=1800, reachabletime=30000, retranstimer=1000) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B) / ICMPv6NDOptMTU(mtu=1500) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:1::", prefixlen=64, L=1, A=1, validlifetime=86400, preferredlifetime=14400) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:2::", prefixlen=64, L=1, A=0, validlifetime=3600, preferredlifetime=1800),
+    "ICMPV6_RA_RDNSS": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_RA(chlim=0, M=0, O=1, prf=0, routerlifetime=0, reachabletime=0, retranstimer=0) / ICMPv6NDOptPrefixInfo(prefix="2001:2:0:3::", prefixlen=64, L=0, A=1, validlifetime=0xffffffff, preferredlifetime=0xffffffff) / ICMPv6NDOptRDNSS(dns=[C6], lifetime=600) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_B),
+    "ICMPV6_NS": lambda: IPv6(src=A6, dst=B6, hlim=255) / ICMPv6ND_NS(tgt=B6) / ICMPv6NDOptSrcLLAddr(lladdr=MAC_A),
+    "ICMPV6_NA": lambda: IPv6(src=B6, dst=A6, hlim=255) / ICMPv6ND_NA(R=0, S=1, O=1, tgt=B6) / ICMPv6NDOptDstLLAddr(lladdr=MAC_B),
 }
 
 

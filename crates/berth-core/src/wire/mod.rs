@@ -26,7 +26,9 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 pub mod icmpv4;
+pub mod icmpv6;
 pub mod ipv4;
+pub mod ipv6;
 pub mod tcp;
 pub mod tcp_option;
 pub mod udp;
@@ -44,6 +46,18 @@ pub use icmpv4::{
 pub use ipv4::{Ecn, Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr};
 pub use tcp_option::{Iter as TcpOptionIter, TcpOption};
+
+pub use icmpv6::{
+    DstUnreachable as Icmpv6DstUnreachable, Message as Icmpv6Message, NdpOption, NdpOptions,
+    NeighborFlags as NdpNeighborFlags, Packet as Icmpv6Packet, ParamProblem as Icmpv6ParamProblem,
+    PrefixInfo as NdpPrefixInfo, PrefixInfos as NdpPrefixInfos, Repr as Icmpv6Repr,
+    RouterFlags as NdpRouterFlags, TimeExceeded as Icmpv6TimeExceeded,
+};
+pub use ipv6::{
+    Discard as Ipv6Discard, DiscardReason as Ipv6DiscardReason,
+    ExtensionsWalk as Ipv6ExtensionsWalk, FragmentHeader as Ipv6FragmentHeader,
+    OptionAction as Ipv6OptionAction, Packet as Ipv6Packet, Repr as Ipv6Repr,
+};
 pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
 
 use core::fmt;
