@@ -10,8 +10,10 @@
 //! - [`wire`]: zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6,
 //!   ICMPv4, ICMPv6, UDP and TCP, plus the Internet checksum.
 //! - [`time`]: the core's notion of time.
+//! - [`tcp`]: TCP per connection (RFC 9293): congestion control and ISNs so far.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod tcp;
 pub mod time;
 pub mod wire;
