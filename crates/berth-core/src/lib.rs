@@ -10,7 +10,7 @@
 //! - [`wire`]: zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6,
 //!   ICMPv4, ICMPv6, UDP and TCP, plus the Internet checksum.
 //! - [`time`]: the core's notion of time.
-//! - [`tcp`]: TCP building blocks and (later) the per-connection state machine.
+//! - [`tcp`]: TCP per connection (RFC 9293) and its building blocks.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -7,6 +7,8 @@
 //! | file | what | RFCs |
 //! | --- | --- | --- |
 //! | [`seq`] | [`SeqNum`](seq::SeqNum) with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
+//! | [`congestion`] | congestion control behind a trait: CUBIC with HyStart++ (default) and NewReno | RFC 5681, RFC 6582, RFC 3465, RFC 6928, RFC 9438, RFC 9406 |
+//! | [`isn`] | initial sequence numbers: a 4 µs clock plus SipHash-2-4 of the 4-tuple | RFC 6528 |
 //! | [`recv_buffer`] | [`RecvBuffer`](recv_buffer::RecvBuffer): in-order bytes plus an out-of-order assembler of at most 32 ranges, addressed by offset from RCV.NXT; SACK blocks most recent first | RFC 9293 §3.10.7.4; RFC 2018 §4 |
 //! | [`rtt`] | [`RttEstimator`](rtt::RttEstimator): SRTT/RTTVAR and RTO with backoff; Karn's rule left to the caller | RFC 6298; RFC 7323 §4 (timing with timestamps) |
 //! | [`sack`] | [`Scoreboard`](sack::Scoreboard): the sender's SACKed ranges (at most 32), `IsLost`, `NextSeg` rules 1 and 3, `SetPipe` | RFC 6675 §4; RFC 2018; RFC 2883 (D-SACK ignored) |
@@ -23,6 +25,8 @@
 //! - RFC 6675 (SACK loss recovery): `IsLost`, `NextSeg`, `SetPipe`, [`sack`].
 //! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
 
+pub mod congestion;
+pub mod isn;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;
