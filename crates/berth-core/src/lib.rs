@@ -15,5 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod tcp;
+#[cfg(test)]
+pub mod testing;
 pub mod time;
 pub mod wire;
