@@ -7,6 +7,11 @@
 //! | file | what | RFCs |
 //! | --- | --- | --- |
 //! | [`seq`] | [`SeqNum`](seq::SeqNum) with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
+//! | [`connection`] | [`Connection`]: one TCB as a pure state machine: `on_segment`, `poll_transmit`, `on_timeout`, `poll_at` and the application calls | RFC 9293 §3.10; RFC 5961; RFC 7323; RFC 2018, RFC 6675; RFC 6298; RFC 5681, RFC 3042, RFC 6582; RFC 1122 4.2.3.6; RFC 1337 |
+//! | [`state`] | [`State`], with RFC names and the transition table | RFC 9293 §3.3.2 |
+//! | [`segment`] | [`Segment`], the validated input; the reset owed to a segment without a connection | RFC 9293 §3.10.7.1 |
+//! | [`config`] | [`TcpConfig`] with Linux's defaults | — |
+//! | [`stats`] | [`ConnStats`]: per-connection counters | — |
 //! | [`congestion`] | congestion control behind a trait: CUBIC with HyStart++ (default) and NewReno | RFC 5681, RFC 6582, RFC 3465, RFC 6928, RFC 9438, RFC 9406 |
 //! | [`isn`] | initial sequence numbers: a 4 µs clock plus SipHash-2-4 of the 4-tuple | RFC 6528 |
 //! | [`recv_buffer`] | [`RecvBuffer`](recv_buffer::RecvBuffer): in-order bytes plus an out-of-order assembler of at most 32 ranges, addressed by offset from RCV.NXT; SACK blocks most recent first | RFC 9293 §3.10.7.4; RFC 2018 §4 |
@@ -25,11 +30,22 @@
 //! - RFC 6675 (SACK loss recovery): `IsLost`, `NextSeg`, `SetPipe`, [`sack`].
 //! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
 
+pub mod config;
 pub mod congestion;
+pub mod connection;
 pub mod isn;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;
 pub mod sack;
+pub mod segment;
 pub mod send_buffer;
 pub mod seq;
+pub mod state;
+pub mod stats;
+
+pub use config::{Keepalive, TcpConfig};
+pub use connection::{ConnError, Connection, Events, Outcome, RecvError, SendError};
+pub use segment::Segment;
+pub use state::State;
+pub use stats::ConnStats;

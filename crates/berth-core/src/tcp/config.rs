@@ -1,0 +1,116 @@
+//! Per-connection TCP settings, with Linux's defaults where Linux has one.
+//!
+//! Durations and counts here are the knobs RFC 9293, RFC 6298, RFC 1122 and
+//! RFC 9438 leave to the implementation; each default says where it comes from.
+
+use crate::time::Duration;
+use crate::wire::ChecksumCaps;
+
+use super::congestion::CongestionAlgorithm;
+
+/// Settings for one TCP connection. Cheap to copy; the stack keeps one and
+/// hands a copy to each connection it creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpConfig {
+    /// Our MSS: the largest payload we accept, announced in the SYN (MTU minus
+    /// IP and TCP headers). 1460 is right for a 1500-byte IPv4 MTU.
+    pub mss: u16,
+    /// Receive buffer (and so the largest window we offer), in bytes.
+    pub recv_buffer: usize,
+    /// Send buffer (unacknowledged plus unsent bytes), in bytes.
+    pub send_buffer: usize,
+    /// Offer window scaling (RFC 7323 section 2). Linux: on.
+    pub window_scaling: bool,
+    /// Offer timestamps (RFC 7323 section 3). Linux: on.
+    pub timestamps: bool,
+    /// Offer SACK (RFC 2018). Linux: on.
+    pub sack: bool,
+    /// Disable Nagle's algorithm (`TCP_NODELAY`). std default: off.
+    pub nodelay: bool,
+    /// Lower bound of the retransmission timeout. RFC 6298 (2.4) says 1 s;
+    /// Linux uses 200 ms (`TCP_RTO_MIN`), and so do we.
+    pub rto_min: Duration,
+    /// Upper bound of the retransmission timeout. Linux: 120 s (`TCP_RTO_MAX`).
+    pub rto_max: Duration,
+    /// The RTO before any RTT sample. RFC 6298 (2.1): 1 s.
+    pub rto_initial: Duration,
+    /// SYN retransmissions before connect fails with a timeout.
+    /// Linux `tcp_syn_retries`: 6.
+    pub syn_retries: u32,
+    /// SYN-ACK retransmissions before a half-open connection is dropped.
+    /// Linux `tcp_synack_retries`: 5.
+    pub synack_retries: u32,
+    /// Retransmissions of data before the connection fails with a timeout.
+    /// Linux `tcp_retries2`: 15.
+    pub retries: u32,
+    /// How long TIME-WAIT lasts (2*MSL). Linux: 60 s (`TCP_TIMEWAIT_LEN`).
+    pub time_wait: Duration,
+    /// How long an orphaned connection (closed by the application) may stay in
+    /// FIN-WAIT-2. Linux `tcp_fin_timeout`: 60 s.
+    pub fin_wait_2_timeout: Duration,
+    /// The delayed-ACK timer. Linux: 40 ms (`TCP_DELACK_MIN`); RFC 9293
+    /// 3.8.6.3 caps it at 500 ms.
+    pub delayed_ack: Duration,
+    /// Keepalive (RFC 1122 4.2.3.6); `None` is off, the std default.
+    pub keepalive: Option<Keepalive>,
+    /// RFC 1337: ignore RST in TIME-WAIT instead of closing early.
+    /// Linux's `tcp_rfc1337` is 0 by default; berth protects by default.
+    pub rfc1337: bool,
+    /// The minimum interval between two challenge ACKs or two ACKs sent in
+    /// answer to out-of-window segments (RFC 5961 section 7; Linux
+    /// `tcp_invalid_ratelimit`: 500 ms).
+    pub invalid_ratelimit: Duration,
+    /// The congestion controller. Linux: CUBIC.
+    pub congestion: CongestionAlgorithm,
+    /// Checksum handling of this connection's segments.
+    pub checksums: ChecksumCaps,
+}
+
+/// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe. Linux: 7200 s.
+    pub idle: Duration,
+    /// Time between unanswered probes. Linux: 75 s.
+    pub interval: Duration,
+    /// Unanswered probes before the connection is declared dead. Linux: 9.
+    pub count: u32,
+}
+
+impl Default for Keepalive {
+    fn default() -> Self {
+        Self {
+            idle: Duration::from_secs(7200),
+            interval: Duration::from_secs(75),
+            count: 9,
+        }
+    }
+}
+
+impl Default for TcpConfig {
+    fn default() -> Self {
+        Self {
+            mss: 1460,
+            recv_buffer: 256 * 1024,
+            send_buffer: 256 * 1024,
+            window_scaling: true,
+            timestamps: true,
+            sack: true,
+            nodelay: false,
+            rto_min: Duration::from_millis(200),
+            rto_max: Duration::from_secs(120),
+            rto_initial: Duration::from_secs(1),
+            syn_retries: 6,
+            synack_retries: 5,
+            retries: 15,
+            time_wait: Duration::from_secs(60),
+            fin_wait_2_timeout: Duration::from_secs(60),
+            delayed_ack: Duration::from_millis(40),
+            keepalive: None,
+            rfc1337: true,
+            invalid_ratelimit: Duration::from_millis(500),
+            congestion: CongestionAlgorithm::default(),
+            checksums: ChecksumCaps::FULL,
+        }
+    }
+}

@@ -1,0 +1,696 @@
+//! One TCP connection (the TCB of RFC 9293 section 3.3.1) as a pure state
+//! machine.
+//!
+//! Inputs: [`Connection::on_segment`] (a segment the port table routed here),
+//! [`Connection::on_timeout`], and the application calls
+//! ([`send`](Connection::send), [`recv`](Connection::recv),
+//! [`shutdown_write`](Connection::shutdown_write), [`close`](Connection::close),
+//! [`abort`](Connection::abort)). Outputs: [`Connection::poll_transmit`] writes
+//! the next segment (header, payload and checksum) into the caller's buffer,
+//! [`Connection::poll_at`] says when `on_timeout` is next due, and
+//! [`Connection::take_events`] says which waiters to wake.
+//!
+//! The code is split by direction: `input.rs` follows RFC 9293 section
+//! 3.10.7 (SEGMENT ARRIVES) step by step, `output.rs` decides what to send
+//! (Nagle, SWS avoidance, congestion and flow control, loss recovery,
+//! probes), `timers.rs` holds the deadlines (retransmission, delayed ACK,
+//! persist, keepalive, FIN-WAIT-2, TIME-WAIT).
+
+mod input;
+mod output;
+mod timers;
+
+use std::net::SocketAddr;
+
+use crate::time::{Duration, Instant};
+
+use super::config::TcpConfig;
+use super::congestion::{CongestionControl, Controller, new_controller};
+use super::recv_buffer::RecvBuffer;
+use super::rtt::{GRANULARITY, RttConfig, RttEstimator};
+use super::sack::Scoreboard;
+use super::segment::{Reset, Segment};
+use super::send_buffer::SendBuffer;
+use super::seq::{SeqNum, WindowScale, WindowSize};
+use super::state::State;
+use super::stats::ConnStats;
+
+pub use input::Outcome;
+use timers::Timers;
+
+/// Why a connection failed. The facades map these to `io::ErrorKind`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum ConnError {
+    /// The peer answered our SYN with a reset.
+    #[error("connection refused")]
+    Refused,
+    /// The peer reset an open connection.
+    #[error("connection reset by peer")]
+    Reset,
+    /// Retransmissions, SYN retries or keepalive probes ran out.
+    #[error("connection timed out")]
+    TimedOut,
+    /// An ICMP error reported the peer unreachable (RFC 1122 4.2.3.9).
+    #[error("host unreachable")]
+    HostUnreachable,
+}
+
+/// Why `send` refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum SendError {
+    /// The sending direction was shut down (`shutdown(Write)` or `close`).
+    #[error("sending side closed")]
+    Closed,
+    /// The connection failed.
+    #[error(transparent)]
+    Failed(#[from] ConnError),
+}
+
+/// Why `recv` returned no data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum RecvError {
+    /// The peer closed its direction and every byte has been read.
+    #[error("end of stream")]
+    Finished,
+    /// The connection failed.
+    #[error(transparent)]
+    Failed(#[from] ConnError),
+}
+
+/// Things that happened to a connection since the last `take_events`, for the
+/// runtime to wake exactly the right waiters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Events(u8);
+
+impl Events {
+    /// Data, end of stream or an error is ready to read.
+    pub const READABLE: Self = Self(1);
+    /// Space to send opened up (or the sending side failed).
+    pub const WRITABLE: Self = Self(2);
+    /// The handshake completed.
+    pub const CONNECTED: Self = Self(4);
+    /// The connection reached CLOSED (or failed).
+    pub const CLOSED: Self = Self(8);
+
+    /// Whether every event of `other` is in `self`.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether no event is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+}
+
+/// Options agreed in the handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Negotiated {
+    /// The shift applied to windows the peer sends (its Window Scale option).
+    snd_wscale: WindowScale,
+    /// The shift applied to windows we send.
+    rcv_wscale: WindowScale,
+    /// Both sides sent SACK-Permitted.
+    sack: bool,
+    /// Both sides sent Timestamps.
+    timestamps: bool,
+}
+
+/// Loss recovery in progress (RFC 6675 / RFC 6582).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Recovery {
+    /// RecoveryPoint / "recover": recovery ends when this is acknowledged.
+    point: SeqNum,
+    /// HighRxt: the highest sequence number retransmitted so far.
+    high_rxt: SeqNum,
+}
+
+/// One TCP connection.
+#[derive(Debug)]
+pub struct Connection {
+    cfg: TcpConfig,
+    local: SocketAddr,
+    remote: SocketAddr,
+    state: State,
+    /// Whether we opened actively (SYN-SENT) or from a listener.
+    passive: bool,
+
+    // Send sequence space (RFC 9293 3.3.1).
+    iss: SeqNum,
+    snd_una: SeqNum,
+    snd_nxt: SeqNum,
+    /// The highest sequence number sent plus one (BSD's snd_max): `snd_nxt`
+    /// moves back on a retransmission timeout, this does not.
+    snd_max: SeqNum,
+    snd_wnd: WindowSize,
+    snd_wl1: SeqNum,
+    snd_wl2: SeqNum,
+    /// The largest window the peer has offered (RFC 5961 MAX.SND.WND, and the
+    /// sender SWS rule of RFC 9293 3.8.6.2.1).
+    max_snd_wnd: u32,
+    /// The peer's MSS option, capped by path MTU: our SMSS.
+    smss: u16,
+
+    // Receive sequence space.
+    irs: SeqNum,
+    rcv_nxt: SeqNum,
+    /// The right edge of the window we last advertised (never moves left).
+    rcv_adv: SeqNum,
+
+    opts: Negotiated,
+    /// TS.Recent and the time it was recorded (RFC 7323 4.3, 5.5).
+    ts_recent: Option<(u32, Instant)>,
+    /// Added to our millisecond clock to form TSval (RFC 7323 5.4 suggests a
+    /// random offset per connection).
+    ts_offset: u32,
+
+    send_buf: SendBuffer,
+    recv_buf: RecvBuffer,
+    /// The sequence number of our FIN, set when the application shuts down
+    /// its sending side (no data can be queued after it, so it is fixed).
+    our_fin: Option<SeqNum>,
+    /// The application closed the socket entirely (an orphan, in Linux terms).
+    closed_by_app: bool,
+    /// The peer's FIN, seen at this sequence number, not yet reached in order.
+    peer_fin: Option<SeqNum>,
+    /// The peer's FIN has been received in order.
+    peer_fin_received: bool,
+
+    rtt: RttEstimator,
+    /// Timing one segment without timestamps (Karn): its end and send time.
+    rtt_probe: Option<(SeqNum, Instant)>,
+    cc: Controller,
+    scoreboard: Scoreboard,
+    recovery: Option<Recovery>,
+    /// RFC 6582 "recover": the highest sequence number sent when the last
+    /// recovery or retransmission timeout began; duplicate ACKs below it
+    /// start no new recovery.
+    recover: SeqNum,
+    dup_acks: u32,
+
+    timers: Timers,
+    /// Consecutive retransmission timeouts (or SYN retransmissions).
+    retries: u32,
+    /// Send an ACK with the next `poll_transmit`.
+    ack_now: bool,
+    /// Full-sized segments received since our last ACK.
+    unacked_segs: u32,
+    /// Remaining segments to acknowledge at once (Linux quick-ack mode).
+    quickack: u32,
+    /// A SYN (or SYN-ACK) is to be (re)sent.
+    syn_pending: bool,
+    /// A reset to send with the next `poll_transmit`: our abort, or the
+    /// answer to an unacceptable segment.
+    reset_to_send: Option<Reset>,
+    /// A zero-window or keepalive probe to send.
+    probe_pending: bool,
+    /// When the last challenge or out-of-window ACK went out (RFC 5961 7).
+    last_invalid_ack: Option<Instant>,
+    /// When we last received a segment (keepalive, idle restart).
+    last_recv: Instant,
+    /// When we last sent data (idle restart of the congestion window).
+    last_send: Instant,
+
+    error: Option<ConnError>,
+    events: Events,
+    stats: ConnStats,
+}
+
+/// Linux's quick-ack budget at the start of a connection (`TCP_MAX_QUICKACKS`).
+const QUICKACKS: u32 = 16;
+
+impl Connection {
+    fn new(
+        now: Instant,
+        cfg: TcpConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        ts_offset: u32,
+        state: State,
+    ) -> Self {
+        let recv_buf = RecvBuffer::new(cfg.recv_buffer);
+        let rcv_wscale = if cfg.window_scaling {
+            WindowScale::covering(WindowSize::from_usize_saturating(cfg.recv_buffer))
+        } else {
+            WindowScale::ZERO
+        };
+        // RFC 9293 3.7.1: without an MSS option the peer's MSS is 536 (IPv4)
+        // or 1220 (IPv6); the handshake overrides this.
+        let default_smss = if remote.is_ipv4() { 536 } else { 1220 };
+        Self {
+            cfg,
+            local,
+            remote,
+            state,
+            passive: state == State::SynReceived,
+            iss,
+            snd_una: iss,
+            snd_nxt: iss,
+            snd_max: iss,
+            snd_wnd: WindowSize::ZERO,
+            snd_wl1: SeqNum::new(0),
+            snd_wl2: iss,
+            max_snd_wnd: 0,
+            smss: default_smss,
+            irs: SeqNum::new(0),
+            rcv_nxt: SeqNum::new(0),
+            rcv_adv: SeqNum::new(0),
+            opts: Negotiated {
+                snd_wscale: WindowScale::ZERO,
+                rcv_wscale,
+                sack: false,
+                timestamps: false,
+            },
+            ts_recent: None,
+            ts_offset,
+            send_buf: SendBuffer::new(cfg.send_buffer),
+            recv_buf,
+            our_fin: None,
+            closed_by_app: false,
+            peer_fin: None,
+            peer_fin_received: false,
+            rtt: RttEstimator::new(RttConfig {
+                initial_rto: cfg.rto_initial,
+                min_rto: cfg.rto_min,
+                max_rto: cfg.rto_max,
+                granularity: GRANULARITY,
+            }),
+            rtt_probe: None,
+            cc: new_controller(cfg.congestion, u32::from(default_smss), now),
+            scoreboard: Scoreboard::new(),
+            recovery: None,
+            recover: iss,
+            dup_acks: 0,
+            timers: Timers::default(),
+            retries: 0,
+            ack_now: false,
+            unacked_segs: 0,
+            quickack: QUICKACKS,
+            syn_pending: true,
+            reset_to_send: None,
+            probe_pending: false,
+            last_invalid_ack: None,
+            last_recv: now,
+            last_send: now,
+            error: None,
+            events: Events::default(),
+            stats: ConnStats::default(),
+        }
+    }
+
+    /// Active open: a connection in SYN-SENT whose SYN `poll_transmit` sends.
+    ///
+    /// `iss` comes from [`super::isn`] (RFC 6528); `ts_offset` is a random
+    /// per-connection offset for our timestamps.
+    pub fn connect(
+        now: Instant,
+        cfg: TcpConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
+        let mut conn = Self::new(now, cfg, local, remote, iss, ts_offset, State::SynSent);
+        conn.snd_nxt = iss;
+        conn
+    }
+
+    /// Passive open: a connection in SYN-RECEIVED made from the SYN a
+    /// listener received; `poll_transmit` sends the SYN-ACK.
+    pub fn accept(
+        now: Instant,
+        cfg: TcpConfig,
+        local: SocketAddr,
+        remote: SocketAddr,
+        syn: &Segment<'_>,
+        iss: SeqNum,
+        ts_offset: u32,
+    ) -> Self {
+        let mut conn = Self::new(now, cfg, local, remote, iss, ts_offset, State::SynReceived);
+        conn.stats.segs_in += 1;
+        conn.take_syn_options(now, syn);
+        conn.irs = syn.seq;
+        conn.rcv_nxt = syn.seq + 1;
+        conn.rcv_adv = conn.rcv_nxt;
+        // The SYN's window is never scaled (RFC 7323 2.2).
+        conn.snd_wnd = syn.wnd.into();
+        conn.max_snd_wnd = conn.snd_wnd.get();
+        conn.snd_wl1 = syn.seq;
+        conn.snd_wl2 = iss;
+        conn
+    }
+
+    /// Records what the peer's SYN offered and settles the options.
+    fn take_syn_options(&mut self, now: Instant, syn: &Segment<'_>) {
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+        //# If a Window Scale option is received with a shift.cnt value larger
+        //# than 14, the TCP SHOULD log the error but MUST use 14 instead of the
+        //# specified value.
+        match (self.cfg.window_scaling, syn.window_scale) {
+            (true, Some(shift)) => self.opts.snd_wscale = WindowScale::from_option(shift),
+            //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+            //# If a TCP receives a <SYN> segment containing a Window Scale option,
+            //# it SHOULD send its own Window Scale option in the <SYN,ACK> segment.
+            _ => {
+                // Scaling is off unless both sides sent the option.
+                self.opts.snd_wscale = WindowScale::ZERO;
+                self.opts.rcv_wscale = WindowScale::ZERO;
+            }
+        }
+        self.opts.sack = self.cfg.sack && syn.sack_permitted;
+        self.opts.timestamps = self.cfg.timestamps && syn.timestamp.is_some();
+        if self.opts.timestamps {
+            self.ts_recent = syn.timestamp.map(|(val, _)| (val, now));
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.7.1
+        //# SendMSS is the MSS value received from the remote host, or the
+        //# default 536 for IPv4 or 1220 for IPv6, if no MSS Option is received.
+        if let Some(mss) = syn.mss {
+            // A peer offering less than 64 bytes is hostile or broken; Linux
+            // clamps to TCP_MIN_MSS (88). We clamp the same way.
+            self.smss = mss.clamp(88, self.cfg.mss.max(88));
+        }
+        self.cc.set_mss(u32::from(self.smss));
+    }
+
+    /// The connection's state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The local address.
+    pub fn local(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// The peer's address.
+    pub fn remote(&self) -> SocketAddr {
+        self.remote
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &ConnStats {
+        &self.stats
+    }
+
+    /// The error that ended the connection, if one did.
+    pub fn error(&self) -> Option<ConnError> {
+        self.error
+    }
+
+    /// Whether the connection reached CLOSED and can be forgotten.
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed && self.reset_to_send.is_none()
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Events {
+        core::mem::take(&mut self.events)
+    }
+
+    /// Bytes ready to read.
+    pub fn recv_queue(&self) -> usize {
+        self.recv_buf.readable_len()
+    }
+
+    /// Bytes not yet acknowledged by the peer (sent or not).
+    pub fn send_queue(&self) -> usize {
+        self.send_buf.len()
+    }
+
+    /// Free space in the send queue.
+    pub fn send_capacity(&self) -> usize {
+        self.send_buf.free()
+    }
+
+    /// The smoothed RTT, once measured.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rtt.srtt()
+    }
+
+    /// The current retransmission timeout.
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    /// The congestion window, in bytes.
+    pub fn cwnd(&self) -> usize {
+        self.cc.cwnd() as usize
+    }
+
+    /// The slow-start threshold, in bytes.
+    pub fn ssthresh(&self) -> usize {
+        self.cc.ssthresh() as usize
+    }
+
+    /// The congestion control algorithm's name (`cubic`, `newreno`).
+    pub fn congestion_algorithm(&self) -> &'static str {
+        self.cc.name()
+    }
+
+    /// Our send MSS.
+    pub fn smss(&self) -> u16 {
+        self.smss
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&mut self, nodelay: bool) {
+        self.cfg.nodelay = nodelay;
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> bool {
+        self.cfg.nodelay
+    }
+
+    /// Changes keepalive (RFC 1122 4.2.3.6); `None` turns it off.
+    pub fn set_keepalive(&mut self, now: Instant, keepalive: Option<super::config::Keepalive>) {
+        self.cfg.keepalive = keepalive;
+        self.keepalive_probes_reset(now);
+    }
+
+    /// Whether `recv` would return data, end of stream or an error.
+    pub fn can_recv(&self) -> bool {
+        self.recv_buf.readable_len() > 0 || self.peer_fin_received || self.error.is_some()
+    }
+
+    /// Whether `send` would accept data (or return an error).
+    pub fn can_send(&self) -> bool {
+        self.error.is_some()
+            || !self.state.may_send()
+            || self.our_fin.is_some()
+            || self.send_buf.free() > 0
+    }
+
+    /// Queues data for sending; returns how much was taken (0 when the send
+    /// queue is full). Before the handshake completes, data is queued and
+    /// sent once ESTABLISHED (RFC 9293 3.10.2).
+    pub fn send(&mut self, data: &[u8]) -> Result<usize, SendError> {
+        if let Some(err) = self.error {
+            return Err(SendError::Failed(err));
+        }
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.2
+        //# Return "error: connection closing" and do not service request.
+        if self.our_fin.is_some() || !self.state.may_send() {
+            return Err(SendError::Closed);
+        }
+        Ok(self.send_buf.write(data))
+    }
+
+    /// Reads in-order data into `buf`. `Ok(0)` with a non-empty `buf` means
+    /// nothing is ready yet; end of stream is `Err(RecvError::Finished)`.
+    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+        let n = self.recv_buf.read(buf);
+        if n > 0 {
+            self.after_app_read();
+            return Ok(n);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if let Some(err) = self.error {
+            return Err(RecvError::Failed(err));
+        }
+        if self.peer_fin_received {
+            return Err(RecvError::Finished);
+        }
+        Ok(0)
+    }
+
+    /// Copies in-order data into `buf` without consuming it.
+    pub fn peek(&self, buf: &mut [u8]) -> usize {
+        self.recv_buf.peek(buf)
+    }
+
+    /// Shuts down the sending direction: a FIN follows the queued data
+    /// (RFC 9293 3.10.4 CLOSE, for the half-close of `shutdown(Write)`).
+    pub fn shutdown_write(&mut self) {
+        match self.state {
+            // No SYN has been answered: nothing to close gracefully. Linux
+            // keeps the FIN for after the handshake; so do we.
+            State::SynSent | State::SynReceived | State::Established | State::CloseWait
+                if self.our_fin.is_none() =>
+            {
+                let len = u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+                self.our_fin = Some(self.data_start() + len);
+                //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+                //# ESTABLISHED STATE
+                //#    Queue this until all preceding SENDs have been segmentized,
+                //#    then form a FIN segment and send it.  In any case, enter
+                //#    FIN-WAIT-1 state.
+                if self.state == State::Established {
+                    self.set_state(State::FinWait1);
+                }
+                //# CLOSE-WAIT STATE
+                //#    Queue this request until all preceding SENDs have been
+                //#    segmentized; then send a FIN segment, enter LAST-ACK state.
+                if self.state == State::CloseWait {
+                    self.set_state(State::LastAck);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The application closes the socket: shuts down sending, and resets the
+    /// connection if received data was never read (RFC 9293 3.10.4 / RFC
+    /// 2525 2.17, as Linux does) or if data arrives later.
+    pub fn close(&mut self, now: Instant) {
+        self.closed_by_app = true;
+        if self.recv_buf.readable_len() > 0 {
+            self.abort();
+            return;
+        }
+        if self.state == State::SynSent {
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
+            //# Delete the TCB and return "error: closing" responses to any
+            //# queued SENDs, or RECEIVEs.
+            self.enter_closed(None);
+            return;
+        }
+        self.shutdown_write();
+        if self.state == State::FinWait2 {
+            self.timers.close = Some(now + self.cfg.fin_wait_2_timeout);
+        }
+    }
+
+    /// Aborts: sends a reset where the peer knows of the connection, and
+    /// closes at once (RFC 9293 3.10.5 ABORT).
+    pub fn abort(&mut self) {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
+        //# Send a reset segment:
+        //#
+        //# <SEQ=SND.NXT><CTL=RST>
+        if matches!(
+            self.state,
+            State::SynReceived
+                | State::Established
+                | State::FinWait1
+                | State::FinWait2
+                | State::CloseWait
+        ) {
+            // Linux (tcp_send_active_reset) sets ACK too.
+            self.reset_to_send = Some(Reset {
+                seq: self.snd_nxt,
+                ack: Some(self.rcv_nxt),
+            });
+        }
+        self.enter_closed(None);
+    }
+
+    /// An ICMP error about this connection arrived (RFC 1122 4.2.3.9,
+    /// RFC 5927): a hard error during the handshake fails the connect; on an
+    /// open connection it is only remembered as a soft error.
+    pub fn on_icmp_unreachable(&mut self) {
+        //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
+        //# Since these Unreachable messages indicate soft error
+        //# conditions, TCP MUST NOT abort the connection
+        if self.state == State::SynSent {
+            self.enter_closed(Some(ConnError::HostUnreachable));
+        }
+    }
+
+    /// The path MTU to the peer dropped (ICMP fragmentation-needed / packet
+    /// too big, RFC 1191 / RFC 8201): lower the send MSS to fit
+    /// `mtu - ip_header - 20`.
+    pub fn on_path_mtu(&mut self, mss_for_mtu: u16) {
+        let mss = mss_for_mtu.max(88);
+        if mss < self.smss {
+            self.smss = mss;
+            self.cc.set_mss(u32::from(mss));
+            // Retransmit what was sent with the larger size (RFC 1191 section 6.5).
+            self.snd_nxt = self.snd_una;
+            self.events.insert(Events::WRITABLE);
+        }
+    }
+
+    fn after_app_read(&mut self) {
+        // Window update (RFC 9293 3.8.6.2.2, Linux tcp_cleanup_rbuf): when
+        // reading opens the window by at least two segments and doubles it,
+        // tell the peer at once instead of waiting for its next segment.
+        let offered = self.rcv_adv.wrapping_offset_from(self.rcv_nxt);
+        let free = self.recv_buf.window().get();
+        let mss = u32::from(self.cfg.mss);
+        if self.state.may_recv() && free >= offered.saturating_mul(2) && free - offered >= 2 * mss {
+            self.ack_now = true;
+        }
+    }
+
+    /// Moves to CLOSED, recording `error` and waking everyone.
+    fn enter_closed(&mut self, error: Option<ConnError>) {
+        if error.is_some() && self.error.is_none() {
+            self.error = error;
+        }
+        self.state = State::Closed;
+        self.timers = Timers::default();
+        self.events.insert(Events::CLOSED);
+        self.events.insert(Events::READABLE);
+        self.events.insert(Events::WRITABLE);
+    }
+
+    /// The state the handshake completes into: ESTABLISHED, or FIN-WAIT-1
+    /// when the application already shut down sending (RFC 9293 3.10.4:
+    /// "queue for processing after entering ESTABLISHED state").
+    fn established_state(&self) -> State {
+        if self.our_fin.is_some() {
+            State::FinWait1
+        } else {
+            State::Established
+        }
+    }
+
+    fn set_state(&mut self, state: State) {
+        tracing::debug!(from = %self.state, to = %state, local = %self.local, remote = %self.remote, "tcp state");
+        self.state = state;
+    }
+
+    /// Our timestamp clock: milliseconds plus the per-connection offset
+    /// (RFC 7323 5.4: between 1 ms and 1 s per tick; Linux ticks at 1 ms).
+    fn ts_val(&self, now: Instant) -> u32 {
+        // Truncation to 32 bits is the point: the clock wraps like SEG.SEQ.
+        (now.total_millis() as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// The data queued for sending occupies sequence space from here: the
+    /// first octet after our SYN.
+    fn data_start(&self) -> SeqNum {
+        if self.snd_una == self.iss {
+            self.iss + 1
+        } else {
+            self.snd_una
+        }
+    }
+
+    /// Whether our FIN has been sent and acknowledged.
+    fn fin_acked(&self) -> bool {
+        self.our_fin.is_some_and(|fin| self.snd_una.after(fin))
+    }
+}
+
+#[cfg(test)]
+mod tests;

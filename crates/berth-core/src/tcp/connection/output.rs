@@ -1,0 +1,562 @@
+//! What to send next: the SYN or SYN-ACK with our options, data under flow
+//! control (RFC 9293 3.8.6), congestion control (RFC 5681) and loss recovery
+//! (RFC 6675 NextSeg, RFC 6582, RFC 3042 limited transmit), Nagle (RFC 9293
+//! 3.7.4) and sender SWS avoidance (3.8.6.2.1), FIN, ACKs with the window we
+//! offer (receiver SWS avoidance, 3.8.6.2.2) and SACK blocks (RFC 2018),
+//! resets, and zero-window and keepalive probes.
+
+use crate::time::Instant;
+use crate::wire::tcp_option::MAX_SACK_BLOCKS;
+use crate::wire::{TcpFlags as Flags, TcpPacket, TcpRepr};
+
+use super::super::congestion::CongestionControl;
+use super::super::segment::Reset;
+use super::super::seq::SeqNum;
+use super::super::state::State;
+use super::input::DUP_THRESH;
+use super::{Connection, Events};
+
+/// A segment to emit: everything but the options, which follow the
+/// connection's state.
+struct Out {
+    seq: SeqNum,
+    flags: Flags,
+    /// Payload: `len` octets from this offset of the send queue.
+    data: Option<(usize, usize)>,
+}
+
+impl Connection {
+    /// Writes the next segment, TCP header first, into `buf` and returns its
+    /// length; `None` when there is nothing to send. `buf` bounds the segment
+    /// (the caller passes what is left after the IP header, at most the MTU).
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some(reset) = self.reset_to_send.take() {
+            return self.emit_reset(reset, buf);
+        }
+        match self.state {
+            State::Closed => None,
+            State::SynSent | State::SynReceived if self.syn_pending => self.emit_syn(now, buf),
+            State::SynSent => None,
+            State::SynReceived | State::TimeWait => self.poll_ack(now, buf),
+            _ => {
+                if let Some(n) = self.poll_retransmit(now, buf) {
+                    return Some(n);
+                }
+                if let Some(n) = self.poll_data(now, buf) {
+                    return Some(n);
+                }
+                if let Some(n) = self.poll_ack(now, buf) {
+                    return Some(n);
+                }
+                self.poll_probe(now, buf)
+            }
+        }
+    }
+
+    fn emit_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.syn_pending = false;
+        let flags = if self.state == State::SynSent {
+            Flags::SYN
+        } else {
+            Flags::SYN | Flags::ACK
+        };
+        let n = self.emit(
+            now,
+            buf,
+            Out {
+                seq: self.iss,
+                flags,
+                data: None,
+            },
+        )?;
+        self.snd_nxt = self.iss + 1;
+        if self.snd_max.before(self.snd_nxt) {
+            self.snd_max = self.snd_nxt;
+        }
+        if self.retries == 0 && self.rtt_probe.is_none() {
+            self.rtt_probe = Some((self.iss + 1, now));
+        } else if self.retries > 0 {
+            self.stats.retransmits += 1;
+        }
+        if self.timers.rto.is_none() {
+            self.timers.rto = Some(now + self.rtt.rto());
+        }
+        Some(n)
+    }
+
+    /// RFC 6675 NextSeg rule (1): during recovery, retransmit the next lost
+    /// hole while `cwnd - pipe >= 1 SMSS`. Without SACK the only hole known
+    /// lost is the one at SND.UNA (RFC 6582).
+    fn poll_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let rec = self.recovery?;
+        let smss = u32::from(self.smss);
+        let pipe = self.pipe(rec.high_rxt);
+        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
+        //# (4.3) Retransmit the first data segment presumed dropped -- the
+        //#       segment starting with sequence number HighACK + 1.
+        let first = rec.high_rxt == self.snd_una;
+        if !first && u64::from(self.cc.cwnd()) < u64::from(pipe) + u64::from(smss) {
+            return None;
+        }
+        let (seq, len) = if self.opts.sack && !self.scoreboard.is_empty() {
+            self.scoreboard
+                .next_lost(self.snd_una, rec.high_rxt, DUP_THRESH, smss)
+                .or_else(|| {
+                    // A hole at SND.UNA itself on entry, before enough is SACKed
+                    // to call it lost by IsLost: three duplicate ACKs said so.
+                    first.then_some((self.snd_una, smss))
+                })?
+        } else if first {
+            (self.snd_una, smss)
+        } else {
+            return None;
+        };
+        let n = self.emit_range(now, buf, seq, len, true)?;
+        if let Some(rec) = self.recovery.as_mut() {
+            let end = seq + u32::try_from(n.1).unwrap_or(0).max(1);
+            if rec.high_rxt.before(end) {
+                rec.high_rxt = end;
+            }
+        }
+        self.stats.fast_retransmits += 1;
+        Some(n.0)
+    }
+
+    /// What recovery compares with cwnd: RFC 6675 SetPipe with SACK, or
+    /// FlightSize without (RFC 6582: the controller inflates cwnd instead).
+    fn pipe(&self, high_rxt: SeqNum) -> u32 {
+        let smss = u32::from(self.smss);
+        if self.opts.sack {
+            self.scoreboard
+                .pipe(self.snd_una, self.snd_max, high_rxt, DUP_THRESH, smss)
+        } else {
+            u32::try_from(self.flight_size()).unwrap_or(u32::MAX)
+        }
+    }
+
+    /// New data, go-back-N retransmission after a timeout, and the FIN.
+    fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if !matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        ) {
+            return None;
+        }
+        let seq = self.snd_nxt;
+        let data_end = self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+        let avail = if seq.before(data_end) {
+            data_end.wrapping_offset_from(seq)
+        } else {
+            0
+        };
+        let fin_unsent = self.our_fin.is_some_and(|fin| seq.before_or_eq(fin));
+        if avail == 0 && !fin_unsent {
+            return None;
+        }
+        let is_rexmit = seq.before(self.snd_max);
+
+        // Flow control: the peer's window, from SND.UNA.
+        let right = self.snd_una + self.snd_wnd.get();
+        let usable_rwnd = if seq.before(right) {
+            right.wrapping_offset_from(seq)
+        } else {
+            0
+        };
+        // Congestion control: cwnd less what is in flight (pipe in recovery).
+        let in_flight = match self.recovery {
+            Some(rec) => self.pipe(rec.high_rxt),
+            None => self.snd_nxt.wrapping_offset_from(self.snd_una),
+        };
+        let mut cwnd = self.cc.cwnd();
+        //= https://www.rfc-editor.org/rfc/rfc3042#section-2
+        //# The amount of outstanding data would remain less than or equal
+        //# to the congestion window plus 2 segments.
+        if self.recovery.is_none() && (1..DUP_THRESH).contains(&self.dup_acks) {
+            cwnd = cwnd.saturating_add(self.dup_acks * u32::from(self.smss));
+        }
+        let usable_cwnd = cwnd.saturating_sub(in_flight);
+        let max_payload = self.max_payload(now, buf);
+        let len = avail.min(usable_rwnd).min(usable_cwnd).min(max_payload);
+        let sends_fin = fin_unsent && len == avail && (usable_cwnd > len || in_flight == 0);
+
+        if len == 0 && !sends_fin {
+            if avail > 0 && usable_rwnd == 0 {
+                self.arm_persist(now);
+            }
+            return None;
+        }
+        if !is_rexmit && !sends_fin && len < max_payload.min(u32::from(self.smss)) {
+            let flight = self.snd_nxt.wrapping_offset_from(self.snd_una);
+            //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
+            //# Send data:
+            //#
+            //# (1)  if a maximum-sized segment can be sent, i.e., if:
+            //#
+            //#      min(D,U) >= Eff.snd.MSS;
+            //#
+            //# (2)  or if the data is pushed and all queued data can be sent
+            //#      now, i.e., if:
+            //#
+            //#      [SND.NXT = SND.UNA and] PUSHed and D <= U
+            //#
+            //#      (the bracketed condition is imposed by the Nagle algorithm);
+            //#
+            //# (3)  or if at least a fraction Fs of the maximum window can be
+            //#      sent, i.e., if:
+            //#
+            //#      [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND);
+            let all_queued = len == avail;
+            let nagle_ok = self.cfg.nodelay || flight == 0;
+            let fraction_ok = len >= self.max_snd_wnd / 2;
+            if !(nagle_ok && (all_queued || fraction_ok)) {
+                //# (4)  or if the override timeout occurs.
+                if flight == 0 {
+                    self.arm_persist(now);
+                }
+                return None;
+            }
+        }
+
+        //= https://www.rfc-editor.org/rfc/rfc5681#section-4.1
+        //# Therefore, a TCP SHOULD set cwnd to no more than RW before beginning
+        //# transmission if the TCP has not sent data in an interval exceeding
+        //# the retransmission timeout.
+        if !is_rexmit
+            && self.snd_nxt == self.snd_una
+            && now.saturating_duration_since(self.last_send) > self.rtt.rto()
+        {
+            let idle = now.saturating_duration_since(self.last_send);
+            self.cc.on_idle_restart(now, idle, self.rtt.rto());
+        }
+
+        let offset = seq.wrapping_offset_from(self.data_start()) as usize;
+        let mut flags = Flags::ACK;
+        if len > 0 && seq + len == data_end {
+            flags |= Flags::PSH;
+        }
+        if sends_fin {
+            flags |= Flags::FIN;
+        }
+        let data = (len > 0).then_some((offset, len as usize));
+        let n = self.emit(now, buf, Out { seq, flags, data })?;
+        self.after_send(now, seq, len, sends_fin, is_rexmit);
+        Some(n)
+    }
+
+    /// Retransmits `len` octets (at most) from `seq`, for loss recovery.
+    /// Returns the bytes written and the payload length.
+    fn emit_range(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        seq: SeqNum,
+        len: u32,
+        is_rexmit: bool,
+    ) -> Option<(usize, usize)> {
+        let data_start = self.data_start();
+        let data_end = data_start + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+        let avail = if seq.before(data_end) {
+            data_end.wrapping_offset_from(seq)
+        } else {
+            0
+        };
+        let len = len.min(avail).min(self.max_payload(now, buf));
+        let fin = self.our_fin.is_some_and(|f| f == seq + len);
+        if len == 0 && !fin {
+            return None;
+        }
+        let offset = seq.wrapping_offset_from(data_start) as usize;
+        let mut flags = Flags::ACK;
+        if fin {
+            flags |= Flags::FIN;
+        }
+        let data = (len > 0).then_some((offset, len as usize));
+        let n = self.emit(now, buf, Out { seq, flags, data })?;
+        self.after_send(now, seq, len, fin, is_rexmit);
+        Some((n, len as usize))
+    }
+
+    /// Bookkeeping after a data or FIN segment went out.
+    fn after_send(&mut self, now: Instant, seq: SeqNum, len: u32, fin: bool, is_rexmit: bool) {
+        let end = seq + len + u32::from(fin);
+        // A segment sent from SND.NXT moves it; a hole retransmitted during
+        // recovery (above or below it) does not.
+        if self.snd_nxt.before(end) && seq.before_or_eq(self.snd_nxt) {
+            self.snd_nxt = end;
+        }
+        if self.snd_max.before(end) {
+            self.snd_max = end;
+        }
+        self.stats.bytes_out += u64::from(len);
+        if is_rexmit {
+            self.stats.retransmits += 1;
+            if self
+                .rtt_probe
+                .is_some_and(|(probe_end, _)| seq.before(probe_end))
+            {
+                // Karn: a retransmitted segment cannot be timed.
+                self.rtt_probe = None;
+            }
+        } else if len > 0 && !self.opts.timestamps && self.rtt_probe.is_none() {
+            self.rtt_probe = Some((end, now));
+        }
+        //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+        //# (5.1) Every time a packet containing data is sent (including a
+        //#       retransmission), if the timer is not running, start it running
+        //#       so that it will expire after RTO seconds (given the current
+        //#       value of RTO).
+        if self.timers.rto.is_none() {
+            self.timers.rto = Some(now + self.rtt.rto());
+        }
+        self.timers.persist = None;
+        self.timers.persist_probes = 0;
+        self.last_send = now;
+        if fin {
+            self.events.insert(Events::WRITABLE);
+        }
+    }
+
+    /// Starts the persist timer (zero window, or the SWS override timeout).
+    fn arm_persist(&mut self, now: Instant) {
+        if self.timers.persist.is_none() && self.timers.rto.is_none() {
+            self.timers.persist = Some(now + self.rtt.rto());
+        }
+    }
+
+    /// A pure ACK: owed at once, after the delayed-ACK timer, or as a window
+    /// update.
+    fn poll_ack(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if !self.ack_now {
+            return None;
+        }
+        // SND.MAX, not SND.NXT: after a timeout pulled SND.NXT back, an ACK
+        // from there would fall left of the peer's window and be dropped
+        // unread (BSD's tcp_output does the same).
+        self.emit(
+            now,
+            buf,
+            Out {
+                seq: self.snd_max,
+                flags: Flags::ACK,
+                data: None,
+            },
+        )
+    }
+
+    /// A zero-window or keepalive probe: an ACK carrying the sequence number
+    /// before SND.UNA, which the peer must answer with an ACK (Linux's
+    /// `tcp_xmit_probe_skb`; RFC 1122 4.2.3.6 allows it for keepalives).
+    fn poll_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if !self.probe_pending {
+            return None;
+        }
+        self.probe_pending = false;
+        self.emit(
+            now,
+            buf,
+            Out {
+                seq: self.snd_una - 1,
+                flags: Flags::ACK,
+                data: None,
+            },
+        )
+    }
+
+    fn emit_reset(&mut self, reset: Reset, buf: &mut [u8]) -> Option<usize> {
+        self.stats.resets_sent += 1;
+        let flags = if reset.ack.is_some() {
+            Flags::RST | Flags::ACK
+        } else {
+            Flags::RST
+        };
+        let repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: reset.seq.get(),
+            ack_number: reset.ack.map(SeqNum::get),
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: None,
+            payload: &[],
+        };
+        let len = repr.buffer_len();
+        let out = buf.get_mut(..len)?;
+        let mut packet = TcpPacket::new_unchecked(out);
+        repr.emit(
+            &mut packet,
+            self.local.ip(),
+            self.remote.ip(),
+            self.cfg.checksums,
+        );
+        self.stats.segs_out += 1;
+        Some(len)
+    }
+
+    /// The options every non-SYN segment carries: the header length without
+    /// payload, given the SACK blocks we would send now.
+    fn header_len_now(&self, now: Instant) -> usize {
+        self.header(
+            now,
+            Out {
+                seq: self.snd_nxt,
+                flags: Flags::ACK,
+                data: None,
+            },
+            0,
+        )
+        .header_len()
+    }
+
+    /// The largest payload a segment may carry now: SMSS less our TCP
+    /// options (RFC 9293 3.7.1), and what fits in `buf`.
+    fn max_payload(&self, now: Instant, buf: &[u8]) -> u32 {
+        let header = self.header_len_now(now);
+        let options = header.saturating_sub(20);
+        let by_mss = usize::from(self.smss).saturating_sub(options);
+        let by_buf = buf.len().saturating_sub(header);
+        u32::try_from(by_mss.min(by_buf)).unwrap_or(u32::MAX)
+    }
+
+    /// The header of a segment, options included, without payload.
+    fn header(&self, now: Instant, out: Out, window: u16) -> TcpRepr<'static> {
+        let syn = out.flags.contains(Flags::SYN);
+        let ack = out.flags.contains(Flags::ACK);
+        let mut repr = TcpRepr {
+            src_port: self.local.port(),
+            dst_port: self.remote.port(),
+            seq_number: out.seq.get(),
+            ack_number: ack.then_some(self.rcv_nxt.get()),
+            flags: out.flags,
+            window_len: window,
+            urgent_pointer: 0,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: None,
+            payload: &[],
+        };
+        let ts_recent = self.ts_recent.map_or(0, |(v, _)| v);
+        if syn {
+            repr.max_seg_size = Some(self.cfg.mss);
+            let active = self.state == State::SynSent;
+            // In a SYN-ACK, echo only what the peer offered (RFC 7323 2.2,
+            // 3.2; RFC 2018 section 2).
+            if self.cfg.window_scaling
+                && (active || self.opts.snd_wscale.get() > 0 || self.opts.rcv_wscale.get() > 0)
+            {
+                repr.window_scale = Some(self.opts.rcv_wscale.get());
+            }
+            repr.sack_permitted = if active {
+                self.cfg.sack
+            } else {
+                self.opts.sack
+            };
+            if (active && self.cfg.timestamps) || (!active && self.opts.timestamps) {
+                repr.timestamp = Some((self.ts_val(now), if active { 0 } else { ts_recent }));
+            }
+        } else {
+            if self.opts.timestamps {
+                //= https://www.rfc-editor.org/rfc/rfc7323#section-3.2
+                //# Once TSopt has been successfully negotiated, that is both <SYN> and
+                //# <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST>
+                //# segment for the duration of the connection, and SHOULD be sent in
+                //# an <RST> segment (see Section 5.2 for details).
+                repr.timestamp = Some((self.ts_val(now), ts_recent));
+            }
+            if self.opts.sack && ack && self.recv_buf.has_out_of_order() {
+                let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+                let n = self.recv_buf.sack_blocks(&mut blocks);
+                for (out, &(start, end)) in repr.sack_ranges.iter_mut().zip(blocks.iter().take(n)) {
+                    *out = Some(((self.rcv_nxt + start).get(), (self.rcv_nxt + end).get()));
+                }
+            }
+        }
+        repr
+    }
+
+    /// The window to advertise, and the right edge it promises.
+    ///
+    /// The right edge never moves left (RFC 9293 3.8.6: "The mechanisms
+    /// provided allow a TCP endpoint to advertise a large window and to
+    /// subsequently advertise a much smaller window without having accepted
+    /// that much data" is discouraged: SHLD-14), and moves right only by at
+    /// least min(buffer/2, MSS) at a time (receiver SWS avoidance).
+    fn window_to_advertise(&mut self, syn: bool) -> u16 {
+        let free = self.recv_buf.window().get();
+        if syn {
+            // The window in a SYN is never scaled (RFC 7323 2.2).
+            let w = u16::try_from(free).unwrap_or(u16::MAX);
+            self.rcv_adv = self.rcv_nxt + u32::from(w);
+            return w;
+        }
+        let offered = if self.rcv_adv.after(self.rcv_nxt) {
+            self.rcv_adv.wrapping_offset_from(self.rcv_nxt)
+        } else {
+            0
+        };
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
+        //# The suggested SWS avoidance algorithm for the receiver is to keep
+        //# RCV.NXT+RCV.WND fixed until the reduction satisfies:
+        //#
+        //#    RCV.BUFF - RCV.USER - RCV.WND  >=
+        //#
+        //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
+        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
+        let step = (cap / 2).min(u32::from(self.cfg.mss));
+        let window = if free.saturating_sub(offered) >= step {
+            free
+        } else {
+            offered.min(free.max(offered))
+        };
+        let shift = self.opts.rcv_wscale.get();
+        // Round up rather than shrink the offered edge (Linux does the same).
+        let mut field = window >> shift;
+        if (field << shift) < offered {
+            field = offered.div_ceil(1 << shift);
+        }
+        let field = u16::try_from(field).unwrap_or(u16::MAX);
+        let edge = self.rcv_nxt + (u32::from(field) << shift);
+        if self.rcv_adv.before(edge) {
+            self.rcv_adv = edge;
+        }
+        field
+    }
+
+    /// Emits a segment into `buf`: header, options, payload, checksum.
+    fn emit(&mut self, now: Instant, buf: &mut [u8], out: Out) -> Option<usize> {
+        let syn = out.flags.contains(Flags::SYN);
+        let data = out.data;
+        let flags = out.flags;
+        let window = self.window_to_advertise(syn);
+        let repr = self.header(now, out, window);
+        let header_len = repr.header_len();
+        let payload_len = data.map_or(0, |(_, len)| len);
+        let total = header_len + payload_len;
+        let out = buf.get_mut(..total)?;
+        let mut packet = TcpPacket::new_unchecked(out);
+        repr.emit_header(&mut packet);
+        if let Some((offset, len)) = data {
+            let copied = self.send_buf.copy_out(offset, packet.payload_mut());
+            debug_assert_eq!(copied, len, "the send queue holds what poll_data measured");
+        }
+        packet.fill_checksum(self.local.ip(), self.remote.ip(), self.cfg.checksums.tx);
+        self.stats.segs_out += 1;
+        if flags.contains(Flags::ACK) {
+            // Every segment with ACK acknowledges everything received.
+            self.ack_now = false;
+            self.unacked_segs = 0;
+            self.timers.delack = None;
+        }
+        Some(total)
+    }
+}

@@ -1,0 +1,211 @@
+//! The connection's deadlines and what happens when they pass: retransmission
+//! (RFC 6298 section 5, with SYN retries), delayed ACK (RFC 9293 3.8.6.3),
+//! persist / zero-window probing (RFC 9293 3.8.6.1), keepalive (RFC 1122
+//! 4.2.3.6), the FIN-WAIT-2 orphan timeout (Linux) and TIME-WAIT (RFC 9293
+//! 3.10.7.4, 2*MSL).
+
+use crate::time::Instant;
+
+use super::super::congestion::CongestionControl;
+use super::super::segment::Reset;
+use super::super::state::State;
+use super::{ConnError, Connection};
+
+/// Deadlines; `None` is a stopped timer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Timers {
+    /// Retransmission of SYN, data or FIN.
+    pub(super) rto: Option<Instant>,
+    /// The delayed ACK.
+    pub(super) delack: Option<Instant>,
+    /// The next zero-window probe.
+    pub(super) persist: Option<Instant>,
+    /// The next keepalive probe.
+    pub(super) keepalive: Option<Instant>,
+    /// TIME-WAIT expiry, or the FIN-WAIT-2 timeout of an orphan.
+    pub(super) close: Option<Instant>,
+    /// Zero-window probes sent since the window was last open.
+    pub(super) persist_probes: u32,
+    /// Keepalive probes sent without an answer.
+    pub(super) keepalive_probes: u32,
+}
+
+impl Timers {
+    fn earliest(&self) -> Option<Instant> {
+        [
+            self.rto,
+            self.delack,
+            self.persist,
+            self.keepalive,
+            self.close,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+}
+
+impl Connection {
+    /// When [`on_timeout`](Self::on_timeout) is next due, if ever. Output
+    /// that is due now is not reported here: the caller polls
+    /// `poll_transmit` after every input and every API call.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.timers.earliest()
+    }
+
+    /// Runs every timer that is due at `now`.
+    pub fn on_timeout(&mut self, now: Instant) {
+        let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
+        if due(self.timers.close) {
+            self.timers.close = None;
+            // TIME-WAIT ran out, or an orphan sat in FIN-WAIT-2 too long.
+            self.enter_closed(None);
+            return;
+        }
+        if due(self.timers.rto) {
+            self.timers.rto = None;
+            self.on_rto(now);
+        }
+        if due(self.timers.delack) {
+            self.timers.delack = None;
+            self.ack_now = true;
+        }
+        if due(self.timers.persist) {
+            self.on_persist(now);
+        }
+        if due(self.timers.keepalive) {
+            self.on_keepalive(now);
+        }
+    }
+
+    fn on_rto(&mut self, now: Instant) {
+        match self.state {
+            State::SynSent | State::SynReceived => {
+                let limit = if self.state == State::SynSent {
+                    self.cfg.syn_retries
+                } else {
+                    self.cfg.synack_retries
+                };
+                self.retries += 1;
+                if self.retries > limit {
+                    self.enter_closed(Some(ConnError::TimedOut));
+                    return;
+                }
+                //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+                //# (5.5) The host MUST set RTO <- RTO * 2 ("back off the timer").
+                self.rtt.on_timeout();
+                self.stats.rto_fired += 1;
+                self.syn_pending = true;
+                self.rtt_probe = None;
+            }
+            State::Closed | State::TimeWait => {}
+            _ => {
+                if self.snd_max == self.snd_una {
+                    return;
+                }
+                self.retries += 1;
+                if self.retries > self.cfg.retries {
+                    self.enter_closed(Some(ConnError::TimedOut));
+                    return;
+                }
+                self.stats.rto_fired += 1;
+                self.rtt.on_timeout();
+                self.cc
+                    .on_rto(now, u32::try_from(self.flight_size()).unwrap_or(u32::MAX));
+                self.recovery = None;
+                self.dup_acks = 0;
+                //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+                //# After a retransmit timeout, record the highest sequence
+                //# number transmitted in the variable recover
+                self.recover = self.snd_max;
+                //= https://www.rfc-editor.org/rfc/rfc2018#section-8
+                //# Since the data receiver may later discard data reported in a SACK
+                //# option, the sender MUST NOT discard data before it is
+                //# acknowledged by the Acknowledgment Number field in the TCP
+                //# header.
+                // Nor may it skip such data when retransmitting after a timeout:
+                // the SACK marks are forgotten (the receiver may have reneged).
+                self.scoreboard.clear();
+                //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+                //# (5.4) Retransmit the earliest segment that has not been
+                //#       acknowledged by the TCP receiver.
+                self.snd_nxt = self.snd_una;
+                self.rtt_probe = None;
+                //# (5.6) Start the retransmission timer, such that it expires after
+                //#       RTO seconds (for the value of RTO after the doubling
+                //#       operation outlined in 5.5).
+                self.timers.rto = Some(now + self.rtt.rto());
+            }
+        }
+    }
+
+    fn on_persist(&mut self, now: Instant) {
+        self.probe_pending = true;
+        self.stats.window_probes += 1;
+        self.timers.persist_probes = self.timers.persist_probes.saturating_add(1);
+        // Back off like the RTO (RFC 9293 3.8.6.1: "exponential backoff"),
+        // capped at the RTO maximum; a probe never gives up while the peer
+        // answers (RFC 1122 4.2.2.17).
+        let shift = self.timers.persist_probes.min(16);
+        let interval = self
+            .rtt
+            .rto()
+            .saturating_mul(1 << shift)
+            .min(self.cfg.rto_max);
+        self.timers.persist = Some(now + interval);
+    }
+
+    fn on_keepalive(&mut self, now: Instant) {
+        let Some(ka) = self.cfg.keepalive else {
+            self.timers.keepalive = None;
+            return;
+        };
+        if !self.state.is_synchronized() || self.state == State::TimeWait {
+            self.timers.keepalive = None;
+            return;
+        }
+        // Linux sends no keepalive while data is outstanding: the
+        // retransmission timer covers that.
+        if self.snd_max != self.snd_una || !self.send_buf.is_empty() {
+            self.timers.keepalive = Some(now + ka.idle);
+            return;
+        }
+        if self.timers.keepalive_probes >= ka.count {
+            // Linux (tcp_keepalive_timer) resets the dead connection.
+            self.reset_to_send = Some(Reset {
+                seq: self.snd_nxt,
+                ack: Some(self.rcv_nxt),
+            });
+            self.enter_closed(Some(ConnError::TimedOut));
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.6
+        //# Keep-alive packets MUST only be sent when no data or
+        //# acknowledgement packets have been received for the
+        //# connection within an interval.
+        self.timers.keepalive_probes += 1;
+        self.stats.keepalives += 1;
+        self.probe_pending = true;
+        self.timers.keepalive = Some(now + ka.interval);
+    }
+
+    /// Starts the keepalive timer if keepalive is on.
+    pub(super) fn arm_keepalive(&mut self, now: Instant) {
+        self.timers.keepalive = match self.cfg.keepalive {
+            Some(ka) if self.state.is_synchronized() && self.state != State::TimeWait => {
+                Some(now + ka.idle)
+            }
+            _ => None,
+        };
+    }
+
+    /// A segment arrived: the peer is alive.
+    pub(super) fn keepalive_probes_reset(&mut self, now: Instant) {
+        self.timers.keepalive_probes = 0;
+        if self.cfg.keepalive.is_some() {
+            self.arm_keepalive(now);
+        } else {
+            self.timers.keepalive = None;
+        }
+    }
+}

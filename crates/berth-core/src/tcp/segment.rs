@@ -1,0 +1,133 @@
+//! [`Segment`]: a received TCP segment after parsing, the state machine's
+//! input type (STYLE.md rule 5: parse, don't validate).
+//!
+//! The wire layer keeps raw `u32`s; here sequence numbers become [`SeqNum`]
+//! and windows [`UnscaledWindowSize`]. The checksum was verified and the ports
+//! matched by the port table before a segment gets here, so the segment
+//! carries neither. Also here: the reply RFC 9293 section 3.10.7.1 prescribes
+//! for a segment that reaches no connection ([`reset_for`]).
+
+use crate::wire::{TcpFlags as Flags, TcpRepr};
+
+use super::seq::{SeqNum, UnscaledWindowSize};
+
+/// The largest number of SACK blocks a segment carries (RFC 2018 section 3).
+pub const MAX_SACK_BLOCKS: usize = 4;
+
+/// A received segment, as the state machine sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment<'a> {
+    /// SEG.SEQ.
+    pub seq: SeqNum,
+    /// SEG.ACK, present exactly when the ACK bit is set.
+    pub ack: Option<SeqNum>,
+    /// The control bits (ACK is reflected in `ack`).
+    pub flags: Flags,
+    /// SEG.WND as carried, before the peer's window scale is applied.
+    pub wnd: UnscaledWindowSize,
+    /// The MSS option.
+    pub mss: Option<u16>,
+    /// The Window Scale option's shift count, unclamped.
+    pub window_scale: Option<u8>,
+    /// The SACK-Permitted option.
+    pub sack_permitted: bool,
+    /// SACK blocks `[left, right)`.
+    pub sack_blocks: [Option<(SeqNum, SeqNum)>; MAX_SACK_BLOCKS],
+    /// The Timestamps option: (TSval, TSecr).
+    pub timestamp: Option<(u32, u32)>,
+    /// The data.
+    pub payload: &'a [u8],
+}
+
+impl<'a> Segment<'a> {
+    /// The segment a parsed header describes.
+    pub fn from_repr(repr: &TcpRepr<'a>) -> Self {
+        let mut sack_blocks = [None; MAX_SACK_BLOCKS];
+        for (out, block) in sack_blocks.iter_mut().zip(repr.sack_ranges.iter()) {
+            *out = block.map(|(l, r)| (SeqNum::new(l), SeqNum::new(r)));
+        }
+        Self {
+            seq: SeqNum::new(repr.seq_number),
+            ack: repr.ack_number.map(SeqNum::new),
+            flags: repr.flags,
+            wnd: UnscaledWindowSize::new(repr.window_len),
+            mss: repr.max_seg_size,
+            window_scale: repr.window_scale,
+            sack_permitted: repr.sack_permitted,
+            sack_blocks,
+            timestamp: repr.timestamp,
+            payload: repr.payload,
+        }
+    }
+
+    /// Whether SYN is set.
+    pub fn syn(&self) -> bool {
+        self.flags.contains(Flags::SYN)
+    }
+
+    /// Whether FIN is set.
+    pub fn fin(&self) -> bool {
+        self.flags.contains(Flags::FIN)
+    }
+
+    /// Whether RST is set.
+    pub fn rst(&self) -> bool {
+        self.flags.contains(Flags::RST)
+    }
+
+    /// SEG.LEN: the octets of sequence space the segment occupies, SYN and
+    /// FIN included.
+    pub fn len(&self) -> u32 {
+        // A payload is at most 65535 octets (it came in one IP packet).
+        let data = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
+        data.saturating_add(u32::from(self.syn()))
+            .saturating_add(u32::from(self.fin()))
+    }
+
+    /// Whether the segment occupies no sequence space.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sequence number just past the segment.
+    pub fn end(&self) -> SeqNum {
+        self.seq + self.len()
+    }
+}
+
+/// The header of a reset: its sequence and acknowledgment numbers and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reset {
+    /// SEQ of the RST.
+    pub seq: SeqNum,
+    /// ACK of the RST, when the ACK bit is to be set.
+    pub ack: Option<SeqNum>,
+}
+
+/// The reset to send in answer to `seg` when no connection exists for it
+/// (CLOSED), or `None` when nothing may be sent.
+pub fn reset_for(seg: &Segment<'_>) -> Option<Reset> {
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
+    //# An incoming segment containing a RST is discarded.
+    if seg.rst() {
+        return None;
+    }
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
+    //# If the ACK bit is off, sequence number zero is used,
+    //#
+    //# <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+    //#
+    //# If the ACK bit is on,
+    //#
+    //# <SEQ=SEG.ACK><CTL=RST>
+    Some(match seg.ack {
+        None => Reset {
+            seq: SeqNum::new(0),
+            ack: Some(seg.end()),
+        },
+        Some(ack) => Reset {
+            seq: ack,
+            ack: None,
+        },
+    })
+}
