@@ -1,0 +1,159 @@
+//! Closing: active, passive, simultaneous, half-close both ways, TIME-WAIT,
+//! FIN-WAIT-2 timeout, close with unread data.
+
+use super::harness::*;
+use crate::tcp::{RecvError, SendError, State};
+use crate::wire::TcpFlags as Flags;
+
+fn our_fin(seq: u32, ack: u32) -> Seg {
+    Seg {
+        flags: Flags::FIN,
+        ..our_ack(seq, ack)
+    }
+}
+
+/// Our ACK once the peer's FIN is in: the FIN took one sequence number of
+/// the window, and receiver SWS avoidance keeps the right edge where it was.
+fn ack_of_fin(seq: u32, ack: u32) -> Seg {
+    Seg {
+        win: RECV_BUF as u16 - 1,
+        ..our_ack(seq, ack)
+    }
+}
+
+fn peer_fin(seq: u32, ack: u32) -> Seg {
+    Seg {
+        seq,
+        ack: Some(ack),
+        flags: Flags::FIN,
+        win: 8192,
+        ..seg()
+    }
+}
+
+#[test]
+fn active_close_through_time_wait() {
+    let mut h = established();
+    h.conn.shutdown_write();
+    assert_eq!(h.state(), State::FinWait1);
+    h.expect(our_fin(ISS + 1, IRS + 1));
+    h.inject(peer_ack(ISS + 2));
+    assert_eq!(h.state(), State::FinWait2);
+    h.inject(peer_fin(IRS + 1, ISS + 2));
+    assert_eq!(h.state(), State::TimeWait);
+    h.expect(ack_of_fin(ISS + 2, IRS + 2));
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+    //= type=test
+    //# The only thing that can arrive in this state is a retransmission of
+    //# the remote FIN.  Acknowledge it, and restart the 2 MSL timeout.
+    h.advance(30_000);
+    h.inject(peer_fin(IRS + 1, ISS + 2));
+    h.expect(ack_of_fin(ISS + 2, IRS + 2));
+    assert_eq!(h.advance_to_timer(), 60_000);
+    assert_eq!(h.state(), State::Closed);
+    assert!(h.conn.is_closed());
+}
+
+#[test]
+fn passive_close_and_half_close() {
+    let mut h = established();
+    h.inject(peer_fin(IRS + 1, ISS + 1));
+    assert_eq!(h.state(), State::CloseWait);
+    h.expect(ack_of_fin(ISS + 1, IRS + 2));
+    let mut buf = [0u8; 10];
+    assert_eq!(h.conn.recv(&mut buf), Err(RecvError::Finished));
+    // Half-close: we can still send.
+    h.conn.set_nodelay(true);
+    h.send(b"late reply");
+    assert_eq!(h.poll().unwrap().data, b"late reply");
+    h.conn.shutdown_write();
+    assert_eq!(h.state(), State::LastAck);
+    h.expect(Seg {
+        win: RECV_BUF as u16 - 1,
+        ..our_fin(ISS + 11, IRS + 2)
+    });
+    assert_eq!(h.conn.send(b"x"), Err(SendError::Closed));
+    h.inject(Seg {
+        seq: IRS + 2,
+        ..peer_ack(ISS + 12)
+    });
+    assert_eq!(h.state(), State::Closed);
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.6
+//= type=test
+//# Simultaneous closing
+#[test]
+fn simultaneous_close() {
+    let mut h = established();
+    h.conn.shutdown_write();
+    h.expect(our_fin(ISS + 1, IRS + 1));
+    h.inject(peer_fin(IRS + 1, ISS + 1));
+    assert_eq!(h.state(), State::Closing);
+    h.expect(ack_of_fin(ISS + 2, IRS + 2));
+    h.inject(Seg {
+        seq: IRS + 2,
+        ..peer_ack(ISS + 2)
+    });
+    assert_eq!(h.state(), State::TimeWait);
+}
+
+#[test]
+fn fin_with_the_last_data_and_ack_of_our_fin() {
+    let mut h = established();
+    h.conn.shutdown_write();
+    h.expect(our_fin(ISS + 1, IRS + 1));
+    // The peer's FIN acknowledges ours and carries data: straight to TIME-WAIT.
+    h.inject(Seg {
+        data: b"bye".to_vec(),
+        ..peer_fin(IRS + 1, ISS + 2)
+    });
+    assert_eq!(h.state(), State::TimeWait);
+    assert_eq!(h.read_all(), b"bye");
+}
+
+#[test]
+fn out_of_order_fin_waits_for_the_data() {
+    let mut h = established();
+    h.inject(peer_fin(IRS + 4, ISS + 1));
+    assert_eq!(h.state(), State::Established);
+    h.inject(peer_data(IRS + 1, b"abc"));
+    assert_eq!(h.state(), State::CloseWait);
+    assert_eq!(h.read_all(), b"abc");
+}
+
+#[test]
+fn orphan_in_fin_wait_2_times_out() {
+    let mut h = established();
+    h.conn.close(h.now);
+    h.expect(our_fin(ISS + 1, IRS + 1));
+    h.inject(peer_ack(ISS + 2));
+    assert_eq!(h.state(), State::FinWait2);
+    assert_eq!(h.advance_to_timer(), 60_000);
+    assert_eq!(h.state(), State::Closed);
+}
+
+#[test]
+fn close_with_unread_data_resets() {
+    let mut h = established();
+    h.inject(peer_data(IRS + 1, b"unread"));
+    h.poll();
+    h.conn.close(h.now);
+    h.expect(Seg {
+        seq: ISS + 1,
+        ack: Some(IRS + 7),
+        flags: Flags::RST,
+        ..seg()
+    });
+    assert!(h.conn.is_closed());
+}
+
+#[test]
+fn data_after_close_is_answered_with_reset() {
+    let mut h = established();
+    h.conn.close(h.now);
+    h.expect(our_fin(ISS + 1, IRS + 1));
+    h.inject(peer_data(IRS + 1, b"too late"));
+    assert_eq!(h.poll().map(|s| s.flags), Some(Flags::RST));
+    assert_eq!(h.state(), State::Closed);
+}

@@ -1,0 +1,13 @@
+//! Scripted segment-level tests for one connection (packetdrill-like): inject
+//! a segment at a virtual time, expect the exact segment(s) out, advance time,
+//! call the API. `harness` is the little language; the other files hold the
+//! scenarios, one file per family of states; `sim` joins two connections over
+//! a faulty link.
+
+mod harness;
+
+mod close;
+mod data;
+mod handshake;
+mod reset;
+mod sim;
