@@ -97,6 +97,7 @@ impl<'a> TcpOption<'a> {
     /// missing or below 2, a length running past `buffer`, or a length other
     /// than the fixed one of a kind we know. An empty `buffer` is
     /// [`Error::Truncated`].
+    #[inline]
     pub fn parse(buffer: &'a [u8]) -> Result<(Self, &'a [u8])> {
         let (&kind, after_kind) = buffer.split_first().ok_or(Error::Truncated)?;
         match kind {
@@ -330,6 +331,7 @@ impl<'a> Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = Result<TcpOption<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;
