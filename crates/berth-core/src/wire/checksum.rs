@@ -26,6 +26,7 @@ const fn fold(mut sum: u64) -> u16 {
 
 /// The one's-complement sum of `bytes` as big-endian 16-bit words, an odd
 /// final byte padded with zero on the right (RFC 1071 section 4.1).
+#[inline]
 pub fn data(bytes: &[u8]) -> u16 {
     // 32 bytes a round into four accumulators of 32-bit halves: each add is at
     // most 2^32, so a u64 cannot overflow for any slice shorter than 2^34 bytes.
@@ -48,10 +49,9 @@ pub fn data(bytes: &[u8]) -> u16 {
         acc[0] += (w & 0xffff_ffff) + (w >> 32);
     }
     rest = eight.remainder();
-    let native = fold(acc.iter().fold(0u64, |s, &a| {
-        // Each lane is below 2^62 here; fold pairwise so the sum cannot wrap.
-        u64::from(fold(s)) + u64::from(fold(a))
-    }));
+    // Each lane is below 2^62 here, so a pair of them cannot wrap.
+    let [a0, a1, a2, a3] = acc;
+    let native = fold(u64::from(fold(a0 + a1)) + u64::from(fold(a2 + a3)));
     // The native-order sum is the big-endian sum with its bytes swapped on a
     // little-endian machine (RFC 1071 section 2 (B)).
     let mut sum = u64::from(u16::from_be(native));
@@ -66,14 +66,18 @@ pub fn data(bytes: &[u8]) -> u16 {
 }
 
 /// Adds one's-complement sums.
+#[inline]
 pub fn combine(sums: &[u16]) -> u16 {
     fold(sums.iter().map(|&s| u64::from(s)).sum())
 }
 
 /// The sum of the IPv4 pseudo-header (RFC 9293 section 3.1): source, destination,
 /// zero, protocol, and the upper-layer length.
+#[inline]
 pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, length: u32) -> u16 {
-    let mut sum = u64::from(data(&src.octets())) + u64::from(data(&dst.octets()));
+    let (src, dst) = (u32::from(src), u32::from(dst));
+    let mut sum = u64::from(src >> 16) + u64::from(src & 0xffff);
+    sum += u64::from(dst >> 16) + u64::from(dst & 0xffff);
     sum += u64::from(u8::from(protocol));
     sum += u64::from(length >> 16) + u64::from(length & 0xffff);
     fold(sum)
@@ -81,8 +85,10 @@ pub fn pseudo_header_v4(src: Ipv4Addr, dst: Ipv4Addr, protocol: IpProtocol, leng
 
 /// The sum of the IPv6 pseudo-header (RFC 8200 section 8.1): source, destination,
 /// 32-bit upper-layer length, zero and next header.
+#[inline]
 pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, protocol: IpProtocol, length: u32) -> u16 {
-    let mut sum = u64::from(data(&src.octets())) + u64::from(data(&dst.octets()));
+    let words = src.segments().into_iter().chain(dst.segments());
+    let mut sum: u64 = words.map(u64::from).sum();
     sum += u64::from(u8::from(protocol));
     sum += u64::from(length >> 16) + u64::from(length & 0xffff);
     fold(sum)
@@ -90,6 +96,7 @@ pub fn pseudo_header_v6(src: Ipv6Addr, dst: Ipv6Addr, protocol: IpProtocol, leng
 
 /// The pseudo-header sum for either family. Mixed families (which no packet
 /// carries) sum the two addresses as they are.
+#[inline]
 pub fn pseudo_header(src: IpAddr, dst: IpAddr, protocol: IpProtocol, length: u32) -> u16 {
     match (src, dst) {
         (IpAddr::V4(s), IpAddr::V4(d)) => pseudo_header_v4(s, d, protocol, length),

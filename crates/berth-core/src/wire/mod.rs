@@ -21,9 +21,11 @@
 //! [`ipv4`] (RFC 791), [`ipv6`] (RFC 8200), [`icmpv4`] (RFC 792, RFC 1191),
 //! [`icmpv6`] (RFC 4443, RFC 4861), [`udp`] (RFC 768), [`tcp`] (RFC 9293,
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
+//! [`display`] prints any of them on one line, the way tcpdump does.
 
 pub mod arp;
 pub mod checksum;
+pub mod display;
 pub mod ethernet;
 pub mod icmpv4;
 pub mod icmpv6;
@@ -36,6 +38,7 @@ pub mod udp;
 pub use arp::{
     Hardware as ArpHardware, Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr,
 };
+pub use display::{PrettyArp, PrettyEthernet, PrettyIp};
 pub use ethernet::{
     Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
 };

@@ -27,6 +27,10 @@ mod kind {
     pub(super) const SACK_PERMITTED: u8 = 4;
     pub(super) const SACK_RANGE: u8 = 5;
     pub(super) const TIMESTAMP: u8 = 8;
+    /// TCP Fast Open Cookie (RFC 7413).
+    pub(super) const FAST_OPEN: u8 = 34;
+    /// RFC 4727 experiment 2, shared through an RFC 6994 ExID.
+    pub(super) const EXPERIMENT: u8 = 254;
 }
 
 /// The fixed lengths of the kinds we know, kind and length octets included.
@@ -93,6 +97,7 @@ impl<'a> TcpOption<'a> {
     /// missing or below 2, a length running past `buffer`, or a length other
     /// than the fixed one of a kind we know. An empty `buffer` is
     /// [`Error::Truncated`].
+    #[inline]
     pub fn parse(buffer: &'a [u8]) -> Result<(Self, &'a [u8])> {
         let (&kind, after_kind) = buffer.split_first().ok_or(Error::Truncated)?;
         match kind {
@@ -227,8 +232,13 @@ impl<'a> TcpOption<'a> {
 
 impl fmt::Display for TcpOption<'_> {
     /// tcpdump's spelling. SACK edges are printed as they are on the wire
-    /// (tcpdump makes them relative unless given `-S`); an unknown option
-    /// prints its data in hex, as tcpdump does.
+    /// (tcpdump makes them relative unless given `-S`). Of the kinds this
+    /// module does not parse, TCP Fast Open (34, and 254 with the RFC 7413
+    /// ExID) prints as tcpdump decodes it (`tfo  cookiereq`,
+    /// `exp-tfo cookie 0102..`), another experiment as `exp-<ExID>`, and
+    /// everything else as `unknown-<kind> 0x<data>`. tcpdump names a few more
+    /// (MD5 19, UTO 28, TCP-AO 29, MPTCP 30, the obsolete RFC 1072 and RFC
+    /// 1644 kinds) and decodes their data; berth prints those as unknown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::EndOfList => f.write_str("eol"),
@@ -247,6 +257,28 @@ impl fmt::Display for TcpOption<'_> {
                 Ok(())
             }
             Self::Timestamp { tsval, tsecr } => write!(f, "TS val {tsval} ecr {tsecr}"),
+            Self::Unknown {
+                kind: kind::FAST_OPEN,
+                data,
+            } => {
+                // tcpdump prints a space after the name and another before
+                // the cookie.
+                f.write_str("tfo ")?;
+                fmt_fast_open_cookie(f, data)
+            }
+            Self::Unknown {
+                kind: kind::EXPERIMENT,
+                data,
+            } => match data {
+                // RFC 6994: the first two data bytes are the Experiment
+                // ID; 0xf989 is TCP Fast Open's (RFC 7413 section 4.1.1).
+                [0xf9, 0x89, cookie @ ..] => {
+                    f.write_str("exp-tfo")?;
+                    fmt_fast_open_cookie(f, cookie)
+                }
+                [hi, lo, ..] => write!(f, "exp-{:04x}", u16::from_be_bytes([*hi, *lo])),
+                _ => f.write_str("exp[bad opt]"),
+            },
             Self::Unknown { kind, data } => {
                 write!(f, "unknown-{kind}")?;
                 if !data.is_empty() {
@@ -259,6 +291,23 @@ impl fmt::Display for TcpOption<'_> {
             }
         }
     }
+}
+
+/// A TCP Fast Open cookie (RFC 7413 section 4.1.1) as tcpdump prints it:
+/// ` cookiereq` for an empty one, ` cookie <hex>` for 4 to 16 bytes in
+/// pairs, ` (invalid)` otherwise.
+fn fmt_fast_open_cookie(f: &mut fmt::Formatter<'_>, cookie: &[u8]) -> fmt::Result {
+    if cookie.is_empty() {
+        return f.write_str(" cookiereq");
+    }
+    if !cookie.len().is_multiple_of(2) || !(4..=16).contains(&cookie.len()) {
+        return f.write_str(" (invalid)");
+    }
+    f.write_str(" cookie ")?;
+    for byte in cookie {
+        write!(f, "{byte:02x}")?;
+    }
+    Ok(())
 }
 
 /// An iterator over the options area of a TCP header.
@@ -282,6 +331,7 @@ impl<'a> Iter<'a> {
 impl<'a> Iterator for Iter<'a> {
     type Item = Result<TcpOption<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.rest.is_empty() {
             return None;

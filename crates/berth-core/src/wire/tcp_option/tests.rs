@@ -208,19 +208,70 @@ fn display_is_tcpdump() {
             TcpOption::SackRange([Some((1, 2)), Some((3, 4)), None, None]),
             "sack 2 {1:2}{3:4}",
         ),
+        // The unknown kinds below print as tcpdump 4.99.3 prints them (each
+        // checked with `tcpdump -n -r` on a Scapy-built SYN).
         (
             TcpOption::Unknown {
                 kind: 254,
                 data: &[],
             },
-            "unknown-254",
+            "exp[bad opt]",
         ),
         (
             TcpOption::Unknown {
                 kind: 254,
                 data: &[0xf9, 0x89],
             },
-            "unknown-254 0xf989",
+            "exp-tfo cookiereq",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 254,
+                data: &[0xf9, 0x89, 1, 2, 3, 4],
+            },
+            "exp-tfo cookie 01020304",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 254,
+                data: &[0xf9, 0x89, 1, 2],
+            },
+            "exp-tfo (invalid)",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 254,
+                data: &[0x12, 0x34, 1],
+            },
+            "exp-1234",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 34,
+                data: &[],
+            },
+            "tfo  cookiereq",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 34,
+                data: &[1, 2],
+            },
+            "tfo  (invalid)",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 253,
+                data: &[0x12, 0x34],
+            },
+            "unknown-253 0x1234",
+        ),
+        (
+            TcpOption::Unknown {
+                kind: 99,
+                data: &[],
+            },
+            "unknown-99",
         ),
     ];
     for (option, text) in cases {
