@@ -1,0 +1,51 @@
+//! [`StackConfig`]: the addresses, sizes, limits and seed of one stack.
+
+use core::ops::RangeInclusive;
+use std::net::IpAddr;
+
+use crate::demux::ephemeral::DEFAULT_RANGE;
+use crate::tcp::TcpConfig;
+
+/// Settings of a [`crate::stack::Stack`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackConfig {
+    /// The stack's own addresses (any number, both families).
+    pub addrs: Vec<IpAddr>,
+    /// The link MTU: the largest IP packet sent.
+    pub mtu: usize,
+    /// Settings for each TCP connection; its `mss` is derived from `mtu`.
+    pub tcp: TcpConfig,
+    /// Seeds every random choice (ISN secret, ephemeral ports, hash keys,
+    /// timestamp offsets): the same seed gives the same behaviour.
+    pub seed: u64,
+    /// Ephemeral ports (RFC 6056); Linux's default range.
+    pub ephemeral_ports: RangeInclusive<u16>,
+    /// Datagrams a UDP socket queues before it drops (counted).
+    pub udp_recv_queue: usize,
+    /// The most sockets (listeners, connections, UDP) at once.
+    pub max_sockets: usize,
+    /// ICMP messages (echo replies and errors) sent per second at most
+    /// (Linux `icmp_msgs_per_sec`: 1000), with a burst of `icmp_burst`.
+    pub icmp_rate: u32,
+    /// The ICMP token bucket's depth (Linux `icmp_msgs_burst`: 50).
+    pub icmp_burst: u32,
+    /// TTL / hop limit of packets we send (Linux: 64).
+    pub hop_limit: u8,
+}
+
+impl Default for StackConfig {
+    fn default() -> Self {
+        Self {
+            addrs: Vec::new(),
+            mtu: 1500,
+            tcp: TcpConfig::default(),
+            seed: 0,
+            ephemeral_ports: DEFAULT_RANGE,
+            udp_recv_queue: 256,
+            max_sockets: 65536,
+            icmp_rate: 1000,
+            icmp_burst: 50,
+            hop_limit: 64,
+        }
+    }
+}

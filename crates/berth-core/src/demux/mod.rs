@@ -1,0 +1,207 @@
+//! The port table: which socket a packet belongs to, and which local ports
+//! are taken.
+//!
+//! TCP lookup order is the Linux one: an exact 4-tuple (established and
+//! half-open connections), then a listener bound to the destination address,
+//! then a listener on the wildcard address of that family. UDP: a connected
+//! socket's 4-tuple, then a socket bound to the address, then the wildcard.
+//! Keys the peer chooses (its address and port) live in hash maps keyed with a
+//! secret from the stack's seed (SipHash-1-3), so a peer cannot aim
+//! collisions at one bucket (STYLE.md rule 13). Ephemeral ports follow
+//! RFC 6056 ([`ephemeral`]).
+
+pub mod ephemeral;
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use siphasher::sip::SipHasher13;
+
+use crate::handle::SocketHandle;
+
+/// Builds keyed SipHash-1-3 hashers: deterministic for a given key, unlike
+/// std's `RandomState`, so a seeded stack runs the same every time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct KeyedHasher {
+    k0: u64,
+    k1: u64,
+}
+
+impl BuildHasher for KeyedHasher {
+    type Hasher = SipHasher13;
+    fn build_hasher(&self) -> SipHasher13 {
+        SipHasher13::new_with_keys(self.k0, self.k1)
+    }
+}
+
+/// Why a bind failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum BindError {
+    /// Another socket holds the address and port.
+    #[error("address in use")]
+    AddrInUse,
+    /// The address is not one of the stack's, or no ephemeral port is free.
+    #[error("address not available")]
+    AddrNotAvailable,
+    /// The address family or port is not usable here.
+    #[error("invalid address")]
+    InvalidInput,
+}
+
+/// What a TCP segment's addresses lead to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TcpTarget {
+    Connection(SocketHandle),
+    Listener(SocketHandle),
+    None,
+}
+
+/// The same address with the unspecified IP of its family.
+pub(crate) fn wildcard(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
+/// The port table.
+#[derive(Debug)]
+pub(crate) struct PortTable {
+    tcp_conns: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    tcp_listeners: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
+    udp_bound: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
+    udp_connected: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+}
+
+impl PortTable {
+    pub(crate) fn new(k0: u64, k1: u64) -> Self {
+        let h = KeyedHasher { k0, k1 };
+        Self {
+            tcp_conns: HashMap::with_hasher(h),
+            tcp_listeners: HashMap::with_hasher(h),
+            udp_bound: HashMap::with_hasher(h),
+            udp_connected: HashMap::with_hasher(h),
+        }
+    }
+
+    pub(crate) fn lookup_tcp(&self, local: SocketAddr, remote: SocketAddr) -> TcpTarget {
+        if let Some(&h) = self.tcp_conns.get(&(local, remote)) {
+            return TcpTarget::Connection(h);
+        }
+        match self
+            .tcp_listeners
+            .get(&local)
+            .or_else(|| self.tcp_listeners.get(&wildcard(local)))
+        {
+            Some(&h) => TcpTarget::Listener(h),
+            None => TcpTarget::None,
+        }
+    }
+
+    pub(crate) fn lookup_udp(&self, local: SocketAddr, remote: SocketAddr) -> Option<SocketHandle> {
+        self.udp_connected
+            .get(&(local, remote))
+            .or_else(|| self.udp_bound.get(&local))
+            .or_else(|| self.udp_bound.get(&wildcard(local)))
+            .copied()
+    }
+
+    /// Whether `port` of `local`'s family is taken by a listener or bound
+    /// socket on `local`'s address or the wildcard (Linux's bind conflict
+    /// rule without SO_REUSEPORT).
+    fn tcp_port_taken(&self, local: SocketAddr) -> bool {
+        if local.ip().is_unspecified() {
+            return self
+                .tcp_listeners
+                .keys()
+                .any(|a| a.port() == local.port() && a.is_ipv4() == local.is_ipv4());
+        }
+        self.tcp_listeners.contains_key(&local) || self.tcp_listeners.contains_key(&wildcard(local))
+    }
+
+    pub(crate) fn bind_tcp_listener(
+        &mut self,
+        local: SocketAddr,
+        h: SocketHandle,
+    ) -> Result<(), BindError> {
+        if local.port() == 0 {
+            return Err(BindError::InvalidInput);
+        }
+        if self.tcp_port_taken(local) {
+            return Err(BindError::AddrInUse);
+        }
+        self.tcp_listeners.insert(local, h);
+        Ok(())
+    }
+
+    pub(crate) fn unbind_tcp_listener(&mut self, local: SocketAddr, h: SocketHandle) {
+        if self.tcp_listeners.get(&local) == Some(&h) {
+            self.tcp_listeners.remove(&local);
+        }
+    }
+
+    /// Whether a connection may use this 4-tuple.
+    pub(crate) fn tcp_tuple_free(&self, local: SocketAddr, remote: SocketAddr) -> bool {
+        !self.tcp_conns.contains_key(&(local, remote)) && !self.tcp_port_taken(local)
+    }
+
+    pub(crate) fn insert_tcp_conn(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        h: SocketHandle,
+    ) {
+        self.tcp_conns.insert((local, remote), h);
+    }
+
+    pub(crate) fn remove_tcp_conn(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        h: SocketHandle,
+    ) {
+        if self.tcp_conns.get(&(local, remote)) == Some(&h) {
+            self.tcp_conns.remove(&(local, remote));
+        }
+    }
+
+    pub(crate) fn udp_port_taken(&self, local: SocketAddr) -> bool {
+        if local.ip().is_unspecified() {
+            return self
+                .udp_bound
+                .keys()
+                .any(|a| a.port() == local.port() && a.is_ipv4() == local.is_ipv4());
+        }
+        self.udp_bound.contains_key(&local) || self.udp_bound.contains_key(&wildcard(local))
+    }
+
+    pub(crate) fn bind_udp(&mut self, local: SocketAddr, h: SocketHandle) -> Result<(), BindError> {
+        if self.udp_port_taken(local) {
+            return Err(BindError::AddrInUse);
+        }
+        self.udp_bound.insert(local, h);
+        Ok(())
+    }
+
+    pub(crate) fn unbind_udp(
+        &mut self,
+        local: SocketAddr,
+        remote: Option<SocketAddr>,
+        h: SocketHandle,
+    ) {
+        if self.udp_bound.get(&local) == Some(&h) {
+            self.udp_bound.remove(&local);
+        }
+        if let Some(remote) = remote
+            && self.udp_connected.get(&(local, remote)) == Some(&h)
+        {
+            self.udp_connected.remove(&(local, remote));
+        }
+    }
+
+    pub(crate) fn connect_udp(&mut self, local: SocketAddr, remote: SocketAddr, h: SocketHandle) {
+        self.udp_connected.insert((local, remote), h);
+    }
+}
