@@ -14,6 +14,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod config;
+pub mod demux;
+pub mod handle;
+pub mod rng;
+pub mod stack;
+pub mod stats;
 pub mod tcp;
 #[cfg(test)]
 pub mod testing;

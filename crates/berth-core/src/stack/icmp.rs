@@ -1,0 +1,236 @@
+//! ICMP in the stack: echo replies (RFC 792, RFC 4443 4.2), port
+//! unreachable for UDP to a closed port, ICMP errors handed to the TCP
+//! connection they quote (RFC 1122 4.2.3.9, RFC 1191, RFC 8201), all output
+//! rate-limited with a token bucket like Linux's `icmp_global_allow`.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::{Socket, Stack};
+use crate::demux::TcpTarget;
+use crate::time::Instant;
+use crate::wire::{
+    ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6DstUnreachable,
+    Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+};
+
+/// How much of the offending datagram an ICMPv4 error quotes: RFC 1812
+/// 4.3.2.3 keeps the whole error within 576 bytes.
+const ICMPV4_QUOTE: usize = 576 - 20 - 8 - 20;
+
+impl Stack {
+    /// Takes a token from the ICMP bucket, refilled at `icmp_rate` per second.
+    fn icmp_allowed(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.icmp.last);
+        let refill =
+            (elapsed.as_micros() as u64).saturating_mul(u64::from(self.cfg.icmp_rate)) / 1_000_000;
+        if refill > 0 {
+            let tokens = u64::from(self.icmp.tokens)
+                .saturating_add(refill)
+                .min(u64::from(self.cfg.icmp_burst));
+            self.icmp.tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+            self.icmp.last = now;
+        }
+        if self.icmp.tokens == 0 {
+            self.stats.icmp_rate_limited += 1;
+            return false;
+        }
+        self.icmp.tokens -= 1;
+        true
+    }
+
+    pub(super) fn icmpv4_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
+            return;
+        };
+        let Ok(packet) = Icmpv4Packet::new_checked(bytes) else {
+            self.stats.icmp_malformed += 1;
+            return;
+        };
+        let Ok(repr) = Icmpv4Repr::parse(&packet, ChecksumCaps::FULL) else {
+            self.stats.icmp_malformed += 1;
+            return;
+        };
+        match repr {
+            Icmpv4Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => {
+                if !self.icmp_allowed(now) {
+                    return;
+                }
+                let reply = Icmpv4Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                self.send_icmpv4(dst4, src4, &reply);
+                self.stats.echo_replies += 1;
+            }
+            Icmpv4Repr::DstUnreachable {
+                reason,
+                next_hop_mtu,
+                header,
+                data,
+            } => {
+                self.stats.icmp_errors_received += 1;
+                if header.next_header != IpProtocol::Tcp || data.len() < 4 {
+                    return;
+                }
+                let local = SocketAddr::new(
+                    IpAddr::V4(header.src_addr),
+                    u16::from_be_bytes([data[0], data[1]]),
+                );
+                let remote = SocketAddr::new(
+                    IpAddr::V4(header.dst_addr),
+                    u16::from_be_bytes([data[2], data[3]]),
+                );
+                let mtu_mss = (reason == Icmpv4DstUnreachable::FragRequired)
+                    .then(|| next_hop_mtu.saturating_sub(40))
+                    .filter(|&m| m >= 88);
+                self.tcp_icmp_error(local, remote, mtu_mss);
+            }
+            _ => {}
+        }
+    }
+
+    pub(super) fn icmpv6_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
+            return;
+        };
+        let Ok(packet) = Icmpv6Packet::new_checked(bytes) else {
+            self.stats.icmp_malformed += 1;
+            return;
+        };
+        let Ok(repr) = Icmpv6Repr::parse(&packet, src6, dst6, ChecksumCaps::FULL) else {
+            self.stats.icmp_malformed += 1;
+            return;
+        };
+        match repr {
+            Icmpv6Repr::EchoRequest {
+                ident,
+                seq_no,
+                data,
+            } => {
+                if !self.icmp_allowed(now) {
+                    return;
+                }
+                let reply = Icmpv6Repr::EchoReply {
+                    ident,
+                    seq_no,
+                    data,
+                };
+                self.send_icmpv6(dst6, src6, &reply);
+                self.stats.echo_replies += 1;
+            }
+            Icmpv6Repr::DstUnreachable { header, data, .. }
+            | Icmpv6Repr::PktTooBig { header, data, .. } => {
+                self.stats.icmp_errors_received += 1;
+                if header.next_header != IpProtocol::Tcp || data.len() < 4 {
+                    return;
+                }
+                let local = SocketAddr::new(
+                    IpAddr::V6(header.src_addr),
+                    u16::from_be_bytes([data[0], data[1]]),
+                );
+                let remote = SocketAddr::new(
+                    IpAddr::V6(header.dst_addr),
+                    u16::from_be_bytes([data[2], data[3]]),
+                );
+                let mtu_mss = match repr {
+                    Icmpv6Repr::PktTooBig { mtu, .. } => {
+                        Some(u16::try_from(mtu.saturating_sub(60)).unwrap_or(u16::MAX))
+                            .filter(|&m| m >= 88)
+                    }
+                    _ => None,
+                };
+                self.tcp_icmp_error(local, remote, mtu_mss);
+            }
+            _ => {}
+        }
+    }
+
+    /// An ICMP error quoting a segment of ours from `local` to `remote`.
+    fn tcp_icmp_error(&mut self, local: SocketAddr, remote: SocketAddr, mss: Option<u16>) {
+        let TcpTarget::Connection(h) = self.ports.lookup_tcp(local, remote) else {
+            return;
+        };
+        if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+            match mss {
+                Some(mss) => t.conn.on_path_mtu(mss),
+                None => t.conn.on_icmp_unreachable(),
+            }
+        }
+        self.after_tcp_change(h);
+    }
+
+    /// Port unreachable for a UDP datagram nobody wanted (never in answer to
+    /// a multicast or broadcast, RFC 1122 3.2.2).
+    pub(super) fn port_unreachable(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        frame: &[u8],
+    ) {
+        if dst.is_multicast()
+            || src.is_multicast()
+            || src.is_unspecified()
+            || !self.icmp_allowed(now)
+        {
+            return;
+        }
+        self.stats.icmp_errors_sent += 1;
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let Ok(packet) = Ipv4Packet::new_checked(frame) else {
+                    return;
+                };
+                let Ok(header) = Ipv4Repr::parse_quoted(&packet) else {
+                    return;
+                };
+                let data = packet.payload();
+                let data = &data[..data.len().min(ICMPV4_QUOTE)];
+                let repr = Icmpv4Repr::DstUnreachable {
+                    reason: Icmpv4DstUnreachable::PortUnreachable,
+                    next_hop_mtu: 0,
+                    header,
+                    data,
+                };
+                self.send_icmpv4(d, s, &repr);
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let Ok(packet) = Ipv6Packet::new_checked(frame) else {
+                    return;
+                };
+                let header = Ipv6Repr::from_fixed_header(&packet);
+                let data = packet.payload();
+                let data = &data[..data.len().min(crate::wire::icmpv6::MAX_ERROR_DATA_LEN)];
+                let repr = Icmpv6Repr::DstUnreachable {
+                    reason: Icmpv6DstUnreachable::PortUnreachable,
+                    header,
+                    data,
+                };
+                self.send_icmpv6(d, s, &repr);
+            }
+            _ => {}
+        }
+    }
+
+    fn send_icmpv4(&mut self, src: Ipv4Addr, dst: Ipv4Addr, repr: &Icmpv4Repr<'_>) {
+        let mut msg = vec![0u8; repr.buffer_len()];
+        repr.emit(&mut Icmpv4Packet::new_unchecked(&mut msg[..]));
+        self.queue_ip(IpAddr::V4(src), IpAddr::V4(dst), IpProtocol::Icmp, &msg);
+    }
+
+    fn send_icmpv6(&mut self, src: Ipv6Addr, dst: Ipv6Addr, repr: &Icmpv6Repr<'_>) {
+        let mut msg = vec![0u8; repr.buffer_len()];
+        repr.emit(
+            &mut Icmpv6Packet::new_unchecked(&mut msg[..]),
+            src,
+            dst,
+            ChecksumCaps::FULL,
+        );
+        self.queue_ip(IpAddr::V6(src), IpAddr::V6(dst), IpProtocol::Icmpv6, &msg);
+    }
+}

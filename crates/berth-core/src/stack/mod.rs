@@ -1,0 +1,341 @@
+//! [`Stack`]: the sans-IO host. It owns the addresses, the port table and
+//! every socket; frames go in through [`Stack::handle_frame`] and out through
+//! [`Stack::poll_transmit`], time through [`Stack::poll_timeout`] and
+//! [`Stack::handle_timeout`], and socket readiness through
+//! [`Stack::poll_event`].
+//!
+//! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
+//! extension headers walked); fragments are dropped and counted for now.
+//! ICMP echo is answered (RFC 792, RFC 4443), rate-limited like Linux; a
+//! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
+//! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
+//! panics: each drop is counted in [`StackStats`].
+
+mod icmp;
+mod output;
+mod tcp;
+mod udp;
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+use crate::config::StackConfig;
+use crate::demux::PortTable;
+use crate::handle::{Slab, SocketHandle};
+use crate::rng::Rng;
+use crate::stats::StackStats;
+use crate::tcp::isn::IsnGenerator;
+use crate::time::Instant;
+use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
+
+pub use tcp::TcpInfo;
+use tcp::{Listener, TcpSocket};
+use udp::UdpSocket;
+
+/// Why a socket call failed. The facades map each variant to the
+/// `io::ErrorKind` std users expect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum SocketError {
+    /// The handle names no live socket, or a socket of another kind.
+    #[error("invalid socket handle")]
+    InvalidHandle,
+    /// An argument is not usable (port 0 as a destination, unspecified
+    /// address, mixed families).
+    #[error("invalid argument")]
+    InvalidInput,
+    /// The address and port are taken.
+    #[error("address in use")]
+    AddrInUse,
+    /// The address is not ours, or no ephemeral port is free.
+    #[error("address not available")]
+    AddrNotAvailable,
+    /// The socket is not connected.
+    #[error("not connected")]
+    NotConnected,
+    /// The sending side was shut down.
+    #[error("broken pipe")]
+    BrokenPipe,
+    /// The peer refused the connection.
+    #[error("connection refused")]
+    ConnectionRefused,
+    /// The peer reset the connection.
+    #[error("connection reset")]
+    ConnectionReset,
+    /// The connection timed out.
+    #[error("timed out")]
+    TimedOut,
+    /// The peer is unreachable.
+    #[error("host unreachable")]
+    HostUnreachable,
+    /// A datagram larger than the path allows.
+    #[error("message too long")]
+    MessageTooLong,
+    /// No room now; try again after the next event.
+    #[error("would block")]
+    WouldBlock,
+    /// A configured limit (sockets) was reached.
+    #[error("resource limit reached")]
+    LimitReached,
+}
+
+/// What became true of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Readiness(u8);
+
+impl Readiness {
+    /// Data, end of stream or an error can be read.
+    pub const READABLE: Self = Self(1);
+    /// Data can be sent (or sending will fail at once).
+    pub const WRITABLE: Self = Self(2);
+    /// A listener has a connection to accept.
+    pub const ACCEPTABLE: Self = Self(4);
+    /// A connect completed (or failed).
+    pub const CONNECTED: Self = Self(8);
+    /// The socket reached CLOSED or failed.
+    pub const CLOSED: Self = Self(16);
+
+    /// Whether every flag of `other` is set.
+    pub const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether nothing is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub(crate) fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+}
+
+/// An event for the runtime: wake whoever waits on `handle` for `readiness`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketEvent {
+    /// The socket.
+    pub handle: SocketHandle,
+    /// What became true.
+    pub readiness: Readiness,
+}
+
+#[derive(Debug)]
+enum Socket {
+    Listener(Listener),
+    Tcp(Box<TcpSocket>),
+    Udp(UdpSocket),
+}
+
+/// A token bucket for ICMP output (Linux `icmp_global_allow`).
+#[derive(Debug)]
+struct IcmpBucket {
+    tokens: u32,
+    last: Instant,
+}
+
+/// The host.
+#[derive(Debug)]
+pub struct Stack {
+    cfg: StackConfig,
+    rng: Rng,
+    isn: IsnGenerator,
+    ports: PortTable,
+    sockets: Slab<Socket>,
+    /// TCP sockets that may have output, polled in order.
+    dirty: VecDeque<SocketHandle>,
+    /// Ready-made packets: resets, ICMP, UDP datagrams.
+    out: VecDeque<Vec<u8>>,
+    events: VecDeque<SocketEvent>,
+    icmp: IcmpBucket,
+    ip_ident: u16,
+    stats: StackStats,
+}
+
+impl Stack {
+    /// A stack with `cfg`; every random choice is drawn from `cfg.seed`.
+    pub fn new(cfg: StackConfig) -> Self {
+        let mut rng = Rng::new(cfg.seed);
+        let mut secret = [0u8; 16];
+        secret[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        secret[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        let ports = PortTable::new(rng.next_u64(), rng.next_u64());
+        let mut cfg = cfg;
+        // MSS from the MTU (RFC 9293 3.7.1): IPv4's 20-byte header and
+        // TCP's 20; IPv6 connections subtract 20 more (see tcp.rs).
+        cfg.tcp.mss = u16::try_from(cfg.mtu.saturating_sub(40))
+            .unwrap_or(u16::MAX)
+            .max(88);
+        let burst = cfg.icmp_burst;
+        Self {
+            ip_ident: rng.next_u64() as u16,
+            cfg,
+            isn: IsnGenerator::new(secret),
+            rng,
+            ports,
+            sockets: Slab::default(),
+            dirty: VecDeque::new(),
+            out: VecDeque::new(),
+            events: VecDeque::new(),
+            icmp: IcmpBucket {
+                tokens: burst,
+                last: Instant::ZERO,
+            },
+            stats: StackStats::default(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StackConfig {
+        &self.cfg
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &StackStats {
+        &self.stats
+    }
+
+    /// How many sockets exist.
+    pub fn socket_count(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// Every socket's handle.
+    pub fn sockets(&self) -> Vec<SocketHandle> {
+        self.sockets.handles().collect()
+    }
+
+    fn is_local(&self, ip: IpAddr) -> bool {
+        self.cfg.addrs.contains(&ip)
+    }
+
+    /// A local address of the family of `remote`, for binding a socket
+    /// whose address was left unspecified.
+    fn source_for(&self, remote: IpAddr) -> Option<IpAddr> {
+        self.cfg
+            .addrs
+            .iter()
+            .copied()
+            .find(|a| a.is_ipv4() == remote.is_ipv4())
+    }
+
+    fn push_event(&mut self, handle: SocketHandle, readiness: Readiness) {
+        if !readiness.is_empty() {
+            self.events.push_back(SocketEvent { handle, readiness });
+        }
+    }
+
+    /// The next readiness event, if any.
+    pub fn poll_event(&mut self) -> Option<SocketEvent> {
+        self.events.pop_front()
+    }
+
+    /// Takes one frame (a raw IPv4 or IPv6 packet) from the device. Never
+    /// fails: whatever cannot be used is counted and dropped.
+    pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.stats.frames_in += 1;
+        match frame.first().map(|b| b >> 4) {
+            Some(4) => self.ipv4_input(now, frame),
+            Some(6) => self.ipv6_input(now, frame),
+            _ => self.stats.ip_malformed += 1,
+        }
+    }
+
+    fn ipv4_input(&mut self, now: Instant, frame: &[u8]) {
+        let Ok(packet) = Ipv4Packet::new_checked(frame) else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        let Ok(ip) = Ipv4Repr::parse(&packet, ChecksumCaps::FULL) else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        if !self.is_local(IpAddr::V4(ip.dst_addr)) {
+            self.stats.not_for_us += 1;
+            return;
+        }
+        if ip.more_frags || ip.frag_offset != 0 {
+            self.stats.fragments_dropped += 1;
+            return;
+        }
+        let payload = packet.payload();
+        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        self.transport_input(now, ip.next_header, src, dst, payload, frame);
+    }
+
+    fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {
+        let Ok(packet) = Ipv6Packet::new_checked(frame) else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        let Ok(walk) = packet.walk_extensions() else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        if walk.fragment.is_some_and(|f| !f.is_atomic()) {
+            self.stats.fragments_dropped += 1;
+            return;
+        }
+        let Ok(ip) = Ipv6Repr::parse(&packet) else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        if !self.is_local(IpAddr::V6(ip.dst_addr)) {
+            self.stats.not_for_us += 1;
+            return;
+        }
+        let Some(payload) = packet.payload().get(walk.upper_offset..) else {
+            self.stats.ip_malformed += 1;
+            return;
+        };
+        let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
+        self.transport_input(now, ip.next_header, src, dst, payload, frame);
+    }
+
+    fn transport_input(
+        &mut self,
+        now: Instant,
+        protocol: IpProtocol,
+        src: IpAddr,
+        dst: IpAddr,
+        payload: &[u8],
+        frame: &[u8],
+    ) {
+        match protocol {
+            IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
+            IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
+            IpProtocol::Icmp if src.is_ipv4() => self.icmpv4_input(now, src, dst, payload),
+            IpProtocol::Icmpv6 if src.is_ipv6() => self.icmpv6_input(now, src, dst, payload),
+            _ => self.stats.unknown_protocol += 1,
+        }
+    }
+
+    fn remote_ok(remote: SocketAddr) -> bool {
+        remote.port() != 0 && !remote.ip().is_unspecified() && !remote.ip().is_multicast()
+    }
+
+    fn alloc_check(&mut self) -> Result<(), SocketError> {
+        if self.sockets.len() >= self.cfg.max_sockets {
+            self.stats.socket_limit += 1;
+            return Err(SocketError::LimitReached);
+        }
+        Ok(())
+    }
+
+    /// Closes a UDP socket or a listener (TCP connections: see `tcp_close`).
+    pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), SocketError> {
+        match self.sockets.get(handle) {
+            Some(Socket::Listener(_)) => {
+                self.close_listener(handle);
+                Ok(())
+            }
+            Some(Socket::Udp(_)) => {
+                self.close_udp(handle);
+                Ok(())
+            }
+            Some(Socket::Tcp(_)) => self.tcp_close(now, handle),
+            None => Err(SocketError::InvalidHandle),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

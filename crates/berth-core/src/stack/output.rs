@@ -1,0 +1,171 @@
+//! Output and time: IP headers around what the sockets produce, the queue of
+//! ready-made packets, and the timers of every connection.
+
+use std::net::IpAddr;
+
+use super::{Socket, Stack};
+use crate::time::Instant;
+use crate::wire::{Ecn, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
+
+/// Bound on ready-made packets waiting (resets, ICMP, UDP): beyond it new
+/// ones are dropped rather than growing without limit.
+pub(super) const MAX_QUEUED_PACKETS: usize = 4096;
+
+impl Stack {
+    fn ip_header_len(ip: IpAddr) -> usize {
+        if ip.is_ipv4() { 20 } else { 40 }
+    }
+
+    /// Writes the IP header for `payload_len` bytes of `protocol` into the
+    /// front of `buf`. Returns the header length.
+    fn emit_ip(
+        &mut self,
+        buf: &mut [u8],
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload_len: usize,
+    ) -> Option<usize> {
+        match (src, dst) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                self.ip_ident = self.ip_ident.wrapping_add(1);
+                let repr = Ipv4Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    next_header: protocol,
+                    payload_len,
+                    hop_limit: self.cfg.hop_limit,
+                    dscp: 0,
+                    ecn: Ecn::NotEct,
+                    ident: self.ip_ident,
+                    // Path MTU discovery (RFC 1191): TCP sets DF, as Linux does.
+                    dont_frag: protocol == IpProtocol::Tcp,
+                    more_frags: false,
+                    frag_offset: 0,
+                };
+                let header = buf.get_mut(..20)?;
+                repr.emit(&mut Ipv4Packet::new_unchecked(header));
+                Some(20)
+            }
+            (IpAddr::V6(s), IpAddr::V6(d)) => {
+                let repr = Ipv6Repr {
+                    src_addr: s,
+                    dst_addr: d,
+                    next_header: protocol,
+                    payload_len,
+                    hop_limit: self.cfg.hop_limit,
+                    traffic_class: 0,
+                    flow_label: 0,
+                };
+                let header = buf.get_mut(..40)?;
+                repr.emit(&mut Ipv6Packet::new_unchecked(header));
+                Some(40)
+            }
+            _ => None,
+        }
+    }
+
+    /// Wraps a transport payload in an IP header and queues it.
+    pub(super) fn queue_ip(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        payload: &[u8],
+    ) {
+        if self.out.len() >= MAX_QUEUED_PACKETS {
+            return;
+        }
+        let hl = Self::ip_header_len(src);
+        let mut packet = vec![0u8; hl + payload.len()];
+        if self
+            .emit_ip(&mut packet, src, dst, protocol, payload.len())
+            .is_none()
+        {
+            return;
+        }
+        packet[hl..].copy_from_slice(payload);
+        self.out.push_back(packet);
+    }
+
+    /// Writes the next packet to send into `buf` (at least the MTU long) and
+    /// returns its length; `None` when nothing is waiting.
+    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        if let Some(packet) = self.out.pop_front() {
+            let Some(dst) = buf.get_mut(..packet.len()) else {
+                // The caller's buffer is smaller than our MTU: drop it.
+                return self.poll_transmit(now, buf);
+            };
+            dst.copy_from_slice(&packet);
+            self.stats.frames_out += 1;
+            return Some(packet.len());
+        }
+        let room = buf.len().min(self.cfg.mtu);
+        while let Some(&h) = self.dirty.front() {
+            let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+                self.dirty.pop_front();
+                continue;
+            };
+            let (src, dst) = (t.conn.local().ip(), t.conn.remote().ip());
+            let hl = Self::ip_header_len(src);
+            let n = buf
+                .get_mut(hl..room)
+                .and_then(|tcp| t.conn.poll_transmit(now, tcp));
+            match n {
+                Some(n) => {
+                    self.emit_ip(buf, src, dst, IpProtocol::Tcp, n)?;
+                    self.stats.frames_out += 1;
+                    self.after_tcp_change(h);
+                    return Some(hl + n);
+                }
+                None => {
+                    self.dirty.pop_front();
+                    if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+                        t.queued = false;
+                    }
+                    self.after_tcp_change_no_requeue(h);
+                }
+            }
+        }
+        None
+    }
+
+    fn after_tcp_change_no_requeue(&mut self, h: crate::handle::SocketHandle) {
+        // Events and freeing, without putting the socket back in the queue:
+        // it just said it has nothing to send.
+        self.after_tcp_change(h);
+        if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+            && t.queued
+            && self.dirty.back() == Some(&h)
+        {
+            t.queued = false;
+            self.dirty.pop_back();
+        }
+    }
+
+    /// When `handle_timeout` is next due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.sockets
+            .handles()
+            .filter_map(|h| match self.sockets.get(h) {
+                Some(Socket::Tcp(t)) => t.conn.poll_at(),
+                _ => None,
+            })
+            .min()
+    }
+
+    /// Runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<_> = self
+            .sockets
+            .handles()
+            .filter(|&h| matches!(self.sockets.get(h), Some(Socket::Tcp(t)) if t.conn.poll_at().is_some_and(|at| at <= now)))
+            .collect();
+        for h in due {
+            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+                t.conn.on_timeout(now);
+            }
+            self.after_tcp_change(h);
+        }
+    }
+}

@@ -1,0 +1,561 @@
+//! TCP in the stack: listeners with a SYN queue and an accept queue (Linux
+//! backlog semantics), connections routed by the port table, active opens
+//! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
+//! segment that reaches no socket (RFC 9293 3.10.7.1).
+
+use std::collections::VecDeque;
+use std::net::{IpAddr, SocketAddr};
+
+use super::{Readiness, Socket, SocketError, Stack};
+use crate::demux::{TcpTarget, ephemeral};
+use crate::handle::SocketHandle;
+use crate::tcp::segment::{Reset, reset_for};
+use crate::tcp::seq::SeqNum;
+use crate::tcp::{ConnError, Connection, Events, Outcome, RecvError, Segment, SendError, State};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp_option::MAX_SACK_BLOCKS;
+use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
+
+/// A listening socket.
+#[derive(Debug)]
+pub(super) struct Listener {
+    pub(super) local: SocketAddr,
+    backlog: usize,
+    /// Half-open connections (SYN-RECEIVED) made from this listener.
+    syn_queue: usize,
+    /// Established connections not yet accepted.
+    accept_queue: VecDeque<SocketHandle>,
+}
+
+/// A connection and who holds it.
+#[derive(Debug)]
+pub(super) struct TcpSocket {
+    pub(super) conn: Connection,
+    /// The listener, while the connection waits in its queues.
+    listener: Option<SocketHandle>,
+    /// The application holds a handle (connected, or accepted).
+    app_owned: bool,
+    /// Already in the dirty queue.
+    pub(super) queued: bool,
+}
+
+/// What `berth ss` shows of a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpInfo {
+    /// The state.
+    pub state: State,
+    /// Local address.
+    pub local: SocketAddr,
+    /// Peer address.
+    pub remote: SocketAddr,
+    /// Bytes waiting to be read.
+    pub recv_queue: usize,
+    /// Bytes not yet acknowledged.
+    pub send_queue: usize,
+    /// Smoothed RTT.
+    pub srtt: Option<Duration>,
+    /// Retransmission timeout.
+    pub rto: Duration,
+    /// Congestion window, bytes.
+    pub cwnd: usize,
+    /// Slow-start threshold, bytes.
+    pub ssthresh: usize,
+    /// Counters.
+    pub stats: crate::tcp::ConnStats,
+}
+
+fn map_conn_error(e: ConnError) -> SocketError {
+    match e {
+        ConnError::Refused => SocketError::ConnectionRefused,
+        ConnError::Reset => SocketError::ConnectionReset,
+        ConnError::TimedOut => SocketError::TimedOut,
+        ConnError::HostUnreachable => SocketError::HostUnreachable,
+    }
+}
+
+impl Stack {
+    fn tcp_mut(&mut self, h: SocketHandle) -> Result<&mut TcpSocket, SocketError> {
+        match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => Ok(t),
+            _ => Err(SocketError::InvalidHandle),
+        }
+    }
+
+    fn tcp_ref(&self, h: SocketHandle) -> Result<&TcpSocket, SocketError> {
+        match self.sockets.get(h) {
+            Some(Socket::Tcp(t)) => Ok(t),
+            _ => Err(SocketError::InvalidHandle),
+        }
+    }
+
+    /// Queues a connection for `poll_transmit`.
+    pub(super) fn mark_dirty(&mut self, h: SocketHandle) {
+        if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+            && !t.queued
+        {
+            t.queued = true;
+            self.dirty.push_back(h);
+        }
+    }
+
+    /// Listens on `local` (a specific address of ours, or the unspecified
+    /// address of a family) with Linux's backlog meaning: up to `backlog`
+    /// connections wait to be accepted, and as many may be half-open.
+    pub fn tcp_listen(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+    ) -> Result<SocketHandle, SocketError> {
+        if !local.ip().is_unspecified() && !self.is_local(local.ip()) {
+            return Err(SocketError::AddrNotAvailable);
+        }
+        self.alloc_check()?;
+        let backlog = backlog.clamp(1, 65535);
+        let h = self.sockets.insert(Socket::Listener(Listener {
+            local,
+            backlog,
+            syn_queue: 0,
+            accept_queue: VecDeque::new(),
+        }));
+        if let Err(e) = self.ports.bind_tcp_listener(local, h) {
+            self.sockets.remove(h);
+            return Err(match e {
+                crate::demux::BindError::AddrInUse => SocketError::AddrInUse,
+                crate::demux::BindError::AddrNotAvailable => SocketError::AddrNotAvailable,
+                crate::demux::BindError::InvalidInput => SocketError::InvalidInput,
+            });
+        }
+        Ok(h)
+    }
+
+    /// The local address of a listener or connection.
+    pub fn local_addr(&self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
+        match self.sockets.get(h) {
+            Some(Socket::Listener(l)) => Ok(l.local),
+            Some(Socket::Tcp(t)) => Ok(t.conn.local()),
+            Some(Socket::Udp(u)) => Ok(u.local),
+            None => Err(SocketError::InvalidHandle),
+        }
+    }
+
+    /// Takes the next established connection from a listener's queue.
+    pub fn tcp_accept(
+        &mut self,
+        listener: SocketHandle,
+    ) -> Result<Option<(SocketHandle, SocketAddr)>, SocketError> {
+        let Some(Socket::Listener(l)) = self.sockets.get_mut(listener) else {
+            return Err(SocketError::InvalidHandle);
+        };
+        let Some(h) = l.accept_queue.pop_front() else {
+            return Ok(None);
+        };
+        let t = self.tcp_mut(h)?;
+        t.listener = None;
+        t.app_owned = true;
+        let remote = t.conn.remote();
+        Ok(Some((h, remote)))
+    }
+
+    /// Opens a connection to `remote` from `local` (or from one of our
+    /// addresses and an ephemeral port).
+    pub fn tcp_connect(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local: Option<SocketAddr>,
+    ) -> Result<SocketHandle, SocketError> {
+        if !Self::remote_ok(remote) {
+            return Err(SocketError::InvalidInput);
+        }
+        self.alloc_check()?;
+        let ip = match local.map(|l| l.ip()).filter(|ip| !ip.is_unspecified()) {
+            Some(ip) if self.is_local(ip) && ip.is_ipv4() == remote.is_ipv4() => ip,
+            Some(_) => return Err(SocketError::AddrNotAvailable),
+            None => self
+                .source_for(remote.ip())
+                .ok_or(SocketError::AddrNotAvailable)?,
+        };
+        let local = match local.map(|l| l.port()).filter(|&p| p != 0) {
+            Some(port) => {
+                let local = SocketAddr::new(ip, port);
+                if !self.ports.tcp_tuple_free(local, remote) {
+                    return Err(SocketError::AddrInUse);
+                }
+                local
+            }
+            None => {
+                let random = self.rng.next_u64();
+                let ports = &self.ports;
+                let port = ephemeral::pick(&self.cfg.ephemeral_ports, random, |p| {
+                    ports.tcp_tuple_free(SocketAddr::new(ip, p), remote)
+                })
+                .ok_or(SocketError::AddrNotAvailable)?;
+                SocketAddr::new(ip, port)
+            }
+        };
+        let iss = SeqNum::new(self.isn.generate(now, local, remote));
+        let ts_offset = self.rng.next_u64() as u32;
+        let cfg = self.tcp_config_for(remote.ip());
+        let conn = Connection::connect(now, cfg, local, remote, iss, ts_offset);
+        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
+            conn,
+            listener: None,
+            app_owned: true,
+            queued: false,
+        })));
+        self.ports.insert_tcp_conn(local, remote, h);
+        self.mark_dirty(h);
+        Ok(h)
+    }
+
+    fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
+        let mut cfg = self.cfg.tcp;
+        if remote.is_ipv6() {
+            // The IPv6 header is 20 bytes longer than IPv4's.
+            cfg.mss = cfg.mss.saturating_sub(20).max(88);
+        }
+        cfg
+    }
+
+    /// Sends on a connection; `Err(WouldBlock)` when the send queue is full.
+    pub fn tcp_send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, SocketError> {
+        let t = self.tcp_mut(h)?;
+        let n = t.conn.send(data).map_err(|e| match e {
+            SendError::Closed => SocketError::BrokenPipe,
+            SendError::Failed(e) => map_conn_error(e),
+        })?;
+        if n == 0 && !data.is_empty() {
+            return Err(SocketError::WouldBlock);
+        }
+        self.mark_dirty(h);
+        Ok(n)
+    }
+
+    /// Reads from a connection: `Ok(0)` is end of stream (std's meaning),
+    /// `Err(WouldBlock)` means nothing yet.
+    pub fn tcp_recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, SocketError> {
+        let t = self.tcp_mut(h)?;
+        let r = t.conn.recv(buf);
+        let out = match r {
+            Ok(0) if !buf.is_empty() => Err(SocketError::WouldBlock),
+            Ok(n) => Ok(n),
+            Err(RecvError::Finished) => Ok(0),
+            Err(RecvError::Failed(e)) => Err(map_conn_error(e)),
+        };
+        // Reading may open the window: let a window update out.
+        self.mark_dirty(h);
+        out
+    }
+
+    /// Reads without consuming.
+    pub fn tcp_peek(&self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.peek(buf))
+    }
+
+    /// Shuts down the sending direction (a FIN follows the queued data).
+    pub fn tcp_shutdown_write(&mut self, h: SocketHandle) -> Result<(), SocketError> {
+        self.tcp_mut(h)?.conn.shutdown_write();
+        self.mark_dirty(h);
+        Ok(())
+    }
+
+    /// The application is done with the connection: it closes gracefully
+    /// (or resets, with unread data) and is freed once CLOSED.
+    pub fn tcp_close(&mut self, now: Instant, h: SocketHandle) -> Result<(), SocketError> {
+        let t = self.tcp_mut(h)?;
+        t.conn.close(now);
+        t.app_owned = false;
+        self.mark_dirty(h);
+        Ok(())
+    }
+
+    /// Resets the connection at once.
+    pub fn tcp_abort(&mut self, h: SocketHandle) -> Result<(), SocketError> {
+        let t = self.tcp_mut(h)?;
+        t.conn.abort();
+        self.mark_dirty(h);
+        Ok(())
+    }
+
+    /// Turns Nagle's algorithm off or on.
+    pub fn tcp_set_nodelay(&mut self, h: SocketHandle, nodelay: bool) -> Result<(), SocketError> {
+        self.tcp_mut(h)?.conn.set_nodelay(nodelay);
+        Ok(())
+    }
+
+    /// The connection's state.
+    pub fn tcp_state(&self, h: SocketHandle) -> Result<State, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.state())
+    }
+
+    /// The error that ended the connection, if any.
+    pub fn tcp_error(&self, h: SocketHandle) -> Result<Option<SocketError>, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.error().map(map_conn_error))
+    }
+
+    /// Whether `tcp_recv` would not block.
+    pub fn tcp_can_recv(&self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.can_recv())
+    }
+
+    /// Whether `tcp_send` would not block.
+    pub fn tcp_can_send(&self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.can_send())
+    }
+
+    /// What `ss` shows of a connection.
+    pub fn tcp_info(&self, h: SocketHandle) -> Result<TcpInfo, SocketError> {
+        let c = &self.tcp_ref(h)?.conn;
+        Ok(TcpInfo {
+            state: c.state(),
+            local: c.local(),
+            remote: c.remote(),
+            recv_queue: c.recv_queue(),
+            send_queue: c.send_queue(),
+            srtt: c.srtt(),
+            rto: c.rto(),
+            cwnd: c.cwnd(),
+            ssthresh: c.ssthresh(),
+            stats: *c.stats(),
+        })
+    }
+
+    pub(super) fn close_listener(&mut self, h: SocketHandle) {
+        let Some(Socket::Listener(l)) = self.sockets.remove(h) else {
+            return;
+        };
+        self.ports.unbind_tcp_listener(l.local, h);
+        // Connections nobody will accept are reset, like Linux does when a
+        // listening socket closes with a non-empty queue.
+        let waiting: Vec<SocketHandle> = l.accept_queue.into_iter().collect();
+        let half_open: Vec<SocketHandle> = self
+            .sockets
+            .handles()
+            .filter(
+                |&c| matches!(self.sockets.get(c), Some(Socket::Tcp(t)) if t.listener == Some(h)),
+            )
+            .collect();
+        for c in waiting.into_iter().chain(half_open) {
+            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(c) {
+                t.listener = None;
+                t.conn.abort();
+            }
+            self.mark_dirty(c);
+        }
+    }
+
+    pub(super) fn tcp_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+        let Ok(packet) = TcpPacket::new_checked(bytes) else {
+            self.stats.tcp_malformed += 1;
+            return;
+        };
+        let Ok(repr) = TcpRepr::parse(&packet, src, dst, self.cfg.tcp.checksums) else {
+            self.stats.tcp_malformed += 1;
+            return;
+        };
+        if repr.src_port == 0 || repr.dst_port == 0 {
+            self.stats.tcp_malformed += 1;
+            return;
+        }
+        let local = SocketAddr::new(dst, repr.dst_port);
+        let remote = SocketAddr::new(src, repr.src_port);
+        let seg = Segment::from_repr(&repr);
+        match self.ports.lookup_tcp(local, remote) {
+            TcpTarget::Connection(h) => {
+                if self.accept_queue_full_for(h) && seg.ack.is_some() && !seg.syn() && !seg.rst() {
+                    // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
+                    // the client's retransmission completes the handshake
+                    // once the application has accepted.
+                    self.stats.accept_queue_overflow += 1;
+                    return;
+                }
+                let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+                    return;
+                };
+                if t.conn.on_segment(now, &seg) == Outcome::NewSynInTimeWait {
+                    self.free_tcp(h);
+                    if let TcpTarget::Listener(l) = self.ports.lookup_tcp(local, remote) {
+                        self.listener_input(now, l, local, remote, &seg);
+                    }
+                    return;
+                }
+                self.after_tcp_change(h);
+            }
+            TcpTarget::Listener(l) => self.listener_input(now, l, local, remote, &seg),
+            TcpTarget::None => {
+                self.stats.tcp_no_socket += 1;
+                self.send_reset(local, remote, reset_for(&seg));
+            }
+        }
+    }
+
+    fn accept_queue_full_for(&self, h: SocketHandle) -> bool {
+        let Some(Socket::Tcp(t)) = self.sockets.get(h) else {
+            return false;
+        };
+        if t.conn.state() != State::SynReceived {
+            return false;
+        }
+        match t.listener.and_then(|l| self.sockets.get(l)) {
+            Some(Socket::Listener(l)) => l.accept_queue.len() >= l.backlog,
+            _ => false,
+        }
+    }
+
+    /// RFC 9293 3.10.7.2: LISTEN STATE.
+    fn listener_input(
+        &mut self,
+        now: Instant,
+        lh: SocketHandle,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &Segment<'_>,
+    ) {
+        //# First, check for a RST:
+        //#    An incoming RST segment could not be valid since it could not have
+        //#    been sent in response to anything sent by this incarnation of the
+        //#    connection.  An incoming RST should be ignored.  Return.
+        if seg.rst() {
+            return;
+        }
+        //# Second, check for an ACK:
+        //#    Any acknowledgment is bad if it arrives on a connection still in
+        //#    the LISTEN state.  An acceptable reset segment should be formed for
+        //#    any arriving ACK-bearing segment.
+        if let Some(ack) = seg.ack {
+            self.send_reset(
+                local,
+                remote,
+                Some(Reset {
+                    seq: ack,
+                    ack: None,
+                }),
+            );
+            return;
+        }
+        if !seg.syn() {
+            return;
+        }
+        if !Self::remote_ok(remote) {
+            return;
+        }
+        let Some(Socket::Listener(l)) = self.sockets.get(lh) else {
+            return;
+        };
+        if l.syn_queue >= l.backlog || self.sockets.len() >= self.cfg.max_sockets {
+            self.stats.syn_queue_overflow += 1;
+            return;
+        }
+        let iss = SeqNum::new(self.isn.generate(now, local, remote));
+        let ts_offset = self.rng.next_u64() as u32;
+        let cfg = self.tcp_config_for(remote.ip());
+        let conn = Connection::accept(now, cfg, local, remote, seg, iss, ts_offset);
+        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
+            conn,
+            listener: Some(lh),
+            app_owned: false,
+            queued: false,
+        })));
+        if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
+            l.syn_queue += 1;
+        }
+        self.ports.insert_tcp_conn(local, remote, h);
+        self.mark_dirty(h);
+    }
+
+    /// After anything touched a connection: events, queues, freeing.
+    pub(super) fn after_tcp_change(&mut self, h: SocketHandle) {
+        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        let ev = t.conn.take_events();
+        let listener = t.listener;
+        let closed = t.conn.is_closed();
+        let app_owned = t.app_owned;
+        let mut r = Readiness::default();
+        if ev.contains(Events::READABLE) {
+            r.insert(Readiness::READABLE);
+        }
+        if ev.contains(Events::WRITABLE) {
+            r.insert(Readiness::WRITABLE);
+        }
+        if ev.contains(Events::CONNECTED) {
+            r.insert(Readiness::CONNECTED);
+        }
+        if ev.contains(Events::CLOSED) {
+            r.insert(Readiness::CLOSED);
+        }
+        self.mark_dirty(h);
+        if let Some(lh) = listener {
+            if ev.contains(Events::CONNECTED) {
+                // Handshake done: from the SYN queue to the accept queue.
+                if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
+                    l.syn_queue = l.syn_queue.saturating_sub(1);
+                    l.accept_queue.push_back(h);
+                }
+                self.push_event(lh, Readiness::ACCEPTABLE);
+            }
+            if closed {
+                if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
+                    if let Some(pos) = l.accept_queue.iter().position(|&c| c == h) {
+                        l.accept_queue.remove(pos);
+                    } else {
+                        l.syn_queue = l.syn_queue.saturating_sub(1);
+                    }
+                }
+                self.free_tcp(h);
+            }
+            return;
+        }
+        self.push_event(h, r);
+        if closed && !app_owned {
+            self.free_tcp(h);
+        }
+    }
+
+    pub(super) fn free_tcp(&mut self, h: SocketHandle) {
+        if let Some(Socket::Tcp(t)) = self.sockets.remove(h) {
+            self.ports
+                .remove_tcp_conn(t.conn.local(), t.conn.remote(), h);
+        }
+    }
+
+    /// Queues a reset from `local` to `remote`.
+    fn send_reset(&mut self, local: SocketAddr, remote: SocketAddr, reset: Option<Reset>) {
+        let Some(reset) = reset else { return };
+        // Never answer from or to an address that cannot be a host.
+        if local.ip().is_unspecified() || remote.ip().is_unspecified() || remote.ip().is_multicast()
+        {
+            return;
+        }
+        let flags = if reset.ack.is_some() {
+            TcpFlags::RST | TcpFlags::ACK
+        } else {
+            TcpFlags::RST
+        };
+        let repr = TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq_number: reset.seq.get(),
+            ack_number: reset.ack.map(SeqNum::get),
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp: None,
+            payload: &[],
+        };
+        let mut seg = vec![0u8; repr.buffer_len()];
+        repr.emit(
+            &mut TcpPacket::new_unchecked(&mut seg[..]),
+            local.ip(),
+            remote.ip(),
+            self.cfg.tcp.checksums,
+        );
+        self.stats.resets_sent += 1;
+        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
+    }
+}

@@ -1,0 +1,471 @@
+//! Two stacks on an in-memory link in virtual time: TCP and UDP over IPv4
+//! and IPv6, the port table's rules, backlog semantics, RST and ICMP replies.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use super::{Readiness, SocketError, Stack};
+use crate::config::StackConfig;
+use crate::handle::SocketHandle;
+use crate::tcp::State;
+use crate::testing::{Faults, Link};
+use crate::time::{Duration, Instant};
+use crate::wire::{ChecksumCaps, Ecn, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr};
+
+const A4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+const B4: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
+const A6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1));
+const B6: IpAddr = IpAddr::V6(Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2));
+
+fn config(addrs: Vec<IpAddr>, seed: u64) -> StackConfig {
+    StackConfig {
+        addrs,
+        seed,
+        ..StackConfig::default()
+    }
+}
+
+struct Pair {
+    a: Stack,
+    b: Stack,
+    ab: Link,
+    ba: Link,
+    now: Instant,
+}
+
+impl Pair {
+    fn new(faults: Faults) -> Self {
+        Self {
+            a: Stack::new(config(vec![A4, A6], 1)),
+            b: Stack::new(config(vec![B4, B6], 2)),
+            ab: Link::new(faults, 11),
+            ba: Link::new(faults, 12),
+            now: Instant::ZERO,
+        }
+    }
+
+    /// Moves everything due now; whether anything moved.
+    fn step(&mut self) -> bool {
+        let mut busy = false;
+        let mut buf = vec![0u8; 1500];
+        while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
+            self.ab.send(self.now, &buf[..n]);
+            busy = true;
+        }
+        while let Some(n) = self.b.poll_transmit(self.now, &mut buf) {
+            self.ba.send(self.now, &buf[..n]);
+            busy = true;
+        }
+        while let Some(p) = self.ab.recv(self.now) {
+            self.b.handle_frame(self.now, &p);
+            busy = true;
+        }
+        while let Some(p) = self.ba.recv(self.now) {
+            self.a.handle_frame(self.now, &p);
+            busy = true;
+        }
+        busy
+    }
+
+    /// Runs until `done` holds, jumping over idle time; panics after a
+    /// virtual hour.
+    fn run_until(&mut self, mut done: impl FnMut(&mut Self) -> bool) {
+        let limit = self.now + Duration::from_secs(3600);
+        loop {
+            while self.step() {}
+            if done(self) {
+                return;
+            }
+            // The application may have queued work: move it before sleeping.
+            if self.step() {
+                continue;
+            }
+            let next = [
+                self.a.poll_timeout(),
+                self.b.poll_timeout(),
+                self.ab.next_arrival(),
+                self.ba.next_arrival(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let Some(next) = next else {
+                let states = |s: &Stack| {
+                    s.sockets()
+                        .into_iter()
+                        .map(|h| (h, s.tcp_info(h).map(|i| i.state)))
+                        .collect::<Vec<_>>()
+                };
+                panic!(
+                    "nothing scheduled at {}: a {:?} b {:?}",
+                    self.now,
+                    states(&self.a),
+                    states(&self.b)
+                )
+            };
+            assert!(next < limit, "no progress within an hour of virtual time");
+            self.now = self.now.max(next);
+            self.a.handle_timeout(self.now);
+            self.b.handle_timeout(self.now);
+        }
+    }
+}
+
+fn accept(s: &mut Stack, l: SocketHandle) -> Option<(SocketHandle, SocketAddr)> {
+    s.tcp_accept(l).unwrap()
+}
+
+fn transfer(p: &mut Pair, ip_a: IpAddr, ip_b: IpAddr, len: usize) {
+    let l = p.b.tcp_listen(SocketAddr::new(ip_b, 80), 16).unwrap();
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(ip_b, 80), None)
+            .unwrap();
+    let mut server = None;
+    p.run_until(|p| {
+        if server.is_none() {
+            server = accept(&mut p.b, l);
+        }
+        server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
+    });
+    let (s, peer) = server.unwrap();
+    assert_eq!(peer.ip(), ip_a);
+    assert_eq!(p.a.local_addr(c).unwrap().ip(), ip_a);
+    let up: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+    let down: Vec<u8> = (0..len).map(|i| (i * 13 % 241) as u8).collect();
+    let (mut sent_up, mut sent_down, mut got_up, mut got_down) = (0, 0, Vec::new(), Vec::new());
+    let (mut eof_a, mut eof_b) = (false, false);
+    let mut buf = vec![0u8; 65536];
+    p.run_until(|p| {
+        if sent_up < len {
+            if let Ok(n) = p.a.tcp_send(c, &up[sent_up..]) {
+                sent_up += n;
+            }
+            if sent_up == len {
+                p.a.tcp_shutdown_write(c).unwrap();
+            }
+        }
+        if sent_down < len {
+            if let Ok(n) = p.b.tcp_send(s, &down[sent_down..]) {
+                sent_down += n;
+            }
+            if sent_down == len {
+                p.b.tcp_shutdown_write(s).unwrap();
+            }
+        }
+        loop {
+            match p.b.tcp_recv(s, &mut buf) {
+                Ok(0) => {
+                    eof_b = true;
+                    break;
+                }
+                Ok(n) => got_up.extend_from_slice(&buf[..n]),
+                Err(SocketError::WouldBlock) => break,
+                Err(e) => panic!("server recv: {e}"),
+            }
+        }
+        loop {
+            match p.a.tcp_recv(c, &mut buf) {
+                Ok(0) => {
+                    eof_a = true;
+                    break;
+                }
+                Ok(n) => got_down.extend_from_slice(&buf[..n]),
+                Err(SocketError::WouldBlock) => break,
+                Err(e) => panic!("client recv: {e}"),
+            }
+        }
+        eof_a && eof_b
+    });
+    assert!(got_up == up, "client to server bytes intact");
+    assert!(got_down == down, "server to client bytes intact");
+    p.a.tcp_close(p.now, c).unwrap();
+    p.b.tcp_close(p.now, s).unwrap();
+    p.b.close(p.now, l).unwrap();
+    // Both close; the one that closed first lingers in TIME-WAIT, then all
+    // sockets are freed.
+    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0);
+}
+
+#[test]
+fn tcp_over_ipv4() {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(5),
+        ..Faults::default()
+    });
+    transfer(&mut p, A4, B4, 300_000);
+}
+
+#[test]
+fn tcp_over_ipv6() {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(5),
+        ..Faults::default()
+    });
+    transfer(&mut p, A6, B6, 300_000);
+}
+
+#[test]
+fn tcp_over_a_lossy_link() {
+    let faults = Faults {
+        loss: 0.03,
+        duplicate: 0.01,
+        corrupt: 0.01,
+        reorder: 0.03,
+        reorder_delay: Duration::from_millis(7),
+        delay: Duration::from_millis(10),
+        ..Faults::default()
+    };
+    let mut p = Pair::new(faults);
+    transfer(&mut p, A4, B4, 500_000);
+    assert!(
+        p.a.stats().tcp_malformed + p.b.stats().tcp_malformed > 0,
+        "corruption was caught by checksums"
+    );
+}
+
+#[test]
+fn connection_to_a_closed_port_is_refused() {
+    let mut p = Pair::new(Faults::default());
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
+            .unwrap();
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+    assert_eq!(
+        p.a.tcp_error(c).unwrap(),
+        Some(SocketError::ConnectionRefused)
+    );
+    assert_eq!(p.b.stats().tcp_no_socket, 1);
+    assert_eq!(p.b.stats().resets_sent, 1);
+    let mut buf = [0u8; 4];
+    assert_eq!(
+        p.a.tcp_recv(c, &mut buf),
+        Err(SocketError::ConnectionRefused)
+    );
+}
+
+#[test]
+fn udp_echo_both_families() {
+    let mut p = Pair::new(Faults::default());
+    for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
+        let server = p.b.udp_bind(SocketAddr::new(ip_b, 7)).unwrap();
+        let client = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
+        let client_addr = p.a.local_addr(client).unwrap();
+        assert!(crate::demux::ephemeral::DEFAULT_RANGE.contains(&client_addr.port()));
+        p.a.udp_send_to(client, b"ping?", SocketAddr::new(ip_b, 7))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let mut got = None;
+        p.run_until(|p| {
+            got = p.b.udp_recv_from(server, &mut buf).ok();
+            got.is_some()
+        });
+        let (n, from) = got.unwrap();
+        assert_eq!((&buf[..n], from), (&b"ping?"[..], client_addr));
+        p.b.udp_send_to(server, &buf[..n], from).unwrap();
+        let mut back = [0u8; 64];
+        let mut reply = None;
+        p.run_until(|p| {
+            reply = p.a.udp_recv_from(client, &mut back).ok();
+            reply.is_some()
+        });
+        assert_eq!(&back[..reply.unwrap().0], b"ping?");
+        p.b.close(p.now, server).unwrap();
+        p.a.close(p.now, client).unwrap();
+    }
+}
+
+#[test]
+fn udp_to_a_closed_port_draws_port_unreachable() {
+    let mut p = Pair::new(Faults::default());
+    let client = p.a.udp_bind(SocketAddr::new(A4, 5000)).unwrap();
+    p.a.udp_send_to(client, b"anyone?", SocketAddr::new(B4, 9))
+        .unwrap();
+    p.run_until(|p| p.a.stats().icmp_errors_received == 1);
+    assert_eq!(p.b.stats().udp_no_socket, 1);
+    assert_eq!(p.b.stats().icmp_errors_sent, 1);
+}
+
+fn echo_request(seq: u16) -> Vec<u8> {
+    let icmp = Icmpv4Repr::EchoRequest {
+        ident: 0x4242,
+        seq_no: seq,
+        data: b"berth ping",
+    };
+    let ip = Ipv4Repr {
+        src_addr: Ipv4Addr::new(198, 18, 0, 1),
+        dst_addr: Ipv4Addr::new(198, 18, 0, 2),
+        next_header: IpProtocol::Icmp,
+        payload_len: icmp.buffer_len(),
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        ident: seq,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let mut frame = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
+    icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
+    frame
+}
+
+#[test]
+fn ping_is_answered_and_rate_limited() {
+    let mut b = Stack::new(StackConfig {
+        icmp_burst: 3,
+        ..config(vec![B4], 2)
+    });
+    let mut buf = [0u8; 1500];
+    for seq in 0..5 {
+        b.handle_frame(Instant::ZERO, &echo_request(seq));
+    }
+    let mut replies = 0;
+    while let Some(n) = b.poll_transmit(Instant::ZERO, &mut buf) {
+        let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+        let repr = Icmpv4Repr::parse(
+            &Icmpv4Packet::new_checked(ip.payload()).unwrap(),
+            ChecksumCaps::FULL,
+        )
+        .unwrap();
+        assert!(matches!(
+            repr,
+            Icmpv4Repr::EchoReply {
+                ident: 0x4242,
+                data: b"berth ping",
+                ..
+            }
+        ));
+        assert_eq!(ip.dst_addr(), Ipv4Addr::new(198, 18, 0, 1));
+        replies += 1;
+    }
+    assert_eq!(replies, 3, "a burst of three, then the bucket is empty");
+    assert_eq!(b.stats().icmp_rate_limited, 2);
+    // A second later the bucket has refilled.
+    b.handle_frame(Instant::from_secs(1), &echo_request(9));
+    assert!(b.poll_transmit(Instant::from_secs(1), &mut buf).is_some());
+}
+
+#[test]
+fn bind_rules() {
+    let mut s = Stack::new(config(vec![B4, B6], 3));
+    let wild = s
+        .tcp_listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80), 8)
+        .unwrap();
+    assert_eq!(
+        s.tcp_listen(SocketAddr::new(B4, 80), 8),
+        Err(SocketError::AddrInUse)
+    );
+    assert_eq!(
+        s.tcp_listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 80), 8),
+        Err(SocketError::AddrInUse)
+    );
+    // Another family is another port space.
+    assert!(s.tcp_listen(SocketAddr::new(B6, 80), 8).is_ok());
+    // Not our address.
+    assert_eq!(
+        s.tcp_listen(SocketAddr::new(A4, 81), 8),
+        Err(SocketError::AddrNotAvailable)
+    );
+    s.close(Instant::ZERO, wild).unwrap();
+    assert!(s.tcp_listen(SocketAddr::new(B4, 80), 8).is_ok());
+    // UDP: same rules.
+    s.udp_bind(SocketAddr::new(B4, 53)).unwrap();
+    assert_eq!(
+        s.udp_bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 53)),
+        Err(SocketError::AddrInUse)
+    );
+    // Bad destinations.
+    assert_eq!(
+        s.tcp_connect(Instant::ZERO, SocketAddr::new(A4, 0), None),
+        Err(SocketError::InvalidInput)
+    );
+    assert_eq!(
+        s.tcp_close(Instant::ZERO, wild),
+        Err(SocketError::InvalidHandle),
+        "stale handle"
+    );
+}
+
+#[test]
+fn ephemeral_ports_run_out_cleanly() {
+    let mut s = Stack::new(StackConfig {
+        ephemeral_ports: 40000..=40001,
+        ..config(vec![A4], 4)
+    });
+    let peer = SocketAddr::new(B4, 80);
+    let one = s.tcp_connect(Instant::ZERO, peer, None).unwrap();
+    let two = s.tcp_connect(Instant::ZERO, peer, None).unwrap();
+    assert_ne!(
+        s.local_addr(one).unwrap().port(),
+        s.local_addr(two).unwrap().port()
+    );
+    assert_eq!(
+        s.tcp_connect(Instant::ZERO, peer, None),
+        Err(SocketError::AddrNotAvailable)
+    );
+    // Another peer: the same local ports make new 4-tuples.
+    assert!(
+        s.tcp_connect(Instant::ZERO, SocketAddr::new(B4, 81), None)
+            .is_ok()
+    );
+}
+
+#[test]
+fn specific_listener_wins_over_wildcard() {
+    let mut p = Pair::new(Faults::default());
+    let wild6 =
+        p.b.tcp_listen(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 443), 4)
+            .unwrap();
+    let specific = p.b.tcp_listen(SocketAddr::new(B6, 8443), 4).unwrap();
+    let c1 =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 443), None)
+            .unwrap();
+    let c2 =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 8443), None)
+            .unwrap();
+    p.run_until(|p| {
+        p.a.tcp_state(c1).unwrap() == State::Established
+            && p.a.tcp_state(c2).unwrap() == State::Established
+    });
+    assert!(accept(&mut p.b, wild6).is_some());
+    assert!(accept(&mut p.b, specific).is_some());
+    let mut acceptable = 0;
+    while let Some(ev) = p.b.poll_event() {
+        if ev.readiness.contains(Readiness::ACCEPTABLE) {
+            acceptable += 1;
+        }
+    }
+    assert_eq!(acceptable, 2);
+}
+
+/// More clients than the backlog: the extra ones are not lost; they
+/// complete once the application accepts (Linux behaviour).
+#[test]
+fn backlog_overflow_completes_after_accept() {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(1),
+        ..Faults::default()
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 2).unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| {
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap()
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    p.run_until(|p| {
+        // The application accepts one connection per idle moment.
+        if let Some(c) = accept(&mut p.b, l) {
+            accepted.push(c);
+        }
+        accepted.len() == clients.len()
+    });
+    assert!(
+        p.b.stats().syn_queue_overflow + p.b.stats().accept_queue_overflow > 0,
+        "the backlog did overflow"
+    );
+    for c in clients {
+        assert_eq!(p.a.tcp_state(c).unwrap(), State::Established);
+    }
+}
