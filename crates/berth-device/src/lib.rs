@@ -1,7 +1,77 @@
 //! Packet I/O between berth and the operating system.
 //!
-//! This crate will hold the `Device` trait (receive and send whole frames,
-//! many per wake-up), the Linux TUN and TAP devices, in-memory links for tests
-//! and simulations, fault injection (loss, delay, reordering, duplication,
-//! corruption) and a pcap writer that wraps any device. It is the only crate of
-//! the workspace that may contain `unsafe` code, confined to its `sys` modules.
+//! A [`Device`] moves whole frames: raw IP packets for a TUN device or an
+//! in-memory IP link, Ethernet frames for TAP. The runtime owns one device,
+//! waits for [`Device::raw_fd`] to become readable (or for
+//! [`Device::poll_at`]), then reads many frames per wake-up and writes what
+//! the stack produced. Devices are nonblocking.
+//!
+//! - [`channel`]: an in-memory link between two stacks in one process (a
+//!   `UnixDatagram` pair: datagram boundaries kept, pollable, no `unsafe`).
+//!
+//! This is the only crate of the workspace that may contain `unsafe` code,
+//! confined to its `sys` modules (TUN/TAP ioctls).
+
+use std::io;
+use std::os::fd::RawFd;
+use std::time::Instant;
+
+pub mod channel;
+
+/// What a device's frames carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Medium {
+    /// Raw IPv4/IPv6 packets (TUN).
+    Ip,
+    /// Ethernet II frames (TAP).
+    Ethernet,
+}
+
+/// A source and sink of frames.
+pub trait Device: Send {
+    /// Reads one frame into `buf`: `Ok(Some(len))`, or `Ok(None)` when no
+    /// frame is ready. A frame longer than `buf` is truncated.
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>>;
+
+    /// Writes one frame. `Ok(false)` when the device cannot take it now
+    /// (the frame is dropped; TCP retransmits, like a full NIC queue).
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool>;
+
+    /// The largest frame the device carries (the MTU for IP media).
+    fn mtu(&self) -> usize;
+
+    /// What the frames carry.
+    fn medium(&self) -> Medium {
+        Medium::Ip
+    }
+
+    /// A descriptor that polls readable when `recv` may return a frame.
+    fn raw_fd(&self) -> Option<RawFd>;
+
+    /// When the device next has work of its own (a delayed frame of a fault
+    /// injector coming due); `None` if never.
+    fn poll_at(&self) -> Option<Instant> {
+        None
+    }
+}
+
+impl<D: Device + ?Sized> Device for Box<D> {
+    fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        (**self).recv(buf)
+    }
+    fn send(&mut self, frame: &[u8]) -> io::Result<bool> {
+        (**self).send(frame)
+    }
+    fn mtu(&self) -> usize {
+        (**self).mtu()
+    }
+    fn medium(&self) -> Medium {
+        (**self).medium()
+    }
+    fn raw_fd(&self) -> Option<RawFd> {
+        (**self).raw_fd()
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        (**self).poll_at()
+    }
+}
