@@ -1,8 +1,43 @@
 //! berth: a TCP/IP network stack in user space.
 //!
-//! This crate will hold the runtime (the stack thread that owns a device,
-//! reads the clock and drives `berth-core`) and the public APIs: blocking
-//! sockets with `std::net`'s names, async sockets with `tokio::net`'s names
-//! behind the `tokio` feature, per-port callbacks and an acceptor/worker
-//! server helper.
+//! [`NetStack`] runs the sans-IO core of `berth-core` on a thread of its own
+//! that owns a [`Device`](berth_device::Device) (a TUN device, or an
+//! in-memory link), reads the clock, fires timers and wakes the application
+//! threads waiting on sockets. The sockets in [`net`] have `std::net`'s
+//! names and semantics; the only difference is the stack handle in the
+//! constructors:
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use berth::{NetStack, net::{TcpListener, TcpStream}};
+//! use berth_device::{channel::ChannelDevice, Medium};
+//!
+//! let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+//! let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left).unwrap();
+//! let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right).unwrap();
+//! let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+//! let echo = std::thread::spawn(move || {
+//!     let (mut s, _) = listener.accept().unwrap();
+//!     let mut buf = [0; 5];
+//!     s.read_exact(&mut buf).unwrap();
+//!     s.write_all(&buf).unwrap();
+//! });
+//! let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+//! c.write_all(b"hello").unwrap();
+//! let mut back = [0; 5];
+//! c.read_exact(&mut back).unwrap();
+//! assert_eq!(&back, b"hello");
+//! echo.join().unwrap();
+//! ```
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod driver;
+mod error;
+pub mod net;
+mod shared;
+
+pub use berth_core;
+pub use berth_device;
+pub use driver::{NetStack, NetStackBuilder};
+pub use error::to_io_error;

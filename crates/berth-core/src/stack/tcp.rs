@@ -283,6 +283,11 @@ impl Stack {
         Ok(())
     }
 
+    /// Whether Nagle's algorithm is off.
+    pub fn tcp_nodelay(&self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.tcp_ref(h)?.conn.nodelay())
+    }
+
     /// The connection's state.
     pub fn tcp_state(&self, h: SocketHandle) -> Result<State, SocketError> {
         Ok(self.tcp_ref(h)?.conn.state())

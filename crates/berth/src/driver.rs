@@ -1,0 +1,211 @@
+//! The stack thread: owns the device, reads the clock, runs the core, fires
+//! timers and wakes waiters. It sleeps in `epoll` (mio) until the device is
+//! readable, an application thread wakes it, or the core's next deadline
+//! comes; it never busy-polls. Each wake-up reads up to [`BATCH`] frames
+//! before writing what the core produced.
+
+use std::io;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant as StdInstant};
+
+use berth_core::config::StackConfig;
+use berth_core::stack::Stack;
+use berth_core::tcp::{State, TcpConfig};
+use berth_device::Device;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token, Waker};
+
+use crate::shared::Shared;
+
+const DEVICE: Token = Token(0);
+const WAKER: Token = Token(1);
+/// Frames read per wake-up before the core's output is written.
+const BATCH: usize = 64;
+/// How long a dropped `NetStack` lets its connections finish closing.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// A running stack: its thread, its device and its sockets. Dropping it
+/// closes every socket (FIN where data was delivered) and joins the thread.
+pub struct NetStack {
+    pub(crate) shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// Settings for a [`NetStack`].
+#[derive(Debug, Clone, Default)]
+pub struct NetStackBuilder {
+    cfg: StackConfig,
+    mtu: Option<usize>,
+}
+
+impl NetStackBuilder {
+    /// Adds an address the stack answers to (any number, both families).
+    pub fn addr(mut self, addr: IpAddr) -> Self {
+        self.cfg.addrs.push(addr);
+        self
+    }
+
+    /// The MTU (default: the device's).
+    pub fn mtu(mut self, mtu: usize) -> Self {
+        self.mtu = Some(mtu);
+        self
+    }
+
+    /// Seeds every random choice of the stack (default 0; use a random seed
+    /// in production so ISN secrets and ports are unpredictable).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.cfg.seed = seed;
+        self
+    }
+
+    /// TCP settings for every connection.
+    pub fn tcp_config(mut self, tcp: TcpConfig) -> Self {
+        self.cfg.tcp = tcp;
+        self
+    }
+
+    /// Any other core setting.
+    pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
+        f(&mut self.cfg);
+        self
+    }
+
+    /// Starts the stack thread on `device`.
+    pub fn build<D: Device + 'static>(self, device: D) -> io::Result<NetStack> {
+        let mut cfg = self.cfg;
+        cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu());
+        let poll = Poll::new()?;
+        let waker = Waker::new(poll.registry(), WAKER)?;
+        if let Some(fd) = device.raw_fd() {
+            poll.registry()
+                .register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
+        }
+        let shared = Arc::new(Shared::new(Stack::new(cfg), waker));
+        let thread_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("berth-stack".into())
+            .spawn(move || run(&thread_shared, Box::new(device), poll))?;
+        Ok(NetStack {
+            shared,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl NetStack {
+    /// A builder.
+    pub fn builder() -> NetStackBuilder {
+        NetStackBuilder::default()
+    }
+
+    /// A snapshot of the stack's counters.
+    pub fn stats(&self) -> berth_core::stats::StackStats {
+        *self.shared.lock().stack.stats()
+    }
+
+    /// Runs `f` on the core stack (for `berth ss` and diagnostics).
+    pub fn with_stack<T>(&self, f: impl FnOnce(&mut Stack) -> T) -> T {
+        let mut inner = self.shared.lock();
+        let out = f(&mut inner.stack);
+        drop(inner);
+        self.shared.kick();
+        out
+    }
+}
+
+impl Drop for NetStack {
+    fn drop(&mut self) {
+        self.shared.lock().shutdown = true;
+        self.shared.kick();
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
+        {
+            tracing::error!("berth: the stack thread panicked");
+        }
+    }
+}
+
+fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
+    let mut events = Events::with_capacity(8);
+    let mut buf = vec![0u8; device.mtu().max(1500) + 64];
+    let mut shutdown_since: Option<StdInstant> = None;
+    loop {
+        let timeout;
+        {
+            let mut inner = shared.lock();
+            let now = shared.now();
+            for _ in 0..BATCH {
+                match device.recv(&mut buf) {
+                    Ok(Some(n)) => inner.stack.handle_frame(now, buf.get(..n).unwrap_or(&[])),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!("berth: device read failed: {e}");
+                        break;
+                    }
+                }
+            }
+            if inner.shutdown && shutdown_since.is_none() {
+                shutdown_since = Some(StdInstant::now());
+                for h in inner.stack.sockets() {
+                    let _ = inner.stack.close(now, h);
+                }
+            }
+            inner.stack.handle_timeout(now);
+            while let Some(n) = inner.stack.poll_transmit(now, &mut buf) {
+                match device.send(buf.get(..n).unwrap_or(&[])) {
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("berth: device write failed: {e}"),
+                }
+            }
+            while let Some(ev) = inner.stack.poll_event() {
+                if let Some(cv) = inner.waiters.get(&ev.handle) {
+                    cv.notify_all();
+                }
+            }
+            if let Some(since) = shutdown_since {
+                let settled = inner.stack.sockets().into_iter().all(|h| {
+                    !matches!(
+                        inner.stack.tcp_state(h),
+                        Ok(State::SynSent
+                            | State::SynReceived
+                            | State::Established
+                            | State::FinWait1
+                            | State::Closing
+                            | State::LastAck
+                            | State::CloseWait)
+                    )
+                });
+                if settled || since.elapsed() > SHUTDOWN_GRACE {
+                    // Wake anyone still blocked so they see the end.
+                    for cv in inner.waiters.values() {
+                        cv.notify_all();
+                    }
+                    return;
+                }
+            }
+            let deadline = [
+                inner.stack.poll_timeout().map(|t| shared.to_std(t)),
+                device.poll_at(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
+            let mut t = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            if shutdown_since.is_some() {
+                t = Some(
+                    t.unwrap_or(Duration::from_millis(50))
+                        .min(Duration::from_millis(50)),
+                );
+            }
+            timeout = t;
+        }
+        if let Err(e) = poll.poll(&mut events, timeout)
+            && e.kind() != io::ErrorKind::Interrupted
+        {
+            tracing::error!("berth: poll failed: {e}");
+            return;
+        }
+    }
+}

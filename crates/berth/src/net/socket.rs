@@ -1,0 +1,95 @@
+//! What every socket object holds: the shared stack, its handle, and its
+//! std-style options. The core socket is closed when the last clone goes.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as StdInstant};
+
+use berth_core::handle::SocketHandle;
+use berth_core::stack::{SocketError, Stack};
+use berth_core::time::Instant;
+
+use crate::error::to_io_error;
+use crate::shared::Shared;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Options {
+    pub(crate) read_timeout: Option<Duration>,
+    pub(crate) write_timeout: Option<Duration>,
+    pub(crate) nonblocking: bool,
+    /// `shutdown(Read)` was called: reads return end of stream.
+    pub(crate) read_shut: bool,
+}
+
+pub(crate) struct SocketRef {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) handle: SocketHandle,
+    pub(crate) opts: Mutex<Options>,
+}
+
+impl SocketRef {
+    pub(crate) fn new(shared: Arc<Shared>, handle: SocketHandle) -> Arc<Self> {
+        Arc::new(Self {
+            shared,
+            handle,
+            opts: Mutex::new(Options::default()),
+        })
+    }
+
+    pub(crate) fn opts(&self) -> Options {
+        *self.opts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn set_opts(&self, f: impl FnOnce(&mut Options)) {
+        f(&mut self.opts.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+
+    /// Runs `op` once under the lock, then nudges the stack thread.
+    pub(crate) fn call<T>(
+        &self,
+        op: impl FnOnce(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let mut inner = self.shared.lock();
+        let now = self.shared.now();
+        let r = op(&mut inner.stack, now);
+        drop(inner);
+        self.shared.kick();
+        r.map_err(to_io_error)
+    }
+
+    /// Runs `op` until it does not block, honouring the timeout and the
+    /// nonblocking flag.
+    pub(crate) fn wait<T>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let opts = self.opts();
+        let deadline = timeout.map(|t| StdInstant::now() + t);
+        self.shared
+            .blocking(self.handle, opts.nonblocking, deadline, op)
+            .map_err(to_io_error)
+    }
+}
+
+impl Drop for SocketRef {
+    fn drop(&mut self) {
+        let mut inner = self.shared.lock();
+        let now = self.shared.now();
+        let _ = inner.stack.close(now, self.handle);
+        inner.waiters.remove(&self.handle);
+        drop(inner);
+        self.shared.kick();
+    }
+}
+
+/// std rejects a zero timeout with InvalidInput.
+pub(crate) fn check_timeout(t: Option<Duration>) -> io::Result<()> {
+    if t == Some(Duration::ZERO) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "cannot set a 0 duration timeout",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,296 @@
+//! [`TcpListener`] and [`TcpStream`], as in `std::net`.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth_core::stack::SocketError;
+use berth_core::tcp::State;
+
+use super::first_addr;
+use super::socket::{SocketRef, check_timeout};
+use crate::NetStack;
+use crate::error::to_io_error;
+
+/// std's listen backlog.
+const BACKLOG: usize = 128;
+
+/// A TCP socket server, listening for connections.
+pub struct TcpListener {
+    sock: Arc<SocketRef>,
+}
+
+/// A TCP stream between a local and a remote socket.
+pub struct TcpStream {
+    sock: Arc<SocketRef>,
+}
+
+/// An iterator over a listener's connections ([`TcpListener::incoming`]).
+pub struct Incoming<'a> {
+    listener: &'a TcpListener,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
+    /// `[::]`), with std's backlog of 128.
+    pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let addr = first_addr(addr)?;
+        let shared = stack.shared.clone();
+        let h = {
+            let mut inner = shared.lock();
+            inner.stack.tcp_listen(addr, BACKLOG).map_err(to_io_error)?
+        };
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+        })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        let h = self.sock.handle;
+        let (conn, peer) = self
+            .sock
+            .wait(None, |s, _| s.tcp_accept(h)?.ok_or(SocketError::WouldBlock))?;
+        Ok((
+            TcpStream {
+                sock: SocketRef::new(self.sock.shared.clone(), conn),
+            },
+            peer,
+        ))
+    }
+
+    /// An iterator of accepted connections; it never ends.
+    pub fn incoming(&self) -> Incoming<'_> {
+        Incoming { listener: self }
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// Makes `accept` return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.sock.set_opts(|o| o.nonblocking = nonblocking);
+        Ok(())
+    }
+
+    /// Listeners carry no pending error.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        Ok(None)
+    }
+}
+
+impl Iterator for Incoming<'_> {
+    type Item = io::Result<TcpStream>;
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.listener.accept().map(|(s, _)| s))
+    }
+}
+
+impl TcpStream {
+    /// Connects to `addr`, waiting for the handshake (SYN retries included:
+    /// about two minutes, like Linux, before `TimedOut`).
+    pub fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        Self::connect_inner(stack, first_addr(addr)?, None)
+    }
+
+    /// Connects with a timeout.
+    pub fn connect_timeout(
+        stack: &NetStack,
+        addr: &SocketAddr,
+        timeout: Duration,
+    ) -> io::Result<Self> {
+        check_timeout(Some(timeout))?;
+        Self::connect_inner(stack, *addr, Some(timeout))
+    }
+
+    fn connect_inner(
+        stack: &NetStack,
+        addr: SocketAddr,
+        timeout: Option<Duration>,
+    ) -> io::Result<Self> {
+        let shared = stack.shared.clone();
+        let h = {
+            let mut inner = shared.lock();
+            let now = shared.now();
+            inner
+                .stack
+                .tcp_connect(now, addr, None)
+                .map_err(to_io_error)?
+        };
+        shared.kick();
+        let stream = Self {
+            sock: SocketRef::new(shared, h),
+        };
+        let r = stream.sock.wait(timeout, |s, _| match s.tcp_state(h)? {
+            State::SynSent | State::SynReceived => Err(SocketError::WouldBlock),
+            State::Closed => Err(s.tcp_error(h)?.unwrap_or(SocketError::ConnectionRefused)),
+            _ => Ok(()),
+        });
+        match r {
+            Ok(()) => Ok(stream),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "connection timed out",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| Ok(s.tcp_info(h)?.remote))
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// Shuts down reading, writing or both.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        let h = self.sock.handle;
+        if matches!(how, Shutdown::Read | Shutdown::Both) {
+            self.sock.set_opts(|o| o.read_shut = true);
+        }
+        if matches!(how, Shutdown::Write | Shutdown::Both) {
+            self.sock.call(|s, _| s.tcp_shutdown_write(h))?;
+        }
+        Ok(())
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.tcp_nodelay(h))
+    }
+
+    /// Bounds how long a read waits (`None`: forever). Expiry is `WouldBlock`.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        check_timeout(t)?;
+        self.sock.set_opts(|o| o.read_timeout = t);
+        Ok(())
+    }
+
+    /// The read timeout.
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.sock.opts().read_timeout)
+    }
+
+    /// Bounds how long a write waits for room (`None`: forever).
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        check_timeout(t)?;
+        self.sock.set_opts(|o| o.write_timeout = t);
+        Ok(())
+    }
+
+    /// The write timeout.
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.sock.opts().write_timeout)
+    }
+
+    /// Makes reads and writes return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.sock.set_opts(|o| o.nonblocking = nonblocking);
+        Ok(())
+    }
+
+    /// Another handle to the same connection; it closes when the last goes.
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.clone(),
+        })
+    }
+
+    /// The error that ended the connection, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let h = self.sock.handle;
+        Ok(self.sock.call(|s, _| s.tcp_error(h))?.map(to_io_error))
+    }
+
+    /// Reads without consuming, waiting like `read`.
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().read_timeout;
+        self.sock.wait(timeout, |s, _| match s.tcp_peek(h, buf)? {
+            0 if !buf.is_empty() && !s.tcp_can_recv(h)? => Err(SocketError::WouldBlock),
+            n => Ok(n),
+        })
+    }
+
+    fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.sock.opts().read_shut {
+            return Ok(0);
+        }
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().read_timeout;
+        self.sock.wait(timeout, |s, _| s.tcp_recv(h, buf))
+    }
+
+    fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().write_timeout;
+        self.sock.wait(timeout, |s, _| s.tcp_send(h, buf))
+    }
+}
+
+impl Read for TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_inner(buf)
+    }
+}
+
+impl Read for &TcpStream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.read_inner(buf)
+    }
+}
+
+impl Write for TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_inner(buf)
+    }
+    /// Data is handed to the stack at once; there is nothing to flush.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Write for &TcpStream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_inner(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}

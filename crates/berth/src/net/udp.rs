@@ -1,0 +1,108 @@
+//! [`UdpSocket`], as in `std::net`.
+
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::first_addr;
+use super::socket::{SocketRef, check_timeout};
+use crate::NetStack;
+use crate::error::to_io_error;
+
+/// A UDP socket.
+pub struct UdpSocket {
+    sock: Arc<SocketRef>,
+    peer: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr`; port 0 picks an ephemeral port.
+    pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let addr = first_addr(addr)?;
+        let shared = stack.shared.clone();
+        let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+            peer: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Sends one datagram to `addr`.
+    pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
+        let addr = first_addr(addr)?;
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().write_timeout;
+        self.sock.wait(timeout, |s, _| s.udp_send_to(h, buf, addr))
+    }
+
+    /// Receives one datagram (truncated to `buf`) and its sender.
+    pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().read_timeout;
+        self.sock.wait(timeout, |s, _| s.udp_recv_from(h, buf))
+    }
+
+    /// Sends to and receives from `addr` only.
+    pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let addr = first_addr(addr)?;
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_connect(h, addr))?;
+        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+        Ok(())
+    }
+
+    /// Sends to the connected peer.
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().write_timeout;
+        self.sock.wait(timeout, |s, _| s.udp_send(h, buf))
+    }
+
+    /// Receives from the connected peer.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// The connected peer.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.peer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "not connected"))
+    }
+
+    /// Bounds how long `recv`/`recv_from` wait.
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        check_timeout(t)?;
+        self.sock.set_opts(|o| o.read_timeout = t);
+        Ok(())
+    }
+
+    /// Bounds how long a send waits for room.
+    pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        check_timeout(t)?;
+        self.sock.set_opts(|o| o.write_timeout = t);
+        Ok(())
+    }
+
+    /// Makes calls return `WouldBlock` instead of waiting.
+    pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.sock.set_opts(|o| o.nonblocking = nonblocking);
+        Ok(())
+    }
+
+    /// Another handle to the same socket.
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.clone(),
+            peer: self.peer.clone(),
+        })
+    }
+}

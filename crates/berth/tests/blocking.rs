@@ -1,0 +1,227 @@
+//! The blocking API on two stacks joined in memory: no root needed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::thread;
+use std::time::Duration;
+
+use berth::NetStack;
+use berth::net::{TcpListener, TcpStream, UdpSocket};
+use berth_device::Medium;
+use berth_device::channel::ChannelDevice;
+
+fn pair() -> (NetStack, NetStack) {
+    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let server = NetStack::builder()
+        .addr("198.18.0.2".parse().unwrap())
+        .addr("2001:2::2".parse().unwrap())
+        .seed(2)
+        .build(left)
+        .unwrap();
+    let client = NetStack::builder()
+        .addr("198.18.0.1".parse().unwrap())
+        .addr("2001:2::1".parse().unwrap())
+        .seed(1)
+        .build(right)
+        .unwrap();
+    (server, client)
+}
+
+fn echo_server(listener: TcpListener, conns: usize) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut workers = Vec::new();
+        for _ in 0..conns {
+            let (mut s, _) = listener.accept().unwrap();
+            workers.push(thread::spawn(move || {
+                let mut buf = [0u8; 16384];
+                loop {
+                    match s.read(&mut buf).unwrap() {
+                        0 => break,
+                        n => s.write_all(&buf[..n]).unwrap(),
+                    }
+                }
+            }));
+        }
+        for w in workers {
+            w.join().unwrap();
+        }
+    })
+}
+
+#[test]
+fn echo_a_megabyte_both_families() {
+    let (server, client) = pair();
+    for (listen, target) in [
+        ("198.18.0.2:7", "198.18.0.2:7"),
+        ("[::]:7", "[2001:2::2]:7"),
+    ] {
+        let listener = TcpListener::bind(&server, listen).unwrap();
+        let echo = echo_server(listener, 1);
+        let stream = TcpStream::connect(&client, target).unwrap();
+        let data: Vec<u8> = (0..1 << 20).map(|i| (i % 253) as u8).collect();
+        let writer = {
+            let mut w = stream.try_clone().unwrap();
+            let data = data.clone();
+            thread::spawn(move || {
+                w.write_all(&data).unwrap();
+                w.shutdown(Shutdown::Write).unwrap();
+            })
+        };
+        let mut back = Vec::new();
+        (&stream).read_to_end(&mut back).unwrap();
+        writer.join().unwrap();
+        assert!(back == data, "echoed bytes intact");
+        echo.join().unwrap();
+    }
+}
+
+#[test]
+fn many_concurrent_clients() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "0.0.0.0:7").unwrap();
+    let n = 32;
+    let echo = echo_server(listener, n);
+    let client = std::sync::Arc::new(client);
+    let clients: Vec<_> = (0..n)
+        .map(|i| {
+            let client = client.clone();
+            thread::spawn(move || {
+                let mut s = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+                let msg = format!("hello from client {i}");
+                s.write_all(msg.as_bytes()).unwrap();
+                s.shutdown(Shutdown::Write).unwrap();
+                let mut back = String::new();
+                s.read_to_string(&mut back).unwrap();
+                assert_eq!(back, msg);
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    echo.join().unwrap();
+}
+
+#[test]
+fn refused_and_timed_out_connects() {
+    let (_server, client) = pair();
+    let err = TcpStream::connect(&client, "198.18.0.2:9999").unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
+    // Nobody owns 198.18.0.3: the SYN goes unanswered.
+    let addr: SocketAddr = "198.18.0.3:80".parse().unwrap();
+    let err = TcpStream::connect_timeout(&client, &addr, Duration::from_millis(300)).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    let err = TcpStream::connect_timeout(&client, &addr, Duration::ZERO).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+}
+
+#[test]
+fn bind_errors() {
+    let (server, _client) = pair();
+    let _l = TcpListener::bind(&server, "198.18.0.2:80").unwrap();
+    assert_eq!(
+        TcpListener::bind(&server, "0.0.0.0:80").unwrap_err().kind(),
+        io::ErrorKind::AddrInUse
+    );
+    assert_eq!(
+        TcpListener::bind(&server, "198.18.0.9:80")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrNotAvailable
+    );
+}
+
+#[test]
+fn read_timeout_and_nonblocking() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let acceptor = thread::spawn(move || listener.accept().unwrap().0);
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let _peer = acceptor.join().unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        (&stream).read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    stream.set_read_timeout(None).unwrap();
+    stream.set_nonblocking(true).unwrap();
+    assert_eq!(
+        (&stream).read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    assert!(stream.set_read_timeout(Some(Duration::ZERO)).is_err());
+    stream.set_nodelay(true).unwrap();
+    assert!(stream.nodelay().unwrap());
+    assert_eq!(stream.peer_addr().unwrap(), "198.18.0.2:7".parse().unwrap());
+    assert_eq!(
+        stream.local_addr().unwrap().ip(),
+        "198.18.0.1".parse::<std::net::IpAddr>().unwrap()
+    );
+}
+
+#[test]
+fn half_close_both_ways() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let srv = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut req = String::new();
+        // The client shut down writing: read to end of stream...
+        s.read_to_string(&mut req).unwrap();
+        // ...and the server can still answer.
+        s.write_all(format!("got {req}").as_bytes()).unwrap();
+    });
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    c.write_all(b"question").unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(
+        c.write(b"more").unwrap_err().kind(),
+        io::ErrorKind::BrokenPipe
+    );
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert_eq!(answer, "got question");
+    srv.join().unwrap();
+}
+
+#[test]
+fn dropping_the_peer_stream_gives_end_of_stream() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let srv = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"last words").unwrap();
+        // Dropped here: a FIN after the data, not a reset.
+    });
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    srv.join().unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"last words");
+}
+
+#[test]
+fn udp_round_trip() {
+    let (server, client) = pair();
+    let srv = UdpSocket::bind(&server, "198.18.0.2:7").unwrap();
+    let cli = UdpSocket::bind(&client, "0.0.0.0:0").unwrap();
+    cli.connect("198.18.0.2:7").unwrap();
+    cli.send(b"datagram").unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"datagram");
+    srv.send_to(&buf[..n], from).unwrap();
+    let mut back = [0u8; 64];
+    let n = cli.recv(&mut back).unwrap();
+    assert_eq!(&back[..n], b"datagram");
+    assert_eq!(cli.peer_addr().unwrap(), "198.18.0.2:7".parse().unwrap());
+    let big = vec![0u8; 2000];
+    assert_eq!(
+        cli.send(&big).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+}
