@@ -11,6 +11,10 @@
 //!   ICMPv4, ICMPv6, UDP and TCP, plus the Internet checksum.
 //! - [`time`]: the core's notion of time.
 //! - [`tcp`]: TCP per connection (RFC 9293) and its building blocks.
+//! - [`stack`]: the host: addresses, the port table ([`demux`]), sockets,
+//!   IP, ICMP and UDP, configured by [`config`], counted in [`stats`].
+//! - [`sim`]: an in-memory link with seeded faults for simulations.
+//! - [`handle`], [`rng`]: socket handles and the seeded random numbers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,10 +22,14 @@ pub mod config;
 pub mod demux;
 pub mod handle;
 pub mod rng;
+pub mod sim;
 pub mod stack;
 pub mod stats;
 pub mod tcp;
+/// The simulation support under the name the tests use.
 #[cfg(test)]
-pub mod testing;
+pub(crate) mod testing {
+    pub(crate) use crate::sim::*;
+}
 pub mod time;
 pub mod wire;

@@ -1,5 +1,6 @@
-//! Test support: a seeded RNG and an in-memory link with faults, in virtual
-//! time. Used by the TCP simulation tests now and by two-stack tests later.
+//! Simulation support: an in-memory link with seeded faults (loss, delay,
+//! jitter, reordering, duplication, corruption, rate limit) in virtual time,
+//! for `berth sim`, the TCP simulation tests and two-stack tests.
 //!
 //! Everything is deterministic: the same seed gives the same run.
 
