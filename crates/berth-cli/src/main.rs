@@ -1,24 +1,67 @@
 //! `berth`: the command-line face of the berth userspace TCP/IP stack.
 //!
-//! The subcommands (`up`, `ss`, `sim`, `proxy`, `bench`) arrive with the
-//! runtime; until then the tool only describes itself.
+//! Subcommands: `up` (a userspace host on a TUN device), `ss` (its socket
+//! table), `sim` (a deterministic two-stack simulation, no root needed).
+//! Exit codes: 0 success, 1 the run failed (a simulation's verdict, a
+//! runtime error), 2 bad usage.
 #![forbid(unsafe_code)]
 
-use clap::Parser;
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 /// berth — a TCP/IP stack in user space.
-///
-/// Planned subcommands: `up` (a userspace host on a TUN device), `ss` (its
-/// port table), `sim` (a deterministic two-stack simulation), `proxy`
-/// (tun2socks-style relay) and `bench`.
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about, long_about)]
-struct Cli {}
+#[command(name = "berth", version, about, long_about = None, after_help = EXAMPLES)]
+struct Cli {
+    /// More logging (-v: debug, -vv: trace); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    println!(
-        "berth {}: no subcommands yet; see `berth --help`",
-        env!("CARGO_PKG_VERSION")
-    );
+const EXAMPLES: &str = "Examples:
+  berth sim                                 two stacks in memory, 1 MiB each way
+  berth sim --loss 0.02 --delay 20 --seed 7 --json
+  sudo berth up                             a host at 198.18.0.2 in netns 'berth'
+  sudo ip netns exec berth curl http://198.18.0.2/
+  sudo berth ss";
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// A deterministic simulation: two stacks on an in-memory link with
+    /// faults and virtual time; transfers, verifies every byte, reports.
+    Sim(cmd::sim::SimArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let result = match cli.command {
+        Command::Sim(args) => cmd::sim::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("berth: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -1,0 +1,504 @@
+//! `berth sim`: two berth stacks in one process on an in-memory link with
+//! seeded faults and virtual time. Opens `--conns` connections, sends
+//! `--bytes` each way on each, half-closes, checks every byte (SHA-256 at
+//! both ends), closes, and reports. The same seed gives the same run, byte
+//! for byte (the wall time aside).
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant as WallInstant;
+
+use anyhow::{Context, bail};
+use berth_core::config::StackConfig;
+use berth_core::handle::SocketHandle;
+use berth_core::rng::Rng;
+use berth_core::sim::{Faults, Link};
+use berth_core::stack::{SocketError, Stack};
+use berth_core::tcp::congestion::CongestionAlgorithm;
+use berth_core::time::{Duration, Instant};
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+const A: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
+const B: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
+const PORT: u16 = 9000;
+/// A run that has not finished after this much virtual time has failed.
+const VIRTUAL_LIMIT: Duration = Duration::from_secs(3600);
+
+/// Congestion control for `--cc`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum Cc {
+    /// CUBIC (RFC 9438), Linux's default.
+    Cubic,
+    /// NewReno (RFC 5681, RFC 6582).
+    Newreno,
+}
+
+/// `berth sim` options.
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Probability of losing each packet, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    loss: f64,
+    /// One-way delay, milliseconds.
+    #[arg(long, default_value_t = 10.0, value_parser = non_negative)]
+    delay: f64,
+    /// Extra random delay, 0 to this many milliseconds.
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
+    jitter: f64,
+    /// Probability of holding a packet back (reordering it), 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    reorder: f64,
+    /// Probability of duplicating a packet, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    duplicate: f64,
+    /// Probability of flipping a bit in a packet, 0 to 1.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    corrupt: f64,
+    /// Link rate in Mbit/s (0: unlimited).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
+    rate: f64,
+    /// Bytes sent each way on each connection.
+    #[arg(long, default_value_t = 1 << 20)]
+    bytes: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    conns: u64,
+    /// Congestion control.
+    #[arg(long, value_enum, default_value_t = Cc::Cubic)]
+    cc: Cc,
+    /// Seed of every random choice (faults, ISNs, ports, data).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Write every packet that crosses the link to this pcap file (raw IP,
+    /// virtual timestamps).
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// Print one JSON object instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability between 0 and 1"))
+    }
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} must be a finite number >= 0"))
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Serialize, PartialEq)]
+struct Report {
+    ok: bool,
+    seed: u64,
+    conns: u64,
+    bytes_each_way: u64,
+    bytes_delivered: u64,
+    virtual_seconds: f64,
+    goodput_mbit: f64,
+    segments: u64,
+    retransmits: u64,
+    rto_fired: u64,
+    recoveries: u64,
+    sack_recoveries: u64,
+    link_dropped: u64,
+    link_corrupted: u64,
+    wall_seconds: f64,
+    error: Option<String>,
+}
+
+/// One direction of one connection's application data.
+struct Flow {
+    data: Vec<u8>,
+    sent: usize,
+    shut: bool,
+    received: Sha256,
+    received_len: u64,
+    eof: bool,
+}
+
+impl Flow {
+    fn new(rng: &mut Rng, len: u64) -> Self {
+        let data = (0..len).map(|_| rng.next_u64() as u8).collect();
+        Self {
+            data,
+            sent: 0,
+            shut: false,
+            received: Sha256::new(),
+            received_len: 0,
+            eof: false,
+        }
+    }
+}
+
+struct Conn {
+    client: SocketHandle,
+    server: Option<SocketHandle>,
+    up: Flow,
+    down: Flow,
+    closed: bool,
+}
+
+/// A pcap writer with explicit timestamps, so the same seed gives the same file.
+struct Pcap(BufWriter<File>);
+
+impl Pcap {
+    fn create(path: &PathBuf) -> anyhow::Result<Self> {
+        let mut w = BufWriter::new(
+            File::create(path).with_context(|| format!("creating {}", path.display()))?,
+        );
+        // Classic pcap, microseconds, snaplen 65535, LINKTYPE_RAW (101).
+        w.write_all(&0xa1b2_c3d4u32.to_le_bytes())?;
+        w.write_all(&2u16.to_le_bytes())?;
+        w.write_all(&4u16.to_le_bytes())?;
+        w.write_all(&[0; 8])?;
+        w.write_all(&65535u32.to_le_bytes())?;
+        w.write_all(&101u32.to_le_bytes())?;
+        Ok(Self(w))
+    }
+
+    fn write(&mut self, at: Instant, frame: &[u8]) -> std::io::Result<()> {
+        let us = at.total_micros();
+        self.0.write_all(&((us / 1_000_000) as u32).to_le_bytes())?;
+        self.0.write_all(&((us % 1_000_000) as u32).to_le_bytes())?;
+        let len = frame.len() as u32;
+        self.0.write_all(&len.to_le_bytes())?;
+        self.0.write_all(&len.to_le_bytes())?;
+        self.0.write_all(frame)
+    }
+}
+
+struct World {
+    a: Stack,
+    b: Stack,
+    ab: Link,
+    ba: Link,
+    now: Instant,
+    pcap: Option<Pcap>,
+    segments: u64,
+}
+
+impl World {
+    fn step(&mut self) -> anyhow::Result<bool> {
+        let mut busy = false;
+        let mut buf = vec![0u8; 1500];
+        while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
+            if let Some(p) = self.pcap.as_mut() {
+                p.write(self.now, &buf[..n])?;
+            }
+            self.ab.send(self.now, &buf[..n]);
+            self.segments += 1;
+            busy = true;
+        }
+        while let Some(n) = self.b.poll_transmit(self.now, &mut buf) {
+            if let Some(p) = self.pcap.as_mut() {
+                p.write(self.now, &buf[..n])?;
+            }
+            self.ba.send(self.now, &buf[..n]);
+            self.segments += 1;
+            busy = true;
+        }
+        while let Some(p) = self.ab.recv(self.now) {
+            self.b.handle_frame(self.now, &p);
+            busy = true;
+        }
+        while let Some(p) = self.ba.recv(self.now) {
+            self.a.handle_frame(self.now, &p);
+            busy = true;
+        }
+        Ok(busy)
+    }
+}
+
+/// Moves application data for one connection; whether it is finished.
+fn drive(
+    now: Instant,
+    stack: &mut Stack,
+    h: SocketHandle,
+    out: &mut Flow,
+    inp: &mut Flow,
+    buf: &mut [u8],
+) -> anyhow::Result<bool> {
+    while out.sent < out.data.len() {
+        match stack.tcp_send(h, &out.data[out.sent..]) {
+            Ok(n) => out.sent += n,
+            Err(SocketError::WouldBlock) => break,
+            Err(e) => bail!("send failed at {now}: {e}"),
+        }
+    }
+    if out.sent == out.data.len() && !out.shut {
+        stack
+            .tcp_shutdown_write(h)
+            .map_err(|e| anyhow::anyhow!("shutdown failed: {e}"))?;
+        out.shut = true;
+    }
+    while !inp.eof {
+        match stack.tcp_recv(h, buf) {
+            Ok(0) => inp.eof = true,
+            Ok(n) => {
+                inp.received.update(&buf[..n]);
+                inp.received_len += n as u64;
+            }
+            Err(SocketError::WouldBlock) => break,
+            Err(e) => bail!("receive failed at {now}: {e}"),
+        }
+    }
+    Ok(out.shut && inp.eof)
+}
+
+fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
+    let mut rng = Rng::new(args.seed);
+    let faults = Faults {
+        loss: args.loss,
+        duplicate: args.duplicate,
+        corrupt: args.corrupt,
+        reorder: args.reorder,
+        reorder_delay: Duration::from_micros((args.delay * 1000.0) as u64 / 2 + 1000),
+        delay: Duration::from_micros((args.delay * 1000.0) as u64),
+        jitter: Duration::from_micros((args.jitter * 1000.0) as u64),
+        rate: (args.rate * 1e6 / 8.0) as u64,
+    };
+    let congestion = match args.cc {
+        Cc::Cubic => CongestionAlgorithm::Cubic,
+        Cc::Newreno => CongestionAlgorithm::NewReno,
+    };
+    let tcp = berth_core::tcp::TcpConfig {
+        congestion,
+        ..Default::default()
+    };
+    let config = |addr, seed| StackConfig {
+        addrs: vec![addr],
+        seed,
+        tcp,
+        ..StackConfig::default()
+    };
+    let mut w = World {
+        a: Stack::new(config(A, rng.next_u64())),
+        b: Stack::new(config(B, rng.next_u64())),
+        ab: Link::new(faults, rng.next_u64()),
+        ba: Link::new(faults, rng.next_u64()),
+        now: Instant::ZERO,
+        pcap: args.pcap.as_ref().map(Pcap::create).transpose()?,
+        segments: 0,
+    };
+    let listener =
+        w.b.tcp_listen(
+            SocketAddr::new(B, PORT),
+            usize::try_from(args.conns).unwrap_or(usize::MAX),
+        )
+        .map_err(|e| anyhow::anyhow!("listen: {e}"))?;
+    let mut conns = Vec::new();
+    for _ in 0..args.conns {
+        let client =
+            w.a.tcp_connect(w.now, SocketAddr::new(B, PORT), None)
+                .map_err(|e| anyhow::anyhow!("connect: {e}"))?;
+        conns.push(Conn {
+            client,
+            server: None,
+            up: Flow::new(&mut rng, args.bytes),
+            down: Flow::new(&mut rng, args.bytes),
+            closed: false,
+        });
+    }
+    let mut stats = [0u64; 4];
+    let mut buf = vec![0u8; 65536];
+    let mut error = None;
+    loop {
+        while w.step()? {}
+        // Accepted connections, in order, are matched by their client port.
+        while let Some((h, peer)) =
+            w.b.tcp_accept(listener)
+                .map_err(|e| anyhow::anyhow!("accept: {e}"))?
+        {
+            let port = peer.port();
+            if let Some(c) = conns
+                .iter_mut()
+                .find(|c| w.a.local_addr(c.client).map(|a| a.port()) == Ok(port))
+            {
+                c.server = Some(h);
+            }
+        }
+        let mut all_done = true;
+        for c in &mut conns {
+            if c.closed {
+                continue;
+            }
+            let Some(server) = c.server else {
+                all_done = false;
+                if let Ok(Some(e)) = w.a.tcp_error(c.client) {
+                    error.get_or_insert(format!("connect failed: {e}"));
+                }
+                continue;
+            };
+            let client_done =
+                match drive(w.now, &mut w.a, c.client, &mut c.up, &mut c.down, &mut buf) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        error.get_or_insert(format!("client: {e}"));
+                        true
+                    }
+                };
+            let server_done = match drive(w.now, &mut w.b, server, &mut c.down, &mut c.up, &mut buf)
+            {
+                Ok(d) => d,
+                Err(e) => {
+                    error.get_or_insert(format!("server: {e}"));
+                    true
+                }
+            };
+            if client_done && server_done {
+                for (stack, h) in [(&mut w.a, c.client), (&mut w.b, server)] {
+                    if let Ok(info) = stack.tcp_info(h) {
+                        stats[0] += info.stats.retransmits;
+                        stats[1] += info.stats.rto_fired;
+                        stats[2] += info.stats.recoveries;
+                        stats[3] += info.stats.sack_recoveries;
+                    }
+                    let _ = stack.tcp_close(w.now, h);
+                }
+                c.closed = true;
+            } else {
+                all_done = false;
+            }
+        }
+        if error.is_some() {
+            break;
+        }
+        if w.step()? {
+            continue;
+        }
+        if all_done {
+            // Let the closing handshakes finish (TIME-WAIT aside).
+            let settled = |s: &Stack| {
+                s.sockets().iter().all(|&h| {
+                    s.tcp_state(h).map_or(true, |st| {
+                        matches!(
+                            st,
+                            berth_core::tcp::State::TimeWait | berth_core::tcp::State::Closed
+                        )
+                    })
+                })
+            };
+            if settled(&w.a) && settled(&w.b) {
+                break;
+            }
+        }
+        let next = [
+            w.a.poll_timeout(),
+            w.b.poll_timeout(),
+            w.ab.next_arrival(),
+            w.ba.next_arrival(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        let Some(next) = next else {
+            error = Some(format!("stalled at {}: nothing left to happen", w.now));
+            break;
+        };
+        if next.saturating_duration_since(Instant::ZERO) > VIRTUAL_LIMIT {
+            error = Some(format!(
+                "not finished after {} of virtual time",
+                VIRTUAL_LIMIT.as_secs()
+            ));
+            break;
+        }
+        w.now = w.now.max(next);
+        w.a.handle_timeout(w.now);
+        w.b.handle_timeout(w.now);
+    }
+    if let Some(p) = w.pcap.as_mut() {
+        p.0.flush()?;
+    }
+    let mut delivered = 0;
+    if error.is_none() {
+        for (i, c) in conns.iter().enumerate() {
+            for (dir, flow) in [("up", &c.up), ("down", &c.down)] {
+                let expected = Sha256::digest(&flow.data);
+                if flow.received_len != flow.data.len() as u64
+                    || flow.received.clone().finalize() != expected
+                {
+                    error.get_or_insert(format!("connection {i} {dir}: data differs"));
+                }
+                delivered += flow.received_len;
+            }
+        }
+    }
+    let secs = w.now.total_micros() as f64 / 1e6;
+    Ok(Report {
+        ok: error.is_none(),
+        seed: args.seed,
+        conns: args.conns,
+        bytes_each_way: args.bytes,
+        bytes_delivered: delivered,
+        virtual_seconds: secs,
+        goodput_mbit: if secs > 0.0 {
+            delivered as f64 * 8.0 / secs / 1e6
+        } else {
+            0.0
+        },
+        segments: w.segments,
+        retransmits: stats[0],
+        rto_fired: stats[1],
+        recoveries: stats[2],
+        sack_recoveries: stats[3],
+        link_dropped: w.ab.stats.dropped + w.ba.stats.dropped,
+        link_corrupted: w.ab.stats.corrupted + w.ba.stats.corrupted,
+        wall_seconds: wall.elapsed().as_secs_f64(),
+        error,
+    })
+}
+
+/// Runs `berth sim`.
+pub(crate) fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
+    let wall = WallInstant::now();
+    let report = simulate(args, wall)?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        println!(
+            "berth sim: {} connection(s), {} bytes each way, seed {}",
+            report.conns, report.bytes_each_way, report.seed
+        );
+        println!(
+            "  delivered {} bytes in {:.3} s of virtual time ({:.1} Mbit/s goodput), {} segments",
+            report.bytes_delivered, report.virtual_seconds, report.goodput_mbit, report.segments
+        );
+        println!(
+            "  retransmits {}, RTO firings {}, recoveries {} ({} with SACK); link dropped {}, corrupted {}",
+            report.retransmits,
+            report.rto_fired,
+            report.recoveries,
+            report.sack_recoveries,
+            report.link_dropped,
+            report.link_corrupted
+        );
+        println!("  wall time {:.3} s", report.wall_seconds);
+        match &report.error {
+            None => {
+                println!("  verdict: ok, every byte arrived intact (SHA-256 checked at both ends)")
+            }
+            Some(e) => println!("  verdict: FAILED: {e}"),
+        }
+    }
+    Ok(if report.ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
