@@ -11,6 +11,8 @@
 //! - [`tun`], [`tap`]: Linux TUN (raw IP) and TAP (Ethernet) devices, and
 //!   [`kernel`] to configure the kernel's side of them (link up, MTU,
 //!   addresses, network namespaces).
+//! - [`fault`]: a middleware that loses, duplicates, corrupts, delays,
+//!   reorders and rate-limits frames, from a seed.
 //!
 //! This is the only crate of the workspace that may contain `unsafe` code,
 //! confined to its `sys` modules (TUN/TAP ioctls).
@@ -20,6 +22,7 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 pub mod channel;
+pub mod fault;
 pub mod kernel;
 mod sys;
 pub mod tap;
