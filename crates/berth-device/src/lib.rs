@@ -13,9 +13,11 @@
 //!   addresses, network namespaces).
 //! - [`fault`]: a middleware that loses, duplicates, corrupts, delays,
 //!   reorders and rate-limits frames, from a seed.
+//! - [`pcap`]: a middleware that captures every frame to a pcap file, and a
+//!   standalone pcap writer for simulations.
 //!
 //! This is the only crate of the workspace that may contain `unsafe` code,
-//! confined to its `sys` modules (TUN/TAP ioctls).
+//! confined to its `sys` modules (TUN/TAP ioctls, `setns`, `poll`).
 
 use std::io;
 use std::os::fd::RawFd;
@@ -24,6 +26,7 @@ use std::time::{Duration, Instant};
 pub mod channel;
 pub mod fault;
 pub mod kernel;
+pub mod pcap;
 mod sys;
 pub mod tap;
 pub mod tun;
