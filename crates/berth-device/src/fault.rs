@@ -300,6 +300,10 @@ fn flip(frame: &mut [u8], bit: Option<usize>) {
     }
 }
 
+/// The most frames one `recv` call reads from the wrapped device while it
+/// holds or drops them, so that a busy link cannot keep the call going.
+pub const MAX_READS_PER_RECV: usize = 256;
+
 /// Spare buffers kept for held frames, so that a steady delay does not
 /// allocate per frame.
 const MAX_SPARE: usize = 256;
@@ -424,10 +428,12 @@ impl<D: Device> FaultDevice<D> {
 
     /// [`Device::recv`] at time `now`: releases due outbound frames, then
     /// returns a due held inbound frame or the next frame of the wrapped
-    /// device that passes undelayed. Frames to hold are read and held until
-    /// the wrapped device has none left.
+    /// device that passes undelayed. Frames to hold are read and held, up
+    /// to [`MAX_READS_PER_RECV`] per call; `Ok(None)` then leaves the rest
+    /// in the wrapped device, whose descriptor stays readable.
     pub fn recv_at(&mut self, now: Instant, buf: &mut [u8]) -> io::Result<Option<usize>> {
         self.flush_at(now)?;
+        let mut reads = 0;
         loop {
             if let Some(frame) = self.inbound.pop_due(now) {
                 let len = frame.len().min(buf.len());
@@ -436,6 +442,10 @@ impl<D: Device> FaultDevice<D> {
                 self.inbound.stats.delivered += 1;
                 return Ok(Some(len));
             }
+            if reads == MAX_READS_PER_RECV {
+                break;
+            }
+            reads += 1;
             let Some(len) = self.inner.recv(buf)? else {
                 return Ok(None);
             };
@@ -457,6 +467,7 @@ impl<D: Device> FaultDevice<D> {
                 None => {}
             }
         }
+        Ok(None)
     }
 
     /// [`Device::send`] at time `now`. Returns `Ok(false)` only when the
@@ -750,6 +761,28 @@ mod tests {
         assert_eq!(dev.inner().sent.len(), 2);
         dev.flush_at(t0 + ms(30)).unwrap();
         assert_eq!(dev.inner().sent, vec![frame(0), frame(1), frame(2)]);
+    }
+
+    #[test]
+    fn one_recv_reads_a_bounded_number_of_frames() {
+        let config = FaultConfig {
+            delay: ms(1),
+            ..FaultConfig::default()
+        };
+        let mut script = Script::default();
+        script.inbound.extend((0..300).map(frame));
+        let mut dev = FaultDevice::new(script, 1, config);
+        let t0 = Instant::now();
+        let mut buf = [0u8; 1500];
+        assert_eq!(dev.recv_at(t0, &mut buf).unwrap(), None);
+        assert_eq!(dev.held(Direction::Inbound), MAX_READS_PER_RECV);
+        assert_eq!(dev.recv_at(t0, &mut buf).unwrap(), None);
+        assert_eq!(dev.held(Direction::Inbound), 300);
+        for i in 0..300 {
+            assert_eq!(dev.recv_at(t0 + ms(1), &mut buf).unwrap(), Some(64));
+            assert_eq!(&buf[..64], &frame(i)[..]);
+        }
+        assert_eq!(dev.recv_at(t0 + ms(1), &mut buf).unwrap(), None);
     }
 
     #[test]
