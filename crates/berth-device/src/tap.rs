@@ -7,7 +7,7 @@
 //! Ethernet header.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::kernel::Iface;
 use crate::tun::TunConfig;
@@ -55,6 +55,19 @@ impl TapDevice {
     /// the kernel's side.
     pub fn iface(&self) -> io::Result<Iface> {
         Iface::new(self.name())
+    }
+}
+
+/// For registering with an event loop (mio's `SourceFd`, tokio's `AsyncFd`).
+impl AsFd for TapDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sys.as_fd()
+    }
+}
+
+impl AsRawFd for TapDevice {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sys.raw_fd()
     }
 }
 

@@ -26,7 +26,7 @@
 //! ```
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::kernel::Iface;
 use crate::{Device, Medium, sys};
@@ -96,6 +96,19 @@ impl TunDevice {
     /// handle that moved.
     pub fn iface(&self) -> io::Result<Iface> {
         Iface::new(self.name())
+    }
+}
+
+/// For registering with an event loop (mio's `SourceFd`, tokio's `AsyncFd`).
+impl AsFd for TunDevice {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sys.as_fd()
+    }
+}
+
+impl AsRawFd for TunDevice {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sys.raw_fd()
     }
 }
 

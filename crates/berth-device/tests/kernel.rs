@@ -133,6 +133,11 @@ fn tun_exchanges_ipv4_packets_with_the_kernel_in_a_namespace() {
         .unwrap();
     iface.set_mtu(1400).unwrap();
     iface.set_up().unwrap();
+    iface
+        .add_route(IpAddr::V4(Ipv4Addr::new(198, 18, 100, 0)), 24)
+        .unwrap();
+    let routes = ns.ip(&["route", "show"]).unwrap();
+    assert!(routes.contains("198.18.100.0/24 dev"), "{routes}");
     let shown = ns.ip(&["addr", "show", "dev", &if_name]).unwrap();
     for want in ["198.18.99.1/24", "2001:2:0:99::1/64", "mtu 1400", "UP"] {
         assert!(shown.contains(want), "{want} missing from:\n{shown}");
@@ -143,6 +148,11 @@ fn tun_exchanges_ipv4_packets_with_the_kernel_in_a_namespace() {
         .run(|| UdpSocket::bind("198.18.99.1:0"))
         .unwrap()
         .unwrap();
+    // Through the route, then straight on the subnet.
+    socket.send_to(b"routed", "198.18.100.7:40001").unwrap();
+    recv_until(&mut tun, |p| {
+        p.len() >= 20 && p[16..20] == [198, 18, 100, 7]
+    });
     socket.send_to(b"berth out", "198.18.99.2:40001").unwrap();
     let packet = recv_until(&mut tun, |p| {
         p.len() >= 28 && p[0] >> 4 == 4 && p[9] == 17 && p[16..20] == [198, 18, 99, 2]

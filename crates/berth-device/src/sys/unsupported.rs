@@ -3,7 +3,7 @@
 
 use std::convert::Infallible;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{BorrowedFd, RawFd};
 use std::path::Path;
 use std::time::Duration;
 
@@ -40,6 +40,10 @@ impl TunTap {
     }
 
     pub(crate) fn raw_fd(&self) -> RawFd {
+        match self.never {}
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
         match self.never {}
     }
 
