@@ -7,6 +7,7 @@
 //! `setns` need `unsafe`.
 
 #![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
