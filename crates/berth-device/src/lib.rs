@@ -8,15 +8,36 @@
 //!
 //! - [`channel`]: an in-memory link between two stacks in one process (a
 //!   `UnixDatagram` pair: datagram boundaries kept, pollable, no `unsafe`).
+//! - [`tun`], [`tap`]: Linux TUN (raw IP) and TAP (Ethernet) devices, and
+//!   [`kernel`] to configure the kernel's side of them (link up, MTU,
+//!   addresses, network namespaces).
+//! - [`fault`]: a middleware that loses, duplicates, corrupts, delays,
+//!   reorders and rate-limits frames, from a seed.
+//! - [`pcap`]: a middleware that captures every frame to a pcap file, and a
+//!   standalone pcap writer for simulations.
 //!
 //! This is the only crate of the workspace that may contain `unsafe` code,
-//! confined to its `sys` modules (TUN/TAP ioctls).
+//! confined to its `sys` modules (TUN/TAP ioctls, `setns`, `poll`).
 
 use std::io;
 use std::os::fd::RawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 pub mod channel;
+pub mod fault;
+pub mod kernel;
+pub mod pcap;
+mod sys;
+pub mod tap;
+pub mod tun;
+
+/// Waits until `fd` (such as [`Device::raw_fd`]) is readable or `timeout`
+/// passes, with `poll(2)`: `Ok(true)` when readable. For tests and simple
+/// loops; the runtime waits on many sources at once. `Unsupported` where
+/// TUN/TAP are.
+pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    sys::wait_readable(fd, timeout)
+}
 
 /// What a device's frames carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,226 @@
+//! Linux: TUN/TAP through `/dev/net/tun` and the `TUNSETIFF` ioctl, the
+//! interface MTU through `SIOCSIFMTU`, network namespaces through
+//! `setns(2)`, and waiting for a descriptor with `poll(2)`.
+//!
+//! Reads and writes go through `std::fs::File` (one `read(2)`/`write(2)`
+//! moves exactly one frame on a TUN/TAP descriptor), so only the ioctls and
+//! `setns` need `unsafe`.
+
+#![allow(unsafe_code)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Medium;
+
+/// The clone device of the Linux TUN/TAP driver.
+const CLONE_DEVICE: &str = "/dev/net/tun";
+
+/// An open TUN or TAP descriptor, nonblocking.
+#[derive(Debug)]
+pub(crate) struct TunTap {
+    file: File,
+    name: String,
+}
+
+impl TunTap {
+    /// Creates (or attaches to) the interface `name` (empty: the kernel
+    /// picks `tunN`/`tapN`) carrying `medium` frames without the packet
+    /// information header.
+    ///
+    /// `offload` asks for `IFF_VNET_HDR` + `TUNSETOFFLOAD`. Not supported
+    /// yet: it is refused here, where the flag and the ioctl will go, so that
+    /// adding it changes no caller.
+    pub(crate) fn open(name: &str, medium: Medium, offload: bool) -> io::Result<Self> {
+        if offload {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "TUN/TAP offloads (IFF_VNET_HDR, TUNSETOFFLOAD) are not supported yet",
+            ));
+        }
+        let mut ifr = ifreq_for(name)?;
+        let kind = match medium {
+            Medium::Ip => libc::IFF_TUN,
+            Medium::Ethernet => libc::IFF_TAP,
+        };
+        // The flags all fit in the 16-bit field (IFF_NO_PI is 0x1000).
+        ifr.ifr_ifru.ifru_flags = (kind | libc::IFF_NO_PI) as libc::c_short;
+
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(CLONE_DEVICE)?;
+        // SAFETY: `file` is an open descriptor of the TUN clone device, and
+        // TUNSETIFF reads and writes one `struct ifreq`, which `ifr` is: a
+        // live, exclusively borrowed value of the right type and size.
+        let rc = unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut ifr) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let name = name_of(&ifr);
+        Ok(Self { file, name })
+    }
+
+    /// The interface's name as the kernel knows it.
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads one frame; `Ok(None)` when none is queued.
+    pub(crate) fn read(&self, buf: &mut [u8]) -> io::Result<Option<usize>> {
+        loop {
+            match (&self.file).read(buf) {
+                Ok(n) => return Ok(Some(n)),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Writes one frame; `Ok(false)` when the kernel would not take it.
+    pub(crate) fn write(&self, frame: &[u8]) -> io::Result<bool> {
+        loop {
+            match (&self.file).write(frame) {
+                Ok(n) => return Ok(n == frame.len()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                // The kernel rejects a frame it cannot parse (a bad IP
+                // version nibble, a truncated header) with EINVAL and is
+                // out of buffers with ENOBUFS: the frame is lost, as a
+                // garbled frame is on a wire, and the link stays usable.
+                Err(e) if matches!(e.raw_os_error(), Some(libc::EINVAL) | Some(libc::ENOBUFS)) => {
+                    return Ok(false);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The descriptor, for `poll(2)`.
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// The descriptor, borrowed.
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+
+    /// Sets the kernel's MTU of the interface (`SIOCSIFMTU`). Works while
+    /// the interface is in the caller's network namespace.
+    pub(crate) fn set_mtu(&self, mtu: usize) -> io::Result<()> {
+        let mtu = libc::c_int::try_from(mtu)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "MTU out of range"))?;
+        let mut ifr = ifreq_for(&self.name)?;
+        ifr.ifr_ifru.ifru_mtu = mtu;
+        // SAFETY: plain socket(2) call with constant arguments.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just returned by socket(2), is open, and nothing
+        // else owns it: the `OwnedFd` becomes its only owner and closes it.
+        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: `socket` is an open socket, and SIOCSIFMTU reads one
+        // `struct ifreq`, which `ifr` is (live, exclusively borrowed).
+        let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFMTU as _, &mut ifr) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// A zeroed `struct ifreq` naming `name`. Rejects names the kernel cannot
+/// hold (`IFNAMSIZ` including the NUL) or that contain a NUL or a `/`.
+fn ifreq_for(name: &str) -> io::Result<libc::ifreq> {
+    if name.len() >= libc::IFNAMSIZ || name.bytes().any(|b| b == 0 || b == b'/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "interface name too long (15 bytes at most) or invalid",
+        ));
+    }
+    // SAFETY: `ifreq` is plain old data (a byte array and a union of
+    // integers, `sockaddr`s and a raw pointer), for which all-zero bytes are
+    // a valid value: an empty name, zero flags, a null pointer.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in ifr.ifr_name.iter_mut().zip(name.bytes()) {
+        *dst = src as libc::c_char;
+    }
+    Ok(ifr)
+}
+
+/// The NUL-terminated name in `ifr`.
+fn name_of(ifr: &libc::ifreq) -> String {
+    let bytes: Vec<u8> = ifr
+        .ifr_name
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Waits until `fd` is readable or `timeout` passes (`poll(2)`); `Ok(true)`
+/// when readable (or hung up: a read will then say why).
+pub(crate) fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
+    // Rounded up, so that a short timeout does not become a busy poll.
+    let millis =
+        libc::c_int::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
+    let mut pollfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    loop {
+        // SAFETY: `pollfd` is one live, exclusively borrowed `struct pollfd`
+        // and we pass a count of 1. poll(2) does not touch the descriptor
+        // itself, so any `fd` value is sound: an invalid one yields POLLNVAL.
+        let rc = unsafe { libc::poll(&mut pollfd, 1, millis) };
+        if rc >= 0 {
+            if pollfd.revents & libc::POLLNVAL != 0 {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
+            return Ok(rc > 0);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Runs `f` on a new thread that first joins the network namespace whose
+/// handle is the file at `path` (such as `/run/netns/NAME`), and returns its
+/// result. The calling thread's namespace is untouched; sockets that `f`
+/// creates stay in the namespace joined.
+pub(crate) fn run_in_netns<T, F>(path: &Path, f: F) -> io::Result<T>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    let ns = File::open(path)?;
+    std::thread::scope(|scope| {
+        let thread = scope.spawn(move || {
+            // SAFETY: `ns` is an open descriptor owned by this closure for
+            // the whole call; setns(2) only changes this (new, short-lived)
+            // thread's network namespace.
+            let rc = unsafe { libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) };
+            if rc < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(f())
+        });
+        match thread.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        }
+    })
+}

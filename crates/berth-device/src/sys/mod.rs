@@ -1,0 +1,22 @@
+//! The operating-system interface: one module per OS, selected with `cfg`
+//! (mio's `sys` layout). Every `unsafe` block of the workspace lives in
+//! these modules, each with a `// SAFETY:` comment.
+//!
+//! Each module provides the same crate-private items:
+//!
+//! - `TunTap`: an open TUN or TAP descriptor (`open`, `name`, `read`,
+//!   `write`, `raw_fd`);
+//! - `set_mtu(name, mtu)`: the kernel's MTU for an interface;
+//! - `run_in_netns(path, f)`: run `f` on a thread that joined the network
+//!   namespace at `path`;
+//! - `wait_readable(fd, timeout)`: `poll(2)` for one descriptor.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(target_os = "linux")]
+pub(crate) use linux::{TunTap, run_in_netns, wait_readable};
+
+#[cfg(not(target_os = "linux"))]
+mod unsupported;
+#[cfg(not(target_os = "linux"))]
+pub(crate) use unsupported::{TunTap, run_in_netns, wait_readable};

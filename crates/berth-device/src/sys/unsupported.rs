@@ -1,0 +1,65 @@
+//! Operating systems without a TUN/TAP implementation yet: everything
+//! compiles and every constructor returns `io::ErrorKind::Unsupported`.
+
+use std::convert::Infallible;
+use std::io;
+use std::os::fd::{BorrowedFd, RawFd};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::Medium;
+
+fn unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "TUN/TAP devices and network namespaces are only supported on Linux",
+    )
+}
+
+/// Never constructed on this OS.
+#[derive(Debug)]
+pub(crate) struct TunTap {
+    never: Infallible,
+}
+
+impl TunTap {
+    pub(crate) fn open(_name: &str, _medium: Medium, _offload: bool) -> io::Result<Self> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        match self.never {}
+    }
+
+    pub(crate) fn read(&self, _buf: &mut [u8]) -> io::Result<Option<usize>> {
+        match self.never {}
+    }
+
+    pub(crate) fn write(&self, _frame: &[u8]) -> io::Result<bool> {
+        match self.never {}
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        match self.never {}
+    }
+
+    pub(crate) fn as_fd(&self) -> BorrowedFd<'_> {
+        match self.never {}
+    }
+
+    pub(crate) fn set_mtu(&self, _mtu: usize) -> io::Result<()> {
+        match self.never {}
+    }
+}
+
+pub(crate) fn run_in_netns<T, F>(_path: &Path, _f: F) -> io::Result<T>
+where
+    T: Send,
+    F: FnOnce() -> T + Send,
+{
+    Err(unsupported())
+}
+
+pub(crate) fn wait_readable(_fd: RawFd, _timeout: Duration) -> io::Result<bool> {
+    Err(unsupported())
+}
