@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod services;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,11 @@ const EXAMPLES: &str = "Examples:
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Bring up a userspace host on a TUN device in its own network
+    /// namespace (root): ping, echo, discard, chargen, daytime and HTTP.
+    Up(cmd::up::UpArgs),
+    /// Show the sockets of a running `berth up`, like `ss -tuna -i`.
+    Ss(cmd::ss::SsArgs),
     /// A deterministic simulation: two stacks on an in-memory link with
     /// faults and virtual time; transfers, verifies every byte, reports.
     Sim(cmd::sim::SimArgs),
@@ -41,10 +47,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let result = match cli.command {
+        Command::Up(args) => cmd::up::run(&args),
+        Command::Ss(args) => cmd::ss::run(&args),
         Command::Sim(args) => cmd::sim::run(&args),
     };
     match result {
         Ok(code) => code,
+        // `berth ss | head`: the reader went away; that is not our failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("berth: {e:#}");
             ExitCode::from(1)

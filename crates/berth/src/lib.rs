@@ -35,6 +35,7 @@
 mod driver;
 mod error;
 pub mod net;
+pub mod server;
 mod shared;
 
 pub use berth_core;

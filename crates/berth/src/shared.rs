@@ -77,6 +77,10 @@ impl Shared {
         let mut inner = self.lock();
         let cv = inner.waiters.entry(handle).or_default().clone();
         loop {
+            // The stack is going away: nothing will wake a waiter again.
+            if inner.shutdown {
+                return Err(SocketError::NotConnected);
+            }
             let now = self.now();
             match op(&mut inner.stack, now) {
                 Err(SocketError::WouldBlock) if !nonblocking => {

@@ -1,1 +1,4 @@
+pub(crate) mod control;
 pub(crate) mod sim;
+pub(crate) mod ss;
+pub(crate) mod up;

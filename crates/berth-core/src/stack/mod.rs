@@ -118,6 +118,17 @@ pub struct SocketEvent {
     pub readiness: Readiness,
 }
 
+/// The kinds of socket a stack holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SocketKind {
+    /// A listening TCP socket.
+    TcpListener,
+    /// A TCP connection.
+    Tcp,
+    /// A UDP socket.
+    Udp,
+}
+
 #[derive(Debug)]
 enum Socket {
     Listener(Listener),
@@ -318,6 +329,15 @@ impl Stack {
             return Err(SocketError::LimitReached);
         }
         Ok(())
+    }
+
+    /// What kind of socket `handle` is.
+    pub fn socket_kind(&self, handle: SocketHandle) -> Option<SocketKind> {
+        match self.sockets.get(handle)? {
+            Socket::Listener(_) => Some(SocketKind::TcpListener),
+            Socket::Tcp(_) => Some(SocketKind::Tcp),
+            Socket::Udp(_) => Some(SocketKind::Udp),
+        }
     }
 
     /// Closes a UDP socket or a listener (TCP connections: see `tcp_close`).

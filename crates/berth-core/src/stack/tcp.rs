@@ -138,6 +138,14 @@ impl Stack {
         }
     }
 
+    /// A listener's backlog and how many connections wait to be accepted.
+    pub fn listener_queue(&self, listener: SocketHandle) -> Result<(usize, usize), SocketError> {
+        match self.sockets.get(listener) {
+            Some(Socket::Listener(l)) => Ok((l.backlog, l.accept_queue.len())),
+            _ => Err(SocketError::InvalidHandle),
+        }
+    }
+
     /// Takes the next established connection from a listener's queue.
     pub fn tcp_accept(
         &mut self,

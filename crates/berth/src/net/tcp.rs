@@ -60,6 +60,23 @@ impl TcpListener {
         ))
     }
 
+    /// Like `accept`, but gives up after `timeout` with `Ok(None)`.
+    pub fn accept_timeout(&self, timeout: Duration) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        let h = self.sock.handle;
+        match self.sock.wait(Some(timeout), |s, _| {
+            s.tcp_accept(h)?.ok_or(SocketError::WouldBlock)
+        }) {
+            Ok((conn, peer)) => Ok(Some((
+                TcpStream {
+                    sock: SocketRef::new(self.sock.shared.clone(), conn),
+                },
+                peer,
+            ))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// An iterator of accepted connections; it never ends.
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming { listener: self }

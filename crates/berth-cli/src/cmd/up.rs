@@ -1,0 +1,301 @@
+//! `berth up`: a userspace host on a TUN device. Creates a network namespace
+//! (removed on exit) and a TUN device inside it, gives the kernel side
+//! `--peer-addr`, brings up a berth stack at `--addr` on the device, runs the
+//! services, prints where it is reachable, and runs until SIGINT/SIGTERM.
+
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use berth::NetStack;
+use berth_device::Device;
+use berth_device::fault::{FaultConfig, FaultDevice};
+use berth_device::kernel::NetNs;
+use berth_device::pcap::PcapDevice;
+use berth_device::tun::TunDevice;
+use clap::Args;
+
+use super::control;
+use crate::services::{Service, Services};
+
+/// An address with a prefix length, `198.18.0.2/24`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Cidr {
+    pub(crate) ip: IpAddr,
+    pub(crate) prefix: u8,
+}
+
+impl FromStr for Cidr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (ip, prefix) = s
+            .split_once('/')
+            .ok_or_else(|| format!("`{s}` needs a prefix length, like 198.18.0.2/24"))?;
+        let ip: IpAddr = ip
+            .parse()
+            .map_err(|_| format!("`{ip}` is not an IP address"))?;
+        let prefix: u8 = prefix
+            .parse()
+            .map_err(|_| format!("`{prefix}` is not a prefix length"))?;
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        if prefix == 0 || prefix > max {
+            return Err(format!("prefix length {prefix} must be 1..={max}"));
+        }
+        if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
+            return Err(format!("{ip} cannot be a host address"));
+        }
+        Ok(Self { ip, prefix })
+    }
+}
+
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability between 0 and 1"))
+    }
+}
+
+fn netns_name(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a usable namespace name (letters, digits, - and _)"
+        ))
+    }
+}
+
+fn ifname(s: &str) -> Result<String, String> {
+    if !s.is_empty()
+        && s.len() < 16
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a usable interface name (at most 15 characters)"
+        ))
+    }
+}
+
+/// `berth up` options.
+#[derive(Debug, Args)]
+pub(crate) struct UpArgs {
+    /// The network namespace to create (and remove on exit); the TUN device
+    /// and the kernel side of the link live in it.
+    #[arg(long, default_value = "berth", value_parser = netns_name)]
+    netns: String,
+    /// The TUN device's name.
+    #[arg(long, default_value = "berth0", value_parser = ifname)]
+    tun: String,
+    /// berth's IPv4 address and prefix.
+    #[arg(long, default_value = "198.18.0.2/24")]
+    addr: Cidr,
+    /// The kernel's address on the link (same prefix).
+    #[arg(long, default_value = "198.18.0.1")]
+    peer_addr: Ipv4Addr,
+    /// berth's IPv6 address and prefix.
+    #[arg(long, default_value = "2001:2::2/64")]
+    addr6: Cidr,
+    /// The kernel's IPv6 address on the link.
+    #[arg(long, default_value = "2001:2::1")]
+    peer_addr6: Ipv6Addr,
+    /// Services to run, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "echo,discard,chargen,daytime,http"
+    )]
+    services: Vec<Service>,
+    /// Serve static files from this directory on HTTP (default: a built-in
+    /// index page and /bytes/N).
+    #[arg(long)]
+    http_root: Option<PathBuf>,
+    /// The link MTU.
+    #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
+    mtu: u16,
+    /// Probability of losing each packet on berth's side of the link.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    loss: f64,
+    /// Delay added on berth's side of the link, milliseconds.
+    #[arg(long, default_value_t = 0)]
+    delay: u64,
+    /// Probability of reordering each packet on berth's side of the link.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    reorder: f64,
+    /// Seed of the stack's and the faults' random choices (default: random).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Capture every frame on the device to this pcap file.
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// The control socket `berth ss` talks to (default /run/berth/NETNS.sock).
+    #[arg(long)]
+    control: Option<PathBuf>,
+}
+
+/// Whether this process runs as root (from /proc: no unsafe needed).
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
+        .unwrap_or(false)
+}
+
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        use std::io::Read;
+        let _ = f.read_exact(&mut bytes);
+    }
+    u64::from_le_bytes(bytes) ^ u64::from(std::process::id())
+}
+
+fn same_prefix(a: Ipv4Addr, b: Ipv4Addr, prefix: u8) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+    u32::from(a) & mask == u32::from(b) & mask
+}
+
+pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
+    let IpAddr::V4(addr4) = args.addr.ip else {
+        bail!("--addr must be an IPv4 address (use --addr6 for IPv6)")
+    };
+    let IpAddr::V6(addr6) = args.addr6.ip else {
+        bail!("--addr6 must be an IPv6 address")
+    };
+    if addr4 == args.peer_addr || !same_prefix(addr4, args.peer_addr, args.addr.prefix) {
+        bail!(
+            "--peer-addr {} must be another address in {}/{}",
+            args.peer_addr,
+            addr4,
+            args.addr.prefix
+        );
+    }
+    if addr6 == args.peer_addr6 {
+        bail!("--peer-addr6 must differ from --addr6");
+    }
+    if !is_root() {
+        eprintln!(
+            "berth up: needs root to create a TUN device and a network namespace; run it with sudo.\n\
+             To watch berth work without root, run `berth sim`."
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let seed = args.seed.unwrap_or_else(random_seed);
+    let mtu = usize::from(args.mtu);
+
+    let ns = NetNs::create(&args.netns).with_context(|| {
+        format!("creating network namespace {} (if a previous berth up left it, remove it: ip netns del {})", args.netns, args.netns)
+    })?;
+    let tun = TunDevice::create(&args.tun, mtu)
+        .with_context(|| format!("creating TUN device {}", args.tun))?;
+    let mut iface = tun.iface()?;
+    iface.move_to_netns(ns.name())?;
+    iface.add_addr(IpAddr::V4(args.peer_addr), args.addr.prefix)?;
+    iface.add_addr(IpAddr::V6(args.peer_addr6), args.addr6.prefix)?;
+    iface.set_up()?;
+
+    let mut device: Box<dyn Device> = Box::new(tun);
+    if args.loss > 0.0 || args.delay > 0 || args.reorder > 0.0 {
+        let cfg = FaultConfig {
+            loss: args.loss,
+            delay: Duration::from_millis(args.delay),
+            reorder: args.reorder,
+            reorder_delay: Duration::from_millis(args.delay.max(2) / 2 + 1),
+            ..FaultConfig::default()
+        };
+        device = Box::new(FaultDevice::new(device, seed, cfg));
+    }
+    if let Some(path) = &args.pcap {
+        device = Box::new(
+            PcapDevice::create(device, path)
+                .with_context(|| format!("creating {}", path.display()))?,
+        );
+    }
+    let stack = Arc::new(
+        NetStack::builder()
+            .addr(args.addr.ip)
+            .addr(args.addr6.ip)
+            .seed(seed)
+            .mtu(mtu)
+            .build(device)?,
+    );
+    let services = Services::start(
+        &stack,
+        &[
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        ],
+        &args.services,
+        args.http_root.clone(),
+    )?;
+    let control_path = args
+        .control
+        .clone()
+        .unwrap_or_else(|| control::default_path(&args.netns));
+    control::serve(&control_path, stack.clone())?;
+
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    println!(
+        "berth up: {} on {} (netns {})",
+        args.addr.ip, args.tun, args.netns
+    );
+    println!(
+        "  try: ip netns exec {} curl http://{}/   ·   berth ss   ·   Ctrl-C to stop",
+        args.netns, args.addr.ip
+    );
+    std::io::stdout().flush()?;
+    let signal = signals.forever().next();
+    eprintln!(
+        "berth up: {} received, shutting down",
+        match signal {
+            Some(signal_hook::consts::SIGTERM) => "SIGTERM",
+            _ => "SIGINT",
+        }
+    );
+    // Closing the stack closes every socket (FIN where data was delivered)
+    // and wakes every blocked service thread; then the threads end.
+    let stats = stack.stats();
+    let discarded = services
+        .counters
+        .discarded
+        .load(std::sync::atomic::Ordering::Relaxed);
+    match Arc::try_unwrap(stack) {
+        Ok(stack) => drop(stack),
+        Err(stack) => stack.with_stack(|s| {
+            let now = berth_core::time::Instant::ZERO;
+            for h in s.sockets() {
+                let _ = s.close(now, h);
+            }
+        }),
+    }
+    services.shutdown();
+    let _ = std::fs::remove_file(&control_path);
+    ns.delete()
+        .with_context(|| format!("removing network namespace {}", args.netns))?;
+    eprintln!(
+        "berth up: done ({} frames in, {} out, {} bytes discarded)",
+        stats.frames_in, stats.frames_out, discarded
+    );
+    Ok(ExitCode::SUCCESS)
+}
