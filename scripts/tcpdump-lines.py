@@ -18,7 +18,12 @@ import re
 import subprocess
 import tempfile
 
-from scapy.all import ARP, ICMP, IP, TCP, UDP, Dot1Q, Ether, Raw
+from scapy.all import (
+    ARP, ICMP, IP, TCP, UDP, AH, Dot1Q, Ether, Raw, IPv6, IPv6ExtHdrDestOpt, IPv6ExtHdrFragment,
+    IPv6ExtHdrHopByHop, IPv6ExtHdrRouting, ICMPv6DestUnreach, ICMPv6EchoRequest, ICMPv6MLDone,
+    ICMPv6MLQuery, ICMPv6MLReport, ICMPv6MLReport2, ICMPv6ND_NA, ICMPv6ND_NS, ICMPv6ND_Redirect,
+    ICMPv6ParamProblem, ICMPv6TimeExceeded, RouterAlert,
+)
 from scapy.utils import PcapWriter
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -26,18 +31,30 @@ VECTORS_RS = os.path.join(ROOT, "crates/berth-core/src/wire/vectors.rs")
 
 A4, B4, R4, G4 = "198.18.0.1", "198.18.0.2", "198.18.1.1", "198.18.1.2"
 MAC_A, MAC_B = "02:00:00:00:00:01", "02:00:00:00:00:02"
+A6, B6, C6 = "2001:2::1", "2001:2::2", "2001:2::3"
 # Datagrams that ICMP errors quote.
 Q_UDP = IP(src=A4, dst=B4, id=0x0301, ttl=64) / UDP(sport=40000, dport=9) / Raw(b"anyone there?")
 Q_TCP = IP(src=A4, dst=B4, id=0x0302, ttl=64) / TCP(sport=40000, dport=80, flags="A")
 Q_GRE = IP(src=A4, dst=B4, id=0x0303, ttl=64, proto=47) / Raw(b"12345678")
 
 
+# IPv6 datagrams that ICMPv6 errors quote.
+Q6_UDP = IPv6(src=A6, dst=B6, hlim=64) / UDP(sport=40000, dport=9) / Raw(b"knock")
+Q6_TCP = IPv6(src=A6, dst=B6, hlim=64) / TCP(sport=40000, dport=80, flags="S")
+
+
+def v6(src=A6, dst=B6, **kw):
+    return IPv6(src=src, dst=dst, hlim=64, **kw)
+
+
 def unreach(code, quote=Q_UDP, mtu=0):
     return IP(src=R4, dst=A4, id=0x0700 + code) / ICMP(type=3, code=code, nexthopmtu=mtu) / Raw(bytes(quote))
 
 
-# Cases beyond the vectors: every ICMP message tcpdump names, the UDP and TCP
-# corner cases tcpdump prints without complaint, and Ethernet/ARP variants.
+# Cases beyond the vectors: every ICMP message tcpdump names, the ICMPv6
+# messages and codes it decodes without -v, IPv6 extension headers (good, cut
+# and misplaced), the UDP and TCP corner cases tcpdump prints without
+# complaint, and Ethernet/ARP variants.
 # (name, link, builder); link is "ip", "ethernet" or "arp".
 EXTRA = [
     *[(f"ICMP_UNREACH_CODE_{c}", "ip", (lambda c=c: unreach(c, mtu=1400 if c == 4 else 0))) for c in range(17)],
@@ -74,6 +91,66 @@ EXTRA = [
     ("TCP_EXP_OTHER", "ip", lambda: IP(src=A4, dst=B4) / TCP(sport=40000, dport=80, flags="S", options=[(254, b"\x12\x34\x56\x78")])),
     ("TCP_UNKNOWN_KIND", "ip", lambda: IP(src=A4, dst=B4) / TCP(sport=40000, dport=80, flags="S", options=[(99, b"\xab\xcd")])),
     ("TCP_EOL_THEN_JUNK", "ip", lambda: IP(src=A4, dst=B4) / TCP(sport=40000, dport=80, flags="A", options=[("EOL", None), (99, b"\x01\x02")])),
+    *[(f"ICMPV6_UNREACH_CODE_{c}", "ip", (lambda c=c: v6(C6, A6) / ICMPv6DestUnreach(code=c) / Raw(bytes(Q6_UDP)))) for c in range(9)],
+    ("ICMPV6_UNREACH_TCP_PORT", "ip", lambda: v6(B6, A6) / ICMPv6DestUnreach(code=4) / Raw(bytes(Q6_TCP))),
+    ("ICMPV6_UNREACH_PORT_AFTER_EXT", "ip", lambda: v6(B6, A6) / ICMPv6DestUnreach(code=4) / Raw(bytes(v6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrFragment(id=9) / UDP(sport=40000, dport=9)))),
+    ("ICMPV6_UNREACH_PORT_OTHER_PROTO", "ip", lambda: v6(B6, A6) / ICMPv6DestUnreach(code=4) / Raw(bytes(v6(nh=132) / Raw(b"\x01\x02\x03\x04")))),
+    ("ICMPV6_UNREACH_PORT_CUT", "ip", lambda: v6(B6, A6) / ICMPv6DestUnreach(code=4) / Raw(bytes(Q6_UDP)[:42])),
+    *[(f"ICMPV6_TIME_EXCEEDED_CODE_{c}", "ip", (lambda c=c: v6(C6, A6) / ICMPv6TimeExceeded(code=c) / Raw(bytes(Q6_UDP)))) for c in range(3)],
+    *[(f"ICMPV6_PARAM_PROBLEM_CODE_{c}", "ip", (lambda c=c: v6(B6, A6) / ICMPv6ParamProblem(code=c, ptr=6) / Raw(bytes(Q6_UDP)))) for c in (0, 1, 3, 9)],
+    ("ICMPV6_ECHO_CODE_1", "ip", lambda: v6() / ICMPv6EchoRequest(code=1, id=1, seq=2)),
+    ("ICMPV6_NS_DAD", "ip", lambda: v6("::", "ff02::1:ff00:2") / ICMPv6ND_NS(tgt=B6)),
+    ("ICMPV6_NA_FLAGS", "ip", lambda: v6(B6, "ff02::1") / ICMPv6ND_NA(tgt=B6, R=1, S=0, O=1)),
+    ("ICMPV6_REDIRECT", "ip", lambda: v6("fe80::1", A6) / ICMPv6ND_Redirect(tgt="fe80::2", dst=C6)),
+    ("ICMPV6_MLD_QUERY", "ip", lambda: v6("fe80::1", "ff02::1") / ICMPv6MLQuery()),
+    ("ICMPV6_MLD_REPORT", "ip", lambda: v6("fe80::1", "ff02::1:ff00:1") / ICMPv6MLReport(mladdr="ff02::1:ff00:1")),
+    ("ICMPV6_MLD_DONE", "ip", lambda: v6("fe80::1", "ff02::2") / ICMPv6MLDone(mladdr="ff02::1:ff00:1")),
+    ("ICMPV6_MLD2_REPORT", "ip", lambda: v6("fe80::1", "ff02::16") / ICMPv6MLReport2()),
+    *[(f"ICMPV6_TYPE_{t}", "ip", (lambda t=t: v6(nh=58) / Raw(bytes([t]) + b"\x00\x00\x00abcd"))) for t in (0, 141, 144, 145, 200, 250)],
+    ("ICMPV6_MLD2_QUERY", "ip", lambda: v6("fe80::1", "ff02::1", nh=58) / Raw(b"\x82\x00\x00\x00\x27\x10\x00\x00" + b"\xff\x02" + b"\x00" * 13 + b"\x05\x02\x7d\x00\x01" + b"\x20\x01" + b"\x00" * 13 + b"\x09")),
+    ("ICMPV6_MLD2_QUERY_BAD_SOURCES", "ip", lambda: v6("fe80::1", "ff02::1", nh=58) / Raw(b"\x82\x00\x00\x00\x27\x10\x00\x00" + b"\x00" * 16 + b"\x02\x7d\x00\x03")),
+    ("ICMPV6_MLD_QUERY_SHORT", "ip", lambda: v6("fe80::1", "ff02::1", nh=58) / Raw(b"\x82\x00\x00\x00\x27\x10\x00\x00" + b"\x00" * 18)),
+    ("ICMPV6_MLD2_REPORT_SHORT", "ip", lambda: v6("fe80::1", "ff02::16", nh=58) / Raw(b"\x8f\x00\x00\x00\x00")),
+    ("ICMPV6_NS_SHORT", "ip", lambda: v6(nh=58) / Raw(b"\x87\x00\x00\x00\x00\x00\x00\x00\x20\x01")),
+    ("ICMPV6_PARAM_PROBLEM_SHORT", "ip", lambda: v6(nh=58) / Raw(b"\x04\x00\x00\x00\x00\x00\x00\x06" + bytes(Q6_UDP)[:20])),
+    ("ICMPV6_UNREACH_ROUTE_SHORT", "ip", lambda: v6(nh=58) / Raw(b"\x01\x00\x00\x00\x00\x00\x00\x00" + bytes(Q6_UDP)[:20])),
+    ("ICMPV6_REDIRECT_SHORT", "ip", lambda: v6(nh=58) / Raw(b"\x89\x00\x00\x00\x00\x00\x00\x00" + b"\x00" * 20)),
+    ("ICMPV6_EMPTY", "ip", lambda: v6(nh=58)),
+    ("ICMPV6_SHORT", "ip", lambda: v6(nh=58) / Raw(b"\x80\x00\x00")),
+    ("IPV6_UNKNOWN_PROTOCOL", "ip", lambda: v6(nh=253) / Raw(b"abcdefghijkl")),
+    ("IPV6_NO_NEXT_HEADER", "ip", lambda: v6(nh=59) / Raw(b"abcd")),
+    ("IPV6_ICMPV4", "ip", lambda: v6(nh=1) / ICMP(type=8)),
+    ("IPV4_NO_NEXT_HEADER", "ip", lambda: IP(src=A4, dst=B4, proto=59) / Raw(b"abcd")),
+    ("IPV4_ESP", "ip", lambda: IP(src=A4, dst=B4, proto=50) / Raw(b"\x00\x00\x01\x00\x00\x00\x00\x05" + b"x" * 16)),
+    ("IPV4_ESP_SHORT", "ip", lambda: IP(src=A4, dst=B4, proto=50) / Raw(b"\x00\x00\x01")),
+    ("IPV4_ICMPV6", "ip", lambda: IP(src=A4, dst=B4, proto=58) / ICMPv6EchoRequest()),
+    ("IPV6_DSTOPT_TCP", "ip", lambda: v6() / IPv6ExtHdrDestOpt() / TCP(sport=40000, dport=80, flags="S", seq=1, window=1000)),
+    ("IPV6_HBH_ICMPV6", "ip", lambda: v6() / IPv6ExtHdrHopByHop(options=[RouterAlert()]) / ICMPv6EchoRequest(id=1, seq=1)),
+    ("IPV6_HBH_UNKNOWN_PROTOCOL", "ip", lambda: v6() / IPv6ExtHdrHopByHop(nh=253) / Raw(b"abcdefgh")),
+    ("IPV6_HBH_TWICE", "ip", lambda: v6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrHopByHop() / UDP(sport=40000, dport=9)),
+    ("IPV6_HBH_NOT_FIRST", "ip", lambda: v6() / IPv6ExtHdrDestOpt() / IPv6ExtHdrHopByHop() / UDP(sport=40000, dport=9)),
+    ("IPV6_HBH_CUT", "ip", lambda: v6(nh=0) / Raw(b"\x11\x01\x01\x04\x00\x00\x00\x00")),
+    ("IPV6_HBH_BAD_OPTION", "ip", lambda: v6(nh=0) / Raw(b"\x11\x00\x01\x09\x00\x00\x00\x00") / UDP(sport=40000, dport=9)),
+    ("IPV6_FRAG_FIRST_TCP", "ip", lambda: v6() / IPv6ExtHdrFragment(id=7, m=1) / TCP(sport=40000, dport=80, flags="S", seq=1, window=1000)),
+    ("IPV6_FRAG_EMPTY", "ip", lambda: v6() / IPv6ExtHdrFragment(nh=17, id=7)),
+    ("IPV6_FRAG_LATER_TCP", "ip", lambda: v6() / IPv6ExtHdrFragment(nh=6, id=7, offset=100) / Raw(b"x" * 8)),
+    ("IPV6_ROUTING_TYPE_2", "ip", lambda: v6() / IPv6ExtHdrRouting(type=2, addresses=[C6], segleft=1) / UDP(sport=40000, dport=9)),
+    ("IPV6_ROUTING_RESERVED", "ip", lambda: v6() / IPv6ExtHdrRouting(reserved=5, addresses=[C6, A6], segleft=0) / UDP(sport=40000, dport=9)),
+    ("IPV6_ROUTING_TYPE_3", "ip", lambda: v6() / IPv6ExtHdrRouting(type=3, addresses=[C6], segleft=0) / UDP(sport=40000, dport=9)),
+    ("IPV6_ROUTING_TYPE_4", "ip", lambda: v6(nh=43) / Raw(b"\x11\x04\x04\x01\x00\x05\x00\x07" + bytes(16) + b"\x20\x01" + bytes(13) + b"\x03") / UDP(sport=40000, dport=9)),
+    ("IPV6_ROUTING_CUT", "ip", lambda: v6(nh=43) / Raw(b"\x11\x04\x00\x00\x00\x00\x00\x00" + bytes(16))),
+    ("IPV6_DSTOPT_CUT", "ip", lambda: v6(nh=60) / Raw(b"\x11\x01\x00\x00\x00\x00\x00\x00")),
+    ("IPV6_DSTOPT_EMPTY_UDP", "ip", lambda: v6(nh=60) / Raw(b"\x11\x00\x01\x04\x00\x00\x00\x00")),
+    ("IPV6_FRAG_CUT", "ip", lambda: v6(nh=44) / Raw(b"\x11\x00\x00\x00")),
+    ("IPV6_AH_CUT", "ip", lambda: v6(nh=51) / Raw(b"\x11\x04\x00\x00\x00\x00\x01\x00")),
+    ("IPV6_ROUTING_ODD_LEN", "ip", lambda: v6(nh=43) / Raw(b"\x11\x01\x00\x00\x00\x00\x00\x00" + b"\x00" * 8) / UDP(sport=40000, dport=9)),
+    ("IPV6_AH_TCP", "ip", lambda: v6() / AH(nh=6, payloadlen=4, spi=0x100, seq=1, icv=b"\x11" * 12) / TCP(sport=40000, dport=80, flags="S", seq=1, window=1000)),
+    ("IPV6_AH_RESERVED", "ip", lambda: v6() / AH(nh=17, payloadlen=4, reserved=3, spi=0x100, seq=1, icv=b"\x11" * 12) / UDP(sport=40000, dport=9)),
+    ("IPV6_ESP", "ip", lambda: v6(nh=50) / Raw(b"\x00\x00\x01\x00\x00\x00\x00\x05" + b"x" * 16)),
+    ("IPV6_TRUNCATED", "ip", lambda: bytes(v6() / UDP(sport=40000, dport=9) / Raw(b"abcdefgh"))[:52]),
+    ("IPV6_UDP_BAD_LENGTH", "ip", lambda: v6() / UDP(sport=40000, dport=9, len=100) / Raw(b"abc")),
+    ("IPV6_FRAG_UDP_LONG", "ip", lambda: v6() / IPv6ExtHdrFragment(id=3, m=1) / UDP(sport=40000, dport=9, len=100) / Raw(b"abcdefgh")),
+    ("ETHERNET_IPV6_NS", "ethernet", lambda: Ether(src=MAC_A, dst="33:33:ff:00:00:02") / v6(A6, "ff02::1:ff00:2") / ICMPv6ND_NS(tgt=B6)),
     ("ETHERNET_UNKNOWN_ETHERTYPE", "ethernet", lambda: Ether(src=MAC_A, dst=MAC_B, type=0x1234) / Raw(b"abcd")),
     ("ETHERNET_8023", "ethernet", lambda: Ether(src=MAC_A, dst=MAC_B, type=46) / Raw(b"\xaa\xaa\x03" + b"x" * 43)),
     ("ETHERNET_VLAN_ARP_DEI", "ethernet", lambda: Ether(src=MAC_A, dst=MAC_B) / Dot1Q(vlan=5, prio=6, id=1) / ARP(psrc=A4, pdst=B4, hwsrc=MAC_A)),

@@ -1,7 +1,8 @@
 //! tcpdump-style one-line rendering of packets, for logs and the CLI.
 //!
 //! [`PrettyIp`] prints an IP packet the way `tcpdump -n -S` prints it after
-//! its `IP ` prefix: numeric addresses and ports, absolute sequence numbers.
+//! its `IP ` or `IP6 ` prefix: numeric addresses and ports, absolute
+//! sequence numbers.
 //! [`PrettyEthernet`] prints a frame like `tcpdump -e -n -S`, and
 //! [`PrettyArp`] an ARP packet like tcpdump after its `ARP, ` prefix:
 //!
@@ -9,6 +10,9 @@
 //! 198.18.0.1.40000 > 198.18.0.2.80: Flags [S], seq 1000, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0
 //! 198.18.0.1.40000 > 198.18.0.2.7: UDP, length 12
 //! 198.18.0.1 > 198.18.0.2: ICMP echo request, id 16962, seq 1, length 29
+//! 2001:2::1.40000 > 2001:2::2.80: Flags [S], seq 1, win 65535, length 0
+//! 2001:2::1 > 2001:2::2: ICMP6, neighbor solicitation, who has 2001:2::2, length 32
+//! 2001:2::1 > 2001:2::2: HBH frag (0|24) 40000 > 7: UDP, length 16
 //! 02:00:00:00:00:01 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806), length 42: Request who-has 198.18.0.2 tell 198.18.0.1, length 28
 //! ```
 //!
@@ -16,27 +20,39 @@
 //! same bytes. Where tcpdump goes further, berth stops at the transport
 //! line: tcpdump decodes application protocols on well-known ports (HTTP,
 //! DNS, NTP, …: its line goes on after `length N`), many IP protocols and
-//! EtherTypes berth does not speak (GRE, IGMP, SCTP, ESP, LLDP, 802.3/LLC),
-//! ICMP router advertisements in detail, and some TCP option kinds (see
-//! [`TcpOption`](super::TcpOption)'s `Display`); it hex-dumps what it cannot
-//! decode, on further lines, where berth prints nothing more.
+//! EtherTypes berth does not speak (GRE, IGMP, SCTP, Mobility, LLDP,
+//! 802.3/LLC), ICMP router advertisements in detail, ICMPv6 router
+//! renumbering, node information and RPL messages, and some TCP option kinds
+//! (see [`TcpOption`](super::TcpOption)'s `Display`); it hex-dumps what it
+//! cannot decode, on further lines, where berth prints nothing more.
+//!
+//! IPv6 extension headers print as tcpdump prints them without `-v`
+//! (`HBH `, `DSTOPT `, `RT6 (...) `, `frag (offset|length) `, `AH(...): `),
+//! whatever RFC 8200 says a receiver should do with them, followed by the
+//! upper-layer line; TCP and UDP then show only their ports, as in tcpdump.
 //!
 //! Printing never panics and never fails on any input: bytes that do not
 //! parse print a short description in brackets, such as
 //! `198.18.0.1 > 198.18.0.2: [bad tcp header: truncated]` or
-//! `[truncated ip]`. Checksums are not verified (tcpdump checks them only
-//! with `-v`).
+//! `[truncated ip]`; a cut IPv6 extension header or ICMPv6 message ends the
+//! line with tcpdump's own ` [|hbhopt]`, ` [|icmp6]`, …. Checksums are not
+//! verified (tcpdump checks them only with `-v`).
 
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Error, IpProtocol, arp, ethernet, icmpv4, ipv4, tcp, udp};
 
+mod icmp6;
+mod ip6;
+
+use ip6::fmt_ipv6;
+
 /// An IP packet, IPv4 or IPv6 by its version nibble, printed on one line
 /// like `tcpdump -n -S` (without tcpdump's `IP ` prefix).
 ///
-/// The slice is the datagram; bytes after the IPv4 Total Length (link
-/// padding) are ignored.
+/// The slice is the datagram; bytes after the IPv4 Total Length or the IPv6
+/// Payload Length (link padding) are ignored.
 #[derive(Debug, Clone, Copy)]
 pub struct PrettyIp<'a>(pub &'a [u8]);
 
@@ -243,61 +259,105 @@ fn fmt_ipv4(f: &mut fmt::Formatter<'_>, bytes: &[u8]) -> fmt::Result {
         // A later fragment: no transport header to show.
         return write!(f, "{src} > {dst}: ip-proto-{}", u8::from(protocol));
     }
-    fmt_transport(f, src, dst, protocol, packet.payload(), packet.more_frags())
+    let ends = Endpoints::Addrs(src, dst);
+    fmt_transport(f, ends, protocol, packet.payload(), packet.more_frags())
 }
 
-fn fmt_ipv6(f: &mut fmt::Formatter<'_>, _bytes: &[u8]) -> fmt::Result {
-    // IPV6-HOOK: when wire::ipv6 lands, parse the fixed header with
-    // `ipv6::Packet::new_checked` (a short or inconsistent one prints
-    // `[truncated ip6]`), walk the extension headers to the upper layer
-    // (a non-first fragment prints `{src} > {dst}: frag (..)` as tcpdump
-    // does), then call
-    // `fmt_transport(f, src.into(), dst.into(), next_header, payload, fragmented)`
-    // exactly as fmt_ipv4 does. The transport printers already take IPv6
-    // addresses (`2001:2::1.40000 > 2001:2::2.80: ...`); the tests check
-    // the IPv6 vectors' transport lines against tcpdump today.
-    f.write_str("[ip6: not decoded yet]")
+/// How an upper-layer line names its endpoints.
+#[derive(Debug, Clone, Copy)]
+enum Endpoints {
+    /// Not written yet: TCP and UDP print `src.port > dst.port: `, the
+    /// others `src > dst: ` (tcpdump after an IPv4 header, or an IPv6
+    /// header with no extension headers).
+    Addrs(IpAddr, IpAddr),
+    /// The IPv6 printer already wrote `src > dst: ` and the extension
+    /// headers: TCP and UDP print only `port > port: `, as tcpdump does.
+    Written,
+}
+
+impl Endpoints {
+    const fn is_ipv6(self) -> bool {
+        match self {
+            Self::Addrs(src, _) => src.is_ipv6(),
+            Self::Written => true,
+        }
+    }
+
+    /// `src > dst: `, unless already written.
+    fn fmt_addrs(self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Addrs(src, dst) => write!(f, "{src} > {dst}: "),
+            Self::Written => Ok(()),
+        }
+    }
+
+    /// `src.port > dst.port: `, or `port > port: ` once the addresses are
+    /// written.
+    fn fmt_ports(self, f: &mut fmt::Formatter<'_>, src_port: u16, dst_port: u16) -> fmt::Result {
+        match self {
+            Self::Addrs(src, dst) => write!(f, "{src}.{src_port} > {dst}.{dst_port}: "),
+            Self::Written => write!(f, "{src_port} > {dst_port}: "),
+        }
+    }
 }
 
 /// The upper-layer line after the IP header: `src.port > dst.port: ...` for
-/// TCP and UDP, `src > dst: ICMP ...`, and `src > dst:  ip-proto-N LEN` for
-/// anything else (tcpdump's spelling, two spaces and all). `fragmented`
-/// says more fragments follow, so a UDP length past the data is expected.
+/// TCP and UDP, `src > dst: ICMP ...` (`ICMP6, ...`), and
+/// `src > dst:  ip-proto-N LEN` for anything else (tcpdump's spelling, two
+/// spaces and all). `fragmented` says more fragments follow, so a UDP length
+/// past the data is expected.
 fn fmt_transport(
     f: &mut fmt::Formatter<'_>,
-    src: IpAddr,
-    dst: IpAddr,
+    ends: Endpoints,
     protocol: IpProtocol,
     payload: &[u8],
     fragmented: bool,
 ) -> fmt::Result {
+    let ipv6 = ends.is_ipv6();
     match protocol {
-        IpProtocol::Tcp => fmt_tcp(f, src, dst, payload),
-        IpProtocol::Udp => fmt_udp(f, src, dst, payload, fragmented),
-        IpProtocol::Icmp if src.is_ipv4() => fmt_icmpv4(f, src, dst, payload),
-        // ICMPV6-HOOK: `IpProtocol::Icmpv6 if src.is_ipv6() => fmt_icmpv6(..)`,
-        // printing `ICMP6, echo request, id 1, seq 1, length 8` and friends.
-        other => write!(
-            f,
-            "{src} > {dst}:  ip-proto-{} {}",
-            u8::from(other),
-            payload.len()
-        ),
+        IpProtocol::Tcp => return fmt_tcp(f, ends, payload),
+        IpProtocol::Udp => return fmt_udp(f, ends, payload, fragmented),
+        _ => {}
+    }
+    ends.fmt_addrs(f)?;
+    match protocol {
+        IpProtocol::Icmp if !ipv6 => fmt_icmpv4(f, payload),
+        IpProtocol::Icmpv6 if ipv6 => icmp6::fmt_icmpv6(f, payload),
+        // tcpdump's words for ICMP in the other IP version.
+        IpProtocol::Icmp => f.write_str("[ICMP requires IPv4] (invalid)"),
+        IpProtocol::Icmpv6 => f.write_str("[ICMPv6 requires IPv6] (invalid)"),
+        IpProtocol::Ipv6NoNxt => f.write_str("no next header"),
+        IpProtocol::Esp => fmt_esp(f, payload),
+        other => write!(f, " ip-proto-{} {}", u8::from(other), payload.len()),
     }
 }
 
-fn fmt_tcp(f: &mut fmt::Formatter<'_>, src: IpAddr, dst: IpAddr, segment: &[u8]) -> fmt::Result {
+/// An ESP header (RFC 4303) as tcpdump prints it: SPI, sequence number and
+/// the length of everything from the SPI on. The rest is encrypted.
+fn fmt_esp(f: &mut fmt::Formatter<'_>, payload: &[u8]) -> fmt::Result {
+    match *payload {
+        [s0, s1, s2, s3, q0, q1, q2, q3, ..] => write!(
+            f,
+            "ESP(spi=0x{:08x},seq=0x{:x}), length {}",
+            u32::from_be_bytes([s0, s1, s2, s3]),
+            u32::from_be_bytes([q0, q1, q2, q3]),
+            payload.len()
+        ),
+        _ => f.write_str(" [|esp]"),
+    }
+}
+
+fn fmt_tcp(f: &mut fmt::Formatter<'_>, ends: Endpoints, segment: &[u8]) -> fmt::Result {
     let packet = match tcp::Packet::new_checked(segment) {
         Ok(packet) => packet,
-        Err(e) => return write!(f, "{src} > {dst}: [bad tcp header: {}]", describe(e)),
+        Err(e) => {
+            ends.fmt_addrs(f)?;
+            return write!(f, "[bad tcp header: {}]", describe(e));
+        }
     };
     let flags = packet.flags();
-    write!(
-        f,
-        "{src}.{} > {dst}.{}: Flags [{flags}]",
-        packet.src_port(),
-        packet.dst_port()
-    )?;
+    ends.fmt_ports(f, packet.src_port(), packet.dst_port())?;
+    write!(f, "Flags [{flags}]")?;
     let len = packet.payload().len();
     if len > 0 || flags.intersects(tcp::Flags::SYN | tcp::Flags::FIN | tcp::Flags::RST) {
         let seq = packet.seq_number();
@@ -334,23 +394,18 @@ fn fmt_tcp(f: &mut fmt::Formatter<'_>, src: IpAddr, dst: IpAddr, segment: &[u8])
 
 fn fmt_udp(
     f: &mut fmt::Formatter<'_>,
-    src: IpAddr,
-    dst: IpAddr,
+    ends: Endpoints,
     datagram: &[u8],
     fragmented: bool,
 ) -> fmt::Result {
     if datagram.len() < udp::HEADER_LEN {
-        return write!(f, "{src} > {dst}: [bad udp header: truncated]");
+        ends.fmt_addrs(f)?;
+        return f.write_str("[bad udp header: truncated]");
     }
     // INVARIANT: the 8-byte header is in the buffer, so the port and length
     // getters are in bounds (the payload getter is not used).
     let packet = udp::Packet::new_unchecked(datagram);
-    write!(
-        f,
-        "{src}.{} > {dst}.{}: ",
-        packet.src_port(),
-        packet.dst_port()
-    )?;
+    ends.fmt_ports(f, packet.src_port(), packet.dst_port())?;
     // tcpdump prints the length the header claims, and complains when it
     // runs past the data unless the datagram was fragmented.
     let claimed = usize::from(packet.len());
@@ -377,8 +432,8 @@ mod icmp_type {
     pub(super) const MASK_REPLY: u8 = 18;
 }
 
-fn fmt_icmpv4(f: &mut fmt::Formatter<'_>, src: IpAddr, dst: IpAddr, message: &[u8]) -> fmt::Result {
-    write!(f, "{src} > {dst}: ")?;
+/// An ICMP message, after `src > dst: `.
+fn fmt_icmpv4(f: &mut fmt::Formatter<'_>, message: &[u8]) -> fmt::Result {
     let packet = match icmpv4::Packet::new_checked(message) {
         Ok(packet) => packet,
         Err(e) => return write!(f, "[bad icmp header: {}]", describe(e)),

@@ -316,7 +316,13 @@ impl Repr {
     /// The quote may be cut anywhere past the 40-byte header (RFC 4443
     /// section 2.4 (c)), so the Payload Length is not checked against it and
     /// the walk stops, without error, at the first extension header it
-    /// cannot follow; `next_header` is then that header's type.
+    /// cannot follow; `next_header` is then that header's type. The rules
+    /// that depend on what came before are not applied (a Hop-by-Hop header
+    /// anywhere, a second Fragment header, more than
+    /// [`MAX_EXTENSION_HEADERS`]), so where the walk stops depends only on the
+    /// bytes from there on: the returned header, emitted, followed by the
+    /// returned data parses back to the same pair, which is what an ICMPv6
+    /// error that re-quotes it carries.
     /// `payload_len` is the Payload Length less the extension headers walked.
     /// Fewer than 40 bytes are [`Error::Truncated`], a Version other than 6
     /// [`Error::Malformed`].

@@ -184,6 +184,14 @@ pub(super) enum Mode {
     Strict,
     /// A packet quoted in an ICMPv6 error, possibly cut short: stop at the
     /// first header that cannot be followed, ignore discards.
+    ///
+    /// Where the walk stops depends only on the bytes from that header on,
+    /// never on the headers before it: a Hop-by-Hop header is followed
+    /// anywhere, a second Fragment header like the first, and there is no
+    /// [`MAX_EXTENSION_HEADERS`] bound (each header is at least 8 octets, so
+    /// the walk stays linear in the quote). A quote re-emitted as its fixed
+    /// header (Next Header set to where the walk stopped) and the bytes from
+    /// there on then parses to the same thing.
     Lenient,
 }
 
@@ -334,7 +342,8 @@ pub(super) fn walk(first: IpProtocol, payload: &[u8], mode: Mode) -> Result<Exte
     // Inside a first fragment, a header cut by the end of the payload is a
     // fragmentation fault rather than a lying length.
     let mut in_first_fragment = false;
-    for count in 0..=MAX_EXTENSION_HEADERS {
+    let mut count = 0;
+    loop {
         let kind = walk.upper_layer;
         let start = walk.upper_offset;
         if !is_walked(kind) {
@@ -351,6 +360,7 @@ pub(super) fn walk(first: IpProtocol, payload: &[u8], mode: Mode) -> Result<Exte
             }
             Err(error) => return Err(error),
         }
+        count += 1;
     }
     Ok(walk)
 }
@@ -374,7 +384,7 @@ fn step(
 ) -> Result<Step> {
     let kind = walk.upper_layer;
     let start = walk.upper_offset;
-    if count == MAX_EXTENSION_HEADERS {
+    if count == MAX_EXTENSION_HEADERS && mode == Mode::Strict {
         return Err(Error::Malformed);
     }
     //= https://www.rfc-editor.org/rfc/rfc8200#section-4.1
@@ -382,7 +392,7 @@ fn step(
     //# any order and occurring any number of times in the same packet,
     //# except for the Hop-by-Hop Options header, which is restricted to
     //# appear immediately after an IPv6 header only.
-    if kind == IpProtocol::HopByHop && start != 0 {
+    if kind == IpProtocol::HopByHop && start != 0 && mode == Mode::Strict {
         return Err(Error::Malformed);
     }
     let rest = payload.get(start..).unwrap_or_default();
@@ -427,12 +437,12 @@ fn step(
         //# is identified by the Next Header field in the Routing header.
         IpProtocol::Ipv6Route => {}
         IpProtocol::Ipv6Frag => {
-            if walk.fragment.is_some() {
+            if walk.fragment.is_some() && mode == Mode::Strict {
                 // A fragment inside a fragment: nothing sends it.
                 return Err(Error::Unsupported);
             }
             let fragment = fragment_header(header, start);
-            walk.fragment = Some(fragment);
+            walk.fragment.get_or_insert(fragment);
             discard = check_fragment(&fragment, start, payload.len());
             // The data of a later fragment is no header: the walk stops at
             // the Fragment header itself.

@@ -487,6 +487,67 @@ fn quoted_packets_are_parsed_leniently() {
     assert_eq!(Repr::parse_quoted(&v4).err(), Some(Error::Malformed));
 }
 
+/// Emits `repr` followed by `data`, as an ICMPv6 error re-quotes a packet.
+fn requote(repr: &Repr, data: &[u8]) -> Vec<u8> {
+    let mut buf = vec![0; HEADER_LEN + data.len()];
+    repr.emit_header(&mut Packet::new_unchecked(&mut buf[..]));
+    buf[HEADER_LEN..].copy_from_slice(data);
+    buf
+}
+
+/// Found by the `icmpv6` fuzz target: a quote whose walk stopped at a
+/// Hop-by-Hop header that was not first parsed differently once re-quoted
+/// (where it is first). The lenient walk now applies no rule that depends on
+/// the headers before, so re-quoting is stable.
+#[test]
+fn quoted_walk_does_not_depend_on_earlier_headers() {
+    use IpProtocol::{HopByHop, Ipv6Frag, Ipv6Opts, Udp};
+    let udp = [0x30, 0x39, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00];
+    // Hop-by-Hop, then a misplaced second Hop-by-Hop: followed to UDP.
+    let mut payload = opts_header(HopByHop).to_vec();
+    payload.extend(opts_header(Udp));
+    payload.extend(udp);
+    let quote = packet_with(HopByHop, &payload);
+    assert_eq!(walk_of(&quote).err(), Some(Error::Malformed));
+    let (repr, data) = Repr::parse_quoted(&quote).unwrap();
+    assert_eq!(
+        (repr.next_header, repr.payload_len, data),
+        (Udp, 8, &udp[..])
+    );
+
+    // More than MAX_EXTENSION_HEADERS Destination Options headers.
+    let mut payload = Vec::new();
+    for _ in 0..MAX_EXTENSION_HEADERS {
+        payload.extend(opts_header(Ipv6Opts));
+    }
+    payload.extend(opts_header(Udp));
+    payload.extend(udp);
+    let quote = packet_with(Ipv6Opts, &payload);
+    assert_eq!(walk_of(&quote).err(), Some(Error::Malformed));
+    let (repr, data) = Repr::parse_quoted(&quote).unwrap();
+    assert_eq!((repr.next_header, data), (Udp, &udp[..]));
+
+    // Two atomic Fragment headers: the second is followed too.
+    let frag = |next: IpProtocol| [next.into(), 0, 0, 0, 0, 0, 0, 7];
+    let mut payload = frag(Ipv6Frag).to_vec();
+    payload.extend(frag(Udp));
+    payload.extend(udp);
+    let quote = packet_with(Ipv6Frag, &payload);
+    assert_eq!(walk_of(&quote).err(), Some(Error::Unsupported));
+    let (repr, data) = Repr::parse_quoted(&quote).unwrap();
+    assert_eq!((repr.next_header, data), (Udp, &udp[..]));
+
+    // Wherever the walk stops (here inside a cut header, after a
+    // Hop-by-Hop header), re-quoting from there parses the same.
+    let mut payload = opts_header(Ipv6Opts).to_vec();
+    payload.extend([u8::from(Udp), 1, 1, 4]);
+    let quote = packet_with(HopByHop, &payload);
+    let (repr, data) = Repr::parse_quoted(&quote).unwrap();
+    assert_eq!((repr.next_header, data), (Ipv6Opts, &payload[8..]));
+    let again = requote(&repr, data);
+    assert_eq!(Repr::parse_quoted(&again).unwrap(), (repr, data));
+}
+
 /// Protocols the walk stops at.
 fn upper_layer() -> impl Strategy<Value = IpProtocol> {
     any::<u8>()
@@ -636,9 +697,15 @@ proptest! {
         let mut bytes = packet_with(IpProtocol::from(first), &payload);
         let _ = parse(&bytes);
         let _ = walk_of(&bytes);
-        let _ = Repr::parse_quoted(&bytes);
+        if let Ok((repr, data)) = Repr::parse_quoted(&bytes) {
+            let again = requote(&repr, data);
+            prop_assert_eq!(Repr::parse_quoted(&again), Ok((repr, data)));
+        }
         bytes.truncate(40 + cut);
-        let _ = Repr::parse_quoted(&bytes);
+        if let Ok((repr, data)) = Repr::parse_quoted(&bytes) {
+            let again = requote(&repr, data);
+            prop_assert_eq!(Repr::parse_quoted(&again), Ok((repr, data)));
+        }
         // Zero Payload Length, as a jumbogram has.
         bytes[4..6].copy_from_slice(&[0, 0]);
         let _ = walk_of(&bytes);
