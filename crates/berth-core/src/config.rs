@@ -4,7 +4,9 @@ use core::ops::RangeInclusive;
 use std::net::IpAddr;
 
 use crate::demux::ephemeral::DEFAULT_RANGE;
+use crate::frag::{FragLimits, MAX_PAYLOAD};
 use crate::tcp::TcpConfig;
+use crate::time::Duration;
 
 /// Settings of a [`crate::stack::Stack`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +33,10 @@ pub struct StackConfig {
     pub icmp_burst: u32,
     /// TTL / hop limit of packets we send (Linux: 64).
     pub hop_limit: u8,
+    /// Bounds of IPv4 reassembly: memory (Linux `ipfrag_high_thresh`,
+    /// 4 MiB), datagram size, fragments per datagram and timeout (Linux
+    /// `ipfrag_time`, 30 s).
+    pub frag: FragLimits,
 }
 
 impl Default for StackConfig {
@@ -46,6 +52,13 @@ impl Default for StackConfig {
             icmp_rate: 1000,
             icmp_burst: 50,
             hop_limit: 64,
+            frag: FragLimits {
+                memory: 4 << 20,
+                max_payload: MAX_PAYLOAD,
+                // A 64 KiB datagram cut for a 1280-byte path is 52 pieces.
+                max_fragments: 64,
+                timeout: Duration::from_secs(30),
+            },
         }
     }
 }

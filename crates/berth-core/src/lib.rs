@@ -16,6 +16,7 @@
 
 pub mod config;
 pub mod demux;
+pub mod frag;
 pub mod handle;
 pub mod rng;
 pub mod stack;

@@ -28,6 +28,12 @@ pub(crate) struct KeyedHasher {
     k1: u64,
 }
 
+impl KeyedHasher {
+    pub(crate) fn new(k0: u64, k1: u64) -> Self {
+        Self { k0, k1 }
+    }
+}
+
 impl BuildHasher for KeyedHasher {
     type Hasher = SipHasher13;
     fn build_hasher(&self) -> SipHasher13 {

@@ -5,7 +5,8 @@
 //! [`Stack::poll_event`].
 //!
 //! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
-//! extension headers walked); fragments are dropped and counted for now.
+//! extension headers walked). IPv4 fragments are reassembled within bounds
+//! ([`crate::frag`]); non-atomic IPv6 fragments are dropped and counted.
 //! ICMP echo is answered (RFC 792, RFC 4443), rate-limited like Linux; a
 //! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
 //! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
@@ -21,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
 use crate::demux::PortTable;
+use crate::frag::{FragOutcome, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
 use crate::stats::StackStats;
@@ -147,6 +149,7 @@ pub struct Stack {
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
+    frag: Reassembler,
     stats: StackStats,
 }
 
@@ -165,7 +168,9 @@ impl Stack {
             .unwrap_or(u16::MAX)
             .max(88);
         let burst = cfg.icmp_burst;
+        let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
         Self {
+            frag,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -252,13 +257,74 @@ impl Stack {
             self.stats.not_for_us += 1;
             return;
         }
-        if ip.more_frags || ip.frag_offset != 0 {
-            self.stats.fragments_dropped += 1;
-            return;
-        }
         let payload = packet.payload();
         let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        if ip.more_frags || ip.frag_offset != 0 {
+            self.ipv4_fragment_input(now, &ip, payload);
+            return;
+        }
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
+    }
+
+    /// RFC 791 3.2: a fragment goes to reassembly; a completed datagram
+    /// goes through the transport input like any other.
+    fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
+        self.stats.frag_in += 1;
+        let key = crate::frag::Key {
+            src: ip.src_addr,
+            dst: ip.dst_addr,
+            protocol: ip.next_header,
+            ident: ip.ident,
+        };
+        let offset = usize::from(ip.frag_offset);
+        let whole = match self.frag.input(now, key, offset, ip.more_frags, payload) {
+            FragOutcome::Pending => return,
+            FragOutcome::Complete(whole) => whole,
+            FragOutcome::Duplicate => {
+                self.stats.frag_duplicates += 1;
+                return;
+            }
+            FragOutcome::Overlap => {
+                self.stats.frag_overlaps += 1;
+                return;
+            }
+            FragOutcome::NoMemory => {
+                self.stats.frag_no_memory += 1;
+                return;
+            }
+            FragOutcome::TooMany => {
+                self.stats.frag_too_many += 1;
+                return;
+            }
+            FragOutcome::Malformed => {
+                self.stats.frag_malformed += 1;
+                return;
+            }
+        };
+        self.stats.frag_reassembled += 1;
+        // The datagram as if it had arrived whole: an ICMP error about it
+        // quotes this header.
+        let repr = Ipv4Repr {
+            payload_len: whole.len(),
+            more_frags: false,
+            frag_offset: 0,
+            ..*ip
+        };
+        let mut frame = vec![0u8; repr.buffer_len()];
+        let Some(header) = frame.get_mut(..20) else {
+            return;
+        };
+        repr.emit(&mut Ipv4Packet::new_unchecked(header));
+        if let Some(body) = frame.get_mut(20..) {
+            body.copy_from_slice(&whole);
+        }
+        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        self.transport_input(now, ip.next_header, src, dst, &whole, &frame);
+    }
+
+    /// Bytes held by IPv4 reassembly now, and how many datagrams.
+    pub fn frag_memory(&self) -> (usize, usize) {
+        (self.frag.memory(), self.frag.len())
     }
 
     fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {

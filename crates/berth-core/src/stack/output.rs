@@ -145,17 +145,20 @@ impl Stack {
 
     /// When `handle_timeout` is next due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sockets
+        let sockets = self
+            .sockets
             .handles()
             .filter_map(|h| match self.sockets.get(h) {
                 Some(Socket::Tcp(t)) => t.conn.poll_at(),
                 _ => None,
             })
-            .min()
+            .min();
+        [sockets, self.frag.poll_at()].into_iter().flatten().min()
     }
 
     /// Runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.stats.frag_timeouts += self.frag.expire(now) as u64;
         let due: Vec<_> = self
             .sockets
             .handles()

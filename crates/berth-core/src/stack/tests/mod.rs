@@ -469,3 +469,5 @@ fn backlog_overflow_completes_after_accept() {
         assert_eq!(p.a.tcp_state(c).unwrap(), State::Established);
     }
 }
+
+mod frag;
