@@ -21,6 +21,7 @@ pub mod handle;
 pub mod rng;
 pub mod stack;
 pub mod stats;
+pub mod syn_cookie;
 pub mod tcp;
 #[cfg(test)]
 pub mod testing;

@@ -44,12 +44,25 @@ pub struct StackStats {
     pub udp_no_socket: u64,
     /// UDP datagrams dropped because the socket's queue was full.
     pub udp_queue_full: u64,
-    /// SYNs dropped because a listener's SYN queue was full.
+    /// SYNs that found a listener's SYN queue full (answered with a cookie,
+    /// or dropped when cookies are off).
     pub syn_queue_overflow: u64,
-    /// Final ACKs dropped because a listener's accept queue was full.
+    /// SYNs and final ACKs dropped because a listener's accept queue was
+    /// full (Linux `ListenOverflows`).
     pub accept_queue_overflow: u64,
     /// New connections refused because `max_sockets` was reached.
     pub socket_limit: u64,
+    /// New connections refused because `max_conns_per_listener` was reached.
+    pub listener_conn_limit: u64,
+    /// New connections refused because `max_buffer_memory` was reached.
+    pub buffer_memory_limit: u64,
+    /// SYN-ACKs sent with a SYN cookie (Linux `SyncookiesSent`).
+    pub syncookies_sent: u64,
+    /// Final ACKs whose cookie was valid (Linux `SyncookiesRecv`).
+    pub syncookies_validated: u64,
+    /// ACKs to a listener whose cookie was not valid (Linux
+    /// `SyncookiesFailed`).
+    pub syncookies_failed: u64,
     /// RSTs sent for segments without a connection.
     pub resets_sent: u64,
     /// ICMP echo requests answered.

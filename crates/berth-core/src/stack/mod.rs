@@ -12,6 +12,7 @@
 //! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
 //! panics: each drop is counted in [`StackStats`].
 
+mod cookie;
 mod icmp;
 mod output;
 mod tcp;
@@ -26,6 +27,7 @@ use crate::frag::{FragOutcome, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
 use crate::stats::StackStats;
+use crate::syn_cookie::SynCookies;
 use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
@@ -150,6 +152,9 @@ pub struct Stack {
     icmp: IcmpBucket,
     ip_ident: u16,
     frag: Reassembler,
+    cookies: SynCookies,
+    /// Bytes of TCP buffers charged to live connections.
+    buffer_memory: usize,
     stats: StackStats,
 }
 
@@ -169,8 +174,15 @@ impl Stack {
             .max(88);
         let burst = cfg.icmp_burst;
         let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let mut keys = [[0u8; 16]; 3];
+        for key in &mut keys {
+            key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+            key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
         Self {
             frag,
+            cookies: SynCookies::new(keys),
+            buffer_memory: 0,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -196,6 +208,11 @@ impl Stack {
     /// Counters.
     pub fn stats(&self) -> &StackStats {
         &self.stats
+    }
+
+    /// Bytes of send and receive buffers charged to live TCP connections.
+    pub fn buffer_memory(&self) -> usize {
+        self.buffer_memory
     }
 
     /// How many sockets exist.
