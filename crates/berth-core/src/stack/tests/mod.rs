@@ -478,3 +478,4 @@ fn backlog_overflow_completes_after_accept() {
 
 mod cookie;
 mod frag;
+mod limits;
