@@ -65,6 +65,7 @@ impl Stack {
             origin: lh,
             app_owned,
             queued: false,
+            timer_at: None,
         })));
         self.buffer_memory = self
             .buffer_memory

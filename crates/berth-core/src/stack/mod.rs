@@ -18,7 +18,8 @@ mod output;
 mod tcp;
 mod udp;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
@@ -146,6 +147,10 @@ pub struct Stack {
     sockets: Slab<Socket>,
     /// TCP sockets that may have output, polled in order.
     dirty: VecDeque<SocketHandle>,
+    /// Connection deadlines, earliest first. An entry is live only while it
+    /// equals its socket's `timer_at`; others are stale and skipped (lazy
+    /// invalidation), and the heap is rebuilt when they pile up.
+    timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     /// Ready-made packets: resets, ICMP, UDP datagrams.
     out: VecDeque<Vec<u8>>,
     events: VecDeque<SocketEvent>,
@@ -190,6 +195,7 @@ impl Stack {
             ports,
             sockets: Slab::default(),
             dirty: VecDeque::new(),
+            timers: BinaryHeap::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             icmp: IcmpBucket {

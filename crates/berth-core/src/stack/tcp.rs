@@ -44,6 +44,8 @@ pub(super) struct TcpSocket {
     pub(super) app_owned: bool,
     /// Already in the dirty queue.
     pub(super) queued: bool,
+    /// The deadline this socket has in the timer heap.
+    pub(super) timer_at: Option<Instant>,
 }
 
 /// What `berth ss` shows of a connection.
@@ -95,7 +97,8 @@ impl Stack {
         }
     }
 
-    /// Queues a connection for `poll_transmit`.
+    /// Queues a connection for `poll_transmit` (and files its deadline:
+    /// whatever may have output may also have moved a timer).
     pub(super) fn mark_dirty(&mut self, h: SocketHandle) {
         if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
             && !t.queued
@@ -103,6 +106,7 @@ impl Stack {
             t.queued = true;
             self.dirty.push_back(h);
         }
+        self.reschedule(h);
     }
 
     /// Listens on `local` (a specific address of ours, or the unspecified

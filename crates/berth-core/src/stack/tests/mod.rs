@@ -479,3 +479,4 @@ fn backlog_overflow_completes_after_accept() {
 mod cookie;
 mod frag;
 mod limits;
+mod scale;
