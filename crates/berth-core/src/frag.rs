@@ -51,9 +51,11 @@ pub struct FragLimits {
     pub timeout: Duration,
 }
 
-/// RFC 791: "the identification field is used to distinguish the fragments
-/// of one datagram from those of another", with source, destination and
-/// protocol.
+/// What names a datagram. RFC 791 section 3.2: "To assemble the fragments
+/// of an internet datagram, an internet protocol module (for example at a
+/// destination host) combines internet datagrams that all have the same
+/// value for the four fields: identification, source, destination, and
+/// protocol."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct Key {
     pub(crate) src: Ipv4Addr,
@@ -159,9 +161,9 @@ impl Reassembler {
         data: &[u8],
     ) -> FragOutcome {
         let end = offset + data.len();
-        //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
-        //# the fragmentation must occur on an 8 octet boundary
-        // Every fragment but the last carries a multiple of 8 octets, and an
+        //= https://www.rfc-editor.org/rfc/rfc791#section-3.1
+        //# The fragment offset is measured in units of 8 octets (64 bits).
+        // So every fragment but the last carries a multiple of 8 octets; an
         // empty one carries nothing to place.
         if end > self.limits.max_payload
             || data.is_empty()
@@ -303,8 +305,8 @@ impl Datagram {
         //= https://www.rfc-editor.org/rfc/rfc5722#section-4
         //# When reassembling an IPv6 datagram, if one or more its constituent
         //# fragments is determined to be an overlapping fragment, the entire
-        //# datagram (and any constituent fragments) MUST be silently
-        //# discarded.
+        //# datagram (and any constituent fragments, including those not yet
+        //# received) MUST be silently discarded.
         // Linux applies the same rule to IPv4 (since 4.19).
         if before.is_some_and(|p| p.end() > start) || after.is_some_and(|p| p.start < end) {
             return Place::Drop(FragOutcome::Overlap);

@@ -86,10 +86,9 @@ impl Stack {
         syn: &Segment<'_>,
     ) {
         let cfg = self.tcp_config_for(remote.ip());
-        //= https://www.rfc-editor.org/rfc/rfc4987#section-3.6
-        //# SYN cookies make use of the fact that the
-        //# client's initial sequence number and MSS are both echoed
-        // The table entry the cookie carries, no larger than our own MSS.
+        // RFC 4987 section 3.6 describes the technique without a MUST or
+        // SHOULD to quote: the state goes into the SYN-ACK's sequence
+        // number. The MSS carried is a table entry no larger than our own.
         let iss = self.cookies.make(
             now,
             local,

@@ -87,10 +87,8 @@ fn serve(s: &mut Stack, l: SocketHandle, conns: &mut Vec<SocketHandle>) {
     }
 }
 
-//= https://www.rfc-editor.org/rfc/rfc4987#section-3.6
-//= type=test
-//# SYN cookies make use of the fact that the
-//# client's initial sequence number and MSS are both echoed
+/// RFC 4987 section 3.6: cookies keep a listener answering under a flood
+/// that fills its SYN queue.
 #[test]
 fn syn_flood_against_backlog_128_legitimate_clients_still_served() {
     const FLOOD: usize = 100_000;

@@ -70,8 +70,10 @@ fn payload(len: usize) -> Vec<u8> {
 
 //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
 //= type=test
-//# The receiver of the fragments uses the identification field to ensure
-//# that fragments of different datagrams are not mixed.
+//# To assemble the fragments of an internet datagram, an internet
+//# protocol module (for example at a destination host) combines
+//# internet datagrams that all have the same value for the four fields:
+//# identification, source, destination, and protocol.
 #[test]
 fn fragmented_udp_is_reassembled_in_order_and_out_of_order() {
     let (mut s, h) = server();
@@ -112,7 +114,8 @@ fn fragmented_udp_is_reassembled_in_order_and_out_of_order() {
 //= type=test
 //# When reassembling an IPv6 datagram, if one or more its constituent
 //# fragments is determined to be an overlapping fragment, the entire
-//# datagram (and any constituent fragments) MUST be silently discarded.
+//# datagram (and any constituent fragments, including those not yet
+//# received) MUST be silently discarded.
 #[test]
 fn overlapping_fragments_drop_the_datagram() {
     let (mut s, h) = server();
