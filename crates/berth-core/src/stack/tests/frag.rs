@@ -208,3 +208,55 @@ fn too_many_fragments_drop_the_datagram() {
         "the pieces after the drop start over"
     );
 }
+
+/// IPv6 fragments are not reassembled: a non-atomic one is dropped and
+/// counted; an atomic one (offset 0, M = 0, RFC 6946) is an ordinary packet.
+#[test]
+fn ipv6_fragments_dropped_unless_atomic() {
+    use crate::wire::{Ipv6Packet, Ipv6Repr};
+    use std::net::Ipv6Addr;
+    let src = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
+    let dst = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
+    let mut s = Stack::new(config(vec![IpAddr::V6(dst)], 8));
+    let h = s.udp_bind(SocketAddr::new(IpAddr::V6(dst), 7)).unwrap();
+    let data = payload(64);
+    let repr = UdpRepr {
+        src_port: 5000,
+        dst_port: 7,
+        payload: &data,
+    };
+    let mut udp = vec![0u8; repr.buffer_len()];
+    repr.emit(
+        &mut UdpPacket::new_unchecked(&mut udp[..]),
+        IpAddr::V6(src),
+        IpAddr::V6(dst),
+        ChecksumCaps::FULL,
+    );
+    let frame = |offset: u16, more: bool, bytes: &[u8]| {
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Ipv6Frag,
+            payload_len: 8 + bytes.len(),
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        let mut f = vec![0u8; 40 + 8 + bytes.len()];
+        ip.emit(&mut Ipv6Packet::new_unchecked(&mut f[..]));
+        f[40] = 17; // UDP
+        f[42..44].copy_from_slice(&(offset | u16::from(more)).to_be_bytes());
+        f[44..48].copy_from_slice(&0x1234u32.to_be_bytes());
+        f[48..].copy_from_slice(bytes);
+        f
+    };
+    s.handle_frame(Instant::ZERO, &frame(0, true, &udp[..48]));
+    s.handle_frame(Instant::ZERO, &frame(48, false, &udp[48..]));
+    assert_eq!(s.stats().fragments_dropped, 2);
+    let mut buf = [0u8; 128];
+    assert!(s.udp_recv_from(h, &mut buf).is_err());
+    s.handle_frame(Instant::ZERO, &frame(0, false, &udp));
+    let (n, _) = s.udp_recv_from(h, &mut buf).unwrap();
+    assert_eq!(&buf[..n], &data[..]);
+    assert_eq!(s.frag_memory(), (0, 0), "IPv6 never enters IPv4 reassembly");
+}

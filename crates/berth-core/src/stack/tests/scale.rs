@@ -68,7 +68,20 @@ fn many_connections(n: usize) {
          buffers {} each",
         4096 * 2
     );
+    eprintln!(
+        "  Connection {} + TcpSocket wrapper {} = box {b_box}; slab slot {}; \
+         port table {} B/conn; timer heap {} entries of {} B",
+        core::mem::size_of::<crate::tcp::Connection>(),
+        b_box - core::mem::size_of::<crate::tcp::Connection>(),
+        core::mem::size_of::<(u32, Option<Socket>)>(),
+        p.b.ports.tcp_conn_table_bytes() / n,
+        p.b.timers.len(),
+        core::mem::size_of::<core::cmp::Reverse<(crate::time::Instant, SocketHandle)>>(),
+    );
     assert!(a_per < 4096 && b_per < 4096, "{a_per} {b_per}");
+    // Lazy invalidation leaves stale entries, but never many.
+    assert!(p.a.timers.len() <= 2 * (n + 1) + 64);
+    assert!(p.b.timers.len() <= 2 * (n + 1) + 64);
     // Every client says something; the server echoes it.
     for (i, &c) in clients.iter().enumerate() {
         let msg = format!("client {i:05}");
