@@ -307,7 +307,11 @@ impl Datagram {
         //# fragments is determined to be an overlapping fragment, the entire
         //# datagram (and any constituent fragments, including those not yet
         //# received) MUST be silently discarded.
-        // Linux applies the same rule to IPv4 (since 4.19).
+        // Linux applies the same rule to IPv4 (since 4.19). Fragments "not
+        // yet received" cannot be recognised (errata 3089 drops the phrase):
+        // they start a new datagram that times out.
+        //
+        // Exact duplicates were answered above, as that errata allows.
         if before.is_some_and(|p| p.end() > start) || after.is_some_and(|p| p.start < end) {
             return Place::Drop(FragOutcome::Overlap);
         }
