@@ -13,7 +13,8 @@
 //! - a per-datagram size bound (65,535 octets, RFC 791's maximum) and a
 //!   per-datagram fragment count;
 //! - a timeout (Linux `ipfrag_time`, 30 s) after which an incomplete
-//!   datagram is freed;
+//!   datagram is freed (and, when its first fragment was held, the stack
+//!   sends ICMP Time Exceeded, code 1, as Linux does);
 //! - overlapping fragments drop the whole datagram, as Linux does for IPv4
 //!   and RFC 5722 requires for IPv6; an exact duplicate is ignored.
 //!
@@ -25,7 +26,7 @@ use std::net::Ipv4Addr;
 
 use crate::demux::KeyedHasher;
 use crate::time::{Duration, Instant};
-use crate::wire::IpProtocol;
+use crate::wire::{IpProtocol, Ipv4Repr};
 
 /// RFC 791 section 3.1: "This field allows the length of a datagram to be up
 /// to 65,535 octets"; less the 20-byte header, the largest payload.
@@ -88,6 +89,16 @@ struct Datagram {
     received: usize,
     /// Bytes charged to the memory bound.
     charged: usize,
+    /// The header of the fragment at offset 0, once it arrived: a timeout
+    /// quotes it in an ICMP Time Exceeded.
+    first: Option<Ipv4Repr>,
+}
+
+/// An incomplete datagram freed by the timeout: the header of its first
+/// fragment and that fragment's data, when the first fragment arrived.
+#[derive(Debug)]
+pub(crate) struct Expired {
+    pub(crate) first: Option<(Ipv4Repr, Vec<u8>)>,
 }
 
 /// What became of one fragment.
@@ -151,15 +162,15 @@ impl Reassembler {
         }
     }
 
-    /// Takes one fragment: `offset` in bytes, `more` the MF flag.
-    pub(crate) fn input(
-        &mut self,
-        now: Instant,
-        key: Key,
-        offset: usize,
-        more: bool,
-        data: &[u8],
-    ) -> FragOutcome {
+    /// Takes one fragment (its header and payload).
+    pub(crate) fn input(&mut self, now: Instant, header: &Ipv4Repr, data: &[u8]) -> FragOutcome {
+        let key = Key {
+            src: header.src_addr,
+            dst: header.dst_addr,
+            protocol: header.next_header,
+            ident: header.ident,
+        };
+        let (offset, more) = (usize::from(header.frag_offset), header.more_frags);
         let end = offset + data.len();
         //= https://www.rfc-editor.org/rfc/rfc791#section-3.1
         //# The fragment offset is measured in units of 8 octets (64 bits).
@@ -189,6 +200,7 @@ impl Reassembler {
                     total: None,
                     received: 0,
                     charged: DATAGRAM_OVERHEAD,
+                    first: None,
                 },
             );
             self.memory += DATAGRAM_OVERHEAD;
@@ -212,6 +224,9 @@ impl Reassembler {
                 );
                 d.received += data.len();
                 d.charged += cost;
+                if offset == 0 {
+                    d.first = Some(*header);
+                }
                 self.memory += cost;
                 if d.total == Some(d.received) {
                     // No overlaps and every piece inside [0, total): the
@@ -239,9 +254,9 @@ impl Reassembler {
         self.expiry.front().map(|&(at, _, _)| at)
     }
 
-    /// Frees every datagram whose time ran out; returns how many.
-    pub(crate) fn expire(&mut self, now: Instant) -> usize {
-        let mut freed = 0;
+    /// Frees every datagram whose time ran out.
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<Expired> {
+        let mut freed = Vec::new();
         while let Some(&(at, key, generation)) = self.expiry.front() {
             if at > now {
                 break;
@@ -251,12 +266,20 @@ impl Reassembler {
                 .datagrams
                 .get(&key)
                 .is_some_and(|d| d.generation == generation)
+                && let Some(d) = self.datagrams.remove(&key)
             {
                 //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
                 //# If the timer runs out, the all reassembly resources for
                 //# this buffer identifier are released.
-                self.drop_datagram(&key);
-                freed += 1;
+                self.memory = self.memory.saturating_sub(d.charged);
+                let first = d.first.zip(
+                    d.pieces
+                        .into_iter()
+                        .next()
+                        .filter(|p| p.start == 0)
+                        .map(|p| p.data),
+                );
+                freed.push(Expired { first });
             }
         }
         freed
@@ -341,34 +364,36 @@ mod tests {
         }
     }
 
-    fn key(ident: u16) -> Key {
-        Key {
-            src: Ipv4Addr::new(198, 18, 0, 1),
-            dst: Ipv4Addr::new(198, 18, 0, 2),
-            protocol: IpProtocol::Udp,
+    /// A fragment header: datagram `ident`, at `offset`, MF = `more`.
+    fn key(ident: u16) -> impl Fn(usize, bool, usize) -> Ipv4Repr {
+        move |offset, more, len| Ipv4Repr {
+            src_addr: Ipv4Addr::new(198, 18, 0, 1),
+            dst_addr: Ipv4Addr::new(198, 18, 0, 2),
+            next_header: IpProtocol::Udp,
+            payload_len: len,
+            hop_limit: 64,
+            dscp: 0,
+            ecn: crate::wire::Ecn::NotEct,
             ident,
+            dont_frag: false,
+            more_frags: more,
+            frag_offset: offset as u16,
         }
+    }
+
+    fn put(r: &mut Reassembler, ident: u16, offset: usize, more: bool, data: &[u8]) -> FragOutcome {
+        r.input(Instant::ZERO, &key(ident)(offset, more, data.len()), data)
     }
 
     #[test]
     fn pieces_in_any_order() {
         let mut r = Reassembler::new(limits(), 1, 2);
         let data: Vec<u8> = (0..40).collect();
-        let t = Instant::ZERO;
+        assert_eq!(put(&mut r, 1, 32, false, &data[32..]), FragOutcome::Pending);
+        assert_eq!(put(&mut r, 1, 0, true, &data[..16]), FragOutcome::Pending);
+        assert_eq!(put(&mut r, 1, 0, true, &data[..16]), FragOutcome::Duplicate);
         assert_eq!(
-            r.input(t, key(1), 32, false, &data[32..]),
-            FragOutcome::Pending
-        );
-        assert_eq!(
-            r.input(t, key(1), 0, true, &data[..16]),
-            FragOutcome::Pending
-        );
-        assert_eq!(
-            r.input(t, key(1), 0, true, &data[..16]),
-            FragOutcome::Duplicate
-        );
-        assert_eq!(
-            r.input(t, key(1), 16, true, &data[16..32]),
+            put(&mut r, 1, 16, true, &data[16..32]),
             FragOutcome::Complete(data)
         );
         assert_eq!((r.memory(), r.len()), (0, 0));
@@ -377,26 +402,22 @@ mod tests {
     #[test]
     fn inconsistent_ends_drop_the_datagram() {
         let mut r = Reassembler::new(limits(), 1, 2);
-        let t = Instant::ZERO;
-        assert_eq!(r.input(t, key(2), 8, false, &[0; 8]), FragOutcome::Pending);
+        assert_eq!(put(&mut r, 2, 8, false, &[0; 8]), FragOutcome::Pending);
         assert_eq!(
-            r.input(t, key(2), 16, true, &[0; 8]),
+            put(&mut r, 2, 16, true, &[0; 8]),
             FragOutcome::Malformed,
             "a piece past the known end"
         );
         assert_eq!((r.memory(), r.len()), (0, 0));
         assert_eq!(
-            r.input(t, key(3), 0, true, &[0; 7]),
+            put(&mut r, 3, 0, true, &[0; 7]),
             FragOutcome::Malformed,
             "a middle piece not a multiple of 8"
         );
         for i in 0..8 {
-            assert_eq!(
-                r.input(t, key(4), i * 8, true, &[0; 8]),
-                FragOutcome::Pending
-            );
+            assert_eq!(put(&mut r, 4, i * 8, true, &[0; 8]), FragOutcome::Pending);
         }
-        assert_eq!(r.input(t, key(4), 64, true, &[0; 8]), FragOutcome::TooMany);
+        assert_eq!(put(&mut r, 4, 64, true, &[0; 8]), FragOutcome::TooMany);
         assert_eq!((r.memory(), r.len()), (0, 0));
     }
 }

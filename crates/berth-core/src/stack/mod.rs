@@ -293,14 +293,7 @@ impl Stack {
     /// goes through the transport input like any other.
     fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
         self.stats.frag_in += 1;
-        let key = crate::frag::Key {
-            src: ip.src_addr,
-            dst: ip.dst_addr,
-            protocol: ip.next_header,
-            ident: ip.ident,
-        };
-        let offset = usize::from(ip.frag_offset);
-        let whole = match self.frag.input(now, key, offset, ip.more_frags, payload) {
+        let whole = match self.frag.input(now, ip, payload) {
             FragOutcome::Pending => return,
             FragOutcome::Complete(whole) => whole,
             FragOutcome::Duplicate => {

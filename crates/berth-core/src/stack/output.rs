@@ -187,7 +187,12 @@ impl Stack {
 
     /// Runs every timer due at `now`: O(k log n) for k due entries.
     pub fn handle_timeout(&mut self, now: Instant) {
-        self.stats.frag_timeouts += self.frag.expire(now) as u64;
+        for expired in self.frag.expire(now) {
+            self.stats.frag_timeouts += 1;
+            if let Some((header, data)) = expired.first {
+                self.frag_time_exceeded(now, &header, &data);
+            }
+        }
         let mut due = Vec::new();
         while let Some(&Reverse((at, h))) = self.timers.peek() {
             if at > now {

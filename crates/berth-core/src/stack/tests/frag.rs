@@ -6,7 +6,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::{B4, config};
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
-use crate::wire::{ChecksumCaps, Ecn, IpProtocol, Ipv4Packet, Ipv4Repr, UdpPacket, UdpRepr};
+use crate::wire::{
+    ChecksumCaps, Ecn, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded, IpProtocol, Ipv4Packet,
+    Ipv4Repr, UdpPacket, UdpRepr,
+};
 
 const SRC: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const DST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
@@ -186,11 +189,36 @@ fn timeout_frees_an_incomplete_datagram() {
     assert_eq!(s.frag_memory(), (0, 0));
     assert_eq!(s.stats().frag_timeouts, 1);
     assert_eq!(s.poll_timeout(), None);
-    // The late last piece alone completes nothing.
-    s.handle_frame(
-        t0 + Duration::from_secs(31),
-        &fragment(SRC, 4, &datagram, 1024, 2000),
+    // Fragment zero was held: the sender hears of it (RFC 792, Linux
+    // ip_expire).
+    let mut out = [0u8; 1500];
+    let n = s
+        .poll_transmit(t0 + Duration::from_secs(30), &mut out)
+        .unwrap();
+    let ip = Ipv4Packet::new_checked(&out[..n]).unwrap();
+    assert_eq!(ip.dst_addr(), SRC);
+    let icmp = Icmpv4Repr::parse(
+        &Icmpv4Packet::new_checked(ip.payload()).unwrap(),
+        ChecksumCaps::FULL,
+    )
+    .unwrap();
+    let Icmpv4Repr::TimeExceeded { reason, header, .. } = icmp else {
+        panic!("{icmp:?}")
+    };
+    assert_eq!(reason, Icmpv4TimeExceeded::FragExpired);
+    assert_eq!(header.ident, 4);
+    // Without fragment zero, nothing is sent.
+    let t1 = t0 + Duration::from_secs(40);
+    s.handle_frame(t1, &fragment(SRC, 6, &datagram, 1024, 2000));
+    s.handle_timeout(t1 + Duration::from_secs(30));
+    assert_eq!(s.stats().frag_timeouts, 2);
+    assert!(
+        s.poll_transmit(t1 + Duration::from_secs(30), &mut out)
+            .is_none()
     );
+    // The late last piece of ident 4 alone completes nothing.
+    let t2 = t1 + Duration::from_secs(31);
+    s.handle_frame(t2, &fragment(SRC, 4, &datagram, 1024, 2000));
     let mut buf = [0u8; 4096];
     assert!(s.udp_recv_from(h, &mut buf).is_err());
 }
