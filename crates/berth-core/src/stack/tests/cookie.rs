@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::{A4, B4, Pair, config};
+use super::{A4, A6, B4, B6, Pair, config};
 use crate::handle::SocketHandle;
 use crate::rng::Rng;
 use crate::stack::{Socket, Stack};
@@ -297,4 +297,81 @@ fn full_accept_queue_drops_cookie_acks_until_room() {
         Ok(0),
         "clients are still connected"
     );
+}
+
+/// Cookies over IPv6: the cookie covers the 128-bit addresses and the MSS
+/// comes back (clamped to our IPv6 MSS).
+#[test]
+fn cookie_connection_over_ipv6() {
+    use crate::wire::{Ipv6Packet, Ipv6Repr};
+    use std::net::Ipv6Addr;
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(2),
+        ..Faults::default()
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B6, 80), 1).unwrap();
+    // A spoofed SYN from 2001:2::99 fills the SYN queue.
+    let src = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0x99);
+    let IpAddr::V6(dst) = B6 else { unreachable!() };
+    let tcp = TcpRepr {
+        src_port: 4242,
+        dst_port: 80,
+        seq_number: 7,
+        ack_number: None,
+        flags: TcpFlags::SYN,
+        window_len: 65535,
+        urgent_pointer: 0,
+        max_seg_size: Some(1440),
+        window_scale: None,
+        sack_permitted: false,
+        sack_ranges: [None; MAX_SACK_BLOCKS],
+        timestamp: None,
+        payload: &[],
+    };
+    let ip = Ipv6Repr {
+        src_addr: src,
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: tcp.buffer_len(),
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut frame = vec![0u8; 40 + tcp.buffer_len()];
+    ip.emit(&mut Ipv6Packet::new_unchecked(&mut frame[..]));
+    tcp.emit(
+        &mut TcpPacket::new_unchecked(&mut frame[40..]),
+        IpAddr::V6(src),
+        B6,
+        ChecksumCaps::FULL,
+    );
+    p.b.handle_frame(p.now, &frame);
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
+            .unwrap();
+    let mut server = None;
+    p.run_until(|p| {
+        if server.is_none() {
+            server = p.b.tcp_accept(l).unwrap();
+        }
+        server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
+    });
+    assert_eq!(p.b.stats().syncookies_validated, 1);
+    let (s, peer) = server.unwrap();
+    assert_eq!(peer, p.a.local_addr(c).unwrap());
+    assert_eq!(peer.ip(), A6);
+    let Some(Socket::Tcp(t)) = p.b.sockets.get(s) else {
+        panic!()
+    };
+    assert_eq!(t.conn.smss(), 1440, "1440 is the IPv6 MSS for a 1500 MTU");
+    p.a.tcp_send(c, b"over six").unwrap();
+    let mut buf = [0u8; 16];
+    let mut got = 0;
+    p.run_until(|p| {
+        if let Ok(n) = p.b.tcp_recv(s, &mut buf) {
+            got = n;
+        }
+        got > 0
+    });
+    assert_eq!(&buf[..got], b"over six");
 }
