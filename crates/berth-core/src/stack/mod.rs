@@ -11,6 +11,13 @@
 //! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
 //! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
 //! panics: each drop is counted in [`StackStats`].
+//!
+//! Under load: a listener whose SYN queue is full answers with SYN cookies
+//! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
+//! within `max_sockets`, `max_conns_per_listener` and `max_buffer_memory`
+//! (refusals are counted, existing connections untouched); connection
+//! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
+//! touches only the connections that are due.
 
 mod cookie;
 mod icmp;

@@ -1,5 +1,6 @@
 //! Output and time: IP headers around what the sockets produce, the queue of
-//! ready-made packets, and the timers of every connection.
+//! ready-made packets, and the timers of every connection (a binary heap of
+//! deadlines with lazy invalidation) and of IPv4 reassembly.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -1,7 +1,8 @@
 //! TCP in the stack: listeners with a SYN queue and an accept queue (Linux
 //! backlog semantics), connections routed by the port table, active opens
 //! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
-//! segment that reaches no socket (RFC 9293 3.10.7.1).
+//! segment that reaches no socket (RFC 9293 3.10.7.1). SYN cookies and the
+//! admission limits are in `cookie.rs`.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
