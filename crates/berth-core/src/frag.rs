@@ -39,7 +39,7 @@ const FRAGMENT_OVERHEAD: usize = core::mem::size_of::<Piece>();
 const DATAGRAM_OVERHEAD: usize =
     core::mem::size_of::<(Key, Datagram)>() + core::mem::size_of::<(Instant, Key, u64)>();
 
-/// The limits of a [`Reassembler`].
+/// The limits of IPv4 reassembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FragLimits {
     /// Total bytes charged to incomplete datagrams.
