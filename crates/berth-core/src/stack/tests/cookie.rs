@@ -375,3 +375,36 @@ fn cookie_connection_over_ipv6() {
     });
     assert_eq!(&buf[..got], b"over six");
 }
+
+/// A flood of guessed cookie ACKs after an overflow: every one fails (a
+/// guess is right with odds about 2^-31), none creates state.
+#[test]
+fn guessed_cookie_acks_fail() {
+    let mut s = Stack::new(config(vec![B4], 6));
+    s.tcp_listen(SocketAddr::new(B4, 80), 1).unwrap();
+    let mut rng = Rng::new(7);
+    for _ in 0..2 {
+        let src = spoofed(&mut rng);
+        s.handle_frame(Instant::ZERO, &segment(src, 1, None, TcpFlags::SYN, true));
+    }
+    assert_eq!(s.stats().syncookies_sent, 1);
+    let mut out = [0u8; 1500];
+    for i in 0..20_000 {
+        let src = spoofed(&mut rng);
+        let flags = if i % 2 == 0 {
+            TcpFlags::ACK
+        } else {
+            TcpFlags::ACK | TcpFlags::PSH
+        };
+        let seq = rng.next_u64() as u32;
+        let ack = rng.next_u64() as u32;
+        s.handle_frame(
+            Instant::ZERO,
+            &segment(src, seq, Some(ack), flags, i % 3 == 0),
+        );
+        while s.poll_transmit(Instant::ZERO, &mut out).is_some() {}
+    }
+    assert_eq!(s.stats().syncookies_failed, 20_000);
+    assert_eq!(s.stats().syncookies_validated, 0);
+    assert_eq!(s.socket_count(), 2);
+}

@@ -288,3 +288,55 @@ fn ipv6_fragments_dropped_unless_atomic() {
     assert_eq!(&buf[..n], &data[..]);
     assert_eq!(s.frag_memory(), (0, 0), "IPv6 never enters IPv4 reassembly");
 }
+
+/// Hostile input: fragments with random offsets, lengths, flags and
+/// idents, some corrupted, never panic and never exceed the memory bound.
+#[test]
+fn random_fragments_never_panic_and_stay_bounded() {
+    let mut cfg = config(vec![B4], 9);
+    cfg.frag.memory = 64 * 1024;
+    let mut s = Stack::new(cfg);
+    s.udp_bind(SocketAddr::new(B4, 7)).unwrap();
+    s.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let mut rng = crate::rng::Rng::new(1234);
+    let datagram = udp_datagram(&payload(3000));
+    let mut now = Instant::ZERO;
+    let mut out = [0u8; 1500];
+    for _ in 0..20_000 {
+        let off = (rng.below(400) * 8) as usize;
+        let len = 1 + rng.below(1500) as usize;
+        let off = off.min(datagram.len() - 1);
+        let mut f = fragment(SRC, rng.below(8) as u16, &datagram, off, len);
+        if rng.chance(0.5) {
+            // MF flag and offset bits at random.
+            f[6] = rng.below(256) as u8;
+            f[7] = rng.below(256) as u8;
+        }
+        if rng.chance(0.1) {
+            f[9] = [6u8, 17, 1, 99][rng.below(4) as usize];
+        }
+        // Fix the header checksum so most reach reassembly.
+        f[10] = 0;
+        f[11] = 0;
+        let mut p = Ipv4Packet::new_unchecked(&mut f[..]);
+        p.fill_checksum();
+        if rng.chance(0.05) {
+            let i = rng.below(f.len() as u64) as usize;
+            f[i] ^= 1 << rng.below(8);
+        }
+        if rng.chance(0.02) {
+            let cut = rng.below(f.len() as u64) as usize;
+            f.truncate(cut);
+        }
+        s.handle_frame(now, &f);
+        assert!(s.frag_memory().0 <= 64 * 1024);
+        if rng.chance(0.01) {
+            now = now + Duration::from_secs(rng.below(40));
+            s.handle_timeout(now);
+        }
+        while s.poll_transmit(now, &mut out).is_some() {}
+    }
+    let st = s.stats();
+    assert!(st.frag_in > 10_000, "{st:?}");
+    assert!(st.frag_overlaps > 0 && st.frag_malformed > 0, "{st:?}");
+}
