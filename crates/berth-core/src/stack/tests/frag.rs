@@ -331,7 +331,7 @@ fn random_fragments_never_panic_and_stay_bounded() {
         s.handle_frame(now, &f);
         assert!(s.frag_memory().0 <= 64 * 1024);
         if rng.chance(0.01) {
-            now = now + Duration::from_secs(rng.below(40));
+            now += Duration::from_secs(rng.below(40));
             s.handle_timeout(now);
         }
         while s.poll_transmit(now, &mut out).is_some() {}
