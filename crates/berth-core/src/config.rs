@@ -4,7 +4,9 @@ use core::ops::RangeInclusive;
 use std::net::IpAddr;
 
 use crate::demux::ephemeral::DEFAULT_RANGE;
+use crate::frag::{FragLimits, MAX_PAYLOAD};
 use crate::tcp::TcpConfig;
+use crate::time::Duration;
 
 /// Settings of a [`crate::stack::Stack`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,15 @@ pub struct StackConfig {
     pub udp_recv_queue: usize,
     /// The most sockets (listeners, connections, UDP) at once.
     pub max_sockets: usize,
+    /// The most live connections made from one listener (half-open,
+    /// waiting to be accepted, and accepted until freed).
+    pub max_conns_per_listener: usize,
+    /// The most bytes of send and receive buffers all TCP connections may
+    /// hold together (each is charged its configured sizes when created).
+    pub max_buffer_memory: usize,
+    /// Answer with SYN cookies when a listener's SYN queue is full (Linux
+    /// `tcp_syncookies = 1`); off, such SYNs are dropped.
+    pub syn_cookies: bool,
     /// ICMP messages (echo replies and errors) sent per second at most
     /// (Linux `icmp_msgs_per_sec`: 1000), with a burst of `icmp_burst`.
     pub icmp_rate: u32,
@@ -31,6 +42,10 @@ pub struct StackConfig {
     pub icmp_burst: u32,
     /// TTL / hop limit of packets we send (Linux: 64).
     pub hop_limit: u8,
+    /// Bounds of IPv4 reassembly: memory (Linux `ipfrag_high_thresh`,
+    /// 4 MiB), datagram size, fragments per datagram and timeout (Linux
+    /// `ipfrag_time`, 30 s).
+    pub frag: FragLimits,
 }
 
 impl Default for StackConfig {
@@ -43,9 +58,20 @@ impl Default for StackConfig {
             ephemeral_ports: DEFAULT_RANGE,
             udp_recv_queue: 256,
             max_sockets: 65536,
+            max_conns_per_listener: 65536,
+            // 4096 connections with the default 256 KiB + 256 KiB buffers.
+            max_buffer_memory: 2 << 30,
+            syn_cookies: true,
             icmp_rate: 1000,
             icmp_burst: 50,
             hop_limit: 64,
+            frag: FragLimits {
+                memory: 4 << 20,
+                max_payload: MAX_PAYLOAD,
+                // A 64 KiB datagram cut for a 1280-byte path is 52 pieces.
+                max_fragments: 64,
+                timeout: Duration::from_secs(30),
+            },
         }
     }
 }

@@ -20,11 +20,13 @@
 
 pub mod config;
 pub mod demux;
+pub mod frag;
 pub mod handle;
 pub mod rng;
 pub mod sim;
 pub mod stack;
 pub mod stats;
+pub mod syn_cookie;
 pub mod tcp;
 /// The simulation support under the name the tests use.
 #[cfg(test)]

@@ -12,8 +12,24 @@ pub struct StackStats {
     pub ip_malformed: u64,
     /// Addressed to an address that is not ours.
     pub not_for_us: u64,
-    /// IP fragments (not yet reassembled).
+    /// IPv6 fragments (not reassembled: dropped).
     pub fragments_dropped: u64,
+    /// IPv4 fragments taken in for reassembly.
+    pub frag_in: u64,
+    /// IPv4 datagrams reassembled and delivered.
+    pub frag_reassembled: u64,
+    /// IPv4 fragments that were exact duplicates (ignored).
+    pub frag_duplicates: u64,
+    /// IPv4 datagrams dropped because fragments overlapped.
+    pub frag_overlaps: u64,
+    /// IPv4 fragments dropped because reassembly memory was full.
+    pub frag_no_memory: u64,
+    /// IPv4 datagrams dropped for having too many fragments.
+    pub frag_too_many: u64,
+    /// IPv4 fragments (or datagrams) dropped as inconsistent.
+    pub frag_malformed: u64,
+    /// Incomplete IPv4 datagrams freed by the reassembly timeout.
+    pub frag_timeouts: u64,
     /// Upper-layer protocols we do not speak.
     pub unknown_protocol: u64,
     /// TCP segments that failed to parse or whose checksum was wrong.
@@ -28,12 +44,25 @@ pub struct StackStats {
     pub udp_no_socket: u64,
     /// UDP datagrams dropped because the socket's queue was full.
     pub udp_queue_full: u64,
-    /// SYNs dropped because a listener's SYN queue was full.
+    /// SYNs that found a listener's SYN queue full (answered with a cookie,
+    /// or dropped when cookies are off).
     pub syn_queue_overflow: u64,
-    /// Final ACKs dropped because a listener's accept queue was full.
+    /// SYNs and final ACKs dropped because a listener's accept queue was
+    /// full (Linux `ListenOverflows`).
     pub accept_queue_overflow: u64,
     /// New connections refused because `max_sockets` was reached.
     pub socket_limit: u64,
+    /// New connections refused because `max_conns_per_listener` was reached.
+    pub listener_conn_limit: u64,
+    /// New connections refused because `max_buffer_memory` was reached.
+    pub buffer_memory_limit: u64,
+    /// SYN-ACKs sent with a SYN cookie (Linux `SyncookiesSent`).
+    pub syncookies_sent: u64,
+    /// Final ACKs whose cookie was valid (Linux `SyncookiesRecv`).
+    pub syncookies_validated: u64,
+    /// ACKs to a listener whose cookie was not valid (Linux
+    /// `SyncookiesFailed`).
+    pub syncookies_failed: u64,
     /// RSTs sent for segments without a connection.
     pub resets_sent: u64,
     /// ICMP echo requests answered.

@@ -28,6 +28,12 @@ pub(crate) struct KeyedHasher {
     k1: u64,
 }
 
+impl KeyedHasher {
+    pub(crate) fn new(k0: u64, k1: u64) -> Self {
+        Self { k0, k1 }
+    }
+}
+
 impl BuildHasher for KeyedHasher {
     type Hasher = SipHasher13;
     fn build_hasher(&self) -> SipHasher13 {
@@ -84,6 +90,20 @@ impl PortTable {
             udp_bound: HashMap::with_hasher(h),
             udp_connected: HashMap::with_hasher(h),
         }
+    }
+
+    /// Heap bytes the TCP connection map holds now (hashbrown's layout:
+    /// a power-of-two bucket count at most 7/8 full, one entry and one
+    /// control byte per bucket, plus a 16-byte group of control bytes).
+    #[cfg(test)]
+    pub(crate) fn tcp_conn_table_bytes(&self) -> usize {
+        let cap = self.tcp_conns.capacity();
+        if cap == 0 {
+            return 0;
+        }
+        let buckets = if cap < 8 { cap + 1 } else { cap * 8 / 7 }.next_power_of_two();
+        let entry = core::mem::size_of::<((SocketAddr, SocketAddr), SocketHandle)>();
+        buckets * (entry + 1) + 16
     }
 
     pub(crate) fn lookup_tcp(&self, local: SocketAddr, remote: SocketAddr) -> TcpTarget {

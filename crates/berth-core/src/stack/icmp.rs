@@ -9,8 +9,9 @@ use super::{Socket, Stack};
 use crate::demux::TcpTarget;
 use crate::time::Instant;
 use crate::wire::{
-    ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv6DstUnreachable,
-    Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr,
+    ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,
+    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
+    Ipv6Repr,
 };
 
 /// How much of the offending datagram an ICMPv4 error quotes: RFC 1812
@@ -215,6 +216,34 @@ impl Stack {
             }
             _ => {}
         }
+    }
+
+    /// Reassembly of a datagram whose first fragment we hold timed out.
+    pub(super) fn frag_time_exceeded(&mut self, now: Instant, header: &Ipv4Repr, data: &[u8]) {
+        //= https://www.rfc-editor.org/rfc/rfc792#page-6
+        //# If a host reassembling a fragmented datagram cannot complete the
+        //# reassembly due to missing fragments within its time limit it
+        //# discards the datagram, and it may send a time exceeded message.
+        //#
+        //# If fragment zero is not available then no time exceeded need be
+        //# sent at all.
+        // The caller only asks with fragment zero in hand (Linux
+        // ip_expire does the same).
+        let (src, dst) = (header.src_addr, header.dst_addr);
+        if src.is_multicast() || src.is_unspecified() || src.is_broadcast() {
+            return;
+        }
+        if !self.icmp_allowed(now) {
+            return;
+        }
+        self.stats.icmp_errors_sent += 1;
+        let data = &data[..data.len().min(ICMPV4_QUOTE)];
+        let repr = Icmpv4Repr::TimeExceeded {
+            reason: Icmpv4TimeExceeded::FragExpired,
+            header: *header,
+            data,
+        };
+        self.send_icmpv4(dst, src, &repr);
     }
 
     fn send_icmpv4(&mut self, src: Ipv4Addr, dst: Ipv4Addr, repr: &Icmpv4Repr<'_>) {

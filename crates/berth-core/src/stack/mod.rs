@@ -5,25 +5,37 @@
 //! [`Stack::poll_event`].
 //!
 //! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
-//! extension headers walked); fragments are dropped and counted for now.
+//! extension headers walked). IPv4 fragments are reassembled within bounds
+//! ([`crate::frag`]); non-atomic IPv6 fragments are dropped and counted.
 //! ICMP echo is answered (RFC 792, RFC 4443), rate-limited like Linux; a
 //! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
 //! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
 //! panics: each drop is counted in [`StackStats`].
+//!
+//! Under load: a listener whose SYN queue is full answers with SYN cookies
+//! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
+//! within `max_sockets`, `max_conns_per_listener` and `max_buffer_memory`
+//! (refusals are counted, existing connections untouched); connection
+//! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
+//! touches only the connections that are due.
 
+mod cookie;
 mod icmp;
 mod output;
 mod tcp;
 mod udp;
 
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
 use crate::demux::PortTable;
+use crate::frag::{FragOutcome, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
 use crate::stats::StackStats;
+use crate::syn_cookie::SynCookies;
 use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
@@ -153,11 +165,19 @@ pub struct Stack {
     sockets: Slab<Socket>,
     /// TCP sockets that may have output, polled in order.
     dirty: VecDeque<SocketHandle>,
+    /// Connection deadlines, earliest first. An entry is live only while it
+    /// equals its socket's `timer_at`; others are stale and skipped (lazy
+    /// invalidation), and the heap is rebuilt when they pile up.
+    timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     /// Ready-made packets: resets, ICMP, UDP datagrams.
     out: VecDeque<Vec<u8>>,
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
+    frag: Reassembler,
+    cookies: SynCookies,
+    /// Bytes of TCP buffers charged to live connections.
+    buffer_memory: usize,
     stats: StackStats,
 }
 
@@ -176,7 +196,16 @@ impl Stack {
             .unwrap_or(u16::MAX)
             .max(88);
         let burst = cfg.icmp_burst;
+        let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let mut keys = [[0u8; 16]; 3];
+        for key in &mut keys {
+            key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+            key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
         Self {
+            frag,
+            cookies: SynCookies::new(keys),
+            buffer_memory: 0,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -184,6 +213,7 @@ impl Stack {
             ports,
             sockets: Slab::default(),
             dirty: VecDeque::new(),
+            timers: BinaryHeap::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             icmp: IcmpBucket {
@@ -202,6 +232,11 @@ impl Stack {
     /// Counters.
     pub fn stats(&self) -> &StackStats {
         &self.stats
+    }
+
+    /// Bytes of send and receive buffers charged to live TCP connections.
+    pub fn buffer_memory(&self) -> usize {
+        self.buffer_memory
     }
 
     /// How many sockets exist.
@@ -263,13 +298,67 @@ impl Stack {
             self.stats.not_for_us += 1;
             return;
         }
-        if ip.more_frags || ip.frag_offset != 0 {
-            self.stats.fragments_dropped += 1;
-            return;
-        }
         let payload = packet.payload();
         let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        if ip.more_frags || ip.frag_offset != 0 {
+            self.ipv4_fragment_input(now, &ip, payload);
+            return;
+        }
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
+    }
+
+    /// RFC 791 3.2: a fragment goes to reassembly; a completed datagram
+    /// goes through the transport input like any other.
+    fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
+        self.stats.frag_in += 1;
+        let whole = match self.frag.input(now, ip, payload) {
+            FragOutcome::Pending => return,
+            FragOutcome::Complete(whole) => whole,
+            FragOutcome::Duplicate => {
+                self.stats.frag_duplicates += 1;
+                return;
+            }
+            FragOutcome::Overlap => {
+                self.stats.frag_overlaps += 1;
+                return;
+            }
+            FragOutcome::NoMemory => {
+                self.stats.frag_no_memory += 1;
+                return;
+            }
+            FragOutcome::TooMany => {
+                self.stats.frag_too_many += 1;
+                return;
+            }
+            FragOutcome::Malformed => {
+                self.stats.frag_malformed += 1;
+                return;
+            }
+        };
+        self.stats.frag_reassembled += 1;
+        // The datagram as if it had arrived whole: an ICMP error about it
+        // quotes this header.
+        let repr = Ipv4Repr {
+            payload_len: whole.len(),
+            more_frags: false,
+            frag_offset: 0,
+            ..*ip
+        };
+        let mut frame = vec![0u8; repr.buffer_len()];
+        let Some(header) = frame.get_mut(..20) else {
+            return;
+        };
+        repr.emit(&mut Ipv4Packet::new_unchecked(header));
+        if let Some(body) = frame.get_mut(20..) {
+            body.copy_from_slice(&whole);
+        }
+        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        self.transport_input(now, ip.next_header, src, dst, &whole, &frame);
+    }
+
+    /// Bytes held by IPv4 reassembly now, and how many datagrams.
+    pub fn frag_memory(&self) -> (usize, usize) {
+        (self.frag.memory(), self.frag.len())
     }
 
     fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {

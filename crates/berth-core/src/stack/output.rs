@@ -1,9 +1,13 @@
 //! Output and time: IP headers around what the sockets produce, the queue of
-//! ready-made packets, and the timers of every connection.
+//! ready-made packets, and the timers of every connection (a binary heap of
+//! deadlines with lazy invalidation) and of IPv4 reassembly.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
 use super::{Socket, Stack};
+use crate::handle::SocketHandle;
 use crate::time::Instant;
 use crate::wire::{Ecn, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
@@ -143,26 +147,70 @@ impl Stack {
         }
     }
 
-    /// When `handle_timeout` is next due.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.sockets
-            .handles()
-            .filter_map(|h| match self.sockets.get(h) {
-                Some(Socket::Tcp(t)) => t.conn.poll_at(),
-                _ => None,
-            })
-            .min()
+    /// Files `h`'s current deadline in the timer heap, if it moved.
+    pub(super) fn reschedule(&mut self, h: SocketHandle) {
+        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        let at = t.conn.poll_at();
+        if at == t.timer_at {
+            return;
+        }
+        t.timer_at = at;
+        if let Some(at) = at {
+            self.timers.push(Reverse((at, h)));
+        }
+        if self.timers.len() > 2 * self.sockets.len() + 64 {
+            self.rebuild_timers();
+        }
     }
 
-    /// Runs every timer due at `now`.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<_> = self
+    /// Drops the stale entries: one per socket with a deadline remains.
+    fn rebuild_timers(&mut self) {
+        let live: Vec<_> = self
             .sockets
             .handles()
-            .filter(|&h| matches!(self.sockets.get(h), Some(Socket::Tcp(t)) if t.conn.poll_at().is_some_and(|at| at <= now)))
+            .filter_map(|h| match self.sockets.get(h) {
+                Some(Socket::Tcp(t)) => t.timer_at.map(|at| Reverse((at, h))),
+                _ => None,
+            })
             .collect();
+        self.timers = BinaryHeap::from(live);
+    }
+
+    /// When `handle_timeout` is next due. O(1): the earliest heap entry,
+    /// which may be stale (then `handle_timeout` finds nothing to do and
+    /// discards it).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
+        [sockets, self.frag.poll_at()].into_iter().flatten().min()
+    }
+
+    /// Runs every timer due at `now`: O(k log n) for k due entries.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        for expired in self.frag.expire(now) {
+            self.stats.frag_timeouts += 1;
+            if let Some((header, data)) = expired.first {
+                self.frag_time_exceeded(now, &header, &data);
+            }
+        }
+        let mut due = Vec::new();
+        while let Some(&Reverse((at, h))) = self.timers.peek() {
+            if at > now {
+                break;
+            }
+            self.timers.pop();
+            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+                && t.timer_at == Some(at)
+            {
+                t.timer_at = None;
+                due.push(h);
+            }
+        }
         for h in due {
-            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+                && t.conn.poll_at().is_some_and(|at| at <= now)
+            {
                 t.conn.on_timeout(now);
             }
             self.after_tcp_change(h);

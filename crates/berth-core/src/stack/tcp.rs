@@ -1,7 +1,8 @@
 //! TCP in the stack: listeners with a SYN queue and an accept queue (Linux
 //! backlog semantics), connections routed by the port table, active opens
 //! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
-//! segment that reaches no socket (RFC 9293 3.10.7.1).
+//! segment that reaches no socket (RFC 9293 3.10.7.1). SYN cookies and the
+//! admission limits are in `cookie.rs`.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -20,11 +21,16 @@ use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
 #[derive(Debug)]
 pub(super) struct Listener {
     pub(super) local: SocketAddr,
-    backlog: usize,
+    pub(super) backlog: usize,
     /// Half-open connections (SYN-RECEIVED) made from this listener.
-    syn_queue: usize,
+    pub(super) syn_queue: usize,
     /// Established connections not yet accepted.
-    accept_queue: VecDeque<SocketHandle>,
+    pub(super) accept_queue: VecDeque<SocketHandle>,
+    /// Live connections made from this listener, accepted ones included.
+    pub(super) conns: usize,
+    /// When the SYN queue last overflowed: ACKs are checked for cookies
+    /// only for a while after (Linux `tcp_synq_no_recent_overflow`).
+    pub(super) last_overflow: Option<Instant>,
 }
 
 /// A connection and who holds it.
@@ -32,11 +38,15 @@ pub(super) struct Listener {
 pub(super) struct TcpSocket {
     pub(super) conn: Connection,
     /// The listener, while the connection waits in its queues.
-    listener: Option<SocketHandle>,
+    pub(super) listener: Option<SocketHandle>,
+    /// The listener that made it, for its connection count.
+    pub(super) origin: Option<SocketHandle>,
     /// The application holds a handle (connected, or accepted).
-    app_owned: bool,
+    pub(super) app_owned: bool,
     /// Already in the dirty queue.
     pub(super) queued: bool,
+    /// The deadline this socket has in the timer heap.
+    pub(super) timer_at: Option<Instant>,
 }
 
 /// What `berth ss` shows of a connection.
@@ -88,7 +98,8 @@ impl Stack {
         }
     }
 
-    /// Queues a connection for `poll_transmit`.
+    /// Queues a connection for `poll_transmit` (and files its deadline:
+    /// whatever may have output may also have moved a timer).
     pub(super) fn mark_dirty(&mut self, h: SocketHandle) {
         if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
             && !t.queued
@@ -96,6 +107,7 @@ impl Stack {
             t.queued = true;
             self.dirty.push_back(h);
         }
+        self.reschedule(h);
     }
 
     /// Listens on `local` (a specific address of ours, or the unspecified
@@ -116,6 +128,8 @@ impl Stack {
             backlog,
             syn_queue: 0,
             accept_queue: VecDeque::new(),
+            conns: 0,
+            last_overflow: None,
         }));
         if let Err(e) = self.ports.bind_tcp_listener(local, h) {
             self.sockets.remove(h);
@@ -201,22 +215,17 @@ impl Stack {
                 SocketAddr::new(ip, port)
             }
         };
+        self.admit(None)?;
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
         let ts_offset = self.rng.next_u64() as u32;
         let cfg = self.tcp_config_for(remote.ip());
         let conn = Connection::connect(now, cfg, local, remote, iss, ts_offset);
-        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
-            conn,
-            listener: None,
-            app_owned: true,
-            queued: false,
-        })));
-        self.ports.insert_tcp_conn(local, remote, h);
+        let h = self.insert_conn(conn, None, true);
         self.mark_dirty(h);
         Ok(h)
     }
 
-    fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
+    pub(super) fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
         let mut cfg = self.cfg.tcp;
         if remote.is_ipv6() {
             // The IPv6 header is 20 bytes longer than IPv4's.
@@ -436,6 +445,9 @@ impl Stack {
         //#    the LISTEN state.  An acceptable reset segment should be formed for
         //#    any arriving ACK-bearing segment.
         if let Some(ack) = seg.ack {
+            if !seg.syn() && self.cookie_ack_input(now, lh, local, remote, seg) {
+                return;
+            }
             self.send_reset(
                 local,
                 remote,
@@ -452,27 +464,34 @@ impl Stack {
         if !Self::remote_ok(remote) {
             return;
         }
-        let Some(Socket::Listener(l)) = self.sockets.get(lh) else {
+        let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) else {
             return;
         };
-        if l.syn_queue >= l.backlog || self.sockets.len() >= self.cfg.max_sockets {
+        if l.accept_queue.len() >= l.backlog {
+            // Linux (tcp_conn_request): with the accept queue full even a
+            // cookie could not complete; drop, the client retries.
+            self.stats.accept_queue_overflow += 1;
+            return;
+        }
+        if l.syn_queue >= l.backlog {
             self.stats.syn_queue_overflow += 1;
+            if self.cfg.syn_cookies {
+                l.last_overflow = Some(now);
+                self.send_cookie_syn_ack(now, local, remote, seg);
+            }
+            return;
+        }
+        if self.admit(Some(lh)).is_err() {
             return;
         }
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
         let ts_offset = self.rng.next_u64() as u32;
         let cfg = self.tcp_config_for(remote.ip());
         let conn = Connection::accept(now, cfg, local, remote, seg, iss, ts_offset);
-        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
-            conn,
-            listener: Some(lh),
-            app_owned: false,
-            queued: false,
-        })));
+        let h = self.insert_conn(conn, Some(lh), false);
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
             l.syn_queue += 1;
         }
-        self.ports.insert_tcp_conn(local, remote, h);
         self.mark_dirty(h);
     }
 
@@ -530,11 +549,22 @@ impl Stack {
         if let Some(Socket::Tcp(t)) = self.sockets.remove(h) {
             self.ports
                 .remove_tcp_conn(t.conn.local(), t.conn.remote(), h);
+            self.buffer_memory = self
+                .buffer_memory
+                .saturating_sub(Self::buffer_cost(&self.cfg));
+            if let Some(Socket::Listener(l)) = t.origin.and_then(|o| self.sockets.get_mut(o)) {
+                l.conns = l.conns.saturating_sub(1);
+            }
         }
     }
 
     /// Queues a reset from `local` to `remote`.
-    fn send_reset(&mut self, local: SocketAddr, remote: SocketAddr, reset: Option<Reset>) {
+    pub(super) fn send_reset(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        reset: Option<Reset>,
+    ) {
         let Some(reset) = reset else { return };
         // Never answer from or to an address that cannot be a host.
         if local.ip().is_unspecified() || remote.ip().is_unspecified() || remote.ip().is_multicast()

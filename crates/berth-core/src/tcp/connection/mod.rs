@@ -16,6 +16,7 @@
 //! probes), `timers.rs` holds the deadlines (retransmission, delayed ACK,
 //! persist, keepalive, FIN-WAIT-2, TIME-WAIT).
 
+mod cookie;
 mod input;
 mod output;
 mod timers;

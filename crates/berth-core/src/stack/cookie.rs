@@ -1,0 +1,206 @@
+//! Admission of new connections: the resource limits (sockets, connections
+//! per listener, buffer memory) and SYN cookies (RFC 4987 section 3.6,
+//! Linux style; the cookie itself is [`crate::syn_cookie`]).
+//!
+//! A limit refuses new work only: a SYN is dropped (the client retries),
+//! `tcp_connect` returns [`SocketError::LimitReached`]; connections that
+//! exist are never touched.
+
+use std::net::SocketAddr;
+
+use super::tcp::TcpSocket;
+use super::{Readiness, Socket, SocketError, Stack};
+use crate::config::StackConfig;
+use crate::handle::SocketHandle;
+use crate::syn_cookie::{CookieOptions, SynCookies};
+use crate::tcp::seq::{WindowScale, WindowSize};
+use crate::tcp::{Connection, Segment};
+use crate::time::{Duration, Instant};
+use crate::wire::tcp_option::MAX_SACK_BLOCKS;
+use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
+
+/// How long after a SYN queue overflow ACKs to the listener are checked for
+/// cookies (Linux `TCP_SYNCOOKIE_VALID`: two cookie lifetimes).
+const COOKIE_WINDOW: Duration = Duration::from_secs(2 * crate::syn_cookie::PERIOD_SECS);
+
+impl Stack {
+    /// Bytes of buffer a new connection is charged.
+    pub(super) fn buffer_cost(cfg: &StackConfig) -> usize {
+        cfg.tcp.recv_buffer.saturating_add(cfg.tcp.send_buffer)
+    }
+
+    /// Whether one more connection (from listener `lh`, if any) fits the
+    /// limits; each refusal is counted.
+    pub(super) fn admit(&mut self, lh: Option<SocketHandle>) -> Result<(), SocketError> {
+        if self.sockets.len() >= self.cfg.max_sockets {
+            self.stats.socket_limit += 1;
+            return Err(SocketError::LimitReached);
+        }
+        if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get(lh))
+            && l.conns >= self.cfg.max_conns_per_listener
+        {
+            self.stats.listener_conn_limit += 1;
+            return Err(SocketError::LimitReached);
+        }
+        let cost = Self::buffer_cost(&self.cfg);
+        if self.buffer_memory.saturating_add(cost) > self.cfg.max_buffer_memory {
+            self.stats.buffer_memory_limit += 1;
+            return Err(SocketError::LimitReached);
+        }
+        Ok(())
+    }
+
+    /// Puts an admitted connection in the socket table and the port table,
+    /// charging its buffers (and its listener's count).
+    pub(super) fn insert_conn(
+        &mut self,
+        conn: Connection,
+        lh: Option<SocketHandle>,
+        app_owned: bool,
+    ) -> SocketHandle {
+        let (local, remote) = (conn.local(), conn.remote());
+        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
+            conn,
+            listener: lh,
+            origin: lh,
+            app_owned,
+            queued: false,
+            timer_at: None,
+        })));
+        self.buffer_memory = self
+            .buffer_memory
+            .saturating_add(Self::buffer_cost(&self.cfg));
+        if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get_mut(lh)) {
+            l.conns += 1;
+        }
+        self.ports.insert_tcp_conn(local, remote, h);
+        h
+    }
+
+    /// Answers a SYN with a cookie SYN-ACK, keeping no state.
+    pub(super) fn send_cookie_syn_ack(
+        &mut self,
+        now: Instant,
+        local: SocketAddr,
+        remote: SocketAddr,
+        syn: &Segment<'_>,
+    ) {
+        let cfg = self.tcp_config_for(remote.ip());
+        // RFC 4987 section 3.6 describes the technique without a MUST or
+        // SHOULD to quote: the state goes into the SYN-ACK's sequence
+        // number. The MSS carried is a table entry no larger than our own.
+        let iss = self.cookies.make(
+            now,
+            local,
+            remote,
+            syn.seq.get(),
+            syn.mss.map(|m| m.min(cfg.mss)),
+        );
+        let wscale = (cfg.window_scaling && syn.window_scale.is_some()).then(|| {
+            WindowScale::covering(WindowSize::from_usize_saturating(cfg.recv_buffer)).get()
+        });
+        let sack = cfg.sack && syn.sack_permitted;
+        let timestamp = match syn.timestamp {
+            Some((val, _)) if cfg.timestamps => {
+                let offset = self.cookies.ts_offset(local, remote);
+                let peer_wscale = syn.window_scale.filter(|_| wscale.is_some());
+                Some((SynCookies::timestamp(now, offset, peer_wscale, sack), val))
+            }
+            // Without timestamps there is nowhere to keep window scale and
+            // SACK: like Linux, the connection goes without them.
+            _ => None,
+        };
+        let repr = TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq_number: iss,
+            ack_number: Some((syn.seq + 1).get()),
+            flags: TcpFlags::SYN | TcpFlags::ACK,
+            window_len: u16::try_from(cfg.recv_buffer).unwrap_or(u16::MAX),
+            urgent_pointer: 0,
+            max_seg_size: Some(cfg.mss),
+            window_scale: wscale.filter(|_| timestamp.is_some()),
+            sack_permitted: sack && timestamp.is_some(),
+            sack_ranges: [None; MAX_SACK_BLOCKS],
+            timestamp,
+            payload: &[],
+        };
+        let mut seg = vec![0u8; repr.buffer_len()];
+        repr.emit(
+            &mut TcpPacket::new_unchecked(&mut seg[..]),
+            local.ip(),
+            remote.ip(),
+            cfg.checksums,
+        );
+        self.stats.syncookies_sent += 1;
+        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
+    }
+
+    /// An ACK reached listener `lh` with no connection: if it returns a
+    /// valid cookie, the connection it completes goes to the accept queue.
+    /// Returns whether the ACK was consumed (completed, or dropped for a
+    /// full accept queue or a limit); `false` leaves the RST to the caller.
+    pub(super) fn cookie_ack_input(
+        &mut self,
+        now: Instant,
+        lh: SocketHandle,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seg: &Segment<'_>,
+    ) -> bool {
+        let Some(Socket::Listener(l)) = self.sockets.get(lh) else {
+            return false;
+        };
+        let recent = l
+            .last_overflow
+            .is_some_and(|at| now.saturating_duration_since(at) <= COOKIE_WINDOW);
+        let (Some(ack), true) = (seg.ack, self.cfg.syn_cookies && recent) else {
+            return false;
+        };
+        let accept_full = l.accept_queue.len() >= l.backlog;
+        let client_isn = (seg.seq - 1).get();
+        let Some(mss) = self
+            .cookies
+            .check(now, local, remote, client_isn, (ack - 1).get())
+        else {
+            self.stats.syncookies_failed += 1;
+            return false;
+        };
+        self.stats.syncookies_validated += 1;
+        if accept_full {
+            // Linux drops it too (ListenOverflows); the client's next
+            // segment carries the same cookie and may find room.
+            self.stats.accept_queue_overflow += 1;
+            return true;
+        }
+        if self.admit(Some(lh)).is_err() {
+            return true;
+        }
+        let cfg = self.tcp_config_for(remote.ip());
+        let ts_offset = self.cookies.ts_offset(local, remote);
+        let (wscale, sack) = match seg.timestamp {
+            Some((_, ecr)) if cfg.timestamps => SynCookies::options_from_echo(ecr, ts_offset),
+            _ => (None, false),
+        };
+        let opts = CookieOptions {
+            mss,
+            wscale: wscale.filter(|_| cfg.window_scaling),
+            sack: sack && cfg.sack,
+        };
+        let mut conn = Connection::from_cookie(now, cfg, local, remote, seg, opts, ts_offset);
+        // Events go to the listener until the connection is accepted.
+        conn.take_events();
+        let closed = conn.is_closed();
+        let h = self.insert_conn(conn, Some(lh), false);
+        if closed {
+            self.free_tcp(h);
+            return true;
+        }
+        if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
+            l.accept_queue.push_back(h);
+        }
+        self.push_event(lh, Readiness::ACCEPTABLE);
+        self.mark_dirty(h);
+        true
+    }
+}

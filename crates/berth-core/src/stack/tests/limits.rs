@@ -1,0 +1,210 @@
+//! Resource limits: sockets, connections per listener and buffer memory.
+//! Hitting one refuses new work (a SYN dropped and counted, an API call
+//! failing with `LimitReached`) and never disturbs what exists.
+
+use std::net::SocketAddr;
+
+use super::{A4, A6, B4, B6, Pair, config};
+use crate::handle::SocketHandle;
+use crate::stack::{SocketError, Stack};
+use crate::tcp::State;
+use crate::testing::Faults;
+use crate::time::Duration;
+
+fn pair(
+    a: impl FnOnce(&mut crate::config::StackConfig),
+    b: impl FnOnce(&mut crate::config::StackConfig),
+) -> Pair {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(1),
+        ..Faults::default()
+    });
+    let mut ca = config(vec![A4, A6], 1);
+    a(&mut ca);
+    p.a = Stack::new(ca);
+    let mut cb = config(vec![B4, B6], 2);
+    b(&mut cb);
+    p.b = Stack::new(cb);
+    p
+}
+
+/// Echoes `msg` over each `(client, server)` pair and checks it comes back.
+fn echo_all(p: &mut Pair, conns: &[(SocketHandle, SocketHandle)], msg: &[u8]) {
+    for &(c, _) in conns {
+        p.a.tcp_send(c, msg).unwrap();
+    }
+    let mut got = vec![Vec::new(); conns.len()];
+    let mut buf = [0u8; 1024];
+    p.run_until(|p| {
+        for (i, &(c, s)) in conns.iter().enumerate() {
+            while let Ok(n) = p.b.tcp_recv(s, &mut buf) {
+                p.b.tcp_send(s, &buf[..n]).unwrap();
+            }
+            while let Ok(n) = p.a.tcp_recv(c, &mut buf) {
+                got[i].extend_from_slice(&buf[..n]);
+            }
+        }
+        got.iter().all(|g| g == msg)
+    });
+}
+
+#[test]
+fn per_listener_limit_drops_new_syns_and_spares_existing_connections() {
+    let mut p = pair(|_| {}, |b| b.max_conns_per_listener = 3);
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
+    let clients: Vec<_> = (0..5)
+        .map(|_| {
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap()
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    p.run_until(|p| {
+        while let Ok(Some((s, peer))) = p.b.tcp_accept(l) {
+            accepted.push((s, peer));
+        }
+        accepted.len() == 3
+    });
+    // Let the refused clients retry a few times.
+    let until = p.now + Duration::from_secs(5);
+    p.run_until(|p| p.now >= until);
+    assert_eq!(p.b.tcp_accept(l), Ok(None));
+    assert!(p.b.stats().listener_conn_limit >= 2, "{:?}", p.b.stats());
+    let pairs: Vec<_> = accepted
+        .iter()
+        .map(|&(s, peer)| {
+            let c = *clients
+                .iter()
+                .find(|&&c| p.a.local_addr(c).unwrap() == peer)
+                .unwrap();
+            (c, s)
+        })
+        .collect();
+    echo_all(&mut p, &pairs, b"still fine");
+    let waiting: Vec<_> = clients
+        .iter()
+        .filter(|&&c| p.a.tcp_state(c).unwrap() == State::SynSent)
+        .copied()
+        .collect();
+    assert_eq!(waiting.len(), 2, "the refused clients keep retrying");
+    // One connection goes away (the client closes first, so the server's
+    // side is freed after LAST-ACK): a retrying client gets its place.
+    let (c0, s0) = pairs[0];
+    p.a.tcp_close(p.now, c0).unwrap();
+    let mut closed = false;
+    let mut more = None;
+    p.run_until(|p| {
+        if !closed && p.b.tcp_recv(s0, &mut [0u8; 8]) == Ok(0) {
+            p.b.tcp_close(p.now, s0).unwrap();
+            closed = true;
+        }
+        if more.is_none() {
+            more = p.b.tcp_accept(l).unwrap();
+        }
+        more.is_some()
+    });
+    assert_eq!(p.b.tcp_accept(l), Ok(None), "only one place was freed");
+}
+
+#[test]
+fn buffer_memory_limit_refuses_connects_and_syns() {
+    let per_conn = 2 * 16 * 1024;
+    let small = |c: &mut crate::config::StackConfig| {
+        c.tcp.recv_buffer = 16 * 1024;
+        c.tcp.send_buffer = 16 * 1024;
+    };
+    let mut p = pair(
+        |a| {
+            small(a);
+            a.max_buffer_memory = 3 * per_conn;
+        },
+        |b| {
+            small(b);
+            b.max_buffer_memory = 2 * per_conn;
+        },
+    );
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
+    let clients: Vec<_> = (0..3)
+        .map(|_| {
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(p.a.buffer_memory(), 3 * per_conn);
+    assert_eq!(
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None),
+        Err(SocketError::LimitReached)
+    );
+    assert_eq!(p.a.stats().buffer_memory_limit, 1);
+    let mut accepted = Vec::new();
+    p.run_until(|p| {
+        while let Ok(Some((s, peer))) = p.b.tcp_accept(l) {
+            accepted.push((s, peer));
+        }
+        accepted.len() == 2 && p.b.stats().buffer_memory_limit > 0
+    });
+    assert_eq!(p.b.buffer_memory(), 2 * per_conn);
+    let pairs: Vec<_> = accepted
+        .iter()
+        .map(|&(s, peer)| {
+            let c = *clients
+                .iter()
+                .find(|&&c| p.a.local_addr(c).unwrap() == peer)
+                .unwrap();
+            (c, s)
+        })
+        .collect();
+    echo_all(&mut p, &pairs, b"within budget");
+    // Everything closed and freed: the budget is whole again.
+    for &(c, s) in &pairs {
+        p.a.tcp_abort(c).unwrap();
+        p.b.tcp_close(p.now, s).unwrap();
+    }
+    for &c in &clients {
+        p.a.tcp_close(p.now, c).unwrap();
+        let _ = p.a.tcp_abort(c);
+    }
+    p.b.close(p.now, l).unwrap();
+    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0);
+    assert_eq!((p.a.buffer_memory(), p.b.buffer_memory()), (0, 0));
+}
+
+#[test]
+fn socket_limit_refuses_new_sockets_only() {
+    let mut p = pair(|a| a.max_sockets = 2, |_| {});
+    let l = p.b.tcp_listen(SocketAddr::new(B6, 80), 16).unwrap();
+    let c1 =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
+            .unwrap();
+    let c2 =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
+            .unwrap();
+    assert_eq!(
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None),
+        Err(SocketError::LimitReached)
+    );
+    assert_eq!(
+        p.a.udp_bind(SocketAddr::new(A6, 0)),
+        Err(SocketError::LimitReached)
+    );
+    assert_eq!(p.a.stats().socket_limit, 2);
+    let mut accepted = Vec::new();
+    p.run_until(|p| {
+        while let Ok(Some((s, peer))) = p.b.tcp_accept(l) {
+            accepted.push((s, peer));
+        }
+        accepted.len() == 2
+    });
+    let pairs: Vec<_> = accepted
+        .iter()
+        .map(|&(s, peer)| {
+            let c = if p.a.local_addr(c1).unwrap() == peer {
+                c1
+            } else {
+                c2
+            };
+            (c, s)
+        })
+        .collect();
+    echo_all(&mut p, &pairs, b"two is enough");
+}
