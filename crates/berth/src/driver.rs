@@ -131,18 +131,29 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
     let mut buf = vec![0u8; device.mtu().max(1500) + 64];
     let mut shutdown_since: Option<StdInstant> = None;
+    let mut device_failed = false;
     loop {
         let timeout;
         {
             let mut inner = shared.lock();
             let now = shared.now();
             for _ in 0..BATCH {
+                if device_failed {
+                    break;
+                }
                 match device.recv(&mut buf) {
                     Ok(Some(n)) => inner.stack.handle_frame(now, buf.get(..n).unwrap_or(&[])),
                     Ok(None) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        tracing::warn!("berth: device read failed: {e}");
-                        break;
+                        // The device is gone (its interface deleted, say):
+                        // stop polling it rather than spin on an fd that
+                        // stays readable; timers and sockets carry on.
+                        tracing::error!("berth: device read failed, no more input: {e}");
+                        device_failed = true;
+                        if let Some(fd) = device.raw_fd() {
+                            let _ = poll.registry().deregister(&mut SourceFd(&fd));
+                        }
                     }
                 }
             }

@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::Weak;
 
 use anyhow::Context;
 use berth::NetStack;
@@ -113,8 +113,10 @@ pub(crate) fn snapshot(stack: &Stack) -> Snapshot {
     Snapshot { sockets }
 }
 
-/// Serves snapshots on `path` from a thread until the process ends.
-pub(crate) fn serve(path: &Path, stack: Arc<NetStack>) -> anyhow::Result<()> {
+/// Serves snapshots on `path` from a thread until the process ends (or the
+/// stack is gone: the thread holds only a weak reference, so that shutting
+/// down can drop the stack).
+pub(crate) fn serve(path: &Path, stack: Weak<NetStack>) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -126,7 +128,9 @@ pub(crate) fn serve(path: &Path, stack: Arc<NetStack>) -> anyhow::Result<()> {
         .spawn(move || {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
+                let Some(stack) = stack.upgrade() else { return };
                 let snap = stack.with_stack(|s| snapshot(s));
+                drop(stack);
                 if let Ok(json) = serde_json::to_vec(&snap) {
                     let _ = conn.write_all(&json);
                 }

@@ -250,7 +250,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         .control
         .clone()
         .unwrap_or_else(|| control::default_path(&args.netns));
-    control::serve(&control_path, stack.clone())?;
+    control::serve(&control_path, Arc::downgrade(&stack))?;
 
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
@@ -280,15 +280,9 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         .counters
         .discarded
         .load(std::sync::atomic::Ordering::Relaxed);
-    match Arc::try_unwrap(stack) {
-        Ok(stack) => drop(stack),
-        Err(stack) => stack.with_stack(|s| {
-            let now = berth_core::time::Instant::ZERO;
-            for h in s.sockets() {
-                let _ = s.close(now, h);
-            }
-        }),
-    }
+    // The control thread may hold the stack for an instant; the last
+    // reference, wherever it is dropped, shuts the stack down the same way.
+    drop(stack);
     services.shutdown();
     let _ = std::fs::remove_file(&control_path);
     ns.delete()

@@ -461,6 +461,13 @@ impl Stack {
         if !seg.syn() {
             return;
         }
+        // RFC 9293 3.10.7.2 would queue a FIN that comes with a SYN for
+        // processing after the handshake; Linux (tcp_rcv_state_process, LISTEN)
+        // discards SYN+FIN, which only scanners send. We follow Linux.
+        if seg.fin() {
+            self.stats.tcp_malformed += 1;
+            return;
+        }
         if !Self::remote_ok(remote) {
             return;
         }

@@ -408,3 +408,29 @@ fn guessed_cookie_acks_fail() {
     assert_eq!(s.stats().syncookies_validated, 0);
     assert_eq!(s.socket_count(), 2);
 }
+
+/// A SYN with FIN set is discarded by a listener, as Linux does, and draws
+/// no SYN-ACK (RFC 9293 3.10.7.2 would queue the FIN; scanners send these).
+#[test]
+fn syn_fin_to_a_listener_is_dropped() {
+    let mut b = Stack::new(crate::config::StackConfig {
+        addrs: vec![B4],
+        seed: 9,
+        ..Default::default()
+    });
+    b.tcp_listen(SocketAddr::new(B4, 80), 8).unwrap();
+    let src = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 40003);
+    b.handle_frame(
+        Instant::ZERO,
+        &segment(src, 5000, None, TcpFlags::SYN | TcpFlags::FIN, false),
+    );
+    let mut buf = [0u8; 1500];
+    assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
+    assert_eq!(b.stats().tcp_malformed, 1);
+    // A plain SYN from the same port is answered.
+    b.handle_frame(
+        Instant::ZERO,
+        &segment(src, 5000, None, TcpFlags::SYN, false),
+    );
+    assert!(b.poll_transmit(Instant::ZERO, &mut buf).is_some());
+}
