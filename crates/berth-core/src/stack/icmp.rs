@@ -74,22 +74,11 @@ impl Stack {
                 header,
                 data,
             } => {
-                self.stats.icmp_errors_received += 1;
-                if header.next_header != IpProtocol::Tcp || data.len() < 4 {
-                    return;
-                }
-                let local = SocketAddr::new(
-                    IpAddr::V4(header.src_addr),
-                    u16::from_be_bytes([data[0], data[1]]),
-                );
-                let remote = SocketAddr::new(
-                    IpAddr::V4(header.dst_addr),
-                    u16::from_be_bytes([data[2], data[3]]),
-                );
                 let mtu_mss = (reason == Icmpv4DstUnreachable::FragRequired)
                     .then(|| next_hop_mtu.saturating_sub(40))
                     .filter(|&m| m >= 88);
-                self.tcp_icmp_error(local, remote, mtu_mss);
+                let (from, to) = (IpAddr::V4(header.src_addr), IpAddr::V4(header.dst_addr));
+                self.icmp_error_input(header.next_header, from, to, data, mtu_mss);
             }
             _ => {}
         }
@@ -126,18 +115,6 @@ impl Stack {
             }
             Icmpv6Repr::DstUnreachable { header, data, .. }
             | Icmpv6Repr::PktTooBig { header, data, .. } => {
-                self.stats.icmp_errors_received += 1;
-                if header.next_header != IpProtocol::Tcp || data.len() < 4 {
-                    return;
-                }
-                let local = SocketAddr::new(
-                    IpAddr::V6(header.src_addr),
-                    u16::from_be_bytes([data[0], data[1]]),
-                );
-                let remote = SocketAddr::new(
-                    IpAddr::V6(header.dst_addr),
-                    u16::from_be_bytes([data[2], data[3]]),
-                );
                 let mtu_mss = match repr {
                     Icmpv6Repr::PktTooBig { mtu, .. } => {
                         Some(u16::try_from(mtu.saturating_sub(60)).unwrap_or(u16::MAX))
@@ -145,10 +122,34 @@ impl Stack {
                     }
                     _ => None,
                 };
-                self.tcp_icmp_error(local, remote, mtu_mss);
+                let (from, to) = (IpAddr::V6(header.src_addr), IpAddr::V6(header.dst_addr));
+                self.icmp_error_input(header.next_header, from, to, data, mtu_mss);
             }
             _ => {}
         }
+    }
+
+    /// An ICMP error quoting a packet of ours from `from` to `to`: if it was
+    /// TCP, the quoted ports (the first 4 bytes after the IP header, all an
+    /// error must carry, RFC 792) name the connection it concerns.
+    fn icmp_error_input(
+        &mut self,
+        protocol: IpProtocol,
+        from: IpAddr,
+        to: IpAddr,
+        data: &[u8],
+        mss: Option<u16>,
+    ) {
+        self.stats.icmp_errors_received += 1;
+        let Some(&[l0, l1, r0, r1]) = data.get(..4) else {
+            return;
+        };
+        if protocol != IpProtocol::Tcp {
+            return;
+        }
+        let local = SocketAddr::new(from, u16::from_be_bytes([l0, l1]));
+        let remote = SocketAddr::new(to, u16::from_be_bytes([r0, r1]));
+        self.tcp_icmp_error(local, remote, mss);
     }
 
     /// An ICMP error quoting a segment of ours from `local` to `remote`.

@@ -480,3 +480,98 @@ mod cookie;
 mod frag;
 mod limits;
 mod scale;
+
+/// ICMP fragmentation-needed quoting one of our segments lowers that
+/// connection's segment size (RFC 1191), and a host-unreachable during the
+/// handshake fails the connect (RFC 1122 4.2.3.9).
+#[test]
+fn icmp_errors_reach_the_connection() {
+    use crate::wire::Icmpv4DstUnreachable;
+    let mut p = Pair::new(Faults::default());
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+            .unwrap();
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Established);
+    let _ = accept(&mut p.b, l);
+    let local = p.a.local_addr(c).unwrap();
+    let icmp_from = |reason, mtu: u16, dst: SocketAddr, src: SocketAddr| {
+        let quoted_ip = Ipv4Repr {
+            src_addr: Ipv4Addr::new(198, 18, 0, 1),
+            dst_addr: match dst.ip() {
+                IpAddr::V4(a) => a,
+                IpAddr::V6(_) => unreachable!(),
+            },
+            next_header: IpProtocol::Tcp,
+            payload_len: 1460,
+            hop_limit: 64,
+            dscp: 0,
+            ecn: Ecn::NotEct,
+            ident: 1,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        let mut ports = [0u8; 8];
+        ports[..2].copy_from_slice(&src.port().to_be_bytes());
+        ports[2..4].copy_from_slice(&dst.port().to_be_bytes());
+        let icmp = Icmpv4Repr::DstUnreachable {
+            reason,
+            next_hop_mtu: mtu,
+            header: quoted_ip,
+            data: &ports,
+        };
+        let ip = Ipv4Repr {
+            src_addr: Ipv4Addr::new(198, 18, 0, 2),
+            dst_addr: Ipv4Addr::new(198, 18, 0, 1),
+            next_header: IpProtocol::Icmp,
+            payload_len: icmp.buffer_len(),
+            ..quoted_ip
+        };
+        let mut frame = vec![0u8; ip.buffer_len()];
+        ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
+        icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
+        frame
+    };
+    p.a.handle_frame(
+        p.now,
+        &icmp_from(
+            Icmpv4DstUnreachable::FragRequired,
+            1000,
+            SocketAddr::new(B4, 80),
+            local,
+        ),
+    );
+    assert_eq!(p.a.stats().icmp_errors_received, 1);
+    p.a.tcp_send(c, &[5u8; 20_000]).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut sizes = Vec::new();
+    while let Some(n) = p.a.poll_transmit(p.now, &mut buf) {
+        sizes.push(n);
+    }
+    assert!(
+        !sizes.is_empty() && sizes.iter().all(|&n| n <= 1000),
+        "{sizes:?}"
+    );
+
+    // Unreachable during the handshake: the connect fails.
+    let c2 =
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
+            .unwrap();
+    let local2 = p.a.local_addr(c2).unwrap();
+    while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    p.a.handle_frame(
+        p.now,
+        &icmp_from(
+            Icmpv4DstUnreachable::HostUnreachable,
+            0,
+            SocketAddr::new(B4, 81),
+            local2,
+        ),
+    );
+    assert_eq!(p.a.tcp_state(c2).unwrap(), State::Closed);
+    assert_eq!(
+        p.a.tcp_error(c2).unwrap(),
+        Some(SocketError::HostUnreachable)
+    );
+}
