@@ -7,14 +7,45 @@ use crate::demux::ephemeral::DEFAULT_RANGE;
 use crate::frag::{FragLimits, MAX_PAYLOAD};
 use crate::tcp::TcpConfig;
 use crate::time::Duration;
+use crate::wire::EthernetAddress;
+
+/// What the stack's frames are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Medium {
+    /// Raw IPv4/IPv6 packets (a TUN device).
+    #[default]
+    Ip,
+    /// Ethernet II frames (a TAP device) from and to this MAC address, with
+    /// ARP (RFC 826) and NDP (RFC 4861) resolving neighbours.
+    Ethernet(EthernetAddress),
+}
+
+/// A route: packets to `prefix/len` go to `gateway`, or straight to their
+/// destination (on-link) when it is `None`. The longest matching prefix
+/// wins; without any match a destination is taken as on-link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The destination prefix.
+    pub prefix: IpAddr,
+    /// Its length in bits.
+    pub prefix_len: u8,
+    /// The next hop, or `None` for on-link.
+    pub gateway: Option<IpAddr>,
+}
 
 /// Settings of a [`crate::stack::Stack`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StackConfig {
     /// The stack's own addresses (any number, both families).
     pub addrs: Vec<IpAddr>,
-    /// The link MTU: the largest IP packet sent.
+    /// The link MTU: the largest IP packet sent (the Ethernet header, on
+    /// that medium, comes on top).
     pub mtu: usize,
+    /// Raw IP (TUN) or Ethernet (TAP).
+    pub medium: Medium,
+    /// Routes, per family; only consulted on the Ethernet medium, where the
+    /// next hop's link-layer address must be resolved.
+    pub routes: Vec<Route>,
     /// Settings for each TCP connection; its `mss` is derived from `mtu`.
     pub tcp: TcpConfig,
     /// Seeds every random choice (ISN secret, ephemeral ports, hash keys,
@@ -53,6 +84,8 @@ impl Default for StackConfig {
         Self {
             addrs: Vec::new(),
             mtu: 1500,
+            medium: Medium::Ip,
+            routes: Vec::new(),
             tcp: TcpConfig::default(),
             seed: 0,
             ephemeral_ports: DEFAULT_RANGE,

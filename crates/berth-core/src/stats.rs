@@ -73,4 +73,12 @@ pub struct StackStats {
     pub icmp_rate_limited: u64,
     /// ICMP errors received and handed to a socket.
     pub icmp_errors_received: u64,
+    /// Link frames we could not use (Ethernet, ARP, NDP).
+    pub link_malformed: u64,
+    /// ARP requests for our addresses answered.
+    pub arp_replies: u64,
+    /// ARP requests and Neighbor Solicitations sent.
+    pub neighbor_solicits: u64,
+    /// Neighbor Advertisements sent.
+    pub neighbor_adverts: u64,
 }

@@ -84,7 +84,14 @@ impl Stack {
         }
     }
 
-    pub(super) fn icmpv6_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+    pub(super) fn icmpv6_input(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: &[u8],
+        hop_limit: u8,
+    ) {
         let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
             return;
         };
@@ -124,6 +131,9 @@ impl Stack {
                 };
                 let (from, to) = (IpAddr::V6(header.src_addr), IpAddr::V6(header.dst_addr));
                 self.icmp_error_input(header.next_header, from, to, data, mtu_mss);
+            }
+            Icmpv6Repr::NeighborSolicit { .. } | Icmpv6Repr::NeighborAdvert { .. } => {
+                self.ndp_input(now, src6, hop_limit, &repr);
             }
             _ => {}
         }

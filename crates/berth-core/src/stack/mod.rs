@@ -20,7 +20,9 @@
 //! touches only the connections that are due.
 
 mod cookie;
+mod ethernet;
 mod icmp;
+mod neighbor;
 mod output;
 mod tcp;
 mod udp;
@@ -171,6 +173,11 @@ pub struct Stack {
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     /// Ready-made packets: resets, ICMP, UDP datagrams.
     out: VecDeque<Vec<u8>>,
+    /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
+    /// neighbour was just resolved.
+    link_out: VecDeque<Vec<u8>>,
+    /// IP to MAC (Ethernet medium).
+    neighbors: neighbor::NeighborCache,
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
@@ -215,6 +222,8 @@ impl Stack {
             dirty: VecDeque::new(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
+            link_out: VecDeque::new(),
+            neighbors: neighbor::NeighborCache::default(),
             events: VecDeque::new(),
             icmp: IcmpBucket {
                 tokens: burst,
@@ -237,6 +246,12 @@ impl Stack {
     /// Bytes of send and receive buffers charged to live TCP connections.
     pub fn buffer_memory(&self) -> usize {
         self.buffer_memory
+    }
+
+    /// Packets dropped because their next hop's link-layer address could not
+    /// be resolved (Ethernet medium).
+    pub fn neighbor_drops(&self) -> u64 {
+        self.neighbors.dropped
     }
 
     /// How many sockets exist.
@@ -278,6 +293,14 @@ impl Stack {
     /// fails: whatever cannot be used is counted and dropped.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         self.stats.frames_in += 1;
+        match self.cfg.medium {
+            crate::config::Medium::Ip => self.handle_ip(now, frame),
+            crate::config::Medium::Ethernet(_) => self.ethernet_input(now, frame),
+        }
+    }
+
+    /// One IP packet, whatever the medium carried it.
+    pub(super) fn handle_ip(&mut self, now: Instant, frame: &[u8]) {
         match frame.first().map(|b| b >> 4) {
             Some(4) => self.ipv4_input(now, frame),
             Some(6) => self.ipv6_input(now, frame),
@@ -378,7 +401,9 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.is_local(IpAddr::V6(ip.dst_addr)) {
+        if !self.is_local(IpAddr::V6(ip.dst_addr))
+            && !self.is_our_multicast(IpAddr::V6(ip.dst_addr))
+        {
             self.stats.not_for_us += 1;
             return;
         }
@@ -403,7 +428,10 @@ impl Stack {
             IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
             IpProtocol::Icmp if src.is_ipv4() => self.icmpv4_input(now, src, dst, payload),
-            IpProtocol::Icmpv6 if src.is_ipv6() => self.icmpv6_input(now, src, dst, payload),
+            IpProtocol::Icmpv6 if src.is_ipv6() => {
+                let hop_limit = frame.get(7).copied().unwrap_or(0);
+                self.icmpv6_input(now, src, dst, payload, hop_limit);
+            }
             _ => self.stats.unknown_protocol += 1,
         }
     }

@@ -95,10 +95,18 @@ impl Stack {
     /// Writes the next packet to send into `buf` (at least the MTU long) and
     /// returns its length; `None` when nothing is waiting.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        match self.cfg.medium {
+            crate::config::Medium::Ip => self.poll_ip(now, buf),
+            crate::config::Medium::Ethernet(_) => self.ethernet_transmit(now, buf),
+        }
+    }
+
+    /// The next IP packet to send, whatever the medium.
+    pub(super) fn poll_ip(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if let Some(packet) = self.out.pop_front() {
             let Some(dst) = buf.get_mut(..packet.len()) else {
                 // The caller's buffer is smaller than our MTU: drop it.
-                return self.poll_transmit(now, buf);
+                return self.poll_ip(now, buf);
             };
             dst.copy_from_slice(&packet);
             self.stats.frames_out += 1;
@@ -183,11 +191,15 @@ impl Stack {
     /// discards it).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
-        [sockets, self.frag.poll_at()].into_iter().flatten().min()
+        [sockets, self.frag.poll_at(), self.neighbors.poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Runs every timer due at `now`: O(k log n) for k due entries.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.neighbor_timeout(now);
         for expired in self.frag.expire(now) {
             self.stats.frag_timeouts += 1;
             if let Some((header, data)) = expired.first {

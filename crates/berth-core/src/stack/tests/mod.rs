@@ -477,6 +477,7 @@ fn backlog_overflow_completes_after_accept() {
 }
 
 mod cookie;
+mod ethernet;
 mod frag;
 mod limits;
 mod scale;

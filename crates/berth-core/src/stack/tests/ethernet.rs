@@ -1,0 +1,97 @@
+//! Two stacks on the Ethernet medium: ARP and NDP resolve each other before
+//! TCP flows over IPv4 and IPv6; an address nobody owns is given up on.
+
+use super::*;
+use crate::config::Medium;
+use crate::wire::EthernetAddress;
+
+const MAC_A: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 1]);
+const MAC_B: EthernetAddress = EthernetAddress([2, 0, 0, 0, 0, 2]);
+
+fn ethernet_pair() -> Pair {
+    let cfg = |addrs, mac, seed| StackConfig {
+        medium: Medium::Ethernet(mac),
+        ..config(addrs, seed)
+    };
+    Pair {
+        a: Stack::new(cfg(vec![A4, A6], MAC_A, 1)),
+        b: Stack::new(cfg(vec![B4, B6], MAC_B, 2)),
+        ab: Link::new(
+            Faults {
+                delay: Duration::from_millis(1),
+                ..Faults::default()
+            },
+            21,
+        ),
+        ba: Link::new(
+            Faults {
+                delay: Duration::from_millis(1),
+                ..Faults::default()
+            },
+            22,
+        ),
+        now: Instant::ZERO,
+    }
+}
+
+#[test]
+fn tcp_over_ethernet_with_arp() {
+    let mut p = ethernet_pair();
+    transfer(&mut p, A4, B4, 200_000);
+    assert!(p.a.stats().neighbor_solicits >= 1, "A asked who has B");
+    assert!(p.b.stats().arp_replies >= 1, "B answered");
+    assert_eq!(p.a.neighbor_drops(), 0);
+}
+
+#[test]
+fn tcp_over_ethernet_with_ndp() {
+    let mut p = ethernet_pair();
+    transfer(&mut p, A6, B6, 200_000);
+    assert!(p.a.stats().neighbor_solicits >= 1);
+    assert!(p.b.stats().neighbor_adverts >= 1);
+}
+
+#[test]
+fn unresolvable_next_hop_is_given_up() {
+    let mut p = ethernet_pair();
+    let nobody = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 99)), 80);
+    let c = p.a.tcp_connect(p.now, nobody, None).unwrap();
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+    assert_eq!(p.a.tcp_error(c).unwrap(), Some(SocketError::TimedOut));
+    assert!(
+        p.a.stats().neighbor_solicits >= 3,
+        "three attempts per resolution"
+    );
+    assert!(p.a.neighbor_drops() >= 1, "the queued SYNs were dropped");
+    assert_eq!(
+        p.b.stats().arp_replies,
+        0,
+        "B does not answer for an address it lacks"
+    );
+}
+
+#[test]
+fn frames_for_others_and_garbage_are_counted() {
+    let mut b = Stack::new(StackConfig {
+        medium: Medium::Ethernet(MAC_B),
+        ..config(vec![B4], 3)
+    });
+    // Unicast to another MAC.
+    let mut frame = vec![0u8; 60];
+    frame[..6].copy_from_slice(&[2, 0, 0, 0, 0, 7]);
+    frame[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    b.handle_frame(Instant::ZERO, &frame);
+    assert_eq!(b.stats().not_for_us, 1);
+    // Truncated.
+    b.handle_frame(Instant::ZERO, &[0xff; 5]);
+    assert_eq!(b.stats().link_malformed, 1);
+    // A broadcast ARP with a bad hardware type.
+    let mut arp = vec![0xffu8; 6];
+    arp.extend_from_slice(&[2, 0, 0, 0, 0, 1, 0x08, 0x06]);
+    arp.extend_from_slice(&[0, 9, 8, 0, 6, 4, 0, 1]);
+    arp.extend_from_slice(&[0; 20]);
+    b.handle_frame(Instant::ZERO, &arp);
+    assert_eq!(b.stats().link_malformed, 2);
+    let mut buf = [0u8; 1514];
+    assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
+}
