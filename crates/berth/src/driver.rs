@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant};
 
-use berth_core::config::StackConfig;
+use berth_core::config::{Medium, StackConfig};
 use berth_core::stack::Stack;
 use berth_core::tcp::{State, TcpConfig};
+use berth_core::wire::EthernetAddress;
 use berth_device::Device;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -66,6 +67,13 @@ impl NetStackBuilder {
         self
     }
 
+    /// The MAC address on a TAP device (default: a locally administered one
+    /// drawn from the seed).
+    pub fn mac(mut self, mac: [u8; 6]) -> Self {
+        self.cfg.medium = Medium::Ethernet(EthernetAddress(mac));
+        self
+    }
+
     /// Any other core setting.
     pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
         f(&mut self.cfg);
@@ -75,7 +83,29 @@ impl NetStackBuilder {
     /// Starts the stack thread on `device`.
     pub fn build<D: Device + 'static>(self, device: D) -> io::Result<NetStack> {
         let mut cfg = self.cfg;
-        cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu());
+        match (device.medium(), cfg.medium) {
+            (berth_device::Medium::Ethernet, Medium::Ip) => {
+                // A locally administered unicast MAC drawn from the seed
+                // (IEEE 802: bit 1 of the first octet set, bit 0 clear).
+                let b = cfg.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15).to_be_bytes();
+                cfg.medium =
+                    Medium::Ethernet(EthernetAddress([0x02, b[1], b[2], b[3], b[4], b[5]]));
+                // The device's MTU counts the Ethernet header; the IP MTU does not.
+                cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu().saturating_sub(14));
+            }
+            (berth_device::Medium::Ip, Medium::Ethernet(_)) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "an Ethernet medium needs a TAP device",
+                ));
+            }
+            (berth_device::Medium::Ethernet, Medium::Ethernet(_)) => {
+                cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu().saturating_sub(14));
+            }
+            (berth_device::Medium::Ip, Medium::Ip) => {
+                cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu())
+            }
+        }
         let poll = Poll::new()?;
         let waker = Waker::new(poll.registry(), WAKER)?;
         if let Some(fd) = device.raw_fd() {

@@ -372,3 +372,63 @@ fn refusal_is_immediate_and_half_close_works_both_ways() {
     assert_eq!(answer, "berth got linux's question");
     berth_side.join().unwrap();
 }
+
+#[test]
+fn tap_device_with_arp_and_ndp_against_the_kernel() {
+    if !should_run("tap_device_with_arp_and_ndp_against_the_kernel") {
+        return;
+    }
+    let pid = std::process::id();
+    let ns = NetNs::create(&format!("berth-r{pid}-f")).unwrap();
+    let tap = berth_device::tap::TapDevice::create(&format!("brf{}", pid % 10_000), 1500).unwrap();
+    let mut iface = tap.iface().unwrap();
+    iface.move_to_netns(ns.name()).unwrap();
+    iface.add_addr("198.18.36.1".parse().unwrap(), 24).unwrap();
+    iface
+        .add_addr("2001:2:0:36::1".parse().unwrap(), 64)
+        .unwrap();
+    iface.set_up().unwrap();
+    let stack = NetStack::builder()
+        .addr("198.18.36.2".parse().unwrap())
+        .addr("2001:2:0:36::2".parse().unwrap())
+        .seed(7)
+        .build(tap)
+        .unwrap();
+    // The kernel resolves berth with ARP and NDP, then pings it.
+    let ping = in_ns(
+        &ns,
+        "ping -c 2 -i 0.2 -W 2 198.18.36.2 && ping -6 -c 2 -i 0.2 -W 3 2001:2:0:36::2",
+    );
+    assert!(
+        ping.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
+    // berth resolves the kernel and connects to it (IPv4 and IPv6).
+    for kernel in ["198.18.36.1:9100", "[2001:2:0:36::1]:9101"] {
+        let kernel: SocketAddr = kernel.parse().unwrap();
+        let listener = ns
+            .run(move || std::net::TcpListener::bind(kernel))
+            .unwrap()
+            .unwrap();
+        let linux = std::thread::spawn(move || {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut got = Vec::new();
+            s.read_to_end(&mut got).unwrap();
+            got.len()
+        });
+        let mut s = TcpStream::connect(&stack, kernel).unwrap();
+        s.write_all(&vec![9u8; 300_000]).unwrap();
+        s.shutdown(Shutdown::Write).unwrap();
+        assert_eq!(linux.join().unwrap(), 300_000);
+    }
+    let stats = stack.stats();
+    // berth answered the kernel's ARP request and Neighbor Solicitation (and
+    // learned the kernel's MAC from them, so it needed to ask nothing).
+    assert!(
+        stats.arp_replies >= 1 && stats.neighbor_adverts >= 1,
+        "{stats:?}"
+    );
+    drop(stack);
+}
