@@ -71,6 +71,11 @@ pub struct StackConfig {
     pub icmp_rate: u32,
     /// The ICMP token bucket's depth (Linux `icmp_msgs_burst`: 50).
     pub icmp_burst: u32,
+    /// Let a new outbound connection take a 4-tuple still in TIME-WAIT when
+    /// timestamps were on and the TIME-WAIT is at least a second old
+    /// (Linux `tcp_tw_reuse = 1`; Linux's default 2 allows it on loopback
+    /// only, berth allows it everywhere by default: see RFC 6191).
+    pub tcp_tw_reuse: bool,
     /// TTL / hop limit of packets we send (Linux: 64).
     pub hop_limit: u8,
     /// Bounds of IPv4 reassembly: memory (Linux `ipfrag_high_thresh`,
@@ -97,6 +102,7 @@ impl Default for StackConfig {
             syn_cookies: true,
             icmp_rate: 1000,
             icmp_burst: 50,
+            tcp_tw_reuse: true,
             hop_limit: 64,
             frag: FragLimits {
                 memory: 4 << 20,

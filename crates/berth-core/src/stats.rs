@@ -81,4 +81,6 @@ pub struct StackStats {
     pub neighbor_solicits: u64,
     /// Neighbor Advertisements sent.
     pub neighbor_adverts: u64,
+    /// Outbound connections that took over a 4-tuple in TIME-WAIT.
+    pub time_wait_reused: u64,
 }

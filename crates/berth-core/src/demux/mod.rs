@@ -167,6 +167,25 @@ impl PortTable {
         !self.tcp_conns.contains_key(&(local, remote)) && !self.tcp_port_taken(local)
     }
 
+    /// The connection holding exactly this 4-tuple, if any.
+    pub(crate) fn tcp_conn_at(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+    ) -> Option<SocketHandle> {
+        self.tcp_conns.get(&(local, remote)).copied()
+    }
+
+    /// Whether any connection uses local port `local` (its address, or any
+    /// address of the family when `local` is a wildcard).
+    pub(crate) fn tcp_port_has_conns(&self, local: SocketAddr) -> bool {
+        self.tcp_conns.keys().any(|(l, _)| {
+            l.port() == local.port()
+                && l.is_ipv4() == local.is_ipv4()
+                && (local.ip().is_unspecified() || l.ip() == local.ip())
+        })
+    }
+
     pub(crate) fn insert_tcp_conn(
         &mut self,
         local: SocketAddr,

@@ -113,13 +113,31 @@ impl Stack {
     /// Listens on `local` (a specific address of ours, or the unspecified
     /// address of a family) with Linux's backlog meaning: up to `backlog`
     /// connections wait to be accepted, and as many may be half-open.
+    ///
+    /// This binds with `SO_REUSEADDR`, as std's `TcpListener::bind` does on
+    /// Unix: connections lingering on the port (TIME-WAIT) do not block it.
     pub fn tcp_listen(
         &mut self,
         local: SocketAddr,
         backlog: usize,
     ) -> Result<SocketHandle, SocketError> {
+        self.tcp_listen_opts(local, backlog, true)
+    }
+
+    /// `tcp_listen` with the reuse-address choice explicit: without it, any
+    /// connection still using the local port (in TIME-WAIT, say) makes the
+    /// bind fail with `AddrInUse`, as on Linux without `SO_REUSEADDR`.
+    pub fn tcp_listen_opts(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+        reuse_addr: bool,
+    ) -> Result<SocketHandle, SocketError> {
         if !local.ip().is_unspecified() && !self.is_local(local.ip()) {
             return Err(SocketError::AddrNotAvailable);
+        }
+        if !reuse_addr && self.ports.tcp_port_has_conns(local) {
+            return Err(SocketError::AddrInUse);
         }
         self.alloc_check()?;
         let backlog = backlog.clamp(1, 65535);
@@ -200,29 +218,67 @@ impl Stack {
         let local = match local.map(|l| l.port()).filter(|&p| p != 0) {
             Some(port) => {
                 let local = SocketAddr::new(ip, port);
-                if !self.ports.tcp_tuple_free(local, remote) {
+                if !self.tcp_tuple_usable(now, local, remote) {
                     return Err(SocketError::AddrInUse);
                 }
                 local
             }
             None => {
                 let random = self.rng.next_u64();
-                let ports = &self.ports;
-                let port = ephemeral::pick(&self.cfg.ephemeral_ports, random, |p| {
-                    ports.tcp_tuple_free(SocketAddr::new(ip, p), remote)
+                // Fresh tuples first; a TIME-WAIT one only when none is left
+                // (Linux's __inet_hash_connect does the same).
+                let range = self.cfg.ephemeral_ports.clone();
+                let port = ephemeral::pick(&range, random, |p| {
+                    self.ports.tcp_tuple_free(SocketAddr::new(ip, p), remote)
+                })
+                .or_else(|| {
+                    ephemeral::pick(&range, random, |p| {
+                        self.tcp_tuple_usable(now, SocketAddr::new(ip, p), remote)
+                    })
                 })
                 .ok_or(SocketError::AddrNotAvailable)?;
                 SocketAddr::new(ip, port)
             }
         };
+        // A previous incarnation in TIME-WAIT gives way to the new one.
+        if let Some(old) = self.ports.tcp_conn_at(local, remote) {
+            self.stats.time_wait_reused += 1;
+            self.free_tcp(old);
+        }
         self.admit(None)?;
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
-        let ts_offset = self.rng.next_u64() as u32;
+        // Per-tuple, not per-connection: a new incarnation's timestamps
+        // continue the old one's (Linux secure_tcp_ts_off, RFC 7323 5.4).
+        let ts_offset = self.cookies.ts_offset(local, remote);
         let cfg = self.tcp_config_for(remote.ip());
         let conn = Connection::connect(now, cfg, local, remote, iss, ts_offset);
         let h = self.insert_conn(conn, None, true);
         self.mark_dirty(h);
         Ok(h)
+    }
+
+    /// Whether a connection may use this 4-tuple now: free, or held by a
+    /// TIME-WAIT incarnation that may be reused.
+    fn tcp_tuple_usable(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> bool {
+        if self.ports.tcp_tuple_free(local, remote) {
+            return true;
+        }
+        let Some(Socket::Tcp(t)) = self
+            .ports
+            .tcp_conn_at(local, remote)
+            .and_then(|h| self.sockets.get(h))
+        else {
+            return false;
+        };
+        // RFC 6191 lets timestamps tell a new incarnation from an old one;
+        // Linux (tcp_twsk_unique): reuse only with timestamps on, and only once
+        // the TIME-WAIT is at least a second old, so every timestamp of the new
+        // incarnation is above the old one's.
+        self.cfg.tcp_tw_reuse
+            && t.conn.uses_timestamps()
+            && t.conn.time_wait_since().is_some_and(|since| {
+                now.saturating_duration_since(since) >= crate::time::Duration::from_secs(1)
+            })
     }
 
     pub(super) fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
@@ -492,7 +548,7 @@ impl Stack {
             return;
         }
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
-        let ts_offset = self.rng.next_u64() as u32;
+        let ts_offset = self.cookies.ts_offset(local, remote);
         let cfg = self.tcp_config_for(remote.ip());
         let conn = Connection::accept(now, cfg, local, remote, seg, iss, ts_offset);
         let h = self.insert_conn(conn, Some(lh), false);

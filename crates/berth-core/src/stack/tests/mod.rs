@@ -576,3 +576,105 @@ fn icmp_errors_reach_the_connection() {
         Some(SocketError::HostUnreachable)
     );
 }
+
+/// Closes `c` (client, closing first, so it lingers in TIME-WAIT) and its
+/// peer `s`, and runs until both sides are done.
+fn close_both(p: &mut Pair, c: SocketHandle, s: SocketHandle) {
+    p.a.tcp_close(p.now, c).unwrap();
+    p.run_until(|p| {
+        p.a.tcp_state(c)
+            .is_ok_and(|st| st == State::FinWait2 || st == State::TimeWait)
+    });
+    p.b.tcp_close(p.now, s).unwrap();
+    p.run_until(|p| {
+        p.a.tcp_state(c).is_ok_and(|st| st == State::TimeWait) && p.b.socket_count() <= 1
+    });
+}
+
+#[test]
+fn time_wait_tuples_are_reused_for_new_outbound_connections() {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(2),
+        ..Faults::default()
+    });
+    p.a = Stack::new(StackConfig {
+        ephemeral_ports: 40000..=40000,
+        ..config(vec![A4], 1)
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let peer = SocketAddr::new(B4, 80);
+    let c = p.a.tcp_connect(p.now, peer, None).unwrap();
+    let mut server = None;
+    p.run_until(|p| {
+        server = server.or_else(|| accept(&mut p.b, l));
+        server.is_some()
+    });
+    close_both(&mut p, c, server.unwrap().0);
+    // The only port's tuple is in TIME-WAIT: too young to reuse yet.
+    assert_eq!(
+        p.a.tcp_connect(p.now, peer, None),
+        Err(SocketError::AddrNotAvailable)
+    );
+    // A second later it may be taken over (timestamps are on by default).
+    p.now += Duration::from_secs(1);
+    let again = p.a.tcp_connect(p.now, peer, None).unwrap();
+    assert_eq!(p.a.local_addr(again).unwrap().port(), 40000);
+    assert_eq!(p.a.stats().time_wait_reused, 1);
+    p.run_until(|p| p.a.tcp_state(again).unwrap() == State::Established);
+}
+
+#[test]
+fn time_wait_reuse_can_be_turned_off() {
+    let mut p = Pair::new(Faults::default());
+    p.a = Stack::new(StackConfig {
+        ephemeral_ports: 40000..=40000,
+        tcp_tw_reuse: false,
+        ..config(vec![A4], 1)
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let peer = SocketAddr::new(B4, 80);
+    let c = p.a.tcp_connect(p.now, peer, None).unwrap();
+    let mut server = None;
+    p.run_until(|p| {
+        server = server.or_else(|| accept(&mut p.b, l));
+        server.is_some()
+    });
+    close_both(&mut p, c, server.unwrap().0);
+    p.now += Duration::from_secs(5);
+    assert_eq!(
+        p.a.tcp_connect(p.now, peer, None),
+        Err(SocketError::AddrNotAvailable)
+    );
+}
+
+#[test]
+fn reuse_address_decides_binding_over_time_wait() {
+    let mut p = Pair::new(Faults::default());
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+            .unwrap();
+    let mut server = None;
+    p.run_until(|p| {
+        server = server.or_else(|| accept(&mut p.b, l));
+        server.is_some()
+    });
+    let s = server.unwrap().0;
+    // The server closes first: its end lingers in TIME-WAIT on port 80.
+    p.b.tcp_close(p.now, s).unwrap();
+    p.run_until(|p| p.a.tcp_state(c).is_ok_and(|st| st == State::CloseWait));
+    p.a.tcp_close(p.now, c).unwrap();
+    p.run_until(|p| {
+        p.b.tcp_state(s).is_ok_and(|st| st == State::TimeWait) || p.b.tcp_state(s).is_err()
+    });
+    p.b.close(p.now, l).unwrap();
+    assert_eq!(
+        p.b.tcp_listen_opts(SocketAddr::new(B4, 80), 4, false),
+        Err(SocketError::AddrInUse),
+        "without SO_REUSEADDR the TIME-WAIT connection holds the port"
+    );
+    assert!(
+        p.b.tcp_listen_opts(SocketAddr::new(B4, 80), 4, true)
+            .is_ok()
+    );
+}

@@ -19,6 +19,7 @@
 mod cookie;
 mod input;
 mod output;
+mod reuse;
 mod timers;
 
 use std::net::SocketAddr;
