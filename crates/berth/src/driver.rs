@@ -7,6 +7,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::task::Waker;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -15,7 +16,7 @@ use berth_core::stack::Stack;
 use berth_core::tcp::{State, TcpConfig};
 use berth_device::Device;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token};
 
 use crate::shared::Shared;
 
@@ -77,7 +78,7 @@ impl NetStackBuilder {
         let mut cfg = self.cfg;
         cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu());
         let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
         if let Some(fd) = device.raw_fd() {
             poll.registry()
                 .register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
@@ -131,6 +132,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
     let mut buf = vec![0u8; device.mtu().max(1500) + 64];
     let mut shutdown_since: Option<StdInstant> = None;
+    let mut wakers: Vec<Waker> = Vec::new();
     loop {
         let timeout;
         {
@@ -159,11 +161,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                     Err(e) => tracing::warn!("berth: device write failed: {e}"),
                 }
             }
-            while let Some(ev) = inner.stack.poll_event() {
-                if let Some(cv) = inner.waiters.get(&ev.handle) {
-                    cv.notify_all();
-                }
-            }
+            inner.wake_waiters(&mut wakers);
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {
                     !matches!(
@@ -179,9 +177,11 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 });
                 if settled || since.elapsed() > SHUTDOWN_GRACE {
                     // Wake anyone still blocked so they see the end.
-                    for cv in inner.waiters.values() {
-                        cv.notify_all();
+                    for w in inner.waiters.values_mut() {
+                        w.wake_all(&mut wakers);
                     }
+                    drop(inner);
+                    wakers.drain(..).for_each(Waker::wake);
                     return;
                 }
             }
@@ -201,6 +201,8 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             }
             timeout = t;
         }
+        // Tasks are woken outside the lock: the first thing they do is take it.
+        wakers.drain(..).for_each(Waker::wake);
         if let Err(e) = poll.poll(&mut events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {

@@ -37,6 +37,8 @@ mod error;
 pub mod net;
 pub mod server;
 mod shared;
+#[cfg(feature = "tokio")]
+pub mod tokio_net;
 
 pub use berth_core;
 pub use berth_device;
