@@ -149,11 +149,15 @@ impl Shared {
     /// Runs `op` until it stops answering `WouldBlock`, waiting on the
     /// socket's condition variable in between (at most until `deadline`).
     /// Returns `Err(WouldBlock)` at the deadline or at once if `nonblocking`.
+    /// `out_queue`: a `WouldBlock` may mean the stack's output queue is
+    /// full (UDP sends), which no socket event reports; the caller is then
+    /// also woken after the stack thread drains it.
     pub(crate) fn blocking<T>(
         &self,
         handle: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
+        out_queue: bool,
         mut op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> Result<T, SocketError> {
         let mut inner = self.lock();
@@ -166,6 +170,9 @@ impl Shared {
             let now = self.now();
             match op(&mut inner.stack, now) {
                 Err(SocketError::WouldBlock) if !nonblocking => {
+                    if out_queue && !inner.out_waiters.contains(&handle) {
+                        inner.out_waiters.push(handle);
+                    }
                     self.kick();
                     inner = match deadline {
                         None => cv.wait(inner).unwrap_or_else(|p| p.into_inner()),
@@ -190,32 +197,13 @@ impl Shared {
     }
 }
 
-#[cfg(all(test, feature = "tokio"))]
-// clippy's allow-unwrap-in-tests does not see through `all(test, ..)`.
-#[allow(clippy::unwrap_used)]
+#[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::task::{Context, Poll, Wake};
 
     use berth_core::config::StackConfig;
 
     use super::*;
-    use crate::net::socket::{Direction, SocketRef};
-
-    #[derive(Default)]
-    struct Count(AtomicUsize);
-
-    impl Wake for Count {
-        fn wake(self: Arc<Self>) {
-            self.0.fetch_add(1, Ordering::SeqCst);
-        }
-    }
-
-    fn counting() -> (Arc<Count>, Waker) {
-        let c = Arc::new(Count::default());
-        (c.clone(), Waker::from(c))
-    }
 
     /// A `Shared` with no stack thread: the test plays the driver.
     fn shared() -> (Arc<Shared>, mio::Poll) {
@@ -227,31 +215,7 @@ mod tests {
     }
 
     #[test]
-    fn readiness_wakes_the_right_slots() {
-        let cases = [
-            (Readiness::READABLE, 1, 0),
-            (Readiness::ACCEPTABLE, 1, 0),
-            (Readiness::WRITABLE, 0, 1),
-            (Readiness::CONNECTED, 1, 1),
-            (Readiness::CLOSED, 1, 1),
-        ];
-        for (readiness, reads, writes) in cases {
-            let (r, rw) = counting();
-            let (w, ww) = counting();
-            let mut waiters = Waiters::default();
-            register(&mut waiters.read, &rw);
-            register(&mut waiters.read, &rw); // the same task once
-            register(&mut waiters.write, &ww);
-            let mut out = Vec::new();
-            waiters.wake(readiness, &mut out);
-            out.into_iter().for_each(Waker::wake);
-            assert_eq!(r.0.load(Ordering::SeqCst), reads, "{readiness:?}");
-            assert_eq!(w.0.load(Ordering::SeqCst), writes, "{readiness:?}");
-        }
-    }
-
-    #[test]
-    fn a_udp_send_on_a_full_output_queue_is_woken_after_the_drain() {
+    fn a_blocking_udp_send_on_a_full_output_queue_returns_after_the_drain() {
         let (shared, _poll) = shared();
         let to: SocketAddr = "198.18.0.2:9".parse().unwrap();
         let h = shared
@@ -259,32 +223,123 @@ mod tests {
             .stack
             .udp_bind("198.18.0.1:0".parse().unwrap())
             .unwrap();
-        let sock = SocketRef::new(shared.clone(), h);
         {
             let mut inner = shared.lock();
             while inner.stack.udp_send_to(h, b"fill", to).is_ok() {}
         }
-        let (count, waker) = counting();
-        let mut cx = Context::from_waker(&waker);
-        let send = |cx: &mut Context<'_>| {
-            sock.poll_op(cx, Direction::Write, true, |s, _| {
-                s.udp_send_to(h, b"x", to)
+        let limit = StdInstant::now() + Duration::from_secs(10);
+        let sender = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                shared.blocking(h, false, Some(limit), true, |s, _| {
+                    s.udp_send_to(h, b"x", to)
+                })
             })
         };
-        assert!(send(&mut cx).is_pending());
-        assert_eq!(count.0.load(Ordering::SeqCst), 0);
-        // What the stack thread does on its next turn.
-        let mut wakers = Vec::new();
-        {
+        // Play the stack thread once the sender waits.
+        loop {
+            assert!(StdInstant::now() < limit, "the sender never registered");
             let mut inner = shared.lock();
-            let now = shared.now();
-            let mut buf = [0u8; 1600];
-            while inner.stack.poll_transmit(now, &mut buf).is_some() {}
-            inner.wake_waiters(&mut wakers);
-            assert!(inner.out_waiters.is_empty());
+            if inner.out_waiters.contains(&h) {
+                let now = shared.now();
+                let mut buf = [0u8; 1600];
+                while inner.stack.poll_transmit(now, &mut buf).is_some() {}
+                inner.wake_waiters(&mut Vec::new());
+                break;
+            }
+            drop(inner);
+            std::thread::sleep(Duration::from_millis(1));
         }
-        wakers.into_iter().for_each(Waker::wake);
-        assert_eq!(count.0.load(Ordering::SeqCst), 1);
-        assert!(matches!(send(&mut cx), Poll::Ready(Ok(1))));
+        assert_eq!(sender.join().unwrap(), Ok(1));
+        assert!(
+            StdInstant::now() < limit,
+            "woken by the drain, not the deadline"
+        );
+    }
+
+    /// Task wakers: the async facade's side.
+    #[cfg(feature = "tokio")]
+    mod tasks {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Context, Poll, Wake};
+
+        use super::*;
+        use crate::net::socket::{Direction, SocketRef};
+
+        #[derive(Default)]
+        struct Count(AtomicUsize);
+
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        fn counting() -> (Arc<Count>, Waker) {
+            let c = Arc::new(Count::default());
+            (c.clone(), Waker::from(c))
+        }
+
+        #[test]
+        fn readiness_wakes_the_right_slots() {
+            let cases = [
+                (Readiness::READABLE, 1, 0),
+                (Readiness::ACCEPTABLE, 1, 0),
+                (Readiness::WRITABLE, 0, 1),
+                (Readiness::CONNECTED, 1, 1),
+                (Readiness::CLOSED, 1, 1),
+            ];
+            for (readiness, reads, writes) in cases {
+                let (r, rw) = counting();
+                let (w, ww) = counting();
+                let mut waiters = Waiters::default();
+                register(&mut waiters.read, &rw);
+                register(&mut waiters.read, &rw); // the same task once
+                register(&mut waiters.write, &ww);
+                let mut out = Vec::new();
+                waiters.wake(readiness, &mut out);
+                out.into_iter().for_each(Waker::wake);
+                assert_eq!(r.0.load(Ordering::SeqCst), reads, "{readiness:?}");
+                assert_eq!(w.0.load(Ordering::SeqCst), writes, "{readiness:?}");
+            }
+        }
+
+        #[test]
+        fn a_udp_send_on_a_full_output_queue_is_woken_after_the_drain() {
+            let (shared, _poll) = shared();
+            let to: SocketAddr = "198.18.0.2:9".parse().unwrap();
+            let h = shared
+                .lock()
+                .stack
+                .udp_bind("198.18.0.1:0".parse().unwrap())
+                .unwrap();
+            let sock = SocketRef::new(shared.clone(), h);
+            {
+                let mut inner = shared.lock();
+                while inner.stack.udp_send_to(h, b"fill", to).is_ok() {}
+            }
+            let (count, waker) = counting();
+            let mut cx = Context::from_waker(&waker);
+            let send = |cx: &mut Context<'_>| {
+                sock.poll_op(cx, Direction::Write, true, |s, _| {
+                    s.udp_send_to(h, b"x", to)
+                })
+            };
+            assert!(send(&mut cx).is_pending());
+            assert_eq!(count.0.load(Ordering::SeqCst), 0);
+            // What the stack thread does on its next turn.
+            let mut wakers = Vec::new();
+            {
+                let mut inner = shared.lock();
+                let now = shared.now();
+                let mut buf = [0u8; 1600];
+                while inner.stack.poll_transmit(now, &mut buf).is_some() {}
+                inner.wake_waiters(&mut wakers);
+                assert!(inner.out_waiters.is_empty());
+            }
+            wakers.into_iter().for_each(Waker::wake);
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+            assert!(matches!(send(&mut cx), Poll::Ready(Ok(1))));
+        }
     }
 }

@@ -64,10 +64,28 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
+        self.wait_inner(timeout, false, op)
+    }
+
+    /// `wait` for a send that can find the stack's output queue full (UDP).
+    pub(crate) fn wait_out<T>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        self.wait_inner(timeout, true, op)
+    }
+
+    fn wait_inner<T>(
+        &self,
+        timeout: Option<Duration>,
+        out_queue: bool,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
         let opts = self.opts();
         let deadline = timeout.map(|t| StdInstant::now() + t);
         self.shared
-            .blocking(self.handle, opts.nonblocking, deadline, op)
+            .blocking(self.handle, opts.nonblocking, deadline, out_queue, op)
             .map_err(to_io_error)
     }
 }

@@ -33,7 +33,8 @@ impl UdpSocket {
         let addr = first_addr(addr)?;
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_send_to(h, buf, addr))
+        self.sock
+            .wait_out(timeout, |s, _| s.udp_send_to(h, buf, addr))
     }
 
     /// Receives one datagram (truncated to `buf`) and its sender.
@@ -56,7 +57,7 @@ impl UdpSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_send(h, buf))
+        self.sock.wait_out(timeout, |s, _| s.udp_send(h, buf))
     }
 
     /// Receives from the connected peer.
