@@ -79,6 +79,77 @@ async fn echo_a_megabyte_both_families() {
     }
 }
 
+/// The stack thread is the reactor: a single-threaded runtime works too.
+#[tokio::test(flavor = "current_thread")]
+async fn echo_on_a_current_thread_runtime() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let _echo = spawn_echo(listener);
+    let mut s = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let data = vec![7u8; 200_000];
+    let (mut rd, mut wr) = s.split();
+    let (sent, back) = timeout(LIMIT, async {
+        tokio::join!(
+            async {
+                wr.write_all(&data).await.unwrap();
+                wr.shutdown().await.unwrap();
+            },
+            async {
+                let mut back = Vec::new();
+                rd.read_to_end(&mut back).await.unwrap();
+                back
+            }
+        )
+    })
+    .await
+    .unwrap();
+    let () = sent;
+    assert!(back == data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connect_future_frees_its_socket() {
+    let (_server, client) = pair();
+    let before = client.with_stack(|s| s.socket_count());
+    // Nobody owns 198.18.0.3: the SYN goes unanswered.
+    let attempt = timeout(
+        Duration::from_millis(200),
+        TcpStream::connect(&client, "198.18.0.3:80"),
+    )
+    .await;
+    assert!(attempt.is_err(), "timed out");
+    // The drop closed the SYN-SENT socket (RFC 9293 3.10.4: delete the
+    // TCB); the stack thread frees it on its next turn.
+    timeout(LIMIT, async {
+        while client.with_stack(|s| s.socket_count()) != before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_read_ends_when_the_stack_goes_away() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let _c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    let reader = tokio::spawn(async move {
+        let mut buf = [0u8; 16];
+        s.read(&mut buf).await
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!reader.is_finished());
+    // Dropping a NetStack joins its thread: not on a runtime worker.
+    tokio::task::spawn_blocking(move || drop(server))
+        .await
+        .unwrap();
+    // Woken, not left hanging; the result is an error or end of stream.
+    let r = timeout(LIMIT, reader).await.unwrap().unwrap();
+    assert!(matches!(r, Ok(0) | Err(_)), "{r:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_clients() {
     let (server, client) = pair();
