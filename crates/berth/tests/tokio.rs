@@ -151,6 +151,35 @@ async fn a_pending_read_ends_when_the_stack_goes_away() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_std_and_into_std() {
+    let (server, client) = pair();
+    let listener = berth::net::TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let listener = TcpListener::from_std(listener).unwrap();
+    let _echo = spawn_echo(listener);
+    let blocking = berth::net::TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let mut stream = TcpStream::from_std(blocking).unwrap();
+    stream.write_all(b"async").await.unwrap();
+    let mut back = [0u8; 5];
+    stream.read_exact(&mut back).await.unwrap();
+    assert_eq!(&back, b"async");
+    let blocking = stream.into_std().unwrap();
+    // Nonblocking, like tokio's into_std: nothing to read yet.
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        std::io::Read::read(&mut &blocking, &mut buf)
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::WouldBlock
+    );
+    blocking.set_nonblocking(false).unwrap();
+    let udp = berth::net::UdpSocket::bind(&client, "0.0.0.0:0").unwrap();
+    udp.connect("198.18.0.2:9").unwrap();
+    let udp = UdpSocket::from_std(udp).unwrap();
+    assert_eq!(udp.peer_addr().unwrap(), "198.18.0.2:9".parse().unwrap());
+    assert!(udp.into_std().is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_clients() {
     let (server, client) = pair();
     let listener = TcpListener::bind(&server, "0.0.0.0:7").await.unwrap();

@@ -12,8 +12,8 @@ use crate::error::to_io_error;
 
 /// A UDP socket.
 pub struct UdpSocket {
-    sock: Arc<SocketRef>,
-    peer: Arc<Mutex<Option<SocketAddr>>>,
+    pub(crate) sock: Arc<SocketRef>,
+    pub(crate) peer: Arc<Mutex<Option<SocketAddr>>>,
 }
 
 impl UdpSocket {

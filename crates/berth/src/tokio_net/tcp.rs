@@ -108,6 +108,21 @@ impl TcpListener {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
     }
+
+    /// An async listener from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). Its blocking mode does not matter here.
+    pub fn from_std(listener: crate::net::TcpListener) -> io::Result<Self> {
+        Ok(Self {
+            sock: listener.sock,
+        })
+    }
+
+    /// The blocking listener, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::TcpListener> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::TcpListener { sock: self.sock })
+    }
 }
 
 impl TcpStream {
@@ -142,6 +157,32 @@ impl TcpStream {
         })
         .await?;
         Ok(stream)
+    }
+
+    /// An async stream from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). The blocking stream's timeouts and blocking
+    /// mode do not apply to async calls.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// let blocking = berth::net::TcpStream::connect(stack, "198.18.0.2:7")?;
+    /// let stream = berth::tokio_net::TcpStream::from_std(blocking)?;
+    /// let blocking_again = stream.into_std()?;
+    /// blocking_again.set_nonblocking(false)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_std(stream: crate::net::TcpStream) -> io::Result<Self> {
+        Ok(Self { sock: stream.sock })
+    }
+
+    /// The blocking stream, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::TcpStream> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::TcpStream { sock: self.sock })
     }
 
     /// The peer's address.

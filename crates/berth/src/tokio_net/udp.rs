@@ -41,7 +41,8 @@ use crate::net::socket::{Direction, SocketRef};
 /// ```
 pub struct UdpSocket {
     sock: Arc<SocketRef>,
-    peer: Mutex<Option<SocketAddr>>,
+    /// Shared with the blocking socket it came from, if any.
+    peer: Arc<Mutex<Option<SocketAddr>>>,
 }
 
 impl UdpSocket {
@@ -52,7 +53,27 @@ impl UdpSocket {
         let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
         Ok(Self {
             sock: SocketRef::new(shared, h),
-            peer: Mutex::new(None),
+            peer: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// An async socket from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). Its timeouts and blocking mode do not apply
+    /// to async calls.
+    pub fn from_std(socket: crate::net::UdpSocket) -> io::Result<Self> {
+        Ok(Self {
+            sock: socket.sock,
+            peer: socket.peer,
+        })
+    }
+
+    /// The blocking socket, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::UdpSocket> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::UdpSocket {
+            sock: self.sock,
+            peer: self.peer,
         })
     }
 
