@@ -7,6 +7,7 @@
 use std::io;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::task::Waker;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -16,7 +17,7 @@ use berth_core::tcp::{State, TcpConfig};
 use berth_core::wire::EthernetAddress;
 use berth_device::Device;
 use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Token};
 
 use crate::shared::Shared;
 
@@ -107,7 +108,7 @@ impl NetStackBuilder {
             }
         }
         let poll = Poll::new()?;
-        let waker = Waker::new(poll.registry(), WAKER)?;
+        let waker = mio::Waker::new(poll.registry(), WAKER)?;
         if let Some(fd) = device.raw_fd() {
             poll.registry()
                 .register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
@@ -162,6 +163,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut buf = vec![0u8; device.mtu().max(1500) + 64];
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
+    let mut wakers: Vec<Waker> = Vec::new();
     loop {
         let timeout;
         {
@@ -200,11 +202,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                     Err(e) => tracing::warn!("berth: device write failed: {e}"),
                 }
             }
-            while let Some(ev) = inner.stack.poll_event() {
-                if let Some(cv) = inner.waiters.get(&ev.handle) {
-                    cv.notify_all();
-                }
-            }
+            inner.wake_waiters(&mut wakers);
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {
                     !matches!(
@@ -220,9 +218,11 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 });
                 if settled || since.elapsed() > SHUTDOWN_GRACE {
                     // Wake anyone still blocked so they see the end.
-                    for cv in inner.waiters.values() {
-                        cv.notify_all();
+                    for w in inner.waiters.values_mut() {
+                        w.wake_all(&mut wakers);
                     }
+                    drop(inner);
+                    wakers.drain(..).for_each(Waker::wake);
                     return;
                 }
             }
@@ -242,6 +242,8 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             }
             timeout = t;
         }
+        // Tasks are woken outside the lock: the first thing they do is take it.
+        wakers.drain(..).for_each(Waker::wake);
         if let Err(e) = poll.poll(&mut events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {

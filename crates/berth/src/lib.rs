@@ -29,6 +29,12 @@
 //! assert_eq!(&back, b"hello");
 //! echo.join().unwrap();
 //! ```
+//!
+//! With the `tokio` feature, `berth::tokio_net` has the same sockets with
+//! `tokio::net`'s names: `async fn`s with `poll_*` twins, `AsyncRead` and
+//! `AsyncWrite`, `split`/`into_split`, so hyper and axum run over berth
+//! unchanged (see `examples/async_axum.rs`). [`server`] is the
+//! acceptor/worker helper for blocking servers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -37,6 +43,8 @@ mod error;
 pub mod net;
 pub mod server;
 mod shared;
+#[cfg(feature = "tokio")]
+pub mod tokio_net;
 
 pub use berth_core;
 pub use berth_device;

@@ -1,22 +1,103 @@
 //! The state the stack thread and the application threads share: the core
-//! `Stack` behind one mutex, a condition variable per socket, and the waker
-//! that tells the stack thread there is work (STYLE.md section 8: "every user
-//! call that can produce output nudges the driver").
+//! `Stack` behind one mutex, the waiter slots of each socket (a condition
+//! variable for blocking threads, task wakers for async readers and
+//! writers), and the waker that tells the stack thread there is work
+//! (STYLE.md section 8: "every user call that can produce output nudges the
+//! driver").
+//!
+//! No wake-up is lost: a caller registers itself (waits on the condition
+//! variable, or stores its task waker) while still holding the lock under
+//! which its attempt failed, and the stack thread wakes waiters under the
+//! same lock after it has drained the core's events.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 use berth_core::handle::SocketHandle;
-use berth_core::stack::{SocketError, Stack};
+use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
+
+/// Who waits on one socket.
+#[derive(Default)]
+pub(crate) struct Waiters {
+    /// Blocking threads (readers and writers alike) wait here.
+    pub(crate) cv: Arc<Condvar>,
+    /// Async tasks waiting to read, accept or see the connection end.
+    pub(crate) read: Vec<Waker>,
+    /// Async tasks waiting to write or for a connect to complete.
+    pub(crate) write: Vec<Waker>,
+}
+
+impl Waiters {
+    /// Notifies the blocked threads and moves the task wakers that
+    /// `readiness` concerns into `out`, to be woken once the lock is gone.
+    pub(crate) fn wake(&mut self, readiness: Readiness, out: &mut Vec<Waker>) {
+        self.cv.notify_all();
+        let read = [
+            Readiness::READABLE,
+            Readiness::ACCEPTABLE,
+            Readiness::CONNECTED,
+            Readiness::CLOSED,
+        ]
+        .iter()
+        .any(|&r| readiness.contains(r));
+        let write = [Readiness::WRITABLE, Readiness::CONNECTED, Readiness::CLOSED]
+            .iter()
+            .any(|&r| readiness.contains(r));
+        if read {
+            out.append(&mut self.read);
+        }
+        if write {
+            out.append(&mut self.write);
+        }
+    }
+
+    /// Wakes everyone (the stack is going away).
+    pub(crate) fn wake_all(&mut self, out: &mut Vec<Waker>) {
+        self.cv.notify_all();
+        out.append(&mut self.read);
+        out.append(&mut self.write);
+    }
+}
+
+/// Adds `waker` to `slot` unless the same task is already there.
+#[cfg(feature = "tokio")]
+pub(crate) fn register(slot: &mut Vec<Waker>, waker: &Waker) {
+    if !slot.iter().any(|w| w.will_wake(waker)) {
+        slot.push(waker.clone());
+    }
+}
 
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
-    /// One condition variable per socket someone waits on.
-    pub(crate) waiters: HashMap<SocketHandle, Arc<Condvar>>,
+    /// The waiters of each socket someone waits on.
+    pub(crate) waiters: HashMap<SocketHandle, Waiters>,
+    /// Sockets whose send found the stack's output queue full (UDP): their
+    /// writers are woken once the stack thread has drained it.
+    pub(crate) out_waiters: Vec<SocketHandle>,
     /// The owner dropped the `NetStack`: close everything and stop.
     pub(crate) shutdown: bool,
+}
+
+impl Inner {
+    /// After the stack thread has drained the output queue: wakes the
+    /// writers that found it full, then whoever waits on the sockets that
+    /// have events. Task wakers are moved into `wakers`, to be woken once
+    /// the lock is gone.
+    pub(crate) fn wake_waiters(&mut self, wakers: &mut Vec<Waker>) {
+        for h in std::mem::take(&mut self.out_waiters) {
+            if let Some(w) = self.waiters.get_mut(&h) {
+                w.wake(Readiness::WRITABLE, wakers);
+            }
+        }
+        while let Some(ev) = self.stack.poll_event() {
+            if let Some(w) = self.waiters.get_mut(&ev.handle) {
+                w.wake(ev.readiness, wakers);
+            }
+        }
+    }
 }
 
 pub(crate) struct Shared {
@@ -31,6 +112,7 @@ impl Shared {
             inner: Mutex::new(Inner {
                 stack,
                 waiters: HashMap::new(),
+                out_waiters: Vec::new(),
                 shutdown: false,
             }),
             waker,
@@ -67,15 +149,19 @@ impl Shared {
     /// Runs `op` until it stops answering `WouldBlock`, waiting on the
     /// socket's condition variable in between (at most until `deadline`).
     /// Returns `Err(WouldBlock)` at the deadline or at once if `nonblocking`.
+    /// `out_queue`: a `WouldBlock` may mean the stack's output queue is
+    /// full (UDP sends), which no socket event reports; the caller is then
+    /// also woken after the stack thread drains it.
     pub(crate) fn blocking<T>(
         &self,
         handle: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
+        out_queue: bool,
         mut op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> Result<T, SocketError> {
         let mut inner = self.lock();
-        let cv = inner.waiters.entry(handle).or_default().clone();
+        let cv = inner.waiters.entry(handle).or_default().cv.clone();
         loop {
             // The stack is going away: nothing will wake a waiter again.
             if inner.shutdown {
@@ -84,6 +170,9 @@ impl Shared {
             let now = self.now();
             match op(&mut inner.stack, now) {
                 Err(SocketError::WouldBlock) if !nonblocking => {
+                    if out_queue && !inner.out_waiters.contains(&handle) {
+                        inner.out_waiters.push(handle);
+                    }
                     self.kick();
                     inner = match deadline {
                         None => cv.wait(inner).unwrap_or_else(|p| p.into_inner()),
@@ -104,6 +193,153 @@ impl Shared {
                     return other;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use berth_core::config::StackConfig;
+
+    use super::*;
+
+    /// A `Shared` with no stack thread: the test plays the driver.
+    fn shared() -> (Arc<Shared>, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+        let mut cfg = StackConfig::default();
+        cfg.addrs.push("198.18.0.1".parse().unwrap());
+        (Arc::new(Shared::new(Stack::new(cfg), waker)), poll)
+    }
+
+    #[test]
+    fn a_blocking_udp_send_on_a_full_output_queue_returns_after_the_drain() {
+        let (shared, _poll) = shared();
+        let to: SocketAddr = "198.18.0.2:9".parse().unwrap();
+        let h = shared
+            .lock()
+            .stack
+            .udp_bind("198.18.0.1:0".parse().unwrap())
+            .unwrap();
+        {
+            let mut inner = shared.lock();
+            while inner.stack.udp_send_to(h, b"fill", to).is_ok() {}
+        }
+        let limit = StdInstant::now() + Duration::from_secs(10);
+        let sender = {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                shared.blocking(h, false, Some(limit), true, |s, _| {
+                    s.udp_send_to(h, b"x", to)
+                })
+            })
+        };
+        // Play the stack thread once the sender waits.
+        loop {
+            assert!(StdInstant::now() < limit, "the sender never registered");
+            let mut inner = shared.lock();
+            if inner.out_waiters.contains(&h) {
+                let now = shared.now();
+                let mut buf = [0u8; 1600];
+                while inner.stack.poll_transmit(now, &mut buf).is_some() {}
+                inner.wake_waiters(&mut Vec::new());
+                break;
+            }
+            drop(inner);
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sender.join().unwrap(), Ok(1));
+        assert!(
+            StdInstant::now() < limit,
+            "woken by the drain, not the deadline"
+        );
+    }
+
+    /// Task wakers: the async facade's side.
+    #[cfg(feature = "tokio")]
+    mod tasks {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::task::{Context, Poll, Wake};
+
+        use super::*;
+        use crate::net::socket::{Direction, SocketRef};
+
+        #[derive(Default)]
+        struct Count(AtomicUsize);
+
+        impl Wake for Count {
+            fn wake(self: Arc<Self>) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+
+        fn counting() -> (Arc<Count>, Waker) {
+            let c = Arc::new(Count::default());
+            (c.clone(), Waker::from(c))
+        }
+
+        #[test]
+        fn readiness_wakes_the_right_slots() {
+            let cases = [
+                (Readiness::READABLE, 1, 0),
+                (Readiness::ACCEPTABLE, 1, 0),
+                (Readiness::WRITABLE, 0, 1),
+                (Readiness::CONNECTED, 1, 1),
+                (Readiness::CLOSED, 1, 1),
+            ];
+            for (readiness, reads, writes) in cases {
+                let (r, rw) = counting();
+                let (w, ww) = counting();
+                let mut waiters = Waiters::default();
+                register(&mut waiters.read, &rw);
+                register(&mut waiters.read, &rw); // the same task once
+                register(&mut waiters.write, &ww);
+                let mut out = Vec::new();
+                waiters.wake(readiness, &mut out);
+                out.into_iter().for_each(Waker::wake);
+                assert_eq!(r.0.load(Ordering::SeqCst), reads, "{readiness:?}");
+                assert_eq!(w.0.load(Ordering::SeqCst), writes, "{readiness:?}");
+            }
+        }
+
+        #[test]
+        fn a_udp_send_on_a_full_output_queue_is_woken_after_the_drain() {
+            let (shared, _poll) = shared();
+            let to: SocketAddr = "198.18.0.2:9".parse().unwrap();
+            let h = shared
+                .lock()
+                .stack
+                .udp_bind("198.18.0.1:0".parse().unwrap())
+                .unwrap();
+            let sock = SocketRef::new(shared.clone(), h);
+            {
+                let mut inner = shared.lock();
+                while inner.stack.udp_send_to(h, b"fill", to).is_ok() {}
+            }
+            let (count, waker) = counting();
+            let mut cx = Context::from_waker(&waker);
+            let send = |cx: &mut Context<'_>| {
+                sock.poll_op(cx, Direction::Write, true, |s, _| {
+                    s.udp_send_to(h, b"x", to)
+                })
+            };
+            assert!(send(&mut cx).is_pending());
+            assert_eq!(count.0.load(Ordering::SeqCst), 0);
+            // What the stack thread does on its next turn.
+            let mut wakers = Vec::new();
+            {
+                let mut inner = shared.lock();
+                let now = shared.now();
+                let mut buf = [0u8; 1600];
+                while inner.stack.poll_transmit(now, &mut buf).is_some() {}
+                inner.wake_waiters(&mut wakers);
+                assert!(inner.out_waiters.is_empty());
+            }
+            wakers.into_iter().for_each(Waker::wake);
+            assert_eq!(count.0.load(Ordering::SeqCst), 1);
+            assert!(matches!(send(&mut cx), Poll::Ready(Ok(1))));
         }
     }
 }

@@ -3,7 +3,7 @@
 //! [`UdpSocket`]. Timeouts (`set_read_timeout`, `set_write_timeout`) expire
 //! with `WouldBlock`, as std's do on Unix.
 
-mod socket;
+pub(crate) mod socket;
 mod tcp;
 mod udp;
 

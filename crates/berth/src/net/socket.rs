@@ -64,11 +64,81 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
+        self.wait_inner(timeout, false, op)
+    }
+
+    /// `wait` for a send that can find the stack's output queue full (UDP).
+    pub(crate) fn wait_out<T>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        self.wait_inner(timeout, true, op)
+    }
+
+    fn wait_inner<T>(
+        &self,
+        timeout: Option<Duration>,
+        out_queue: bool,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
         let opts = self.opts();
         let deadline = timeout.map(|t| StdInstant::now() + t);
         self.shared
-            .blocking(self.handle, opts.nonblocking, deadline, op)
+            .blocking(self.handle, opts.nonblocking, deadline, out_queue, op)
             .map_err(to_io_error)
+    }
+}
+
+/// Which of a socket's task slots a pending async call waits in.
+#[cfg(feature = "tokio")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// Reading, accepting, peeking.
+    Read,
+    /// Writing, connecting.
+    Write,
+}
+
+#[cfg(feature = "tokio")]
+impl SocketRef {
+    /// The async twin of `wait`: runs `op` once under the lock and, if it
+    /// would block, stores the task's waker in the socket's `dir` slot
+    /// before the lock is released (so the event that unblocks it cannot
+    /// slip in between). `out_queue` also asks to be woken once the stack's
+    /// output queue is drained (UDP sends).
+    pub(crate) fn poll_op<T>(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        dir: Direction,
+        out_queue: bool,
+        op: impl FnOnce(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> std::task::Poll<io::Result<T>> {
+        use std::task::Poll;
+        let mut inner = self.shared.lock();
+        // The stack is going away: nothing will wake a waiter again.
+        if inner.shutdown {
+            return Poll::Ready(Err(to_io_error(SocketError::NotConnected)));
+        }
+        let now = self.shared.now();
+        let r = op(&mut inner.stack, now);
+        if matches!(r, Err(SocketError::WouldBlock)) {
+            let w = inner.waiters.entry(self.handle).or_default();
+            let slot = match dir {
+                Direction::Read => &mut w.read,
+                Direction::Write => &mut w.write,
+            };
+            crate::shared::register(slot, cx.waker());
+            if out_queue && !inner.out_waiters.contains(&self.handle) {
+                inner.out_waiters.push(self.handle);
+            }
+            drop(inner);
+            self.shared.kick();
+            return Poll::Pending;
+        }
+        drop(inner);
+        self.shared.kick();
+        Poll::Ready(r.map_err(to_io_error))
     }
 }
 

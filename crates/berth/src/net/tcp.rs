@@ -18,12 +18,12 @@ const BACKLOG: usize = 128;
 
 /// A TCP socket server, listening for connections.
 pub struct TcpListener {
-    sock: Arc<SocketRef>,
+    pub(crate) sock: Arc<SocketRef>,
 }
 
 /// A TCP stream between a local and a remote socket.
 pub struct TcpStream {
-    sock: Arc<SocketRef>,
+    pub(crate) sock: Arc<SocketRef>,
 }
 
 /// An iterator over a listener's connections ([`TcpListener::incoming`]).

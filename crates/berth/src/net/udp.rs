@@ -12,8 +12,8 @@ use crate::error::to_io_error;
 
 /// A UDP socket.
 pub struct UdpSocket {
-    sock: Arc<SocketRef>,
-    peer: Arc<Mutex<Option<SocketAddr>>>,
+    pub(crate) sock: Arc<SocketRef>,
+    pub(crate) peer: Arc<Mutex<Option<SocketAddr>>>,
 }
 
 impl UdpSocket {
@@ -33,7 +33,8 @@ impl UdpSocket {
         let addr = first_addr(addr)?;
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_send_to(h, buf, addr))
+        self.sock
+            .wait_out(timeout, |s, _| s.udp_send_to(h, buf, addr))
     }
 
     /// Receives one datagram (truncated to `buf`) and its sender.
@@ -56,7 +57,7 @@ impl UdpSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_send(h, buf))
+        self.sock.wait_out(timeout, |s, _| s.udp_send(h, buf))
     }
 
     /// Receives from the connected peer.

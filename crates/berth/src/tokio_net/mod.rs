@@ -1,0 +1,52 @@
+//! Async sockets with `tokio::net`'s names and semantics (feature `tokio`):
+//! [`TcpListener`], [`TcpStream`] (with `AsyncRead`/`AsyncWrite`, borrowed
+//! and owned halves in [`tcp`]), [`UdpSocket`]. Every async operation has a
+//! `poll_*` twin; the only difference from tokio is the stack handle in the
+//! constructors. They run on any executor: the stack thread wakes the task
+//! through the `Waker` it parked with, so no tokio reactor is needed (the
+//! crate only uses tokio's I/O traits), and hyper or axum run unchanged over
+//! `hyper_util::rt::TokioIo<TcpStream>`.
+//!
+//! Addresses are numeric (`"198.18.0.2:80"`, `SocketAddr`): berth has no
+//! resolver, and the host's would use the host's network. Timeouts are the
+//! runtime's (`tokio::time::timeout`); a connect that is never answered
+//! fails with `TimedOut` after the SYN retries, as on Linux.
+//!
+//! # Examples
+//!
+//! An echo server and a client, on two stacks joined in memory:
+//!
+//! ```
+//! use berth::{NetStack, tokio_net::{TcpListener, TcpStream}};
+//! use berth_device::{channel::ChannelDevice, Medium};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+//! let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+//! let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+//!
+//! let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+//! tokio::spawn(async move {
+//!     let (mut stream, _peer) = listener.accept().await?;
+//!     let (mut rd, mut wr) = stream.split();
+//!     tokio::io::copy(&mut rd, &mut wr).await?;
+//!     std::io::Result::Ok(())
+//! });
+//!
+//! let mut stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+//! stream.write_all(b"hello").await?;
+//! stream.shutdown().await?; // FIN: the echo loop ends
+//! let mut back = Vec::new();
+//! stream.read_to_end(&mut back).await?;
+//! assert_eq!(back, b"hello");
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod tcp;
+mod udp;
+
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;

@@ -1,0 +1,447 @@
+//! [`TcpListener`] and [`TcpStream`], as in `tokio::net`, and the stream's
+//! halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
+//! [`OwnedWriteHalf`]), as in `tokio::net::tcp`.
+
+mod split;
+
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use berth_core::stack::SocketError;
+use berth_core::tcp::State;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
+
+use crate::NetStack;
+use crate::error::to_io_error;
+use crate::net::first_addr;
+use crate::net::socket::{Direction, SocketRef};
+
+/// The listen backlog (tokio's `TcpListener::bind` uses 1024).
+const BACKLOG: usize = 1024;
+
+/// A TCP socket server, listening for connections.
+///
+/// # Examples
+///
+/// ```
+/// use berth::{NetStack, tokio_net::TcpListener};
+/// use berth_device::{channel::ChannelDevice, Medium};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (dev, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// let stack = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(dev)?;
+/// let listener = TcpListener::bind(&stack, "198.18.0.2:80").await?;
+/// assert_eq!(listener.local_addr()?, "198.18.0.2:80".parse().unwrap());
+/// // loop { let (stream, peer) = listener.accept().await?; ... }
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpListener {
+    sock: Arc<SocketRef>,
+}
+
+/// A TCP stream between a local and a remote socket. Dropping it closes the
+/// connection gracefully (a FIN after the queued data), as a std or tokio
+/// stream does.
+///
+/// # Examples
+///
+/// ```no_run
+/// use berth::{NetStack, tokio_net::TcpStream};
+/// use tokio::io::AsyncWriteExt;
+///
+/// # async fn f(stack: &NetStack) -> std::io::Result<()> {
+/// let mut stream = TcpStream::connect(stack, "198.18.0.2:80").await?;
+/// stream.set_nodelay(true)?;
+/// stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
+/// # Ok(())
+/// # }
+/// ```
+pub struct TcpStream {
+    sock: Arc<SocketRef>,
+}
+
+impl TcpListener {
+    /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
+    /// `[::]`). Fails with `AddrInUse` or `AddrNotAvailable` like tokio's.
+    pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let addr = first_addr(addr)?;
+        let shared = stack.shared.clone();
+        let h = shared
+            .lock()
+            .stack
+            .tcp_listen(addr, BACKLOG)
+            .map_err(to_io_error)?;
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+        })
+    }
+
+    /// Waits for a connection and returns it with the peer's address.
+    /// Cancel-safe: a connection is only taken when this returns it.
+    pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
+        poll_fn(|cx| self.poll_accept(cx)).await
+    }
+
+    /// Polls for a connection; on `Pending` the task is woken when one
+    /// arrives.
+    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
+        let h = self.sock.handle;
+        let (conn, peer) = ready!(self.sock.poll_op(cx, Direction::Read, false, |s, _| {
+            s.tcp_accept(h)?.ok_or(SocketError::WouldBlock)
+        }))?;
+        let stream = TcpStream {
+            sock: SocketRef::new(self.sock.shared.clone(), conn),
+        };
+        Poll::Ready(Ok((stream, peer)))
+    }
+
+    /// The address listened on.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// An async listener from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). Its blocking mode does not matter here.
+    pub fn from_std(listener: crate::net::TcpListener) -> io::Result<Self> {
+        Ok(Self {
+            sock: listener.sock,
+        })
+    }
+
+    /// The blocking listener, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::TcpListener> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::TcpListener { sock: self.sock })
+    }
+}
+
+impl TcpStream {
+    /// Connects to `addr` and waits for the handshake. A refused connect
+    /// fails with `ConnectionRefused`; an unanswered one with `TimedOut`
+    /// after the SYN retries (wrap it in `tokio::time::timeout` for less).
+    /// Dropping the future abandons the attempt.
+    pub async fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let addr = first_addr(addr)?;
+        let shared = stack.shared.clone();
+        let h = {
+            let mut inner = shared.lock();
+            let now = shared.now();
+            inner
+                .stack
+                .tcp_connect(now, addr, None)
+                .map_err(to_io_error)?
+        };
+        shared.kick();
+        // Owned from here on: a dropped future closes the half-open socket.
+        let stream = Self {
+            sock: SocketRef::new(shared, h),
+        };
+        poll_fn(|cx| {
+            stream.sock.poll_op(cx, Direction::Write, false, |s, _| {
+                match s.tcp_state(h)? {
+                    State::SynSent | State::SynReceived => Err(SocketError::WouldBlock),
+                    State::Closed => Err(s.tcp_error(h)?.unwrap_or(SocketError::ConnectionRefused)),
+                    _ => Ok(()),
+                }
+            })
+        })
+        .await?;
+        Ok(stream)
+    }
+
+    /// An async stream from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). The blocking stream's timeouts and blocking
+    /// mode do not apply to async calls.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// let blocking = berth::net::TcpStream::connect(stack, "198.18.0.2:7")?;
+    /// let stream = berth::tokio_net::TcpStream::from_std(blocking)?;
+    /// let blocking_again = stream.into_std()?;
+    /// blocking_again.set_nonblocking(false)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn from_std(stream: crate::net::TcpStream) -> io::Result<Self> {
+        Ok(Self { sock: stream.sock })
+    }
+
+    /// The blocking stream, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::TcpStream> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::TcpStream { sock: self.sock })
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        peer_addr(&self.sock)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// Turns Nagle's algorithm off (`true`) or on.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
+    }
+
+    /// Whether Nagle's algorithm is off.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.tcp_nodelay(h))
+    }
+
+    /// The error that ended the connection, if any.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let h = self.sock.handle;
+        Ok(self.sock.call(|s, _| s.tcp_error(h))?.map(to_io_error))
+    }
+
+    /// Waits until a read would not block (data, end of stream or an
+    /// error). Like tokio's, the readiness may be gone by the time
+    /// `try_read` runs: it then answers `WouldBlock` and the loop goes on.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_read_ready(cx)).await
+    }
+
+    /// Polls for read readiness.
+    pub fn poll_read_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        poll_read_ready(&self.sock, cx)
+    }
+
+    /// Waits until a write would not block (room, or an error to report).
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| self.poll_write_ready(cx)).await
+    }
+
+    /// Polls for write readiness.
+    pub fn poll_write_ready(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        poll_write_ready(&self.sock, cx)
+    }
+
+    /// Reads what is there without waiting: `Ok(0)` is end of stream,
+    /// `WouldBlock` means nothing yet.
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        try_read(&self.sock, buf)
+    }
+
+    /// Writes what fits without waiting; `WouldBlock` when the send buffer
+    /// is full.
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        try_write(&self.sock, buf)
+    }
+
+    /// Reads without consuming, waiting for data like a read.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| poll_peek_slice(&self.sock, cx, buf)).await
+    }
+
+    /// Polls a peek into `buf`; returns the bytes copied.
+    pub fn poll_peek(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        poll_peek(&self.sock, cx, buf)
+    }
+
+    /// Borrowed read and write halves, usable at the same time (for
+    /// example by `tokio::io::copy` in one task). Zero cost.
+    pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
+        split::split(self)
+    }
+
+    /// Owned halves that can move to different tasks. Dropping the write
+    /// half shuts the write direction down (FIN); the connection closes
+    /// when both are gone.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use berth::{NetStack, tokio_net::TcpStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # async fn f(stack: &NetStack) -> std::io::Result<()> {
+    /// let stream = TcpStream::connect(stack, "198.18.0.2:7").await?;
+    /// let (mut rd, mut wr) = stream.into_split();
+    /// let writer = tokio::spawn(async move { wr.write_all(b"ping").await });
+    /// let mut buf = [0; 4];
+    /// rd.read_exact(&mut buf).await?;
+    /// writer.await??;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
+        split::into_split(self)
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        poll_read(&self.sock, cx, buf)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        poll_write(&self.sock, cx, buf)
+    }
+
+    /// Data is handed to the stack at once; there is nothing to flush.
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Shuts the write direction down: a FIN follows the queued data.
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(shutdown_write(&self.sock))
+    }
+}
+
+impl std::fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpStream")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TcpListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TcpListener")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
+
+// The operations, shared by the stream and its halves.
+
+fn peer_addr(sock: &SocketRef) -> io::Result<SocketAddr> {
+    let h = sock.handle;
+    sock.call(|s, _| Ok(s.tcp_info(h)?.remote))
+}
+
+fn local_addr(sock: &SocketRef) -> io::Result<SocketAddr> {
+    let h = sock.handle;
+    sock.call(|s, _| s.local_addr(h))
+}
+
+fn poll_read(
+    sock: &SocketRef,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<()>> {
+    if buf.remaining() == 0 {
+        return Poll::Ready(Ok(()));
+    }
+    let h = sock.handle;
+    let dst = buf.initialize_unfilled();
+    // Ok(0) is end of stream: nothing filled, as AsyncRead says.
+    let n = ready!(sock.poll_op(cx, Direction::Read, false, |s, _| s.tcp_recv(h, dst)))?;
+    buf.advance(n);
+    Poll::Ready(Ok(()))
+}
+
+fn poll_write(sock: &SocketRef, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    if buf.is_empty() {
+        return Poll::Ready(Ok(0));
+    }
+    let h = sock.handle;
+    sock.poll_op(cx, Direction::Write, false, |s, _| s.tcp_send(h, buf))
+}
+
+fn shutdown_write(sock: &SocketRef) -> io::Result<()> {
+    let h = sock.handle;
+    sock.call(|s, _| s.tcp_shutdown_write(h))
+}
+
+fn poll_read_ready(sock: &SocketRef, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let h = sock.handle;
+    sock.poll_op(cx, Direction::Read, false, |s, _| {
+        if s.tcp_can_recv(h)? {
+            Ok(())
+        } else {
+            Err(SocketError::WouldBlock)
+        }
+    })
+}
+
+fn poll_write_ready(sock: &SocketRef, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let h = sock.handle;
+    sock.poll_op(cx, Direction::Write, false, |s, _| {
+        if s.tcp_can_send(h)? {
+            Ok(())
+        } else {
+            Err(SocketError::WouldBlock)
+        }
+    })
+}
+
+fn try_read(sock: &SocketRef, buf: &mut [u8]) -> io::Result<usize> {
+    let h = sock.handle;
+    sock.call(|s, _| s.tcp_recv(h, buf))
+}
+
+fn try_write(sock: &SocketRef, buf: &[u8]) -> io::Result<usize> {
+    if buf.is_empty() {
+        return Ok(0);
+    }
+    let h = sock.handle;
+    sock.call(|s, _| s.tcp_send(h, buf))
+}
+
+fn poll_peek_slice(
+    sock: &SocketRef,
+    cx: &mut Context<'_>,
+    buf: &mut [u8],
+) -> Poll<io::Result<usize>> {
+    let h = sock.handle;
+    sock.poll_op(cx, Direction::Read, false, |s, _| {
+        match s.tcp_peek(h, buf)? {
+            // Nothing buffered and no end of stream or error yet: wait.
+            0 if !buf.is_empty() && !s.tcp_can_recv(h)? => Err(SocketError::WouldBlock),
+            // Nothing buffered but the connection failed: report it.
+            0 if !buf.is_empty() => match s.tcp_error(h)? {
+                Some(e) => Err(e),
+                None => Ok(0),
+            },
+            n => Ok(n),
+        }
+    })
+}
+
+fn poll_peek(
+    sock: &SocketRef,
+    cx: &mut Context<'_>,
+    buf: &mut ReadBuf<'_>,
+) -> Poll<io::Result<usize>> {
+    let dst = buf.initialize_unfilled();
+    let n = ready!(poll_peek_slice(sock, cx, dst))?;
+    buf.advance(n);
+    Poll::Ready(Ok(n))
+}

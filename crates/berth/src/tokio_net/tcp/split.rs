@@ -1,0 +1,282 @@
+//! The halves of a [`TcpStream`], as in `tokio::net::tcp`: borrowed
+//! ([`ReadHalf`], [`WriteHalf`], from [`TcpStream::split`]) and owned
+//! ([`OwnedReadHalf`], [`OwnedWriteHalf`], from [`TcpStream::into_split`]).
+//! Both directions of a berth socket can be used at once, so the halves
+//! need no lock of their own.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use super::TcpStream;
+use crate::net::socket::SocketRef;
+
+/// The read half of a borrowed [`TcpStream`] ([`TcpStream::split`]).
+#[derive(Debug)]
+pub struct ReadHalf<'a>(&'a TcpStream);
+
+/// The write half of a borrowed [`TcpStream`] ([`TcpStream::split`]).
+/// `poll_shutdown` shuts the write direction of the stream down.
+#[derive(Debug)]
+pub struct WriteHalf<'a>(&'a TcpStream);
+
+/// The owned read half of a [`TcpStream`] ([`TcpStream::into_split`]).
+pub struct OwnedReadHalf {
+    sock: Arc<SocketRef>,
+}
+
+/// The owned write half of a [`TcpStream`] ([`TcpStream::into_split`]).
+/// Dropping it shuts the write direction down (a FIN), like tokio's.
+pub struct OwnedWriteHalf {
+    sock: Arc<SocketRef>,
+    shutdown_on_drop: bool,
+}
+
+/// The halves given to [`OwnedReadHalf::reunite`] came from different
+/// streams; they are handed back.
+#[derive(Debug)]
+pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
+
+pub(super) fn split(stream: &mut TcpStream) -> (ReadHalf<'_>, WriteHalf<'_>) {
+    (ReadHalf(stream), WriteHalf(stream))
+}
+
+pub(super) fn into_split(stream: TcpStream) -> (OwnedReadHalf, OwnedWriteHalf) {
+    let sock = stream.sock;
+    (
+        OwnedReadHalf { sock: sock.clone() },
+        OwnedWriteHalf {
+            sock,
+            shutdown_on_drop: true,
+        },
+    )
+}
+
+impl std::fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("tried to reunite halves that are not from the same socket")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
+
+impl ReadHalf<'_> {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    /// Waits until a read would not block.
+    pub async fn readable(&self) -> io::Result<()> {
+        self.0.readable().await
+    }
+
+    /// Reads without waiting ([`TcpStream::try_read`]).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.try_read(buf)
+    }
+
+    /// Reads without consuming ([`TcpStream::peek`]).
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.peek(buf).await
+    }
+
+    /// Polls a peek ([`TcpStream::poll_peek`]).
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_peek(cx, buf)
+    }
+}
+
+impl WriteHalf<'_> {
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    /// Waits until a write would not block.
+    pub async fn writable(&self) -> io::Result<()> {
+        self.0.writable().await
+    }
+
+    /// Writes without waiting ([`TcpStream::try_write`]).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.0.try_write(buf)
+    }
+}
+
+impl OwnedReadHalf {
+    /// Puts the stream back together with its write half, or hands both
+    /// back if they are from different streams.
+    pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
+        if !Arc::ptr_eq(&self.sock, &other.sock) {
+            return Err(ReuniteError(self, other));
+        }
+        other.forget();
+        Ok(TcpStream { sock: self.sock })
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        super::peer_addr(&self.sock)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        super::local_addr(&self.sock)
+    }
+
+    /// Waits until a read would not block.
+    pub async fn readable(&self) -> io::Result<()> {
+        poll_fn(|cx| super::poll_read_ready(&self.sock, cx)).await
+    }
+
+    /// Reads without waiting ([`TcpStream::try_read`]).
+    pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        super::try_read(&self.sock, buf)
+    }
+
+    /// Reads without consuming ([`TcpStream::peek`]).
+    pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        poll_fn(|cx| super::poll_peek_slice(&self.sock, cx, buf)).await
+    }
+
+    /// Polls a peek ([`TcpStream::poll_peek`]).
+    pub fn poll_peek(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<usize>> {
+        super::poll_peek(&self.sock, cx, buf)
+    }
+}
+
+impl OwnedWriteHalf {
+    /// Drops the half without shutting the write direction down.
+    pub fn forget(mut self) {
+        self.shutdown_on_drop = false;
+    }
+
+    /// Puts the stream back together with its read half.
+    pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
+        other.reunite(self)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        super::peer_addr(&self.sock)
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        super::local_addr(&self.sock)
+    }
+
+    /// Waits until a write would not block.
+    pub async fn writable(&self) -> io::Result<()> {
+        poll_fn(|cx| super::poll_write_ready(&self.sock, cx)).await
+    }
+
+    /// Writes without waiting ([`TcpStream::try_write`]).
+    pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        super::try_write(&self.sock, buf)
+    }
+}
+
+impl Drop for OwnedWriteHalf {
+    fn drop(&mut self) {
+        if self.shutdown_on_drop {
+            let _ = super::shutdown_write(&self.sock);
+        }
+    }
+}
+
+impl AsyncRead for ReadHalf<'_> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        super::poll_read(&self.0.sock, cx, buf)
+    }
+}
+
+impl AsyncRead for OwnedReadHalf {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        super::poll_read(&self.sock, cx, buf)
+    }
+}
+
+impl AsyncWrite for WriteHalf<'_> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        super::poll_write(&self.0.sock, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(super::shutdown_write(&self.0.sock))
+    }
+}
+
+impl AsyncWrite for OwnedWriteHalf {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        super::poll_write(&self.sock, cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(super::shutdown_write(&self.sock))
+    }
+}
+
+impl std::fmt::Debug for OwnedReadHalf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedReadHalf")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OwnedWriteHalf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnedWriteHalf")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}

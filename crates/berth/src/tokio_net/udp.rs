@@ -1,0 +1,202 @@
+//! [`UdpSocket`], as in `tokio::net`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, ready};
+
+use tokio::io::ReadBuf;
+
+use crate::NetStack;
+use crate::error::to_io_error;
+use crate::net::first_addr;
+use crate::net::socket::{Direction, SocketRef};
+
+/// A UDP socket. All methods take `&self`, so it can be shared between
+/// tasks in an `Arc`, as tokio's can.
+///
+/// # Examples
+///
+/// ```
+/// use berth::{NetStack, tokio_net::UdpSocket};
+/// use berth_device::{channel::ChannelDevice, Medium};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// let a = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// let b = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// let server = UdpSocket::bind(&a, "198.18.0.2:7").await?;
+/// let client = UdpSocket::bind(&b, "0.0.0.0:0").await?;
+/// client.connect("198.18.0.2:7").await?;
+/// client.send(b"ping").await?;
+/// let mut buf = [0; 16];
+/// let (n, from) = server.recv_from(&mut buf).await?;
+/// server.send_to(&buf[..n], from).await?;
+/// let n = client.recv(&mut buf).await?;
+/// assert_eq!(&buf[..n], b"ping");
+/// # Ok(())
+/// # }
+/// ```
+pub struct UdpSocket {
+    sock: Arc<SocketRef>,
+    /// Shared with the blocking socket it came from, if any.
+    peer: Arc<Mutex<Option<SocketAddr>>>,
+}
+
+impl UdpSocket {
+    /// Binds to `addr`; port 0 picks an ephemeral port.
+    pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
+        let addr = first_addr(addr)?;
+        let shared = stack.shared.clone();
+        let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+            peer: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// An async socket from a blocking one (tokio's `from_std`, with
+    /// berth's blocking type). Its timeouts and blocking mode do not apply
+    /// to async calls.
+    pub fn from_std(socket: crate::net::UdpSocket) -> io::Result<Self> {
+        Ok(Self {
+            sock: socket.sock,
+            peer: socket.peer,
+        })
+    }
+
+    /// The blocking socket, in nonblocking mode like tokio's `into_std`
+    /// returns it (`set_nonblocking(false)` to block).
+    pub fn into_std(self) -> io::Result<crate::net::UdpSocket> {
+        self.sock.set_opts(|o| o.nonblocking = true);
+        Ok(crate::net::UdpSocket {
+            sock: self.sock,
+            peer: self.peer,
+        })
+    }
+
+    /// Sends to and receives from `addr` only.
+    pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
+        let addr = first_addr(addr)?;
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_connect(h, addr))?;
+        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+        Ok(())
+    }
+
+    /// The local address.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// The connected peer (`NotConnected` before `connect`).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.peer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "not connected"))
+    }
+
+    /// Sends one datagram to the connected peer. A datagram larger than the
+    /// MTU fails with `InvalidInput` (no fragmentation on send).
+    pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        poll_fn(|cx| self.poll_send(cx, buf)).await
+    }
+
+    /// Polls sending one datagram to the connected peer.
+    pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let h = self.sock.handle;
+        self.sock
+            .poll_op(cx, Direction::Write, true, |s, _| s.udp_send(h, buf))
+    }
+
+    /// Sends without waiting; `WouldBlock` when the stack's output is full.
+    pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_send(h, buf))
+    }
+
+    /// Sends one datagram to `target`.
+    pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
+        let target = first_addr(target)?;
+        poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
+    }
+
+    /// Polls sending one datagram to `target`.
+    pub fn poll_send_to(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        let h = self.sock.handle;
+        self.sock.poll_op(cx, Direction::Write, true, |s, _| {
+            s.udp_send_to(h, buf, target)
+        })
+    }
+
+    /// Sends to `target` without waiting.
+    pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_send_to(h, buf, target))
+    }
+
+    /// Receives one datagram from the connected peer; a datagram longer
+    /// than `buf` is truncated and the rest dropped, as with tokio.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.recv_from(buf).await.map(|(n, _)| n)
+    }
+
+    /// Polls receiving one datagram into `buf`.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        ready!(self.poll_recv_from(cx, buf))?;
+        Poll::Ready(Ok(()))
+    }
+
+    /// Receives without waiting; `WouldBlock` when no datagram waits.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.try_recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// Receives one datagram and its sender.
+    pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        poll_fn(|cx| {
+            self.sock
+                .poll_op(cx, Direction::Read, false, |s, _| s.udp_recv_from(h, buf))
+        })
+        .await
+    }
+
+    /// Polls receiving one datagram into `buf`; returns its sender.
+    pub fn poll_recv_from(
+        &self,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<SocketAddr>> {
+        let h = self.sock.handle;
+        let dst = buf.initialize_unfilled();
+        let (n, from) = ready!(self.sock.poll_op(cx, Direction::Read, false, |s, _| {
+            s.udp_recv_from(h, dst)
+        }))?;
+        buf.advance(n);
+        Poll::Ready(Ok(from))
+    }
+
+    /// Receives one datagram and its sender without waiting.
+    pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_recv_from(h, buf))
+    }
+}
+
+impl std::fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
