@@ -18,6 +18,11 @@
 //! (refusals are counted, existing connections untouched); connection
 //! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
 //! touches only the connections that are due.
+//!
+//! Transparent sockets ([`Stack::tcp_listen_transparent`],
+//! [`Stack::udp_bind_transparent`]) take TCP and UDP to addresses that are
+//! not ours, for a proxy that relays each flow to where it was going; without
+//! one, such packets are dropped as `not_for_us`.
 
 mod cookie;
 mod icmp;
@@ -155,6 +160,20 @@ struct IcmpBucket {
     last: Instant,
 }
 
+/// Counters of the transparent sockets. They only increase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransparentStats {
+    /// Packets to an address that is not ours taken in because a
+    /// transparent socket exists.
+    pub non_local_in: u64,
+    /// Connections the transparent listener opened (SYNs it answered).
+    pub tcp_opened: u64,
+    /// Datagrams queued on the transparent UDP socket.
+    pub udp_in: u64,
+    /// Datagrams sent from an original destination (`udp_send_from`).
+    pub udp_out: u64,
+}
+
 /// The host.
 #[derive(Debug)]
 pub struct Stack {
@@ -179,6 +198,7 @@ pub struct Stack {
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
     stats: StackStats,
+    transparent: TransparentStats,
 }
 
 impl Stack {
@@ -221,6 +241,7 @@ impl Stack {
                 last: Instant::ZERO,
             },
             stats: StackStats::default(),
+            transparent: TransparentStats::default(),
         }
     }
 
@@ -232,6 +253,11 @@ impl Stack {
     /// Counters.
     pub fn stats(&self) -> &StackStats {
         &self.stats
+    }
+
+    /// Counters of the transparent sockets.
+    pub fn transparent_stats(&self) -> &TransparentStats {
+        &self.transparent
     }
 
     /// Bytes of send and receive buffers charged to live TCP connections.
@@ -251,6 +277,29 @@ impl Stack {
 
     fn is_local(&self, ip: IpAddr) -> bool {
         self.cfg.addrs.contains(&ip)
+    }
+
+    /// Whether `ip` could be a unicast host that a transparent socket
+    /// stands in for: never unspecified, loopback, multicast or the limited
+    /// broadcast address (Linux drops such destinations as martians,
+    /// `ip_route_input_slow`).
+    fn transparent_dst_ok(ip: IpAddr) -> bool {
+        let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+        !ip.is_unspecified() && !ip.is_loopback() && !ip.is_multicast() && !broadcast
+    }
+
+    /// Whether a packet to `dst` is taken in: ours, or (with a transparent
+    /// socket) another unicast host's. Counts what is refused.
+    fn accepts_dst(&mut self, dst: IpAddr) -> bool {
+        if self.is_local(dst) {
+            return true;
+        }
+        if self.ports.has_transparent() && Self::transparent_dst_ok(dst) {
+            self.transparent.non_local_in += 1;
+            return true;
+        }
+        self.stats.not_for_us += 1;
+        false
     }
 
     /// A local address of the family of `remote`, for binding a socket
@@ -294,8 +343,7 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.is_local(IpAddr::V4(ip.dst_addr)) {
-            self.stats.not_for_us += 1;
+        if !self.accepts_dst(IpAddr::V4(ip.dst_addr)) {
             return;
         }
         let payload = packet.payload();
@@ -378,8 +426,7 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.is_local(IpAddr::V6(ip.dst_addr)) {
-            self.stats.not_for_us += 1;
+        if !self.accepts_dst(IpAddr::V6(ip.dst_addr)) {
             return;
         }
         let Some(payload) = packet.payload().get(walk.upper_offset..) else {
@@ -399,6 +446,22 @@ impl Stack {
         payload: &[u8],
         frame: &[u8],
     ) {
+        if !self.is_local(dst) {
+            // Not ours: only a transparent socket of the protocol may take
+            // it, and nothing else answers for that address (no RST, no
+            // port unreachable, no echo reply from a host we are not).
+            let taken = match protocol {
+                IpProtocol::Tcp => self.ports.has_tcp_transparent(),
+                IpProtocol::Udp => self.ports.has_udp_transparent(),
+                // Errors about our transparent connections' segments.
+                IpProtocol::Icmp | IpProtocol::Icmpv6 => true,
+                _ => false,
+            };
+            if !taken {
+                self.stats.not_for_us += 1;
+                return;
+            }
+        }
         match protocol {
             IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),

@@ -480,3 +480,4 @@ mod cookie;
 mod frag;
 mod limits;
 mod scale;
+mod transparent;
