@@ -163,8 +163,8 @@ struct IcmpBucket {
 /// Counters of the transparent sockets. They only increase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TransparentStats {
-    /// Packets to an address that is not ours taken in because a
-    /// transparent socket exists.
+    /// TCP segments and UDP datagrams to an address that is not ours,
+    /// taken by a transparent socket or a connection one made.
     pub non_local_in: u64,
     /// Connections the transparent listener opened (SYNs it answered).
     pub tcp_opened: u64,
@@ -197,6 +197,9 @@ pub struct Stack {
     cookies: SynCookies,
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
+    /// Live TCP connections whose local address is not ours (made by a
+    /// transparent listener): they keep receiving after it closes.
+    non_local_conns: usize,
     stats: StackStats,
     transparent: TransparentStats,
 }
@@ -226,6 +229,7 @@ impl Stack {
             frag,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
+            non_local_conns: 0,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -288,14 +292,15 @@ impl Stack {
         !ip.is_unspecified() && !ip.is_loopback() && !ip.is_multicast() && !broadcast
     }
 
-    /// Whether a packet to `dst` is taken in: ours, or (with a transparent
-    /// socket) another unicast host's. Counts what is refused.
+    /// Whether a packet to `dst` is taken in: ours, or (while a
+    /// transparent socket or a connection it made exists) another unicast
+    /// host's; the transport layer then decides per protocol. Counts what
+    /// is refused.
     fn accepts_dst(&mut self, dst: IpAddr) -> bool {
-        if self.is_local(dst) {
-            return true;
-        }
-        if self.ports.has_transparent() && Self::transparent_dst_ok(dst) {
-            self.transparent.non_local_in += 1;
+        if self.is_local(dst)
+            || ((self.ports.has_transparent() || self.non_local_conns > 0)
+                && Self::transparent_dst_ok(dst))
+        {
             return true;
         }
         self.stats.not_for_us += 1;
@@ -446,21 +451,17 @@ impl Stack {
         payload: &[u8],
         frame: &[u8],
     ) {
-        if !self.is_local(dst) {
-            // Not ours: only a transparent socket of the protocol may take
-            // it, and nothing else answers for that address (no RST, no
-            // port unreachable, no echo reply from a host we are not).
-            let taken = match protocol {
-                IpProtocol::Tcp => self.ports.has_tcp_transparent(),
-                IpProtocol::Udp => self.ports.has_udp_transparent(),
-                // Errors about our transparent connections' segments.
-                IpProtocol::Icmp | IpProtocol::Icmpv6 => true,
-                _ => false,
-            };
-            if !taken {
-                self.stats.not_for_us += 1;
-                return;
-            }
+        if !self.is_local(dst)
+            && !matches!(
+                protocol,
+                IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmp | IpProtocol::Icmpv6
+            )
+        {
+            // Not ours: a transparent socket stands in for TCP and UDP
+            // (tcp_input, udp_input decide), ICMP errors may concern its
+            // connections; nothing else is answered for another host.
+            self.stats.not_for_us += 1;
+            return;
         }
         match protocol {
             IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
@@ -489,6 +490,15 @@ impl Stack {
             Socket::Listener(_) => Some(SocketKind::TcpListener),
             Socket::Tcp(_) => Some(SocketKind::Tcp),
             Socket::Udp(_) => Some(SocketKind::Udp),
+        }
+    }
+
+    /// Whether `handle` is a transparent listener or UDP socket.
+    pub fn is_transparent(&self, handle: SocketHandle) -> bool {
+        match self.sockets.get(handle) {
+            Some(Socket::Listener(l)) => l.transparent,
+            Some(Socket::Udp(u)) => u.transparent,
+            _ => false,
         }
     }
 

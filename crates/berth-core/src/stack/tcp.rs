@@ -418,7 +418,26 @@ impl Stack {
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
         let seg = Segment::from_repr(&repr);
-        match self.ports.lookup_tcp(local, remote) {
+        let target = self.ports.lookup_tcp(local, remote);
+        if !self.is_local(dst) {
+            // Another host's address: only a connection a transparent
+            // listener made, or the transparent listener itself, takes it
+            // (a wildcard listener wins the lookup, as a Linux wildcard
+            // socket receives AnyIP traffic, but only while the
+            // transparent listener exists). Nothing else answers for a
+            // host we are not: no RST.
+            let taken = match target {
+                TcpTarget::Connection(_) => true,
+                TcpTarget::Listener(_) => self.ports.has_tcp_transparent(),
+                TcpTarget::None => false,
+            };
+            if !taken {
+                self.stats.not_for_us += 1;
+                return;
+            }
+            self.transparent.non_local_in += 1;
+        }
+        match target {
             TcpTarget::Connection(h) => {
                 if self.accept_queue_full_for(h) && seg.ack.is_some() && !seg.syn() && !seg.rst() {
                     // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
@@ -598,6 +617,9 @@ impl Stack {
             self.buffer_memory = self
                 .buffer_memory
                 .saturating_sub(Self::buffer_cost(&self.cfg));
+            if !self.is_local(t.conn.local().ip()) {
+                self.non_local_conns = self.non_local_conns.saturating_sub(1);
+            }
             if let Some(Socket::Listener(l)) = t.origin.and_then(|o| self.sockets.get_mut(o)) {
                 l.conns = l.conns.saturating_sub(1);
             }

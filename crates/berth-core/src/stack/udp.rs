@@ -25,7 +25,7 @@ pub(super) struct UdpSocket {
     /// Datagrams dropped because `rx` was full.
     pub(super) drops: u64,
     /// The catch-all socket: datagrams to any address and port.
-    transparent: bool,
+    pub(super) transparent: bool,
 }
 
 impl Stack {
@@ -261,12 +261,16 @@ impl Stack {
         };
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
-        let Some(h) = self.ports.lookup_udp(local, remote) else {
-            if !self.is_local(dst) {
-                // No port unreachable from an address that is not ours.
+        if !self.is_local(dst) {
+            // Another host's address: only while a transparent socket
+            // exists, and never a port unreachable from a host we are not.
+            if !self.ports.has_udp_transparent() {
                 self.stats.not_for_us += 1;
                 return;
             }
+            self.transparent.non_local_in += 1;
+        }
+        let Some(h) = self.ports.lookup_udp(local, remote) else {
             self.stats.udp_no_socket += 1;
             self.port_unreachable(now, src, dst, frame);
             return;

@@ -40,6 +40,7 @@ fn drain(s: &mut crate::stack::Stack, h: crate::handle::SocketHandle, into: &mut
 fn tcp_to_any_address_keeps_the_original_destination() {
     let mut p = pair();
     let t = p.b.tcp_listen_transparent(16).unwrap();
+    assert!(p.b.is_transparent(t));
     assert_eq!(
         p.b.tcp_listen_transparent(16),
         Err(SocketError::AddrInUse),
@@ -62,6 +63,8 @@ fn tcp_to_any_address_keeps_the_original_destination() {
         "the address the client dialled"
     );
     assert_eq!(p.b.tcp_info(s).unwrap().remote, peer);
+    // The connection outlives the transparent listener that made it.
+    p.b.close(p.now, t).unwrap();
 
     // Half-close carried both ways: the client sends and shuts down; the
     // "proxy" reads to end of stream, then answers and shuts down.
@@ -95,10 +98,17 @@ fn tcp_to_any_address_keeps_the_original_destination() {
     assert_eq!(back, b"thanks");
     assert_eq!(p.b.transparent_stats().tcp_opened, 1);
     assert!(p.b.transparent_stats().non_local_in > 0);
+    assert_eq!(p.b.stats().not_for_us, 0);
     p.a.tcp_close(p.now, c).unwrap();
     p.b.tcp_close(p.now, s).unwrap();
-    p.b.close(p.now, t).unwrap();
     p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0);
+    assert_eq!(p.b.stats().resets_sent, 0);
+    // With nothing transparent left, the address is another host's again.
+    let c = p.a.tcp_connect(p.now, dst, None).unwrap();
+    let until = p.now + Duration::from_secs(2);
+    p.run_until(|p| p.now >= until);
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::SynSent);
+    assert!(p.b.stats().not_for_us > 0);
 }
 
 #[test]
@@ -279,5 +289,124 @@ fn pings_to_other_addresses_are_not_answered() {
     }
     assert_eq!(b.stats().ip_malformed, 0, "the frames were well formed");
     assert_eq!(b.stats().not_for_us, 5);
-    assert_eq!(b.transparent_stats().non_local_in, 1);
+    assert_eq!(b.transparent_stats().non_local_in, 0, "ICMP is not relayed");
+}
+
+/// Hostile input at transparent sockets: segments with random flags,
+/// numbers and options to random 198.19.x.y addresses and ports, random
+/// datagrams, some corrupted or cut short, never panic, and the sockets
+/// they make stay within the configured limit.
+#[test]
+fn random_segments_to_any_address_never_panic_and_stay_bounded() {
+    use crate::wire::tcp_option::MAX_SACK_BLOCKS;
+    use crate::wire::{
+        ChecksumCaps, Ecn, IpProtocol, Ipv4Repr, TcpFlags, TcpPacket, TcpRepr, UdpPacket, UdpRepr,
+    };
+
+    let mut cfg = super::config(vec![B4], 21);
+    cfg.max_sockets = 128;
+    let mut s = crate::stack::Stack::new(cfg);
+    let tl = s.tcp_listen_transparent(8).unwrap();
+    let ul = s.udp_bind_transparent().unwrap();
+    let mut rng = crate::rng::Rng::new(77);
+    let mut now = Instant::ZERO;
+    let mut out = [0u8; 1500];
+    let mut buf = [0u8; 2048];
+    let payload: Vec<u8> = (0..1400u32).map(|i| i as u8).collect();
+    let src = Ipv4Addr::new(198, 18, 0, 1);
+    for _ in 0..20_000 {
+        let dst = Ipv4Addr::new(198, 19, rng.below(4) as u8, rng.below(4) as u8);
+        let data = &payload[..rng.below(1400) as usize];
+        let udp = rng.chance(0.2);
+        let mut l4 = Vec::new();
+        if udp {
+            let repr = UdpRepr {
+                src_port: 1 + rng.below(8) as u16,
+                dst_port: rng.below(8) as u16,
+                payload: data,
+            };
+            l4.resize(repr.buffer_len(), 0);
+            repr.emit(
+                &mut UdpPacket::new_unchecked(&mut l4[..]),
+                IpAddr::V4(src),
+                IpAddr::V4(dst),
+                ChecksumCaps::FULL,
+            );
+        } else {
+            let flags = TcpFlags::from_bits(rng.below(64) as u8);
+            let repr = TcpRepr {
+                src_port: 1 + rng.below(8) as u16,
+                dst_port: rng.below(8) as u16,
+                seq_number: rng.next_u64() as u32,
+                ack_number: flags.contains(TcpFlags::ACK).then(|| rng.next_u64() as u32),
+                flags,
+                window_len: rng.below(65536) as u16,
+                urgent_pointer: 0,
+                max_seg_size: rng.chance(0.5).then(|| rng.below(65536) as u16),
+                window_scale: rng.chance(0.5).then(|| rng.below(20) as u8),
+                sack_permitted: rng.chance(0.5),
+                sack_ranges: [None; MAX_SACK_BLOCKS],
+                timestamp: rng
+                    .chance(0.5)
+                    .then(|| (rng.next_u64() as u32, rng.next_u64() as u32)),
+                payload: data,
+            };
+            l4.resize(repr.buffer_len(), 0);
+            repr.emit(
+                &mut TcpPacket::new_unchecked(&mut l4[..]),
+                IpAddr::V4(src),
+                IpAddr::V4(dst),
+                ChecksumCaps::FULL,
+            );
+        }
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: if udp {
+                IpProtocol::Udp
+            } else {
+                IpProtocol::Tcp
+            },
+            payload_len: l4.len(),
+            hop_limit: 64,
+            dscp: 0,
+            ecn: Ecn::NotEct,
+            ident: 0,
+            dont_frag: true,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        let mut f = vec![0u8; ip.buffer_len()];
+        ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[..20]));
+        f[20..].copy_from_slice(&l4);
+        if rng.chance(0.05) {
+            let i = rng.below(f.len() as u64) as usize;
+            f[i] ^= 1 << rng.below(8);
+        }
+        if rng.chance(0.02) {
+            let cut = rng.below(f.len() as u64) as usize;
+            f.truncate(cut);
+        }
+        s.handle_frame(now, &f);
+        if rng.chance(0.05) {
+            // The application accepts and reads now and then.
+            if let Ok(Some((c, _))) = s.tcp_accept(tl) {
+                assert!(!s.local_addr(c).unwrap().ip().is_unspecified());
+                let _ = s.tcp_recv(c, &mut buf);
+                let _ = s.tcp_close(now, c);
+            }
+            while s.udp_recv_from_orig(ul, &mut buf).is_ok() {}
+        }
+        if rng.chance(0.01) {
+            now += Duration::from_millis(rng.below(5000));
+            s.handle_timeout(now);
+        }
+        while s.poll_transmit(now, &mut out).is_some() {}
+        assert!(s.socket_count() <= 128);
+    }
+    let ts = *s.transparent_stats();
+    assert!(
+        ts.non_local_in > 10_000 && ts.tcp_opened > 0 && ts.udp_in > 0,
+        "{ts:?}"
+    );
 }
