@@ -330,13 +330,24 @@ for i in range(2):
         "refused upstream becomes a reset: {out}"
     );
 
-    // `berth ss` sees the proxy's sockets.
+    // `berth ss` shows the transparent sockets.
     let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["ss", "--json", "--control"])
+        .args(["ss", "--json", "-l", "--control"])
         .arg(&control)
         .output()
         .unwrap();
     assert!(ss.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&ss.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (proto, state) in [("tcp", "LISTEN"), ("udp", "UNCONN")] {
+        assert!(
+            rows.iter()
+                .any(|r| r["proto"] == proto && r["state"] == state && r["local"] == "*:*"),
+            "{rows:?}"
+        );
+    }
 
     // SIGINT: a clean exit that removes the client namespace.
     let proxy = guard.children.last_mut().unwrap();
