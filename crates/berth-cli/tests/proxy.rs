@@ -229,7 +229,7 @@ fn berth_proxy_relays_tcp_and_udp_through_the_host() {
     let mut proxy = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["proxy", "--netns", &client_ns, "--tun", &tun])
         .args(["--addr", "198.18.9.2/24", "--peer-addr", "198.18.9.1"])
-        .args(["--route", "198.19.0.0/16", "--udp-idle", "1", "--control"])
+        .args(["--route", "198.19.0.0/16", "--udp-idle", "2", "--control"])
         .arg(&control)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -280,6 +280,14 @@ for i in range(2):
         "udp: {}",
         String::from_utf8_lossy(&udp.stderr)
     );
+    let udp_flows = || {
+        let ss = Command::new("ss")
+            .args(["-Hun", "dst", "198.19.1.1:7"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&ss.stdout).lines().count()
+    };
+    assert_eq!(udp_flows(), 1, "one host socket for the flow, not yet idle");
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
@@ -305,16 +313,9 @@ for i in range(2):
     assert!(clean_eof, "the server read a clean end of stream");
     assert_eq!(got, b"half close works");
 
-    // The idle UDP flow's host socket goes away (--udp-idle 1).
+    // The idle UDP flow's host socket goes away (--udp-idle 2).
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let ss = Command::new("ss")
-            .args(["-Hun", "dst", "198.19.1.1:7"])
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&ss.stdout).trim().is_empty() {
-            break;
-        }
+    while udp_flows() > 0 {
         assert!(Instant::now() < deadline, "the idle UDP flow never expired");
         std::thread::sleep(Duration::from_millis(100));
     }
