@@ -1,7 +1,8 @@
 //! `berth`: the command-line face of the berth userspace TCP/IP stack.
 //!
 //! Subcommands: `up` (a userspace host on a TUN device), `ss` (its socket
-//! table), `sim` (a deterministic two-stack simulation, no root needed).
+//! table), `sim` (a deterministic two-stack simulation, no root needed),
+//! `proxy` (relay a namespace's TCP and UDP through the host's sockets).
 //! Exit codes: 0 success, 1 the run failed (a simulation's verdict, a
 //! runtime error), 2 bad usage.
 #![forbid(unsafe_code)]
@@ -29,7 +30,9 @@ const EXAMPLES: &str = "Examples:
   berth sim --loss 0.02 --delay 20 --seed 7 --json
   sudo berth up                             a host at 198.18.0.2 in netns 'berth'
   sudo ip netns exec berth curl http://198.18.0.2/
-  sudo berth ss";
+  sudo berth ss
+  sudo berth proxy --netns cage --route 198.19.0.0/16
+  sudo ip netns exec cage curl http://198.19.1.1:8080/";
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -41,6 +44,10 @@ enum Command {
     /// A deterministic simulation: two stacks on an in-memory link with
     /// faults and virtual time; transfers, verifies every byte, reports.
     Sim(cmd::sim::SimArgs),
+    /// Relay the TCP and UDP of a network namespace through this host's own
+    /// sockets (root): the namespace routes `--route` prefixes into a TUN
+    /// device, berth terminates each flow and reopens it from here.
+    Proxy(cmd::proxy::ProxyArgs),
 }
 
 fn main() -> ExitCode {
@@ -50,6 +57,7 @@ fn main() -> ExitCode {
         Command::Up(args) => cmd::up::run(&args),
         Command::Ss(args) => cmd::ss::run(&args),
         Command::Sim(args) => cmd::sim::run(&args),
+        Command::Proxy(args) => cmd::proxy::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -55,10 +55,15 @@ pub(crate) fn snapshot(stack: &Stack) -> Snapshot {
         let row = match stack.socket_kind(h) {
             Some(SocketKind::TcpListener) => {
                 let (backlog, queued) = stack.listener_queue(h).unwrap_or((0, 0));
-                let local = stack
-                    .local_addr(h)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
+                // A transparent listener takes any address and port.
+                let local = if stack.is_transparent(h) {
+                    "*:*".to_string()
+                } else {
+                    stack
+                        .local_addr(h)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                };
                 SocketRow {
                     proto: "tcp".into(),
                     state: "LISTEN".into(),
@@ -99,10 +104,14 @@ pub(crate) fn snapshot(stack: &Stack) -> Snapshot {
                 state: "UNCONN".into(),
                 recv_q: 0,
                 send_q: 0,
-                local: stack
-                    .local_addr(h)
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
+                local: if stack.is_transparent(h) {
+                    "*:*".to_string()
+                } else {
+                    stack
+                        .local_addr(h)
+                        .map(|a| a.to_string())
+                        .unwrap_or_default()
+                },
                 peer: "*:*".into(),
                 tcp: None,
             },

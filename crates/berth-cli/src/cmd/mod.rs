@@ -1,4 +1,5 @@
 pub(crate) mod control;
+pub(crate) mod proxy;
 pub(crate) mod sim;
 pub(crate) mod ss;
 pub(crate) mod up;

@@ -62,7 +62,7 @@ fn probability(s: &str) -> Result<f64, String> {
     }
 }
 
-fn netns_name(s: &str) -> Result<String, String> {
+pub(crate) fn netns_name(s: &str) -> Result<String, String> {
     if !s.is_empty()
         && s.len() <= 64
         && s.chars()
@@ -76,7 +76,7 @@ fn netns_name(s: &str) -> Result<String, String> {
     }
 }
 
-fn ifname(s: &str) -> Result<String, String> {
+pub(crate) fn ifname(s: &str) -> Result<String, String> {
     if !s.is_empty()
         && s.len() < 16
         && s.chars()
@@ -148,7 +148,7 @@ pub(crate) struct UpArgs {
 }
 
 /// Whether this process runs as root (from /proc: no unsafe needed).
-fn is_root() -> bool {
+pub(crate) fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -159,7 +159,7 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn random_seed() -> u64 {
+pub(crate) fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
     if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
         use std::io::Read;
@@ -168,7 +168,7 @@ fn random_seed() -> u64 {
     u64::from_le_bytes(bytes) ^ u64::from(std::process::id())
 }
 
-fn same_prefix(a: Ipv4Addr, b: Ipv4Addr, prefix: u8) -> bool {
+pub(crate) fn same_prefix(a: Ipv4Addr, b: Ipv4Addr, prefix: u8) -> bool {
     let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
     u32::from(a) & mask == u32::from(b) & mask
 }

@@ -5,6 +5,10 @@
 //! half-open connections), then a listener bound to the destination address,
 //! then a listener on the wildcard address of that family. UDP: a connected
 //! socket's 4-tuple, then a socket bound to the address, then the wildcard.
+//! Last comes the transparent (catch-all) socket of each protocol, if one
+//! exists: it takes what nothing else claims, to any address and port (the
+//! tun2socks pattern; Linux's `IP_TRANSPARENT` with a TPROXY rule is the
+//! kernel's equivalent).
 //! Keys the peer chooses (its address and port) live in hash maps keyed with a
 //! secret from the stack's seed (SipHash-1-3), so a peer cannot aim
 //! collisions at one bucket (STYLE.md rule 13). Ephemeral ports follow
@@ -79,6 +83,10 @@ pub(crate) struct PortTable {
     tcp_listeners: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_bound: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_connected: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    /// The transparent TCP listener: SYNs that nothing else claims.
+    tcp_transparent: Option<SocketHandle>,
+    /// The transparent UDP socket: datagrams that nothing else claims.
+    udp_transparent: Option<SocketHandle>,
 }
 
 impl PortTable {
@@ -89,6 +97,8 @@ impl PortTable {
             tcp_listeners: HashMap::with_hasher(h),
             udp_bound: HashMap::with_hasher(h),
             udp_connected: HashMap::with_hasher(h),
+            tcp_transparent: None,
+            udp_transparent: None,
         }
     }
 
@@ -114,6 +124,7 @@ impl PortTable {
             .tcp_listeners
             .get(&local)
             .or_else(|| self.tcp_listeners.get(&wildcard(local)))
+            .or(self.tcp_transparent.as_ref())
         {
             Some(&h) => TcpTarget::Listener(h),
             None => TcpTarget::None,
@@ -125,7 +136,54 @@ impl PortTable {
             .get(&(local, remote))
             .or_else(|| self.udp_bound.get(&local))
             .or_else(|| self.udp_bound.get(&wildcard(local)))
+            .or(self.udp_transparent.as_ref())
             .copied()
+    }
+
+    /// Whether a transparent socket of either protocol exists: only then
+    /// are packets to addresses that are not ours taken in at all.
+    pub(crate) fn has_transparent(&self) -> bool {
+        self.tcp_transparent.is_some() || self.udp_transparent.is_some()
+    }
+
+    /// Whether a transparent TCP listener exists.
+    pub(crate) fn has_tcp_transparent(&self) -> bool {
+        self.tcp_transparent.is_some()
+    }
+
+    /// Whether a transparent UDP socket exists.
+    pub(crate) fn has_udp_transparent(&self) -> bool {
+        self.udp_transparent.is_some()
+    }
+
+    /// Installs the transparent TCP listener (one per stack).
+    pub(crate) fn bind_tcp_transparent(&mut self, h: SocketHandle) -> Result<(), BindError> {
+        if self.tcp_transparent.is_some() {
+            return Err(BindError::AddrInUse);
+        }
+        self.tcp_transparent = Some(h);
+        Ok(())
+    }
+
+    pub(crate) fn unbind_tcp_transparent(&mut self, h: SocketHandle) {
+        if self.tcp_transparent == Some(h) {
+            self.tcp_transparent = None;
+        }
+    }
+
+    /// Installs the transparent UDP socket (one per stack).
+    pub(crate) fn bind_udp_transparent(&mut self, h: SocketHandle) -> Result<(), BindError> {
+        if self.udp_transparent.is_some() {
+            return Err(BindError::AddrInUse);
+        }
+        self.udp_transparent = Some(h);
+        Ok(())
+    }
+
+    pub(crate) fn unbind_udp_transparent(&mut self, h: SocketHandle) {
+        if self.udp_transparent == Some(h) {
+            self.udp_transparent = None;
+        }
     }
 
     /// Whether `port` of `local`'s family is taken by a listener or bound

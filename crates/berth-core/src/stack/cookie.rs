@@ -70,6 +70,9 @@ impl Stack {
         self.buffer_memory = self
             .buffer_memory
             .saturating_add(Self::buffer_cost(&self.cfg));
+        if !self.is_local(local.ip()) {
+            self.non_local_conns += 1;
+        }
         if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get_mut(lh)) {
             l.conns += 1;
         }

@@ -57,6 +57,12 @@ impl Stack {
                 seq_no,
                 data,
             } => {
+                // Only our own addresses answer pings; a transparent socket
+                // stands in for TCP and UDP only.
+                if !self.is_local(dst) {
+                    self.stats.not_for_us += 1;
+                    return;
+                }
                 if !self.icmp_allowed(now) {
                     return;
                 }
@@ -109,6 +115,10 @@ impl Stack {
                 seq_no,
                 data,
             } => {
+                if !self.is_local(dst) {
+                    self.stats.not_for_us += 1;
+                    return;
+                }
                 if !self.icmp_allowed(now) {
                     return;
                 }

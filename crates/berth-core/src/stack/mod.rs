@@ -18,6 +18,11 @@
 //! (refusals are counted, existing connections untouched); connection
 //! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
 //! touches only the connections that are due.
+//!
+//! Transparent sockets ([`Stack::tcp_listen_transparent`],
+//! [`Stack::udp_bind_transparent`]) take TCP and UDP to addresses that are
+//! not ours, for a proxy that relays each flow to where it was going; without
+//! one, such packets are dropped as `not_for_us`.
 
 mod cookie;
 mod ethernet;
@@ -157,6 +162,20 @@ struct IcmpBucket {
     last: Instant,
 }
 
+/// Counters of the transparent sockets. They only increase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransparentStats {
+    /// TCP segments and UDP datagrams to an address that is not ours,
+    /// taken by a transparent socket or a connection one made.
+    pub non_local_in: u64,
+    /// Connections the transparent listener opened (SYNs it answered).
+    pub tcp_opened: u64,
+    /// Datagrams queued on the transparent UDP socket.
+    pub udp_in: u64,
+    /// Datagrams sent from an original destination (`udp_send_from`).
+    pub udp_out: u64,
+}
+
 /// The host.
 #[derive(Debug)]
 pub struct Stack {
@@ -185,7 +204,11 @@ pub struct Stack {
     cookies: SynCookies,
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
+    /// Live TCP connections whose local address is not ours (made by a
+    /// transparent listener): they keep receiving after it closes.
+    non_local_conns: usize,
     stats: StackStats,
+    transparent: TransparentStats,
 }
 
 impl Stack {
@@ -213,6 +236,7 @@ impl Stack {
             frag,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
+            non_local_conns: 0,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -230,6 +254,7 @@ impl Stack {
                 last: Instant::ZERO,
             },
             stats: StackStats::default(),
+            transparent: TransparentStats::default(),
         }
     }
 
@@ -241,6 +266,11 @@ impl Stack {
     /// Counters.
     pub fn stats(&self) -> &StackStats {
         &self.stats
+    }
+
+    /// Counters of the transparent sockets.
+    pub fn transparent_stats(&self) -> &TransparentStats {
+        &self.transparent
     }
 
     /// Bytes of send and receive buffers charged to live TCP connections.
@@ -266,6 +296,31 @@ impl Stack {
 
     fn is_local(&self, ip: IpAddr) -> bool {
         self.cfg.addrs.contains(&ip)
+    }
+
+    /// Whether `ip` could be a unicast host that a transparent socket
+    /// stands in for: never unspecified, loopback, multicast or the limited
+    /// broadcast address (Linux drops such destinations as martians,
+    /// `ip_route_input_slow`).
+    fn transparent_dst_ok(ip: IpAddr) -> bool {
+        let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
+        !ip.is_unspecified() && !ip.is_loopback() && !ip.is_multicast() && !broadcast
+    }
+
+    /// Whether a packet to `dst` is taken in: ours, or (while a
+    /// transparent socket or a connection it made exists) another unicast
+    /// host's; the transport layer then decides per protocol. Counts what
+    /// is refused.
+    fn accepts_dst(&mut self, dst: IpAddr) -> bool {
+        if self.is_local(dst)
+            || self.is_our_multicast(dst)
+            || ((self.ports.has_transparent() || self.non_local_conns > 0)
+                && Self::transparent_dst_ok(dst))
+        {
+            return true;
+        }
+        self.stats.not_for_us += 1;
+        false
     }
 
     /// A local address of the family of `remote`, for binding a socket
@@ -317,8 +372,7 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.is_local(IpAddr::V4(ip.dst_addr)) {
-            self.stats.not_for_us += 1;
+        if !self.accepts_dst(IpAddr::V4(ip.dst_addr)) {
             return;
         }
         let payload = packet.payload();
@@ -401,10 +455,7 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.is_local(IpAddr::V6(ip.dst_addr))
-            && !self.is_our_multicast(IpAddr::V6(ip.dst_addr))
-        {
-            self.stats.not_for_us += 1;
+        if !self.accepts_dst(IpAddr::V6(ip.dst_addr)) {
             return;
         }
         let Some(payload) = packet.payload().get(walk.upper_offset..) else {
@@ -424,6 +475,18 @@ impl Stack {
         payload: &[u8],
         frame: &[u8],
     ) {
+        if !self.is_local(dst)
+            && !matches!(
+                protocol,
+                IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmp | IpProtocol::Icmpv6
+            )
+        {
+            // Not ours: a transparent socket stands in for TCP and UDP
+            // (tcp_input, udp_input decide), ICMP errors may concern its
+            // connections; nothing else is answered for another host.
+            self.stats.not_for_us += 1;
+            return;
+        }
         match protocol {
             IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
@@ -454,6 +517,15 @@ impl Stack {
             Socket::Listener(_) => Some(SocketKind::TcpListener),
             Socket::Tcp(_) => Some(SocketKind::Tcp),
             Socket::Udp(_) => Some(SocketKind::Udp),
+        }
+    }
+
+    /// Whether `handle` is a transparent listener or UDP socket.
+    pub fn is_transparent(&self, handle: SocketHandle) -> bool {
+        match self.sockets.get(handle) {
+            Some(Socket::Listener(l)) => l.transparent,
+            Some(Socket::Udp(u)) => u.transparent,
+            _ => false,
         }
     }
 

@@ -2,7 +2,10 @@
 //! backlog semantics), connections routed by the port table, active opens
 //! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
 //! segment that reaches no socket (RFC 9293 3.10.7.1). SYN cookies and the
-//! admission limits are in `cookie.rs`.
+//! admission limits are in `cookie.rs`. A transparent listener
+//! ([`Stack::tcp_listen_transparent`]) accepts connections to any address
+//! and port nothing else claims; each keeps the original destination as its
+//! local address.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -31,6 +34,8 @@ pub(super) struct Listener {
     /// When the SYN queue last overflowed: ACKs are checked for cookies
     /// only for a while after (Linux `tcp_synq_no_recent_overflow`).
     pub(super) last_overflow: Option<Instant>,
+    /// The catch-all listener: connections to any address and port.
+    pub(super) transparent: bool,
 }
 
 /// A connection and who holds it.
@@ -148,6 +153,7 @@ impl Stack {
             accept_queue: VecDeque::new(),
             conns: 0,
             last_overflow: None,
+            transparent: false,
         }));
         if let Err(e) = self.ports.bind_tcp_listener(local, h) {
             self.sockets.remove(h);
@@ -156,6 +162,32 @@ impl Stack {
                 crate::demux::BindError::AddrNotAvailable => SocketError::AddrNotAvailable,
                 crate::demux::BindError::InvalidInput => SocketError::InvalidInput,
             });
+        }
+        Ok(h)
+    }
+
+    /// A transparent (catch-all) listener: it accepts connections to ANY
+    /// address and port, of either family, that no connection or listener
+    /// claims (lookup order: exact 4-tuple, listener on the address,
+    /// wildcard listener, then this one). An accepted connection's
+    /// `local_addr` is the destination the peer dialled, so a proxy knows
+    /// where to relay. One per stack (`AddrInUse` for a second); the
+    /// listener's own `local_addr` is `0.0.0.0:0`.
+    pub fn tcp_listen_transparent(&mut self, backlog: usize) -> Result<SocketHandle, SocketError> {
+        self.alloc_check()?;
+        let backlog = backlog.clamp(1, 65535);
+        let h = self.sockets.insert(Socket::Listener(Listener {
+            local: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
+            backlog,
+            syn_queue: 0,
+            accept_queue: VecDeque::new(),
+            conns: 0,
+            last_overflow: None,
+            transparent: true,
+        }));
+        if self.ports.bind_tcp_transparent(h).is_err() {
+            self.sockets.remove(h);
+            return Err(SocketError::AddrInUse);
         }
         Ok(h)
     }
@@ -402,7 +434,11 @@ impl Stack {
         let Some(Socket::Listener(l)) = self.sockets.remove(h) else {
             return;
         };
-        self.ports.unbind_tcp_listener(l.local, h);
+        if l.transparent {
+            self.ports.unbind_tcp_transparent(h);
+        } else {
+            self.ports.unbind_tcp_listener(l.local, h);
+        }
         // Connections nobody will accept are reset, like Linux does when a
         // listening socket closes with a non-empty queue.
         let waiting: Vec<SocketHandle> = l.accept_queue.into_iter().collect();
@@ -438,7 +474,26 @@ impl Stack {
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
         let seg = Segment::from_repr(&repr);
-        match self.ports.lookup_tcp(local, remote) {
+        let target = self.ports.lookup_tcp(local, remote);
+        if !self.is_local(dst) {
+            // Another host's address: only a connection a transparent
+            // listener made, or the transparent listener itself, takes it
+            // (a wildcard listener wins the lookup, as a Linux wildcard
+            // socket receives AnyIP traffic, but only while the
+            // transparent listener exists). Nothing else answers for a
+            // host we are not: no RST.
+            let taken = match target {
+                TcpTarget::Connection(_) => true,
+                TcpTarget::Listener(_) => self.ports.has_tcp_transparent(),
+                TcpTarget::None => false,
+            };
+            if !taken {
+                self.stats.not_for_us += 1;
+                return;
+            }
+            self.transparent.non_local_in += 1;
+        }
+        match target {
             TcpTarget::Connection(h) => {
                 if self.accept_queue_full_for(h) && seg.ack.is_some() && !seg.syn() && !seg.rst() {
                     // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
@@ -554,6 +609,9 @@ impl Stack {
         let h = self.insert_conn(conn, Some(lh), false);
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {
             l.syn_queue += 1;
+            if l.transparent {
+                self.transparent.tcp_opened += 1;
+            }
         }
         self.mark_dirty(h);
     }
@@ -615,6 +673,9 @@ impl Stack {
             self.buffer_memory = self
                 .buffer_memory
                 .saturating_sub(Self::buffer_cost(&self.cfg));
+            if !self.is_local(t.conn.local().ip()) {
+                self.non_local_conns = self.non_local_conns.saturating_sub(1);
+            }
             if let Some(Socket::Listener(l)) = t.origin.and_then(|o| self.sockets.get_mut(o)) {
                 l.conns = l.conns.saturating_sub(1);
             }

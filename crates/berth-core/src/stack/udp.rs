@@ -1,6 +1,10 @@
 //! UDP sockets (RFC 768): bound, connected, or receiving from anyone, each
 //! with a bounded queue of datagrams (drops counted); ICMP port unreachable
-//! for a datagram no socket wants (RFC 1122 4.1.3.1).
+//! for a datagram no socket wants (RFC 1122 4.1.3.1). A transparent socket
+//! ([`Stack::udp_bind_transparent`]) receives datagrams to any address and
+//! port nothing else claims, tells the original destination of each
+//! ([`Stack::udp_recv_from_orig`]) and answers from it
+//! ([`Stack::udp_send_from`]).
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -16,9 +20,12 @@ use crate::wire::{IpProtocol, UdpPacket, UdpRepr};
 pub(super) struct UdpSocket {
     pub(super) local: SocketAddr,
     remote: Option<SocketAddr>,
-    rx: VecDeque<(SocketAddr, Vec<u8>)>,
+    /// Each datagram's sender, the destination it was sent to, its bytes.
+    rx: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     /// Datagrams dropped because `rx` was full.
     pub(super) drops: u64,
+    /// The catch-all socket: datagrams to any address and port.
+    pub(super) transparent: bool,
 }
 
 impl Stack {
@@ -51,8 +58,31 @@ impl Stack {
             remote: None,
             rx: VecDeque::new(),
             drops: 0,
+            transparent: false,
         }));
         if self.ports.bind_udp(local, h).is_err() {
+            self.sockets.remove(h);
+            return Err(SocketError::AddrInUse);
+        }
+        Ok(h)
+    }
+
+    /// A transparent (catch-all) UDP socket: it receives datagrams to ANY
+    /// address and port, of either family, that no other socket claims
+    /// (after connected, bound and wildcard sockets). Read them with
+    /// [`Stack::udp_recv_from_orig`] to learn where each was going, and
+    /// answer with [`Stack::udp_send_from`]. One per stack (`AddrInUse` for
+    /// a second); its own `local_addr` is `0.0.0.0:0`.
+    pub fn udp_bind_transparent(&mut self) -> Result<SocketHandle, SocketError> {
+        self.alloc_check()?;
+        let h = self.sockets.insert(Socket::Udp(UdpSocket {
+            local: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
+            remote: None,
+            rx: VecDeque::new(),
+            drops: 0,
+            transparent: true,
+        }));
+        if self.ports.bind_udp_transparent(h).is_err() {
             self.sockets.remove(h);
             return Err(SocketError::AddrInUse);
         }
@@ -66,6 +96,10 @@ impl Stack {
             return Err(SocketError::InvalidInput);
         }
         let u = self.udp_mut(h)?;
+        if u.transparent {
+            // It has no address of its own to connect from.
+            return Err(SocketError::InvalidInput);
+        }
         let local = u.local;
         let old = u.remote.replace(remote);
         if let Some(old) = old {
@@ -86,7 +120,12 @@ impl Stack {
         if !Self::remote_ok(remote) {
             return Err(SocketError::InvalidInput);
         }
-        let local = self.udp_mut(h)?.local;
+        let u = self.udp_mut(h)?;
+        if u.transparent {
+            // Which address would it come from? `udp_send_from` says.
+            return Err(SocketError::InvalidInput);
+        }
+        let local = u.local;
         let src_ip = if local.ip().is_unspecified() {
             self.source_for(remote.ip())
                 .ok_or(SocketError::AddrNotAvailable)?
@@ -95,6 +134,42 @@ impl Stack {
         } else {
             return Err(SocketError::InvalidInput);
         };
+        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, data)
+    }
+
+    /// Sends one datagram from `from` (any unicast address and port: the
+    /// original destination of a flow) to `to`, on a transparent socket;
+    /// other sockets get `InvalidInput`, as Linux refuses a foreign source
+    /// without `IP_TRANSPARENT`.
+    pub fn udp_send_from(
+        &mut self,
+        h: SocketHandle,
+        data: &[u8],
+        from: SocketAddr,
+        to: SocketAddr,
+    ) -> Result<usize, SocketError> {
+        if !Self::remote_ok(to)
+            || from.port() == 0
+            || !Self::transparent_dst_ok(from.ip())
+            || from.is_ipv4() != to.is_ipv4()
+        {
+            return Err(SocketError::InvalidInput);
+        }
+        if !self.udp_mut(h)?.transparent {
+            return Err(SocketError::InvalidInput);
+        }
+        let n = self.udp_emit(from, to, data)?;
+        self.transparent.udp_out += 1;
+        Ok(n)
+    }
+
+    /// Builds and queues one datagram from `local` to `remote`.
+    fn udp_emit(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        data: &[u8],
+    ) -> Result<usize, SocketError> {
         let ip_header = if remote.is_ipv4() { 20 } else { 40 };
         // No fragmentation on send yet: a datagram must fit the MTU.
         if data.len() + 8 + ip_header > self.cfg.mtu {
@@ -111,11 +186,11 @@ impl Stack {
         let mut dgram = vec![0u8; repr.buffer_len()];
         repr.emit(
             &mut UdpPacket::new_unchecked(&mut dgram[..]),
-            src_ip,
+            local.ip(),
             remote.ip(),
             self.cfg.tcp.checksums,
         );
-        self.queue_ip(src_ip, remote.ip(), IpProtocol::Udp, &dgram);
+        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Udp, &dgram);
         Ok(data.len())
     }
 
@@ -132,11 +207,25 @@ impl Stack {
         h: SocketHandle,
         buf: &mut [u8],
     ) -> Result<(usize, SocketAddr), SocketError> {
+        self.udp_recv_from_orig(h, buf)
+            .map(|(n, from, _)| (n, from))
+    }
+
+    /// Like [`Stack::udp_recv_from`], and also the address and port the
+    /// datagram was sent to: on a transparent socket, the original
+    /// destination of the flow.
+    pub fn udp_recv_from_orig(
+        &mut self,
+        h: SocketHandle,
+        buf: &mut [u8],
+    ) -> Result<(usize, SocketAddr, SocketAddr), SocketError> {
         let u = self.udp_mut(h)?;
-        let (from, data) = u.rx.pop_front().ok_or(SocketError::WouldBlock)?;
+        let (from, to, data) = u.rx.pop_front().ok_or(SocketError::WouldBlock)?;
         let n = data.len().min(buf.len());
-        buf[..n].copy_from_slice(&data[..n]);
-        Ok((n, from))
+        if let (Some(dst), Some(src)) = (buf.get_mut(..n), data.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Ok((n, from, to))
     }
 
     /// Datagrams dropped on a full queue.
@@ -146,7 +235,11 @@ impl Stack {
 
     pub(super) fn close_udp(&mut self, h: SocketHandle) {
         if let Some(Socket::Udp(u)) = self.sockets.remove(h) {
-            self.ports.unbind_udp(u.local, u.remote, h);
+            if u.transparent {
+                self.ports.unbind_udp_transparent(h);
+            } else {
+                self.ports.unbind_udp(u.local, u.remote, h);
+            }
         }
     }
 
@@ -168,6 +261,15 @@ impl Stack {
         };
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
+        if !self.is_local(dst) {
+            // Another host's address: only while a transparent socket
+            // exists, and never a port unreachable from a host we are not.
+            if !self.ports.has_udp_transparent() {
+                self.stats.not_for_us += 1;
+                return;
+            }
+            self.transparent.non_local_in += 1;
+        }
         let Some(h) = self.ports.lookup_udp(local, remote) else {
             self.stats.udp_no_socket += 1;
             self.port_unreachable(now, src, dst, frame);
@@ -185,7 +287,10 @@ impl Stack {
             self.stats.udp_queue_full += 1;
             return;
         }
-        u.rx.push_back((remote, repr.payload.to_vec()));
+        u.rx.push_back((remote, local, repr.payload.to_vec()));
+        if u.transparent {
+            self.transparent.udp_in += 1;
+        }
         self.push_event(h, Readiness::READABLE);
     }
 }

@@ -311,3 +311,35 @@ impl std::fmt::Debug for TcpListener {
             .finish()
     }
 }
+
+/// Transparent listening, for proxies (the tun2socks pattern).
+impl TcpListener {
+    /// A transparent (catch-all) listener: it accepts connections to ANY
+    /// address and port that no other socket of `stack` claims, and each
+    /// accepted stream's [`TcpStream::local_addr`] is the destination the
+    /// peer dialled, so a proxy knows where to relay. One per stack
+    /// (`AddrInUse` otherwise); backlog 128 like [`TcpListener::bind`].
+    pub fn bind_transparent(stack: &NetStack) -> io::Result<Self> {
+        let shared = stack.shared.clone();
+        let h = {
+            let mut inner = shared.lock();
+            inner
+                .stack
+                .tcp_listen_transparent(BACKLOG)
+                .map_err(to_io_error)?
+        };
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+        })
+    }
+}
+
+impl TcpStream {
+    /// Resets the connection at once (an RST to the peer; unsent data is
+    /// dropped), like closing a Linux socket with a zero `SO_LINGER`. A
+    /// proxy uses it to pass on a failure it cannot carry any other way.
+    pub fn abort(&self) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.tcp_abort(h))
+    }
+}

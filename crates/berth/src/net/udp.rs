@@ -107,3 +107,40 @@ impl UdpSocket {
         })
     }
 }
+
+/// Transparent datagrams, for proxies (the tun2socks pattern).
+impl UdpSocket {
+    /// A transparent (catch-all) socket: it receives datagrams to ANY
+    /// address and port that no other socket of `stack` claims. Read them
+    /// with [`UdpSocket::recv_from_orig`] and answer with
+    /// [`UdpSocket::send_from`]. One per stack (`AddrInUse` otherwise).
+    pub fn bind_transparent(stack: &NetStack) -> io::Result<Self> {
+        let shared = stack.shared.clone();
+        let h = shared
+            .lock()
+            .stack
+            .udp_bind_transparent()
+            .map_err(to_io_error)?;
+        Ok(Self {
+            sock: SocketRef::new(shared, h),
+            peer: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Receives one datagram (truncated to `buf`): its length, its sender,
+    /// and the address and port it was sent to (the original destination).
+    pub fn recv_from_orig(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, SocketAddr)> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().read_timeout;
+        self.sock.wait(timeout, |s, _| s.udp_recv_from_orig(h, buf))
+    }
+
+    /// Sends one datagram from `from` (an original destination) to `to`;
+    /// only on a transparent socket (`InvalidInput` otherwise).
+    pub fn send_from(&self, buf: &[u8], from: SocketAddr, to: SocketAddr) -> io::Result<usize> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().write_timeout;
+        self.sock
+            .wait(timeout, |s, _| s.udp_send_from(h, buf, from, to))
+    }
+}

@@ -678,3 +678,4 @@ fn reuse_address_decides_binding_over_time_wait() {
             .is_ok()
     );
 }
+mod transparent;
