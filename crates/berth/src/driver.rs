@@ -203,6 +203,20 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 }
             }
             inner.wake_waiters(&mut wakers);
+            // Callback handlers run here, on this thread; what they queued
+            // goes out at once, and their sockets' new events are handled
+            // the same way (bounded: a handler cannot keep us here).
+            for _ in 0..8 {
+                if !crate::callback::dispatch(&mut inner, now) {
+                    break;
+                }
+                while let Some(n) = inner.stack.poll_transmit(now, &mut buf) {
+                    if let Err(e) = device.send(buf.get(..n).unwrap_or(&[])) {
+                        tracing::warn!("berth: device write failed: {e}");
+                    }
+                }
+                inner.wake_waiters(&mut wakers);
+            }
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {
                     !matches!(
@@ -234,6 +248,10 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             .flatten()
             .min();
             let mut t = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            if inner.callbacks.has_pending() {
+                // Handlers still have events: come straight back.
+                t = Some(Duration::ZERO);
+            }
             if shutdown_since.is_some() {
                 t = Some(
                     t.unwrap_or(Duration::from_millis(50))

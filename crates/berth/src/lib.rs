@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod callback;
 mod driver;
 mod error;
 pub mod net;
@@ -48,5 +49,6 @@ pub mod tokio_net;
 
 pub use berth_core;
 pub use berth_device;
+pub use callback::{PortCtx, PortEvent, PortListener};
 pub use driver::{NetStack, NetStackBuilder};
 pub use error::to_io_error;

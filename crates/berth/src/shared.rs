@@ -79,6 +79,8 @@ pub(crate) struct Inner {
     pub(crate) out_waiters: Vec<SocketHandle>,
     /// The owner dropped the `NetStack`: close everything and stop.
     pub(crate) shutdown: bool,
+    /// Ports served by callbacks instead of waiting threads.
+    pub(crate) callbacks: crate::callback::Callbacks,
 }
 
 impl Inner {
@@ -93,6 +95,9 @@ impl Inner {
             }
         }
         while let Some(ev) = self.stack.poll_event() {
+            if self.callbacks.claim(ev) {
+                continue;
+            }
             if let Some(w) = self.waiters.get_mut(&ev.handle) {
                 w.wake(ev.readiness, wakers);
             }
@@ -114,6 +119,7 @@ impl Shared {
                 waiters: HashMap::new(),
                 out_waiters: Vec::new(),
                 shutdown: false,
+                callbacks: crate::callback::Callbacks::default(),
             }),
             waker,
             epoch: StdInstant::now(),
