@@ -225,3 +225,56 @@ fn udp_round_trip() {
         io::ErrorKind::InvalidInput
     );
 }
+
+/// The error kinds std users match on, each produced for real.
+#[test]
+fn every_error_kind_for_real() {
+    let (server, client) = pair();
+    // ConnectionReset: the server aborts an open connection.
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let srv = thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        s.abort().unwrap();
+    });
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    srv.join().unwrap();
+    let mut buf = [0u8; 8];
+    assert_eq!(
+        (&c).read(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::ConnectionReset
+    );
+    assert_eq!(
+        c.take_error().unwrap().map(|e| e.kind()),
+        Some(io::ErrorKind::ConnectionReset)
+    );
+    // NotConnected: a UDP send before connect, and peer_addr.
+    let u = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    assert_eq!(
+        u.send(b"x").unwrap_err().kind(),
+        io::ErrorKind::NotConnected
+    );
+    assert_eq!(
+        u.peer_addr().unwrap_err().kind(),
+        io::ErrorKind::NotConnected
+    );
+    // AddrNotAvailable: an address the stack does not have.
+    assert_eq!(
+        UdpSocket::bind(&client, "198.18.0.77:0")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrNotAvailable
+    );
+    // AddrInUse for UDP too.
+    let _a = UdpSocket::bind(&client, "198.18.0.1:5353").unwrap();
+    assert_eq!(
+        UdpSocket::bind(&client, "0.0.0.0:5353").unwrap_err().kind(),
+        io::ErrorKind::AddrInUse
+    );
+    // InvalidInput: port 0 as a destination.
+    assert_eq!(
+        TcpStream::connect(&client, "198.18.0.2:0")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::InvalidInput
+    );
+}

@@ -144,3 +144,11 @@ impl UdpSocket {
             .wait(timeout, |s, _| s.udp_send_from(h, buf, from, to))
     }
 }
+
+impl std::fmt::Debug for UdpSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UdpSocket")
+            .field("handle", &self.sock.handle)
+            .finish()
+    }
+}
