@@ -15,7 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod tcp;
-#[cfg(test)]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
 pub mod wire;

@@ -3,6 +3,8 @@
 //!
 //! Everything is deterministic: the same seed gives the same run.
 
+pub mod tcp_driver;
+
 use std::collections::BinaryHeap;
 
 use crate::time::{Duration, Instant};

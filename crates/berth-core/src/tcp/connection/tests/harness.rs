@@ -143,6 +143,11 @@ impl Harness {
     /// Passive open with `cfg`: the peer's SYN `syn` arrives at a listener,
     /// which makes the connection (nothing sent yet).
     pub(super) fn accept(cfg: TcpConfig, syn: Seg) -> Self {
+        Self::accept_with_iss(cfg, syn, ISS)
+    }
+
+    /// [`Harness::accept`] with our ISN `iss`.
+    pub(super) fn accept_with_iss(cfg: TcpConfig, syn: Seg, iss: u32) -> Self {
         let bytes = syn.to_bytes(REMOTE, LOCAL);
         let packet = TcpPacket::new_checked(&bytes[..]).unwrap();
         let repr = TcpRepr::parse(&packet, REMOTE.ip(), LOCAL.ip(), ChecksumCaps::FULL).unwrap();
@@ -152,7 +157,7 @@ impl Harness {
             LOCAL,
             REMOTE,
             &Segment::from_repr(&repr),
-            SeqNum::new(ISS),
+            SeqNum::new(iss),
             0,
         );
         Self::new(conn)
