@@ -8,6 +8,11 @@
 //! - every segment out parses, with a valid checksum and the right ports;
 //! - after `on_timeout(now)` no timer is still due at `now` (a driver
 //!   stepping to `poll_at` always makes progress);
+//! - the right edge of the window we advertise never moves left (RFC 9293
+//!   3.8.6, SHLD-14) by more than the window scale's granularity (RFC 7323
+//!   2.4), and never lies further past the end of the receive buffer than
+//!   that granularity; we never send data past the right edge of any window
+//!   the peer offered (3.8.6.1);
 //! - the bytes delivered to the application are a prefix of the peer's
 //!   stream: every payload the driver injects is cut from one stream
 //!   ([`stream_byte`]), so what `recv` returns must be that stream from
@@ -127,8 +132,8 @@ pub struct Setup {
     pub peer_mss: Option<u16>,
     /// The peer's window in its SYN.
     pub peer_wnd: u16,
-    /// Our receive buffer.
-    pub recv_buffer: u16,
+    /// Our receive buffer (above 64 KiB, our window is scaled).
+    pub recv_buffer: u32,
     /// Congestion control: NewReno instead of CUBIC.
     pub newreno: bool,
 }
@@ -155,6 +160,17 @@ struct Driver {
     /// The connection's last TSval.
     ts_val: u32,
     peer_ts_base: u32,
+    /// The peer's window scale as we apply it (0 if not negotiated).
+    peer_shift: u8,
+    /// Our window scale (known from our SYN; applied if negotiated).
+    our_shift: Option<u8>,
+    negotiated_ws: bool,
+    /// The rightmost edge of any window the peer offered.
+    peer_edge: u32,
+    /// The right edge of the window we last advertised.
+    our_edge: Option<u32>,
+    /// Our receive buffer's capacity.
+    capacity: u32,
     delivered: usize,
     report: Report,
     buf: Vec<u8>,
@@ -211,6 +227,19 @@ impl Driver {
                 .map(|(d, ecr)| (rel(self.peer_ts(), d), ecr.unwrap_or(self.ts_val))),
             payload: &self.payload,
         };
+        // An ACK the connection may take (RFC 5961 5.2: not past SND.NXT,
+        // not more than the largest window behind SND.UNA) may open the window.
+        if let Some(a) = ack
+            && !seg.rst()
+            && !SeqNum::new(a).after(SeqNum::new(self.snd_max))
+            && !SeqNum::new(a).before(SeqNum::new(self.snd_una.wrapping_sub(1 << 30)))
+        {
+            let shift = if seg.syn() { 0 } else { self.peer_shift };
+            let edge = a.wrapping_add(u32::from(spec.wnd) << shift);
+            if SeqNum::new(self.peer_edge).before(SeqNum::new(edge)) {
+                self.peer_edge = edge;
+            }
+        }
         self.conn.on_segment(self.now, &seg);
         if let Some(a) = ack
             && SeqNum::new(self.snd_una).before(SeqNum::new(a))
@@ -247,10 +276,50 @@ impl Driver {
             if !repr.flags.rst() && SeqNum::new(self.snd_max).before(SeqNum::new(end)) {
                 self.snd_max = end;
             }
+            if repr.flags.syn() {
+                self.our_shift = Some(repr.window_scale.unwrap_or(0));
+            }
             if let Some(a) = repr.ack_number
                 && !repr.flags.rst()
             {
                 self.rcv_nxt = a;
+                let shift = match self.our_shift {
+                    Some(s) if self.negotiated_ws && !repr.flags.syn() => s,
+                    _ => 0,
+                };
+                let edge = a.wrapping_add(u32::from(repr.window_len) << shift);
+                let slack = (1u32 << shift) - 1;
+                if let Some(prev) = self.our_edge
+                    && SeqNum::new(edge).before(SeqNum::new(prev.wrapping_sub(slack)))
+                {
+                    return Err(format!(
+                        "our window's right edge moved left from {prev} to {edge}: {repr:?}"
+                    ));
+                }
+                // RCV.NXT + free space = IRS + 1 + bytes read + capacity (+1
+                // for a FIN), and the rounding may add up to the slack.
+                let buffer_end = self
+                    .irs
+                    .wrapping_add(2)
+                    .wrapping_add(self.delivered as u32)
+                    .wrapping_add(self.capacity)
+                    .wrapping_add(slack);
+                if !repr.flags.syn() && SeqNum::new(buffer_end).before(SeqNum::new(edge)) {
+                    return Err(format!(
+                        "our window's right edge {edge} is past the buffer's end {buffer_end}: {repr:?}"
+                    ));
+                }
+                self.our_edge = Some(edge);
+            }
+            let data_end = repr
+                .seq_number
+                .wrapping_add(u32::try_from(repr.payload.len()).unwrap_or(u32::MAX));
+            if !repr.payload.is_empty() && SeqNum::new(self.peer_edge).before(SeqNum::new(data_end))
+            {
+                return Err(format!(
+                    "data past the peer's window (right edge {}): {repr:?}",
+                    self.peer_edge
+                ));
             }
             if let Some((val, _)) = repr.timestamp {
                 self.ts_val = val;
@@ -348,7 +417,7 @@ impl Driver {
 /// The configuration the driver's connection uses.
 pub fn config(setup: &Setup) -> TcpConfig {
     TcpConfig {
-        recv_buffer: usize::from(setup.recv_buffer.max(1)),
+        recv_buffer: setup.recv_buffer.clamp(1, 1 << 20) as usize,
         send_buffer: 16 * 1024,
         congestion: if setup.newreno {
             crate::tcp::congestion::CongestionAlgorithm::NewReno
@@ -391,6 +460,13 @@ pub fn run(setup: &Setup, actions: &[Action]) -> Result<Report, String> {
         snd_una: setup.iss,
         ts_val: 0,
         peer_ts_base,
+        peer_shift: setup.peer_ws.map_or(0, |w| w.min(14)),
+        our_shift: None,
+        negotiated_ws: setup.peer_ws.is_some(),
+        // The SYN's window is never scaled; a passive open takes it from SND.UNA = ISS.
+        peer_edge: setup.iss.wrapping_add(u32::from(setup.peer_wnd)),
+        our_edge: None,
+        capacity: cfg.recv_buffer as u32,
         delivered: 0,
         report: Report::default(),
         buf: vec![0; 1480],
@@ -426,6 +502,11 @@ pub fn run(setup: &Setup, actions: &[Action]) -> Result<Report, String> {
         }
     };
     d.conn.on_segment(d.now, &second);
+    let shift = if setup.passive { d.peer_shift } else { 0 };
+    let edge = ack.get().wrapping_add(u32::from(second.wnd.get()) << shift);
+    if SeqNum::new(d.peer_edge).before(SeqNum::new(edge)) {
+        d.peer_edge = edge;
+    }
     d.snd_una = ack.get();
     d.drain()?;
     if d.conn.state() != State::Established {
@@ -547,7 +628,7 @@ impl<'a> Decoder<'a> {
             peer_ts: bits & 8 != 0,
             peer_mss: (bits & 16 != 0).then(|| self.u16()),
             peer_wnd: self.u16(),
-            recv_buffer: self.u16().max(1),
+            recv_buffer: u32::from(self.u16().max(1)) << (self.u8() % 6),
             newreno: bits & 32 != 0,
         }
     }

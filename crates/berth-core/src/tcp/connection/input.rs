@@ -386,8 +386,16 @@ impl Connection {
         //# If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
         //# set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <-
         //# SEG.ACK.
+        //
+        // Linux (tcp_may_update_window) also takes the window from every ACK
+        // that advances SND.UNA, whatever its sequence number. We follow
+        // Linux: SND.WND is an offset from SND.UNA, so an ACK that moves
+        // SND.UNA but whose window is ignored (a retransmission from the
+        // peer, older than SND.WL1) would slide the right edge past anything
+        // the peer offered, and we would send data it must drop.
         let window_update = self.snd_una.before_or_eq(ack)
-            && (self.snd_wl1.before(seg.seq)
+            && (ack.after(self.snd_una)
+                || self.snd_wl1.before(seg.seq)
                 || (self.snd_wl1 == seg.seq && self.snd_wl2.before_or_eq(ack)));
         if window_update {
             self.snd_wnd = seg.wnd << self.opts.snd_wscale;

@@ -14,4 +14,5 @@ mod reset;
 mod sim;
 mod states;
 mod timestamps;
+mod window;
 mod wrap;

@@ -111,7 +111,7 @@ fn setup() -> impl Strategy<Value = Setup> {
             prop::option::of(prop_oneof![Just(1460u16), any::<u16>()]),
         ),
         prop_oneof![Just(65535u16), any::<u16>()],
-        prop_oneof![Just(32768u16), 1u16..=u16::MAX],
+        prop_oneof![Just(32768u32), 1u32..=65535, 65536u32..=(1 << 20)],
         any::<bool>(),
     )
         .prop_map(
