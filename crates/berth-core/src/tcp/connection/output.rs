@@ -259,13 +259,23 @@ impl Connection {
     ) -> Option<(usize, usize)> {
         let data_start = self.data_start();
         let data_end = data_start + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
-        let avail = if seq.before(data_end) {
-            data_end.wrapping_offset_from(seq)
+        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
+        //# (4.3) Retransmit the first data segment presumed dropped -- the
+        //#       segment starting with sequence number HighACK + 1.
+        // A retransmission carries only what was sent before (up to
+        // SND.MAX): octets never sent are new data, under the peer's window
+        // and cwnd in poll_data. (A short segment at SND.UNA, cut by the
+        // window or Nagle, was being "retransmitted" as a full SMSS.)
+        let sent_end = data_end.earliest(self.snd_max);
+        let avail = if seq.before(sent_end) {
+            sent_end.wrapping_offset_from(seq)
         } else {
             0
         };
         let len = len.min(avail).min(self.max_payload(now, buf));
-        let fin = self.our_fin.is_some_and(|f| f == seq + len);
+        let fin = self
+            .our_fin
+            .is_some_and(|f| f == seq + len && f.before(self.snd_max));
         if len == 0 && !fin {
             return None;
         }

@@ -313,3 +313,16 @@ pub(super) fn peer_ack(ack: u32) -> Seg {
         ..seg()
     }
 }
+
+/// An ESTABLISHED connection opened passively with `cfg` (the peer offers
+/// only MSS 1460 and a window of 8192), at t = `rtt_ms`: the handshake gave
+/// one RTT sample of that size.
+pub(super) fn established_with(cfg: TcpConfig, rtt_ms: u64) -> Harness {
+    let mut h = Harness::accept(cfg, peer_syn());
+    assert!(h.poll().is_some_and(|s| s.flags == Flags::SYN));
+    h.advance(rtt_ms);
+    h.inject(peer_ack(ISS + 1));
+    assert_eq!(h.state(), State::Established);
+    h.expect_none();
+    h
+}

@@ -6,11 +6,15 @@
 
 mod harness;
 
+mod keepalive;
+mod rto;
+
 mod close;
 mod data;
 mod handshake;
 mod prop;
 mod reset;
+mod sack;
 mod sim;
 mod states;
 mod timestamps;
