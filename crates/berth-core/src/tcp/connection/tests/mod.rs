@@ -6,7 +6,9 @@
 
 mod harness;
 
+mod invalid;
 mod keepalive;
+mod mss;
 mod rto;
 
 mod close;
