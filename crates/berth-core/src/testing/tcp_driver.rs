@@ -16,7 +16,9 @@
 //! - the bytes delivered to the application are a prefix of the peer's
 //!   stream: every payload the driver injects is cut from one stream
 //!   ([`stream_byte`]), so what `recv` returns must be that stream from
-//!   IRS + 1 on, in order, with nothing skipped.
+//!   IRS + 1 on, in order, with nothing skipped; end of stream comes only
+//!   where the peer sent a FIN;
+//! - a CLOSED connection runs no timers.
 //!
 //! The property tests generate [`Action`]s with proptest; the fuzz target
 //! decodes them from bytes with [`decode`].
@@ -172,6 +174,8 @@ struct Driver {
     /// Our receive buffer's capacity.
     capacity: u32,
     delivered: usize,
+    /// Sequence numbers of every FIN the peer sent.
+    fins: std::collections::HashSet<u32>,
     report: Report,
     buf: Vec<u8>,
     payload: Vec<u8>,
@@ -239,6 +243,9 @@ impl Driver {
             if SeqNum::new(self.peer_edge).before(SeqNum::new(edge)) {
                 self.peer_edge = edge;
             }
+        }
+        if seg.fin() {
+            self.fins.insert(seq.wrapping_add(u32::from(len)));
         }
         self.conn.on_segment(self.now, &seg);
         if let Some(a) = ack
@@ -331,6 +338,9 @@ impl Driver {
     }
 
     fn check_delivery_state(&self) -> Result<(), String> {
+        if self.conn.state() == State::Closed && self.conn.poll_at().is_some() {
+            return Err("a CLOSED connection still runs a timer".into());
+        }
         if self.conn.recv_queue() > 1 << 20 {
             return Err("receive queue larger than any buffer".into());
         }
@@ -355,7 +365,18 @@ impl Driver {
                 self.report.delivered = self.delivered;
                 Ok(())
             }
-            Err(RecvError::Finished | RecvError::Failed(_)) => Ok(()),
+            Err(RecvError::Finished) => {
+                let at = self.irs.wrapping_add(1).wrapping_add(self.delivered as u32);
+                if self.fins.contains(&at) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "end of stream after {} bytes, but the peer sent no FIN at {at}",
+                        self.delivered
+                    ))
+                }
+            }
+            Err(RecvError::Failed(_)) => Ok(()),
         }
     }
 
@@ -468,6 +489,7 @@ pub fn run(setup: &Setup, actions: &[Action]) -> Result<Report, String> {
         our_edge: None,
         capacity: cfg.recv_buffer as u32,
         delivered: 0,
+        fins: std::collections::HashSet::new(),
         report: Report::default(),
         buf: vec![0; 1480],
         payload: Vec::with_capacity(usize::from(MAX_PAYLOAD)),

@@ -299,3 +299,109 @@ fn a_retransmission_never_carries_data_that_was_never_sent() {
     assert_eq!(sent(&mut h), [(ISS + 1, 257)]);
     assert_eq!(h.conn.stats().fast_retransmits, 1);
 }
+
+/// The listener of packetdrill's scripts: the peer offers MSS `mss`,
+/// SACK, window scale 7 and a window of 32792; its ACK says `win` << 7.
+fn packetdrill_open(mss: u16, win: u16) -> Harness {
+    let mut cfg = config(true);
+    cfg.window_scaling = true;
+    cfg.nodelay = false;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            mss: Some(mss),
+            sack_perm: true,
+            ws: Some(7),
+            win: 32792,
+            ..peer_syn()
+        },
+    );
+    let syn_ack = h.poll().unwrap();
+    assert!(syn_ack.sack_perm && syn_ack.ws.is_some());
+    h.advance(100);
+    h.inject(Seg {
+        win,
+        ..peer_ack(ISS + 1)
+    });
+    h
+}
+
+#[test]
+fn packetdrill_fr_4pkt_sack() {
+    // packetdrill gtests/net/tcp/fast_retransmit/fr-4pkt-sack.pkt
+    let mut h = packetdrill_open(1460, 257);
+    h.send(&[0; 5840]);
+    assert_eq!(
+        sent(&mut h),
+        [(s(0), 1460), (s(1), 1460), (s(2), 1460), (s(3), 1460)]
+    );
+    h.advance(100);
+    for hi in [2, 3, 4] {
+        h.inject(Seg {
+            win: 257,
+            ..ack_with(s(0), &[(s(1), s(hi))])
+        });
+    }
+    // Three duplicate ACKs: fast retransmit of the first segment.
+    assert_eq!(sent(&mut h), [(s(0), 1460)]);
+    h.advance(100);
+    h.inject(Seg {
+        win: 257,
+        ..ack_with(s(4), &[])
+    });
+    h.advance(100);
+    h.conn.close(h.now);
+    let fin = h.poll().unwrap();
+    assert_eq!((fin.seq, fin.flags), (s(4), crate::wire::TcpFlags::FIN));
+    h.inject(Seg {
+        seq: IRS + 1,
+        ack: Some(s(4) + 1),
+        flags: crate::wire::TcpFlags::FIN,
+        win: 257,
+        ..seg()
+    });
+    let ack = h.poll().unwrap();
+    assert_eq!((ack.seq, ack.ack), (s(4) + 1, Some(IRS + 2)));
+    assert_eq!(h.state(), State::TimeWait);
+}
+
+#[test]
+fn packetdrill_limited_transmit_sack() {
+    // packetdrill gtests/net/tcp/limited_transmit/limited-transmit-sack.pkt:
+    // reordering, not loss. Two duplicate ACKs each release one new
+    // segment; the cumulative ACK then ends it without a retransmission.
+    let mut h = packetdrill_open(1000, 320);
+    let k = |i: u32| ISS + 1 + i * 1000;
+    h.send(&[0; 15_000]);
+    assert_eq!(sent(&mut h).len(), 10, "IW10 of 1000-byte segments");
+    h.advance(110);
+    h.inject(Seg {
+        win: 320,
+        ..ack_with(k(0), &[(k(1), k(2))])
+    });
+    assert_eq!(sent(&mut h), [(k(10), 1000)]);
+    h.advance(10);
+    h.inject(Seg {
+        win: 320,
+        ..ack_with(k(0), &[(k(1), k(3))])
+    });
+    assert_eq!(sent(&mut h), [(k(11), 1000)]);
+    h.advance(10);
+    h.inject(Seg {
+        win: 320,
+        ..ack_with(k(3), &[])
+    });
+    let out = sent(&mut h);
+    assert_eq!(out.first(), Some(&(k(12), 1000)), "{out:?}");
+    for ack in [5, 7, 9, 11, 13, 15] {
+        h.advance(20);
+        h.inject(Seg {
+            win: 320,
+            ..ack_with(k(ack), &[])
+        });
+        let _ = sent(&mut h);
+    }
+    assert_eq!(h.conn.send_queue(), 0);
+    assert_eq!(h.conn.stats().retransmits, 0);
+    assert_eq!(h.conn.stats().recoveries, 0);
+}
