@@ -280,6 +280,27 @@ impl Driver {
                 + u32::from(repr.flags.syn())
                 + u32::from(repr.flags.fin());
             let end = repr.seq_number.wrapping_add(len);
+            // No holes in what we send: a segment starts at or below SND.MAX.
+            // (Keepalive and window probes sit one below SND.UNA.)
+            if len > 0
+                && !repr.flags.rst()
+                && SeqNum::new(self.snd_max).before(SeqNum::new(repr.seq_number))
+            {
+                return Err(format!(
+                    "a segment starts past SND.MAX {}: {repr:?}",
+                    self.snd_max
+                ));
+            }
+            // RCV.NXT never moves back.
+            if let Some(a) = repr.ack_number
+                && !repr.flags.rst()
+                && SeqNum::new(a).before(SeqNum::new(self.rcv_nxt))
+            {
+                return Err(format!(
+                    "our ACK went back from {} to {a}: {repr:?}",
+                    self.rcv_nxt
+                ));
+            }
             if !repr.flags.rst() && SeqNum::new(self.snd_max).before(SeqNum::new(end)) {
                 self.snd_max = end;
             }
