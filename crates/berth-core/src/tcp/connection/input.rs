@@ -194,7 +194,16 @@ impl Connection {
                 (Some((val, _)), Some((recent, _))) => ts_before(recent, val),
                 _ => false,
             };
-            if seg.seq.after(self.rcv_nxt) || newer_ts {
+            //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+            //# Otherwise, silently drop the incoming SYN segment, thus leaving
+            //# the previous incarnation of the connection in the TIME-WAIT
+            //# state.
+            // A SYN whose timestamp PAWS rejects never reopens, whatever its
+            // sequence number (Linux: `!paws_reject` in
+            // tcp_timewait_state_process). The RFC drops it silently; Linux
+            // answers with an ACK (TCP_TW_ACK), and so do we: it falls
+            // through to the PAWS check below.
+            if (seg.seq.after(self.rcv_nxt) || newer_ts) && !self.paws_rejects(now, seg) {
                 return Outcome::NewSynInTimeWait;
             }
         }
@@ -203,12 +212,7 @@ impl Connection {
         //# If there is a Timestamps option in the arriving segment, SEG.TSval
         //# < TS.Recent, TS.Recent is valid (see later discussion), and the RST
         //# bit is not set, then treat the arriving segment as not acceptable:
-        if self.opts.timestamps
-            && !seg.rst()
-            && let (Some((val, _)), Some((recent, at))) = (seg.timestamp, self.ts_recent)
-            && ts_before(val, recent)
-            && now.saturating_duration_since(at) <= PAWS_IDLE
-        {
+        if self.paws_rejects(now, seg) {
             //# Send an acknowledgment in reply as specified in RFC 793, page 69,
             //# and drop the segment.
             self.stats.paws_drops += 1;
@@ -332,6 +336,20 @@ impl Connection {
         // use it). Seventh and eighth: text and FIN.
         self.process_text_and_fin(now, seg, seg.seq);
         Outcome::Handled
+    }
+
+    /// RFC 7323 5.3 R1: the segment carries a timestamp older than a valid
+    /// TS.Recent (and is not a reset).
+    fn paws_rejects(&self, now: Instant, seg: &Segment<'_>) -> bool {
+        match (seg.timestamp, self.ts_recent) {
+            (Some((val, _)), Some((recent, at))) => {
+                self.opts.timestamps
+                    && !seg.rst()
+                    && ts_before(val, recent)
+                    && now.saturating_duration_since(at) <= PAWS_IDLE
+            }
+            _ => false,
+        }
     }
 
     /// RFC 5961 section 3.2: a reset is taken only at exactly RCV.NXT.

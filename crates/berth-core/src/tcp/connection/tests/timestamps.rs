@@ -266,3 +266,64 @@ fn ts_recent_expires_after_24_days_idle() {
     assert_eq!(h.read_all(), b"ab");
     assert_eq!(h.conn.stats().paws_drops, 0);
 }
+
+/// TIME-WAIT after an active close with timestamps; TS.Recent is 300.
+fn ts_time_wait() -> Harness {
+    let mut h = ts_established();
+    h.conn.shutdown_write();
+    h.poll();
+    h.inject(Seg {
+        ts: Some((300, 1000)),
+        ..peer_fin_acking_ours()
+    });
+    h.poll();
+    assert_eq!(h.state(), State::TimeWait);
+    h
+}
+
+fn peer_fin_acking_ours() -> Seg {
+    Seg {
+        seq: IRS + 1,
+        ack: Some(ISS + 2),
+        flags: Flags::FIN,
+        win: 8192,
+        ..seg()
+    }
+}
+
+//= https://www.rfc-editor.org/rfc/rfc6191#section-2
+//= type=test
+//# Otherwise, silently drop the incoming SYN segment, thus leaving
+//# the previous incarnation of the connection in the TIME-WAIT
+//# state.
+#[test]
+fn syn_with_an_old_timestamp_does_not_reopen_time_wait() {
+    // Found reading the code against Linux's tcp_timewait_state_process: a
+    // SYN past RCV.NXT reopened TIME-WAIT even when PAWS rejected its
+    // timestamp. Linux requires !paws_reject (and then answers with an ACK).
+    let mut h = ts_time_wait();
+    let out = h.inject(Seg {
+        seq: IRS + 100_000,
+        ts: Some((200, 0)),
+        ..peer_syn()
+    });
+    assert_eq!(out, crate::tcp::Outcome::Handled);
+    assert_eq!(h.state(), State::TimeWait);
+    assert_eq!(h.conn.stats().paws_drops, 1);
+    let ack = h.poll().unwrap();
+    assert_eq!((ack.ack, ack.ts.map(|t| t.1)), (Some(IRS + 2), Some(300)));
+    // A newer timestamp (or none) with a higher sequence number reopens.
+    let mut h = ts_time_wait();
+    let out = h.inject(Seg {
+        seq: IRS + 100_000,
+        ts: Some((301, 0)),
+        ..peer_syn()
+    });
+    assert_eq!(out, crate::tcp::Outcome::NewSynInTimeWait);
+    let mut h = ts_time_wait();
+    let out = h.inject(Seg {
+        seq: IRS + 100_000,
+        ..peer_syn()
+    });
+    assert_eq!(out, crate::tcp::Outcome::NewSynInTimeWait);
+}
