@@ -302,3 +302,71 @@ fn small_reads_do_not_open_the_window() {
     let ack = h.poll().unwrap();
     assert_eq!(ack.win, 0);
 }
+
+#[test]
+fn a_window_shrunk_to_zero_under_sent_data_is_probed_not_timed_out() {
+    // Found by a scripted test: the peer closed its window with our data
+    // outstanding; every RTO then retransmitted nothing (no window) yet
+    // counted a retry, and after `retries` the connection failed with
+    // TimedOut although the peer was alive. Linux (tcp_retransmit_timer)
+    // turns those retransmissions into zero-window probes and does not
+    // time out while the peer answers.
+    let mut h = established();
+    h.conn.set_nodelay(true);
+    h.send(b"hello");
+    assert_eq!(h.poll().unwrap().data, b"hello");
+    h.inject(Seg {
+        win: 0,
+        ..peer_ack(ISS + 1)
+    });
+    let mut waits = Vec::new();
+    for _ in 0..30 {
+        waits.push(h.advance_to_timer());
+        // A probe per expiry: ours, and (once the peer's identical
+        // zero-window answers count as three duplicate ACKs) the segment at
+        // SND.UNA, which Linux also sends as the probe.
+        let out: Vec<Seg> = std::iter::from_fn(|| h.poll()).collect();
+        assert!(!out.is_empty() && out.len() <= 2, "{out:?}");
+        assert!(
+            out.iter()
+                .all(|s| *s == our_ack(ISS, IRS + 1) || s.seq == ISS + 1),
+            "{out:?}"
+        );
+        h.inject(Seg {
+            win: 0,
+            ..peer_ack(ISS + 1)
+        });
+    }
+    assert_eq!(&waits[..4], &[200, 400, 800, 1600]);
+    assert_eq!(waits[29], 120_000);
+    assert_eq!(h.state(), State::Established);
+    // The window opens: the data goes again at once.
+    h.inject(Seg {
+        win: 100,
+        ..peer_ack(ISS + 1)
+    });
+    let s = h.poll().unwrap();
+    assert_eq!((s.seq, s.data.as_slice()), (ISS + 1, &b"hello"[..]));
+}
+
+#[test]
+fn a_closed_window_whose_peer_fell_silent_still_times_out() {
+    let mut h = established();
+    h.conn.set_nodelay(true);
+    h.send(b"hello");
+    h.poll();
+    h.inject(Seg {
+        win: 0,
+        ..peer_ack(ISS + 1)
+    });
+    // No answers: after 2 * RTO max of silence the retries count again.
+    for _ in 0..60 {
+        if h.state() == State::Closed {
+            break;
+        }
+        h.advance_to_timer();
+        while h.poll().is_some() {}
+    }
+    assert_eq!(h.state(), State::Closed);
+    assert_eq!(h.conn.error(), Some(crate::tcp::ConnError::TimedOut));
+}
