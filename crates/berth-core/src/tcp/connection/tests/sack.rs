@@ -405,3 +405,31 @@ fn packetdrill_limited_transmit_sack() {
     assert_eq!(h.conn.stats().retransmits, 0);
     assert_eq!(h.conn.stats().recoveries, 0);
 }
+
+#[test]
+fn a_lower_path_mtu_during_recovery_does_not_flood() {
+    // Found by the fuzzer: on_path_mtu rewound SND.NXT to SND.UNA while in
+    // SACK recovery, where the sending limit is cwnd - pipe and pipe does
+    // not count what poll_data resends below SND.MAX: thousands of tiny
+    // "retransmissions" in one burst (cwnd 467, 4096 one-byte segments).
+    let mut h = open(true);
+    h.send(&[7; 10 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 10);
+    // Everything but segment 0 is SACKed: pipe is the one retransmission.
+    for hi in 2..=10 {
+        h.inject(ack_with(s(0), &[(s(1), s(hi))]));
+        let _ = sent(&mut h);
+    }
+    assert_eq!(h.conn.stats().sack_recoveries, 1);
+    let cwnd = h.conn.cwnd();
+    h.conn.on_path_mtu(500);
+    let out = sent(&mut h);
+    let bytes: usize = out.iter().map(|&(_, len)| len).sum();
+    assert!(
+        bytes <= cwnd,
+        "{bytes} bytes resent with cwnd {cwnd}: {out:?}"
+    );
+    // Recovery goes on with the smaller segments.
+    h.inject(ack_with(s(0), &[(s(1), s(10))]));
+    assert!(sent(&mut h).iter().all(|&(_, len)| len <= 500));
+}
