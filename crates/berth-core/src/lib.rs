@@ -28,10 +28,7 @@ pub mod stack;
 pub mod stats;
 pub mod syn_cookie;
 pub mod tcp;
-/// The simulation support under the name the tests use.
-#[cfg(test)]
-pub(crate) mod testing {
-    pub(crate) use crate::sim::*;
-}
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod wire;

@@ -194,7 +194,16 @@ impl Connection {
                 (Some((val, _)), Some((recent, _))) => ts_before(recent, val),
                 _ => false,
             };
-            if seg.seq.after(self.rcv_nxt) || newer_ts {
+            //= https://www.rfc-editor.org/rfc/rfc6191#section-2
+            //# Otherwise, silently drop the incoming SYN segment, thus leaving
+            //# the previous incarnation of the connection in the TIME-WAIT
+            //# state.
+            // A SYN whose timestamp PAWS rejects never reopens, whatever its
+            // sequence number (Linux: `!paws_reject` in
+            // tcp_timewait_state_process). The RFC drops it silently; Linux
+            // answers with an ACK (TCP_TW_ACK), and so do we: it falls
+            // through to the PAWS check below.
+            if (seg.seq.after(self.rcv_nxt) || newer_ts) && !self.paws_rejects(now, seg) {
                 return Outcome::NewSynInTimeWait;
             }
         }
@@ -203,12 +212,7 @@ impl Connection {
         //# If there is a Timestamps option in the arriving segment, SEG.TSval
         //# < TS.Recent, TS.Recent is valid (see later discussion), and the RST
         //# bit is not set, then treat the arriving segment as not acceptable:
-        if self.opts.timestamps
-            && !seg.rst()
-            && let (Some((val, _)), Some((recent, at))) = (seg.timestamp, self.ts_recent)
-            && ts_before(val, recent)
-            && now.saturating_duration_since(at) <= PAWS_IDLE
-        {
+        if self.paws_rejects(now, seg) {
             //# Send an acknowledgment in reply as specified in RFC 793, page 69,
             //# and drop the segment.
             self.stats.paws_drops += 1;
@@ -334,6 +338,20 @@ impl Connection {
         Outcome::Handled
     }
 
+    /// RFC 7323 5.3 R1: the segment carries a timestamp older than a valid
+    /// TS.Recent (and is not a reset).
+    fn paws_rejects(&self, now: Instant, seg: &Segment<'_>) -> bool {
+        match (seg.timestamp, self.ts_recent) {
+            (Some((val, _)), Some((recent, at))) => {
+                self.opts.timestamps
+                    && !seg.rst()
+                    && ts_before(val, recent)
+                    && now.saturating_duration_since(at) <= PAWS_IDLE
+            }
+            _ => false,
+        }
+    }
+
     /// RFC 5961 section 3.2: a reset is taken only at exactly RCV.NXT.
     fn on_rst(&mut self, now: Instant, seg: &Segment<'_>) {
         //= https://www.rfc-editor.org/rfc/rfc5961#section-3.2
@@ -386,8 +404,16 @@ impl Connection {
         //# If (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)),
         //# set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <-
         //# SEG.ACK.
+        //
+        // Linux (tcp_may_update_window) also takes the window from every ACK
+        // that advances SND.UNA, whatever its sequence number. We follow
+        // Linux: SND.WND is an offset from SND.UNA, so an ACK that moves
+        // SND.UNA but whose window is ignored (a retransmission from the
+        // peer, older than SND.WL1) would slide the right edge past anything
+        // the peer offered, and we would send data it must drop.
         let window_update = self.snd_una.before_or_eq(ack)
-            && (self.snd_wl1.before(seg.seq)
+            && (ack.after(self.snd_una)
+                || self.snd_wl1.before(seg.seq)
                 || (self.snd_wl1 == seg.seq && self.snd_wl2.before_or_eq(ack)));
         if window_update {
             self.snd_wnd = seg.wnd << self.opts.snd_wscale;

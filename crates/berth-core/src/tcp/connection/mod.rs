@@ -626,7 +626,15 @@ impl Connection {
             self.smss = mss;
             self.cc.set_mss(u32::from(mss));
             // Retransmit what was sent with the larger size (RFC 1191 section 6.5).
-            self.snd_nxt = self.snd_una;
+            // Not during loss recovery: there the sending limit is cwnd - pipe,
+            // and pipe does not count what poll_data would resend below
+            // SND.MAX, SACKed octets included, so rewinding SND.NXT let one
+            // burst resend the whole flight (found by the fuzzer). Recovery
+            // retransmits the holes, already at the new size; an RTO
+            // rewinds for whatever else was lost.
+            if self.recovery.is_none() {
+                self.snd_nxt = self.snd_una;
+            }
             self.events.insert(Events::WRITABLE);
         }
     }

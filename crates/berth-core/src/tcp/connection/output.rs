@@ -259,13 +259,23 @@ impl Connection {
     ) -> Option<(usize, usize)> {
         let data_start = self.data_start();
         let data_end = data_start + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
-        let avail = if seq.before(data_end) {
-            data_end.wrapping_offset_from(seq)
+        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
+        //# (4.3) Retransmit the first data segment presumed dropped -- the
+        //#       segment starting with sequence number HighACK + 1.
+        // A retransmission carries only what was sent before (up to
+        // SND.MAX): octets never sent are new data, under the peer's window
+        // and cwnd in poll_data. (A short segment at SND.UNA, cut by the
+        // window or Nagle, was being "retransmitted" as a full SMSS.)
+        let sent_end = data_end.earliest(self.snd_max);
+        let avail = if seq.before(sent_end) {
+            sent_end.wrapping_offset_from(seq)
         } else {
             0
         };
         let len = len.min(avail).min(self.max_payload(now, buf));
-        let fin = self.our_fin.is_some_and(|f| f == seq + len);
+        let fin = self
+            .our_fin
+            .is_some_and(|f| f == seq + len && f.before(self.snd_max));
         if len == 0 && !fin {
             return None;
         }
@@ -519,13 +529,26 @@ impl Connection {
             offered.min(free.max(offered))
         };
         let shift = self.opts.rcv_wscale.get();
-        // Round up rather than shrink the offered edge (Linux does the same).
+        // Round down to stay inside the buffer, but up rather than below
+        // what we promised (Linux rounds up the same way).
         let mut field = window >> shift;
         if (field << shift) < offered {
             field = offered.div_ceil(1 << shift);
         }
         let field = u16::try_from(field).unwrap_or(u16::MAX);
-        let edge = self.rcv_nxt + (u32::from(field) << shift);
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.4
+        //# If the sequence number is then updated by a number of bytes smaller
+        //# than that granularity, the TCP will have to either advertise a new
+        //# window that is beyond what it previously advertised (and perhaps
+        //# beyond the buffer) or will have to advertise a smaller window,
+        //# which will cause the TCP window to shrink.
+        // What we promise (RCV.NXT + RCV.WND) is the window, not its
+        // rounding: recording the rounded-up edge let it creep right by up
+        // to 2^shift - 1 octets with every ACK while the window was held,
+        // past the end of the buffer, so a full buffer never showed a zero
+        // window. The edge we advertise stays within 2^shift of the promise.
+        let promised = (u32::from(field) << shift).min(window);
+        let edge = self.rcv_nxt + promised;
         if self.rcv_adv.before(edge) {
             self.rcv_adv = edge;
         }

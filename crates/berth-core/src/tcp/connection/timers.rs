@@ -103,6 +103,13 @@ impl Connection {
                 if self.snd_max == self.snd_una {
                     return;
                 }
+                if self.snd_wnd.get() == 0
+                    && now.saturating_duration_since(self.last_recv)
+                        <= self.cfg.rto_max.saturating_mul(2)
+                {
+                    self.window_closed_rto(now);
+                    return;
+                }
                 self.retries += 1;
                 if self.retries > self.cfg.retries {
                     self.enter_closed(Some(ConnError::TimedOut));
@@ -137,6 +144,30 @@ impl Connection {
                 self.timers.rto = Some(now + self.rtt.rto());
             }
         }
+    }
+
+    /// The retransmission timer ran out while the peer's window is closed
+    /// (it shrank to zero under data already sent, or our FIN went into
+    /// it): nothing may be retransmitted, so nothing was, and counting
+    /// these expiries as retries would time out a peer that is alive. Linux
+    /// (tcp_retransmit_timer: "Receiver dastardly shrinks window. Our
+    /// retransmits become zero probes, but we should not timeout this
+    /// connection") probes instead, and gives up only when the peer has
+    /// been silent for 2 * TCP_RTO_MAX (tcp_rtx_probe0_timed_out). So do
+    /// we: a probe, backoff, and go-back-N once the window opens.
+    fn window_closed_rto(&mut self, now: Instant) {
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.1
+        //# The transmitting host SHOULD send the first zero-window probe when a
+        //# zero window has existed for the retransmission timeout period
+        //# (SHLD-29) (Section 3.8.1), and SHOULD increase exponentially the
+        //# interval between successive probes (SHLD-30).
+        self.stats.rto_fired += 1;
+        self.stats.window_probes += 1;
+        self.rtt.on_timeout();
+        self.probe_pending = true;
+        self.snd_nxt = self.snd_una;
+        self.rtt_probe = None;
+        self.timers.rto = Some(now + self.rtt.rto());
     }
 
     fn on_persist(&mut self, now: Instant) {

@@ -157,3 +157,46 @@ fn data_after_close_is_answered_with_reset() {
     assert_eq!(h.poll().map(|s| s.flags), Some(Flags::RST));
     assert_eq!(h.state(), State::Closed);
 }
+
+#[test]
+fn packetdrill_close_remote_fin_then_close() {
+    // packetdrill gtests/net/tcp/close/close-remote-fin-then-close.pkt: the
+    // LAST-ACK path, then a segment for the forgotten connection draws the
+    // port table's reset.
+    let mut h = established();
+    h.advance(10);
+    h.inject(peer_fin(IRS + 1, ISS + 1));
+    h.expect(ack_of_fin(ISS + 1, IRS + 2));
+    h.advance(10);
+    h.conn.close(h.now);
+    h.expect(Seg {
+        win: RECV_BUF as u16 - 1,
+        ..our_fin(ISS + 1, IRS + 2)
+    });
+    h.advance(10);
+    h.inject(Seg {
+        seq: IRS + 2,
+        ..peer_ack(ISS + 2)
+    });
+    assert!(h.conn.is_closed());
+    // The connection takes no more segments; the port table answers.
+    let late = Seg {
+        seq: IRS + 2,
+        ..peer_ack(ISS + 2)
+    };
+    h.inject(late);
+    h.expect_none();
+    let reset = crate::tcp::segment::reset_for(&crate::tcp::segment::Segment {
+        seq: crate::tcp::seq::SeqNum::new(IRS + 2),
+        ack: Some(crate::tcp::seq::SeqNum::new(ISS + 2)),
+        flags: Flags::ACK,
+        wnd: crate::tcp::seq::UnscaledWindowSize::new(8192),
+        mss: None,
+        window_scale: None,
+        sack_permitted: false,
+        sack_blocks: [None; 4],
+        timestamp: None,
+        payload: &[],
+    });
+    assert_eq!(reset.map(|r| (r.seq.get(), r.ack)), Some((ISS + 2, None)));
+}

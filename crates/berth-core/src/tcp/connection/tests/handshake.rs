@@ -229,3 +229,85 @@ fn reset_in_syn_sent_refuses() {
     assert_eq!(h.state(), State::Closed);
     assert_eq!(h.conn.error(), Some(ConnError::Refused));
 }
+
+#[test]
+fn syn_ack_carrying_a_fin_goes_to_close_wait() {
+    let mut h = Harness::connect(plain_config());
+    h.poll();
+    h.inject(Seg {
+        seq: IRS,
+        ack: Some(ISS + 1),
+        flags: Flags::SYN | Flags::FIN,
+        win: 8192,
+        mss: Some(1460),
+        data: b"bye".to_vec(),
+        ..seg()
+    });
+    assert_eq!(h.state(), State::CloseWait);
+    h.expect(Seg {
+        win: RECV_BUF as u16 - 3,
+        ..our_ack(ISS + 1, IRS + 5)
+    });
+    assert_eq!(h.read_all(), b"bye");
+}
+
+#[test]
+fn unacceptable_ack_in_syn_received_draws_a_reset() {
+    let mut h = Harness::accept(plain_config(), peer_syn());
+    h.poll();
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
+    //= type=test
+    //# If the segment acknowledgment is not acceptable, form a reset
+    //# segment
+    //#
+    //# <SEQ=SEG.ACK><CTL=RST>
+    h.inject(peer_ack(ISS + 77));
+    h.expect(Seg {
+        seq: ISS + 77,
+        flags: Flags::RST,
+        ..seg()
+    });
+    // The half-open connection stays; the right ACK still completes it.
+    h.inject(peer_ack(ISS + 1));
+    assert_eq!(h.state(), State::Established);
+}
+
+#[test]
+fn data_with_the_handshakes_ack_is_taken() {
+    let mut h = Harness::accept(plain_config(), peer_syn());
+    h.poll();
+    h.inject(peer_data(IRS + 1, b"GET /"));
+    assert_eq!(h.state(), State::Established);
+    assert_eq!(h.read_all(), b"GET /");
+}
+
+#[test]
+fn fin_with_the_handshakes_ack_goes_to_close_wait() {
+    let mut h = Harness::accept(plain_config(), peer_syn());
+    h.poll();
+    h.inject(Seg {
+        seq: IRS + 1,
+        ack: Some(ISS + 1),
+        flags: Flags::FIN,
+        win: 8192,
+        ..seg()
+    });
+    assert_eq!(h.state(), State::CloseWait);
+}
+
+#[test]
+fn simultaneous_open_with_syn_retransmission() {
+    // Our SYN is lost in the crossing; the peer's SYN arrives, we answer
+    // with SYN-ACK, which its retransmitted SYN confirms was needed.
+    let mut h = Harness::connect(plain_config());
+    h.poll();
+    h.inject(peer_syn());
+    assert_eq!(h.state(), State::SynReceived);
+    let syn_ack = h.poll().unwrap();
+    assert_eq!(syn_ack.flags, Flags::SYN);
+    assert_eq!(syn_ack.ack, Some(IRS + 1));
+    h.inject(peer_syn());
+    assert_eq!(h.poll().as_ref(), Some(&syn_ack));
+    h.inject(peer_ack(ISS + 1));
+    assert_eq!(h.state(), State::Established);
+}

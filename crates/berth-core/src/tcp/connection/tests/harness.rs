@@ -143,6 +143,11 @@ impl Harness {
     /// Passive open with `cfg`: the peer's SYN `syn` arrives at a listener,
     /// which makes the connection (nothing sent yet).
     pub(super) fn accept(cfg: TcpConfig, syn: Seg) -> Self {
+        Self::accept_with_iss(cfg, syn, ISS)
+    }
+
+    /// [`Harness::accept`] with our ISN `iss`.
+    pub(super) fn accept_with_iss(cfg: TcpConfig, syn: Seg, iss: u32) -> Self {
         let bytes = syn.to_bytes(REMOTE, LOCAL);
         let packet = TcpPacket::new_checked(&bytes[..]).unwrap();
         let repr = TcpRepr::parse(&packet, REMOTE.ip(), LOCAL.ip(), ChecksumCaps::FULL).unwrap();
@@ -152,7 +157,7 @@ impl Harness {
             LOCAL,
             REMOTE,
             &Segment::from_repr(&repr),
-            SeqNum::new(ISS),
+            SeqNum::new(iss),
             0,
         );
         Self::new(conn)
@@ -307,4 +312,17 @@ pub(super) fn peer_ack(ack: u32) -> Seg {
         win: 8192,
         ..seg()
     }
+}
+
+/// An ESTABLISHED connection opened passively with `cfg` (the peer offers
+/// only MSS 1460 and a window of 8192), at t = `rtt_ms`: the handshake gave
+/// one RTT sample of that size.
+pub(super) fn established_with(cfg: TcpConfig, rtt_ms: u64) -> Harness {
+    let mut h = Harness::accept(cfg, peer_syn());
+    assert!(h.poll().is_some_and(|s| s.flags == Flags::SYN));
+    h.advance(rtt_ms);
+    h.inject(peer_ack(ISS + 1));
+    assert_eq!(h.state(), State::Established);
+    h.expect_none();
+    h
 }
