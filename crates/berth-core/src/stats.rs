@@ -83,4 +83,7 @@ pub struct StackStats {
     pub neighbor_adverts: u64,
     /// Outbound connections that took over a 4-tuple in TIME-WAIT.
     pub time_wait_reused: u64,
+    /// ICMP errors quoting a TCP sequence number outside the connection's
+    /// unacknowledged data (RFC 5927 4.1), ignored.
+    pub icmp_errors_ignored: u64,
 }

@@ -161,7 +161,8 @@ impl Stack {
         mss: Option<u16>,
     ) {
         self.stats.icmp_errors_received += 1;
-        let Some(&[l0, l1, r0, r1]) = data.get(..4) else {
+        // RFC 792 guarantees the first 8 bytes: the ports and the sequence number.
+        let Some(&[l0, l1, r0, r1, s0, s1, s2, s3]) = data.get(..8) else {
             return;
         };
         if protocol != IpProtocol::Tcp {
@@ -169,15 +170,26 @@ impl Stack {
         }
         let local = SocketAddr::new(from, u16::from_be_bytes([l0, l1]));
         let remote = SocketAddr::new(to, u16::from_be_bytes([r0, r1]));
-        self.tcp_icmp_error(local, remote, mss);
+        let seq = crate::tcp::seq::SeqNum::new(u32::from_be_bytes([s0, s1, s2, s3]));
+        self.tcp_icmp_error(local, remote, seq, mss);
     }
 
     /// An ICMP error quoting a segment of ours from `local` to `remote`.
-    fn tcp_icmp_error(&mut self, local: SocketAddr, remote: SocketAddr, mss: Option<u16>) {
+    fn tcp_icmp_error(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        seq: crate::tcp::seq::SeqNum,
+        mss: Option<u16>,
+    ) {
         let TcpTarget::Connection(h) = self.ports.lookup_tcp(local, remote) else {
             return;
         };
         if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+            if !t.conn.icmp_seq_acceptable(seq) {
+                self.stats.icmp_errors_ignored += 1;
+                return;
+            }
             match mss {
                 Some(mss) => t.conn.on_path_mtu(mss),
                 None => t.conn.on_icmp_unreachable(),

@@ -495,14 +495,12 @@ fn icmp_errors_reach_the_connection() {
             .unwrap();
     p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Established);
     let _ = accept(&mut p.b, l);
-    let local = p.a.local_addr(c).unwrap();
-    let icmp_from = |reason, mtu: u16, dst: SocketAddr, src: SocketAddr| {
+    // An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`
+    // and the first 8 bytes of one of A's TCP segments.
+    let icmp_about = |reason, mtu: u16, dst: Ipv4Addr, quoted: &[u8]| {
         let quoted_ip = Ipv4Repr {
             src_addr: Ipv4Addr::new(198, 18, 0, 1),
-            dst_addr: match dst.ip() {
-                IpAddr::V4(a) => a,
-                IpAddr::V6(_) => unreachable!(),
-            },
+            dst_addr: dst,
             next_header: IpProtocol::Tcp,
             payload_len: 1460,
             hop_limit: 64,
@@ -513,14 +511,11 @@ fn icmp_errors_reach_the_connection() {
             more_frags: false,
             frag_offset: 0,
         };
-        let mut ports = [0u8; 8];
-        ports[..2].copy_from_slice(&src.port().to_be_bytes());
-        ports[2..4].copy_from_slice(&dst.port().to_be_bytes());
         let icmp = Icmpv4Repr::DstUnreachable {
             reason,
             next_hop_mtu: mtu,
             header: quoted_ip,
-            data: &ports,
+            data: quoted,
         };
         let ip = Ipv4Repr {
             src_addr: Ipv4Addr::new(198, 18, 0, 2),
@@ -534,18 +529,31 @@ fn icmp_errors_reach_the_connection() {
         icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
         frame
     };
-    p.a.handle_frame(
-        p.now,
-        &icmp_from(
-            Icmpv4DstUnreachable::FragRequired,
-            1000,
-            SocketAddr::new(B4, 80),
-            local,
-        ),
-    );
-    assert_eq!(p.a.stats().icmp_errors_received, 1);
+    let b4 = Ipv4Addr::new(198, 18, 0, 2);
+    // Data goes out in full-sized segments; a router says 1000 bytes fit.
     p.a.tcp_send(c, &[5u8; 20_000]).unwrap();
     let mut buf = [0u8; 1500];
+    let first = p.a.poll_transmit(p.now, &mut buf).unwrap();
+    assert!(first > 1000);
+    let quoted = buf[20..28].to_vec();
+    while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    // A forged error quoting a sequence number we never sent is ignored
+    // (RFC 5927 4.1).
+    let mut forged = quoted.clone();
+    forged[4..8].copy_from_slice(&[0xde, 0xad, 0xbe, 0xef]);
+    p.a.handle_frame(
+        p.now,
+        &icmp_about(Icmpv4DstUnreachable::FragRequired, 600, b4, &forged),
+    );
+    assert_eq!(p.a.stats().icmp_errors_ignored, 1);
+    p.a.handle_frame(
+        p.now,
+        &icmp_about(Icmpv4DstUnreachable::FragRequired, 1000, b4, &quoted),
+    );
+    assert_eq!(p.a.stats().icmp_errors_received, 2);
+    // What is resent, and sent from now on, fits the path.
+    p.now += Duration::from_secs(2);
+    p.a.handle_timeout(p.now);
     let mut sizes = Vec::new();
     while let Some(n) = p.a.poll_transmit(p.now, &mut buf) {
         sizes.push(n);
@@ -559,16 +567,12 @@ fn icmp_errors_reach_the_connection() {
     let c2 =
         p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
             .unwrap();
-    let local2 = p.a.local_addr(c2).unwrap();
-    while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    let syn = p.a.poll_transmit(p.now, &mut buf).unwrap();
+    assert!(syn >= 28);
+    let quoted_syn = buf[20..28].to_vec();
     p.a.handle_frame(
         p.now,
-        &icmp_from(
-            Icmpv4DstUnreachable::HostUnreachable,
-            0,
-            SocketAddr::new(B4, 81),
-            local2,
-        ),
+        &icmp_about(Icmpv4DstUnreachable::HostUnreachable, 0, b4, &quoted_syn),
     );
     assert_eq!(p.a.tcp_state(c2).unwrap(), State::Closed);
     assert_eq!(

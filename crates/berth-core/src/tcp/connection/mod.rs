@@ -17,6 +17,7 @@
 //! persist, keepalive, FIN-WAIT-2, TIME-WAIT).
 
 mod cookie;
+mod icmp;
 mod input;
 mod output;
 mod reuse;
