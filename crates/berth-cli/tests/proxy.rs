@@ -22,50 +22,8 @@ use std::time::{Duration, Instant};
 use berth_device::kernel::NetNs;
 use sha2::{Digest, Sha256};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn tools_missing() -> Option<String> {
-    for tool in ["ip", "curl", "nc", "python3", "sha256sum", "ss"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    None
-}
-
-/// Skips (or, under CI, fails) when the machine cannot run the test.
-fn precondition() -> bool {
-    let why = if !is_root() {
-        Some("not root".to_string())
-    } else if !std::path::Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing".to_string())
-    } else {
-        tools_missing()
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but cannot run the proxy test: {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping the berth proxy test: {why}");
-            false
-        }
-    }
-}
+mod common;
+use common::{is_root, precondition};
 
 /// Everything the test creates, undone on drop (success or panic): child
 /// processes killed, server threads told to stop, namespaces and the veth
@@ -134,7 +92,10 @@ fn blob(len: usize) -> Vec<u8> {
 
 #[test]
 fn berth_proxy_relays_tcp_and_udp_through_the_host() {
-    if !precondition() {
+    if !precondition(
+        "the berth proxy test",
+        &["ip", "curl", "nc", "python3", "sha256sum", "ss"],
+    ) {
         return;
     }
     let id = std::process::id();

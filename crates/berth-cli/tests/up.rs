@@ -8,50 +8,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("Uid:"))
-                .map(|l| l.split_whitespace().nth(2) == Some("0"))
-        })
-        .unwrap_or(false)
-}
-
-fn tools_missing() -> Option<String> {
-    for tool in ["ip", "curl", "nc", "ping", "sha256sum"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    None
-}
-
-/// Skips (or, under CI, fails) when the machine cannot run the test.
-fn precondition() -> bool {
-    let why = if !is_root() {
-        Some("not root".to_string())
-    } else if !std::path::Path::new("/dev/net/tun").exists() {
-        Some("/dev/net/tun is missing".to_string())
-    } else {
-        tools_missing()
-    };
-    match why {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but cannot run the TUN test: {why}")
-        }
-        Some(why) => {
-            eprintln!("skipping the berth up TUN test: {why}");
-            false
-        }
-    }
-}
+mod common;
+use common::{is_root, precondition};
 
 /// The running `berth up`; killed and its namespace removed on drop.
 struct Up {
@@ -78,7 +36,10 @@ fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
 
 #[test]
 fn berth_up_serves_linux_clients() {
-    if !precondition() {
+    if !precondition(
+        "the berth up TUN test",
+        &["ip", "curl", "nc", "ping", "sha256sum"],
+    ) {
         return;
     }
     let id = std::process::id();
