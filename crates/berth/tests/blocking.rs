@@ -219,9 +219,16 @@ fn udp_round_trip() {
     let n = cli.recv(&mut back).unwrap();
     assert_eq!(&back[..n], b"datagram");
     assert_eq!(cli.peer_addr().unwrap(), "198.18.0.2:7".parse().unwrap());
-    let big = vec![0u8; 2000];
+    // Bigger than the MTU: sent as IPv4 fragments and reassembled.
+    let big: Vec<u8> = (0..5000u32).map(|i| i as u8).collect();
+    cli.send(&big).unwrap();
+    let mut got = vec![0u8; 8000];
+    let (n, _) = srv.recv_from(&mut got).unwrap();
+    assert_eq!(&got[..n], &big[..]);
+    // Bigger than IPv4 allows at all.
+    let huge = vec![0u8; 65_508];
     assert_eq!(
-        cli.send(&big).unwrap_err().kind(),
+        cli.send(&huge).unwrap_err().kind(),
         io::ErrorKind::InvalidInput
     );
 }

@@ -4,7 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 
 use super::{Socket, Stack};
 use crate::handle::SocketHandle;
@@ -69,6 +69,56 @@ impl Stack {
         }
     }
 
+    /// An IPv4 datagram too big for the link, sent as fragments (RFC 791
+    /// section 3.2): each carries a multiple of 8 payload bytes but the
+    /// last, all share one Identification. TCP never gets here (it sets DF
+    /// and sizes its segments); echo replies and UDP datagrams may, as on
+    /// Linux. IPv6 datagrams are not fragmented by berth.
+    fn queue_ipv4_fragments(
+        &mut self,
+        src: Ipv4Addr,
+        dst: Ipv4Addr,
+        protocol: IpProtocol,
+        payload: &[u8],
+    ) {
+        //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
+        //# Fragments are counted in units of 8 octets.
+        let max = self.cfg.mtu.saturating_sub(20) & !7;
+        if max == 0 {
+            return;
+        }
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        let ident = self.ip_ident;
+        let mut offset = 0usize;
+        for chunk in payload.chunks(max) {
+            let Ok(frag_offset) = u16::try_from(offset) else {
+                return;
+            };
+            let repr = Ipv4Repr {
+                src_addr: src,
+                dst_addr: dst,
+                next_header: protocol,
+                payload_len: chunk.len(),
+                hop_limit: self.cfg.hop_limit,
+                dscp: 0,
+                ecn: Ecn::NotEct,
+                ident,
+                dont_frag: false,
+                more_frags: offset + chunk.len() < payload.len(),
+                frag_offset,
+            };
+            let mut packet = vec![0u8; 20 + chunk.len()];
+            if let Some(header) = packet.get_mut(..20) {
+                repr.emit(&mut Ipv4Packet::new_unchecked(header));
+            }
+            if let Some(body) = packet.get_mut(20..) {
+                body.copy_from_slice(chunk);
+            }
+            self.out.push_back(packet);
+            offset += chunk.len();
+        }
+    }
+
     /// Wraps a transport payload in an IP header and queues it.
     pub(super) fn queue_ip(
         &mut self,
@@ -81,6 +131,12 @@ impl Stack {
             return;
         }
         let hl = Self::ip_header_len(src);
+        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst)
+            && hl + payload.len() > self.cfg.mtu
+        {
+            self.queue_ipv4_fragments(s, d, protocol, payload);
+            return;
+        }
         let mut packet = vec![0u8; hl + payload.len()];
         if self
             .emit_ip(&mut packet, src, dst, protocol, payload.len())

@@ -170,9 +170,15 @@ impl Stack {
         remote: SocketAddr,
         data: &[u8],
     ) -> Result<usize, SocketError> {
-        let ip_header = if remote.is_ipv4() { 20 } else { 40 };
-        // No fragmentation on send yet: a datagram must fit the MTU.
-        if data.len() + 8 + ip_header > self.cfg.mtu {
+        // IPv4 datagrams are fragmented as needed, up to IPv4's limit of
+        // 65,535 bytes in all (65,507 of data, as on Linux); berth does not
+        // fragment IPv6, so there a datagram must fit the MTU.
+        let too_long = if remote.is_ipv4() {
+            data.len() + 8 + 20 > usize::from(u16::MAX)
+        } else {
+            data.len() + 8 + 40 > self.cfg.mtu
+        };
+        if too_long {
             return Err(SocketError::MessageTooLong);
         }
         if self.out.len() >= super::output::MAX_QUEUED_PACKETS {
