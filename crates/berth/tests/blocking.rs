@@ -239,11 +239,16 @@ fn every_error_kind_for_real() {
     let (server, client) = pair();
     // ConnectionReset: the server aborts an open connection.
     let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let (connected, go) = std::sync::mpsc::channel::<()>();
     let srv = thread::spawn(move || {
         let (s, _) = listener.accept().unwrap();
+        // Only once the client's connect has returned: a reset racing the
+        // handshake's end would fail the connect itself.
+        go.recv().unwrap();
         s.abort().unwrap();
     });
     let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    connected.send(()).unwrap();
     srv.join().unwrap();
     let mut buf = [0u8; 8];
     assert_eq!(

@@ -68,8 +68,11 @@ pub const INFINITE_SSTHRESH: u32 = u32::MAX;
 /// The largest congestion window, in bytes. Every update saturates here.
 pub const MAX_CWND: u32 = u32::MAX;
 
-/// RFC 3465 section 2.3: slow start grows cwnd by at most L = 2*SMSS per ACK.
-const ABC_LIMIT_SEGMENTS: u32 = 2;
+/// Slow start's growth per ACK, in segments: RFC 3465 section 2.3's L.
+/// `None` is Linux's choice (tcp_slow_start grows cwnd by everything an ACK
+/// acknowledges): a receiver that coalesces ACKs (GRO, or a batch of
+/// segments processed at once) otherwise slows slow start to a crawl.
+const ABC_LIMIT_SEGMENTS: Option<u32> = None;
 
 /// RFC 6928 section 2: the byte bound of the initial window.
 const IW_BYTES: u32 = 14_600;
@@ -347,12 +350,17 @@ impl Window {
         //= https://www.rfc-editor.org/rfc/rfc3465#section-2.3
         //# The limit, L, chosen for the cwnd increase during slow start,
         //# controls the aggressiveness of the algorithm.
+        // Where RFC 3465 and Linux differ we follow Linux (see
+        // ABC_LIMIT_SEGMENTS), except right after a timeout.
         let l = if self.slow_start_after_rto {
-            1
+            Some(1)
         } else {
             ABC_LIMIT_SEGMENTS
         };
-        let increase = bytes_acked.min(self.smss.saturating_mul(l)) / divisor.max(1);
+        let capped = l.map_or(bytes_acked, |l| {
+            bytes_acked.min(self.smss.saturating_mul(l))
+        });
+        let increase = capped / divisor.max(1);
         let room = self.ssthresh.saturating_sub(self.cwnd);
         if increase < room {
             self.set_cwnd(self.cwnd.saturating_add(increase));

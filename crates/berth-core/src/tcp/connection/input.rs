@@ -723,7 +723,12 @@ impl Connection {
             self.ack_now = true;
             return;
         }
-        if len >= usize::from(self.cfg.mss) {
+        // "Full-sized" is measured against the largest segment the peer has
+        // sent (Linux's tcp_measure_rcv_mss): with timestamps on, a full
+        // segment carries 12 bytes less than the MSS we announced, and
+        // comparing with our MSS would count none of them.
+        self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.cfg.mss)));
+        if len >= self.rcv_mss {
             self.unacked_segs += 1;
         }
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3

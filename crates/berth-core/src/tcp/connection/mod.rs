@@ -202,6 +202,9 @@ pub struct Connection {
     ack_now: bool,
     /// Full-sized segments received since our last ACK.
     unacked_segs: u32,
+    /// The largest payload the peer has sent (at least 536, RFC 9293 3.7.1's
+    /// default): what a full-sized segment is for the delayed-ACK rule.
+    rcv_mss: usize,
     /// Remaining segments to acknowledge at once (Linux quick-ack mode).
     quickack: u32,
     /// A SYN (or SYN-ACK) is to be (re)sent.
@@ -293,6 +296,7 @@ impl Connection {
             retries: 0,
             ack_now: false,
             unacked_segs: 0,
+            rcv_mss: usize::from(cfg.mss.min(536)),
             quickack: QUICKACKS,
             syn_pending: true,
             reset_to_send: None,
