@@ -158,6 +158,20 @@ impl Drop for NetStack {
     }
 }
 
+/// Writes everything the core has to send to the device.
+fn transmit(
+    stack: &mut Stack,
+    device: &mut dyn Device,
+    now: berth_core::time::Instant,
+    buf: &mut [u8],
+) {
+    while let Some(n) = stack.poll_transmit(now, buf) {
+        if let Err(e) = device.send(buf.get(..n).unwrap_or(&[])) {
+            tracing::warn!("berth: device write failed: {e}");
+        }
+    }
+}
+
 fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
     let mut buf = vec![0u8; device.mtu().max(1500) + 64];
@@ -196,12 +210,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 }
             }
             inner.stack.handle_timeout(now);
-            while let Some(n) = inner.stack.poll_transmit(now, &mut buf) {
-                match device.send(buf.get(..n).unwrap_or(&[])) {
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!("berth: device write failed: {e}"),
-                }
-            }
+            transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
             inner.wake_waiters(&mut wakers);
             // Callback handlers run here, on this thread; what they queued
             // goes out at once, and their sockets' new events are handled
@@ -210,11 +219,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 if !crate::callback::dispatch(&mut inner, now) {
                     break;
                 }
-                while let Some(n) = inner.stack.poll_transmit(now, &mut buf) {
-                    if let Err(e) = device.send(buf.get(..n).unwrap_or(&[])) {
-                        tracing::warn!("berth: device write failed: {e}");
-                    }
-                }
+                transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
                 inner.wake_waiters(&mut wakers);
             }
             if let Some(since) = shutdown_since {
