@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant as StdInstant};
 
 use berth_core::config::{Medium, StackConfig};
+use berth_core::handle::SocketHandle;
 use berth_core::stack::Stack;
 use berth_core::tcp::{State, TcpConfig};
 use berth_core::wire::EthernetAddress;
@@ -136,6 +137,18 @@ impl NetStack {
         *self.shared.lock().stack.stats()
     }
 
+    /// The bytes each TCP stream holds in its own queues, outside the core
+    /// (received but not read, written but not yet handed to the core), by
+    /// socket: what `ss` adds to the core's Recv-Q and Send-Q.
+    pub fn app_queues(&self) -> std::collections::HashMap<SocketHandle, (usize, usize)> {
+        let inner = self.shared.lock();
+        inner
+            .pipes
+            .iter()
+            .map(|(&h, p)| (h, p.queued_bytes()))
+            .collect()
+    }
+
     /// Runs `f` on the core stack (for `berth ss` and diagnostics).
     pub fn with_stack<T>(&self, f: impl FnOnce(&mut Stack) -> T) -> T {
         let mut inner = self.shared.lock();
@@ -178,6 +191,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
     let mut wakers: Vec<Waker> = Vec::new();
+    let mut pending = Vec::new();
     loop {
         let timeout;
         {
@@ -205,13 +219,25 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             }
             if inner.shutdown && shutdown_since.is_none() {
                 shutdown_since = Some(StdInstant::now());
+                inner.stop_pipes(now, &mut wakers);
                 for h in inner.stack.sockets() {
                     let _ = inner.stack.close(now, h);
                 }
             }
             inner.stack.handle_timeout(now);
+            // What the applications wrote (or made room for) since the last
+            // turn goes into the core before the core's output is written.
+            shared.take_pending(&mut pending);
+            inner.pump_all(&pending, now, &mut wakers);
+            // Events pump pipes, and pumps make output (data taken from a
+            // pipe, window updates), which makes events: a few rounds.
+            for _ in 0..4 {
+                transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
+                if !inner.wake_waiters(now, &mut wakers) {
+                    break;
+                }
+            }
             transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-            inner.wake_waiters(&mut wakers);
             // Callback handlers run here, on this thread; what they queued
             // goes out at once, and their sockets' new events are handled
             // the same way (bounded: a handler cannot keep us here).
@@ -220,7 +246,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                     break;
                 }
                 transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-                inner.wake_waiters(&mut wakers);
+                inner.wake_waiters(now, &mut wakers);
             }
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {

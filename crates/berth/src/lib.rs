@@ -42,6 +42,7 @@ pub mod callback;
 mod driver;
 mod error;
 pub mod net;
+mod pipe;
 pub mod server;
 mod shared;
 #[cfg(feature = "tokio")]

@@ -1,9 +1,11 @@
 //! The state the stack thread and the application threads share: the core
 //! `Stack` behind one mutex, the waiter slots of each socket (a condition
 //! variable for blocking threads, task wakers for async readers and
-//! writers), and the waker that tells the stack thread there is work
-//! (STYLE.md section 8: "every user call that can produce output nudges the
-//! driver").
+//! writers), the pipes of the TCP streams (their data moves between the
+//! application and the stack through them, see `pipe`, so that no
+//! application copies data under this mutex), and the waker that tells the
+//! stack thread there is work (STYLE.md section 8: "every user call that
+//! can produce output nudges the driver").
 //!
 //! No wake-up is lost: a caller registers itself (waits on the condition
 //! variable, or stores its task waker) while still holding the lock under
@@ -18,6 +20,8 @@ use std::time::{Duration, Instant as StdInstant};
 use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
+
+use crate::pipe::Pipe;
 
 /// Who waits on one socket.
 #[derive(Default)]
@@ -72,6 +76,8 @@ pub(crate) fn register(slot: &mut Vec<Waker>, waker: &Waker) {
 
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
+    /// The byte queues of the TCP streams the application holds.
+    pub(crate) pipes: HashMap<SocketHandle, Arc<Pipe>>,
     /// The waiters of each socket someone waits on.
     pub(crate) waiters: HashMap<SocketHandle, Waiters>,
     /// Sockets whose send found the stack's output queue full (UDP): their
@@ -85,28 +91,66 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// After the stack thread has drained the output queue: wakes the
-    /// writers that found it full, then whoever waits on the sockets that
-    /// have events. Task wakers are moved into `wakers`, to be woken once
-    /// the lock is gone.
-    pub(crate) fn wake_waiters(&mut self, wakers: &mut Vec<Waker>) {
+    /// writers that found it full, then pumps the pipes of the sockets that
+    /// have events and wakes whoever waits on them. Task wakers are moved
+    /// into `wakers`, to be woken once the lock is gone. Returns whether
+    /// there was any event (a pump may have queued output).
+    pub(crate) fn wake_waiters(&mut self, now: Instant, wakers: &mut Vec<Waker>) -> bool {
         for h in std::mem::take(&mut self.out_waiters) {
             if let Some(w) = self.waiters.get_mut(&h) {
                 w.wake(Readiness::WRITABLE, wakers);
             }
         }
+        let mut any = false;
         while let Some(ev) = self.stack.poll_event() {
+            any = true;
             if self.callbacks.claim(ev) {
                 continue;
             }
+            self.pump(ev.handle, now, wakers);
             if let Some(w) = self.waiters.get_mut(&ev.handle) {
                 w.wake(ev.readiness, wakers);
             }
+        }
+        any
+    }
+
+    /// Pumps the pipes the application asked for.
+    pub(crate) fn pump_all(
+        &mut self,
+        handles: &[SocketHandle],
+        now: Instant,
+        wakers: &mut Vec<Waker>,
+    ) {
+        for &h in handles {
+            self.pump(h, now, wakers);
+        }
+    }
+
+    fn pump(&mut self, h: SocketHandle, now: Instant, wakers: &mut Vec<Waker>) {
+        if let Some(pipe) = self.pipes.get(&h)
+            && pipe.pump(&mut self.stack, now, h, wakers)
+        {
+            self.pipes.remove(&h);
+        }
+    }
+
+    /// The stack is stopping: hands over what the pipes hold, then tells
+    /// their readers and writers that nothing more will move.
+    pub(crate) fn stop_pipes(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
+        let handles: Vec<SocketHandle> = self.pipes.keys().copied().collect();
+        self.pump_all(&handles, now, wakers);
+        for (_, pipe) in self.pipes.drain() {
+            pipe.stop(wakers);
         }
     }
 }
 
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
+    /// Streams whose application side wants the stack thread to pump their
+    /// pipe (taken without the stack's lock).
+    pending: Mutex<Vec<SocketHandle>>,
     waker: mio::Waker,
     epoch: StdInstant,
 }
@@ -116,14 +160,35 @@ impl Shared {
         Self {
             inner: Mutex::new(Inner {
                 stack,
+                pipes: HashMap::new(),
                 waiters: HashMap::new(),
                 out_waiters: Vec::new(),
                 shutdown: false,
                 callbacks: crate::callback::Callbacks::default(),
             }),
+            pending: Mutex::new(Vec::new()),
             waker,
             epoch: StdInstant::now(),
         }
+    }
+
+    /// Asks the stack thread to pump `h`'s pipe.
+    pub(crate) fn request_pump(&self, h: SocketHandle) {
+        self.pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(h);
+        self.kick();
+    }
+
+    /// The streams to pump, swapped out for `spare` (empty), so neither
+    /// list allocates once warm.
+    pub(crate) fn take_pending(&self, spare: &mut Vec<SocketHandle>) {
+        spare.clear();
+        std::mem::swap(
+            &mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()),
+            spare,
+        );
     }
 
     /// The core's clock: microseconds since the stack started.
@@ -250,7 +315,7 @@ mod tests {
                 let now = shared.now();
                 let mut buf = [0u8; 1600];
                 while inner.stack.poll_transmit(now, &mut buf).is_some() {}
-                inner.wake_waiters(&mut Vec::new());
+                inner.wake_waiters(now, &mut Vec::new());
                 break;
             }
             drop(inner);
@@ -340,7 +405,7 @@ mod tests {
                 let now = shared.now();
                 let mut buf = [0u8; 1600];
                 while inner.stack.poll_transmit(now, &mut buf).is_some() {}
-                inner.wake_waiters(&mut wakers);
+                inner.wake_waiters(now, &mut wakers);
                 assert!(inner.out_waiters.is_empty());
             }
             wakers.into_iter().for_each(Waker::wake);

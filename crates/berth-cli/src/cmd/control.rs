@@ -2,6 +2,7 @@
 //! socket; each connection gets one JSON document describing every socket
 //! of the running stack, then the connection closes.
 
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::sync::Weak;
 
 use anyhow::Context;
 use berth::NetStack;
+use berth_core::handle::SocketHandle;
 use berth_core::stack::{SocketKind, Stack};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +51,8 @@ pub(crate) struct Snapshot {
     pub(crate) sockets: Vec<SocketRow>,
 }
 
-pub(crate) fn snapshot(stack: &Stack) -> Snapshot {
+/// `app`: what each stream holds outside the core ([`NetStack::app_queues`]).
+pub(crate) fn snapshot(stack: &Stack, app: &HashMap<SocketHandle, (usize, usize)>) -> Snapshot {
     let mut sockets = Vec::new();
     for h in stack.sockets() {
         let row = match stack.socket_kind(h) {
@@ -83,8 +86,8 @@ pub(crate) fn snapshot(stack: &Stack) -> Snapshot {
                 SocketRow {
                     proto: "tcp".into(),
                     state: i.state.to_string(),
-                    recv_q: i.recv_queue,
-                    send_q: i.send_queue,
+                    recv_q: i.recv_queue + app.get(&h).map_or(0, |q| q.0),
+                    send_q: i.send_queue + app.get(&h).map_or(0, |q| q.1),
                     local: i.local.to_string(),
                     peer: i.remote.to_string(),
                     tcp: Some(TcpRow {
@@ -138,7 +141,8 @@ pub(crate) fn serve(path: &Path, stack: Weak<NetStack>) -> anyhow::Result<()> {
             for conn in listener.incoming() {
                 let Ok(mut conn) = conn else { continue };
                 let Some(stack) = stack.upgrade() else { return };
-                let snap = stack.with_stack(|s| snapshot(s));
+                let app = stack.app_queues();
+                let snap = stack.with_stack(|s| snapshot(s, &app));
                 drop(stack);
                 if let Ok(json) = serde_json::to_vec(&snap) {
                     let _ = conn.write_all(&json);

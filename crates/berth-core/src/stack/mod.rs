@@ -50,6 +50,7 @@ use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ip
 pub use tcp::TcpInfo;
 use tcp::{Listener, TcpSocket};
 use udp::UdpSocket;
+pub use udp::{Datagram, UdpPayload};
 
 /// Why a socket call failed. The facades map each variant to the
 /// `io::ErrorKind` std users expect.
@@ -191,7 +192,9 @@ pub struct Stack {
     /// invalidation), and the heap is rebuilt when they pile up.
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     /// Ready-made packets: resets, ICMP, UDP datagrams.
-    out: VecDeque<Vec<u8>>,
+    /// Ready-made IP packets, each from its offset (room for headers may
+    /// be left unused in front).
+    out: VecDeque<(Vec<u8>, usize)>,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,

@@ -114,7 +114,7 @@ impl Stack {
             if let Some(body) = packet.get_mut(20..) {
                 body.copy_from_slice(chunk);
             }
-            self.out.push_back(packet);
+            self.out.push_back((packet, 0));
             offset += chunk.len();
         }
     }
@@ -145,7 +145,39 @@ impl Stack {
             return;
         }
         packet[hl..].copy_from_slice(payload);
-        self.out.push_back(packet);
+        self.out.push_back((packet, 0));
+    }
+
+    /// Like [`Stack::queue_ip`] for a transport packet that already sits in
+    /// `buf` at `start`, with room in front for the IP header: the header is
+    /// written there and `buf` queued as it is.
+    pub(super) fn queue_ip_in_place(
+        &mut self,
+        src: IpAddr,
+        dst: IpAddr,
+        protocol: IpProtocol,
+        mut buf: Vec<u8>,
+        start: usize,
+    ) {
+        if self.out.len() >= MAX_QUEUED_PACKETS {
+            return;
+        }
+        let hl = Self::ip_header_len(src);
+        let len = buf.len().saturating_sub(start);
+        if hl + len > self.cfg.mtu || start < hl {
+            // Too big for one packet (IPv4 fragments it) or no headroom:
+            // the copying path.
+            self.queue_ip(src, dst, protocol, buf.get(start..).unwrap_or(&[]));
+            return;
+        }
+        let ip_start = start - hl;
+        let Some(front) = buf.get_mut(ip_start..) else {
+            return;
+        };
+        if self.emit_ip(front, src, dst, protocol, len).is_none() {
+            return;
+        }
+        self.out.push_back((buf, ip_start));
     }
 
     /// Writes the next packet to send into `buf` (at least the MTU long) and
@@ -159,12 +191,13 @@ impl Stack {
 
     /// The next IP packet to send, whatever the medium.
     pub(super) fn poll_ip(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if let Some(packet) = self.out.pop_front() {
+        if let Some((packet, start)) = self.out.pop_front() {
+            let packet = packet.get(start..).unwrap_or(&[]);
             let Some(dst) = buf.get_mut(..packet.len()) else {
                 // The caller's buffer is smaller than our MTU: drop it.
                 return self.poll_ip(now, buf);
             };
-            dst.copy_from_slice(&packet);
+            dst.copy_from_slice(packet);
             self.stats.frames_out += 1;
             return Some(packet.len());
         }

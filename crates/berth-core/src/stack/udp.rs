@@ -15,6 +15,52 @@ use crate::handle::SocketHandle;
 use crate::time::Instant;
 use crate::wire::{IpProtocol, UdpPacket, UdpRepr};
 
+/// Room in front of a [`UdpPayload`] for the largest headers: IPv6 and UDP.
+const HEADROOM: usize = 40 + 8;
+
+/// A datagram's payload in a buffer with room in front for the UDP and IP
+/// headers. A caller fills it before it takes the stack (berth's socket
+/// layer does, without the stack's lock), and the stack writes the headers
+/// in place and queues the buffer as it is: no copy of the payload under
+/// the caller's lock.
+#[derive(Debug, Clone, Default)]
+pub struct UdpPayload {
+    buf: Vec<u8>,
+}
+
+impl UdpPayload {
+    /// A payload holding a copy of `data`.
+    pub fn new(data: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(HEADROOM + data.len());
+        buf.resize(HEADROOM, 0);
+        buf.extend_from_slice(data);
+        Self { buf }
+    }
+
+    /// The payload's length.
+    pub fn len(&self) -> usize {
+        self.buf.len().saturating_sub(HEADROOM)
+    }
+
+    /// Whether it holds no payload (also after it was sent: sending takes
+    /// the buffer).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A received datagram, taken out of its socket's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Datagram {
+    /// Its bytes.
+    pub data: Vec<u8>,
+    /// Who sent it.
+    pub from: SocketAddr,
+    /// The address and port it was sent to (on a transparent socket, the
+    /// original destination of the flow).
+    pub to: SocketAddr,
+}
+
 /// A UDP socket.
 #[derive(Debug)]
 pub(super) struct UdpSocket {
@@ -117,6 +163,18 @@ impl Stack {
         data: &[u8],
         remote: SocketAddr,
     ) -> Result<usize, SocketError> {
+        self.udp_send_payload_to(h, &mut UdpPayload::new(data), remote)
+    }
+
+    /// Sends one datagram to `remote` from a prepared payload; on success
+    /// the payload's buffer is taken (left empty), on error it is kept for
+    /// a retry.
+    pub fn udp_send_payload_to(
+        &mut self,
+        h: SocketHandle,
+        payload: &mut UdpPayload,
+        remote: SocketAddr,
+    ) -> Result<usize, SocketError> {
         if !Self::remote_ok(remote) {
             return Err(SocketError::InvalidInput);
         }
@@ -134,7 +192,7 @@ impl Stack {
         } else {
             return Err(SocketError::InvalidInput);
         };
-        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, data)
+        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload)
     }
 
     /// Sends one datagram from `from` (any unicast address and port: the
@@ -148,6 +206,18 @@ impl Stack {
         from: SocketAddr,
         to: SocketAddr,
     ) -> Result<usize, SocketError> {
+        self.udp_send_payload_from(h, &mut UdpPayload::new(data), from, to)
+    }
+
+    /// [`Stack::udp_send_from`] with a prepared payload, taken on success
+    /// like [`Stack::udp_send_payload_to`]'s.
+    pub fn udp_send_payload_from(
+        &mut self,
+        h: SocketHandle,
+        payload: &mut UdpPayload,
+        from: SocketAddr,
+        to: SocketAddr,
+    ) -> Result<usize, SocketError> {
         if !Self::remote_ok(to)
             || from.port() == 0
             || !Self::transparent_dst_ok(from.ip())
@@ -158,25 +228,27 @@ impl Stack {
         if !self.udp_mut(h)?.transparent {
             return Err(SocketError::InvalidInput);
         }
-        let n = self.udp_emit(from, to, data)?;
+        let n = self.udp_emit(from, to, payload)?;
         self.transparent.udp_out += 1;
         Ok(n)
     }
 
-    /// Builds and queues one datagram from `local` to `remote`.
+    /// Writes the headers in front of `payload` and queues it, from
+    /// `local` to `remote`.
     fn udp_emit(
         &mut self,
         local: SocketAddr,
         remote: SocketAddr,
-        data: &[u8],
+        payload: &mut UdpPayload,
     ) -> Result<usize, SocketError> {
+        let len = payload.len();
         // IPv4 datagrams are fragmented as needed, up to IPv4's limit of
         // 65,535 bytes in all (65,507 of data, as on Linux); berth does not
         // fragment IPv6, so there a datagram must fit the MTU.
         let too_long = if remote.is_ipv4() {
-            data.len() + 8 + 20 > usize::from(u16::MAX)
+            len + 8 + 20 > usize::from(u16::MAX)
         } else {
-            data.len() + 8 + 40 > self.cfg.mtu
+            len + 8 + 40 > self.cfg.mtu
         };
         if too_long {
             return Err(SocketError::MessageTooLong);
@@ -184,26 +256,39 @@ impl Stack {
         if self.out.len() >= super::output::MAX_QUEUED_PACKETS {
             return Err(SocketError::WouldBlock);
         }
-        let repr = UdpRepr {
+        let start = HEADROOM - 8;
+        let mut buf = std::mem::take(&mut payload.buf);
+        let Some(dgram) = buf.get_mut(start..) else {
+            return Err(SocketError::InvalidInput);
+        };
+        let mut packet = UdpPacket::new_unchecked(dgram);
+        // The header only; the payload is in place behind it.
+        let header = UdpRepr {
             src_port: local.port(),
             dst_port: remote.port(),
-            payload: data,
+            payload: &[],
         };
-        let mut dgram = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut UdpPacket::new_unchecked(&mut dgram[..]),
-            local.ip(),
-            remote.ip(),
-            self.cfg.tcp.checksums,
-        );
-        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Udp, &dgram);
-        Ok(data.len())
+        header.emit_header(&mut packet);
+        packet.set_len(u16::try_from(len + 8).unwrap_or(u16::MAX));
+        packet.fill_checksum(local.ip(), remote.ip(), self.cfg.tcp.checksums.tx);
+        self.queue_ip_in_place(local.ip(), remote.ip(), IpProtocol::Udp, buf, start);
+        Ok(len)
     }
 
     /// Sends to the connected peer.
     pub fn udp_send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, SocketError> {
+        self.udp_send_payload(h, &mut UdpPayload::new(data))
+    }
+
+    /// [`Stack::udp_send`] with a prepared payload, taken on success like
+    /// [`Stack::udp_send_payload_to`]'s.
+    pub fn udp_send_payload(
+        &mut self,
+        h: SocketHandle,
+        payload: &mut UdpPayload,
+    ) -> Result<usize, SocketError> {
         let remote = self.udp_mut(h)?.remote.ok_or(SocketError::NotConnected)?;
-        self.udp_send_to(h, data, remote)
+        self.udp_send_payload_to(h, payload, remote)
     }
 
     /// Receives one datagram: its length (truncated to `buf`, the rest
@@ -232,6 +317,14 @@ impl Stack {
             dst.copy_from_slice(src);
         }
         Ok((n, from, to))
+    }
+
+    /// Takes the next datagram off the queue, without copying it;
+    /// `Err(WouldBlock)` when none waits.
+    pub fn udp_recv_datagram(&mut self, h: SocketHandle) -> Result<Datagram, SocketError> {
+        let u = self.udp_mut(h)?;
+        let (from, to, data) = u.rx.pop_front().ok_or(SocketError::WouldBlock)?;
+        Ok(Datagram { data, from, to })
     }
 
     /// Datagrams dropped on a full queue.

@@ -5,7 +5,7 @@
 
 pub(crate) mod socket;
 mod tcp;
-mod udp;
+pub(crate) mod udp;
 
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;

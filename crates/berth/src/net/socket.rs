@@ -10,6 +10,7 @@ use berth_core::stack::{SocketError, Stack};
 use berth_core::time::Instant;
 
 use crate::error::to_io_error;
+use crate::pipe::Pipe;
 use crate::shared::Shared;
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -25,6 +26,8 @@ pub(crate) struct SocketRef {
     pub(crate) shared: Arc<Shared>,
     pub(crate) handle: SocketHandle,
     pub(crate) opts: Mutex<Options>,
+    /// A TCP stream's byte queues (listeners and UDP sockets have none).
+    pipe: Option<Arc<Pipe>>,
 }
 
 impl SocketRef {
@@ -33,7 +36,77 @@ impl SocketRef {
             shared,
             handle,
             opts: Mutex::new(Options::default()),
+            pipe: None,
         })
+    }
+
+    /// A TCP stream's socket, with its pipe registered for the stack
+    /// thread (which pumps it at once: data may have arrived already).
+    pub(crate) fn stream(shared: &Arc<Shared>, handle: SocketHandle) -> Arc<Self> {
+        let pipe = Arc::new(Pipe::new());
+        shared.lock().pipes.insert(handle, pipe.clone());
+        shared.request_pump(handle);
+        Arc::new(Self {
+            shared: shared.clone(),
+            handle,
+            opts: Mutex::new(Options::default()),
+            pipe: Some(pipe),
+        })
+    }
+
+    /// The stream's pipe; `InvalidInput` for sockets that have none.
+    fn pipe(&self) -> io::Result<&Pipe> {
+        self.pipe
+            .as_deref()
+            .ok_or_else(|| to_io_error(SocketError::InvalidInput))
+    }
+
+    /// Reads (or peeks) from the stream's pipe, waiting per the options.
+    pub(crate) fn read(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
+        let opts = self.opts();
+        if opts.read_shut {
+            return Ok(0);
+        }
+        let deadline = opts.read_timeout.map(|t| StdInstant::now() + t);
+        self.pipe()?
+            .read(
+                &self.shared,
+                self.handle,
+                buf,
+                peek,
+                opts.nonblocking,
+                deadline,
+            )
+            .map_err(to_io_error)
+    }
+
+    /// Writes into the stream's pipe, waiting per the options.
+    pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        let opts = self.opts();
+        let deadline = opts.write_timeout.map(|t| StdInstant::now() + t);
+        self.pipe()?
+            .write(&self.shared, self.handle, buf, opts.nonblocking, deadline)
+            .map_err(to_io_error)
+    }
+
+    /// Reads without waiting, whatever the options say.
+    pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.pipe()?
+            .read(&self.shared, self.handle, buf, false, true, None)
+            .map_err(to_io_error)
+    }
+
+    /// Writes without waiting, whatever the options say.
+    pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
+        self.pipe()?
+            .write(&self.shared, self.handle, buf, true, None)
+            .map_err(to_io_error)
+    }
+
+    /// Shuts the stream's write direction down (a FIN after the data).
+    pub(crate) fn shutdown_write(&self) -> io::Result<()> {
+        self.pipe()?.shutdown_write(&self.shared, self.handle);
+        Ok(())
     }
 
     pub(crate) fn opts(&self) -> Options {
@@ -142,12 +215,81 @@ impl SocketRef {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl SocketRef {
+    pub(crate) fn poll_read(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.pipe() {
+            Ok(p) => p
+                .poll_read(&self.shared, self.handle, cx, buf, peek)
+                .map_err(to_io_error),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
+    pub(crate) fn poll_write(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<io::Result<usize>> {
+        match self.pipe() {
+            Ok(p) => p
+                .poll_write(&self.shared, self.handle, cx, buf)
+                .map_err(to_io_error),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
+    pub(crate) fn poll_read_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.pipe() {
+            Ok(p) => p
+                .poll_read_ready(&self.shared, self.handle, cx)
+                .map_err(to_io_error),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
+    pub(crate) fn poll_write_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<io::Result<()>> {
+        match self.pipe() {
+            Ok(p) => p
+                .poll_write_ready(&self.shared, self.handle, cx)
+                .map_err(to_io_error),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+}
+
 impl Drop for SocketRef {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
         let now = self.shared.now();
-        let _ = inner.stack.close(now, self.handle);
         inner.waiters.remove(&self.handle);
+        match &self.pipe {
+            Some(pipe) => {
+                if pipe.close(&mut inner.stack, now, self.handle) {
+                    inner.pipes.remove(&self.handle);
+                } else {
+                    // What was written is still in the pipe: the stack
+                    // thread hands it over, then closes.
+                    drop(inner);
+                    self.shared.request_pump(self.handle);
+                    return;
+                }
+            }
+            None => {
+                let _ = inner.stack.close(now, self.handle);
+            }
+        }
         drop(inner);
         self.shared.kick();
     }

@@ -54,7 +54,7 @@ impl TcpListener {
             .wait(None, |s, _| s.tcp_accept(h)?.ok_or(SocketError::WouldBlock))?;
         Ok((
             TcpStream {
-                sock: SocketRef::new(self.sock.shared.clone(), conn),
+                sock: SocketRef::stream(&self.sock.shared, conn),
             },
             peer,
         ))
@@ -68,7 +68,7 @@ impl TcpListener {
         }) {
             Ok((conn, peer)) => Ok(Some((
                 TcpStream {
-                    sock: SocketRef::new(self.sock.shared.clone(), conn),
+                    sock: SocketRef::stream(&self.sock.shared, conn),
                 },
                 peer,
             ))),
@@ -138,9 +138,8 @@ impl TcpStream {
                 .tcp_connect(now, addr, None)
                 .map_err(to_io_error)?
         };
-        shared.kick();
         let stream = Self {
-            sock: SocketRef::new(shared, h),
+            sock: SocketRef::stream(&shared, h),
         };
         let r = stream.sock.wait(timeout, |s, _| match s.tcp_state(h)? {
             State::SynSent | State::SynReceived => Err(SocketError::WouldBlock),
@@ -171,12 +170,11 @@ impl TcpStream {
 
     /// Shuts down reading, writing or both.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        let h = self.sock.handle;
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.sock.set_opts(|o| o.read_shut = true);
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
-            self.sock.call(|s, _| s.tcp_shutdown_write(h))?;
+            self.sock.shutdown_write()?;
         }
         Ok(())
     }
@@ -238,30 +236,15 @@ impl TcpStream {
 
     /// Reads without consuming, waiting like `read`.
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let h = self.sock.handle;
-        let timeout = self.sock.opts().read_timeout;
-        self.sock.wait(timeout, |s, _| match s.tcp_peek(h, buf)? {
-            0 if !buf.is_empty() && !s.tcp_can_recv(h)? => Err(SocketError::WouldBlock),
-            n => Ok(n),
-        })
+        self.sock.read(buf, true)
     }
 
     fn read_inner(&self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.sock.opts().read_shut {
-            return Ok(0);
-        }
-        let h = self.sock.handle;
-        let timeout = self.sock.opts().read_timeout;
-        self.sock.wait(timeout, |s, _| s.tcp_recv(h, buf))
+        self.sock.read(buf, false)
     }
 
     fn write_inner(&self, buf: &[u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let h = self.sock.handle;
-        let timeout = self.sock.opts().write_timeout;
-        self.sock.wait(timeout, |s, _| s.tcp_send(h, buf))
+        self.sock.write(buf)
     }
 }
 

@@ -9,6 +9,7 @@ use super::first_addr;
 use super::socket::{SocketRef, check_timeout};
 use crate::NetStack;
 use crate::error::to_io_error;
+use berth_core::stack::{Datagram, UdpPayload};
 
 /// A UDP socket.
 pub struct UdpSocket {
@@ -33,15 +34,18 @@ impl UdpSocket {
         let addr = first_addr(addr)?;
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
+        // The copy happens here, without the stack's lock.
+        let mut payload = UdpPayload::new(buf);
         self.sock
-            .wait_out(timeout, |s, _| s.udp_send_to(h, buf, addr))
+            .wait_out(timeout, |s, _| s.udp_send_payload_to(h, &mut payload, addr))
     }
 
     /// Receives one datagram (truncated to `buf`) and its sender.
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().read_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_recv_from(h, buf))
+        let d = self.sock.wait(timeout, |s, _| s.udp_recv_datagram(h))?;
+        Ok((copy_datagram(buf, &d), d.from))
     }
 
     /// Sends to and receives from `addr` only.
@@ -57,7 +61,9 @@ impl UdpSocket {
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock.wait_out(timeout, |s, _| s.udp_send(h, buf))
+        let mut payload = UdpPayload::new(buf);
+        self.sock
+            .wait_out(timeout, |s, _| s.udp_send_payload(h, &mut payload))
     }
 
     /// Receives from the connected peer.
@@ -132,7 +138,8 @@ impl UdpSocket {
     pub fn recv_from_orig(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, SocketAddr)> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().read_timeout;
-        self.sock.wait(timeout, |s, _| s.udp_recv_from_orig(h, buf))
+        let d = self.sock.wait(timeout, |s, _| s.udp_recv_datagram(h))?;
+        Ok((copy_datagram(buf, &d), d.from, d.to))
     }
 
     /// Sends one datagram from `from` (an original destination) to `to`;
@@ -140,8 +147,10 @@ impl UdpSocket {
     pub fn send_from(&self, buf: &[u8], from: SocketAddr, to: SocketAddr) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
-        self.sock
-            .wait(timeout, |s, _| s.udp_send_from(h, buf, from, to))
+        let mut payload = UdpPayload::new(buf);
+        self.sock.wait(timeout, |s, _| {
+            s.udp_send_payload_from(h, &mut payload, from, to)
+        })
     }
 }
 
@@ -151,4 +160,14 @@ impl std::fmt::Debug for UdpSocket {
             .field("handle", &self.sock.handle)
             .finish()
     }
+}
+
+/// Copies a received datagram into `buf`, truncated to fit (the rest is
+/// dropped, as std does), outside the stack's lock.
+pub(crate) fn copy_datagram(buf: &mut [u8], d: &Datagram) -> usize {
+    let n = buf.len().min(d.data.len());
+    if let (Some(dst), Some(src)) = (buf.get_mut(..n), d.data.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    n
 }

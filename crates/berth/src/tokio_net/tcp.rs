@@ -98,7 +98,7 @@ impl TcpListener {
             s.tcp_accept(h)?.ok_or(SocketError::WouldBlock)
         }))?;
         let stream = TcpStream {
-            sock: SocketRef::new(self.sock.shared.clone(), conn),
+            sock: SocketRef::stream(&self.sock.shared, conn),
         };
         Poll::Ready(Ok((stream, peer)))
     }
@@ -141,10 +141,9 @@ impl TcpStream {
                 .tcp_connect(now, addr, None)
                 .map_err(to_io_error)?
         };
-        shared.kick();
         // Owned from here on: a dropped future closes the half-open socket.
         let stream = Self {
-            sock: SocketRef::new(shared, h),
+            sock: SocketRef::stream(&shared, h),
         };
         poll_fn(|cx| {
             stream.sock.poll_op(cx, Direction::Write, false, |s, _| {
@@ -359,60 +358,35 @@ fn poll_read(
     if buf.remaining() == 0 {
         return Poll::Ready(Ok(()));
     }
-    let h = sock.handle;
     let dst = buf.initialize_unfilled();
     // Ok(0) is end of stream: nothing filled, as AsyncRead says.
-    let n = ready!(sock.poll_op(cx, Direction::Read, false, |s, _| s.tcp_recv(h, dst)))?;
+    let n = ready!(sock.poll_read(cx, dst, false))?;
     buf.advance(n);
     Poll::Ready(Ok(()))
 }
 
 fn poll_write(sock: &SocketRef, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-    if buf.is_empty() {
-        return Poll::Ready(Ok(0));
-    }
-    let h = sock.handle;
-    sock.poll_op(cx, Direction::Write, false, |s, _| s.tcp_send(h, buf))
+    sock.poll_write(cx, buf)
 }
 
 fn shutdown_write(sock: &SocketRef) -> io::Result<()> {
-    let h = sock.handle;
-    sock.call(|s, _| s.tcp_shutdown_write(h))
+    sock.shutdown_write()
 }
 
 fn poll_read_ready(sock: &SocketRef, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    let h = sock.handle;
-    sock.poll_op(cx, Direction::Read, false, |s, _| {
-        if s.tcp_can_recv(h)? {
-            Ok(())
-        } else {
-            Err(SocketError::WouldBlock)
-        }
-    })
+    sock.poll_read_ready(cx)
 }
 
 fn poll_write_ready(sock: &SocketRef, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-    let h = sock.handle;
-    sock.poll_op(cx, Direction::Write, false, |s, _| {
-        if s.tcp_can_send(h)? {
-            Ok(())
-        } else {
-            Err(SocketError::WouldBlock)
-        }
-    })
+    sock.poll_write_ready(cx)
 }
 
 fn try_read(sock: &SocketRef, buf: &mut [u8]) -> io::Result<usize> {
-    let h = sock.handle;
-    sock.call(|s, _| s.tcp_recv(h, buf))
+    sock.try_read(buf)
 }
 
 fn try_write(sock: &SocketRef, buf: &[u8]) -> io::Result<usize> {
-    if buf.is_empty() {
-        return Ok(0);
-    }
-    let h = sock.handle;
-    sock.call(|s, _| s.tcp_send(h, buf))
+    sock.try_write(buf)
 }
 
 fn poll_peek_slice(
@@ -420,19 +394,7 @@ fn poll_peek_slice(
     cx: &mut Context<'_>,
     buf: &mut [u8],
 ) -> Poll<io::Result<usize>> {
-    let h = sock.handle;
-    sock.poll_op(cx, Direction::Read, false, |s, _| {
-        match s.tcp_peek(h, buf)? {
-            // Nothing buffered and no end of stream or error yet: wait.
-            0 if !buf.is_empty() && !s.tcp_can_recv(h)? => Err(SocketError::WouldBlock),
-            // Nothing buffered but the connection failed: report it.
-            0 if !buf.is_empty() => match s.tcp_error(h)? {
-                Some(e) => Err(e),
-                None => Ok(0),
-            },
-            n => Ok(n),
-        }
-    })
+    sock.poll_read(cx, buf, true)
 }
 
 fn poll_peek(

@@ -12,6 +12,8 @@ use crate::NetStack;
 use crate::error::to_io_error;
 use crate::net::first_addr;
 use crate::net::socket::{Direction, SocketRef};
+use crate::net::udp::copy_datagram;
+use berth_core::stack::UdpPayload;
 
 /// A UDP socket. All methods take `&self`, so it can be shared between
 /// tasks in an `Arc`, as tokio's can.
@@ -109,14 +111,17 @@ impl UdpSocket {
     /// Polls sending one datagram to the connected peer.
     pub fn poll_send(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let h = self.sock.handle;
-        self.sock
-            .poll_op(cx, Direction::Write, true, |s, _| s.udp_send(h, buf))
+        let mut payload = UdpPayload::new(buf);
+        self.sock.poll_op(cx, Direction::Write, true, |s, _| {
+            s.udp_send_payload(h, &mut payload)
+        })
     }
 
     /// Sends without waiting; `WouldBlock` when the stack's output is full.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
-        self.sock.call(|s, _| s.udp_send(h, buf))
+        let mut payload = UdpPayload::new(buf);
+        self.sock.call(|s, _| s.udp_send_payload(h, &mut payload))
     }
 
     /// Sends one datagram to `target`.
@@ -133,15 +138,18 @@ impl UdpSocket {
         target: SocketAddr,
     ) -> Poll<io::Result<usize>> {
         let h = self.sock.handle;
+        let mut payload = UdpPayload::new(buf);
         self.sock.poll_op(cx, Direction::Write, true, |s, _| {
-            s.udp_send_to(h, buf, target)
+            s.udp_send_payload_to(h, &mut payload, target)
         })
     }
 
     /// Sends to `target` without waiting.
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         let h = self.sock.handle;
-        self.sock.call(|s, _| s.udp_send_to(h, buf, target))
+        let mut payload = UdpPayload::new(buf);
+        self.sock
+            .call(|s, _| s.udp_send_payload_to(h, &mut payload, target))
     }
 
     /// Receives one datagram from the connected peer; a datagram longer
@@ -164,11 +172,12 @@ impl UdpSocket {
     /// Receives one datagram and its sender.
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
-        poll_fn(|cx| {
+        let d = poll_fn(|cx| {
             self.sock
-                .poll_op(cx, Direction::Read, false, |s, _| s.udp_recv_from(h, buf))
+                .poll_op(cx, Direction::Read, false, |s, _| s.udp_recv_datagram(h))
         })
-        .await
+        .await?;
+        Ok((copy_datagram(buf, &d), d.from))
     }
 
     /// Polls receiving one datagram into `buf`; returns its sender.
@@ -179,17 +188,19 @@ impl UdpSocket {
     ) -> Poll<io::Result<SocketAddr>> {
         let h = self.sock.handle;
         let dst = buf.initialize_unfilled();
-        let (n, from) = ready!(self.sock.poll_op(cx, Direction::Read, false, |s, _| {
-            s.udp_recv_from(h, dst)
+        let d = ready!(self.sock.poll_op(cx, Direction::Read, false, |s, _| {
+            s.udp_recv_datagram(h)
         }))?;
+        let n = copy_datagram(dst, &d);
         buf.advance(n);
-        Poll::Ready(Ok(from))
+        Poll::Ready(Ok(d.from))
     }
 
     /// Receives one datagram and its sender without waiting.
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
-        self.sock.call(|s, _| s.udp_recv_from(h, buf))
+        let d = self.sock.call(|s, _| s.udp_recv_datagram(h))?;
+        Ok((copy_datagram(buf, &d), d.from))
     }
 }
 

@@ -273,6 +273,47 @@ fn udp_echo_both_families() {
     }
 }
 
+/// A prepared payload is sent as it is (headers written in front of it) and
+/// taken only on success: on a full output queue it stays for the retry.
+#[test]
+fn prepared_udp_payloads_are_kept_until_sent() {
+    let mut p = Pair::new(Faults::default());
+    for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
+        let server = p.b.udp_bind(SocketAddr::new(ip_b, 7)).unwrap();
+        let client = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
+        let to = SocketAddr::new(ip_b, 7);
+        let mut filled = 0;
+        while p.a.udp_send_to(client, b"fill", to).is_ok() {
+            filled += 1;
+        }
+        assert!(filled > 0);
+        let mut payload = crate::stack::UdpPayload::new(b"prepared");
+        assert_eq!(
+            p.a.udp_send_payload_to(client, &mut payload, to),
+            Err(SocketError::WouldBlock)
+        );
+        assert_eq!(payload.len(), 8, "kept for the retry");
+        // Let the queue drain; the fillers overflow the server's queue,
+        // which is emptied before the prepared datagram goes.
+        p.run_until(|p| {
+            while p.b.udp_recv_datagram(server).is_ok() {}
+            p.a.udp_send_payload_to(client, &mut payload, to).is_ok()
+        });
+        assert!(payload.is_empty(), "taken once sent");
+        let mut last = None;
+        p.run_until(|p| {
+            while let Ok(d) = p.b.udp_recv_datagram(server) {
+                last = Some(d);
+            }
+            last.as_ref().is_some_and(|d| d.data == b"prepared")
+        });
+        let d = last.unwrap();
+        assert_eq!((d.from, d.to), (p.a.local_addr(client).unwrap(), to));
+        p.b.close(p.now, server).unwrap();
+        p.a.close(p.now, client).unwrap();
+    }
+}
+
 #[test]
 fn udp_to_a_closed_port_draws_port_unreachable() {
     let mut p = Pair::new(Faults::default());

@@ -1,0 +1,480 @@
+//! Each TCP stream's own pair of byte queues between the application and
+//! the stack thread, so that an application copies data under its stream's
+//! lock only, never under the stack's (DESIGN.md: "per-socket state reached
+//! without one global lock on the data path").
+//!
+//! The application writes into `tx` and reads from `rx`. The stack thread
+//! moves bytes between these queues and the core's connection buffers (it
+//! "pumps") when the core reports the connection readable or writable, and
+//! when the application asks it to: after a write, or after a read that
+//! made room in an `rx` the core could not empty into. Lock order: the
+//! stack's lock, then a pipe's; an application thread never takes the
+//! stack's lock while it holds a pipe's.
+//!
+//! Flow control is the core's: `rx` only takes what it has room for, so a
+//! reader that falls behind leaves the data in the core's receive buffer
+//! and the peer's window closes as it would without the pipe. No RFC.
+
+mod queue;
+
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::task::Waker;
+#[cfg(feature = "tokio")]
+use std::task::{Context, Poll};
+use std::time::Instant as StdInstant;
+
+use berth_core::handle::SocketHandle;
+use berth_core::stack::{SocketError, Stack};
+use berth_core::time::Instant;
+
+use crate::shared::Shared;
+#[cfg(feature = "tokio")]
+use crate::shared::register;
+use queue::ByteQueue;
+
+/// Bytes each direction of a pipe holds, on top of the core's buffers.
+pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
+
+/// One stream's queues, shared by its handles and the stack thread.
+pub(crate) struct Pipe {
+    state: Mutex<PipeState>,
+    /// Blocking readers and writers wait here.
+    cv: Condvar,
+}
+
+struct PipeState {
+    /// Received bytes the application has not read yet.
+    rx: ByteQueue,
+    /// Bytes the application wrote that the core has not taken yet.
+    tx: ByteQueue,
+    /// The core delivered the end of stream: reads return 0 after `rx`.
+    rx_eof: bool,
+    /// The last pump left data in the core for want of room in `rx`.
+    rx_starved: bool,
+    /// The connection failed (reset, timed out): reads fail with it once
+    /// `rx` is empty, writes at once.
+    error: Option<SocketError>,
+    /// The application shut the write direction down: a FIN follows `tx`.
+    shut_write: bool,
+    /// That FIN has been handed to the core.
+    fin_queued: bool,
+    /// Every handle is gone: close once `tx` is in the core.
+    closed: bool,
+    /// The stack has stopped; nothing will move any more.
+    gone: bool,
+    /// An application call wants the stack thread to pump.
+    want_pump: bool,
+    /// The stream is on the stack thread's list of pipes to pump.
+    queued: bool,
+    read_wakers: Vec<Waker>,
+    write_wakers: Vec<Waker>,
+}
+
+impl PipeState {
+    fn read(&mut self, buf: &mut [u8], peek: bool) -> Result<usize, SocketError> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if !self.rx.is_empty() {
+            if peek {
+                return Ok(self.rx.peek(buf));
+            }
+            let n = self.rx.read(buf);
+            if self.rx_starved {
+                // There is room now for what waits in the core.
+                self.rx_starved = false;
+                self.want_pump = true;
+            }
+            return Ok(n);
+        }
+        if self.read_ready() {
+            self.end_of_input()
+        } else {
+            Err(SocketError::WouldBlock)
+        }
+    }
+
+    /// What a read answers once `rx` is empty and something ended it.
+    fn end_of_input(&self) -> Result<usize, SocketError> {
+        if self.rx_eof {
+            Ok(0)
+        } else if let Some(e) = self.error {
+            Err(e)
+        } else {
+            Err(SocketError::NotConnected)
+        }
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<usize, SocketError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if self.gone {
+            return Err(SocketError::NotConnected);
+        }
+        if self.shut_write {
+            return Err(SocketError::BrokenPipe);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        match self.tx.write(buf) {
+            0 => Err(SocketError::WouldBlock),
+            n => {
+                self.want_pump = true;
+                Ok(n)
+            }
+        }
+    }
+
+    /// Whether a read would not block.
+    fn read_ready(&self) -> bool {
+        !self.rx.is_empty() || self.rx_eof || self.error.is_some() || self.gone
+    }
+
+    /// Whether a write would not block.
+    fn write_ready(&self) -> bool {
+        self.tx.free() > 0 || self.error.is_some() || self.gone || self.shut_write
+    }
+}
+
+/// Which waiters a pump wakes.
+#[derive(Default)]
+struct Woken {
+    read: bool,
+    write: bool,
+}
+
+impl Pipe {
+    pub(crate) fn new() -> Self {
+        Self {
+            state: Mutex::new(PipeState {
+                rx: ByteQueue::new(PIPE_CAPACITY),
+                tx: ByteQueue::new(PIPE_CAPACITY),
+                rx_eof: false,
+                rx_starved: false,
+                error: None,
+                shut_write: false,
+                fin_queued: false,
+                closed: false,
+                gone: false,
+                want_pump: false,
+                queued: false,
+                read_wakers: Vec::new(),
+                write_wakers: Vec::new(),
+            }),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PipeState> {
+        // The state is plain data, consistent between statements.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Ends an application call: if it asked for a pump, puts the stream on
+    /// the stack thread's list (once) and wakes the thread, after the pipe's
+    /// lock is released.
+    fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &Shared, h: SocketHandle) {
+        let request = std::mem::take(&mut st.want_pump) && !std::mem::replace(&mut st.queued, true);
+        drop(st);
+        if request {
+            shared.request_pump(h);
+        }
+    }
+
+    /// Runs `op` on the state until it stops answering `WouldBlock`,
+    /// waiting in between (at most until `deadline`); `Err(WouldBlock)` at
+    /// the deadline, or at once when `nonblocking`.
+    fn blocking<T>(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        nonblocking: bool,
+        deadline: Option<StdInstant>,
+        mut op: impl FnMut(&mut PipeState) -> Result<T, SocketError>,
+    ) -> Result<T, SocketError> {
+        let mut st = self.lock();
+        loop {
+            match op(&mut st) {
+                Err(SocketError::WouldBlock) if !nonblocking => {
+                    st = match deadline {
+                        None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
+                        Some(d) => {
+                            let left = d.saturating_duration_since(StdInstant::now());
+                            if left.is_zero() {
+                                return Err(SocketError::WouldBlock);
+                            }
+                            self.cv
+                                .wait_timeout(st, left)
+                                .unwrap_or_else(|p| p.into_inner())
+                                .0
+                        }
+                    };
+                }
+                other => {
+                    self.finish(st, shared, h);
+                    return other;
+                }
+            }
+        }
+    }
+
+    /// The async twin of `blocking`: one attempt, and on `WouldBlock` the
+    /// task's waker is stored (in the read or write slot) before the lock
+    /// goes, so the pump that unblocks it cannot slip in between.
+    #[cfg(feature = "tokio")]
+    fn poll<T>(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+        read: bool,
+        op: impl FnOnce(&mut PipeState) -> Result<T, SocketError>,
+    ) -> Poll<Result<T, SocketError>> {
+        let mut st = self.lock();
+        match op(&mut st) {
+            Err(SocketError::WouldBlock) => {
+                let slot = if read {
+                    &mut st.read_wakers
+                } else {
+                    &mut st.write_wakers
+                };
+                register(slot, cx.waker());
+                self.finish(st, shared, h);
+                Poll::Pending
+            }
+            other => {
+                self.finish(st, shared, h);
+                Poll::Ready(other)
+            }
+        }
+    }
+
+    /// Reads (or peeks at) what has arrived: `Ok(0)` is end of stream.
+    pub(crate) fn read(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        buf: &mut [u8],
+        peek: bool,
+        nonblocking: bool,
+        deadline: Option<StdInstant>,
+    ) -> Result<usize, SocketError> {
+        self.blocking(shared, h, nonblocking, deadline, |st| st.read(buf, peek))
+    }
+
+    /// Queues `buf` (what fits) for sending.
+    pub(crate) fn write(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        buf: &[u8],
+        nonblocking: bool,
+        deadline: Option<StdInstant>,
+    ) -> Result<usize, SocketError> {
+        self.blocking(shared, h, nonblocking, deadline, |st| st.write(buf))
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+        peek: bool,
+    ) -> Poll<Result<usize, SocketError>> {
+        self.poll(shared, h, cx, true, |st| st.read(buf, peek))
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<Result<usize, SocketError>> {
+        self.poll(shared, h, cx, false, |st| st.write(buf))
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_read_ready(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SocketError>> {
+        self.poll(shared, h, cx, true, |st| {
+            st.read_ready().then_some(()).ok_or(SocketError::WouldBlock)
+        })
+    }
+
+    #[cfg(feature = "tokio")]
+    pub(crate) fn poll_write_ready(
+        &self,
+        shared: &Shared,
+        h: SocketHandle,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), SocketError>> {
+        self.poll(shared, h, cx, false, |st| {
+            st.write_ready()
+                .then_some(())
+                .ok_or(SocketError::WouldBlock)
+        })
+    }
+
+    /// Shuts the write direction down: the FIN follows what was written.
+    pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
+        let mut st = self.lock();
+        if !st.shut_write {
+            st.shut_write = true;
+            st.want_pump = true;
+        }
+        self.finish(st, shared, h);
+    }
+
+    /// The last handle is gone; the caller holds the stack's lock. Returns
+    /// whether the pipe is done with (the core socket closed at once, as
+    /// nothing written waits in `tx`); otherwise the caller puts it on the
+    /// stack thread's list, which closes it once `tx` is in the core.
+    pub(crate) fn close(&self, stack: &mut Stack, now: Instant, h: SocketHandle) -> bool {
+        let mut st = self.lock();
+        st.closed = true;
+        if st.tx.is_empty() || st.error.is_some() || st.gone {
+            Self::close_core(&st, stack, now, h);
+            return true;
+        }
+        false
+    }
+
+    fn close_core(st: &PipeState, stack: &mut Stack, now: Instant, h: SocketHandle) {
+        if !st.rx.is_empty() {
+            // Unread data: Linux (tcp_close) resets rather than pretend the
+            // data was taken; the core does the same for data it still holds.
+            let _ = stack.tcp_abort(h);
+        }
+        let _ = stack.close(now, h);
+    }
+
+    /// The stack thread's side: moves bytes between the pipe and the core
+    /// (under the stack's lock) and collects the wakers of whoever can go
+    /// on. Returns whether the pipe is finished with (its core socket
+    /// closed by the last handle's departure).
+    pub(crate) fn pump(
+        &self,
+        stack: &mut Stack,
+        now: Instant,
+        h: SocketHandle,
+        wakers: &mut Vec<Waker>,
+    ) -> bool {
+        let mut st = self.lock();
+        st.queued = false;
+        let had_error = st.error.is_some();
+        let mut woken = Woken::default();
+        Self::pump_out(&mut st, stack, h, &mut woken);
+        if st.closed {
+            if st.tx.is_empty() || st.error.is_some() {
+                Self::close_core(&st, stack, now, h);
+                return true;
+            }
+            return false;
+        }
+        Self::pump_in(&mut st, stack, h, &mut woken);
+        if st.error.is_none()
+            && let Ok(Some(e)) = stack.tcp_error(h)
+        {
+            st.error = Some(e);
+        }
+        if st.error.is_some() && !had_error {
+            woken.read = true;
+            woken.write = true;
+        }
+        self.wake(&mut st, &woken, wakers);
+        false
+    }
+
+    /// Application bytes into the core's send buffer, then the FIN.
+    fn pump_out(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Woken) {
+        while st.error.is_none() && !st.tx.is_empty() {
+            let (chunk, _) = st.tx.slices();
+            let len = chunk.len();
+            match stack.tcp_send(h, chunk) {
+                Ok(n) => {
+                    st.tx.consume(n);
+                    woken.write = true;
+                    if n < len {
+                        break;
+                    }
+                }
+                Err(SocketError::WouldBlock) => break,
+                Err(SocketError::BrokenPipe) => {
+                    // The core will send no more (it has sent its FIN).
+                    st.tx.clear();
+                    st.shut_write = true;
+                    st.fin_queued = true;
+                    woken.write = true;
+                }
+                Err(e) => st.error = Some(e),
+            }
+        }
+        if st.shut_write && !st.fin_queued && st.tx.is_empty() && st.error.is_none() {
+            let _ = stack.tcp_shutdown_write(h);
+            st.fin_queued = true;
+        }
+    }
+
+    /// Received bytes from the core into `rx`, as far as there is room.
+    fn pump_in(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Woken) {
+        while st.error.is_none() && !st.rx_eof {
+            let room = st.rx.free_slice();
+            if room.is_empty() {
+                st.rx_starved = stack.tcp_can_recv(h).unwrap_or(false);
+                break;
+            }
+            match stack.tcp_recv(h, room) {
+                Ok(0) => {
+                    st.rx_eof = true;
+                    woken.read = true;
+                }
+                Ok(n) => {
+                    st.rx.commit(n);
+                    woken.read = true;
+                }
+                Err(SocketError::WouldBlock) => break,
+                Err(e) => st.error = Some(e),
+            }
+        }
+    }
+
+    fn wake(&self, st: &mut PipeState, woken: &Woken, wakers: &mut Vec<Waker>) {
+        if woken.read {
+            wakers.append(&mut st.read_wakers);
+        }
+        if woken.write {
+            wakers.append(&mut st.write_wakers);
+        }
+        if woken.read || woken.write {
+            self.cv.notify_all();
+        }
+    }
+
+    /// The stack has stopped: wakes everyone so they see it.
+    pub(crate) fn stop(&self, wakers: &mut Vec<Waker>) {
+        let mut st = self.lock();
+        st.gone = true;
+        let all = Woken {
+            read: true,
+            write: true,
+        };
+        self.wake(&mut st, &all, wakers);
+    }
+
+    /// Bytes waiting in the pipe: received but not read, written but not
+    /// yet in the core.
+    pub(crate) fn queued_bytes(&self) -> (usize, usize) {
+        let st = self.lock();
+        (st.rx.len(), st.tx.len())
+    }
+}
