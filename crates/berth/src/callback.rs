@@ -3,7 +3,9 @@
 //! that port's connections, for event-driven programs that want no threads
 //! of their own. Events are edge-triggered, like `epoll` with `EPOLLET`:
 //! `Readable` comes when new data arrives, so a handler reads until
-//! `WouldBlock`. A handler must not block: it runs with the stack locked.
+//! `WouldBlock`. Handlers run without the stack's lock: their reads and
+//! writes go through each connection's pipe, like a stream's (see `pipe`).
+//! A handler must still not block: while it runs, the stack thread waits.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -29,17 +31,18 @@
 //! assert_eq!(&back, b"ping");
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
+use std::sync::{Arc, MutexGuard};
 
 use berth_core::handle::SocketHandle;
-use berth_core::stack::{Readiness, SocketEvent, Stack};
+use berth_core::stack::SocketError;
 use berth_core::time::Instant;
 
 use crate::NetStack;
 use crate::error::to_io_error;
+use crate::pipe::{Pipe, Pumped};
 use crate::shared::{Inner, Shared};
 
 /// What happened on a port with a callback.
@@ -62,37 +65,60 @@ pub enum PortEvent {
 
 /// What a handler may do: read, write and close its port's connections.
 pub struct PortCtx<'a> {
-    stack: &'a mut Stack,
-    now: Instant,
+    shared: &'a Shared,
+    pipes: &'a mut HashMap<SocketHandle, Arc<Pipe>>,
 }
 
 impl PortCtx<'_> {
+    fn pipe(&self, conn: SocketHandle) -> io::Result<&Arc<Pipe>> {
+        self.pipes
+            .get(&conn)
+            .ok_or_else(|| to_io_error(SocketError::NotConnected))
+    }
+
     /// Reads into `buf`: `Ok(0)` is end of stream, `WouldBlock` means
     /// nothing more for now.
     pub fn recv(&mut self, conn: SocketHandle, buf: &mut [u8]) -> io::Result<usize> {
-        self.stack.tcp_recv(conn, buf).map_err(to_io_error)
+        self.pipe(conn)?
+            .read(self.shared, conn, buf, false, true, None)
+            .map_err(to_io_error)
     }
 
     /// Queues data; `WouldBlock` when the send queue is full (a `Writable`
     /// event follows when there is room).
     pub fn send(&mut self, conn: SocketHandle, data: &[u8]) -> io::Result<usize> {
-        self.stack.tcp_send(conn, data).map_err(to_io_error)
+        self.pipe(conn)?
+            .write(self.shared, conn, data, true, None)
+            .map_err(to_io_error)
     }
 
     /// Sends a FIN after the queued data.
     pub fn shutdown_write(&mut self, conn: SocketHandle) -> io::Result<()> {
-        self.stack.tcp_shutdown_write(conn).map_err(to_io_error)
+        self.pipe(conn)?.shutdown_write(self.shared, conn);
+        Ok(())
     }
 
     /// Closes the connection (gracefully, or with a reset if unread data
-    /// remains, as `close(2)` does).
+    /// remains, as `close(2)` does); it has no more events.
     pub fn close(&mut self, conn: SocketHandle) -> io::Result<()> {
-        self.stack.tcp_close(self.now, conn).map_err(to_io_error)
+        self.pipes
+            .remove(&conn)
+            .ok_or_else(|| to_io_error(SocketError::NotConnected))?;
+        let mut inner = self.shared.lock();
+        inner.callbacks.conns.remove(&conn);
+        let now = self.shared.now();
+        let more = inner.close_stream(conn, now);
+        drop(inner);
+        self.shared.after_close(conn, more);
+        Ok(())
     }
 
     /// The peer's address.
     pub fn peer_addr(&self, conn: SocketHandle) -> io::Result<SocketAddr> {
-        self.stack
+        self.pipe(conn)?;
+        self.shared
+            .lock()
+            .stack
             .tcp_info(conn)
             .map(|i| i.remote)
             .map_err(to_io_error)
@@ -101,80 +127,142 @@ impl PortCtx<'_> {
 
 type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
 
-/// The callbacks of one stack: handlers by listener, and which listener
-/// each accepted connection belongs to.
+/// One event for a handler, found under the stack's lock and run after it
+/// is released.
+pub(crate) struct Dispatch {
+    listener: SocketHandle,
+    event: PortEvent,
+    /// The new connection's pipe, with `Accepted`.
+    pipe: Option<Arc<Pipe>>,
+}
+
+/// The core side of the callback ports, under the stack's lock: which
+/// sockets are theirs, and the events waiting for their handlers.
 #[derive(Default)]
-pub(crate) struct Callbacks {
-    handlers: HashMap<SocketHandle, Handler>,
+pub(crate) struct CallbackPorts {
+    listeners: HashSet<SocketHandle>,
+    /// Each connection's listener.
     conns: HashMap<SocketHandle, SocketHandle>,
-    pending: Vec<SocketEvent>,
+    pending: Vec<Dispatch>,
 }
 
-impl Callbacks {
-    /// Whether events wait for their handler.
-    pub(crate) fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+impl CallbackPorts {
+    pub(crate) fn is_listener(&self, h: SocketHandle) -> bool {
+        self.listeners.contains(&h)
     }
 
-    /// Takes `ev` if it belongs to a callback port.
-    pub(crate) fn claim(&mut self, ev: SocketEvent) -> bool {
-        let mine = self.handlers.contains_key(&ev.handle) || self.conns.contains_key(&ev.handle);
-        if mine {
-            self.pending.push(ev);
+    pub(crate) fn is_conn(&self, h: SocketHandle) -> bool {
+        self.conns.contains_key(&h)
+    }
+
+    /// The events for the handlers, taken.
+    pub(crate) fn take(&mut self) -> Vec<Dispatch> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// What a pump of `conn`'s pipe means for its handler.
+    pub(crate) fn pumped(&mut self, conn: SocketHandle, pumped: Pumped) {
+        if let Some(&listener) = self.conns.get(&conn) {
+            let mut push = |event| {
+                self.pending.push(Dispatch {
+                    listener,
+                    event,
+                    pipe: None,
+                })
+            };
+            if pumped.read {
+                push(PortEvent::Readable(conn));
+            }
+            if pumped.write {
+                push(PortEvent::Writable(conn));
+            }
         }
-        mine
+    }
+
+    /// The connection is closed in the core (its pipe already pumped).
+    pub(crate) fn closed(&mut self, conn: SocketHandle) {
+        if let Some(&listener) = self.conns.get(&conn) {
+            self.pending.push(Dispatch {
+                listener,
+                event: PortEvent::Closed(conn),
+                pipe: None,
+            });
+        }
     }
 }
 
-/// Runs the handlers for the events claimed; whether any ran.
-pub(crate) fn dispatch(inner: &mut Inner, now: Instant) -> bool {
-    let events = std::mem::take(&mut inner.callbacks.pending);
+impl Inner {
+    /// Accepts what waits on a callback listener: each connection gets a
+    /// pipe, an `Accepted` event, and a first pump (data may have come with
+    /// the handshake).
+    pub(crate) fn accept_for_callback(
+        &mut self,
+        listener: SocketHandle,
+        now: Instant,
+        wakers: &mut Vec<std::task::Waker>,
+    ) {
+        while let Ok(Some((conn, peer))) = self.stack.tcp_accept(listener) {
+            let pipe = Arc::new(Pipe::new());
+            self.pipes.insert(conn, pipe.clone());
+            self.callbacks.conns.insert(conn, listener);
+            self.callbacks.pending.push(Dispatch {
+                listener,
+                event: PortEvent::Accepted { conn, peer },
+                pipe: Some(pipe),
+            });
+            self.pump(conn, now, wakers);
+        }
+    }
+}
+
+/// The handlers and their connections' pipes, apart from the stack's lock
+/// (taken before it when both are needed).
+#[derive(Default)]
+pub(crate) struct Handlers {
+    by_listener: HashMap<SocketHandle, Handler>,
+    pipes: HashMap<SocketHandle, Arc<Pipe>>,
+}
+
+/// Runs the handlers for `events`, on the stack thread, without the
+/// stack's lock; whether any ran.
+pub(crate) fn dispatch(shared: &Shared, events: Vec<Dispatch>) -> bool {
     let ran = !events.is_empty();
-    for ev in events {
-        let listener = if inner.callbacks.handlers.contains_key(&ev.handle) {
-            ev.handle
-        } else if let Some(&l) = inner.callbacks.conns.get(&ev.handle) {
-            l
-        } else {
-            continue;
-        };
-        // Out of the map while it runs, so the handler can borrow the stack.
-        let Some(mut handler) = inner.callbacks.handlers.remove(&listener) else {
-            continue;
-        };
-        let mut ctx = PortCtx {
-            stack: &mut inner.stack,
-            now,
-        };
-        if ev.handle == listener {
-            if ev.readiness.contains(Readiness::ACCEPTABLE) {
-                while let Ok(Some((conn, peer))) = ctx.stack.tcp_accept(listener) {
-                    inner.callbacks.conns.insert(conn, listener);
-                    handler(&mut ctx, PortEvent::Accepted { conn, peer });
-                    // Data may have come with the handshake.
-                    if ctx.stack.tcp_can_recv(conn).unwrap_or(false) {
-                        handler(&mut ctx, PortEvent::Readable(conn));
-                    }
-                }
-            }
-        } else {
-            let conn = ev.handle;
-            if ev.readiness.contains(Readiness::READABLE) {
-                handler(&mut ctx, PortEvent::Readable(conn));
-            }
-            if ev.readiness.contains(Readiness::WRITABLE) {
-                handler(&mut ctx, PortEvent::Writable(conn));
-            }
-            if ev.readiness.contains(Readiness::CLOSED) {
-                handler(&mut ctx, PortEvent::Closed(conn));
-                inner.callbacks.conns.remove(&conn);
-                // Released: the stack frees it once fully closed.
-                let _ = ctx.stack.tcp_close(now, conn);
-            }
+    if !ran {
+        return false;
+    }
+    let mut guard = shared.handlers();
+    let Handlers { by_listener, pipes } = &mut *guard;
+    for d in events {
+        if let (PortEvent::Accepted { conn, .. }, Some(pipe)) = (d.event, d.pipe) {
+            pipes.insert(conn, pipe);
         }
-        inner.callbacks.handlers.insert(listener, handler);
+        let conn = match d.event {
+            PortEvent::Accepted { conn, .. }
+            | PortEvent::Readable(conn)
+            | PortEvent::Writable(conn)
+            | PortEvent::Closed(conn) => conn,
+        };
+        // The handler closed it already: no more events.
+        if !pipes.contains_key(&conn) {
+            continue;
+        }
+        let Some(handler) = by_listener.get_mut(&d.listener) else {
+            continue;
+        };
+        let mut ctx = PortCtx { shared, pipes };
+        handler(&mut ctx, d.event);
+        if let PortEvent::Closed(conn) = d.event {
+            // Released: the stack frees it once fully closed.
+            let _ = ctx.close(conn);
+        }
     }
     ran
+}
+
+impl Shared {
+    pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
+        self.handlers.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// A listening port with a callback; dropping it closes the port and its
@@ -197,9 +285,11 @@ impl PortListener {
 
 impl Drop for PortListener {
     fn drop(&mut self) {
+        let mut handlers = self.shared.handlers();
+        handlers.by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
-        inner.callbacks.handlers.remove(&self.handle);
+        inner.callbacks.listeners.remove(&self.handle);
         let conns: Vec<SocketHandle> = inner
             .callbacks
             .conns
@@ -207,12 +297,20 @@ impl Drop for PortListener {
             .filter(|(_, l)| **l == self.handle)
             .map(|(c, _)| *c)
             .collect();
+        let mut more = Vec::new();
         for c in conns {
             inner.callbacks.conns.remove(&c);
-            let _ = inner.stack.tcp_close(now, c);
+            handlers.pipes.remove(&c);
+            if inner.close_stream(c, now) {
+                more.push(c);
+            }
         }
         let _ = inner.stack.close(now, self.handle);
         drop(inner);
+        drop(handlers);
+        for c in more {
+            self.shared.request_pump(c);
+        }
         self.shared.kick();
     }
 }
@@ -225,10 +323,14 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
+        // The handler is in place before the first event can be dispatched.
+        let mut handlers = self.shared.handlers();
         let mut inner = self.shared.lock();
         let handle = inner.stack.tcp_listen(addr, 128).map_err(to_io_error)?;
-        inner.callbacks.handlers.insert(handle, Box::new(handler));
+        inner.callbacks.listeners.insert(handle);
+        handlers.by_listener.insert(handle, Box::new(handler));
         drop(inner);
+        drop(handlers);
         Ok(PortListener {
             shared: self.shared.clone(),
             handle,

@@ -194,6 +194,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut pending = Vec::new();
     loop {
         let timeout;
+        let callback_events;
         {
             let mut inner = shared.lock();
             let now = shared.now();
@@ -238,16 +239,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 }
             }
             transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-            // Callback handlers run here, on this thread; what they queued
-            // goes out at once, and their sockets' new events are handled
-            // the same way (bounded: a handler cannot keep us here).
-            for _ in 0..8 {
-                if !crate::callback::dispatch(&mut inner, now) {
-                    break;
-                }
-                transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-                inner.wake_waiters(now, &mut wakers);
-            }
+            callback_events = inner.callbacks.take();
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {
                     !matches!(
@@ -279,10 +271,6 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             .flatten()
             .min();
             let mut t = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
-            if inner.callbacks.has_pending() {
-                // Handlers still have events: come straight back.
-                t = Some(Duration::ZERO);
-            }
             if shutdown_since.is_some() {
                 t = Some(
                     t.unwrap_or(Duration::from_millis(50))
@@ -293,6 +281,9 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
         }
         // Tasks are woken outside the lock: the first thing they do is take it.
         wakers.drain(..).for_each(Waker::wake);
+        // Callback handlers run here, on this thread, without the stack's
+        // lock; what they write asks for a pump, which wakes the poll below.
+        crate::callback::dispatch(shared, callback_events);
         if let Err(e) = poll.poll(&mut events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {

@@ -86,7 +86,7 @@ pub(crate) struct Inner {
     /// The owner dropped the `NetStack`: close everything and stop.
     pub(crate) shutdown: bool,
     /// Ports served by callbacks instead of waiting threads.
-    pub(crate) callbacks: crate::callback::Callbacks,
+    pub(crate) callbacks: crate::callback::CallbackPorts,
 }
 
 impl Inner {
@@ -104,15 +104,45 @@ impl Inner {
         let mut any = false;
         while let Some(ev) = self.stack.poll_event() {
             any = true;
-            if self.callbacks.claim(ev) {
+            if self.callbacks.is_listener(ev.handle) {
+                if ev.readiness.contains(Readiness::ACCEPTABLE) {
+                    self.accept_for_callback(ev.handle, now, wakers);
+                }
                 continue;
             }
             self.pump(ev.handle, now, wakers);
+            if self.callbacks.is_conn(ev.handle) {
+                if ev.readiness.contains(Readiness::CLOSED) {
+                    self.callbacks.closed(ev.handle);
+                }
+                continue;
+            }
             if let Some(w) = self.waiters.get_mut(&ev.handle) {
                 w.wake(ev.readiness, wakers);
             }
         }
         any
+    }
+
+    /// The last handle of stream `h` is gone: closes it now, or (when what
+    /// was written still waits in its pipe) returns `true` for the caller
+    /// to put it on the stack thread's list once this lock is released.
+    pub(crate) fn close_stream(&mut self, h: SocketHandle, now: Instant) -> bool {
+        self.waiters.remove(&h);
+        match self.pipes.get(&h) {
+            Some(pipe) => {
+                if pipe.close(&mut self.stack, now, h) {
+                    self.pipes.remove(&h);
+                    false
+                } else {
+                    true
+                }
+            }
+            None => {
+                let _ = self.stack.close(now, h);
+                false
+            }
+        }
     }
 
     /// Pumps the pipes the application asked for.
@@ -127,11 +157,17 @@ impl Inner {
         }
     }
 
-    fn pump(&mut self, h: SocketHandle, now: Instant, wakers: &mut Vec<Waker>) {
-        if let Some(pipe) = self.pipes.get(&h)
-            && pipe.pump(&mut self.stack, now, h, wakers)
-        {
-            self.pipes.remove(&h);
+    /// Pumps `h`'s pipe, if it has one; a callback connection's handler
+    /// hears of what became possible.
+    pub(crate) fn pump(&mut self, h: SocketHandle, now: Instant, wakers: &mut Vec<Waker>) {
+        let Some(pipe) = self.pipes.get(&h) else {
+            return;
+        };
+        match pipe.pump(&mut self.stack, now, h, wakers) {
+            Some(pumped) => self.callbacks.pumped(h, pumped),
+            None => {
+                self.pipes.remove(&h);
+            }
         }
     }
 
@@ -151,6 +187,8 @@ pub(crate) struct Shared {
     /// Streams whose application side wants the stack thread to pump their
     /// pipe (taken without the stack's lock).
     pending: Mutex<Vec<SocketHandle>>,
+    /// The callback handlers (taken before `inner` when both are needed).
+    pub(crate) handlers: Mutex<crate::callback::Handlers>,
     waker: mio::Waker,
     epoch: StdInstant,
 }
@@ -164,11 +202,22 @@ impl Shared {
                 waiters: HashMap::new(),
                 out_waiters: Vec::new(),
                 shutdown: false,
-                callbacks: crate::callback::Callbacks::default(),
+                callbacks: crate::callback::CallbackPorts::default(),
             }),
             pending: Mutex::new(Vec::new()),
+            handlers: Mutex::new(crate::callback::Handlers::default()),
             waker,
             epoch: StdInstant::now(),
+        }
+    }
+
+    /// After `Inner::close_stream` (and the lock released): hands the rest
+    /// to the stack thread, or just lets it send what the close queued.
+    pub(crate) fn after_close(&self, h: SocketHandle, more: bool) {
+        if more {
+            self.request_pump(h);
+        } else {
+            self.kick();
         }
     }
 

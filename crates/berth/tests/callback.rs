@@ -75,3 +75,103 @@ fn callback_echo_serves_clients() {
         }
     }
 }
+
+fn two_stacks() -> (NetStack, NetStack) {
+    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let host = NetStack::builder()
+        .addr("198.18.0.2".parse().unwrap())
+        .seed(2)
+        .build(left)
+        .unwrap();
+    let peer = NetStack::builder()
+        .addr("198.18.0.1".parse().unwrap())
+        .seed(1)
+        .build(right)
+        .unwrap();
+    (host, peer)
+}
+
+fn pattern(i: usize) -> u8 {
+    (i * 31 % 253) as u8
+}
+
+/// A callback that sends more than every buffer holds: it writes until
+/// `WouldBlock` and goes on at each `Writable`, then shuts down. The client
+/// gets every byte in order, then the end of stream.
+#[test]
+fn a_callback_sender_is_driven_by_writable_events() {
+    const TOTAL: usize = 3 << 20;
+    let (host, peer) = two_stacks();
+    let mut sent = std::collections::HashMap::new();
+    let _port = host
+        .listen_with("198.18.0.2:19", move |ctx, event| {
+            let conn = match event {
+                PortEvent::Accepted { conn, .. } | PortEvent::Writable(conn) => conn,
+                _ => return,
+            };
+            let done: &mut usize = sent.entry(conn).or_insert(0);
+            let mut chunk = [0u8; 8192];
+            while *done < TOTAL {
+                let n = chunk.len().min(TOTAL - *done);
+                for (i, b) in chunk[..n].iter_mut().enumerate() {
+                    *b = pattern(*done + i);
+                }
+                match ctx.send(conn, &chunk[..n]) {
+                    Ok(k) => *done += k,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            let _ = ctx.shutdown_write(conn);
+        })
+        .unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:19").unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), TOTAL);
+    assert!(got.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+}
+
+/// A callback that reads more than its connection's queue holds: after each
+/// read to `WouldBlock`, what waited in the core moves up and another
+/// `Readable` follows, so every byte is counted and the end is seen.
+#[test]
+fn a_callback_receiver_gets_every_byte_and_the_end() {
+    const TOTAL: usize = 3 << 20;
+    let (host, peer) = two_stacks();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut counts = std::collections::HashMap::new();
+    let _port = host
+        .listen_with("198.18.0.2:9", move |ctx, event| {
+            let PortEvent::Readable(conn) = event else {
+                return;
+            };
+            let (count, ok): &mut (usize, bool) = counts.entry(conn).or_insert((0, true));
+            let mut buf = [0u8; 4096];
+            loop {
+                match ctx.recv(conn, &mut buf) {
+                    Ok(0) => {
+                        tx.send((*count, *ok)).unwrap();
+                        let _ = ctx.close(conn);
+                        return;
+                    }
+                    Ok(n) => {
+                        *ok &= buf[..n]
+                            .iter()
+                            .enumerate()
+                            .all(|(i, &b)| b == pattern(*count + i));
+                        *count += n;
+                    }
+                    Err(_) => return,
+                }
+            }
+        })
+        .unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:9").unwrap();
+    let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
+    c.write_all(&data).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let (count, ok) = rx.recv().unwrap();
+    assert_eq!(count, TOTAL);
+    assert!(ok, "bytes out of order or corrupted");
+}

@@ -273,25 +273,11 @@ impl Drop for SocketRef {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
         let now = self.shared.now();
-        inner.waiters.remove(&self.handle);
-        match &self.pipe {
-            Some(pipe) => {
-                if pipe.close(&mut inner.stack, now, self.handle) {
-                    inner.pipes.remove(&self.handle);
-                } else {
-                    // What was written is still in the pipe: the stack
-                    // thread hands it over, then closes.
-                    drop(inner);
-                    self.shared.request_pump(self.handle);
-                    return;
-                }
-            }
-            None => {
-                let _ = inner.stack.close(now, self.handle);
-            }
-        }
+        // A stream may still hold what was written: the stack thread then
+        // hands it over and closes.
+        let more = inner.close_stream(self.handle, now);
         drop(inner);
-        self.shared.kick();
+        self.shared.after_close(self.handle, more);
     }
 }
 

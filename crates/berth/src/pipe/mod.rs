@@ -138,11 +138,12 @@ impl PipeState {
     }
 }
 
-/// Which waiters a pump wakes.
-#[derive(Default)]
-struct Woken {
-    read: bool,
-    write: bool,
+/// What a pump made possible: reading (data, the end of stream or an
+/// error arrived) and writing (room appeared, or an error).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Pumped {
+    pub(crate) read: bool,
+    pub(crate) write: bool,
 }
 
 impl Pipe {
@@ -360,26 +361,26 @@ impl Pipe {
 
     /// The stack thread's side: moves bytes between the pipe and the core
     /// (under the stack's lock) and collects the wakers of whoever can go
-    /// on. Returns whether the pipe is finished with (its core socket
-    /// closed by the last handle's departure).
+    /// on. Returns what became possible, or `None` once the pipe is
+    /// finished with (its core socket closed after the last handle left).
     pub(crate) fn pump(
         &self,
         stack: &mut Stack,
         now: Instant,
         h: SocketHandle,
         wakers: &mut Vec<Waker>,
-    ) -> bool {
+    ) -> Option<Pumped> {
         let mut st = self.lock();
         st.queued = false;
         let had_error = st.error.is_some();
-        let mut woken = Woken::default();
+        let mut woken = Pumped::default();
         Self::pump_out(&mut st, stack, h, &mut woken);
         if st.closed {
             if st.tx.is_empty() || st.error.is_some() {
                 Self::close_core(&st, stack, now, h);
-                return true;
+                return None;
             }
-            return false;
+            return Some(Pumped::default());
         }
         Self::pump_in(&mut st, stack, h, &mut woken);
         if st.error.is_none()
@@ -392,11 +393,11 @@ impl Pipe {
             woken.write = true;
         }
         self.wake(&mut st, &woken, wakers);
-        false
+        Some(woken)
     }
 
     /// Application bytes into the core's send buffer, then the FIN.
-    fn pump_out(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Woken) {
+    fn pump_out(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Pumped) {
         while st.error.is_none() && !st.tx.is_empty() {
             let (chunk, _) = st.tx.slices();
             let len = chunk.len();
@@ -426,7 +427,7 @@ impl Pipe {
     }
 
     /// Received bytes from the core into `rx`, as far as there is room.
-    fn pump_in(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Woken) {
+    fn pump_in(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Pumped) {
         while st.error.is_none() && !st.rx_eof {
             let room = st.rx.free_slice();
             if room.is_empty() {
@@ -448,7 +449,7 @@ impl Pipe {
         }
     }
 
-    fn wake(&self, st: &mut PipeState, woken: &Woken, wakers: &mut Vec<Waker>) {
+    fn wake(&self, st: &mut PipeState, woken: &Pumped, wakers: &mut Vec<Waker>) {
         if woken.read {
             wakers.append(&mut st.read_wakers);
         }
@@ -464,7 +465,7 @@ impl Pipe {
     pub(crate) fn stop(&self, wakers: &mut Vec<Waker>) {
         let mut st = self.lock();
         st.gone = true;
-        let all = Woken {
+        let all = Pumped {
             read: true,
             write: true,
         };
