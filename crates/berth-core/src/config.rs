@@ -78,6 +78,13 @@ pub struct StackConfig {
     pub tcp_tw_reuse: bool,
     /// TTL / hop limit of packets we send (Linux: 64).
     pub hop_limit: u8,
+    /// The longest IP packet carrying TCP that the device splits into
+    /// MTU-sized segments itself (TSO; `Device::tso_max` in berth-device);
+    /// 0, the default, when it cannot. Above the MTU (IP medium only),
+    /// connections send long segments and the caller must use
+    /// [`Stack::poll_transmit_gso`](crate::stack::Stack::poll_transmit_gso)
+    /// to learn where each is to be split.
+    pub tso_max: usize,
     /// Bounds of IPv4 reassembly: memory (Linux `ipfrag_high_thresh`,
     /// 4 MiB), datagram size, fragments per datagram and timeout (Linux
     /// `ipfrag_time`, 30 s).
@@ -104,6 +111,7 @@ impl Default for StackConfig {
             icmp_burst: 50,
             tcp_tw_reuse: true,
             hop_limit: 64,
+            tso_max: 0,
             frag: FragLimits {
                 memory: 4 << 20,
                 max_payload: MAX_PAYLOAD,

@@ -515,6 +515,12 @@ impl<D: Device> Device for FaultDevice<D> {
         self.inner.mtu()
     }
 
+    /// What the inner device may hand over. Its TSO is not passed on: a
+    /// fault should hit one segment, not the 44 of a long one.
+    fn recv_capacity(&self) -> usize {
+        self.inner.recv_capacity()
+    }
+
     fn medium(&self) -> Medium {
         self.inner.medium()
     }

@@ -30,6 +30,7 @@ pub mod pcap;
 mod sys;
 pub mod tap;
 pub mod tun;
+mod vnet;
 
 /// Waits until `fd` (such as [`Device::raw_fd`]) is readable or `timeout`
 /// passes, with `poll(2)`: `Ok(true)` when readable. For tests and simple
@@ -74,6 +75,34 @@ pub trait Device: Send {
     fn poll_at(&self) -> Option<Instant> {
         None
     }
+
+    /// The longest packet `recv` may return: more than the MTU on a device
+    /// that passes on TCP segments the kernel did not split (GSO).
+    fn recv_capacity(&self) -> usize {
+        self.mtu()
+    }
+
+    /// The longest IP packet carrying one TCP segment that
+    /// [`Device::send_tcp_segments`] takes, for the device (or the kernel
+    /// behind it) to split into segments that fit the MTU; 0 when it cannot.
+    fn tso_max(&self) -> usize {
+        0
+    }
+
+    /// Writes an IPv4 or IPv6 packet (no extension headers) holding one TCP
+    /// segment longer than the MTU allows, to be split into segments of
+    /// `seg_payload` bytes of payload each (the last may be shorter; only it
+    /// keeps FIN and PSH). Its TCP checksum field holds the pseudo-header
+    /// sum only; each segment's checksum is completed when it is split.
+    /// `Ok(false)` when the device cannot take it now, like `send`;
+    /// `Unsupported` when [`Device::tso_max`] is 0.
+    fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
+        let _ = (packet, seg_payload);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "this device does not split TCP segments",
+        ))
+    }
 }
 
 impl<D: Device + ?Sized> Device for Box<D> {
@@ -94,5 +123,14 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn poll_at(&self) -> Option<Instant> {
         (**self).poll_at()
+    }
+    fn recv_capacity(&self) -> usize {
+        (**self).recv_capacity()
+    }
+    fn tso_max(&self) -> usize {
+        (**self).tso_max()
+    }
+    fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
+        (**self).send_tcp_segments(packet, seg_payload)
     }
 }

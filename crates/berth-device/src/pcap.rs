@@ -224,6 +224,24 @@ impl<D: Device, W: Write + Send> Device for PcapDevice<D, W> {
     fn poll_at(&self) -> Option<Instant> {
         self.inner.poll_at()
     }
+
+    fn recv_capacity(&self) -> usize {
+        self.inner.recv_capacity()
+    }
+
+    fn tso_max(&self) -> usize {
+        self.inner.tso_max()
+    }
+
+    /// Captured as handed over, one long segment (as tcpdump on the
+    /// sending host shows a TSO segment).
+    fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
+        let sent = self.inner.send_tcp_segments(packet, seg_payload)?;
+        if sent {
+            self.capture(packet);
+        }
+        Ok(sent)
+    }
 }
 
 #[cfg(test)]

@@ -105,7 +105,9 @@ impl NetStackBuilder {
                 cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu().saturating_sub(14));
             }
             (berth_device::Medium::Ip, Medium::Ip) => {
-                cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu())
+                cfg.mtu = self.mtu.unwrap_or_else(|| device.mtu());
+                // A device that splits TCP segments gets long ones.
+                cfg.tso_max = device.tso_max();
             }
         }
         let poll = Poll::new()?;
@@ -178,8 +180,14 @@ fn transmit(
     now: berth_core::time::Instant,
     buf: &mut [u8],
 ) {
-    while let Some(n) = stack.poll_transmit(now, buf) {
-        if let Err(e) = device.send(buf.get(..n).unwrap_or(&[])) {
+    while let Some((n, gso)) = stack.poll_transmit_gso(now, buf) {
+        let packet = buf.get(..n).unwrap_or(&[]);
+        let sent = match gso {
+            // A long TCP segment (TSO): the device splits it.
+            Some(seg) => device.send_tcp_segments(packet, seg),
+            None => device.send(packet),
+        };
+        if let Err(e) = sent {
             tracing::warn!("berth: device write failed: {e}");
         }
     }
@@ -187,7 +195,17 @@ fn transmit(
 
 fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
-    let mut buf = vec![0u8; device.mtu().max(1500) + 64];
+    // Long enough for whatever the device hands over and for the long TCP
+    // segments it splits (TSO).
+    let mut buf = vec![
+        0u8;
+        device
+            .mtu()
+            .max(device.recv_capacity())
+            .max(device.tso_max())
+            .max(1500)
+            + 64
+    ];
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
     let mut wakers: Vec<Waker> = Vec::new();

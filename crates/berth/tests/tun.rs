@@ -16,7 +16,7 @@ use berth::NetStack;
 use berth::net::{TcpListener, TcpStream};
 use berth::server::Server;
 use berth_device::kernel::NetNs;
-use berth_device::tun::TunDevice;
+use berth_device::tun::{TunConfig, TunDevice};
 use sha2::{Digest, Sha256};
 
 fn missing() -> Option<String> {
@@ -66,10 +66,13 @@ struct Host {
     kernel: Ipv4Addr,
 }
 
-fn host(tag: &str, net: u8) -> Host {
+/// `offload`: the TUN device passes long TCP segments both ways (checksum
+/// offload and TSO through virtio-net headers), as `berth up` has it.
+fn host(tag: &str, net: u8, offload: bool) -> Host {
     let pid = std::process::id();
     let ns = NetNs::create(&format!("berth-r{pid}-{tag}")).unwrap();
-    let tun = TunDevice::create(&format!("br{tag}{}", pid % 10_000), 1500).unwrap();
+    let config = TunConfig::new(&format!("br{tag}{}", pid % 10_000), 1500).with_offload(offload);
+    let tun = TunDevice::with_config(&config).unwrap();
     let mut iface = tun.iface().unwrap();
     iface.move_to_netns(ns.name()).unwrap();
     let kernel = Ipv4Addr::new(198, 18, net, 1);
@@ -125,7 +128,7 @@ fn berth_downloads_a_file_from_python_http_server() {
     if !should_run("berth_downloads_a_file_from_python_http_server") {
         return;
     }
-    let h = host("a", 31);
+    let h = host("a", 31, true);
     let dir = std::env::temp_dir().join(format!("berth-http-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let body: Vec<u8> = (0..5_000_000u32)
@@ -181,7 +184,7 @@ fn linux_nc_sends_50_mib_to_a_berth_discard_server() {
     if !should_run("linux_nc_sends_50_mib_to_a_berth_discard_server") {
         return;
     }
-    let h = host("b", 32);
+    let h = host("b", 32, false);
     let listener = TcpListener::bind(&h.stack, (h.berth, 9)).unwrap();
     let counter = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
@@ -215,7 +218,7 @@ fn five_hundred_concurrent_linux_clients() {
     if !should_run("five_hundred_concurrent_linux_clients") {
         return;
     }
-    let h = host("c", 33);
+    let h = host("c", 33, true);
     let listener = TcpListener::bind(&h.stack, (h.berth, 7)).unwrap();
     let server = Server::start(listener, 64, 1024, |mut s, _| {
         let mut line = Vec::new();
@@ -273,7 +276,7 @@ fn twenty_mib_survive_two_percent_kernel_side_loss() {
     if !should_run("twenty_mib_survive_two_percent_kernel_side_loss") {
         return;
     }
-    let h = host("d", 34);
+    let h = host("d", 34, true);
     for chain in ["INPUT", "OUTPUT"] {
         let out = in_ns(
             &h.ns,
@@ -326,7 +329,7 @@ fn refusal_is_immediate_and_half_close_works_both_ways() {
     if !should_run("refusal_is_immediate_and_half_close_works_both_ways") {
         return;
     }
-    let h = host("e", 35);
+    let h = host("e", 35, false);
     let err = TcpStream::connect(&h.stack, (h.kernel, 9999)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
 

@@ -17,7 +17,7 @@ use berth_device::Device;
 use berth_device::fault::{FaultConfig, FaultDevice};
 use berth_device::kernel::NetNs;
 use berth_device::pcap::PcapDevice;
-use berth_device::tun::TunDevice;
+use berth_device::tun::{TunConfig, TunDevice};
 use clap::Args;
 
 use super::control;
@@ -142,6 +142,12 @@ pub(crate) struct UpArgs {
     /// Capture every frame on the device to this pcap file.
     #[arg(long)]
     pcap: Option<PathBuf>,
+    /// Exchange only MTU-sized packets with the kernel: no checksum offload
+    /// and no TCP segmentation offload on the TUN device (on by default,
+    /// except with --loss, --delay or --reorder, whose faults hit single
+    /// packets).
+    #[arg(long)]
+    no_offload: bool,
     /// The control socket `berth ss` talks to (default /run/berth/NETNS.sock).
     #[arg(long)]
     control: Option<PathBuf>,
@@ -204,7 +210,9 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
     let ns = NetNs::create(&args.netns).with_context(|| {
         format!("creating network namespace {} (if a previous berth up left it, remove it: ip netns del {})", args.netns, args.netns)
     })?;
-    let tun = TunDevice::create(&args.tun, mtu)
+    let faults = args.loss > 0.0 || args.delay > 0 || args.reorder > 0.0;
+    let offload = !args.no_offload && !faults;
+    let tun = TunDevice::with_config(&TunConfig::new(&args.tun, mtu).with_offload(offload))
         .with_context(|| format!("creating TUN device {}", args.tun))?;
     let mut iface = tun.iface()?;
     iface.move_to_netns(ns.name())?;
@@ -213,7 +221,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
     iface.set_up()?;
 
     let mut device: Box<dyn Device> = Box::new(tun);
-    if args.loss > 0.0 || args.delay > 0 || args.reorder > 0.0 {
+    if faults {
         let cfg = FaultConfig {
             loss: args.loss,
             delay: Duration::from_millis(args.delay),

@@ -195,6 +195,8 @@ pub struct Stack {
     /// Ready-made IP packets, each from its offset (room for headers may
     /// be left unused in front).
     out: VecDeque<(Vec<u8>, usize)>,
+    /// The split size of the packet `poll_transmit` just wrote (TSO).
+    last_gso: Option<u16>,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,
@@ -228,6 +230,7 @@ impl Stack {
         cfg.tcp.mss = u16::try_from(cfg.mtu.saturating_sub(40))
             .unwrap_or(u16::MAX)
             .max(88);
+        cfg.tcp.tso = cfg.tso_max > cfg.mtu && cfg.medium == crate::config::Medium::Ip;
         let burst = cfg.icmp_burst;
         let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
         let mut keys = [[0u8; 16]; 3];
@@ -249,6 +252,7 @@ impl Stack {
             dirty: VecDeque::new(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
+            last_gso: None,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
             events: VecDeque::new(),

@@ -183,10 +183,24 @@ impl Stack {
     /// Writes the next packet to send into `buf` (at least the MTU long) and
     /// returns its length; `None` when nothing is waiting.
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.last_gso = None;
         match self.cfg.medium {
             crate::config::Medium::Ip => self.poll_ip(now, buf),
             crate::config::Medium::Ethernet(_) => self.ethernet_transmit(now, buf),
         }
+    }
+
+    /// [`Stack::poll_transmit`] for a device that splits TCP segments
+    /// (`StackConfig::tso_max`; `buf` that long): also the payload size to
+    /// split the packet at, when it is a TCP segment longer than the MTU
+    /// allows, whose checksum field holds the pseudo-header sum only.
+    pub fn poll_transmit_gso(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+    ) -> Option<(usize, Option<u16>)> {
+        let n = self.poll_transmit(now, buf)?;
+        Some((n, self.last_gso.take()))
     }
 
     /// The next IP packet to send, whatever the medium.
@@ -201,7 +215,11 @@ impl Stack {
             self.stats.frames_out += 1;
             return Some(packet.len());
         }
-        let room = buf.len().min(self.cfg.mtu);
+        let room = if self.cfg.tcp.tso {
+            buf.len().min(self.cfg.tso_max)
+        } else {
+            buf.len().min(self.cfg.mtu)
+        };
         while let Some(&h) = self.dirty.front() {
             let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
                 self.dirty.pop_front();
@@ -214,6 +232,7 @@ impl Stack {
                 .and_then(|tcp| t.conn.poll_transmit(now, tcp));
             match n {
                 Some(n) => {
+                    self.last_gso = t.conn.take_gso();
                     self.emit_ip(buf, src, dst, IpProtocol::Tcp, n)?;
                     self.stats.frames_out += 1;
                     self.after_tcp_change(h);

@@ -64,6 +64,15 @@ pub struct TcpConfig {
     pub congestion: CongestionAlgorithm,
     /// Checksum handling of this connection's segments.
     pub checksums: ChecksumCaps,
+    /// TCP segmentation offload: new data may go out in segments of many
+    /// MSS (as long as the caller's buffer allows), for a device that splits
+    /// them (a TUN device with offloads). Such a segment's checksum field
+    /// holds the pseudo-header sum only, and [`Connection::take_gso`] tells
+    /// the caller the size to split it at. Off by default; the stack turns
+    /// it on when its device can.
+    ///
+    /// [`Connection::take_gso`]: super::Connection::take_gso
+    pub tso: bool,
 }
 
 /// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
@@ -111,6 +120,7 @@ impl Default for TcpConfig {
             invalid_ratelimit: Duration::from_millis(500),
             congestion: CongestionAlgorithm::default(),
             checksums: ChecksumCaps::FULL,
+            tso: false,
         }
     }
 }

@@ -39,6 +39,17 @@ impl TunTap {
         match self.never {}
     }
 
+    pub(crate) fn read_vectored(
+        &self,
+        _bufs: &mut [io::IoSliceMut<'_>],
+    ) -> io::Result<Option<usize>> {
+        match self.never {}
+    }
+
+    pub(crate) fn write_vectored(&self, _bufs: &[io::IoSlice<'_>]) -> io::Result<bool> {
+        match self.never {}
+    }
+
     pub(crate) fn raw_fd(&self) -> RawFd {
         match self.never {}
     }

@@ -90,6 +90,7 @@ impl SocketRef {
     }
 
     /// Reads without waiting, whatever the options say.
+    #[cfg(feature = "tokio")]
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.pipe()?
             .read(&self.shared, self.handle, buf, false, true, None)
@@ -97,6 +98,7 @@ impl SocketRef {
     }
 
     /// Writes without waiting, whatever the options say.
+    #[cfg(feature = "tokio")]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.pipe()?
             .write(&self.shared, self.handle, buf, true, None)

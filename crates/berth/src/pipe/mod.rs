@@ -133,6 +133,7 @@ impl PipeState {
     }
 
     /// Whether a write would not block.
+    #[cfg(feature = "tokio")]
     fn write_ready(&self) -> bool {
         self.tx.free() > 0 || self.error.is_some() || self.gone || self.shut_write
     }

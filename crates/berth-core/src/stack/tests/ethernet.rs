@@ -31,6 +31,7 @@ fn ethernet_pair() -> Pair {
             22,
         ),
         now: Instant::ZERO,
+        a_tso: None,
     }
 }
 

@@ -30,6 +30,9 @@ struct Pair {
     ab: Link,
     ba: Link,
     now: Instant,
+    /// Long TCP segments from `a` split before the link, as a TSO device
+    /// does (`tso.rs`); how many there were.
+    a_tso: Option<usize>,
 }
 
 impl Pair {
@@ -40,6 +43,7 @@ impl Pair {
             ab: Link::new(faults, 11),
             ba: Link::new(faults, 12),
             now: Instant::ZERO,
+            a_tso: None,
         }
     }
 
@@ -47,6 +51,25 @@ impl Pair {
     fn step(&mut self) -> bool {
         let mut busy = false;
         let mut buf = vec![0u8; 1500];
+        if let Some(long) = &mut self.a_tso {
+            let mut big = vec![0u8; 65535];
+            while let Some((n, gso)) = self.a.poll_transmit_gso(self.now, &mut big) {
+                match gso {
+                    Some(seg) => {
+                        *long += 1;
+                        for piece in tso::split(&big[..n], seg) {
+                            assert!(piece.len() <= 1500, "a split segment fits the MTU");
+                            self.ab.send(self.now, &piece);
+                        }
+                    }
+                    None => {
+                        assert!(n <= 1500, "only split segments may exceed the MTU");
+                        self.ab.send(self.now, &big[..n]);
+                    }
+                }
+                busy = true;
+            }
+        }
         while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
             self.ab.send(self.now, &buf[..n]);
             busy = true;
@@ -522,6 +545,7 @@ mod ethernet;
 mod frag;
 mod limits;
 mod scale;
+mod tso;
 
 /// ICMP fragmentation-needed quoting one of our segments lowers that
 /// connection's segment size (RFC 1191), and a host-unreachable during the

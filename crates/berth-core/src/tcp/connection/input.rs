@@ -729,7 +729,11 @@ impl Connection {
         // comparing with our MSS would count none of them.
         self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.cfg.mss)));
         if len >= self.rcv_mss {
-            self.unacked_segs += 1;
+            // A segment the sender's device did not split (GSO through a
+            // TUN device) counts as the segments it stands for, as Linux
+            // counts a GRO packet's.
+            let segments = u32::try_from(len / self.rcv_mss.max(1)).unwrap_or(u32::MAX);
+            self.unacked_segs = self.unacked_segs.saturating_add(segments);
         }
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
         //# an ACK SHOULD be generated for at least every second

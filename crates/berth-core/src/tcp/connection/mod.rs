@@ -205,6 +205,9 @@ pub struct Connection {
     /// The largest payload the peer has sent (at least 536, RFC 9293 3.7.1's
     /// default): what a full-sized segment is for the delayed-ACK rule.
     rcv_mss: usize,
+    /// The split size of the segment `poll_transmit` just wrote, when it
+    /// holds several (TSO).
+    gso: Option<u16>,
     /// Remaining segments to acknowledge at once (Linux quick-ack mode).
     quickack: u32,
     /// A SYN (or SYN-ACK) is to be (re)sent.
@@ -297,6 +300,7 @@ impl Connection {
             ack_now: false,
             unacked_segs: 0,
             rcv_mss: usize::from(cfg.mss.min(536)),
+            gso: None,
             quickack: QUICKACKS,
             syn_pending: true,
             reset_to_send: None,

@@ -7,7 +7,7 @@
 
 use crate::time::Instant;
 use crate::wire::tcp_option::MAX_SACK_BLOCKS;
-use crate::wire::{TcpFlags as Flags, TcpPacket, TcpRepr};
+use crate::wire::{TcpFlags as Flags, TcpPacket, TcpRepr, TxChecksum};
 
 use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
@@ -427,13 +427,31 @@ impl Connection {
     }
 
     /// The largest payload a segment may carry now: SMSS less our TCP
-    /// options (RFC 9293 3.7.1), and what fits in `buf`.
+    /// options (RFC 9293 3.7.1), and what fits in `buf`; with TSO, as many
+    /// such payloads as fit in `buf`.
     fn max_payload(&self, now: Instant, buf: &[u8]) -> u32 {
         let header = self.header_len_now(now);
-        let options = header.saturating_sub(20);
-        let by_mss = usize::from(self.smss).saturating_sub(options);
         let by_buf = buf.len().saturating_sub(header);
-        u32::try_from(by_mss.min(by_buf)).unwrap_or(u32::MAX)
+        let per_segment = self.payload_per_segment(now);
+        let max = if self.cfg.tso && by_buf >= 2 * per_segment && per_segment > 0 {
+            by_buf - by_buf % per_segment
+        } else {
+            per_segment.min(by_buf)
+        };
+        u32::try_from(max).unwrap_or(u32::MAX)
+    }
+
+    /// The payload of one full-sized segment: SMSS less our TCP options.
+    fn payload_per_segment(&self, now: Instant) -> usize {
+        let options = self.header_len_now(now).saturating_sub(20);
+        usize::from(self.smss).saturating_sub(options)
+    }
+
+    /// After `poll_transmit`: the payload size to split the segment just
+    /// written at, when it carries more than one segment's worth (TSO);
+    /// `None` for an ordinary segment.
+    pub fn take_gso(&mut self) -> Option<u16> {
+        self.gso.take()
     }
 
     /// The header of a segment, options included, without payload.
@@ -572,7 +590,16 @@ impl Connection {
             let copied = self.send_buf.copy_out(offset, packet.payload_mut());
             debug_assert_eq!(copied, len, "the send queue holds what poll_data measured");
         }
-        packet.fill_checksum(self.local.ip(), self.remote.ip(), self.cfg.checksums.tx);
+        let per_segment = self.payload_per_segment(now);
+        let tx = if self.cfg.tso && payload_len > per_segment {
+            // Split by the device, which completes each piece's checksum.
+            self.gso = u16::try_from(per_segment).ok();
+            TxChecksum::PseudoHeader
+        } else {
+            self.gso = None;
+            self.cfg.checksums.tx
+        };
+        packet.fill_checksum(self.local.ip(), self.remote.ip(), tx);
         self.stats.segs_out += 1;
         if flags.contains(Flags::ACK) {
             // Every segment with ACK acknowledges everything received.
