@@ -234,6 +234,13 @@ pub(crate) fn dispatch(shared: &Shared, events: Vec<Dispatch>) -> bool {
     let Handlers { by_listener, pipes } = &mut *guard;
     for d in events {
         if let (PortEvent::Accepted { conn, .. }, Some(pipe)) = (d.event, d.pipe) {
+            if !by_listener.contains_key(&d.listener) {
+                // The port closed after the connection came: close it too.
+                let mut ctx = PortCtx { shared, pipes };
+                ctx.pipes.insert(conn, pipe);
+                let _ = ctx.close(conn);
+                continue;
+            }
             pipes.insert(conn, pipe);
         }
         let conn = match d.event {
@@ -286,7 +293,8 @@ impl PortListener {
 impl Drop for PortListener {
     fn drop(&mut self) {
         let mut handlers = self.shared.handlers();
-        handlers.by_listener.remove(&self.handle);
+        // Dropped after the locks: the closure may own what takes them.
+        let handler = handlers.by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
         inner.callbacks.listeners.remove(&self.handle);
@@ -308,6 +316,7 @@ impl Drop for PortListener {
         let _ = inner.stack.close(now, self.handle);
         drop(inner);
         drop(handlers);
+        drop(handler);
         for c in more {
             self.shared.request_pump(c);
         }

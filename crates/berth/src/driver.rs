@@ -238,10 +238,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             }
             if inner.shutdown && shutdown_since.is_none() {
                 shutdown_since = Some(StdInstant::now());
-                inner.stop_pipes(now, &mut wakers);
-                for h in inner.stack.sockets() {
-                    let _ = inner.stack.close(now, h);
-                }
+                inner.begin_stop(now, &mut wakers);
             }
             inner.stack.handle_timeout(now);
             // What the applications wrote (or made room for) since the last
@@ -272,10 +269,10 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                     )
                 });
                 if settled || since.elapsed() > SHUTDOWN_GRACE {
-                    // Wake anyone still blocked so they see the end.
-                    for w in inner.waiters.values_mut() {
-                        w.wake_all(&mut wakers);
-                    }
+                    // Resets for what could not be handed over, and anyone
+                    // still blocked woken so they see the end.
+                    inner.end_stop(&mut wakers);
+                    transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
                     drop(inner);
                     wakers.drain(..).for_each(Waker::wake);
                     return;
@@ -289,6 +286,10 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             .flatten()
             .min();
             let mut t = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            if inner.stack.has_events() {
+                // Output of the last round made events: come straight back.
+                t = Some(Duration::ZERO);
+            }
             if shutdown_since.is_some() {
                 t = Some(
                     t.unwrap_or(Duration::from_millis(50))

@@ -113,6 +113,12 @@ impl Inner {
             self.pump(ev.handle, now, wakers);
             if self.callbacks.is_conn(ev.handle) {
                 if ev.readiness.contains(Readiness::CLOSED) {
+                    // Everything left in the core goes up first, so that the
+                    // handler can read it all before it hears of the close.
+                    if let Some(pipe) = self.pipes.get(&ev.handle) {
+                        let pumped = pipe.drain_for_close(&mut self.stack, ev.handle, wakers);
+                        self.callbacks.pumped(ev.handle, pumped);
+                    }
                     self.callbacks.closed(ev.handle);
                 }
                 continue;
@@ -171,13 +177,33 @@ impl Inner {
         }
     }
 
-    /// The stack is stopping: hands over what the pipes hold, then tells
-    /// their readers and writers that nothing more will move.
-    pub(crate) fn stop_pipes(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
+    /// The stack is stopping: every stream is closed from its side. Readers
+    /// get what their pipe holds, writers an error; what was written is
+    /// still handed over by the pumps of the grace period, then each
+    /// connection closes (FIN). Other sockets close at once.
+    pub(crate) fn begin_stop(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
         let handles: Vec<SocketHandle> = self.pipes.keys().copied().collect();
+        for pipe in self.pipes.values() {
+            pipe.stopping(wakers);
+        }
         self.pump_all(&handles, now, wakers);
-        for (_, pipe) in self.pipes.drain() {
-            pipe.stop(wakers);
+        for h in self.stack.sockets() {
+            if !self.pipes.contains_key(&h) {
+                let _ = self.stack.close(now, h);
+            }
+        }
+    }
+
+    /// The grace period is over: connections whose written data is not all
+    /// handed over are reset (the peer must not take a cut stream for a
+    /// whole one); everyone still waiting is woken.
+    pub(crate) fn end_stop(&mut self, wakers: &mut Vec<Waker>) {
+        for (h, pipe) in self.pipes.drain() {
+            pipe.abandon(&mut self.stack, h);
+            pipe.stopping(wakers);
+        }
+        for w in self.waiters.values_mut() {
+            w.wake_all(wakers);
         }
     }
 }

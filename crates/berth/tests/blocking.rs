@@ -424,3 +424,129 @@ fn a_stalled_reader_stops_the_writer_without_losing_data() {
         "bytes out of order or corrupted"
     );
 }
+
+/// The bytes the server side of `stack` still holds unacknowledged, over
+/// its established connections on `port`.
+fn unacked(stack: &NetStack, port: u16) -> usize {
+    stack.with_stack(|s| {
+        s.sockets()
+            .into_iter()
+            .filter_map(|h| s.tcp_info(h).ok())
+            .filter(|i| i.local.port() == port && i.state == berth_core::tcp::State::Established)
+            .map(|i| i.send_queue)
+            .sum()
+    })
+}
+
+/// Data that arrived before a reset is read first, every byte of it, even
+/// when more of it waits in the core than the stream's own queue holds;
+/// then the reset is reported (as on Linux).
+#[test]
+fn data_received_before_a_reset_is_read_then_the_reset() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    // More than the client's stream queue (64 KiB), less than its core's
+    // receive buffer: all of it can be acknowledged while nobody reads.
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 239) as u8).collect();
+    s.write_all(&data).unwrap();
+    // Wait (bounded) until the client's core has acknowledged everything.
+    let mut spins = 0u64;
+    while unacked(&server, 7) > 0 {
+        spins += 1;
+        assert!(spins < 50_000_000, "the data was never acknowledged");
+        thread::yield_now();
+    }
+    s.abort().unwrap();
+    let mut got = Vec::new();
+    let err = c.read_to_end(&mut got).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+    assert_eq!(got.len(), data.len(), "bytes received before the reset");
+    assert!(got == data);
+}
+
+/// Closing a stream with unread data resets the connection at once, even
+/// while what it wrote still waits for the peer's window (Linux tcp_close:
+/// the send queue is dropped with the reset).
+#[test]
+fn dropping_a_stream_with_unread_data_resets_at_once() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    // The server never reads: the client's writes pile up in its queues.
+    c.set_nonblocking(true).unwrap();
+    let chunk = [1u8; 16384];
+    while (&c).write(&chunk).is_ok() {}
+    // The client has unread data once a peek sees it.
+    s.write_all(b"unread").unwrap();
+    c.set_nonblocking(false).unwrap();
+    let mut six = [0u8; 6];
+    while c.peek(&mut six).unwrap() < 6 {}
+    drop(c);
+    // The server drains what arrived, then learns of the reset (bounded
+    // wait: without the reset the connection would stay open).
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut sink = vec![0u8; 65536];
+    let err = loop {
+        match s.read(&mut sink) {
+            Ok(0) => panic!("a clean end of stream instead of a reset"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}
+
+/// Dropping the stack right after a stream's last write never passes a cut
+/// stream off as a whole one: the peer gets every byte and the end, or a
+/// reset.
+#[test]
+fn dropping_the_stack_never_truncates_silently() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let len = data.len();
+    let writer = thread::spawn(move || {
+        let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+        c.write_all(&data).unwrap();
+        drop(c);
+        drop(client);
+    });
+    let (mut s, _) = listener.accept().unwrap();
+    let mut got = Vec::new();
+    let r = s.read_to_end(&mut got);
+    writer.join().unwrap();
+    match r {
+        Ok(_) => assert_eq!(got.len(), len, "a clean end of stream after a cut"),
+        Err(e) => assert_eq!(e.kind(), io::ErrorKind::ConnectionReset),
+    }
+}
+
+/// A timeout too long for the clock means no timeout (no overflow panic),
+/// and `abort` ends the stream for its own reader.
+#[test]
+fn huge_timeouts_and_abort() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    c.set_read_timeout(Some(Duration::MAX)).unwrap();
+    c.set_write_timeout(Some(Duration::MAX)).unwrap();
+    s.write_all(b"x").unwrap();
+    let mut one = [0u8; 1];
+    c.read_exact(&mut one).unwrap();
+    c.write_all(b"y").unwrap();
+    s.read_exact(&mut one).unwrap();
+    let reader = {
+        let c = c.try_clone().unwrap();
+        thread::spawn(move || (&c).read(&mut [0u8; 8]).map_err(|e| e.kind()))
+    };
+    c.abort().unwrap();
+    assert_eq!(reader.join().unwrap(), Err(io::ErrorKind::NotConnected));
+    assert_eq!(
+        (&c).write(b"z").map_err(|e| e.kind()),
+        Err(io::ErrorKind::NotConnected)
+    );
+}

@@ -351,6 +351,11 @@ impl Stack {
         self.events.pop_front()
     }
 
+    /// Whether readiness events wait for [`Stack::poll_event`].
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Takes one frame (a raw IPv4 or IPv6 packet) from the device. Never
     /// fails: whatever cannot be used is counted and dropped.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {

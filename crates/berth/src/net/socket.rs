@@ -44,7 +44,15 @@ impl SocketRef {
     /// thread (which pumps it at once: data may have arrived already).
     pub(crate) fn stream(shared: &Arc<Shared>, handle: SocketHandle) -> Arc<Self> {
         let pipe = Arc::new(Pipe::new());
-        shared.lock().pipes.insert(handle, pipe.clone());
+        {
+            let mut inner = shared.lock();
+            if inner.shutdown {
+                // Accepted as the stack stops: closed from the start.
+                let mut wakers = Vec::new();
+                pipe.stopping(&mut wakers);
+            }
+            inner.pipes.insert(handle, pipe.clone());
+        }
         shared.request_pump(handle);
         Arc::new(Self {
             shared: shared.clone(),
@@ -67,7 +75,7 @@ impl SocketRef {
         if opts.read_shut {
             return Ok(0);
         }
-        let deadline = opts.read_timeout.map(|t| StdInstant::now() + t);
+        let deadline = deadline_after(opts.read_timeout);
         self.pipe()?
             .read(
                 &self.shared,
@@ -83,7 +91,7 @@ impl SocketRef {
     /// Writes into the stream's pipe, waiting per the options.
     pub(crate) fn write(&self, buf: &[u8]) -> io::Result<usize> {
         let opts = self.opts();
-        let deadline = opts.write_timeout.map(|t| StdInstant::now() + t);
+        let deadline = deadline_after(opts.write_timeout);
         self.pipe()?
             .write(&self.shared, self.handle, buf, opts.nonblocking, deadline)
             .map_err(to_io_error)
@@ -103,6 +111,16 @@ impl SocketRef {
         self.pipe()?
             .write(&self.shared, self.handle, buf, true, None)
             .map_err(to_io_error)
+    }
+
+    /// Resets the stream's connection; its reads and writes fail after.
+    pub(crate) fn abort(&self) -> io::Result<()> {
+        let h = self.handle;
+        self.call(|s, _| s.tcp_abort(h))?;
+        if let Some(pipe) = &self.pipe {
+            pipe.aborted();
+        }
+        Ok(())
     }
 
     /// Shuts the stream's write direction down (a FIN after the data).
@@ -158,7 +176,7 @@ impl SocketRef {
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
         let opts = self.opts();
-        let deadline = timeout.map(|t| StdInstant::now() + t);
+        let deadline = deadline_after(timeout);
         self.shared
             .blocking(self.handle, opts.nonblocking, deadline, out_queue, op)
             .map_err(to_io_error)
@@ -281,6 +299,12 @@ impl Drop for SocketRef {
         drop(inner);
         self.shared.after_close(self.handle, more);
     }
+}
+
+/// When a wait of `timeout` from now ends; `None` (no end) for none, and
+/// for one so long that the clock cannot say (`Duration::MAX`).
+pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<StdInstant> {
+    timeout.and_then(|t| StdInstant::now().checked_add(t))
 }
 
 /// std rejects a zero timeout with InvalidInput.

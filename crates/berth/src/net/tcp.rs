@@ -322,7 +322,6 @@ impl TcpStream {
     /// dropped), like closing a Linux socket with a zero `SO_LINGER`. A
     /// proxy uses it to pass on a failure it cannot carry any other way.
     pub fn abort(&self) -> io::Result<()> {
-        let h = self.sock.handle;
-        self.sock.call(|s, _| s.tcp_abort(h))
+        self.sock.abort()
     }
 }

@@ -51,16 +51,20 @@ struct PipeState {
     rx_eof: bool,
     /// The last pump left data in the core for want of room in `rx`.
     rx_starved: bool,
-    /// The connection failed (reset, timed out): reads fail with it once
-    /// `rx` is empty, writes at once.
-    error: Option<SocketError>,
+    /// Why reading ended (a reset, a timeout): the core has no more data
+    /// for us, and reads fail with it once `rx` is empty.
+    read_error: Option<SocketError>,
+    /// Why writing ended: writes fail with it at once. Data received before
+    /// the failure stays readable.
+    write_error: Option<SocketError>,
     /// The application shut the write direction down: a FIN follows `tx`.
     shut_write: bool,
     /// That FIN has been handed to the core.
     fin_queued: bool,
-    /// Every handle is gone: close once `tx` is in the core.
+    /// Every handle is gone (or the stack is stopping): close once `tx`
+    /// is in the core.
     closed: bool,
-    /// The stack has stopped; nothing will move any more.
+    /// The stack is stopping: reads end after `rx`, writes fail.
     gone: bool,
     /// An application call wants the stack thread to pump.
     want_pump: bool,
@@ -98,7 +102,7 @@ impl PipeState {
     fn end_of_input(&self) -> Result<usize, SocketError> {
         if self.rx_eof {
             Ok(0)
-        } else if let Some(e) = self.error {
+        } else if let Some(e) = self.read_error {
             Err(e)
         } else {
             Err(SocketError::NotConnected)
@@ -106,7 +110,7 @@ impl PipeState {
     }
 
     fn write(&mut self, buf: &[u8]) -> Result<usize, SocketError> {
-        if let Some(e) = self.error {
+        if let Some(e) = self.write_error {
             return Err(e);
         }
         if self.gone {
@@ -129,13 +133,13 @@ impl PipeState {
 
     /// Whether a read would not block.
     fn read_ready(&self) -> bool {
-        !self.rx.is_empty() || self.rx_eof || self.error.is_some() || self.gone
+        !self.rx.is_empty() || self.rx_eof || self.read_error.is_some() || self.gone
     }
 
     /// Whether a write would not block.
     #[cfg(feature = "tokio")]
     fn write_ready(&self) -> bool {
-        self.tx.free() > 0 || self.error.is_some() || self.gone || self.shut_write
+        self.tx.free() > 0 || self.write_error.is_some() || self.gone || self.shut_write
     }
 }
 
@@ -155,7 +159,8 @@ impl Pipe {
                 tx: ByteQueue::new(PIPE_CAPACITY),
                 rx_eof: false,
                 rx_starved: false,
-                error: None,
+                read_error: None,
+                write_error: None,
                 shut_write: false,
                 fin_queued: false,
                 closed: false,
@@ -328,13 +333,41 @@ impl Pipe {
     }
 
     /// Shuts the write direction down: the FIN follows what was written.
+    /// A writer waiting for room learns of it at once.
     pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
         let mut st = self.lock();
         if !st.shut_write {
             st.shut_write = true;
             st.want_pump = true;
+            let mut wakers = Vec::new();
+            let write = Pumped {
+                read: false,
+                write: true,
+            };
+            self.wake(&mut st, &write, &mut wakers);
+            self.finish(st, shared, h);
+            wakers.into_iter().for_each(Waker::wake);
+            return;
         }
         self.finish(st, shared, h);
+    }
+
+    /// The application reset the connection (`abort`): reads and writes
+    /// fail from now on; whoever waits learns of it.
+    pub(crate) fn aborted(&self) {
+        let mut st = self.lock();
+        st.rx.clear();
+        st.tx.clear();
+        st.read_error.get_or_insert(SocketError::NotConnected);
+        st.write_error.get_or_insert(SocketError::NotConnected);
+        let mut wakers = Vec::new();
+        let both = Pumped {
+            read: true,
+            write: true,
+        };
+        self.wake(&mut st, &both, &mut wakers);
+        drop(st);
+        wakers.into_iter().for_each(Waker::wake);
     }
 
     /// The last handle is gone; the caller holds the stack's lock. Returns
@@ -343,8 +376,18 @@ impl Pipe {
     /// stack thread's list, which closes it once `tx` is in the core.
     pub(crate) fn close(&self, stack: &mut Stack, now: Instant, h: SocketHandle) -> bool {
         let mut st = self.lock();
+        if st.closed {
+            // The stack is stopping and already closes it.
+            return false;
+        }
         st.closed = true;
-        if st.tx.is_empty() || st.error.is_some() || st.gone {
+        let unread = !st.rx.is_empty() || stack.tcp_info(h).is_ok_and(|i| i.recv_queue > 0);
+        if unread {
+            // Linux (tcp_close): unread data means a reset at once, and
+            // what was still to send is dropped with it.
+            st.tx.clear();
+        }
+        if st.tx.is_empty() || st.write_error.is_some() {
             Self::close_core(&st, stack, now, h);
             return true;
         }
@@ -360,6 +403,51 @@ impl Pipe {
         let _ = stack.close(now, h);
     }
 
+    /// The stack is stopping: readers get what `rx` holds and then the
+    /// end, writers an error; what was written is still handed over (and
+    /// the connection closed) by the pumps of the grace period.
+    pub(crate) fn stopping(&self, wakers: &mut Vec<Waker>) {
+        let mut st = self.lock();
+        st.gone = true;
+        st.closed = true;
+        let both = Pumped {
+            read: true,
+            write: true,
+        };
+        self.wake(&mut st, &both, wakers);
+    }
+
+    /// The grace period is over: a connection whose written data could not
+    /// all be handed over is reset, so that the peer does not take the cut
+    /// stream for a whole one.
+    pub(crate) fn abandon(&self, stack: &mut Stack, h: SocketHandle) {
+        let st = self.lock();
+        if !st.tx.is_empty() {
+            let _ = stack.tcp_abort(h);
+        }
+    }
+
+    /// Before a callback handler hears that the connection closed: moves
+    /// everything left in the core into `rx`, growing it as needed (the
+    /// core's buffer bounds it), so the handler can read it all and the end.
+    pub(crate) fn drain_for_close(
+        &self,
+        stack: &mut Stack,
+        h: SocketHandle,
+        wakers: &mut Vec<Waker>,
+    ) -> Pumped {
+        let mut st = self.lock();
+        let left = stack.tcp_info(h).map_or(0, |i| i.recv_queue);
+        if left > st.rx.free() {
+            let extra = left - st.rx.free();
+            st.rx.grow(extra);
+        }
+        let mut woken = Pumped::default();
+        Self::pump_in(&mut st, stack, h, &mut woken);
+        self.wake(&mut st, &woken, wakers);
+        woken
+    }
+
     /// The stack thread's side: moves bytes between the pipe and the core
     /// (under the stack's lock) and collects the wakers of whoever can go
     /// on. Returns what became possible, or `None` once the pipe is
@@ -373,24 +461,23 @@ impl Pipe {
     ) -> Option<Pumped> {
         let mut st = self.lock();
         st.queued = false;
-        let had_error = st.error.is_some();
         let mut woken = Pumped::default();
         Self::pump_out(&mut st, stack, h, &mut woken);
         if st.closed {
-            if st.tx.is_empty() || st.error.is_some() {
+            if st.tx.is_empty() || st.write_error.is_some() {
                 Self::close_core(&st, stack, now, h);
+                self.wake(&mut st, &woken, wakers);
                 return None;
             }
             return Some(Pumped::default());
         }
+        // Input goes on after a failure: what arrived before a reset is
+        // still read, then the error (as Linux does).
         Self::pump_in(&mut st, stack, h, &mut woken);
-        if st.error.is_none()
+        if st.write_error.is_none()
             && let Ok(Some(e)) = stack.tcp_error(h)
         {
-            st.error = Some(e);
-        }
-        if st.error.is_some() && !had_error {
-            woken.read = true;
+            st.write_error = Some(e);
             woken.write = true;
         }
         self.wake(&mut st, &woken, wakers);
@@ -399,7 +486,7 @@ impl Pipe {
 
     /// Application bytes into the core's send buffer, then the FIN.
     fn pump_out(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Pumped) {
-        while st.error.is_none() && !st.tx.is_empty() {
+        while st.write_error.is_none() && !st.tx.is_empty() {
             let (chunk, _) = st.tx.slices();
             let len = chunk.len();
             match stack.tcp_send(h, chunk) {
@@ -414,14 +501,17 @@ impl Pipe {
                 Err(SocketError::BrokenPipe) => {
                     // The core will send no more (it has sent its FIN).
                     st.tx.clear();
-                    st.shut_write = true;
+                    st.write_error = Some(SocketError::BrokenPipe);
                     st.fin_queued = true;
                     woken.write = true;
                 }
-                Err(e) => st.error = Some(e),
+                Err(e) => {
+                    st.write_error = Some(e);
+                    woken.write = true;
+                }
             }
         }
-        if st.shut_write && !st.fin_queued && st.tx.is_empty() && st.error.is_none() {
+        if st.shut_write && !st.fin_queued && st.tx.is_empty() && st.write_error.is_none() {
             let _ = stack.tcp_shutdown_write(h);
             st.fin_queued = true;
         }
@@ -429,7 +519,8 @@ impl Pipe {
 
     /// Received bytes from the core into `rx`, as far as there is room.
     fn pump_in(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Pumped) {
-        while st.error.is_none() && !st.rx_eof {
+        st.rx_starved = false;
+        while st.read_error.is_none() && !st.rx_eof {
             let room = st.rx.free_slice();
             if room.is_empty() {
                 st.rx_starved = stack.tcp_can_recv(h).unwrap_or(false);
@@ -445,7 +536,10 @@ impl Pipe {
                     woken.read = true;
                 }
                 Err(SocketError::WouldBlock) => break,
-                Err(e) => st.error = Some(e),
+                Err(e) => {
+                    st.read_error = Some(e);
+                    woken.read = true;
+                }
             }
         }
     }
@@ -460,17 +554,6 @@ impl Pipe {
         if woken.read || woken.write {
             self.cv.notify_all();
         }
-    }
-
-    /// The stack has stopped: wakes everyone so they see it.
-    pub(crate) fn stop(&self, wakers: &mut Vec<Waker>) {
-        let mut st = self.lock();
-        st.gone = true;
-        let all = Pumped {
-            read: true,
-            write: true,
-        };
-        self.wake(&mut st, &all, wakers);
     }
 
     /// Bytes waiting in the pipe: received but not read, written but not
