@@ -130,8 +130,8 @@ pub struct RecvBuffer {
 
 impl RecvBuffer {
     /// An empty buffer of `capacity` bytes, capped at [`WindowSize::MAX`]
-    /// because a larger buffer could never be advertised. This is the only
-    /// allocation the buffer ever makes.
+    /// because a larger buffer could never be advertised. Its storage grows
+    /// as data comes (see [`Ring`]).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.min(WindowSize::MAX.get() as usize);
         Self {
@@ -197,6 +197,12 @@ impl RecvBuffer {
         let (Ok(start), Ok(end)) = (u32::try_from(offset), u32::try_from(offset + n)) else {
             return 0;
         };
+        // Room up to the end of this segment, keeping what is held: the
+        // in-order bytes and every out-of-order range after them.
+        let held = self.ooo.ranges().iter().map(|r| r.end).max().unwrap_or(0);
+        self.head = self
+            .ring
+            .reserve(self.head, self.len + held as usize, self.len + end as usize);
         let base = self.ring.wrap_add(self.head, self.len);
         // Write only the gaps: bytes already held keep their value. Gaps are
         // untracked space, so if `add` refuses below, these bytes stay

@@ -1,16 +1,29 @@
-//! A fixed-capacity byte ring addressed by position, the storage under
+//! A byte ring addressed by position, the storage under
 //! [`SendBuffer`](super::send_buffer::SendBuffer) and
 //! [`RecvBuffer`](super::recv_buffer::RecvBuffer). It only stores bytes; the
-//! buffers decide which positions hold valid data. It is allocated once, when
-//! the socket is created, and never again (STYLE rule 13). No RFC.
+//! buffers decide which positions hold valid data.
+//!
+//! Its capacity is fixed, its storage is not: a connection starts with none
+//! and the storage doubles (up to the capacity) when the buffer asks for
+//! more room ([`Ring::reserve`]), as Linux allocates socket buffers as data
+//! comes rather than at `socket()`. An idle or small connection then costs
+//! no buffer memory, and creating one touches no pages; a bulk transfer
+//! reaches full size after a few doublings and never allocates again.
+//! No RFC.
 
 use core::ops::Range;
 
-/// Bytes in a ring of fixed capacity.
+/// Bytes in a ring of fixed capacity and growing storage. Positions are
+/// taken modulo the storage's length, so they change when it grows:
+/// [`Ring::reserve`] hands back the new position of the live bytes.
 #[derive(Debug, Clone)]
 pub(super) struct Ring {
     storage: Box<[u8]>,
+    capacity: usize,
 }
+
+/// The first storage a ring allocates.
+const MIN_STORAGE: usize = 4096;
 
 /// Copies `min(dst.len(), src.len())` bytes from the front of `src` to the
 /// front of `dst` and returns the count.
@@ -23,21 +36,49 @@ pub(super) fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
 }
 
 impl Ring {
-    /// A ring of `capacity` zeroed bytes.
+    /// A ring that can hold `capacity` bytes; no storage yet.
     pub(super) fn new(capacity: usize) -> Self {
         Self {
-            storage: vec![0; capacity].into_boxed_slice(),
+            storage: Box::default(),
+            capacity,
         }
     }
 
-    /// The number of bytes the ring holds.
+    /// The most bytes the ring can hold.
     pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// Bytes of storage allocated now.
+    #[cfg(test)]
+    pub(super) fn allocated(&self) -> usize {
         self.storage.len()
     }
 
-    /// `(pos + off) mod capacity`, for `pos < capacity` and `off <= capacity`.
+    /// Makes room for `needed` bytes from the live ones, which are `live`
+    /// bytes from position `head` (`needed` and `live` at most the
+    /// capacity). Returns the live bytes' position afterwards: `head`
+    /// unchanged, or 0 when the storage grew (they are copied to its start).
+    pub(super) fn reserve(&mut self, head: usize, live: usize, needed: usize) -> usize {
+        let needed = needed.min(self.capacity);
+        if needed <= self.storage.len() {
+            return head;
+        }
+        let size = needed
+            .max(self.storage.len().saturating_mul(2))
+            .max(MIN_STORAGE)
+            .min(self.capacity);
+        let mut storage = vec![0u8; size].into_boxed_slice();
+        let (a, b) = self.slices(head, live);
+        let n = copy_prefix(&mut storage, a);
+        copy_prefix(storage.get_mut(n..).unwrap_or(&mut []), b);
+        self.storage = storage;
+        0
+    }
+
+    /// `(pos + off) mod storage`, for `pos < storage` and `off <= storage`.
     pub(super) fn wrap_add(&self, pos: usize, off: usize) -> usize {
-        let cap = self.capacity();
+        let cap = self.storage.len();
         // INVARIANT: a boxed slice holds at most isize::MAX bytes, so the sum
         // of two values no larger than the capacity cannot overflow.
         let sum = pos.saturating_add(off);
@@ -53,7 +94,7 @@ impl Ring {
     /// The one or two index ranges that cover `len` bytes (at most the
     /// capacity) starting at position `pos`, wrapping at the end.
     fn split(&self, pos: usize, len: usize) -> (Range<usize>, Range<usize>) {
-        let cap = self.capacity();
+        let cap = self.storage.len();
         let pos = self.wrap_add(pos, 0);
         let len = len.min(cap);
         let first = len.min(cap - pos);
@@ -92,8 +133,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn grows_on_demand_keeping_the_live_bytes() {
+        let mut r = Ring::new(10_000);
+        assert_eq!(r.allocated(), 0, "no storage before it is needed");
+        let head = r.reserve(0, 0, 10);
+        assert_eq!((head, r.allocated()), (0, MIN_STORAGE));
+        assert_eq!(r.write(MIN_STORAGE - 2, b"abcd"), 4);
+        // Live: 4 bytes across the wrap; growing copies them to the front.
+        let head = r.reserve(MIN_STORAGE - 2, 4, MIN_STORAGE + 1);
+        assert_eq!((head, r.allocated()), (0, 8192));
+        assert_eq!(r.slices(0, 4), (&b"abcd"[..], &[][..]));
+        // Capped at the capacity; within the storage nothing moves.
+        assert_eq!(r.reserve(0, 4, 50_000), 0);
+        assert_eq!(r.allocated(), 10_000);
+        assert_eq!(r.reserve(3, 4, 100), 3);
+    }
+
+    #[test]
     fn wraps_reads_and_writes() {
         let mut r = Ring::new(5);
+        assert_eq!(r.reserve(0, 0, 5), 0);
+        let mut r = Ring {
+            storage: vec![0; 5].into_boxed_slice(),
+            ..r
+        };
         assert_eq!(r.write(3, b"abcd"), 4);
         assert_eq!(r.slices(3, 4), (&b"ab"[..], &b"cd"[..]));
         let mut out = [0u8; 7];
@@ -107,6 +170,7 @@ mod tests {
     #[test]
     fn zero_capacity_is_inert() {
         let mut r = Ring::new(0);
+        assert_eq!(r.reserve(0, 0, 10), 0);
         assert_eq!(r.write(0, b"x"), 0);
         assert_eq!(r.read(7, &mut [0; 3]), 0);
         assert_eq!(r.slices(9, 9), (&[][..], &[][..]));

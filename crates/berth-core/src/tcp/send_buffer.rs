@@ -22,8 +22,8 @@ pub struct SendBuffer {
 }
 
 impl SendBuffer {
-    /// An empty buffer that holds up to `capacity` bytes. This is the only
-    /// allocation the buffer ever makes.
+    /// An empty buffer that holds up to `capacity` bytes; its storage grows
+    /// as data comes (see [`Ring`]).
     pub fn new(capacity: usize) -> Self {
         Self {
             ring: Ring::new(capacity),
@@ -55,6 +55,7 @@ impl SendBuffer {
     /// Appends as much of `data` as fits; returns how many bytes were taken.
     pub fn write(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
+        self.head = self.ring.reserve(self.head, self.len, self.len + n);
         let tail = self.ring.wrap_add(self.head, self.len);
         let n = self.ring.write(tail, data.get(..n).unwrap_or(&[]));
         self.len += n;
