@@ -2,7 +2,8 @@
 //!
 //! Subcommands: `up` (a userspace host on a TUN device), `ss` (its socket
 //! table), `sim` (a deterministic two-stack simulation, no root needed),
-//! `proxy` (relay a namespace's TCP and UDP through the host's sockets).
+//! `proxy` (relay a namespace's TCP and UDP through the host's sockets),
+//! `bench` (berth side by side with the kernel and smoltcp).
 //! Exit codes: 0 success, 1 the run failed (a simulation's verdict, a
 //! runtime error), 2 bad usage.
 #![forbid(unsafe_code)]
@@ -31,6 +32,7 @@ const EXAMPLES: &str = "Examples:
   sudo berth up                             a host at 198.18.0.2 in netns 'berth'
   sudo ip netns exec berth curl http://198.18.0.2/
   sudo berth ss
+  berth bench --target mem --runs 3        berth vs Linux vs smoltcp in memory
   sudo berth proxy --netns cage --route 198.19.0.0/16
   sudo ip netns exec cage curl http://198.19.1.1:8080/";
 
@@ -48,6 +50,10 @@ enum Command {
     /// sockets (root): the namespace routes `--route` prefixes into a TUN
     /// device, berth terminates each flow and reopens it from here.
     Proxy(cmd::proxy::ProxyArgs),
+    /// Throughput, request/response and connection rates of berth, side by
+    /// side with the Linux kernel and smoltcp, in memory and (root) over
+    /// TUN with the kernel as the client.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +64,7 @@ fn main() -> ExitCode {
         Command::Ss(args) => cmd::ss::run(&args),
         Command::Sim(args) => cmd::sim::run(&args),
         Command::Proxy(args) => cmd::proxy::run(&args),
+        Command::Bench(args) => cmd::bench::run(&args),
     };
     match result {
         Ok(code) => code,

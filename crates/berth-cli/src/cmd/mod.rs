@@ -1,3 +1,4 @@
+pub(crate) mod bench;
 pub(crate) mod control;
 pub(crate) mod proxy;
 pub(crate) mod sim;

@@ -1,0 +1,273 @@
+//! The three client workloads of `berth bench`, written once for any stack
+//! whose streams are `Read + Write` (berth's blocking sockets and the
+//! kernel's `std::net` ones), and the servers they talk to: discard on one
+//! port (closed after the end of stream, so a client that reads to its own
+//! end of stream knows every byte arrived) and echo on another.
+//!
+//! - bulk: one connection, `bytes` sent in 64 KiB writes, then shutdown and
+//!   read to the end: throughput from client to server.
+//! - download: one connection to a third server, "source", which sends the
+//!   number of bytes the client asks for (8 bytes, big-endian) and closes:
+//!   throughput from server to client.
+//! - rr: one connection, `rounds` of `size` bytes there and back: the
+//!   request/response rate (netperf's TCP_RR).
+//! - crr: `conns` times connect, 1 byte there and back, close: the
+//!   connection rate (netperf's TCP_CRR).
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+
+/// How long any single read or connect may wait before the run fails
+/// rather than hangs.
+pub(crate) const STALL: Duration = Duration::from_secs(20);
+
+/// Opens client connections on one stack.
+pub(crate) trait Dial {
+    type Stream: Read + Write;
+    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream>;
+    fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
+}
+
+/// The kernel's sockets (in whatever namespace the calling thread is).
+pub(crate) struct KernelDial;
+
+impl Dial for KernelDial {
+    type Stream = std::net::TcpStream;
+    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
+        let s = std::net::TcpStream::connect_timeout(&addr, STALL)?;
+        s.set_read_timeout(Some(STALL))?;
+        s.set_write_timeout(Some(STALL))?;
+        Ok(s)
+    }
+    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
+        stream.shutdown(Shutdown::Write)
+    }
+}
+
+/// berth's blocking sockets on one stack.
+pub(crate) struct BerthDial<'a>(pub(crate) &'a berth::NetStack);
+
+impl Dial for BerthDial<'_> {
+    type Stream = berth::net::TcpStream;
+    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
+        let s = berth::net::TcpStream::connect_timeout(self.0, &addr, STALL)?;
+        s.set_read_timeout(Some(STALL))?;
+        s.set_write_timeout(Some(STALL))?;
+        Ok(s)
+    }
+    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
+        stream.shutdown(Shutdown::Write)
+    }
+}
+
+/// Sends `bytes` to a discard server and waits for its close.
+pub(crate) fn bulk<D: Dial>(d: &D, discard: SocketAddr, bytes: u64) -> anyhow::Result<Duration> {
+    let chunk = vec![0x5a_u8; 64 * 1024];
+    let start = Instant::now();
+    let mut s = d.dial(discard).context("connecting to discard")?;
+    let mut left = bytes;
+    while left > 0 {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
+        s.write_all(chunk.get(..n).unwrap_or_default())
+            .context("sending")?;
+        left -= n as u64;
+    }
+    D::shutdown_write(&s)?;
+    let mut rest = [0u8; 64];
+    ensure!(
+        s.read(&mut rest)
+            .context("waiting for the server's close")?
+            == 0,
+        "the discard server sent data"
+    );
+    Ok(start.elapsed())
+}
+
+/// Asks a source server for `bytes` and reads them to its close.
+pub(crate) fn download<D: Dial>(d: &D, source: SocketAddr, bytes: u64) -> anyhow::Result<Duration> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let start = Instant::now();
+    let mut s = d.dial(source).context("connecting to source")?;
+    s.write_all(&bytes.to_be_bytes())?;
+    let mut got = 0u64;
+    loop {
+        match s.read(&mut buf).context("receiving")? {
+            0 => break,
+            n => got += n as u64,
+        }
+    }
+    ensure!(got == bytes, "received {got} bytes of {bytes}");
+    Ok(start.elapsed())
+}
+
+/// `rounds` exchanges of `size` bytes with an echo server on one connection.
+pub(crate) fn rr<D: Dial>(
+    d: &D,
+    echo: SocketAddr,
+    rounds: u64,
+    size: usize,
+) -> anyhow::Result<Duration> {
+    let mut s = d.dial(echo).context("connecting to echo")?;
+    let out = vec![0x42_u8; size.max(1)];
+    let mut back = vec![0u8; out.len()];
+    let start = Instant::now();
+    for _ in 0..rounds {
+        s.write_all(&out).context("sending a request")?;
+        s.read_exact(&mut back).context("reading a response")?;
+    }
+    let took = start.elapsed();
+    ensure!(back == out, "the echo differs");
+    D::shutdown_write(&s)?;
+    Ok(took)
+}
+
+/// `conns` connections, each a 1-byte exchange with the echo server.
+pub(crate) fn crr<D: Dial>(d: &D, echo: SocketAddr, conns: u64) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    for i in 0..conns {
+        let mut s = d
+            .dial(echo)
+            .with_context(|| format!("connection {i} of {conns}"))?;
+        s.write_all(b"x")?;
+        let mut b = [0u8; 1];
+        s.read_exact(&mut b)?;
+        ensure!(&b == b"x", "the echo differs");
+    }
+    Ok(start.elapsed())
+}
+
+/// Accepts connections on one stack.
+pub(crate) trait Listen: Send + 'static {
+    type Stream: Read + Write + Send + 'static;
+    fn accept(&self) -> io::Result<Self::Stream>;
+}
+
+impl Listen for std::net::TcpListener {
+    type Stream = std::net::TcpStream;
+    fn accept(&self) -> io::Result<Self::Stream> {
+        Self::accept(self).map(|(s, _)| s)
+    }
+}
+
+impl Listen for berth::net::TcpListener {
+    type Stream = berth::net::TcpStream;
+    fn accept(&self) -> io::Result<Self::Stream> {
+        Self::accept(self).map(|(s, _)| s)
+    }
+}
+
+/// A discard and an echo server, a thread per connection (the same for
+/// every stack). Stop it with [`Servers::stop`].
+pub(crate) struct Servers {
+    stop: Arc<AtomicBool>,
+    acceptors: Vec<JoinHandle<()>>,
+    pub(crate) discard: SocketAddr,
+    pub(crate) echo: SocketAddr,
+    pub(crate) source: SocketAddr,
+}
+
+impl Servers {
+    /// Discard, echo and source, in that order.
+    pub(crate) fn addrs(&self) -> [SocketAddr; 3] {
+        [self.discard, self.echo, self.source]
+    }
+
+    pub(crate) fn start<L: Listen>(
+        discard: (L, SocketAddr),
+        echo: (L, SocketAddr),
+        source: (L, SocketAddr),
+    ) -> anyhow::Result<Self> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptors = vec![
+            acceptor(discard.0, stop.clone(), discard_conn::<L::Stream>)?,
+            acceptor(echo.0, stop.clone(), echo_conn::<L::Stream>)?,
+            acceptor(source.0, stop.clone(), source_conn::<L::Stream>)?,
+        ];
+        Ok(Self {
+            stop,
+            acceptors,
+            discard: discard.1,
+            echo: echo.1,
+            source: source.1,
+        })
+    }
+
+    /// Stops accepting: `dial` opens one last connection to each listener
+    /// (from wherever the clients can reach it) so its acceptor wakes up.
+    pub(crate) fn stop<D: Dial>(self, dial: &D) {
+        self.stop.store(true, Ordering::SeqCst);
+        for addr in [self.discard, self.echo, self.source] {
+            drop(dial.dial(addr));
+        }
+        for a in self.acceptors {
+            let _ = a.join();
+        }
+    }
+}
+
+fn acceptor<L: Listen>(
+    listener: L,
+    stop: Arc<AtomicBool>,
+    serve: fn(L::Stream),
+) -> anyhow::Result<JoinHandle<()>> {
+    Ok(std::thread::Builder::new()
+        .name("bench-accept".into())
+        .spawn(move || {
+            while let Ok(s) = listener.accept() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let spawned = std::thread::Builder::new()
+                    .name("bench-conn".into())
+                    .spawn(move || serve(s));
+                if spawned.is_err() {
+                    return;
+                }
+            }
+        })?)
+}
+
+fn discard_conn<S: Read + Write>(mut s: S) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(1..) = s.read(&mut buf) {}
+}
+
+fn source_conn<S: Read + Write>(mut s: S) {
+    let mut count = [0u8; 8];
+    if s.read_exact(&mut count).is_err() {
+        return;
+    }
+    let mut left = u64::from_be_bytes(count);
+    let chunk = vec![0xa5_u8; 64 * 1024];
+    while left > 0 {
+        let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
+        if s.write_all(chunk.get(..n).unwrap_or_default()).is_err() {
+            return;
+        }
+        left -= n as u64;
+    }
+}
+
+fn echo_conn<S: Read + Write>(mut s: S) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while let Ok(n @ 1..) = s.read(&mut buf) {
+        if s.write_all(buf.get(..n).unwrap_or_default()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The median of some durations (the upper one of an even count).
+pub(crate) fn median(mut runs: Vec<Duration>) -> anyhow::Result<Duration> {
+    runs.sort();
+    match runs.get(runs.len() / 2) {
+        Some(&d) => Ok(d),
+        None => bail!("no runs"),
+    }
+}

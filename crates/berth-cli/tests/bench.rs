@@ -1,0 +1,112 @@
+//! `berth bench` as a user runs it, with small loads: every target and
+//! stack produces a figure for every workload, the JSON says what was
+//! measured, and bad flags are refused. The TUN target needs root (it runs
+//! for real under CI=true) and must leave no namespace behind.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+fn bench(args: &[&str]) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("bench")
+        .args([
+            "--json",
+            "--runs",
+            "2",
+            "--bulk-mib",
+            "2",
+            "--rr-rounds",
+            "50",
+            "--crr-conns",
+            "10",
+        ])
+        .args(args)
+        .output()
+        .expect("berth runs");
+    assert!(
+        out.status.success(),
+        "berth bench {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The (target, stack) pairs in a report, each checked for all workloads.
+fn pairs(report: &serde_json::Value) -> Vec<(String, String)> {
+    let figures = report["figures"].as_array().unwrap();
+    let mut pairs: Vec<(String, String)> = figures
+        .iter()
+        .map(|f| {
+            (
+                f["target"].as_str().unwrap().to_owned(),
+                f["stack"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    for (target, stack) in &pairs {
+        let workloads: Vec<&str> = figures
+            .iter()
+            .filter(|f| f["target"] == target.as_str() && f["stack"] == stack.as_str())
+            .map(|f| {
+                assert!(f["median"].as_f64().unwrap() > 0.0, "{f}");
+                assert_eq!(f["runs"].as_array().unwrap().len(), 2, "{f}");
+                f["workload"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(
+            workloads,
+            ["bulk", "download", "rr", "crr"],
+            "{target} {stack}"
+        );
+    }
+    pairs
+}
+
+#[test]
+fn core_and_memory_targets_measure_every_stack() {
+    let report = bench(&["--target", "core,mem"]);
+    assert_eq!(report["bulk_bytes"], 2 << 20);
+    let expect: Vec<(String, String)> = [
+        ("core", "berth"),
+        ("core", "smoltcp"),
+        ("mem", "berth"),
+        ("mem", "linux"),
+    ]
+    .iter()
+    .map(|(t, s)| (t.to_string(), s.to_string()))
+    .collect();
+    assert_eq!(pairs(&report), expect);
+}
+
+#[test]
+fn tun_target_with_the_kernel_as_client() {
+    if !common::precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
+        return;
+    }
+    let report = bench(&["--target", "tun"]);
+    let stacks: Vec<String> = pairs(&report).into_iter().map(|(_, s)| s).collect();
+    assert_eq!(stacks, ["berth", "linux", "smoltcp"]);
+    let left = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let left = String::from_utf8_lossy(&left.stdout);
+    assert!(!left.contains("berth-bench"), "namespaces left: {left}");
+}
+
+#[test]
+fn bad_flags_are_refused() {
+    for args in [
+        &["bench", "--target", "moon"][..],
+        &["bench", "--runs", "0"],
+        &["bench", "--mtu", "100"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
