@@ -78,6 +78,11 @@ pub struct FragmentHeader {
     /// Where this fragment's data starts, in octets from the start of the
     /// IPv6 payload (just after the Fragment header).
     pub data_offset: usize,
+    /// The offset, from the start of the IPv6 header, of the Next Header
+    /// field that names this Fragment header (6 when the Fragment header
+    /// follows the IPv6 header): the field reassembly rewrites (RFC 8200
+    /// section 4.5).
+    pub next_header_pointer: u32,
 }
 
 impl FragmentHeader {
@@ -441,7 +446,7 @@ fn step(
                 // A fragment inside a fragment: nothing sends it.
                 return Err(Error::Unsupported);
             }
-            let fragment = fragment_header(header, start);
+            let fragment = fragment_header(header, start, walk.next_header_pointer);
             walk.fragment.get_or_insert(fragment);
             discard = check_fragment(&fragment, start, payload.len());
             // The data of a later fragment is no header: the walk stops at
@@ -466,8 +471,8 @@ fn step(
 }
 
 /// Reads the 8-octet Fragment header `header`, which starts at `start` in the
-/// payload.
-fn fragment_header(header: &[u8], start: usize) -> FragmentHeader {
+/// payload and is named by the Next Header field at `next_header_pointer`.
+fn fragment_header(header: &[u8], start: usize, next_header_pointer: u32) -> FragmentHeader {
     let mut raw = [0; 2];
     raw.copy_from_slice(&header[ext_field::FRAG_OFFSET]);
     let raw = u16::from_be_bytes(raw);
@@ -481,6 +486,7 @@ fn fragment_header(header: &[u8], start: usize) -> FragmentHeader {
         more_fragments: raw & 1 != 0,
         ident: u32::from_be_bytes(ident),
         data_offset: start + FRAGMENT_HEADER_LEN,
+        next_header_pointer,
     }
 }
 

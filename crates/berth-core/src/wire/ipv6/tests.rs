@@ -100,6 +100,7 @@ fn deconstruct_extension_chain() {
                 more_fragments: false,
                 ident: 0x1234,
                 data_offset: 48,
+                next_header_pointer: 40 + 16,
             }),
             discard: None,
         }
@@ -130,6 +131,7 @@ fn deconstruct_fragments() {
             more_fragments: true,
             ident: 0xabcd,
             data_offset: 8,
+            next_header_pointer: 6,
         })
     );
     assert_eq!(first.discard, None);
@@ -149,6 +151,7 @@ fn deconstruct_fragments() {
                 more_fragments: false,
                 ident: 0xabcd,
                 data_offset: 8,
+                next_header_pointer: 6,
             }),
             discard: None,
         }
