@@ -21,6 +21,8 @@ mod ext_field {
     pub(super) const ROUTING_TYPE: usize = 2;
     /// Segments Left, in a Routing header.
     pub(super) const SEGMENTS_LEFT: usize = 3;
+    /// Reserved, in a Fragment header.
+    pub(super) const FRAG_RESERVED: usize = 1;
     /// Fragment Offset (13 bits), Res (2 bits), M (1 bit).
     pub(super) const FRAG_OFFSET: Range<usize> = 2..4;
     /// Identification, in a Fragment header.
@@ -34,7 +36,7 @@ const OPT_PADN: u8 = 1;
 /// RFC 2675 section 2: the Jumbo Payload option type.
 const OPT_JUMBO: u8 = 0xc2;
 /// RFC 8200 section 4.5: a Fragment header is 8 octets.
-const FRAGMENT_HEADER_LEN: usize = 8;
+pub const FRAGMENT_HEADER_LEN: usize = 8;
 /// RFC 4302 section 2: Next Header, Payload Len, Reserved, SPI and Sequence
 /// Number come before the ICV.
 const AH_FIXED_LEN: usize = 12;
@@ -90,6 +92,18 @@ impl FragmentHeader {
     /// which needs no reassembly.
     pub const fn is_atomic(&self) -> bool {
         self.offset == 0 && !self.more_fragments
+    }
+
+    /// Writes the header: Next Header, Fragment Offset (the low three bits
+    /// of `offset` are dropped: it counts 8-octet units), M and
+    /// Identification, the reserved fields zero. `data_offset` and
+    /// `next_header_pointer` say where the header sits; they are not written.
+    pub fn emit(&self, header: &mut [u8; FRAGMENT_HEADER_LEN]) {
+        let offset_m = (self.offset & !0b111) | u16::from(self.more_fragments);
+        header[ext_field::NEXT_HEADER] = self.next_header.into();
+        header[ext_field::FRAG_RESERVED] = 0;
+        header[ext_field::FRAG_OFFSET].copy_from_slice(&offset_m.to_be_bytes());
+        header[ext_field::FRAG_IDENT].copy_from_slice(&self.ident.to_be_bytes());
     }
 }
 

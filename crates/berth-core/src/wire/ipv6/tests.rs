@@ -160,6 +160,16 @@ fn deconstruct_fragments() {
 }
 
 #[test]
+fn construct_fragment_headers() {
+    for bytes in [&IPV6_FRAG_FIRST[..], &IPV6_FRAG_LATER[..]] {
+        let fragment = walk_of(bytes).unwrap().fragment.unwrap();
+        let mut header = [0xa5; FRAGMENT_HEADER_LEN];
+        fragment.emit(&mut header);
+        assert_eq!(header[..], bytes[40..48]);
+    }
+}
+
+#[test]
 fn deconstruct_ah() {
     // RFC 4302: Payload Len 4 is (4 + 2) * 4 = 24 octets.
     let walk = walk_of(&IPV6_AH).unwrap();
