@@ -26,6 +26,7 @@
 
 mod cookie;
 mod ethernet;
+mod fragment;
 mod icmp;
 mod neighbor;
 mod output;
@@ -38,7 +39,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
 use crate::demux::PortTable;
-use crate::frag::{FragOutcome, Reassembler};
+use crate::frag::{Ipv4Key, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
 use crate::stats::StackStats;
@@ -203,7 +204,7 @@ pub struct Stack {
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
-    frag: Reassembler,
+    frag4: Reassembler<Ipv4Key, Ipv4Repr>,
     cookies: SynCookies,
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
@@ -229,14 +230,14 @@ impl Stack {
             .unwrap_or(u16::MAX)
             .max(88);
         let burst = cfg.icmp_burst;
-        let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let frag4 = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
         let mut keys = [[0u8; 16]; 3];
         for key in &mut keys {
             key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
             key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
         }
         Self {
-            frag,
+            frag4,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
             non_local_conns: 0,
@@ -387,58 +388,9 @@ impl Stack {
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }
 
-    /// RFC 791 3.2: a fragment goes to reassembly; a completed datagram
-    /// goes through the transport input like any other.
-    fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
-        self.stats.frag_in += 1;
-        let whole = match self.frag.input(now, ip, payload) {
-            FragOutcome::Pending => return,
-            FragOutcome::Complete(whole) => whole,
-            FragOutcome::Duplicate => {
-                self.stats.frag_duplicates += 1;
-                return;
-            }
-            FragOutcome::Overlap => {
-                self.stats.frag_overlaps += 1;
-                return;
-            }
-            FragOutcome::NoMemory => {
-                self.stats.frag_no_memory += 1;
-                return;
-            }
-            FragOutcome::TooMany => {
-                self.stats.frag_too_many += 1;
-                return;
-            }
-            FragOutcome::Malformed => {
-                self.stats.frag_malformed += 1;
-                return;
-            }
-        };
-        self.stats.frag_reassembled += 1;
-        // The datagram as if it had arrived whole: an ICMP error about it
-        // quotes this header.
-        let repr = Ipv4Repr {
-            payload_len: whole.len(),
-            more_frags: false,
-            frag_offset: 0,
-            ..*ip
-        };
-        let mut frame = vec![0u8; repr.buffer_len()];
-        let Some(header) = frame.get_mut(..20) else {
-            return;
-        };
-        repr.emit(&mut Ipv4Packet::new_unchecked(header));
-        if let Some(body) = frame.get_mut(20..) {
-            body.copy_from_slice(&whole);
-        }
-        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
-        self.transport_input(now, ip.next_header, src, dst, &whole, &frame);
-    }
-
     /// Bytes held by IPv4 reassembly now, and how many datagrams.
     pub fn frag_memory(&self) -> (usize, usize) {
-        (self.frag.memory(), self.frag.len())
+        (self.frag4.memory(), self.frag4.len())
     }
 
     fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {

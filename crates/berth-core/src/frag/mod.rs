@@ -1,10 +1,13 @@
-//! IPv4 fragment reassembly (RFC 791 section 3.2, "Fragmentation and
+//! IP fragment reassembly (RFC 791 section 3.2, "Fragmentation and
 //! Reassembly"), bounded the way Linux bounds it.
 //!
-//! Fragments are grouped by (source, destination, protocol, identification)
-//! as RFC 791 prescribes. Each datagram keeps its pieces in a sorted list of
-//! ranges (the RFC 815 idea, with pieces instead of holes), so memory grows
-//! with the bytes received, not with the offsets an attacker names.
+//! A [`Reassembler`] groups fragments by a key: for IPv4 (source,
+//! destination, protocol, identification) as RFC 791 prescribes. Each
+//! datagram keeps its pieces in a sorted list of ranges (the RFC 815 idea,
+//! with pieces instead of holes), so memory grows with the bytes received,
+//! not with the offsets an attacker names. From the fragment at offset 0 it
+//! also keeps a [`Head`], the IPv4 header, from which the stack rebuilds the
+//! datagram and quotes it in a Time Exceeded.
 //!
 //! Limits, each counted when hit:
 //! - a total memory bound over every incomplete datagram (Linux
@@ -22,6 +25,7 @@
 //! fragments (counted) and handles atomic ones (RFC 6946) in place.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
 use std::net::Ipv4Addr;
 
 use crate::demux::KeyedHasher;
@@ -32,14 +36,7 @@ use crate::wire::{IpProtocol, Ipv4Repr};
 /// to 65,535 octets"; less the 20-byte header, the largest payload.
 pub const MAX_PAYLOAD: usize = 65535 - 20;
 
-/// Bookkeeping charged for each stored fragment besides its bytes (the
-/// `Vec` header and the range), roughly what Linux's skb truesize adds.
-const FRAGMENT_OVERHEAD: usize = core::mem::size_of::<Piece>();
-/// Bookkeeping charged for each datagram: the map entry and the expiry entry.
-const DATAGRAM_OVERHEAD: usize =
-    core::mem::size_of::<(Key, Datagram)>() + core::mem::size_of::<(Instant, Key, u64)>();
-
-/// The limits of IPv4 reassembly.
+/// The limits of reassembly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FragLimits {
     /// Total bytes charged to incomplete datagrams.
@@ -52,17 +49,50 @@ pub struct FragLimits {
     pub timeout: Duration,
 }
 
-/// What names a datagram. RFC 791 section 3.2: "To assemble the fragments
-/// of an internet datagram, an internet protocol module (for example at a
-/// destination host) combines internet datagrams that all have the same
-/// value for the four fields: identification, source, destination, and
-/// protocol."
+/// What names an IPv4 datagram. RFC 791 section 3.2: "To assemble the
+/// fragments of an internet datagram, an internet protocol module (for
+/// example at a destination host) combines internet datagrams that all have
+/// the same value for the four fields: identification, source, destination,
+/// and protocol."
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
+pub(crate) struct Ipv4Key {
     pub(crate) src: Ipv4Addr,
     pub(crate) dst: Ipv4Addr,
     pub(crate) protocol: IpProtocol,
     pub(crate) ident: u16,
+}
+
+/// What a datagram keeps of its first fragment besides the data.
+pub(crate) trait Head {
+    /// Bytes it holds on the heap, charged to the memory bound with the
+    /// fragment.
+    fn heap_len(&self) -> usize;
+}
+
+impl Head for Ipv4Repr {
+    fn heap_len(&self) -> usize {
+        0
+    }
+}
+
+/// One fragment's place in its datagram.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Fragment<'a> {
+    /// The offset of its data in the datagram's payload, in octets.
+    pub(crate) offset: usize,
+    /// More fragments follow (MF).
+    pub(crate) more: bool,
+    /// Its data.
+    pub(crate) data: &'a [u8],
+}
+
+/// Bookkeeping charged for each stored fragment besides its bytes (the
+/// `Vec` header and the range), roughly what Linux's skb truesize adds.
+const FRAGMENT_OVERHEAD: usize = core::mem::size_of::<Piece>();
+
+/// Bookkeeping charged for each datagram: the map entry and the expiry entry.
+const fn datagram_overhead<K, H>() -> usize {
+    core::mem::size_of::<(K, Datagram<H>)>() + core::mem::size_of::<(Instant, K, u64)>()
 }
 
 #[derive(Debug)]
@@ -78,7 +108,7 @@ impl Piece {
 }
 
 #[derive(Debug)]
-struct Datagram {
+struct Datagram<H> {
     /// Tells this datagram's expiry entry from a stale one for the same key.
     generation: u64,
     /// Sorted by `start`, never overlapping.
@@ -89,25 +119,32 @@ struct Datagram {
     received: usize,
     /// Bytes charged to the memory bound.
     charged: usize,
-    /// The header of the fragment at offset 0, once it arrived: a timeout
-    /// quotes it in an ICMP Time Exceeded.
-    first: Option<Ipv4Repr>,
+    /// The head of the fragment at offset 0, once it arrived: the datagram
+    /// is rebuilt from it, and a timeout quotes it.
+    first: Option<H>,
 }
 
-/// An incomplete datagram freed by the timeout: the header of its first
+/// An incomplete datagram freed by the timeout: the head of its first
 /// fragment and that fragment's data, when the first fragment arrived.
 #[derive(Debug)]
-pub(crate) struct Expired {
-    pub(crate) first: Option<(Ipv4Repr, Vec<u8>)>,
+pub(crate) struct Expired<H> {
+    pub(crate) first: Option<(H, Vec<u8>)>,
+}
+
+/// A complete datagram: the head of its first fragment and its payload.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Reassembled<H> {
+    pub(crate) head: H,
+    pub(crate) payload: Vec<u8>,
 }
 
 /// What became of one fragment.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum FragOutcome {
+pub(crate) enum FragOutcome<H> {
     /// Stored; the datagram is not complete yet.
     Pending,
-    /// The datagram is complete: its whole payload.
-    Complete(Vec<u8>),
+    /// The datagram is complete.
+    Complete(Reassembled<H>),
     /// A copy of a piece already held; ignored.
     Duplicate,
     /// It overlaps another piece: the whole datagram was dropped.
@@ -117,25 +154,27 @@ pub(crate) enum FragOutcome {
     /// Too many fragments: the whole datagram was dropped.
     TooMany,
     /// Inconsistent (beyond the size bound or the known end, a middle piece
-    /// not a multiple of 8, two different ends): the whole datagram was
-    /// dropped, or the fragment alone if it started one.
+    /// not a multiple of 8, two different ends, a first fragment without
+    /// its head): the whole datagram was dropped, or the fragment alone if
+    /// it started one.
     Malformed,
 }
 
-/// Incomplete IPv4 datagrams.
+/// Incomplete datagrams, named by keys `K`, each keeping the head `H` of
+/// its first fragment.
 #[derive(Debug)]
-pub(crate) struct Reassembler {
+pub(crate) struct Reassembler<K, H> {
     limits: FragLimits,
-    datagrams: HashMap<Key, Datagram, KeyedHasher>,
+    datagrams: HashMap<K, Datagram<H>, KeyedHasher>,
     /// Deadlines in arrival order (the timeout is fixed, so this is also
     /// deadline order); entries whose generation no longer matches are
     /// stale and skipped.
-    expiry: VecDeque<(Instant, Key, u64)>,
+    expiry: VecDeque<(Instant, K, u64)>,
     memory: usize,
     next_generation: u64,
 }
 
-impl Reassembler {
+impl<K: Copy + Eq + Hash, H: Head> Reassembler<K, H> {
     pub(crate) fn new(limits: FragLimits, k0: u64, k1: u64) -> Self {
         Self {
             limits,
@@ -156,21 +195,27 @@ impl Reassembler {
         self.datagrams.len()
     }
 
-    fn drop_datagram(&mut self, key: &Key) {
+    fn drop_datagram(&mut self, key: &K) {
         if let Some(d) = self.datagrams.remove(key) {
             self.memory = self.memory.saturating_sub(d.charged);
         }
     }
 
-    /// Takes one fragment (its header and payload).
-    pub(crate) fn input(&mut self, now: Instant, header: &Ipv4Repr, data: &[u8]) -> FragOutcome {
-        let key = Key {
-            src: header.src_addr,
-            dst: header.dst_addr,
-            protocol: header.next_header,
-            ident: header.ident,
-        };
-        let (offset, more) = (usize::from(header.frag_offset), header.more_frags);
+    fn drop_with(&mut self, key: &K, outcome: FragOutcome<H>) -> FragOutcome<H> {
+        self.drop_datagram(key);
+        outcome
+    }
+
+    /// Takes one fragment of the datagram `key`; `head` is the fragment's
+    /// head, needed when its offset is 0.
+    pub(crate) fn input(
+        &mut self,
+        now: Instant,
+        key: K,
+        fragment: Fragment<'_>,
+        head: Option<H>,
+    ) -> FragOutcome<H> {
+        let Fragment { offset, more, data } = fragment;
         let end = offset + data.len();
         //= https://www.rfc-editor.org/rfc/rfc791#section-3.1
         //# The fragment offset is measured in units of 8 octets (64 bits).
@@ -179,15 +224,15 @@ impl Reassembler {
         if end > self.limits.max_payload
             || data.is_empty()
             || (more && !data.len().is_multiple_of(8))
+            || (offset == 0 && head.is_none())
         {
-            if self.datagrams.contains_key(&key) {
-                self.drop_datagram(&key);
-            }
-            return FragOutcome::Malformed;
+            return self.drop_with(&key, FragOutcome::Malformed);
         }
-        let cost = data.len() + FRAGMENT_OVERHEAD;
+        let head = head.filter(|_| offset == 0);
+        let cost = data.len() + FRAGMENT_OVERHEAD + head.as_ref().map_or(0, H::heap_len);
+        let overhead = datagram_overhead::<K, H>();
         if !self.datagrams.contains_key(&key) {
-            if self.memory + cost + DATAGRAM_OVERHEAD > self.limits.memory {
+            if self.memory + cost + overhead > self.limits.memory {
                 return FragOutcome::NoMemory;
             }
             let generation = self.next_generation;
@@ -199,11 +244,11 @@ impl Reassembler {
                     pieces: Vec::new(),
                     total: None,
                     received: 0,
-                    charged: DATAGRAM_OVERHEAD,
+                    charged: overhead,
                     first: None,
                 },
             );
-            self.memory += DATAGRAM_OVERHEAD;
+            self.memory += overhead;
             self.expiry
                 .push_back((now + self.limits.timeout, key, generation));
         }
@@ -212,8 +257,7 @@ impl Reassembler {
         let Some(d) = self.datagrams.get_mut(&key) else {
             return FragOutcome::Malformed;
         };
-        let verdict = d.place(offset, end, more, max_fragments, over_memory);
-        match verdict {
+        match d.place(offset, end, more, max_fragments, over_memory) {
             Place::Stored => {
                 d.pieces.insert(
                     d.pieces.partition_point(|p| p.start < offset),
@@ -224,29 +268,39 @@ impl Reassembler {
                 );
                 d.received += data.len();
                 d.charged += cost;
-                if offset == 0 {
-                    d.first = Some(*header);
+                if head.is_some() {
+                    d.first = head;
                 }
                 self.memory += cost;
                 if d.total == Some(d.received) {
-                    // No overlaps and every piece inside [0, total): the
-                    // pieces tile the payload exactly.
-                    let mut payload = Vec::with_capacity(d.received);
-                    for p in &d.pieces {
-                        payload.extend_from_slice(&p.data);
-                    }
-                    self.drop_datagram(&key);
-                    return FragOutcome::Complete(payload);
+                    return self.complete(&key);
                 }
                 FragOutcome::Pending
             }
             Place::Duplicate => FragOutcome::Duplicate,
             Place::NoMemory => FragOutcome::NoMemory,
-            Place::Drop(outcome) => {
-                self.drop_datagram(&key);
-                outcome
-            }
+            Place::Overlap => self.drop_with(&key, FragOutcome::Overlap),
+            Place::TooMany => self.drop_with(&key, FragOutcome::TooMany),
+            Place::Malformed => self.drop_with(&key, FragOutcome::Malformed),
         }
+    }
+
+    /// Takes the datagram `key`, whose pieces cover its payload.
+    fn complete(&mut self, key: &K) -> FragOutcome<H> {
+        let Some(d) = self.datagrams.remove(key) else {
+            return FragOutcome::Malformed;
+        };
+        self.memory = self.memory.saturating_sub(d.charged);
+        // No overlaps and every piece inside [0, total): the pieces tile the
+        // payload exactly, so the piece at offset 0 and its head are there.
+        let Some(head) = d.first else {
+            return FragOutcome::Malformed;
+        };
+        let mut payload = Vec::with_capacity(d.received);
+        for p in &d.pieces {
+            payload.extend_from_slice(&p.data);
+        }
+        FragOutcome::Complete(Reassembled { head, payload })
     }
 
     /// When the oldest incomplete datagram times out.
@@ -255,7 +309,7 @@ impl Reassembler {
     }
 
     /// Frees every datagram whose time ran out.
-    pub(crate) fn expire(&mut self, now: Instant) -> Vec<Expired> {
+    pub(crate) fn expire(&mut self, now: Instant) -> Vec<Expired<H>> {
         let mut freed = Vec::new();
         while let Some(&(at, key, generation)) = self.expiry.front() {
             if at > now {
@@ -286,14 +340,17 @@ impl Reassembler {
     }
 }
 
+/// Where a fragment goes; the last three drop the whole datagram.
 enum Place {
     Stored,
     Duplicate,
     NoMemory,
-    Drop(FragOutcome),
+    Overlap,
+    TooMany,
+    Malformed,
 }
 
-impl Datagram {
+impl<H> Datagram<H> {
     /// Where `[start, end)` goes, or why it does not.
     fn place(
         &mut self,
@@ -305,14 +362,14 @@ impl Datagram {
     ) -> Place {
         if !more {
             match self.total {
-                Some(total) if total != end => return Place::Drop(FragOutcome::Malformed),
+                Some(total) if total != end => return Place::Malformed,
                 _ => {}
             }
             if self.pieces.last().is_some_and(|p| p.end() > end) {
-                return Place::Drop(FragOutcome::Malformed);
+                return Place::Malformed;
             }
         } else if self.total.is_some_and(|total| end > total) {
-            return Place::Drop(FragOutcome::Malformed);
+            return Place::Malformed;
         }
         let at = self.pieces.partition_point(|p| p.start < start);
         let before = at.checked_sub(1).and_then(|i| self.pieces.get(i));
@@ -321,8 +378,13 @@ impl Datagram {
             && p.start == start
             && p.end() == end
         {
-            // Linux (ip_frag_queue) ignores exact duplicates: links do
-            // duplicate packets.
+            //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+            //# It should be noted that fragments may be duplicated in the
+            //# network.  Instead of treating these exact duplicate fragments
+            //# as overlapping fragments, an implementation may choose to
+            //# detect this case and drop exact duplicate fragments while
+            //# keeping the other fragments belonging to the same packet.
+            // Linux (ip_frag_queue, ip6_frag_queue) does so for both families.
             return Place::Duplicate;
         }
         //= https://www.rfc-editor.org/rfc/rfc5722#section-4
@@ -333,13 +395,11 @@ impl Datagram {
         // Linux applies the same rule to IPv4 (since 4.19). Fragments "not
         // yet received" cannot be recognised (errata 3089 drops the phrase):
         // they start a new datagram that times out.
-        //
-        // Exact duplicates were answered above, as that errata allows.
         if before.is_some_and(|p| p.end() > start) || after.is_some_and(|p| p.start < end) {
-            return Place::Drop(FragOutcome::Overlap);
+            return Place::Overlap;
         }
         if self.pieces.len() >= max_fragments {
-            return Place::Drop(FragOutcome::TooMany);
+            return Place::TooMany;
         }
         if over_memory {
             return Place::NoMemory;
@@ -352,72 +412,4 @@ impl Datagram {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn limits() -> FragLimits {
-        FragLimits {
-            memory: 1 << 20,
-            max_payload: MAX_PAYLOAD,
-            max_fragments: 8,
-            timeout: Duration::from_secs(30),
-        }
-    }
-
-    /// A fragment header: datagram `ident`, at `offset`, MF = `more`.
-    fn key(ident: u16) -> impl Fn(usize, bool, usize) -> Ipv4Repr {
-        move |offset, more, len| Ipv4Repr {
-            src_addr: Ipv4Addr::new(198, 18, 0, 1),
-            dst_addr: Ipv4Addr::new(198, 18, 0, 2),
-            next_header: IpProtocol::Udp,
-            payload_len: len,
-            hop_limit: 64,
-            dscp: 0,
-            ecn: crate::wire::Ecn::NotEct,
-            ident,
-            dont_frag: false,
-            more_frags: more,
-            frag_offset: offset as u16,
-        }
-    }
-
-    fn put(r: &mut Reassembler, ident: u16, offset: usize, more: bool, data: &[u8]) -> FragOutcome {
-        r.input(Instant::ZERO, &key(ident)(offset, more, data.len()), data)
-    }
-
-    #[test]
-    fn pieces_in_any_order() {
-        let mut r = Reassembler::new(limits(), 1, 2);
-        let data: Vec<u8> = (0..40).collect();
-        assert_eq!(put(&mut r, 1, 32, false, &data[32..]), FragOutcome::Pending);
-        assert_eq!(put(&mut r, 1, 0, true, &data[..16]), FragOutcome::Pending);
-        assert_eq!(put(&mut r, 1, 0, true, &data[..16]), FragOutcome::Duplicate);
-        assert_eq!(
-            put(&mut r, 1, 16, true, &data[16..32]),
-            FragOutcome::Complete(data)
-        );
-        assert_eq!((r.memory(), r.len()), (0, 0));
-    }
-
-    #[test]
-    fn inconsistent_ends_drop_the_datagram() {
-        let mut r = Reassembler::new(limits(), 1, 2);
-        assert_eq!(put(&mut r, 2, 8, false, &[0; 8]), FragOutcome::Pending);
-        assert_eq!(
-            put(&mut r, 2, 16, true, &[0; 8]),
-            FragOutcome::Malformed,
-            "a piece past the known end"
-        );
-        assert_eq!((r.memory(), r.len()), (0, 0));
-        assert_eq!(
-            put(&mut r, 3, 0, true, &[0; 7]),
-            FragOutcome::Malformed,
-            "a middle piece not a multiple of 8"
-        );
-        for i in 0..8 {
-            assert_eq!(put(&mut r, 4, i * 8, true, &[0; 8]), FragOutcome::Pending);
-        }
-        assert_eq!(put(&mut r, 4, 64, true, &[0; 8]), FragOutcome::TooMany);
-        assert_eq!((r.memory(), r.len()), (0, 0));
-    }
-}
+mod tests;
