@@ -1,28 +1,32 @@
-//! IP fragment reassembly (RFC 791 section 3.2, "Fragmentation and
-//! Reassembly"), bounded the way Linux bounds it.
+//! IP fragment reassembly for IPv4 (RFC 791 section 3.2, "Fragmentation and
+//! Reassembly") and IPv6 (RFC 8200 section 4.5, RFC 5722), bounded the way
+//! Linux bounds it.
 //!
-//! A [`Reassembler`] groups fragments by a key: for IPv4 (source,
-//! destination, protocol, identification) as RFC 791 prescribes. Each
+//! A [`Reassembler`] groups fragments by a key: (source, destination,
+//! protocol, identification) for IPv4 as RFC 791 prescribes, (source,
+//! destination, identification) for IPv6 as RFC 8200 does ([`ipv6`]). Each
 //! datagram keeps its pieces in a sorted list of ranges (the RFC 815 idea,
 //! with pieces instead of holes), so memory grows with the bytes received,
 //! not with the offsets an attacker names. From the fragment at offset 0 it
-//! also keeps a [`Head`], the IPv4 header, from which the stack rebuilds the
+//! also keeps a [`Head`]: the IPv4 header, or the IPv6 header with the
+//! Per-Fragment and Fragment headers, from which the stack rebuilds the
 //! datagram and quotes it in a Time Exceeded.
 //!
-//! Limits, each counted when hit:
+//! The stack keeps one reassembler per family, each with its own limits, as
+//! Linux keeps `ipfrag_*` and `ip6frag_*` apart. Limits, each counted when
+//! hit:
 //! - a total memory bound over every incomplete datagram (Linux
-//!   `ipfrag_high_thresh`, 4 MiB); a fragment that would exceed it is
-//!   dropped, as Linux does (no eviction of other datagrams);
-//! - a per-datagram size bound (65,535 octets, RFC 791's maximum) and a
-//!   per-datagram fragment count;
-//! - a timeout (Linux `ipfrag_time`, 30 s) after which an incomplete
-//!   datagram is freed (and, when its first fragment was held, the stack
-//!   sends ICMP Time Exceeded, code 1, as Linux does);
-//! - overlapping fragments drop the whole datagram, as Linux does for IPv4
-//!   and RFC 5722 requires for IPv6; an exact duplicate is ignored.
-//!
-//! IPv6 fragments are not reassembled: the stack drops non-atomic IPv6
-//! fragments (counted) and handles atomic ones (RFC 6946) in place.
+//!   `ipfrag_high_thresh` and `ip6frag_high_thresh`, 4 MiB each); a fragment
+//!   that would exceed it is dropped, as Linux does (no eviction of other
+//!   datagrams);
+//! - a per-datagram size bound (65,535 octets, the largest IPv4 datagram and
+//!   the largest IPv6 payload) and a per-datagram fragment count;
+//! - a timeout (Linux `ipfrag_time`, 30 s; `ip6frag_time`, RFC 8200's 60 s)
+//!   after which an incomplete datagram is freed (and, when its first
+//!   fragment was held, the stack sends ICMP or ICMPv6 Time Exceeded, code 1,
+//!   as Linux does);
+//! - overlapping fragments drop the whole datagram, as RFC 5722 requires for
+//!   IPv6 and Linux does for IPv4 too; an exact duplicate is ignored.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
@@ -32,16 +36,22 @@ use crate::demux::KeyedHasher;
 use crate::time::{Duration, Instant};
 use crate::wire::{IpProtocol, Ipv4Repr};
 
+pub(crate) mod ipv6;
+
 /// RFC 791 section 3.1: "This field allows the length of a datagram to be up
 /// to 65,535 octets"; less the 20-byte header, the largest payload.
 pub const MAX_PAYLOAD: usize = 65535 - 20;
 
-/// The limits of reassembly.
+/// RFC 8200 section 4.5: a reassembled packet's Payload Length is at most
+/// 65,535 octets, so its Fragmentable Part is no longer.
+pub const IPV6_MAX_PAYLOAD: usize = 65535;
+
+/// The limits of reassembly, one set per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FragLimits {
     /// Total bytes charged to incomplete datagrams.
     pub memory: usize,
-    /// The largest reassembled payload.
+    /// The largest reassembled payload (IPv6: Fragmentable Part).
     pub max_payload: usize,
     /// The most fragments one datagram may have.
     pub max_fragments: usize,
@@ -78,9 +88,10 @@ impl Head for Ipv4Repr {
 /// One fragment's place in its datagram.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fragment<'a> {
-    /// The offset of its data in the datagram's payload, in octets.
+    /// The offset of its data in the datagram's payload (IPv6: in the
+    /// Fragmentable Part), in octets.
     pub(crate) offset: usize,
-    /// More fragments follow (MF).
+    /// More fragments follow (IPv4 MF, IPv6 M).
     pub(crate) more: bool,
     /// Its data.
     pub(crate) data: &'a [u8],
@@ -160,8 +171,8 @@ pub(crate) enum FragOutcome<H> {
     Malformed,
 }
 
-/// Incomplete datagrams, named by keys `K`, each keeping the head `H` of
-/// its first fragment.
+/// Incomplete datagrams of one family, named by keys `K`, each keeping the
+/// head `H` of its first fragment.
 #[derive(Debug)]
 pub(crate) struct Reassembler<K, H> {
     limits: FragLimits,
@@ -325,6 +336,12 @@ impl<K: Copy + Eq + Hash, H: Head> Reassembler<K, H> {
                 //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
                 //# If the timer runs out, the all reassembly resources for
                 //# this buffer identifier are released.
+                //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+                //# If insufficient fragments are received to complete reassembly
+                //# of a packet within 60 seconds of the reception of the first-
+                //# arriving fragment of that packet, reassembly of that packet
+                //# must be abandoned and all the fragments that have been received
+                //# for that packet must be discarded.
                 self.memory = self.memory.saturating_sub(d.charged);
                 let first = d.first.zip(
                     d.pieces

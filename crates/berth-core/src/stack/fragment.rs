@@ -1,16 +1,35 @@
-//! Fragments in the stack. On the way in, IPv4 fragments (RFC 791 section
-//! 3.2) go to the reassembler ([`crate::frag`]), the datagram they complete
-//! goes through the transport input as if it had arrived whole, and one that
-//! times out draws a Time Exceeded. On the way out, an IPv4 datagram bigger
-//! than the MTU leaves as fragments; TCP never gets there (it sets DF and
-//! sizes its segments), and IPv6 datagrams are not fragmented by berth.
+//! Fragments in the stack. On the way in, IPv4 (RFC 791 section 3.2) and
+//! IPv6 (RFC 8200 section 4.5, RFC 7112) fragments go to their family's
+//! reassembler ([`crate::frag`]), the datagram they complete goes through the
+//! input again as if it had arrived whole, and one that times out draws a
+//! Time Exceeded. On the way out, an IPv4 datagram bigger than the MTU
+//! leaves as fragments; TCP never gets there (it sets DF and sizes its
+//! segments), and IPv6 datagrams are not fragmented by berth yet.
 
 use std::net::{IpAddr, Ipv4Addr};
 
 use super::Stack;
+use super::icmp::Icmpv6Error;
+use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
 use crate::frag::{FragOutcome, Fragment, Ipv4Key, Reassembled};
 use crate::time::Instant;
-use crate::wire::{Ecn, IpProtocol, Ipv4Packet, Ipv4Repr};
+use crate::wire::{
+    Ecn, Icmpv6ParamProblem, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6ExtensionsWalk,
+    Ipv6FragmentHeader, Ipv6Packet, icmpv6, tcp, udp,
+};
+
+/// How much of a first fragment's upper-layer header must be in it, as
+/// Linux asks (`ipv6frag_thdr_truncated`): TCP's, UDP's and ICMPv6's fixed
+/// headers, one octet of anything else, nothing after No Next Header.
+fn upper_header_len(protocol: IpProtocol) -> usize {
+    match protocol {
+        IpProtocol::Tcp => tcp::HEADER_LEN,
+        IpProtocol::Udp => udp::HEADER_LEN,
+        IpProtocol::Icmpv6 => icmpv6::HEADER_LEN,
+        IpProtocol::Ipv6NoNxt => 0,
+        _ => 1,
+    }
+}
 
 impl Stack {
     /// Counts what became of a fragment; the datagram it completed, if any.
@@ -68,6 +87,67 @@ impl Stack {
         self.transport_input(now, repr.next_header, src, dst, &payload, &frame);
     }
 
+    /// RFC 8200 4.5: a fragment that is not atomic goes to reassembly; the
+    /// packet it completes, rebuilt, goes through the IPv6 input again, so
+    /// the headers after the Fragment header are walked as in any packet.
+    pub(super) fn ipv6_fragment_input(
+        &mut self,
+        now: Instant,
+        packet: &Ipv6Packet<&[u8]>,
+        walk: &Ipv6ExtensionsWalk,
+        fragment: &Ipv6FragmentHeader,
+    ) {
+        self.stats.frag_in += 1;
+        let frame = packet.clone().into_inner();
+        let payload = packet.payload();
+        let Some(data) = payload.get(fragment.data_offset..) else {
+            self.stats.frag_malformed += 1;
+            return;
+        };
+        let mut head = None;
+        if fragment.offset == 0 {
+            // The walk went on past the Fragment header of a first fragment:
+            // it found every extension header whole, but not whether the
+            // upper-layer header is.
+            //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+            //# If the first fragment does not include all headers through an
+            //# Upper-Layer header, then that fragment should be discarded and
+            //# an ICMP Parameter Problem, Code 3, message should be sent to
+            //# the source of the fragment, with the Pointer field set to zero.
+            if payload.len() < walk.upper_offset + upper_header_len(walk.upper_layer) {
+                self.stats.frag_malformed += 1;
+                let problem =
+                    Icmpv6Error::ParamProblem(Icmpv6ParamProblem::IncompleteHeaderChain, 0);
+                self.icmpv6_error(now, frame, problem);
+                return;
+            }
+            head = Ipv6Head::new(frame, fragment);
+        }
+        let key = Ipv6Key {
+            src: packet.src_addr(),
+            dst: packet.dst_addr(),
+            ident: fragment.ident,
+        };
+        let piece = Fragment {
+            offset: usize::from(fragment.offset),
+            more: fragment.more_fragments,
+            data,
+        };
+        let outcome = self.frag6.input(now, key, piece, head);
+        let Some(Reassembled { head, payload }) = self.frag_outcome(outcome) else {
+            return;
+        };
+        // The first fragment's Per-Fragment headers may be longer than those
+        // of the fragment that gave the end (Linux: ip6_frag_reasm's
+        // "out_oversize"), so the whole may still be too long.
+        let Some(whole) = head.rebuild(&payload) else {
+            self.stats.frag_malformed += 1;
+            return;
+        };
+        self.stats.frag_reassembled += 1;
+        self.ipv6_packet_input(now, &whole, true);
+    }
+
     /// Frees the incomplete datagrams whose time ran out, and tells the
     /// source of each whose first fragment was held.
     pub(super) fn frag_timeout(&mut self, now: Instant) {
@@ -77,11 +157,26 @@ impl Stack {
                 self.frag_time_exceeded(now, &header, &data);
             }
         }
+        for expired in self.frag6.expire(now) {
+            self.stats.frag_timeouts += 1;
+            //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+            //# If the first fragment
+            //# (i.e., the one with a Fragment Offset of zero) has been
+            //# received, an ICMP Time Exceeded -- Fragment Reassembly Time
+            //# Exceeded message should be sent to the source of that fragment.
+            if let Some((head, data)) = expired.first {
+                let first = head.first_fragment(&data);
+                self.icmpv6_error(now, &first, Icmpv6Error::FragTimeExceeded);
+            }
+        }
     }
 
-    /// When the oldest incomplete datagram times out.
+    /// When the oldest incomplete datagram of either family times out.
     pub(super) fn frag_poll_at(&self) -> Option<Instant> {
-        self.frag4.poll_at()
+        [self.frag4.poll_at(), self.frag6.poll_at()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// An IPv4 datagram too big for the link, sent as fragments (RFC 791

@@ -5,12 +5,16 @@
 //! [`Stack::poll_event`].
 //!
 //! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
-//! extension headers walked). IPv4 fragments are reassembled within bounds
-//! ([`crate::frag`]); non-atomic IPv6 fragments are dropped and counted.
-//! ICMP echo is answered (RFC 792, RFC 4443), rate-limited like Linux; a
-//! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
-//! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
-//! panics: each drop is counted in [`StackStats`].
+//! extension headers walked; a packet the walk says to discard is answered
+//! with an ICMPv6 Parameter Problem where RFC 4443 allows). Fragments of
+//! both families are reassembled within bounds ([`crate::frag`], RFC 791
+//! 3.2, RFC 8200 4.5, RFC 5722, RFC 7112), an atomic IPv6 fragment (RFC
+//! 6946) is taken as it is, and IPv4 datagrams bigger than the MTU leave as
+//! fragments (UDP and ICMP; TCP sizes its segments instead). ICMP echo is
+//! answered (RFC 792, RFC 4443), rate-limited like Linux; a segment for no
+//! socket draws a RST (RFC 9293 3.10.7.1), a datagram for no socket an ICMP
+//! port unreachable (RFC 1122 4.1.3.1). Untrusted input never panics: each
+//! drop is counted in [`StackStats`].
 //!
 //! Under load: a listener whose SYN queue is full answers with SYN cookies
 //! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
@@ -39,6 +43,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
 use crate::demux::PortTable;
+use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
 use crate::frag::{Ipv4Key, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
@@ -205,6 +210,7 @@ pub struct Stack {
     icmp: IcmpBucket,
     ip_ident: u16,
     frag4: Reassembler<Ipv4Key, Ipv4Repr>,
+    frag6: Reassembler<Ipv6Key, Ipv6Head>,
     cookies: SynCookies,
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
@@ -231,6 +237,7 @@ impl Stack {
             .max(88);
         let burst = cfg.icmp_burst;
         let frag4 = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let frag6 = Reassembler::new(cfg.frag6, rng.next_u64(), rng.next_u64());
         let mut keys = [[0u8; 16]; 3];
         for key in &mut keys {
             key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
@@ -238,6 +245,7 @@ impl Stack {
         }
         Self {
             frag4,
+            frag6,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
             non_local_conns: 0,
@@ -388,12 +396,22 @@ impl Stack {
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }
 
-    /// Bytes held by IPv4 reassembly now, and how many datagrams.
+    /// Bytes held by reassembly now (IPv4 and IPv6, each under its own
+    /// bound), and how many incomplete datagrams.
     pub fn frag_memory(&self) -> (usize, usize) {
-        (self.frag4.memory(), self.frag4.len())
+        (
+            self.frag4.memory() + self.frag6.memory(),
+            self.frag4.len() + self.frag6.len(),
+        )
     }
 
     fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {
+        self.ipv6_packet_input(now, frame, false);
+    }
+
+    /// One IPv6 packet, as received or (`reassembled`) rebuilt from its
+    /// fragments.
+    pub(super) fn ipv6_packet_input(&mut self, now: Instant, frame: &[u8], reassembled: bool) {
         let Ok(packet) = Ipv6Packet::new_checked(frame) else {
             self.stats.ip_malformed += 1;
             return;
@@ -402,21 +420,49 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if walk.fragment.is_some_and(|f| !f.is_atomic()) {
-            self.stats.fragments_dropped += 1;
+        if !self.accepts_dst(IpAddr::V6(packet.dst_addr())) {
             return;
+        }
+        if let Some(discard) = walk.discard {
+            self.ipv6_discard(now, frame, discard);
+            return;
+        }
+        match walk.fragment {
+            Some(_) if reassembled => {
+                // A Fragment header in the reassembled packet: fragments of
+                // fragments, which no sender makes and Linux drops
+                // (IP6SKB_FRAGMENTED). The walk of the first fragment has
+                // refused them already; this keeps reassembly from
+                // recursing whatever the walk does.
+                self.stats.frag_malformed += 1;
+                return;
+            }
+            Some(fragment) if !fragment.is_atomic() => {
+                self.ipv6_fragment_input(now, &packet, &walk, &fragment);
+                return;
+            }
+            _ => {}
         }
         let Ok(ip) = Ipv6Repr::parse(&packet) else {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.accepts_dst(IpAddr::V6(ip.dst_addr)) {
-            return;
-        }
         let Some(payload) = packet.payload().get(walk.upper_offset..) else {
             self.stats.ip_malformed += 1;
             return;
         };
+        //= https://www.rfc-editor.org/rfc/rfc6980#section-5
+        //# Nodes MUST silently ignore the following Neighbor Discovery and
+        //# SEcure Neighbor Discovery messages if the packets carrying them
+        //# include an IPv6 Fragmentation Header:
+        // Router and Neighbor Solicitation and Advertisement, Redirect.
+        if ip.next_header == IpProtocol::Icmpv6
+            && (reassembled || walk.fragment.is_some())
+            && payload.first().is_some_and(|&t| (133..=137).contains(&t))
+        {
+            self.stats.link_malformed += 1;
+            return;
+        }
         let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }
