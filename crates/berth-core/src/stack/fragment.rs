@@ -2,20 +2,22 @@
 //! IPv6 (RFC 8200 section 4.5, RFC 7112) fragments go to their family's
 //! reassembler ([`crate::frag`]), the datagram they complete goes through the
 //! input again as if it had arrived whole, and one that times out draws a
-//! Time Exceeded. On the way out, an IPv4 datagram bigger than the MTU
-//! leaves as fragments; TCP never gets there (it sets DF and sizes its
-//! segments), and IPv6 datagrams are not fragmented by berth yet.
+//! Time Exceeded. On the way out, an IPv4 or IPv6 datagram bigger than the
+//! MTU leaves as fragments; TCP never gets there (it sizes its segments).
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::hash::Hasher;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use siphasher::sip::SipHasher13;
 
 use super::Stack;
 use super::icmp::Icmpv6Error;
 use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
-use crate::frag::{FragOutcome, Fragment, Ipv4Key, Reassembled};
+use crate::frag::{FragOutcome, Fragment, IPV6_MAX_PAYLOAD, Ipv4Key, Reassembled};
 use crate::time::Instant;
 use crate::wire::{
     Ecn, Icmpv6ParamProblem, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6ExtensionsWalk,
-    Ipv6FragmentHeader, Ipv6Packet, icmpv6, tcp, udp,
+    Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, icmpv6, ipv6, tcp, udp,
 };
 
 /// How much of a first fragment's upper-layer header must be in it, as
@@ -226,5 +228,84 @@ impl Stack {
             self.out.push_back((packet, 0));
             offset += chunk.len();
         }
+    }
+
+    /// An IPv6 packet too big for the link, sent as fragments (RFC 8200
+    /// section 4.5). berth writes no extension headers, so the Per-Fragment
+    /// headers are the IPv6 header alone and the whole payload is the
+    /// Fragmentable Part; the first fragment then holds the upper-layer
+    /// header as RFC 7112 asks (the MTU is at least 56 octets here, and no
+    /// upper-layer header berth sends is longer than 8).
+    pub(super) fn queue_ipv6_fragments(
+        &mut self,
+        src: Ipv6Addr,
+        dst: Ipv6Addr,
+        protocol: IpProtocol,
+        payload: &[u8],
+    ) {
+        const HEADERS: usize = ipv6::HEADER_LEN + ipv6::FRAGMENT_HEADER_LEN;
+        //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+        //# Each complete fragment, except possibly the
+        //# last ("rightmost") one, is an integer multiple of 8 octets long.
+        let max = self.cfg.mtu.saturating_sub(HEADERS) & !7;
+        if max == 0 || payload.len() > IPV6_MAX_PAYLOAD {
+            return;
+        }
+        let ident = self.ipv6_frag_ident();
+        let mut offset = 0usize;
+        for chunk in payload.chunks(max) {
+            let Ok(frag_offset) = u16::try_from(offset) else {
+                return;
+            };
+            let ip = Ipv6Repr {
+                src_addr: src,
+                dst_addr: dst,
+                next_header: IpProtocol::Ipv6Frag,
+                payload_len: ipv6::FRAGMENT_HEADER_LEN + chunk.len(),
+                hop_limit: self.cfg.hop_limit,
+                traffic_class: 0,
+                flow_label: 0,
+            };
+            let fragment = Ipv6FragmentHeader {
+                next_header: protocol,
+                offset: frag_offset,
+                more_fragments: offset + chunk.len() < payload.len(),
+                ident,
+                data_offset: ipv6::FRAGMENT_HEADER_LEN,
+                next_header_pointer: 6,
+            };
+            let mut packet = vec![0u8; HEADERS + chunk.len()];
+            if let Some(header) = packet.get_mut(..ipv6::HEADER_LEN) {
+                ip.emit(&mut Ipv6Packet::new_unchecked(header));
+            }
+            if let Some(header) = packet
+                .get_mut(ipv6::HEADER_LEN..HEADERS)
+                .and_then(|h| <&mut [u8; ipv6::FRAGMENT_HEADER_LEN]>::try_from(h).ok())
+            {
+                fragment.emit(header);
+            }
+            if let Some(body) = packet.get_mut(HEADERS..) {
+                body.copy_from_slice(chunk);
+            }
+            self.out.push_back((packet, 0));
+            offset += chunk.len();
+        }
+    }
+
+    /// The Identification of the next fragmented IPv6 packet.
+    fn ipv6_frag_ident(&mut self) -> u32 {
+        //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+        //# The Identification must be different than
+        //# that of any other fragmented packet sent recently* with the same
+        //# Source Address and Destination Address.
+        // And it should not be predictable (RFC 7739): Linux draws each one
+        // at random. berth takes a keyed hash of a counter, random to anyone
+        // without the key; raw output of the stack's generator would let an
+        // observer work out its state.
+        self.frag_ident_seq += 1;
+        let (k0, k1) = self.frag_ident_key;
+        let mut hasher = SipHasher13::new_with_keys(k0, k1);
+        hasher.write_u64(self.frag_ident_seq);
+        (hasher.finish() >> 32) as u32
     }
 }

@@ -9,7 +9,7 @@
 //! with an ICMPv6 Parameter Problem where RFC 4443 allows). Fragments of
 //! both families are reassembled within bounds ([`crate::frag`], RFC 791
 //! 3.2, RFC 8200 4.5, RFC 5722, RFC 7112), an atomic IPv6 fragment (RFC
-//! 6946) is taken as it is, and IPv4 datagrams bigger than the MTU leave as
+//! 6946) is taken as it is, and datagrams bigger than the MTU leave as
 //! fragments (UDP and ICMP; TCP sizes its segments instead). ICMP echo is
 //! answered (RFC 792, RFC 4443), rate-limited like Linux; a segment for no
 //! socket draws a RST (RFC 9293 3.10.7.1), a datagram for no socket an ICMP
@@ -209,6 +209,10 @@ pub struct Stack {
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
+    /// Keys the IPv6 fragment Identification (see `fragment.rs`).
+    frag_ident_key: (u64, u64),
+    /// Datagrams given an IPv6 fragment Identification so far.
+    frag_ident_seq: u64,
     frag4: Reassembler<Ipv4Key, Ipv4Repr>,
     frag6: Reassembler<Ipv6Key, Ipv6Head>,
     cookies: SynCookies,
@@ -238,6 +242,7 @@ impl Stack {
         let burst = cfg.icmp_burst;
         let frag4 = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
         let frag6 = Reassembler::new(cfg.frag6, rng.next_u64(), rng.next_u64());
+        let frag_ident_key = (rng.next_u64(), rng.next_u64());
         let mut keys = [[0u8; 16]; 3];
         for key in &mut keys {
             key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
@@ -246,6 +251,8 @@ impl Stack {
         Self {
             frag4,
             frag6,
+            frag_ident_key,
+            frag_ident_seq: 0,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
             non_local_conns: 0,

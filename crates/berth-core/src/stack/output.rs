@@ -1,7 +1,7 @@
-//! Output and time: IP headers around what the sockets produce, the queue of
-//! ready-made packets, and the timers of every connection (a binary heap of
-//! deadlines with lazy invalidation) and of IPv4 reassembly. IPv4 datagrams
-//! bigger than the MTU leave as fragments (`fragment.rs`).
+//! Output and time: IP headers around what the sockets produce (fragmented
+//! when bigger than the MTU, see `fragment.rs`), the queue of ready-made
+//! packets, and the timers of every connection (a binary heap of deadlines
+//! with lazy invalidation) and of reassembly.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -70,7 +70,8 @@ impl Stack {
         }
     }
 
-    /// Wraps a transport payload in an IP header and queues it.
+    /// Wraps a transport payload in an IP header and queues it, as
+    /// fragments if it does not fit the MTU.
     pub(super) fn queue_ip(
         &mut self,
         src: IpAddr,
@@ -82,10 +83,16 @@ impl Stack {
             return;
         }
         let hl = Self::ip_header_len(src);
-        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst)
-            && hl + payload.len() > self.cfg.mtu
-        {
-            self.queue_ipv4_fragments(s, d, protocol, payload);
+        if hl + payload.len() > self.cfg.mtu {
+            match (src, dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    self.queue_ipv4_fragments(s, d, protocol, payload)
+                }
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    self.queue_ipv6_fragments(s, d, protocol, payload)
+                }
+                _ => {}
+            }
             return;
         }
         let mut packet = vec![0u8; hl + payload.len()];
@@ -116,8 +123,8 @@ impl Stack {
         let hl = Self::ip_header_len(src);
         let len = buf.len().saturating_sub(start);
         if hl + len > self.cfg.mtu || start < hl {
-            // Too big for one packet (IPv4 fragments it) or no headroom:
-            // the copying path.
+            // Too big for one packet (it leaves as fragments) or no
+            // headroom: the copying path.
             self.queue_ip(src, dst, protocol, buf.get(start..).unwrap_or(&[]));
             return;
         }

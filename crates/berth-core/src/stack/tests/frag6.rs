@@ -1,13 +1,15 @@
 //! IPv6 fragments through the whole stack (RFC 8200 4.5, RFC 5722, RFC
 //! 7112): fragments built with the wire types and handed to `handle_frame`,
-//! what completes read from a socket, what fails answered or counted.
+//! what completes read from a socket, what fails answered or counted; and
+//! datagrams bigger than the MTU sent as fragments between two stacks.
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use super::frag::{fragments, payload, udp_datagram};
-use super::{B4, config};
+use super::{A6, B4, B6, Pair, SocketError, config};
 use crate::rng::Rng;
 use crate::stack::Stack;
+use crate::testing::Faults;
 use crate::time::{Duration, Instant};
 use crate::wire::{
     ChecksumCaps, Icmpv6Packet, Icmpv6ParamProblem, Icmpv6Repr, Icmpv6TimeExceeded, IpProtocol,
@@ -561,6 +563,130 @@ fn neighbor_discovery_in_a_fragment_is_ignored() {
     s.handle_frame(Instant::ZERO, &frame(whole));
     assert!(s.poll_transmit(Instant::ZERO, &mut buf).is_some());
     assert_eq!(s.stats().neighbor_adverts, 1);
+}
+
+/// An ICMPv6 echo request of 3000 octets, in fragments as a 1280-MTU
+/// sender cuts it, is answered with an echo reply in fragments of the
+/// stack's own MTU, which reassemble on the other stack.
+#[test]
+fn fragmented_echo_request_draws_a_fragmented_reply() {
+    let (mut b, _) = server();
+    let mut a = Stack::new(config(vec![IpAddr::V6(SRC)], 8));
+    let data = payload(3000);
+    let request = Icmpv6Repr::EchoRequest {
+        ident: 0x4242,
+        seq_no: 1,
+        data: &data,
+    };
+    let mut icmp = vec![0u8; request.buffer_len()];
+    request.emit(
+        &mut Icmpv6Packet::new_unchecked(&mut icmp[..]),
+        SRC,
+        DST,
+        ChecksumCaps::FULL,
+    );
+    for f in fragments6(SRC, IpProtocol::Icmpv6, 0x1234, &icmp, 1232) {
+        b.handle_frame(Instant::ZERO, &f);
+    }
+    assert_eq!(b.stats().echo_replies, 1);
+    let out = drain(&mut b, Instant::ZERO);
+    assert_eq!(out.len(), 3, "3008 octets in pieces of 1448");
+    // RFC 8200 4.5 on the wire: one Identification, offsets in 8-octet
+    // units, every piece but the last a multiple of 8, each packet within
+    // the MTU.
+    let mut whole = Vec::new();
+    let mut idents = Vec::new();
+    for (i, packet) in out.iter().enumerate() {
+        assert!(packet.len() <= 1500);
+        let ip = Ipv6Packet::new_checked(&packet[..]).unwrap();
+        assert_eq!(ip.next_header(), IpProtocol::Ipv6Frag);
+        let fragment = ip.walk_extensions().unwrap().fragment.unwrap();
+        let piece = &ip.payload()[8..];
+        assert_eq!(fragment.next_header, IpProtocol::Icmpv6);
+        assert_eq!(usize::from(fragment.offset), whole.len());
+        assert_eq!(fragment.more_fragments, i + 1 < out.len());
+        assert!(!fragment.more_fragments || piece.len().is_multiple_of(8));
+        idents.push(fragment.ident);
+        whole.extend_from_slice(piece);
+    }
+    assert!(idents.iter().all(|&id| id == idents[0]));
+    let reply = Icmpv6Packet::new_checked(&whole[..]).unwrap();
+    assert_eq!(
+        Icmpv6Repr::parse(&reply, DST, SRC, ChecksumCaps::FULL).unwrap(),
+        Icmpv6Repr::EchoReply {
+            ident: 0x4242,
+            seq_no: 1,
+            data: &data,
+        }
+    );
+    // The other stack puts the reply back together, in any order.
+    for packet in out.iter().rev() {
+        a.handle_frame(Instant::ZERO, packet);
+    }
+    assert_eq!(a.stats().frag_reassembled, 1);
+    assert_eq!(a.stats().icmp_malformed, 0);
+    assert_eq!(a.frag_memory(), (0, 0));
+    // A second datagram gets another Identification.
+    for f in fragments6(SRC, IpProtocol::Icmpv6, 0x1235, &icmp, 1232) {
+        b.handle_frame(Instant::ZERO, &f);
+    }
+    let again = drain(&mut b, Instant::ZERO);
+    let ident = |p: &[u8]| {
+        let ip = Ipv6Packet::new_checked(p).unwrap();
+        ip.walk_extensions().unwrap().fragment.unwrap().ident
+    };
+    assert_ne!(ident(&again[0]), idents[0]);
+}
+
+/// A UDP datagram of 20,000 octets crosses between two stacks over IPv6 as
+/// fragments, and comes back the same way; IPv6's limit is 65,527 octets
+/// of data, as on Linux.
+#[test]
+fn big_udp_datagrams_over_ipv6() {
+    let mut p = Pair::new(Faults {
+        delay: Duration::from_millis(1),
+        ..Faults::default()
+    });
+    let server = p.b.udp_bind(SocketAddr::new(B6, 7)).unwrap();
+    let client = p.a.udp_bind(SocketAddr::new(A6, 0)).unwrap();
+    let data = payload(20_000);
+    assert_eq!(
+        p.a.udp_send_to(client, &data, SocketAddr::new(B6, 7)),
+        Ok(20_000)
+    );
+    let mut buf = vec![0u8; 65536];
+    let mut got = None;
+    p.run_until(|p| {
+        got = p.b.udp_recv_from(server, &mut buf).ok();
+        got.is_some()
+    });
+    let (n, from) = got.unwrap();
+    assert_eq!(&buf[..n], &data[..]);
+    assert_eq!(p.b.stats().frag_reassembled, 1);
+    assert_eq!(p.b.stats().frag_in, 14, "20,008 octets in pieces of 1448");
+    p.b.udp_send_to(server, &buf[..n], from).unwrap();
+    let mut back = vec![0u8; 65536];
+    let mut reply = None;
+    p.run_until(|p| {
+        reply = p.a.udp_recv_from(client, &mut back).ok();
+        reply.is_some()
+    });
+    assert_eq!(&back[..reply.unwrap().0], &data[..]);
+    // The largest: 65,527 octets and the UDP header fill the Payload Length.
+    let max = payload(65_527);
+    assert_eq!(
+        p.a.udp_send_to(client, &max, SocketAddr::new(B6, 7)),
+        Ok(65_527)
+    );
+    p.run_until(|p| {
+        got = p.b.udp_recv_from(server, &mut buf).ok();
+        got.is_some()
+    });
+    assert_eq!(&buf[..got.unwrap().0], &max[..]);
+    assert_eq!(
+        p.a.udp_send_to(client, &payload(65_528), SocketAddr::new(B6, 7)),
+        Err(SocketError::MessageTooLong)
+    );
 }
 
 /// Hostile input: IPv6 fragments with random offsets, lengths, flags,
