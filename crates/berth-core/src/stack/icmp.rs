@@ -21,6 +21,10 @@ use crate::wire::{
 /// 4.3.2.3 keeps the whole error within 576 bytes.
 const ICMPV4_QUOTE: usize = 576 - 20 - 8 - 20;
 
+/// RFC 8200 section 5: "IPv6 requires that every link in the Internet have
+/// an MTU of 1280 octets or greater."
+const IPV6_MIN_MTU: u32 = 1280;
+
 /// An ICMPv6 error the stack sends about a packet it received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Icmpv6Error {
@@ -145,9 +149,15 @@ impl Stack {
             Icmpv6Repr::DstUnreachable { header, data, .. }
             | Icmpv6Repr::PktTooBig { header, data, .. } => {
                 let mtu_mss = match repr {
+                    //= https://www.rfc-editor.org/rfc/rfc8201#section-4
+                    //# A
+                    //# node must not reduce its estimate of the Path MTU below the IPv6
+                    //# minimum link MTU on receipt of a Packet Too Big message.
+                    // Linux clamps a smaller report to 1280 rather than
+                    // ignore it, and so does berth: the MSS goes to 1220, and
+                    // TCP is never fragmented (RFC 8021).
                     Icmpv6Repr::PktTooBig { mtu, .. } => {
-                        Some(u16::try_from(mtu.saturating_sub(60)).unwrap_or(u16::MAX))
-                            .filter(|&m| m >= 88)
+                        Some(u16::try_from(mtu.max(IPV6_MIN_MTU) - 60).unwrap_or(u16::MAX))
                     }
                     _ => None,
                 };

@@ -689,6 +689,71 @@ fn big_udp_datagrams_over_ipv6() {
     );
 }
 
+/// A Packet Too Big lowers a TCP connection's segments to the MTU it
+/// reports, but never below IPv6's minimum of 1280 (RFC 8201 4, Linux
+/// clamps the same way): TCP over IPv6 is never fragmented.
+#[test]
+fn packet_too_big_stops_at_the_minimum_mtu() {
+    let mut p = Pair::new(Faults::default());
+    let l = p.b.tcp_listen(SocketAddr::new(B6, 80), 4).unwrap();
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
+            .unwrap();
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == crate::tcp::State::Established);
+    let _ = p.b.tcp_accept(l).unwrap();
+    let (a6, b6) = (SRC, DST);
+    // A Packet Too Big from the path, quoting the start of `segment`.
+    let too_big = |mtu: u32, segment: &[u8]| {
+        let quoted = Ipv6Repr {
+            src_addr: a6,
+            dst_addr: b6,
+            next_header: IpProtocol::Tcp,
+            payload_len: segment.len() - 40,
+            hop_limit: 64,
+            traffic_class: 0,
+            flow_label: 0,
+        };
+        let icmp = Icmpv6Repr::PktTooBig {
+            mtu,
+            header: quoted,
+            data: &segment[40..48],
+        };
+        let ip = Ipv6Repr {
+            src_addr: b6,
+            dst_addr: a6,
+            next_header: IpProtocol::Icmpv6,
+            payload_len: icmp.buffer_len(),
+            ..quoted
+        };
+        let mut frame = vec![0u8; ip.buffer_len()];
+        ip.emit(&mut Ipv6Packet::new_unchecked(&mut frame[..]));
+        icmp.emit(
+            &mut Icmpv6Packet::new_unchecked(&mut frame[40..]),
+            b6,
+            a6,
+            ChecksumCaps::FULL,
+        );
+        frame
+    };
+    p.a.tcp_send(c, &[5u8; 30_000]).unwrap();
+    let sent = drain(&mut p.a, p.now);
+    assert_eq!(sent[0].len(), 1500);
+    let resent_after = |p: &mut Pair, mtu: u32| {
+        p.a.handle_frame(p.now, &too_big(mtu, &sent[0]));
+        p.now += Duration::from_secs(2);
+        p.a.handle_timeout(p.now);
+        drain(&mut p.a, p.now).iter().map(Vec::len).max().unwrap()
+    };
+    assert_eq!(resent_after(&mut p, 1400), 1400);
+    //= https://www.rfc-editor.org/rfc/rfc8201#section-4
+    //= type=test
+    //# A
+    //# node must not reduce its estimate of the Path MTU below the IPv6
+    //# minimum link MTU on receipt of a Packet Too Big message.
+    assert_eq!(resent_after(&mut p, 500), 1280);
+    assert_eq!(p.a.stats().icmp_errors_received, 2);
+}
+
 /// Hostile input: IPv6 fragments with random offsets, lengths, flags,
 /// idents and headers, some corrupted or cut, never panic and never exceed
 /// the memory bound.
