@@ -17,7 +17,7 @@ use crate::frag::{FragOutcome, Fragment, IPV6_MAX_PAYLOAD, Ipv4Key, Reassembled}
 use crate::time::Instant;
 use crate::wire::{
     Ecn, Icmpv6ParamProblem, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6ExtensionsWalk,
-    Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, icmpv6, ipv6, tcp, udp,
+    Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, icmpv6, ipv4, ipv6, tcp, udp,
 };
 
 /// How much of a first fragment's upper-layer header must be in it, as
@@ -181,6 +181,33 @@ impl Stack {
             .min()
     }
 
+    /// Queues `payload` cut into pieces of at most `max` octets, each behind
+    /// `headers` octets that `emit` writes, given the piece's offset,
+    /// whether more pieces follow, and its length.
+    fn queue_pieces(
+        &mut self,
+        payload: &[u8],
+        max: usize,
+        headers: usize,
+        mut emit: impl FnMut(&mut [u8], u16, bool, usize),
+    ) {
+        let mut offset = 0usize;
+        for chunk in payload.chunks(max) {
+            let Ok(frag_offset) = u16::try_from(offset) else {
+                return;
+            };
+            let more = offset + chunk.len() < payload.len();
+            let mut packet = vec![0u8; headers + chunk.len()];
+            let Some((head, body)) = packet.split_at_mut_checked(headers) else {
+                return;
+            };
+            emit(head, frag_offset, more, chunk.len());
+            body.copy_from_slice(chunk);
+            self.out.push_back((packet, 0));
+            offset += chunk.len();
+        }
+    }
+
     /// An IPv4 datagram too big for the link, sent as fragments (RFC 791
     /// section 3.2): each carries a multiple of 8 payload bytes but the
     /// last, all share one Identification. Echo replies and UDP datagrams
@@ -194,40 +221,38 @@ impl Stack {
     ) {
         //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
         //# Fragments are counted in units of 8 octets.
-        let max = self.cfg.mtu.saturating_sub(20) & !7;
+        let max = self.cfg.mtu.saturating_sub(ipv4::HEADER_LEN) & !7;
         if max == 0 {
             return;
         }
         self.ip_ident = self.ip_ident.wrapping_add(1);
-        let ident = self.ip_ident;
-        let mut offset = 0usize;
-        for chunk in payload.chunks(max) {
-            let Ok(frag_offset) = u16::try_from(offset) else {
-                return;
-            };
-            let repr = Ipv4Repr {
-                src_addr: src,
-                dst_addr: dst,
-                next_header: protocol,
-                payload_len: chunk.len(),
-                hop_limit: self.cfg.hop_limit,
-                dscp: 0,
-                ecn: Ecn::NotEct,
-                ident,
-                dont_frag: false,
-                more_frags: offset + chunk.len() < payload.len(),
-                frag_offset,
-            };
-            let mut packet = vec![0u8; 20 + chunk.len()];
-            if let Some(header) = packet.get_mut(..20) {
+        let template = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: protocol,
+            payload_len: 0,
+            hop_limit: self.cfg.hop_limit,
+            dscp: 0,
+            ecn: Ecn::NotEct,
+            ident: self.ip_ident,
+            dont_frag: false,
+            more_frags: false,
+            frag_offset: 0,
+        };
+        self.queue_pieces(
+            payload,
+            max,
+            ipv4::HEADER_LEN,
+            |header, offset, more, len| {
+                let repr = Ipv4Repr {
+                    payload_len: len,
+                    more_frags: more,
+                    frag_offset: offset,
+                    ..template
+                };
                 repr.emit(&mut Ipv4Packet::new_unchecked(header));
-            }
-            if let Some(body) = packet.get_mut(20..) {
-                body.copy_from_slice(chunk);
-            }
-            self.out.push_back((packet, 0));
-            offset += chunk.len();
-        }
+            },
+        );
     }
 
     /// An IPv6 packet too big for the link, sent as fragments (RFC 8200
@@ -251,45 +276,38 @@ impl Stack {
         if max == 0 || payload.len() > IPV6_MAX_PAYLOAD {
             return;
         }
+        let ip = Ipv6Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Ipv6Frag,
+            payload_len: 0,
+            hop_limit: self.cfg.hop_limit,
+            traffic_class: 0,
+            flow_label: 0,
+        };
         let ident = self.ipv6_frag_ident();
-        let mut offset = 0usize;
-        for chunk in payload.chunks(max) {
-            let Ok(frag_offset) = u16::try_from(offset) else {
+        self.queue_pieces(payload, max, HEADERS, |headers, offset, more, len| {
+            let Some((ip_header, rest)) = headers.split_at_mut_checked(ipv6::HEADER_LEN) else {
+                return;
+            };
+            let Ok(fragment_header) = <&mut [u8; ipv6::FRAGMENT_HEADER_LEN]>::try_from(rest) else {
                 return;
             };
             let ip = Ipv6Repr {
-                src_addr: src,
-                dst_addr: dst,
-                next_header: IpProtocol::Ipv6Frag,
-                payload_len: ipv6::FRAGMENT_HEADER_LEN + chunk.len(),
-                hop_limit: self.cfg.hop_limit,
-                traffic_class: 0,
-                flow_label: 0,
+                payload_len: ipv6::FRAGMENT_HEADER_LEN + len,
+                ..ip
             };
+            ip.emit(&mut Ipv6Packet::new_unchecked(ip_header));
             let fragment = Ipv6FragmentHeader {
                 next_header: protocol,
-                offset: frag_offset,
-                more_fragments: offset + chunk.len() < payload.len(),
+                offset,
+                more_fragments: more,
                 ident,
                 data_offset: ipv6::FRAGMENT_HEADER_LEN,
                 next_header_pointer: 6,
             };
-            let mut packet = vec![0u8; HEADERS + chunk.len()];
-            if let Some(header) = packet.get_mut(..ipv6::HEADER_LEN) {
-                ip.emit(&mut Ipv6Packet::new_unchecked(header));
-            }
-            if let Some(header) = packet
-                .get_mut(ipv6::HEADER_LEN..HEADERS)
-                .and_then(|h| <&mut [u8; ipv6::FRAGMENT_HEADER_LEN]>::try_from(h).ok())
-            {
-                fragment.emit(header);
-            }
-            if let Some(body) = packet.get_mut(HEADERS..) {
-                body.copy_from_slice(chunk);
-            }
-            self.out.push_back((packet, 0));
-            offset += chunk.len();
-        }
+            fragment.emit(fragment_header);
+        });
     }
 
     /// The Identification of the next fragmented IPv6 packet.
