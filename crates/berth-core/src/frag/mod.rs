@@ -2,13 +2,13 @@
 //! Reassembly") and IPv6 (RFC 8200 section 4.5, RFC 5722), bounded the way
 //! Linux bounds it.
 //!
-//! A [`Reassembler`] groups fragments by a key: (source, destination,
+//! A `Reassembler` groups fragments by a key: (source, destination,
 //! protocol, identification) for IPv4 as RFC 791 prescribes, (source,
-//! destination, identification) for IPv6 as RFC 8200 does ([`ipv6`]). Each
+//! destination, identification) for IPv6 as RFC 8200 does (`ipv6.rs`). Each
 //! datagram keeps its pieces in a sorted list of ranges (the RFC 815 idea,
 //! with pieces instead of holes), so memory grows with the bytes received,
 //! not with the offsets an attacker names. From the fragment at offset 0 it
-//! also keeps a [`Head`]: the IPv4 header, or the IPv6 header with the
+//! also keeps a `Head`: the IPv4 header, or the IPv6 header with the
 //! Per-Fragment and Fragment headers, from which the stack rebuilds the
 //! datagram and quotes it in a Time Exceeded.
 //!
