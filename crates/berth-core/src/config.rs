@@ -4,7 +4,7 @@ use core::ops::RangeInclusive;
 use std::net::IpAddr;
 
 use crate::demux::ephemeral::DEFAULT_RANGE;
-use crate::frag::{FragLimits, MAX_PAYLOAD};
+use crate::frag::{FragLimits, IPV6_MAX_PAYLOAD, MAX_PAYLOAD};
 use crate::tcp::TcpConfig;
 use crate::time::Duration;
 use crate::wire::EthernetAddress;
@@ -89,6 +89,11 @@ pub struct StackConfig {
     /// 4 MiB), datagram size, fragments per datagram and timeout (Linux
     /// `ipfrag_time`, 30 s).
     pub frag: FragLimits,
+    /// Bounds of IPv6 reassembly, apart from IPv4's as in Linux: memory
+    /// (Linux `ip6frag_high_thresh`, 4 MiB), Fragmentable Part size,
+    /// fragments per datagram and timeout (RFC 8200 and Linux
+    /// `ip6frag_time`, 60 s).
+    pub frag6: FragLimits,
 }
 
 impl Default for StackConfig {
@@ -118,6 +123,19 @@ impl Default for StackConfig {
                 // A 64 KiB datagram cut for a 1280-byte path is 52 pieces.
                 max_fragments: 64,
                 timeout: Duration::from_secs(30),
+            },
+            frag6: FragLimits {
+                memory: 4 << 20,
+                max_payload: IPV6_MAX_PAYLOAD,
+                // A 64 KiB packet cut for the minimum MTU of 1280 is 54
+                // pieces of 1232 octets.
+                max_fragments: 64,
+                //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
+                //# If insufficient fragments are received to complete reassembly
+                //# of a packet within 60 seconds of the reception of the first-
+                //# arriving fragment of that packet, reassembly of that packet
+                //# must be abandoned
+                timeout: Duration::from_secs(60),
             },
         }
     }

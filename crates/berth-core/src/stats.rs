@@ -12,23 +12,24 @@ pub struct StackStats {
     pub ip_malformed: u64,
     /// Addressed to an address that is not ours.
     pub not_for_us: u64,
-    /// IPv6 fragments (not reassembled: dropped).
-    pub fragments_dropped: u64,
-    /// IPv4 fragments taken in for reassembly.
+    /// IPv4 and IPv6 fragments taken in for reassembly (atomic IPv6
+    /// fragments, whole datagrams, are not counted).
     pub frag_in: u64,
-    /// IPv4 datagrams reassembled and delivered.
+    /// Datagrams reassembled and delivered.
     pub frag_reassembled: u64,
-    /// IPv4 fragments that were exact duplicates (ignored).
+    /// Fragments that were exact duplicates (ignored).
     pub frag_duplicates: u64,
-    /// IPv4 datagrams dropped because fragments overlapped.
+    /// Datagrams dropped because fragments overlapped.
     pub frag_overlaps: u64,
-    /// IPv4 fragments dropped because reassembly memory was full.
+    /// Fragments dropped because their family's reassembly memory was full.
     pub frag_no_memory: u64,
-    /// IPv4 datagrams dropped for having too many fragments.
+    /// Datagrams dropped for having too many fragments.
     pub frag_too_many: u64,
-    /// IPv4 fragments (or datagrams) dropped as inconsistent.
+    /// Fragments (or datagrams) dropped as inconsistent: bad lengths or
+    /// offsets, an IPv6 first fragment without its whole header chain, a
+    /// reassembled packet too long or fragmented again.
     pub frag_malformed: u64,
-    /// Incomplete IPv4 datagrams freed by the reassembly timeout.
+    /// Incomplete datagrams freed by the reassembly timeout.
     pub frag_timeouts: u64,
     /// Upper-layer protocols we do not speak.
     pub unknown_protocol: u64,

@@ -1,5 +1,7 @@
 //! ICMP in the stack: echo replies (RFC 792, RFC 4443 4.2), port
-//! unreachable for UDP to a closed port, ICMP errors handed to the TCP
+//! unreachable for UDP to a closed port, Time Exceeded for a datagram whose
+//! reassembly timed out, ICMPv6 Parameter Problem for a packet RFC 8200 says
+//! to discard (RFC 4443 3.4, RFC 7112), ICMP errors handed to the TCP
 //! connection they quote (RFC 1122 4.2.3.9, RFC 1191, RFC 8201), all output
 //! rate-limited with a token bucket like Linux's `icmp_global_allow`.
 
@@ -10,13 +12,27 @@ use crate::demux::TcpTarget;
 use crate::time::Instant;
 use crate::wire::{
     ChecksumCaps, Icmpv4DstUnreachable, Icmpv4Packet, Icmpv4Repr, Icmpv4TimeExceeded,
-    Icmpv6DstUnreachable, Icmpv6Packet, Icmpv6Repr, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet,
-    Ipv6Repr,
+    Icmpv6DstUnreachable, Icmpv6Message, Icmpv6Packet, Icmpv6ParamProblem, Icmpv6Repr,
+    Icmpv6TimeExceeded, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Discard, Ipv6DiscardReason,
+    Ipv6Packet, Ipv6Repr,
 };
 
 /// How much of the offending datagram an ICMPv4 error quotes: RFC 1812
 /// 4.3.2.3 keeps the whole error within 576 bytes.
 const ICMPV4_QUOTE: usize = 576 - 20 - 8 - 20;
+
+/// RFC 8200 section 5: "IPv6 requires that every link in the Internet have
+/// an MTU of 1280 octets or greater."
+const IPV6_MIN_MTU: u32 = 1280;
+
+/// An ICMPv6 error the stack sends about a packet it received.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Icmpv6Error {
+    /// Parameter Problem: the code and the Pointer.
+    ParamProblem(Icmpv6ParamProblem, u32),
+    /// Time Exceeded, code 1: fragment reassembly time exceeded.
+    FragTimeExceeded,
+}
 
 impl Stack {
     /// Takes a token from the ICMP bucket, refilled at `icmp_rate` per second.
@@ -133,9 +149,15 @@ impl Stack {
             Icmpv6Repr::DstUnreachable { header, data, .. }
             | Icmpv6Repr::PktTooBig { header, data, .. } => {
                 let mtu_mss = match repr {
+                    //= https://www.rfc-editor.org/rfc/rfc8201#section-4
+                    //# A
+                    //# node must not reduce its estimate of the Path MTU below the IPv6
+                    //# minimum link MTU on receipt of a Packet Too Big message.
+                    // Linux clamps a smaller report to 1280 rather than
+                    // ignore it, and so does berth: the MSS goes to 1220, and
+                    // TCP is never fragmented (RFC 8021).
                     Icmpv6Repr::PktTooBig { mtu, .. } => {
-                        Some(u16::try_from(mtu.saturating_sub(60)).unwrap_or(u16::MAX))
-                            .filter(|&m| m >= 88)
+                        Some(u16::try_from(mtu.max(IPV6_MIN_MTU) - 60).unwrap_or(u16::MAX))
                     }
                     _ => None,
                 };
@@ -277,6 +299,90 @@ impl Stack {
             data,
         };
         self.send_icmpv4(dst, src, &repr);
+    }
+
+    /// A packet the IPv6 walk says to discard (RFC 8200 sections 4.2, 4.4,
+    /// 4.5): counted, and answered with a Parameter Problem where RFC 4443
+    /// allows.
+    pub(super) fn ipv6_discard(&mut self, now: Instant, frame: &[u8], discard: Ipv6Discard) {
+        match discard.reason {
+            Ipv6DiscardReason::FragmentLength
+            | Ipv6DiscardReason::FragmentBeyondMaxLength
+            | Ipv6DiscardReason::IncompleteHeaderChain => {
+                self.stats.frag_in += 1;
+                self.stats.frag_malformed += 1;
+            }
+            _ => self.stats.ip_malformed += 1,
+        }
+        let Ok(packet) = Ipv6Packet::new_checked(frame) else {
+            return;
+        };
+        if discard.should_report(packet.dst_addr()) {
+            let problem = Icmpv6Error::ParamProblem(discard.reason.into(), discard.pointer);
+            self.icmpv6_error(now, frame, problem);
+        }
+    }
+
+    /// Sends `error` about `invoking`, an IPv6 packet we received, to its
+    /// source, unless RFC 4443 2.4 (e) forbids it or the rate limit says no.
+    /// It quotes as much of the packet as fits in the minimum MTU.
+    pub(super) fn icmpv6_error(&mut self, now: Instant, invoking: &[u8], error: Icmpv6Error) {
+        let Ok(packet) = Ipv6Packet::new_checked(invoking) else {
+            return;
+        };
+        let (src, dst) = (packet.src_addr(), packet.dst_addr());
+        // Only from an address of ours: not for a transparent socket's.
+        if !self.is_local(IpAddr::V6(dst)) {
+            return;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
+        //# (e.1) An ICMPv6 error message.
+        //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
+        //# (e.2) An ICMPv6 redirect message [IPv6-DISC].
+        // The walk to the upper layer stops at the data of a later fragment,
+        // which shows no message type (Linux's is_ineligible alike).
+        let is_error_or_redirect = Ipv6Repr::parse_quoted(invoking).is_ok_and(|(ip, data)| {
+            ip.next_header == IpProtocol::Icmpv6
+                && data.first().is_some_and(|&kind| {
+                    let kind = Icmpv6Message::from(kind);
+                    kind.is_error() || kind == Icmpv6Message::Redirect
+                })
+        });
+        //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
+        //# (e.3) A packet destined to an IPv6 multicast address.
+        // The exception for an unrecognised option is the caller's
+        // (Discard::should_report).
+        let multicast_ok = matches!(
+            error,
+            Icmpv6Error::ParamProblem(Icmpv6ParamProblem::UnrecognizedOption, _)
+        );
+        // And (e.6): a source that names no single node.
+        if is_error_or_redirect
+            || (dst.is_multicast() && !multicast_ok)
+            || src.is_multicast()
+            || src.is_unspecified()
+            || !self.icmp_allowed(now)
+        {
+            return;
+        }
+        self.stats.icmp_errors_sent += 1;
+        let header = Ipv6Repr::from_fixed_header(&packet);
+        let data = packet.payload();
+        let data = &data[..data.len().min(crate::wire::icmpv6::MAX_ERROR_DATA_LEN)];
+        let repr = match error {
+            Icmpv6Error::ParamProblem(reason, pointer) => Icmpv6Repr::ParamProblem {
+                reason,
+                pointer,
+                header,
+                data,
+            },
+            Icmpv6Error::FragTimeExceeded => Icmpv6Repr::TimeExceeded {
+                reason: Icmpv6TimeExceeded::FragReassemblyExceeded,
+                header,
+                data,
+            },
+        };
+        self.send_icmpv6(dst, src, &repr);
     }
 
     fn send_icmpv4(&mut self, src: Ipv4Addr, dst: Ipv4Addr, repr: &Icmpv4Repr<'_>) {

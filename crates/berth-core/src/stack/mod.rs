@@ -5,12 +5,16 @@
 //! [`Stack::poll_event`].
 //!
 //! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
-//! extension headers walked). IPv4 fragments are reassembled within bounds
-//! ([`crate::frag`]); non-atomic IPv6 fragments are dropped and counted.
-//! ICMP echo is answered (RFC 792, RFC 4443), rate-limited like Linux; a
-//! segment for no socket draws a RST (RFC 9293 3.10.7.1), a datagram for no
-//! socket an ICMP port unreachable (RFC 1122 4.1.3.1). Untrusted input never
-//! panics: each drop is counted in [`StackStats`].
+//! extension headers walked; a packet the walk says to discard is answered
+//! with an ICMPv6 Parameter Problem where RFC 4443 allows). Fragments of
+//! both families are reassembled within bounds ([`crate::frag`], RFC 791
+//! 3.2, RFC 8200 4.5, RFC 5722, RFC 7112), an atomic IPv6 fragment (RFC
+//! 6946) is taken as it is, and datagrams bigger than the MTU leave as
+//! fragments (UDP and ICMP; TCP sizes its segments instead). ICMP echo is
+//! answered (RFC 792, RFC 4443), rate-limited like Linux; a segment for no
+//! socket draws a RST (RFC 9293 3.10.7.1), a datagram for no socket an ICMP
+//! port unreachable (RFC 1122 4.1.3.1). Untrusted input never panics: each
+//! drop is counted in [`StackStats`].
 //!
 //! Under load: a listener whose SYN queue is full answers with SYN cookies
 //! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
@@ -26,6 +30,7 @@
 
 mod cookie;
 mod ethernet;
+mod fragment;
 mod icmp;
 mod neighbor;
 mod output;
@@ -38,7 +43,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::config::StackConfig;
 use crate::demux::PortTable;
-use crate::frag::{FragOutcome, Reassembler};
+use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
+use crate::frag::{Ipv4Key, Reassembler};
 use crate::handle::{Slab, SocketHandle};
 use crate::rng::Rng;
 use crate::stats::StackStats;
@@ -205,7 +211,12 @@ pub struct Stack {
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
-    frag: Reassembler,
+    /// Keys the IPv6 fragment Identification (see `fragment.rs`).
+    frag_ident_key: (u64, u64),
+    /// Datagrams given an IPv6 fragment Identification so far.
+    frag_ident_seq: u64,
+    frag4: Reassembler<Ipv4Key, Ipv4Repr>,
+    frag6: Reassembler<Ipv6Key, Ipv6Head>,
     cookies: SynCookies,
     /// Bytes of TCP buffers charged to live connections.
     buffer_memory: usize,
@@ -232,14 +243,19 @@ impl Stack {
             .max(88);
         cfg.tcp.tso = cfg.tso_max > cfg.mtu && cfg.medium == crate::config::Medium::Ip;
         let burst = cfg.icmp_burst;
-        let frag = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let frag4 = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
+        let frag6 = Reassembler::new(cfg.frag6, rng.next_u64(), rng.next_u64());
+        let frag_ident_key = (rng.next_u64(), rng.next_u64());
         let mut keys = [[0u8; 16]; 3];
         for key in &mut keys {
             key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
             key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
         }
         Self {
-            frag,
+            frag4,
+            frag6,
+            frag_ident_key,
+            frag_ident_seq: 0,
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
             non_local_conns: 0,
@@ -396,61 +412,22 @@ impl Stack {
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }
 
-    /// RFC 791 3.2: a fragment goes to reassembly; a completed datagram
-    /// goes through the transport input like any other.
-    fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
-        self.stats.frag_in += 1;
-        let whole = match self.frag.input(now, ip, payload) {
-            FragOutcome::Pending => return,
-            FragOutcome::Complete(whole) => whole,
-            FragOutcome::Duplicate => {
-                self.stats.frag_duplicates += 1;
-                return;
-            }
-            FragOutcome::Overlap => {
-                self.stats.frag_overlaps += 1;
-                return;
-            }
-            FragOutcome::NoMemory => {
-                self.stats.frag_no_memory += 1;
-                return;
-            }
-            FragOutcome::TooMany => {
-                self.stats.frag_too_many += 1;
-                return;
-            }
-            FragOutcome::Malformed => {
-                self.stats.frag_malformed += 1;
-                return;
-            }
-        };
-        self.stats.frag_reassembled += 1;
-        // The datagram as if it had arrived whole: an ICMP error about it
-        // quotes this header.
-        let repr = Ipv4Repr {
-            payload_len: whole.len(),
-            more_frags: false,
-            frag_offset: 0,
-            ..*ip
-        };
-        let mut frame = vec![0u8; repr.buffer_len()];
-        let Some(header) = frame.get_mut(..20) else {
-            return;
-        };
-        repr.emit(&mut Ipv4Packet::new_unchecked(header));
-        if let Some(body) = frame.get_mut(20..) {
-            body.copy_from_slice(&whole);
-        }
-        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
-        self.transport_input(now, ip.next_header, src, dst, &whole, &frame);
-    }
-
-    /// Bytes held by IPv4 reassembly now, and how many datagrams.
+    /// Bytes held by reassembly now (IPv4 and IPv6, each under its own
+    /// bound), and how many incomplete datagrams.
     pub fn frag_memory(&self) -> (usize, usize) {
-        (self.frag.memory(), self.frag.len())
+        (
+            self.frag4.memory() + self.frag6.memory(),
+            self.frag4.len() + self.frag6.len(),
+        )
     }
 
     fn ipv6_input(&mut self, now: Instant, frame: &[u8]) {
+        self.ipv6_packet_input(now, frame, false);
+    }
+
+    /// One IPv6 packet, as received or (`reassembled`) rebuilt from its
+    /// fragments.
+    pub(super) fn ipv6_packet_input(&mut self, now: Instant, frame: &[u8], reassembled: bool) {
         let Ok(packet) = Ipv6Packet::new_checked(frame) else {
             self.stats.ip_malformed += 1;
             return;
@@ -459,21 +436,49 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if walk.fragment.is_some_and(|f| !f.is_atomic()) {
-            self.stats.fragments_dropped += 1;
+        if !self.accepts_dst(IpAddr::V6(packet.dst_addr())) {
             return;
+        }
+        if let Some(discard) = walk.discard {
+            self.ipv6_discard(now, frame, discard);
+            return;
+        }
+        match walk.fragment {
+            Some(_) if reassembled => {
+                // A Fragment header in the reassembled packet: fragments of
+                // fragments, which no sender makes and Linux drops
+                // (IP6SKB_FRAGMENTED). The walk of the first fragment has
+                // refused them already; this keeps reassembly from
+                // recursing whatever the walk does.
+                self.stats.frag_malformed += 1;
+                return;
+            }
+            Some(fragment) if !fragment.is_atomic() => {
+                self.ipv6_fragment_input(now, &packet, &walk, &fragment);
+                return;
+            }
+            _ => {}
         }
         let Ok(ip) = Ipv6Repr::parse(&packet) else {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.accepts_dst(IpAddr::V6(ip.dst_addr)) {
-            return;
-        }
         let Some(payload) = packet.payload().get(walk.upper_offset..) else {
             self.stats.ip_malformed += 1;
             return;
         };
+        //= https://www.rfc-editor.org/rfc/rfc6980#section-5
+        //# Nodes MUST silently ignore the following Neighbor Discovery and
+        //# SEcure Neighbor Discovery messages if the packets carrying them
+        //# include an IPv6 Fragmentation Header:
+        // Router and Neighbor Solicitation and Advertisement, Redirect.
+        if ip.next_header == IpProtocol::Icmpv6
+            && (reassembled || walk.fragment.is_some())
+            && payload.first().is_some_and(|&t| (133..=137).contains(&t))
+        {
+            self.stats.link_malformed += 1;
+            return;
+        }
         let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }

@@ -1,10 +1,11 @@
-//! Output and time: IP headers around what the sockets produce, the queue of
-//! ready-made packets, and the timers of every connection (a binary heap of
-//! deadlines with lazy invalidation) and of IPv4 reassembly.
+//! Output and time: IP headers around what the sockets produce (fragmented
+//! when bigger than the MTU, see `fragment.rs`), the queue of ready-made
+//! packets, and the timers of every connection (a binary heap of deadlines
+//! with lazy invalidation) and of reassembly.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use super::{Socket, Stack};
 use crate::handle::SocketHandle;
@@ -69,57 +70,8 @@ impl Stack {
         }
     }
 
-    /// An IPv4 datagram too big for the link, sent as fragments (RFC 791
-    /// section 3.2): each carries a multiple of 8 payload bytes but the
-    /// last, all share one Identification. TCP never gets here (it sets DF
-    /// and sizes its segments); echo replies and UDP datagrams may, as on
-    /// Linux. IPv6 datagrams are not fragmented by berth.
-    fn queue_ipv4_fragments(
-        &mut self,
-        src: Ipv4Addr,
-        dst: Ipv4Addr,
-        protocol: IpProtocol,
-        payload: &[u8],
-    ) {
-        //= https://www.rfc-editor.org/rfc/rfc791#section-3.2
-        //# Fragments are counted in units of 8 octets.
-        let max = self.cfg.mtu.saturating_sub(20) & !7;
-        if max == 0 {
-            return;
-        }
-        self.ip_ident = self.ip_ident.wrapping_add(1);
-        let ident = self.ip_ident;
-        let mut offset = 0usize;
-        for chunk in payload.chunks(max) {
-            let Ok(frag_offset) = u16::try_from(offset) else {
-                return;
-            };
-            let repr = Ipv4Repr {
-                src_addr: src,
-                dst_addr: dst,
-                next_header: protocol,
-                payload_len: chunk.len(),
-                hop_limit: self.cfg.hop_limit,
-                dscp: 0,
-                ecn: Ecn::NotEct,
-                ident,
-                dont_frag: false,
-                more_frags: offset + chunk.len() < payload.len(),
-                frag_offset,
-            };
-            let mut packet = vec![0u8; 20 + chunk.len()];
-            if let Some(header) = packet.get_mut(..20) {
-                repr.emit(&mut Ipv4Packet::new_unchecked(header));
-            }
-            if let Some(body) = packet.get_mut(20..) {
-                body.copy_from_slice(chunk);
-            }
-            self.out.push_back((packet, 0));
-            offset += chunk.len();
-        }
-    }
-
-    /// Wraps a transport payload in an IP header and queues it.
+    /// Wraps a transport payload in an IP header and queues it, as
+    /// fragments if it does not fit the MTU.
     pub(super) fn queue_ip(
         &mut self,
         src: IpAddr,
@@ -131,10 +83,16 @@ impl Stack {
             return;
         }
         let hl = Self::ip_header_len(src);
-        if let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst)
-            && hl + payload.len() > self.cfg.mtu
-        {
-            self.queue_ipv4_fragments(s, d, protocol, payload);
+        if hl + payload.len() > self.cfg.mtu {
+            match (src, dst) {
+                (IpAddr::V4(s), IpAddr::V4(d)) => {
+                    self.queue_ipv4_fragments(s, d, protocol, payload)
+                }
+                (IpAddr::V6(s), IpAddr::V6(d)) => {
+                    self.queue_ipv6_fragments(s, d, protocol, payload)
+                }
+                _ => {}
+            }
             return;
         }
         let mut packet = vec![0u8; hl + payload.len()];
@@ -165,8 +123,8 @@ impl Stack {
         let hl = Self::ip_header_len(src);
         let len = buf.len().saturating_sub(start);
         if hl + len > self.cfg.mtu || start < hl {
-            // Too big for one packet (IPv4 fragments it) or no headroom:
-            // the copying path.
+            // Too big for one packet (it leaves as fragments) or no
+            // headroom: the copying path.
             self.queue_ip(src, dst, protocol, buf.get(start..).unwrap_or(&[]));
             return;
         }
@@ -299,7 +257,7 @@ impl Stack {
     /// discards it).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
-        [sockets, self.frag.poll_at(), self.neighbors.poll_at()]
+        [sockets, self.frag_poll_at(), self.neighbors.poll_at()]
             .into_iter()
             .flatten()
             .min()
@@ -308,12 +266,7 @@ impl Stack {
     /// Runs every timer due at `now`: O(k log n) for k due entries.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.neighbor_timeout(now);
-        for expired in self.frag.expire(now) {
-            self.stats.frag_timeouts += 1;
-            if let Some((header, data)) = expired.first {
-                self.frag_time_exceeded(now, &header, &data);
-            }
-        }
+        self.frag_timeout(now);
         let mut due = Vec::new();
         while let Some(&Reverse((at, h))) = self.timers.peek() {
             if at > now {

@@ -242,13 +242,13 @@ impl Stack {
         payload: &mut UdpPayload,
     ) -> Result<usize, SocketError> {
         let len = payload.len();
-        // IPv4 datagrams are fragmented as needed, up to IPv4's limit of
-        // 65,535 bytes in all (65,507 of data, as on Linux); berth does not
-        // fragment IPv6, so there a datagram must fit the MTU.
+        // Datagrams bigger than the MTU leave as fragments, up to IPv4's
+        // limit of 65,535 bytes in all (65,507 of data) and IPv6's 65,535 of
+        // payload (65,527 of data, RFC 8200 section 3), as on Linux.
         let too_long = if remote.is_ipv4() {
             len + 8 + 20 > usize::from(u16::MAX)
         } else {
-            len + 8 + 40 > self.cfg.mtu
+            len + 8 > crate::frag::IPV6_MAX_PAYLOAD
         };
         if too_long {
             return Err(SocketError::MessageTooLong);

@@ -27,7 +27,9 @@ use super::{Error, IpProtocol, Result};
 
 mod extensions;
 
-pub use extensions::{Discard, DiscardReason, ExtensionsWalk, FragmentHeader, OptionAction};
+pub use extensions::{
+    Discard, DiscardReason, ExtensionsWalk, FRAGMENT_HEADER_LEN, FragmentHeader, OptionAction,
+};
 use extensions::{Mode, is_jumbogram, walk};
 
 mod field {

@@ -1,5 +1,6 @@
 //! IPv4 reassembly through the whole stack: fragments built with the wire
 //! types, handed to `handle_frame`, and the datagram read from a UDP socket.
+//! IPv6's is in `frag6.rs`.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -15,7 +16,7 @@ const SRC: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const DST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
 /// A UDP datagram from SRC:5000 to DST:7 carrying `payload`.
-fn udp_datagram(payload: &[u8]) -> Vec<u8> {
+pub(super) fn udp_datagram(payload: &[u8]) -> Vec<u8> {
     let repr = UdpRepr {
         src_port: 5000,
         dst_port: 7,
@@ -32,7 +33,13 @@ fn udp_datagram(payload: &[u8]) -> Vec<u8> {
 }
 
 /// One IPv4 fragment of `datagram`: bytes `[offset, offset + len)`.
-fn fragment(src: Ipv4Addr, ident: u16, datagram: &[u8], offset: usize, len: usize) -> Vec<u8> {
+pub(super) fn fragment(
+    src: Ipv4Addr,
+    ident: u16,
+    datagram: &[u8],
+    offset: usize,
+    len: usize,
+) -> Vec<u8> {
     let end = (offset + len).min(datagram.len());
     let ip = Ipv4Repr {
         src_addr: src,
@@ -54,7 +61,7 @@ fn fragment(src: Ipv4Addr, ident: u16, datagram: &[u8], offset: usize, len: usiz
 }
 
 /// The datagram cut into `piece`-byte fragments (a multiple of 8).
-fn fragments(ident: u16, datagram: &[u8], piece: usize) -> Vec<Vec<u8>> {
+pub(super) fn fragments(ident: u16, datagram: &[u8], piece: usize) -> Vec<Vec<u8>> {
     (0..datagram.len())
         .step_by(piece)
         .map(|off| fragment(SRC, ident, datagram, off, piece))
@@ -67,7 +74,7 @@ fn server() -> (Stack, crate::handle::SocketHandle) {
     (s, h)
 }
 
-fn payload(len: usize) -> Vec<u8> {
+pub(super) fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
@@ -235,58 +242,6 @@ fn too_many_fragments_drop_the_datagram() {
         s.frag_memory().0 < 64 * 100,
         "the pieces after the drop start over"
     );
-}
-
-/// IPv6 fragments are not reassembled: a non-atomic one is dropped and
-/// counted; an atomic one (offset 0, M = 0, RFC 6946) is an ordinary packet.
-#[test]
-fn ipv6_fragments_dropped_unless_atomic() {
-    use crate::wire::{Ipv6Packet, Ipv6Repr};
-    use std::net::Ipv6Addr;
-    let src = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
-    let dst = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
-    let mut s = Stack::new(config(vec![IpAddr::V6(dst)], 8));
-    let h = s.udp_bind(SocketAddr::new(IpAddr::V6(dst), 7)).unwrap();
-    let data = payload(64);
-    let repr = UdpRepr {
-        src_port: 5000,
-        dst_port: 7,
-        payload: &data,
-    };
-    let mut udp = vec![0u8; repr.buffer_len()];
-    repr.emit(
-        &mut UdpPacket::new_unchecked(&mut udp[..]),
-        IpAddr::V6(src),
-        IpAddr::V6(dst),
-        ChecksumCaps::FULL,
-    );
-    let frame = |offset: u16, more: bool, bytes: &[u8]| {
-        let ip = Ipv6Repr {
-            src_addr: src,
-            dst_addr: dst,
-            next_header: IpProtocol::Ipv6Frag,
-            payload_len: 8 + bytes.len(),
-            hop_limit: 64,
-            traffic_class: 0,
-            flow_label: 0,
-        };
-        let mut f = vec![0u8; 40 + 8 + bytes.len()];
-        ip.emit(&mut Ipv6Packet::new_unchecked(&mut f[..]));
-        f[40] = 17; // UDP
-        f[42..44].copy_from_slice(&(offset | u16::from(more)).to_be_bytes());
-        f[44..48].copy_from_slice(&0x1234u32.to_be_bytes());
-        f[48..].copy_from_slice(bytes);
-        f
-    };
-    s.handle_frame(Instant::ZERO, &frame(0, true, &udp[..48]));
-    s.handle_frame(Instant::ZERO, &frame(48, false, &udp[48..]));
-    assert_eq!(s.stats().fragments_dropped, 2);
-    let mut buf = [0u8; 128];
-    assert!(s.udp_recv_from(h, &mut buf).is_err());
-    s.handle_frame(Instant::ZERO, &frame(0, false, &udp));
-    let (n, _) = s.udp_recv_from(h, &mut buf).unwrap();
-    assert_eq!(&buf[..n], &data[..]);
-    assert_eq!(s.frag_memory(), (0, 0), "IPv6 never enters IPv4 reassembly");
 }
 
 /// Hostile input: fragments with random offsets, lengths, flags and

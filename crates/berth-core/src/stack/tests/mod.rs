@@ -543,6 +543,7 @@ fn backlog_overflow_completes_after_accept() {
 mod cookie;
 mod ethernet;
 mod frag;
+mod frag6;
 mod limits;
 mod scale;
 mod tso;

@@ -21,6 +21,8 @@ mod ext_field {
     pub(super) const ROUTING_TYPE: usize = 2;
     /// Segments Left, in a Routing header.
     pub(super) const SEGMENTS_LEFT: usize = 3;
+    /// Reserved, in a Fragment header.
+    pub(super) const FRAG_RESERVED: usize = 1;
     /// Fragment Offset (13 bits), Res (2 bits), M (1 bit).
     pub(super) const FRAG_OFFSET: Range<usize> = 2..4;
     /// Identification, in a Fragment header.
@@ -34,7 +36,7 @@ const OPT_PADN: u8 = 1;
 /// RFC 2675 section 2: the Jumbo Payload option type.
 const OPT_JUMBO: u8 = 0xc2;
 /// RFC 8200 section 4.5: a Fragment header is 8 octets.
-const FRAGMENT_HEADER_LEN: usize = 8;
+pub const FRAGMENT_HEADER_LEN: usize = 8;
 /// RFC 4302 section 2: Next Header, Payload Len, Reserved, SPI and Sequence
 /// Number come before the ICV.
 const AH_FIXED_LEN: usize = 12;
@@ -78,6 +80,11 @@ pub struct FragmentHeader {
     /// Where this fragment's data starts, in octets from the start of the
     /// IPv6 payload (just after the Fragment header).
     pub data_offset: usize,
+    /// The offset, from the start of the IPv6 header, of the Next Header
+    /// field that names this Fragment header (6 when the Fragment header
+    /// follows the IPv6 header): the field reassembly rewrites (RFC 8200
+    /// section 4.5).
+    pub next_header_pointer: u32,
 }
 
 impl FragmentHeader {
@@ -85,6 +92,18 @@ impl FragmentHeader {
     /// which needs no reassembly.
     pub const fn is_atomic(&self) -> bool {
         self.offset == 0 && !self.more_fragments
+    }
+
+    /// Writes the header: Next Header, Fragment Offset (the low three bits
+    /// of `offset` are dropped: it counts 8-octet units), M and
+    /// Identification, the reserved fields zero. `data_offset` and
+    /// `next_header_pointer` say where the header sits; they are not written.
+    pub fn emit(&self, header: &mut [u8; FRAGMENT_HEADER_LEN]) {
+        let offset_m = (self.offset & !0b111) | u16::from(self.more_fragments);
+        header[ext_field::NEXT_HEADER] = self.next_header.into();
+        header[ext_field::FRAG_RESERVED] = 0;
+        header[ext_field::FRAG_OFFSET].copy_from_slice(&offset_m.to_be_bytes());
+        header[ext_field::FRAG_IDENT].copy_from_slice(&self.ident.to_be_bytes());
     }
 }
 
@@ -441,7 +460,7 @@ fn step(
                 // A fragment inside a fragment: nothing sends it.
                 return Err(Error::Unsupported);
             }
-            let fragment = fragment_header(header, start);
+            let fragment = fragment_header(header, start, walk.next_header_pointer);
             walk.fragment.get_or_insert(fragment);
             discard = check_fragment(&fragment, start, payload.len());
             // The data of a later fragment is no header: the walk stops at
@@ -466,8 +485,8 @@ fn step(
 }
 
 /// Reads the 8-octet Fragment header `header`, which starts at `start` in the
-/// payload.
-fn fragment_header(header: &[u8], start: usize) -> FragmentHeader {
+/// payload and is named by the Next Header field at `next_header_pointer`.
+fn fragment_header(header: &[u8], start: usize, next_header_pointer: u32) -> FragmentHeader {
     let mut raw = [0; 2];
     raw.copy_from_slice(&header[ext_field::FRAG_OFFSET]);
     let raw = u16::from_be_bytes(raw);
@@ -481,6 +500,7 @@ fn fragment_header(header: &[u8], start: usize) -> FragmentHeader {
         more_fragments: raw & 1 != 0,
         ident: u32::from_be_bytes(ident),
         data_offset: start + FRAGMENT_HEADER_LEN,
+        next_header_pointer,
     }
 }
 

@@ -100,6 +100,7 @@ fn deconstruct_extension_chain() {
                 more_fragments: false,
                 ident: 0x1234,
                 data_offset: 48,
+                next_header_pointer: 40 + 16,
             }),
             discard: None,
         }
@@ -130,6 +131,7 @@ fn deconstruct_fragments() {
             more_fragments: true,
             ident: 0xabcd,
             data_offset: 8,
+            next_header_pointer: 6,
         })
     );
     assert_eq!(first.discard, None);
@@ -149,11 +151,22 @@ fn deconstruct_fragments() {
                 more_fragments: false,
                 ident: 0xabcd,
                 data_offset: 8,
+                next_header_pointer: 6,
             }),
             discard: None,
         }
     );
     assert_eq!(parse(&IPV6_FRAG_LATER), Err(Error::Unsupported));
+}
+
+#[test]
+fn construct_fragment_headers() {
+    for bytes in [&IPV6_FRAG_FIRST[..], &IPV6_FRAG_LATER[..]] {
+        let fragment = walk_of(bytes).unwrap().fragment.unwrap();
+        let mut header = [0xa5; FRAGMENT_HEADER_LEN];
+        fragment.emit(&mut header);
+        assert_eq!(header[..], bytes[40..48]);
+    }
 }
 
 #[test]
