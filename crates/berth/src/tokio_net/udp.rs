@@ -103,7 +103,9 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to the connected peer. A datagram larger than the
-    /// MTU fails with `InvalidInput` (no fragmentation on send).
+    /// MTU leaves in IP fragments; one larger than IP allows (65,507 bytes
+    /// of data over IPv4, 65,527 over IPv6) fails with `InvalidInput`
+    /// (Linux's EMSGSIZE).
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_send(cx, buf)).await
     }
