@@ -66,6 +66,7 @@ impl Stack {
             app_owned,
             queued: false,
             timer_at: None,
+            charged: true,
         })));
         self.buffer_memory = self
             .buffer_memory

@@ -52,6 +52,9 @@ pub(super) struct TcpSocket {
     pub(super) queued: bool,
     /// The deadline this socket has in the timer heap.
     pub(super) timer_at: Option<Instant>,
+    /// Its buffers count against `max_buffer_memory` (until it is freed,
+    /// or waits in TIME-WAIT with nothing left to read).
+    pub(super) charged: bool,
 }
 
 /// What `berth ss` shows of a connection.
@@ -370,6 +373,7 @@ impl Stack {
         let t = self.tcp_mut(h)?;
         t.conn.close(now);
         t.app_owned = false;
+        self.release_time_wait_buffers(h);
         self.mark_dirty(h);
         Ok(())
     }
@@ -616,8 +620,26 @@ impl Stack {
         self.mark_dirty(h);
     }
 
+    /// A connection in TIME-WAIT with nothing left to read needs no
+    /// buffers, only its quiet time (RFC 9293 3.6), as Linux swaps such a
+    /// socket for a small `tcp_timewait_sock`: the buffers' storage goes and
+    /// the memory charge is released, so that a burst of short connections
+    /// cannot lock new ones out for a TIME-WAIT period.
+    fn release_time_wait_buffers(&mut self, h: SocketHandle) {
+        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        if t.charged && t.conn.state() == State::TimeWait && t.conn.release_buffers() {
+            t.charged = false;
+            self.buffer_memory = self
+                .buffer_memory
+                .saturating_sub(Self::buffer_cost(&self.cfg));
+        }
+    }
+
     /// After anything touched a connection: events, queues, freeing.
     pub(super) fn after_tcp_change(&mut self, h: SocketHandle) {
+        self.release_time_wait_buffers(h);
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
@@ -670,9 +692,11 @@ impl Stack {
         if let Some(Socket::Tcp(t)) = self.sockets.remove(h) {
             self.ports
                 .remove_tcp_conn(t.conn.local(), t.conn.remote(), h);
-            self.buffer_memory = self
-                .buffer_memory
-                .saturating_sub(Self::buffer_cost(&self.cfg));
+            if t.charged {
+                self.buffer_memory = self
+                    .buffer_memory
+                    .saturating_sub(Self::buffer_cost(&self.cfg));
+            }
             if !self.is_local(t.conn.local().ip()) {
                 self.non_local_conns = self.non_local_conns.saturating_sub(1);
             }

@@ -208,3 +208,45 @@ fn socket_limit_refuses_new_sockets_only() {
         .collect();
     echo_all(&mut p, &pairs, b"two is enough");
 }
+
+/// Connections that end in TIME-WAIT with everything read give their
+/// buffer charge back at once (Linux keeps only a small timewait socket),
+/// so a budget of two connections serves ten in a row while the first
+/// ones still wait out their 60 seconds.
+#[test]
+fn time_wait_holds_no_buffer_memory() {
+    let per_conn = 2 * 16 * 1024;
+    let small = |c: &mut crate::config::StackConfig| {
+        c.tcp.recv_buffer = 16 * 1024;
+        c.tcp.send_buffer = 16 * 1024;
+        c.max_buffer_memory = 2 * per_conn;
+    };
+    let mut p = pair(small, small);
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
+    for i in 0..10 {
+        let c =
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap_or_else(|e| panic!("connection {i}: {e}"));
+        let mut s = None;
+        p.run_until(|p| {
+            s = s.or_else(|| p.b.tcp_accept(l).unwrap().map(|(s, _)| s));
+            s.is_some() && p.a.tcp_state(c).unwrap() == State::Established
+        });
+        let s = s.unwrap();
+        echo_all(&mut p, &[(c, s)], b"ping");
+        // The client closes first and ends in TIME-WAIT.
+        p.a.tcp_close(p.now, c).unwrap();
+        let mut buf = [0u8; 8];
+        p.run_until(|p| p.b.tcp_recv(s, &mut buf) == Ok(0));
+        p.b.tcp_close(p.now, s).unwrap();
+        p.run_until(|p| {
+            p.a.tcp_state(c).is_ok_and(|st| st == State::TimeWait) && p.b.tcp_state(s).is_err()
+        });
+        assert_eq!(
+            p.a.buffer_memory(),
+            0,
+            "connection {i} in TIME-WAIT holds memory"
+        );
+    }
+    assert_eq!(p.a.stats().buffer_memory_limit, 0);
+}

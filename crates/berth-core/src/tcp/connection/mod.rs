@@ -424,6 +424,20 @@ impl Connection {
         core::mem::take(&mut self.events)
     }
 
+    /// Drops the buffers' storage when both are empty, which they stay in
+    /// TIME-WAIT once everything is read; returns whether it did.
+    pub fn release_buffers(&mut self) -> bool {
+        if !self.send_buf.is_empty()
+            || self.recv_buf.readable_len() > 0
+            || self.recv_buf.has_out_of_order()
+        {
+            return false;
+        }
+        self.send_buf = SendBuffer::new(self.send_buf.capacity());
+        self.recv_buf = RecvBuffer::new(self.recv_buf.capacity());
+        true
+    }
+
     /// Bytes ready to read.
     pub fn recv_queue(&self) -> usize {
         self.recv_buf.readable_len()
