@@ -432,7 +432,7 @@ impl HyStart {
     fn growth_divisor(&self) -> u32 {
         match self.phase {
             //= https://www.rfc-editor.org/rfc/rfc9406#section-4.2
-            //# cwnd = cwnd + (min(N, L*SMSS) / CSS_GROWTH_DIVISOR)
+            //# cwnd = cwnd + (min(N, L * SMSS) / CSS_GROWTH_DIVISOR)
             Phase::Css { .. } => CSS_GROWTH_DIVISOR,
             Phase::SlowStart | Phase::Done => 1,
         }

@@ -12,9 +12,12 @@ impl Connection {
     /// `tcp_v4_err`. A SYN we have not seen acknowledged counts too.
     pub fn icmp_seq_acceptable(&self, seq: SeqNum) -> bool {
         //= https://www.rfc-editor.org/rfc/rfc5927#section-4.1
-        //# TCP SHOULD check that the TCP sequence number contained in the
-        //# payload of the ICMP error message is within the range SND.UNA =<
-        //# SEG.SEQ < SND.NXT.
+        //# Many TCP implementations have incorporated a validation check such that
+        //# they react only to those ICMP error messages that appear to relate to
+        //# segments currently "in flight" to the destination system.  These
+        //# implementations check that the TCP sequence number contained in the
+        //# payload of the ICMP error message is within the range SND.UNA =< SEG.SEQ
+        //# < SND.NXT.
         self.snd_una.before_or_eq(seq) && seq.before(self.snd_max)
     }
 }

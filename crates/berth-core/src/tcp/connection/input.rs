@@ -75,7 +75,7 @@ impl Connection {
         // Fourth, check the SYN bit.
         if !seg.syn() {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
-            //# If neither of the SYN or RST bits is set, then drop the segment
+            //# Fifth, if neither of the SYN or RST bits is set, then drop the segment
             //# and return.
             return;
         }
@@ -209,12 +209,12 @@ impl Connection {
         }
 
         //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
-        //# If there is a Timestamps option in the arriving segment, SEG.TSval
-        //# < TS.Recent, TS.Recent is valid (see later discussion), and the RST
-        //# bit is not set, then treat the arriving segment as not acceptable:
+        //# R1) If there is a Timestamps option in the arriving segment, SEG.TSval <
+        //# TS.Recent, TS.Recent is valid (see later discussion), and if the RST bit
+        //# is not set, then treat the arriving segment as not acceptable:
         if self.paws_rejects(now, seg) {
-            //# Send an acknowledgment in reply as specified in RFC 793, page 69,
-            //# and drop the segment.
+            //# Send an acknowledgment in reply as specified in Section 3.9 of
+            //# [RFC0793], page 69, and drop the segment.
             self.stats.paws_drops += 1;
             self.ack_out_of_window(now, seg);
             return Outcome::Handled;
@@ -259,8 +259,9 @@ impl Connection {
         // Fourth, check the SYN bit.
         if seg.syn() {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
-            //# If the SYN bit is set, irrespective of the sequence number, TCP
-            //# endpoints MUST send a "challenge ACK" to the remote peer:
+            //# RFC 5961 recommends that in these synchronized states, if the SYN bit is
+            //# set, irrespective of the sequence number, TCP endpoints MUST send a
+            //# "challenge ACK" to the remote peer:
             self.challenge_ack(now);
             return Outcome::Handled;
         }
@@ -372,7 +373,7 @@ impl Connection {
         self.stats.resets_received += 1;
         match self.state {
             //= https://www.rfc-editor.org/rfc/rfc1337#section-3
-            //# (1)  Ignore RST segments in TIME-WAIT state.
+            //# (F1) Ignore RST segments in TIME-WAIT state.
             State::TimeWait if self.cfg.rfc1337 => {}
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If this connection was initiated with an active OPEN (i.e., came
@@ -387,7 +388,9 @@ impl Connection {
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
                 self.enter_closed(Some(ConnError::Reset));
             }
-            //# CLOSING STATE, LAST-ACK STATE, TIME-WAIT STATE
+            //# CLOSING STATE
+            //# LAST-ACK STATE
+            //# TIME-WAIT STATE
             //#    If the RST bit is set, then enter the CLOSED state, delete the
             //#    TCB, and return.
             _ => self.enter_closed(None),
@@ -562,11 +565,14 @@ impl Connection {
             return;
         }
         //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (b) If the incoming ACK is a cumulative acknowledgment, the TCP MUST
-        //#     reset DupAcks to zero.
+        //# If the incoming ACK is a cumulative acknowledgment, the TCP MUST reset
+        //# DupAcks to zero.
         //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (a) Whenever the DupAcks counter reaches DupThresh, or IsLost
-        //#     (SND.UNA) returns true
+        //# (1) If DupAcks >= DupThresh, go to step (4).
+        //# (2) If DupAcks < DupThresh but IsLost (HighACK + 1) returns true --
+        //# indicating at least three segments have arrived above the current
+        //# cumulative acknowledgment point, which is taken to indicate loss -- go
+        //# to step (4).
         let lost = self.dup_acks >= DUP_THRESH
             || (self.opts.sack
                 && self
@@ -612,9 +618,14 @@ impl Connection {
     fn take_sack_blocks(&mut self, seg: &Segment<'_>) -> bool {
         let mut new = false;
         for &(left, right) in seg.sack_blocks.iter().flatten() {
-            //= https://www.rfc-editor.org/rfc/rfc2883#section-4
-            //# If the receiver sends a D-SACK, the data sender MUST be able to
-            //# process it (sic) correctly
+            //= https://www.rfc-editor.org/rfc/rfc2883#section-2
+            //# The use of D-SACK does not require separate negotiation between a TCP
+            //# sender and receiver that have already negotiated SACK capability.  The
+            //# absence of separate negotiation for D-SACK means that the TCP receiver
+            //# could send D-SACK blocks when the TCP sender does not understand this
+            //# extension to SACK.  In this case, the TCP sender will simply discard any
+            //# D-SACK blocks, and process the other SACK blocks in the SACK option
+            //# field as it normally would.
             // A D-SACK (below SND.UNA, or within what is already SACKed) only
             // tells of a spurious retransmission; count it and move on.
             if left.before(self.snd_una) {
@@ -736,14 +747,14 @@ impl Connection {
             self.unacked_segs = self.unacked_segs.saturating_add(segments);
         }
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.3
-        //# an ACK SHOULD be generated for at least every second
-        //# full-sized segment or 2*RMSS bytes of new data (where RMSS is the MSS
-        //# specified by the TCP endpoint receiving the segments to be
-        //# acknowledged, or the default value if not specified) (SHLD-19)
+        //# An ACK SHOULD be generated for at least every second full-sized segment
+        //# or 2*RMSS bytes of new data (where RMSS is the MSS specified by the TCP
+        //# endpoint receiving the segments to be acknowledged, or the default value
+        //# if not specified) (SHLD-19).
         if self.unacked_segs >= 2 {
             self.ack_now = true;
         } else if self.timers.delack.is_none() {
-            //# and the delay MUST be less than 0.5 seconds (MUST-40)
+            //# in particular, the delay MUST be less than 0.5 seconds (MUST-40).
             self.timers.delack = Some(now + self.cfg.delayed_ack);
         }
     }

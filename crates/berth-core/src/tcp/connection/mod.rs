@@ -358,13 +358,13 @@ impl Connection {
 
     /// Records what the peer's SYN offered and settles the options.
     fn take_syn_options(&mut self, now: Instant, syn: &Segment<'_>) {
-        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.3
         //# If a Window Scale option is received with a shift.cnt value larger
         //# than 14, the TCP SHOULD log the error but MUST use 14 instead of the
         //# specified value.
         match (self.cfg.window_scaling, syn.window_scale) {
             (true, Some(shift)) => self.opts.snd_wscale = WindowScale::from_option(shift),
-            //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
+            //= https://www.rfc-editor.org/rfc/rfc7323#section-2.3
             //# If a TCP receives a <SYN> segment containing a Window Scale option,
             //# it SHOULD send its own Window Scale option in the <SYN,ACK> segment.
             _ => {

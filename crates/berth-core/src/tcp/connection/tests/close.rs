@@ -82,7 +82,10 @@ fn passive_close_and_half_close() {
 
 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.6
 //= type=test
-//# Simultaneous closing
+//# A simultaneous CLOSE by users at both ends of a connection causes FIN
+//# segments to be exchanged (Figure 13).  When all segments preceding the
+//# FINs have been processed and acknowledged, each TCP peer can ACK the FIN
+//# it has received.
 #[test]
 fn simultaneous_close() {
     let mut h = established();

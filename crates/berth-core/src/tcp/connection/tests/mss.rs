@@ -38,9 +38,9 @@ fn the_peers_mss_is_clamped_to_ours_and_to_88() {
 //= type=test
 //# The maximum size of a segment that a TCP endpoint really sends, the
 //# "effective send MSS", MUST be the smaller (MUST-16) of the send MSS
-//# (that reflects the available reassembly buffer size at the remote
-//# host, the EMTU_R) and the largest transmission size permitted by the
-//# IP layer (EMTU_S):
+//# (that reflects the available reassembly buffer size at the remote host,
+//# the EMTU_R [19]) and the largest transmission size permitted by the IP
+//# layer (EMTU_S [19]):
 #[test]
 fn segments_fit_the_mss_less_the_options() {
     let mut h = with_peer_mss(Some(1000));

@@ -61,7 +61,8 @@ fn out_of_window_reset_is_ignored() {
 
 //= https://www.rfc-editor.org/rfc/rfc5961#section-4.2
 //= type=test
-//# the TCP MUST send an ACK (challenge ACK)
+//# 1) If the SYN bit is set, irrespective of the sequence number, TCP MUST
+//# send an ACK (also referred to as challenge ACK) to the remote peer:
 #[test]
 fn syn_on_an_open_connection_draws_a_challenge_ack() {
     let mut h = established();

@@ -252,7 +252,9 @@ fn data_retries_exhausted_time_out_in_every_sending_state() {
 #[test_case(State::FinWait1, Some(ConnError::Reset))]
 #[test_case(State::FinWait2, Some(ConnError::Reset))]
 #[test_case(State::CloseWait, Some(ConnError::Reset))]
-//# CLOSING STATE, LAST-ACK STATE, TIME-WAIT STATE
+//# CLOSING STATE
+//# LAST-ACK STATE
+//# TIME-WAIT STATE
 //#    If the RST bit is set, then enter the CLOSED state, delete the TCB,
 //#    and return.
 #[test_case(State::Closing, None)]
@@ -372,7 +374,7 @@ fn data_queued_in_syn_sent_goes_after_the_handshake() {
 
 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
 //= type=test
-//# Queue for processing after entering ESTABLISHED state.
+//# otherwise, queue for processing after entering ESTABLISHED state.
 #[test]
 fn shutdown_in_syn_sent_sends_fin_after_the_handshake() {
     let mut h = syn_sent();

@@ -63,12 +63,11 @@ fn every_segment_carries_timestamps() {
 
 //= https://www.rfc-editor.org/rfc/rfc7323#section-5.3
 //= type=test
-//# If there is a Timestamps option in the arriving segment, SEG.TSval
-//# < TS.Recent, TS.Recent is valid (see later discussion), and the RST
-//# bit is not set, then treat the arriving segment as not acceptable:
-//#
-//#    Send an acknowledgment in reply as specified in RFC 793, page 69,
-//#    and drop the segment.
+//# R1) If there is a Timestamps option in the arriving segment, SEG.TSval <
+//# TS.Recent, TS.Recent is valid (see later discussion), and if the RST bit
+//# is not set, then treat the arriving segment as not acceptable:
+//# Send an acknowledgment in reply as specified in Section 3.9 of
+//# [RFC0793], page 69, and drop the segment.
 #[test]
 fn paws_drops_an_old_segment_and_acks() {
     // gVisor packetimpact tcp_paws_mechanism.
@@ -116,8 +115,8 @@ fn equal_tsval_is_not_old() {
 
 //= https://www.rfc-editor.org/rfc/rfc7323#section-4.3
 //= type=test
-//# If SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent,
-//# then SEG.TSval is copied to TS.Recent; otherwise, it is ignored.
+//# (2)  If: SEG.TSval >= TS.Recent and SEG.SEQ <= Last.ACK.sent then
+//# SEG.TSval is copied to TS.Recent; otherwise, it is ignored.
 #[test]
 fn ts_recent_is_not_taken_from_out_of_order_segments() {
     let mut h = ts_established();
@@ -125,7 +124,7 @@ fn ts_recent_is_not_taken_from_out_of_order_segments() {
     assert_eq!(echo(&mut h), 200);
     //= https://www.rfc-editor.org/rfc/rfc7323#section-4.3
     //= type=test
-    //# An ACK for an out-of-order segment SHOULD, therefore, contain the
+    //# An <ACK> for an out-of-order segment SHOULD, therefore, contain the
     //# timestamp from the most recent segment that advanced RCV.NXT.
     h.inject(ts_data(IRS + 3, 300, b"c"));
     assert_eq!(echo(&mut h), 200);

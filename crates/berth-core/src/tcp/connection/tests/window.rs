@@ -135,8 +135,9 @@ fn without_the_peers_option_neither_side_scales() {
     let syn_ack = h.poll().unwrap();
     //= https://www.rfc-editor.org/rfc/rfc7323#section-2.2
     //= type=test
-    //# A TCP that sent a Window Scale option in a <SYN> segment but did not
-    //# receive one in the <SYN,ACK> segment MUST ignore the option
+    //# This option is an offer, not a promise; both sides MUST send Window
+    //# Scale options in their <SYN> segments to enable window scaling in either
+    //# direction.
     assert_eq!(syn_ack.ws, None);
     h.inject(peer_ack(ISS + 1));
     h.inject(peer_data(IRS + 1, b"x"));
@@ -203,7 +204,7 @@ fn zero_window_probes_back_off_exponentially() {
 
 //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.2.17
 //= type=test
-//# as long as the receiving TCP continues to send acknowledgments in
+//# As long as the receiving TCP continues to send acknowledgments in
 //# response to the probe segments, the sending TCP MUST allow the
 //# connection to stay open.
 #[test]

@@ -50,7 +50,7 @@ fn data_from_peer(seq: u32, iss: u32, data: &[u8]) -> Seg {
 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.4
 //= type=test
 //# It is essential to remember that the actual sequence number space is
-//# finite, though very large.  This space ranges from 0 to 2**32 - 1.
+//# finite, though large.  This space ranges from 0 to 2^32 - 1.
 #[test]
 fn receives_data_across_the_wrap() {
     let mut h = established_with(plain_config(), ISS, PEER_ISN);
