@@ -78,7 +78,7 @@ pub(super) fn payload(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 31 % 251) as u8).collect()
 }
 
-//= https://www.rfc-editor.org/rfc/rfc791#section-3.2
+//= https://www.rfc-editor.org/rfc/rfc791#section-2.3
 //= type=test
 //# To assemble the fragments of an internet datagram, an internet
 //# protocol module (for example at a destination host) combines
