@@ -13,17 +13,7 @@ use berth_device::channel::ChannelDevice;
 
 #[test]
 fn callback_echo_serves_clients() {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let host = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let peer = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
+    let (host, peer) = two_stacks();
     let log = Arc::new(Mutex::new(Vec::new()));
     let seen = log.clone();
     let port = host

@@ -17,6 +17,12 @@ const DST: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 
 /// A UDP datagram from SRC:5000 to DST:7 carrying `payload`.
 pub(super) fn udp_datagram(payload: &[u8]) -> Vec<u8> {
+    udp_between(IpAddr::V4(SRC), IpAddr::V4(DST), payload)
+}
+
+/// A UDP datagram from `src`:5000 to `dst`:7 carrying `payload`, either
+/// family.
+pub(super) fn udp_between(src: IpAddr, dst: IpAddr, payload: &[u8]) -> Vec<u8> {
     let repr = UdpRepr {
         src_port: 5000,
         dst_port: 7,
@@ -25,8 +31,8 @@ pub(super) fn udp_datagram(payload: &[u8]) -> Vec<u8> {
     let mut bytes = vec![0u8; repr.buffer_len()];
     repr.emit(
         &mut UdpPacket::new_unchecked(&mut bytes[..]),
-        IpAddr::V4(SRC),
-        IpAddr::V4(DST),
+        src,
+        dst,
         ChecksumCaps::FULL,
     );
     bytes

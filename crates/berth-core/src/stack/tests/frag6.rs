@@ -13,7 +13,7 @@ use crate::testing::Faults;
 use crate::time::{Duration, Instant};
 use crate::wire::{
     ChecksumCaps, Icmpv6Packet, Icmpv6ParamProblem, Icmpv6Repr, Icmpv6TimeExceeded, IpProtocol,
-    Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, UdpPacket, UdpRepr,
+    Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr,
 };
 
 const SRC: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 1);
@@ -21,19 +21,7 @@ const DST: Ipv6Addr = Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 2);
 
 /// A UDP datagram from `src`:5000 to DST:7 carrying `payload`.
 fn udp6(src: Ipv6Addr, payload: &[u8]) -> Vec<u8> {
-    let repr = UdpRepr {
-        src_port: 5000,
-        dst_port: 7,
-        payload,
-    };
-    let mut bytes = vec![0u8; repr.buffer_len()];
-    repr.emit(
-        &mut UdpPacket::new_unchecked(&mut bytes[..]),
-        IpAddr::V6(src),
-        IpAddr::V6(DST),
-        ChecksumCaps::FULL,
-    );
-    bytes
+    super::frag::udp_between(IpAddr::V6(src), IpAddr::V6(DST), payload)
 }
 
 /// An IPv6 packet from `src` to `dst`: the header, a Fragment header of
