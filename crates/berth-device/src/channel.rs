@@ -54,7 +54,9 @@ impl Device for ChannelDevice {
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::ConnectionRefused
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::NotConnected
                 ) =>
             {
                 Ok(false)

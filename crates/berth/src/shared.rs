@@ -23,22 +23,50 @@ use berth_core::time::Instant;
 
 use crate::pipe::Pipe;
 
+/// Notifies every thread blocked on a condition variable, as a task waker,
+/// so that the stack thread can wake threads and tasks alike once it has
+/// released its lock (a thread woken under the lock would only wake to wait
+/// for it).
+struct NotifyAll(Arc<Condvar>);
+
+impl std::task::Wake for NotifyAll {
+    fn wake(self: Arc<Self>) {
+        self.0.notify_all();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify_all();
+    }
+}
+
 /// Who waits on one socket.
-#[derive(Default)]
 pub(crate) struct Waiters {
     /// Blocking threads (readers and writers alike) wait here.
     pub(crate) cv: Arc<Condvar>,
+    /// Notifies `cv`, for the list of wake-ups made after the lock is gone.
+    notify: Waker,
     /// Async tasks waiting to read, accept or see the connection end.
     pub(crate) read: Vec<Waker>,
     /// Async tasks waiting to write or for a connect to complete.
     pub(crate) write: Vec<Waker>,
 }
 
+impl Default for Waiters {
+    fn default() -> Self {
+        let cv = Arc::new(Condvar::new());
+        Self {
+            notify: Waker::from(Arc::new(NotifyAll(cv.clone()))),
+            cv,
+            read: Vec::new(),
+            write: Vec::new(),
+        }
+    }
+}
+
 impl Waiters {
-    /// Notifies the blocked threads and moves the task wakers that
+    /// Moves the wake-ups of the blocked threads and of the tasks that
     /// `readiness` concerns into `out`, to be woken once the lock is gone.
     pub(crate) fn wake(&mut self, readiness: Readiness, out: &mut Vec<Waker>) {
-        self.cv.notify_all();
+        out.push(self.notify.clone());
         let read = [
             Readiness::READABLE,
             Readiness::ACCEPTABLE,
@@ -60,7 +88,7 @@ impl Waiters {
 
     /// Wakes everyone (the stack is going away).
     pub(crate) fn wake_all(&mut self, out: &mut Vec<Waker>) {
-        self.cv.notify_all();
+        out.push(self.notify.clone());
         out.append(&mut self.read);
         out.append(&mut self.write);
     }
@@ -390,11 +418,14 @@ mod tests {
                 let now = shared.now();
                 let mut buf = [0u8; 1600];
                 while inner.stack.poll_transmit(now, &mut buf).is_some() {}
-                inner.wake_waiters(now, &mut Vec::new());
+                let mut wakers = Vec::new();
+                inner.wake_waiters(now, &mut wakers);
+                drop(inner);
+                wakers.into_iter().for_each(Waker::wake);
                 break;
             }
             drop(inner);
-            std::thread::sleep(Duration::from_millis(1));
+            std::thread::yield_now();
         }
         assert_eq!(sender.join().unwrap(), Ok(1));
         assert!(

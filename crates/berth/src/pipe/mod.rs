@@ -336,20 +336,21 @@ impl Pipe {
     /// A writer waiting for room learns of it at once.
     pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
         let mut st = self.lock();
-        if !st.shut_write {
-            st.shut_write = true;
-            st.want_pump = true;
-            let mut wakers = Vec::new();
-            let write = Pumped {
-                read: false,
-                write: true,
-            };
-            self.wake(&mut st, &write, &mut wakers);
-            self.finish(st, shared, h);
-            wakers.into_iter().for_each(Waker::wake);
+        if st.shut_write {
             return;
         }
-        self.finish(st, shared, h);
+        st.shut_write = true;
+        let request = !std::mem::replace(&mut st.queued, true);
+        let mut wakers = Vec::new();
+        let write = Pumped {
+            read: false,
+            write: true,
+        };
+        self.wake(st, &write, &mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+        if request {
+            shared.request_pump(h);
+        }
     }
 
     /// The application reset the connection (`abort`): reads and writes
@@ -365,8 +366,7 @@ impl Pipe {
             read: true,
             write: true,
         };
-        self.wake(&mut st, &both, &mut wakers);
-        drop(st);
+        self.wake(st, &both, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
     }
 
@@ -414,7 +414,7 @@ impl Pipe {
             read: true,
             write: true,
         };
-        self.wake(&mut st, &both, wakers);
+        self.wake(st, &both, wakers);
     }
 
     /// The grace period is over: a connection whose written data could not
@@ -444,7 +444,7 @@ impl Pipe {
         }
         let mut woken = Pumped::default();
         Self::pump_in(&mut st, stack, h, &mut woken);
-        self.wake(&mut st, &woken, wakers);
+        self.wake(st, &woken, wakers);
         woken
     }
 
@@ -466,7 +466,7 @@ impl Pipe {
         if st.closed {
             if st.tx.is_empty() || st.write_error.is_some() {
                 Self::close_core(&st, stack, now, h);
-                self.wake(&mut st, &woken, wakers);
+                self.wake(st, &woken, wakers);
                 return None;
             }
             return Some(Pumped::default());
@@ -480,7 +480,7 @@ impl Pipe {
             st.write_error = Some(e);
             woken.write = true;
         }
-        self.wake(&mut st, &woken, wakers);
+        self.wake(st, &woken, wakers);
         Some(woken)
     }
 
@@ -544,13 +544,17 @@ impl Pipe {
         }
     }
 
-    fn wake(&self, st: &mut PipeState, woken: &Pumped, wakers: &mut Vec<Waker>) {
+    /// Takes the task wakers `woken` concerns and notifies the blocked
+    /// threads, after releasing the lock: a thread woken while the lock is
+    /// still held would only wake to wait for it again.
+    fn wake(&self, mut st: MutexGuard<'_, PipeState>, woken: &Pumped, wakers: &mut Vec<Waker>) {
         if woken.read {
             wakers.append(&mut st.read_wakers);
         }
         if woken.write {
             wakers.append(&mut st.write_wakers);
         }
+        drop(st);
         if woken.read || woken.write {
             self.cv.notify_all();
         }
