@@ -90,7 +90,14 @@ pub(crate) fn complete_checksum(packet: &mut [u8], csum_start: u16, csum_offset:
         return false;
     }
     let sum = ones_complement_sum(packet.get(start..).unwrap_or_default());
-    let value = !sum;
+    //= https://www.rfc-editor.org/rfc/rfc768
+    //# If the computed  checksum  is zero,  it is transmitted  as all ones
+    // (0 means "no checksum" to UDP, and IPv6 forbids that; for TCP the two
+    // are the same value in one's complement, as Linux's CSUM_MANGLED_0).
+    let value = match !sum {
+        0 => 0xffff,
+        v => v,
+    };
     if let Some(f) = packet.get_mut(field..field + 2) {
         f.copy_from_slice(&value.to_be_bytes());
     }
@@ -143,6 +150,20 @@ mod tests {
             slow = (slow & 0xffff) + (slow >> 16);
         }
         assert_eq!(u32::from(ones_complement_sum(&data)), slow);
+    }
+
+    /// A checksum that completes to 0 goes out as 0xffff.
+    #[test]
+    fn a_checksum_completing_to_zero_is_sent_as_all_ones() {
+        // A UDP header (length 10, partial sum 0x1234) and two data bytes
+        // chosen so that the whole sum is 0xffff.
+        let mut p = vec![0u8; 10];
+        p[4..6].copy_from_slice(&10u16.to_be_bytes());
+        p[6..8].copy_from_slice(&0x1234u16.to_be_bytes());
+        let w: u16 = 0xffff - 10 - 0x1234;
+        p[8..10].copy_from_slice(&w.to_be_bytes());
+        assert!(complete_checksum(&mut p, 0, 6));
+        assert_eq!(&p[6..8], &[0xff, 0xff]);
     }
 
     #[test]

@@ -183,8 +183,20 @@ fn transmit(
     while let Some((n, gso)) = stack.poll_transmit_gso(now, buf) {
         let packet = buf.get(..n).unwrap_or(&[]);
         let sent = match gso {
-            // A long TCP segment (TSO): the device splits it.
-            Some(seg) => device.send_tcp_segments(packet, seg),
+            // A long TCP segment (TSO): the device splits it; if it cannot
+            // after all, berth does, rather than lose every such segment.
+            Some(seg) => device.send_tcp_segments(packet, seg).or_else(|e| {
+                tracing::debug!(
+                    "berth: the device did not split a TCP segment ({e}); splitting it here"
+                );
+                let mut result = Ok(true);
+                berth_core::stack::split_tcp_segment(packet, seg, |piece| {
+                    if result.is_ok() {
+                        result = device.send(piece);
+                    }
+                });
+                result
+            }),
             None => device.send(packet),
         };
         if let Err(e) = sent {

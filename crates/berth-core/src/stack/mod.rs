@@ -31,6 +31,7 @@
 mod cookie;
 mod ethernet;
 mod fragment;
+mod gso;
 mod icmp;
 mod neighbor;
 mod output;
@@ -53,6 +54,7 @@ use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
+pub use gso::split_tcp_segment;
 pub use tcp::TcpInfo;
 use tcp::{Listener, TcpSocket};
 use udp::UdpSocket;

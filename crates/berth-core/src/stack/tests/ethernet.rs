@@ -32,6 +32,8 @@ fn ethernet_pair() -> Pair {
         ),
         now: Instant::ZERO,
         a_tso: None,
+        a_tso_refuse_every: 0,
+        a_data_segments: (0, 0),
     }
 }
 

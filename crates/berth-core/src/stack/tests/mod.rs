@@ -33,6 +33,11 @@ struct Pair {
     /// Long TCP segments from `a` split before the link, as a TSO device
     /// does (`tso.rs`); how many there were.
     a_tso: Option<usize>,
+    /// The device refuses every n-th long segment (`Ok(false)`, dropped).
+    a_tso_refuse_every: usize,
+    /// Data segments `a` put on the link, and how many of them were runts
+    /// (shorter than a full segment, without PSH or FIN).
+    a_data_segments: (usize, usize),
 }
 
 impl Pair {
@@ -44,6 +49,8 @@ impl Pair {
             ba: Link::new(faults, 12),
             now: Instant::ZERO,
             a_tso: None,
+            a_tso_refuse_every: 0,
+            a_data_segments: (0, 0),
         }
     }
 
@@ -57,13 +64,21 @@ impl Pair {
                 match gso {
                     Some(seg) => {
                         *long += 1;
+                        let refuse = self.a_tso_refuse_every;
+                        if refuse > 0 && *long % refuse == 0 {
+                            // The device would not take it: lost.
+                            busy = true;
+                            continue;
+                        }
                         for piece in tso::split(&big[..n], seg) {
                             assert!(piece.len() <= 1500, "a split segment fits the MTU");
+                            tso::count(&mut self.a_data_segments, &piece);
                             self.ab.send(self.now, &piece);
                         }
                     }
                     None => {
                         assert!(n <= 1500, "only split segments may exceed the MTU");
+                        tso::count(&mut self.a_data_segments, &big[..n]);
                         self.ab.send(self.now, &big[..n]);
                     }
                 }
@@ -71,6 +86,7 @@ impl Pair {
             }
         }
         while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
+            tso::count(&mut self.a_data_segments, &buf[..n]);
             self.ab.send(self.now, &buf[..n]);
             busy = true;
         }

@@ -6,52 +6,15 @@
 //! stack must receive an intact stream.
 
 use super::*;
-use crate::wire::{TcpFlags, TcpPacket, TxChecksum};
+use crate::wire::{TcpFlags, TcpPacket};
 
-/// Splits a long TCP segment (IPv4 or IPv6, no extension headers, checksum
-/// field holding the pseudo-header sum) into segments of `seg` payload bytes.
+/// Splits a long TCP segment as the device would (here, as berth's own
+/// software fallback does).
 pub(super) fn split(packet: &[u8], seg: u16) -> Vec<Vec<u8>> {
-    let v4 = packet[0] >> 4 == 4;
-    let ip_len = if v4 {
-        usize::from(packet[0] & 0x0f) * 4
-    } else {
-        40
-    };
-    let tcp = TcpPacket::new_checked(&packet[ip_len..]).unwrap();
-    let tcp_len = usize::from(tcp.header_len());
-    let (seq, flags) = (tcp.seq_number(), tcp.flags());
-    let (src, dst): (IpAddr, IpAddr) = if v4 {
-        let ip = Ipv4Packet::new_checked(packet).unwrap();
-        (ip.src_addr().into(), ip.dst_addr().into())
-    } else {
-        let ip = crate::wire::Ipv6Packet::new_checked(packet).unwrap();
-        (ip.src_addr().into(), ip.dst_addr().into())
-    };
-    let payload = &packet[ip_len + tcp_len..];
-    let pieces: Vec<&[u8]> = payload.chunks(usize::from(seg)).collect();
-    let last = pieces.len() - 1;
     let mut out = Vec::new();
-    for (i, piece) in pieces.into_iter().enumerate() {
-        let mut p = packet[..ip_len + tcp_len].to_vec();
-        p.extend_from_slice(piece);
-        let tcp_total = tcp_len + piece.len();
-        if v4 {
-            let mut ip = Ipv4Packet::new_unchecked(&mut p[..]);
-            ip.set_total_len(u16::try_from(ip_len + tcp_total).unwrap());
-            let ident = ip.ident();
-            ip.set_ident(ident.wrapping_add(i as u16));
-            ip.fill_checksum();
-        } else {
-            p[4..6].copy_from_slice(&u16::try_from(tcp_total).unwrap().to_be_bytes());
-        }
-        let mut t = TcpPacket::new_unchecked(&mut p[ip_len..]);
-        t.set_seq_number(seq.wrapping_add((i * usize::from(seg)) as u32));
-        if i != last {
-            t.set_flags(flags.difference(TcpFlags::FIN).difference(TcpFlags::PSH));
-        }
-        t.fill_checksum(src, dst, TxChecksum::Full);
-        out.push(p);
-    }
+    let n = crate::stack::split_tcp_segment(packet, seg, |p| out.push(p.to_vec()));
+    assert_eq!(n, out.len());
+    assert!(n > 1, "a long segment splits into several");
     out
 }
 
@@ -112,5 +75,70 @@ fn without_tso_segments_fit_the_mtu() {
     p.a.tcp_send(c, &[7u8; 100_000]).unwrap();
     while let Some((n, gso)) = p.a.poll_transmit_gso(p.now, &mut buf) {
         assert!(n <= 1514 && gso.is_none());
+    }
+}
+
+/// Counts a data segment `a` sent, and whether it was a runt (shorter than
+/// a full 1448-byte segment with timestamps, without PSH or FIN).
+pub(super) fn count(counts: &mut (usize, usize), packet: &[u8]) {
+    let ip_len = if packet[0] >> 4 == 4 {
+        usize::from(packet[0] & 0x0f) * 4
+    } else {
+        40
+    };
+    let protocol = if packet[0] >> 4 == 4 {
+        packet[9]
+    } else {
+        packet[6]
+    };
+    if protocol != 6 {
+        return;
+    }
+    let tcp = TcpPacket::new_checked(&packet[ip_len..]).unwrap();
+    let payload = packet.len() - ip_len - usize::from(tcp.header_len());
+    if payload > 0 {
+        let f = tcp.flags();
+        let runt = payload < 1448 && !f.contains(TcpFlags::PSH) && !f.contains(TcpFlags::FIN);
+        counts.0 += 1;
+        counts.1 += usize::from(runt);
+    }
+}
+
+/// Long segments end on segment boundaries and losses are repaired one
+/// segment at a time: TSO sends no more runts than plain segments do, on
+/// a clean link and on a lossy one.
+#[test]
+fn long_segments_leave_no_runts() {
+    for loss in [0.0, 0.01] {
+        let faults = Faults {
+            delay: Duration::from_millis(5),
+            loss,
+            ..Faults::default()
+        };
+        let mut plain = Pair::new(faults);
+        plain.a_tso = Some(0);
+        transfer(&mut plain, A4, B4, 4 << 20);
+        let mut tso = tso_pair(faults);
+        transfer(&mut tso, A4, B4, 4 << 20);
+        let (_, plain_runts) = plain.a_data_segments;
+        let (_, tso_runts) = tso.a_data_segments;
+        assert!(
+            tso_runts <= plain_runts + 4,
+            "loss {loss}: {tso_runts} runts with TSO, {plain_runts} without"
+        );
+    }
+}
+
+/// A device that refuses long segments (every one, or some) loses them;
+/// retransmissions go one segment at a time, so the transfer completes.
+#[test]
+fn a_device_refusing_long_segments_only_slows_the_transfer() {
+    for every in [1, 2, 5] {
+        let mut p = tso_pair(Faults {
+            delay: Duration::from_millis(5),
+            ..Faults::default()
+        });
+        p.a_tso_refuse_every = every;
+        transfer(&mut p, A4, B4, 300_000);
     }
 }

@@ -738,7 +738,13 @@ impl Connection {
         // sent (Linux's tcp_measure_rcv_mss): with timestamps on, a full
         // segment carries 12 bytes less than the MSS we announced, and
         // comparing with our MSS would count none of them.
-        self.rcv_mss = self.rcv_mss.max(len.min(usize::from(self.cfg.mss)));
+        // Capped at what a full segment can carry (our MSS less the
+        // timestamp option every segment then has), so that one unsplit
+        // segment (GSO through a TUN device) cannot raise the bar above the
+        // peer's ordinary full segments.
+        let ts_option = if self.opts.timestamps { 12 } else { 0 };
+        let cap = usize::from(self.cfg.mss).saturating_sub(ts_option).max(1);
+        self.rcv_mss = self.rcv_mss.max(len.min(cap));
         if len >= self.rcv_mss {
             // A segment the sender's device did not split (GSO through a
             // TUN device) counts as the segments it stands for, as Linux

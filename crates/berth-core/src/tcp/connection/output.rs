@@ -179,8 +179,16 @@ impl Connection {
             cwnd = cwnd.saturating_add(self.dup_acks * u32::from(self.smss));
         }
         let usable_cwnd = cwnd.saturating_sub(in_flight);
-        let max_payload = self.max_payload(now, buf);
-        let len = avail.min(usable_rwnd).min(usable_cwnd).min(max_payload);
+        let max_payload = self.max_payload(now, buf, !is_rexmit);
+        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        let mut len = avail.min(usable_rwnd).min(usable_cwnd).min(max_payload);
+        if len > per_segment && len < avail {
+            // A long segment ends on a segment boundary unless it carries
+            // the last queued byte (Linux tcp_mss_split_point): its last
+            // piece would otherwise be a runt the sender's own SWS
+            // avoidance holds back.
+            len -= len % per_segment;
+        }
         let sends_fin = fin_unsent && len == avail && (usable_cwnd > len || in_flight == 0);
 
         if len == 0 && !sends_fin {
@@ -189,7 +197,7 @@ impl Connection {
             }
             return None;
         }
-        if !is_rexmit && !sends_fin && len < max_payload.min(u32::from(self.smss)) {
+        if !is_rexmit && !sends_fin && len < max_payload.min(per_segment) {
             let flight = self.snd_nxt.wrapping_offset_from(self.snd_una);
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
             //# Send data:
@@ -272,7 +280,9 @@ impl Connection {
         } else {
             0
         };
-        let len = len.min(avail).min(self.max_payload(now, buf));
+        // One segment at a time, TSO or not: a loss is repaired with what
+        // was lost, not with a burst the device would cut short at the end.
+        let len = len.min(avail).min(self.max_payload(now, buf, false));
         let fin = self
             .our_fin
             .is_some_and(|f| f == seq + len && f.before(self.snd_max));
@@ -427,13 +437,13 @@ impl Connection {
     }
 
     /// The largest payload a segment may carry now: SMSS less our TCP
-    /// options (RFC 9293 3.7.1), and what fits in `buf`; with TSO, as many
-    /// such payloads as fit in `buf`.
-    fn max_payload(&self, now: Instant, buf: &[u8]) -> u32 {
+    /// options (RFC 9293 3.7.1), and what fits in `buf`; with TSO (and
+    /// `long` asked), as many such payloads as fit in `buf`.
+    fn max_payload(&self, now: Instant, buf: &[u8], long: bool) -> u32 {
         let header = self.header_len_now(now);
         let by_buf = buf.len().saturating_sub(header);
         let per_segment = self.payload_per_segment(now);
-        let max = if self.cfg.tso && by_buf >= 2 * per_segment && per_segment > 0 {
+        let max = if long && self.cfg.tso && by_buf >= 2 * per_segment && per_segment > 0 {
             by_buf - by_buf % per_segment
         } else {
             per_segment.min(by_buf)

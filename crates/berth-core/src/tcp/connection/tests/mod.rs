@@ -36,5 +36,6 @@ mod sack;
 mod sim;
 mod states;
 mod timestamps;
+mod tso;
 mod window;
 mod wrap;
