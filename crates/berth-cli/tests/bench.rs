@@ -7,6 +7,10 @@
 mod common;
 
 use std::process::Command;
+use std::sync::Mutex;
+
+/// The TUN tests use the same namespace names: one at a time.
+static TUN: Mutex<()> = Mutex::new(());
 
 fn bench(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -88,6 +92,7 @@ fn tun_target_with_the_kernel_as_client() {
     if !common::precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
         return;
     }
+    let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
     let report = bench(&["--target", "tun"]);
     let stacks: Vec<String> = pairs(&report).into_iter().map(|(_, s)| s).collect();
     assert_eq!(stacks, ["berth", "linux", "smoltcp"]);
@@ -109,4 +114,54 @@ fn bad_flags_are_refused() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
+}
+
+/// Interrupted while measuring over TUN, `berth bench` removes its
+/// namespaces before it exits (130, as for SIGINT).
+#[test]
+fn an_interrupted_tun_run_leaves_no_namespace() {
+    if !common::precondition("an_interrupted_tun_run_leaves_no_namespace", &["ip"]) {
+        return;
+    }
+    let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
+    let namespaces = || {
+        let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("berth-bench-"))
+            .count()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args([
+            "bench",
+            "--target",
+            "tun",
+            "--runs",
+            "101",
+            "--bulk-mib",
+            "1024",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the namespaces exist: it is measuring.
+    let mut polls = 0;
+    while namespaces() < 4 {
+        polls += 1;
+        assert!(polls < 10_000, "the namespaces never appeared");
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("berth bench ended early: {status}");
+        }
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(namespaces(), 0, "namespaces left after SIGINT");
 }

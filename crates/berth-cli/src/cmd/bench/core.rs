@@ -9,6 +9,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant as StdInstant};
 
 use anyhow::{Context, bail, ensure};
+
+use super::workload::SOURCE_BYTE;
 use berth_core::config::StackConfig;
 use berth_core::handle::SocketHandle;
 use berth_core::stack::{SocketError, Stack};
@@ -19,6 +21,8 @@ const SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const DISCARD: u16 = 9;
 const ECHO: u16 = 7;
 const SOURCE: u16 = 19;
+/// What the source service sends, a chunk at a time.
+const SOURCE_CHUNK: [u8; 16 * 1024] = [SOURCE_BYTE; 16 * 1024];
 /// A run with no progress for this long has failed.
 const STALL: Duration = Duration::from_secs(10);
 
@@ -195,8 +199,10 @@ fn serve_conn(stack: &mut Stack, now: Instant, c: &mut Conn, buf: &mut [u8]) -> 
         }
         Service::Source => {
             while let Some(left) = c.left.filter(|&l| l > 0) {
-                let n = usize::try_from(left).unwrap_or(usize::MAX).min(buf.len());
-                match stack.tcp_send(c.handle, buf.get(..n).unwrap_or_default()) {
+                let n = usize::try_from(left)
+                    .unwrap_or(usize::MAX)
+                    .min(SOURCE_CHUNK.len());
+                match stack.tcp_send(c.handle, SOURCE_CHUNK.get(..n).unwrap_or_default()) {
                     Ok(k) => {
                         c.left = Some(left - k as u64);
                         busy = true;
@@ -289,6 +295,11 @@ pub(crate) fn mem_download(bytes: u64, mtu: usize) -> anyhow::Result<Duration> {
     ensure!(sent == 8, "the request did not fit");
     let mut got = 0u64;
     while let Some(n) = w.recv(h, &mut buf)? {
+        let data = buf.get(..n).unwrap_or_default();
+        ensure!(
+            data.iter().all(|&b| b == SOURCE_BYTE),
+            "the source sent other bytes"
+        );
         got += n as u64;
         if n == 0 {
             w.step()?;

@@ -107,6 +107,10 @@ pub(crate) struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
+    /// berth's TUN device without checksum and segmentation offloads (every
+    /// packet at the MTU, as smoltcp's).
+    #[arg(long)]
+    no_offload: bool,
 }
 
 /// One measured figure.
@@ -146,8 +150,12 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.target.clone()
     };
-    if targets.contains(&Target::Tun) && !root {
-        bail!("--target tun needs root (a TUN device and network namespaces)");
+    if targets.contains(&Target::Tun) {
+        if !root {
+            bail!("--target tun needs root (a TUN device and network namespaces)");
+        }
+        setup::remove_stale_namespaces();
+        setup::clean_up_on_signal()?;
     }
     let mut report = Report {
         bulk_bytes: args.bulk_mib << 20,
@@ -161,7 +169,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     for &target in &targets {
         let mut setups = Vec::new();
         for &stack in &args.stacks {
-            if let Some(setup) = Setup::start(target, stack, usize::try_from(args.mtu)?)? {
+            let mtu = usize::try_from(args.mtu)?;
+            if let Some(setup) = Setup::start(target, stack, mtu, !args.no_offload)? {
                 setups.push((stack, setup));
             }
         }

@@ -70,11 +70,13 @@ fn addr(ip: Ipv4Addr, port: u16) -> SocketAddr {
 impl Setup {
     /// The arrangement for `stack` on `target`; `None` where the pair
     /// makes no sense (the kernel has no single-thread core to run; smoltcp
-    /// has no threaded runtime).
+    /// has no threaded runtime). `offload`: berth's TUN device with
+    /// checksum and segmentation offloads.
     pub(super) fn start(
         target: Target,
         stack: StackKind,
         mtu: usize,
+        offload: bool,
     ) -> anyhow::Result<Option<Self>> {
         Ok(Some(match (target, stack) {
             (Target::Core, StackKind::Berth) => Self::BerthCore { mtu },
@@ -84,7 +86,7 @@ impl Setup {
             }
             (Target::Mem, StackKind::Berth) => berth_mem(mtu)?,
             (Target::Mem, StackKind::Linux) => kernel_loopback()?,
-            (Target::Tun, StackKind::Berth) => berth_tun(mtu)?,
+            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload)?,
             (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu)?,
             (Target::Tun, StackKind::Linux) => kernel_veth(mtu)?,
         }))
@@ -231,8 +233,8 @@ fn tun_namespace(
     Ok((ns, dev))
 }
 
-fn berth_tun(mtu: usize) -> anyhow::Result<Setup> {
-    let (ns, dev) = tun_namespace("berth-bench-b", "bbench0", mtu, true)?;
+fn berth_tun(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
+    let (ns, dev) = tun_namespace("berth-bench-b", "bbench0", mtu, offload)?;
     let stack = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
@@ -290,4 +292,58 @@ fn kernel_veth(mtu: usize) -> anyhow::Result<Setup> {
         _server_ns: server_ns,
         servers,
     })
+}
+
+/// The prefix of every namespace this command creates.
+const NETNS_PREFIX: &str = "berth-bench-";
+
+/// Namespaces `berth bench` creates whose names are taken now (left by a
+/// run that was killed).
+fn own_namespaces() -> Vec<String> {
+    std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|n| n.starts_with(NETNS_PREFIX))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn delete_namespace(name: &str) {
+    let _ = std::process::Command::new("ip")
+        .args(["netns", "del", name])
+        .status();
+}
+
+/// Removes the namespaces a killed run left behind, saying so.
+pub(super) fn remove_stale_namespaces() {
+    for name in own_namespaces() {
+        eprintln!("berth bench: removing namespace {name}, left by an earlier run");
+        delete_namespace(&name);
+    }
+}
+
+/// On SIGINT or SIGTERM, removes this command's namespaces (with their
+/// devices) before exiting, as the setups would have on a normal end.
+pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    std::thread::Builder::new()
+        .name("bench-signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                for name in own_namespaces() {
+                    delete_namespace(&name);
+                }
+                std::process::exit(128 + signal);
+            }
+        })?;
+    Ok(())
 }

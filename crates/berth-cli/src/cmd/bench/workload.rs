@@ -23,6 +23,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
+/// What a source server sends, every byte (clients check it).
+pub(crate) const SOURCE_BYTE: u8 = 0xa5;
+
 /// How long any single read or connect may wait before the run fails
 /// rather than hangs.
 pub(crate) const STALL: Duration = Duration::from_secs(20);
@@ -99,7 +102,14 @@ pub(crate) fn download<D: Dial>(d: &D, source: SocketAddr, bytes: u64) -> anyhow
     loop {
         match s.read(&mut buf).context("receiving")? {
             0 => break,
-            n => got += n as u64,
+            n => {
+                let data = buf.get(..n).unwrap_or_default();
+                ensure!(
+                    data.iter().all(|&b| b == SOURCE_BYTE),
+                    "the source sent other bytes"
+                );
+                got += n as u64;
+            }
         }
     }
     ensure!(got == bytes, "received {got} bytes of {bytes}");
@@ -244,7 +254,7 @@ fn source_conn<S: Read + Write>(mut s: S) {
         return;
     }
     let mut left = u64::from_be_bytes(count);
-    let chunk = vec![0xa5_u8; 64 * 1024];
+    let chunk = vec![SOURCE_BYTE; 64 * 1024];
     while left > 0 {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
         if s.write_all(chunk.get(..n).unwrap_or_default()).is_err() {
