@@ -44,6 +44,8 @@ pub(crate) struct Waiters {
     pub(crate) cv: Arc<Condvar>,
     /// Notifies `cv`, for the list of wake-ups made after the lock is gone.
     notify: Waker,
+    /// Threads blocked on `cv` now: without any, nothing is notified.
+    pub(crate) sleepers: usize,
     /// Async tasks waiting to read, accept or see the connection end.
     pub(crate) read: Vec<Waker>,
     /// Async tasks waiting to write or for a connect to complete.
@@ -56,6 +58,7 @@ impl Default for Waiters {
         Self {
             notify: Waker::from(Arc::new(NotifyAll(cv.clone()))),
             cv,
+            sleepers: 0,
             read: Vec::new(),
             write: Vec::new(),
         }
@@ -66,7 +69,9 @@ impl Waiters {
     /// Moves the wake-ups of the blocked threads and of the tasks that
     /// `readiness` concerns into `out`, to be woken once the lock is gone.
     pub(crate) fn wake(&mut self, readiness: Readiness, out: &mut Vec<Waker>) {
-        out.push(self.notify.clone());
+        if self.sleepers > 0 {
+            out.push(self.notify.clone());
+        }
         let read = [
             Readiness::READABLE,
             Readiness::ACCEPTABLE,
@@ -88,7 +93,9 @@ impl Waiters {
 
     /// Wakes everyone (the stack is going away).
     pub(crate) fn wake_all(&mut self, out: &mut Vec<Waker>) {
-        out.push(self.notify.clone());
+        if self.sleepers > 0 {
+            out.push(self.notify.clone());
+        }
         out.append(&mut self.read);
         out.append(&mut self.write);
     }
@@ -348,18 +355,21 @@ impl Shared {
                         inner.out_waiters.push(handle);
                     }
                     self.kick();
-                    inner = match deadline {
+                    let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+                    if left.is_some_and(|l| l.is_zero()) {
+                        return Err(SocketError::WouldBlock);
+                    }
+                    inner.waiters.entry(handle).or_default().sleepers += 1;
+                    inner = match left {
                         None => cv.wait(inner).unwrap_or_else(|p| p.into_inner()),
-                        Some(d) => {
-                            let left = d.saturating_duration_since(StdInstant::now());
-                            if left.is_zero() {
-                                return Err(SocketError::WouldBlock);
-                            }
+                        Some(left) => {
                             cv.wait_timeout(inner, left)
                                 .unwrap_or_else(|p| p.into_inner())
                                 .0
                         }
                     };
+                    let w = inner.waiters.entry(handle).or_default();
+                    w.sleepers = w.sleepers.saturating_sub(1);
                 }
                 other => {
                     drop(inner);

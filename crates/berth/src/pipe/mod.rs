@@ -70,6 +70,9 @@ struct PipeState {
     want_pump: bool,
     /// The stream is on the stack thread's list of pipes to pump.
     queued: bool,
+    /// Threads blocked on the condition variable: without any, a wake-up
+    /// makes no system call.
+    sleepers: u32,
     read_wakers: Vec<Waker>,
     write_wakers: Vec<Waker>,
 }
@@ -167,6 +170,7 @@ impl Pipe {
                 gone: false,
                 want_pump: false,
                 queued: false,
+                sleepers: 0,
                 read_wakers: Vec::new(),
                 write_wakers: Vec::new(),
             }),
@@ -205,19 +209,21 @@ impl Pipe {
         loop {
             match op(&mut st) {
                 Err(SocketError::WouldBlock) if !nonblocking => {
-                    st = match deadline {
+                    let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+                    if left.is_some_and(|l| l.is_zero()) {
+                        return Err(SocketError::WouldBlock);
+                    }
+                    st.sleepers += 1;
+                    st = match left {
                         None => self.cv.wait(st).unwrap_or_else(|p| p.into_inner()),
-                        Some(d) => {
-                            let left = d.saturating_duration_since(StdInstant::now());
-                            if left.is_zero() {
-                                return Err(SocketError::WouldBlock);
-                            }
+                        Some(left) => {
                             self.cv
                                 .wait_timeout(st, left)
                                 .unwrap_or_else(|p| p.into_inner())
                                 .0
                         }
                     };
+                    st.sleepers -= 1;
                 }
                 other => {
                     self.finish(st, shared, h);
@@ -554,8 +560,9 @@ impl Pipe {
         if woken.write {
             wakers.append(&mut st.write_wakers);
         }
+        let notify = (woken.read || woken.write) && st.sleepers > 0;
         drop(st);
-        if woken.read || woken.write {
+        if notify {
             self.cv.notify_all();
         }
     }
