@@ -49,6 +49,15 @@ pub enum Medium {
     Ethernet,
 }
 
+/// A frame [`Device::recv_frame`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// Its length.
+    pub len: usize,
+    /// Its transport checksum need not be verified (see `recv_frame`).
+    pub checksum_vouched: bool,
+}
+
 /// A source and sink of frames.
 pub trait Device: Send {
     /// Reads one frame into `buf`: `Ok(Some(len))`, or `Ok(None)` when no
@@ -74,6 +83,17 @@ pub trait Device: Send {
     /// injector coming due); `None` if never.
     fn poll_at(&self) -> Option<Instant> {
         None
+    }
+
+    /// Like [`Device::recv`], and whether the frame's TCP or UDP checksum
+    /// is vouched for (checksum offload: the kernel's own packet, never on
+    /// a wire, with its checksum left undone, which `recv` completes and
+    /// this does not). Devices without offloads vouch for nothing.
+    fn recv_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        Ok(self.recv(buf)?.map(|len| Received {
+            len,
+            checksum_vouched: false,
+        }))
     }
 
     /// The longest packet `recv` may return: more than the MTU on a device
@@ -123,6 +143,9 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn poll_at(&self) -> Option<Instant> {
         (**self).poll_at()
+    }
+    fn recv_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        (**self).recv_frame(buf)
     }
     fn recv_capacity(&self) -> usize {
         (**self).recv_capacity()

@@ -17,7 +17,7 @@ use std::os::fd::RawFd;
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::{Device, Medium};
+use crate::{Device, Medium, Received};
 
 /// The pcap magic number for microsecond timestamps.
 pub const MAGIC: u32 = 0xa1b2_c3d4;
@@ -227,6 +227,16 @@ impl<D: Device, W: Write + Send> Device for PcapDevice<D, W> {
 
     fn recv_capacity(&self) -> usize {
         self.inner.recv_capacity()
+    }
+
+    /// Captured as received: a checksum the kernel left undone shows as
+    /// wrong, as in a capture on the host.
+    fn recv_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        let received = self.inner.recv_frame(buf)?;
+        if let Some(r) = received {
+            self.capture(&buf[..r.len.min(buf.len())]);
+        }
+        Ok(received)
     }
 
     fn tso_max(&self) -> usize {

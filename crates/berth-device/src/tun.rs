@@ -34,7 +34,7 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
 use crate::kernel::Iface;
-use crate::{Device, Medium, sys, vnet};
+use crate::{Device, Medium, Received, sys, vnet};
 
 /// How to open a TUN or TAP device.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -112,6 +112,28 @@ impl TunDevice {
     }
 }
 
+impl TunDevice {
+    /// Reads one packet, with its virtio-net header when offloads are on.
+    fn read_offloaded(
+        &mut self,
+        buf: &mut [u8],
+    ) -> io::Result<Option<(usize, Option<vnet::VnetHeader>)>> {
+        if !self.offload {
+            return Ok(self.sys.read(buf)?.map(|n| (n, None)));
+        }
+        let mut hdr = [0u8; vnet::HEADER_LEN];
+        let n = {
+            let mut parts = [io::IoSliceMut::new(&mut hdr), io::IoSliceMut::new(buf)];
+            match self.sys.read_vectored(&mut parts)? {
+                Some(n) => n,
+                None => return Ok(None),
+            }
+        };
+        let len = n.saturating_sub(vnet::HEADER_LEN);
+        Ok(Some((len, Some(vnet::VnetHeader::parse(&hdr)))))
+    }
+}
+
 /// For registering with an event loop (mio's `SourceFd`, tokio's `AsyncFd`).
 impl AsFd for TunDevice {
     fn as_fd(&self) -> BorrowedFd<'_> {
@@ -127,26 +149,26 @@ impl AsRawFd for TunDevice {
 
 impl Device for TunDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        if !self.offload {
-            return self.sys.read(buf);
-        }
-        let mut hdr = [0u8; vnet::HEADER_LEN];
-        let n = {
-            let mut parts = [io::IoSliceMut::new(&mut hdr), io::IoSliceMut::new(buf)];
-            match self.sys.read_vectored(&mut parts)? {
-                Some(n) => n,
-                None => return Ok(None),
-            }
+        let Some((len, h)) = self.read_offloaded(buf)? else {
+            return Ok(None);
         };
-        let len = n.saturating_sub(vnet::HEADER_LEN);
-        let h = vnet::VnetHeader::parse(&hdr);
-        if h.flags & vnet::F_NEEDS_CSUM != 0
+        if let Some(h) = h.filter(|h| h.flags & vnet::F_NEEDS_CSUM != 0)
             && let Some(packet) = buf.get_mut(..len)
         {
             // The kernel's own packet, never on a wire: it left the sum to us.
             vnet::complete_checksum(packet, h.csum_start, h.csum_offset);
         }
         Ok(Some(len))
+    }
+
+    fn recv_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        Ok(self.read_offloaded(buf)?.map(|(len, h)| Received {
+            len,
+            // Partial (NEEDS_CSUM) or already checked (DATA_VALID): the
+            // kernel's word for it either way.
+            checksum_vouched: h
+                .is_some_and(|h| h.flags & (vnet::F_NEEDS_CSUM | vnet::F_DATA_VALID) != 0),
+        }))
     }
 
     fn send(&mut self, frame: &[u8]) -> io::Result<bool> {

@@ -14,6 +14,8 @@ pub(crate) const HEADER_LEN: usize = 10;
 /// `flags`: the checksum at `csum_start + csum_offset` holds only the
 /// pseudo-header sum; the rest is to be added.
 pub(crate) const F_NEEDS_CSUM: u8 = 1;
+/// `flags`: the device already checked the checksum.
+pub(crate) const F_DATA_VALID: u8 = 2;
 /// `gso_type`: not a GSO packet.
 pub(crate) const GSO_NONE: u8 = 0;
 /// `gso_type`: TCP over IPv4, to be split into `gso_size` payloads.

@@ -232,8 +232,15 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 if device_failed {
                     break;
                 }
-                match device.recv(&mut buf) {
-                    Ok(Some(n)) => inner.stack.handle_frame(now, buf.get(..n).unwrap_or(&[])),
+                match device.recv_frame(&mut buf) {
+                    Ok(Some(r)) => {
+                        let frame = buf.get(..r.len).unwrap_or(&[]);
+                        if r.checksum_vouched {
+                            inner.stack.handle_frame_offloaded(now, frame);
+                        } else {
+                            inner.stack.handle_frame(now, frame);
+                        }
+                    }
                     Ok(None) => break,
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                     Err(e) => {

@@ -51,6 +51,8 @@ impl Stack {
     /// RFC 791 3.2: an IPv4 fragment goes to reassembly; a completed datagram
     /// goes through the transport input like any other.
     pub(super) fn ipv4_fragment_input(&mut self, now: Instant, ip: &Ipv4Repr, payload: &[u8]) {
+        // The other pieces came in frames nobody vouched for.
+        self.rx_csum_trusted = false;
         self.stats.frag_in += 1;
         let key = Ipv4Key {
             src: ip.src_addr,
@@ -99,6 +101,8 @@ impl Stack {
         walk: &Ipv6ExtensionsWalk,
         fragment: &Ipv6FragmentHeader,
     ) {
+        // The other pieces came in frames nobody vouched for.
+        self.rx_csum_trusted = false;
         self.stats.frag_in += 1;
         let frame = packet.clone().into_inner();
         let payload = packet.payload();

@@ -205,6 +205,9 @@ pub struct Stack {
     out: VecDeque<(Vec<u8>, usize)>,
     /// The split size of the packet `poll_transmit` just wrote (TSO).
     last_gso: Option<u16>,
+    /// The frame being handled has a transport checksum the device vouches
+    /// for ([`Stack::handle_frame_offloaded`]).
+    rx_csum_trusted: bool,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,
@@ -271,6 +274,7 @@ impl Stack {
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             last_gso: None,
+            rx_csum_trusted: false,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
             events: VecDeque::new(),
@@ -382,6 +386,25 @@ impl Stack {
             crate::config::Medium::Ip => self.handle_ip(now, frame),
             crate::config::Medium::Ethernet(_) => self.ethernet_input(now, frame),
         }
+    }
+
+    /// [`Stack::handle_frame`] for a frame whose TCP or UDP checksum the
+    /// device vouches for (checksum offload: a packet the local kernel
+    /// handed over with its checksum left to complete, never on a wire), so
+    /// it is not verified; a fragment's is still verified once reassembled.
+    pub fn handle_frame_offloaded(&mut self, now: Instant, frame: &[u8]) {
+        self.rx_csum_trusted = true;
+        self.handle_frame(now, frame);
+        self.rx_csum_trusted = false;
+    }
+
+    /// How to treat the transport checksum of what is being handled.
+    pub(super) fn rx_checksums(&self) -> crate::wire::ChecksumCaps {
+        let mut caps = self.cfg.tcp.checksums;
+        if self.rx_csum_trusted {
+            caps.rx = crate::wire::RxChecksum::Trust;
+        }
+        caps
     }
 
     /// One IP packet, whatever the medium carried it.

@@ -467,7 +467,7 @@ impl Stack {
             self.stats.tcp_malformed += 1;
             return;
         };
-        let Ok(repr) = TcpRepr::parse(&packet, src, dst, self.cfg.tcp.checksums) else {
+        let Ok(repr) = TcpRepr::parse(&packet, src, dst, self.rx_checksums()) else {
             self.stats.tcp_malformed += 1;
             return;
         };

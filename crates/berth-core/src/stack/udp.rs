@@ -354,7 +354,7 @@ impl Stack {
             self.stats.udp_malformed += 1;
             return;
         };
-        let Ok(repr) = UdpRepr::parse(&packet, src, dst, self.cfg.tcp.checksums) else {
+        let Ok(repr) = UdpRepr::parse(&packet, src, dst, self.rx_checksums()) else {
             self.stats.udp_malformed += 1;
             return;
         };

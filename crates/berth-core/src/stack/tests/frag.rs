@@ -301,3 +301,42 @@ fn random_fragments_never_panic_and_stay_bounded() {
     assert!(st.frag_in > 10_000, "{st:?}");
     assert!(st.frag_overlaps > 0 && st.frag_malformed > 0, "{st:?}");
 }
+
+/// A frame whose checksum the device vouches for (checksum offload) is
+/// taken without verifying it; the same frame from an ordinary read is
+/// refused. A fragment completes a datagram from pieces nobody vouched
+/// for: its checksum is verified whatever the last frame said.
+#[test]
+fn offloaded_checksums_are_trusted_only_for_whole_frames() {
+    let (mut s, h) = server();
+    let mut datagram = udp_datagram(b"partial sum");
+    // The checksum left partial, as the kernel hands it over.
+    datagram[6] ^= 0x5a;
+    let frame = fragment(SRC, 9, &datagram, 0, datagram.len());
+    let mut buf = [0u8; 64];
+    s.handle_frame(Instant::ZERO, &frame);
+    assert_eq!(
+        s.udp_recv_from(h, &mut buf),
+        Err(crate::stack::SocketError::WouldBlock)
+    );
+    assert_eq!(s.stats().udp_malformed, 1);
+    s.handle_frame_offloaded(Instant::ZERO, &frame);
+    let (n, _) = s.udp_recv_from(h, &mut buf).unwrap();
+    assert_eq!(&buf[..n], b"partial sum");
+    let big = {
+        let mut d = udp_datagram(&payload(3000));
+        d[6] ^= 0x5a;
+        d
+    };
+    let pieces = fragments(10, &big, 1480);
+    let (last, rest) = pieces.split_last().unwrap();
+    for f in rest {
+        s.handle_frame(Instant::ZERO, f);
+    }
+    s.handle_frame_offloaded(Instant::ZERO, last);
+    assert_eq!(
+        s.udp_recv_from(h, &mut buf),
+        Err(crate::stack::SocketError::WouldBlock)
+    );
+    assert_eq!(s.stats().udp_malformed, 2);
+}
