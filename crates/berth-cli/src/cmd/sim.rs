@@ -116,6 +116,8 @@ struct Report {
     rto_fired: u64,
     recoveries: u64,
     sack_recoveries: u64,
+    /// Tail loss probes sent (RFC 8985).
+    loss_probes: u64,
     link_dropped: u64,
     link_corrupted: u64,
     wall_seconds: f64,
@@ -315,7 +317,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
             closed: false,
         });
     }
-    let mut stats = [0u64; 4];
+    let mut stats = [0u64; 5];
     let mut buf = vec![0u8; 65536];
     let mut error = None;
     loop {
@@ -368,6 +370,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
                         stats[1] += info.stats.rto_fired;
                         stats[2] += info.stats.recoveries;
                         stats[3] += info.stats.sack_recoveries;
+                        stats[4] += info.stats.loss_probes;
                     }
                     let _ = stack.tcp_close(w.now, h);
                 }
@@ -457,6 +460,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         rto_fired: stats[1],
         recoveries: stats[2],
         sack_recoveries: stats[3],
+        loss_probes: stats[4],
         link_dropped: w.ab.stats.dropped + w.ba.stats.dropped,
         link_corrupted: w.ab.stats.corrupted + w.ba.stats.corrupted,
         wall_seconds: wall.elapsed().as_secs_f64(),
@@ -480,9 +484,10 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             report.bytes_delivered, report.virtual_seconds, report.goodput_mbit, report.segments
         );
         println!(
-            "  retransmits {}, RTO firings {}, recoveries {} ({} with SACK); link dropped {}, corrupted {}",
+            "  retransmits {}, RTO firings {}, loss probes {}, recoveries {} ({} with SACK); link dropped {}, corrupted {}",
             report.retransmits,
             report.rto_fired,
+            report.loss_probes,
             report.recoveries,
             report.sack_recoveries,
             report.link_dropped,

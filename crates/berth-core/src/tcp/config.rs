@@ -73,6 +73,11 @@ pub struct TcpConfig {
     ///
     /// [`Connection::take_gso`]: super::Connection::take_gso
     pub tso: bool,
+    /// Tail loss probes (RFC 8985 section 7): when the last segments of a
+    /// flight go unanswered for two round trips, one segment is sent to
+    /// draw an ACK instead of waiting for the retransmission timeout.
+    /// Linux: on (`tcp_early_retrans = 3`).
+    pub tlp: bool,
 }
 
 /// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
@@ -121,6 +126,7 @@ impl Default for TcpConfig {
             congestion: CongestionAlgorithm::default(),
             checksums: ChecksumCaps::FULL,
             tso: false,
+            tlp: true,
         }
     }
 }

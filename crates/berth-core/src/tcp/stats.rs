@@ -52,4 +52,8 @@ pub struct ConnStats {
     pub resets_received: u64,
     /// Spurious retransmissions detected by D-SACK (counted, not undone).
     pub dsacks: u64,
+    /// Tail loss probes sent (RFC 8985 7).
+    pub loss_probes: u64,
+    /// Losses a tail loss probe repaired (the congestion window was cut).
+    pub loss_probe_recoveries: u64,
 }

@@ -554,6 +554,29 @@ impl Connection {
             None => self.cc.on_ack(&cc_ack),
         }
         self.dup_acks = 0;
+        if self.rto_recovery && self.recover.before_or_eq(ack) {
+            self.rto_recovery = false;
+        }
+        // RFC 8985 7.4: did a probe that resent data repair a loss? It did
+        // when its ACK arrives without a D-SACK saying the resent data was
+        // a duplicate; then the congestion window comes down as for a
+        // recovery, the loss being repaired already.
+        if let Some(tlp) = self.tlp
+            && tlp.end_seq.before_or_eq(ack)
+        {
+            self.tlp = None;
+            if tlp.is_retrans && !self.dsack_seen {
+                let kind = if self.opts.sack {
+                    RecoveryKind::Sack
+                } else {
+                    RecoveryKind::NewReno
+                };
+                self.cc.on_enter_recovery(now, cc_ack.flight_size, kind);
+                self.cc.on_recovery_exit(&cc_ack);
+                self.stats.loss_probe_recoveries += 1;
+            }
+        }
+        self.arm_pto(now);
     }
 
     /// A duplicate ACK (RFC 5681 3.2, RFC 3042, RFC 6675 5).
@@ -589,6 +612,9 @@ impl Connection {
 
     /// Starts fast retransmit / fast recovery.
     fn enter_recovery(&mut self, now: Instant) {
+        // Recovery repairs what a probe would have drawn out.
+        self.timers.pto = None;
+        self.tlp_pending = false;
         //= https://www.rfc-editor.org/rfc/rfc6675#section-5
         //# (4.1) RecoveryPoint = HighData
         self.recovery = Some(Recovery {
@@ -617,6 +643,7 @@ impl Connection {
     /// Records the SACK blocks of `seg`; whether they SACKed new data.
     fn take_sack_blocks(&mut self, seg: &Segment<'_>) -> bool {
         let mut new = false;
+        self.dsack_seen = false;
         for &(left, right) in seg.sack_blocks.iter().flatten() {
             //= https://www.rfc-editor.org/rfc/rfc2883#section-2
             //# The use of D-SACK does not require separate negotiation between a TCP
@@ -626,10 +653,16 @@ impl Connection {
             //# extension to SACK.  In this case, the TCP sender will simply discard any
             //# D-SACK blocks, and process the other SACK blocks in the SACK option
             //# field as it normally would.
-            // A D-SACK (below SND.UNA, or within what is already SACKed) only
-            // tells of a spurious retransmission; count it and move on.
-            if left.before(self.snd_una) {
+            // A D-SACK (below this ACK's cumulative point, RFC 2883 4, or
+            // within what is already SACKed) only tells of a spurious
+            // retransmission; count it and move on.
+            let cumulative = seg
+                .ack
+                .filter(|a| self.snd_una.before(*a) && a.before_or_eq(self.snd_max))
+                .unwrap_or(self.snd_una);
+            if left.before(cumulative) {
                 self.stats.dsacks += 1;
+                self.dsack_seen = true;
                 continue;
             }
             // Blocks that claim data we never sent are ignored inside.

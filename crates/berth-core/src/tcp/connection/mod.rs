@@ -123,6 +123,15 @@ struct Negotiated {
     timestamps: bool,
 }
 
+/// A tail loss probe in flight (RFC 8985 7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tlp {
+    /// SND.NXT just after the probe went out.
+    end_seq: SeqNum,
+    /// The probe resent data (rather than sending new data).
+    is_retrans: bool,
+}
+
 /// Loss recovery in progress (RFC 6675 / RFC 6582).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Recovery {
@@ -189,6 +198,16 @@ pub struct Connection {
     cc: Controller,
     scoreboard: Scoreboard,
     recovery: Option<Recovery>,
+    /// The tail loss probe in flight, if any (RFC 8985 TLP.end_seq and
+    /// TLP.is_retrans).
+    tlp: Option<Tlp>,
+    /// A probe is due: `poll_transmit` sends it.
+    tlp_pending: bool,
+    /// Go-back-N after a retransmission timeout is under way (until
+    /// SND.UNA reaches `recover`): no probes then.
+    rto_recovery: bool,
+    /// The last ACK carried a D-SACK block.
+    dsack_seen: bool,
     /// RFC 6582 "recover": the highest sequence number sent when the last
     /// recovery or retransmission timeout began; duplicate ACKs below it
     /// start no new recovery.
@@ -293,6 +312,10 @@ impl Connection {
             cc: new_controller(cfg.congestion, u32::from(default_smss), now),
             scoreboard: Scoreboard::new(),
             recovery: None,
+            tlp: None,
+            tlp_pending: false,
+            rto_recovery: false,
+            dsack_seen: false,
             recover: iss,
             dup_acks: 0,
             timers: Timers::default(),

@@ -39,6 +39,11 @@ impl Connection {
             State::SynSent => None,
             State::SynReceived | State::TimeWait => self.poll_ack(now, buf),
             _ => {
+                if self.tlp_pending
+                    && let Some(n) = self.poll_loss_probe(now, buf)
+                {
+                    return Some(n);
+                }
                 if let Some(n) = self.poll_retransmit(now, buf) {
                     return Some(n);
                 }
@@ -252,6 +257,71 @@ impl Connection {
         let data = (len > 0).then_some((offset, len as usize));
         let n = self.emit(now, buf, Out { seq, flags, data })?;
         self.after_send(now, seq, len, sends_fin, is_rexmit);
+        if !is_rexmit {
+            self.arm_pto(now);
+        }
+        Some(n)
+    }
+
+    /// The tail loss probe (RFC 8985 7.3): one new segment when there is
+    /// unsent data and the peer's window takes it, else the last full
+    /// segment's worth of what was sent, again (it holds the last segment
+    /// sent); either draws an ACK that tells what was lost.
+    fn poll_loss_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.tlp_pending = false;
+        if self.snd_una == self.snd_max {
+            return None;
+        }
+        let data_end = self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        let seq = self.snd_max;
+        let right = self.snd_una + self.snd_wnd.get();
+        let unsent = if seq.before(data_end) {
+            data_end.wrapping_offset_from(seq)
+        } else {
+            0
+        };
+        let room = if seq.before(right) {
+            right.wrapping_offset_from(seq)
+        } else {
+            0
+        };
+        let new = unsent
+            .min(room)
+            .min(per_segment)
+            .min(self.max_payload(now, buf, false));
+        if new > 0 && self.our_fin.is_none_or(|fin| seq.before(fin)) {
+            let offset = seq.wrapping_offset_from(self.data_start()) as usize;
+            let n = self.emit(
+                now,
+                buf,
+                Out {
+                    seq,
+                    flags: Flags::ACK | Flags::PSH,
+                    data: Some((offset, new as usize)),
+                },
+            )?;
+            self.snd_nxt = seq;
+            self.after_send(now, seq, new, false, false);
+            self.tlp = Some(super::Tlp {
+                end_seq: self.snd_max,
+                is_retrans: false,
+            });
+            return Some(n);
+        }
+        // The last segment sent: its data (and the FIN, if it follows).
+        let sent_end = data_end.earliest(self.snd_max);
+        let sent = if self.snd_una.before(sent_end) {
+            sent_end.wrapping_offset_from(self.snd_una)
+        } else {
+            0
+        };
+        let len = sent.min(per_segment);
+        let (n, _) = self.emit_range(now, buf, sent_end - len, len, true)?;
+        self.tlp = Some(super::Tlp {
+            end_seq: self.snd_max,
+            is_retrans: true,
+        });
         Some(n)
     }
 

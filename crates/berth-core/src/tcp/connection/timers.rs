@@ -1,5 +1,7 @@
 //! The connection's deadlines and what happens when they pass: retransmission
-//! (RFC 6298 section 5, with SYN retries), delayed ACK (RFC 9293 3.8.6.3),
+//! (RFC 6298 section 5, with SYN retries), the tail loss probe (RFC 8985
+//! section 7: TLP without RACK's time-based loss marking), delayed ACK
+//! (RFC 9293 3.8.6.3),
 //! persist / zero-window probing (RFC 9293 3.8.6.1), keepalive (RFC 1122
 //! 4.2.3.6), the FIN-WAIT-2 orphan timeout (Linux) and TIME-WAIT (RFC 9293
 //! 3.10.7.4, 2*MSL).
@@ -10,12 +12,20 @@ use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::state::State;
 use super::{ConnError, Connection};
+use crate::time::Duration;
+
+/// RFC 8985 7.2: WCDelAckT, the worst-case delayed ACK timer a probe with
+/// one segment in flight allows for (RFC 9293's 500 ms bound is rarer in
+/// practice than the 200 ms the RFC recommends).
+const WC_DEL_ACK: Duration = Duration::from_millis(200);
 
 /// Deadlines; `None` is a stopped timer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(super) struct Timers {
     /// Retransmission of SYN, data or FIN.
     pub(super) rto: Option<Instant>,
+    /// The tail loss probe (RFC 8985 7.2).
+    pub(super) pto: Option<Instant>,
     /// The delayed ACK.
     pub(super) delack: Option<Instant>,
     /// The next zero-window probe.
@@ -34,6 +44,7 @@ impl Timers {
     fn earliest(&self) -> Option<Instant> {
         [
             self.rto,
+            self.pto,
             self.delack,
             self.persist,
             self.keepalive,
@@ -61,6 +72,12 @@ impl Connection {
             // TIME-WAIT ran out, or an orphan sat in FIN-WAIT-2 too long.
             self.enter_closed(None);
             return;
+        }
+        // The probe first: when it stands in for the RTO (scheduled at the
+        // same time), sending it re-arms the RTO, which is then not due.
+        if due(self.timers.pto) {
+            self.timers.pto = None;
+            self.on_pto(now);
         }
         if due(self.timers.rto) {
             self.timers.rto = None;
@@ -120,6 +137,10 @@ impl Connection {
                 self.cc
                     .on_rto(now, u32::try_from(self.flight_size()).unwrap_or(u32::MAX));
                 self.recovery = None;
+                self.rto_recovery = true;
+                self.timers.pto = None;
+                self.tlp = None;
+                self.tlp_pending = false;
                 self.dup_acks = 0;
                 //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
                 //# After a retransmit timeout, record the highest sequence
@@ -144,6 +165,63 @@ impl Connection {
                 self.timers.rto = Some(now + self.rtt.rto());
             }
         }
+    }
+
+    /// Arms (or re-arms) the probe timeout after new data went out or new
+    /// data was acknowledged, where RFC 8985 allows one; stops it where not.
+    pub(super) fn arm_pto(&mut self, now: Instant) {
+        self.timers.pto = None;
+        //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
+        //# The sender SHOULD start or restart a loss probe PTO timer after
+        //# transmitting new data (that was not itself a loss probe) or upon
+        //# receiving an ACK that cumulatively acknowledges new data unless it
+        //# is already in fast recovery, RTO recovery, or segments have been
+        //# SACKed (i.e., RACK.segs_sacked is not zero).
+        if !self.cfg.tlp
+            || !matches!(
+                self.state,
+                State::Established | State::CloseWait | State::FinWait1 | State::LastAck | State::Closing
+            )
+            || self.recovery.is_some()
+            || self.rto_recovery
+            || !self.scoreboard.is_empty()
+            || self.tlp.is_some()
+            || self.snd_una == self.snd_max
+            // A closed window is probed by the zero-window machinery.
+            || self.snd_wnd.get() == 0
+        {
+            return;
+        }
+        let Some(srtt) = self.rtt.srtt() else {
+            return;
+        };
+        // RFC 8985 7.2, TLP_calc_PTO: two smoothed round trips; with a
+        // single segment in flight, plus the worst-case delayed ACK time
+        // (WCDelAckT, 200 ms); never later than the RTO would fire.
+        let mut pto = srtt.saturating_mul(2);
+        if self.flight_size() <= usize::from(self.smss) {
+            pto = pto.saturating_add(WC_DEL_ACK);
+        }
+        let mut at = now + pto;
+        if let Some(rto) = self.timers.rto {
+            at = at.min(rto);
+        }
+        self.timers.pto = Some(at);
+    }
+
+    /// The probe timeout ran out: a probe goes out (RFC 8985 7.3), and the
+    /// RTO is armed again.
+    fn on_pto(&mut self, now: Instant) {
+        if self.snd_una == self.snd_max || self.recovery.is_some() || self.rto_recovery {
+            return;
+        }
+        self.tlp_pending = true;
+        self.stats.loss_probes += 1;
+        //= https://www.rfc-editor.org/rfc/rfc8985#section-7.3
+        //# After attempting to send a loss probe, regardless of whether a loss
+        //# probe was sent, the sender MUST re-arm the RTO timer, not the PTO
+        //# timer, if the FlightSize is not zero.
+        self.timers.rto = Some(now + self.rtt.rto());
     }
 
     /// The retransmission timer ran out while the peer's window is closed

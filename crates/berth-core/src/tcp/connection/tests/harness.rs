@@ -119,6 +119,9 @@ pub(super) fn plain_config() -> TcpConfig {
         window_scaling: false,
         timestamps: false,
         sack: false,
+        // The scripts time retransmissions by RFC 6298; tail loss probes
+        // have their own (tlp.rs).
+        tlp: false,
         ..TcpConfig::default()
     }
 }

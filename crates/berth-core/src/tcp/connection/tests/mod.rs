@@ -36,6 +36,7 @@ mod sack;
 mod sim;
 mod states;
 mod timestamps;
+mod tlp;
 mod tso;
 mod window;
 mod wrap;
