@@ -39,7 +39,7 @@ use anyhow::Context;
 use berth::NetStack;
 use berth::net::{TcpListener, TcpStream, UdpSocket};
 use berth_device::kernel::NetNs;
-use berth_device::tun::TunDevice;
+use berth_device::tun::{TunConfig, TunDevice};
 use clap::Args;
 
 use super::control;
@@ -143,6 +143,10 @@ pub(crate) struct ProxyArgs {
     /// The control socket `berth ss` talks to (default /run/berth/NETNS.sock).
     #[arg(long)]
     control: Option<PathBuf>,
+    /// Exchange only MTU-sized packets with the kernel (no checksum or
+    /// segmentation offload on the TUN device).
+    #[arg(long)]
+    no_offload: bool,
 }
 
 /// What the relay threads share.
@@ -246,8 +250,11 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
             args.netns, args.netns
         )
     })?;
-    let tun = TunDevice::create(&args.tun, mtu)
-        .with_context(|| format!("creating TUN device {}", args.tun))?;
+    // Checksum and segmentation offloads, as `berth up` has them: relayed
+    // bulk data crosses the TUN device in 64 KiB segments.
+    let tun =
+        TunDevice::with_config(&TunConfig::new(&args.tun, mtu).with_offload(!args.no_offload))
+            .with_context(|| format!("creating TUN device {}", args.tun))?;
     let mut iface = tun.iface()?;
     iface.move_to_netns(ns.name())?;
     iface.add_addr(IpAddr::V4(args.peer_addr), args.addr.prefix)?;
