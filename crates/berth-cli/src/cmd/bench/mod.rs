@@ -107,8 +107,8 @@ pub(crate) struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
-    /// berth's TUN device without checksum and segmentation offloads (every
-    /// packet at the MTU, as smoltcp's).
+    /// berth's TUN device and in-memory link without checksum and
+    /// segmentation offloads (every packet at the MTU, as smoltcp's).
     #[arg(long)]
     no_offload: bool,
 }

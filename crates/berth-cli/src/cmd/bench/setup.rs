@@ -84,7 +84,7 @@ impl Setup {
             (Target::Core, StackKind::Linux) | (Target::Mem, StackKind::Smoltcp) => {
                 return Ok(None);
             }
-            (Target::Mem, StackKind::Berth) => berth_mem(mtu)?,
+            (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload)?,
             (Target::Mem, StackKind::Linux) => kernel_loopback()?,
             (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload)?,
             (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu)?,
@@ -181,8 +181,14 @@ fn berth_servers(stack: &NetStack, ip: Ipv4Addr) -> anyhow::Result<Servers> {
     Servers::start(bind(DISCARD)?, bind(ECHO)?, bind(SOURCE)?)
 }
 
-fn berth_mem(mtu: usize) -> anyhow::Result<Setup> {
-    let (left, right) = ChannelDevice::pair(mtu, Medium::Ip)?;
+fn berth_mem(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
+    // With offloads the link carries long TCP segments whole, as the
+    // kernel's loopback does with its 64 KiB MTU.
+    let (left, right) = if offload {
+        ChannelDevice::pair_offloaded(mtu)?
+    } else {
+        ChannelDevice::pair(mtu, Medium::Ip)?
+    };
     let server = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
