@@ -430,8 +430,9 @@ impl Connection {
         }
 
         let new_sack = self.opts.sack && self.take_sack_blocks(seg);
+        let advanced = ack.after(self.snd_una);
 
-        if ack.after(self.snd_una) {
+        if advanced {
             self.on_new_ack(now, seg, ack);
         } else if ack == self.snd_una
             && seg.payload.is_empty()
@@ -450,6 +451,17 @@ impl Connection {
             //# the advertised window in the incoming acknowledgment equals the
             //# advertised window in the last incoming acknowledgment.
             self.on_dup_ack(now);
+        }
+        if !advanced && ack == self.snd_una && self.tlp.is_some() {
+            // Linux's "pure duplicate ACK" (no data, no window change, no
+            // SACK): with nothing else to explain it, the original and the
+            // probe both arrived.
+            let pure_dup = seg.payload.is_empty()
+                && !seg.syn()
+                && !seg.fin()
+                && self.snd_wnd == old_wnd
+                && seg.sack_blocks.iter().all(Option::is_none);
+            self.process_tlp_ack(now, ack, false, pure_dup, None);
         }
 
         if self.fin_acked() {
@@ -557,26 +569,49 @@ impl Connection {
         if self.rto_recovery && self.recover.before_or_eq(ack) {
             self.rto_recovery = false;
         }
-        // RFC 8985 7.4: did a probe that resent data repair a loss? It did
-        // when its ACK arrives without a D-SACK saying the resent data was
-        // a duplicate; then the congestion window comes down as for a
-        // recovery, the loss being repaired already.
-        if let Some(tlp) = self.tlp
-            && tlp.end_seq.before_or_eq(ack)
-        {
-            self.tlp = None;
-            if tlp.is_retrans && !self.dsack_seen {
-                let kind = if self.opts.sack {
-                    RecoveryKind::Sack
-                } else {
-                    RecoveryKind::NewReno
-                };
-                self.cc.on_enter_recovery(now, cc_ack.flight_size, kind);
-                self.cc.on_recovery_exit(&cc_ack);
-                self.stats.loss_probe_recoveries += 1;
-            }
-        }
+        self.process_tlp_ack(now, ack, true, false, Some(&cc_ack));
         self.arm_pto(now);
+    }
+
+    /// RFC 8985 7.4: what an ACK says of the probe in flight, the way
+    /// Linux reads it (tcp_process_tlp_ack). A probe of new data proves
+    /// nothing; a resend reported as a duplicate (D-SACK), or drawing a
+    /// pure duplicate ACK (the original and the probe both arrived), was
+    /// not needed; an ACK beyond it proves it repaired a loss, and the
+    /// congestion window comes down as for a recovery, from the flight the
+    /// probe left in. An ACK exactly at its end may yet be followed by the
+    /// D-SACK: it decides nothing.
+    fn process_tlp_ack(
+        &mut self,
+        now: Instant,
+        ack: SeqNum,
+        advanced: bool,
+        pure_dup: bool,
+        cc_ack: Option<&Ack>,
+    ) {
+        let Some(tlp) = self.tlp else {
+            return;
+        };
+        if ack.before(tlp.end_seq) {
+            return;
+        }
+        if !tlp.is_retrans || self.dsack_seen {
+            self.tlp = None;
+        } else if ack.after(tlp.end_seq) && advanced {
+            self.tlp = None;
+            let kind = if self.opts.sack {
+                RecoveryKind::Sack
+            } else {
+                RecoveryKind::NewReno
+            };
+            self.cc.on_enter_recovery(now, tlp.flight, kind);
+            if let Some(cc_ack) = cc_ack {
+                self.cc.on_recovery_exit(cc_ack);
+            }
+            self.stats.loss_probe_recoveries += 1;
+        } else if pure_dup {
+            self.tlp = None;
+        }
     }
 
     /// A duplicate ACK (RFC 5681 3.2, RFC 3042, RFC 6675 5).
@@ -612,9 +647,11 @@ impl Connection {
 
     /// Starts fast retransmit / fast recovery.
     fn enter_recovery(&mut self, now: Instant) {
-        // Recovery repairs what a probe would have drawn out.
+        // Recovery repairs what a probe would have drawn out, and cuts the
+        // window once for it (Linux clears the probe's record here too).
         self.timers.pto = None;
         self.tlp_pending = false;
+        self.tlp = None;
         //= https://www.rfc-editor.org/rfc/rfc6675#section-5
         //# (4.1) RecoveryPoint = HighData
         self.recovery = Some(Recovery {
@@ -670,6 +707,10 @@ impl Connection {
                 .scoreboard
                 .on_sack_block(left, right, self.snd_una, self.snd_max)
                 > 0;
+        }
+        if new {
+            // SACKed data outstanding: no probe (RFC 8985 7.2).
+            self.timers.pto = None;
         }
         new
     }

@@ -130,6 +130,9 @@ struct Tlp {
     end_seq: SeqNum,
     /// The probe resent data (rather than sending new data).
     is_retrans: bool,
+    /// The flight when the probe went out: what a cut for the loss it
+    /// repaired is reckoned from (after the ACK, the flight may be empty).
+    flight: u32,
 }
 
 /// Loss recovery in progress (RFC 6675 / RFC 6582).

@@ -269,9 +269,10 @@ impl Connection {
     /// sent); either draws an ACK that tells what was lost.
     fn poll_loss_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.tlp_pending = false;
-        if self.snd_una == self.snd_max {
+        if self.snd_una == self.snd_max || self.snd_wnd.get() == 0 || !self.scoreboard.is_empty() {
             return None;
         }
+        let flight = u32::try_from(self.flight_size()).unwrap_or(u32::MAX);
         let data_end = self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
         let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
         let seq = self.snd_max;
@@ -290,7 +291,10 @@ impl Connection {
             .min(room)
             .min(per_segment)
             .min(self.max_payload(now, buf, false));
-        if new > 0 && self.our_fin.is_none_or(|fin| seq.before(fin)) {
+        // New data only from SND.MAX with nothing waiting to be resent
+        // (after a path MTU drop, say, SND.NXT may be behind it).
+        if new > 0 && self.snd_nxt == self.snd_max && self.our_fin.is_none_or(|fin| seq.before(fin))
+        {
             let offset = seq.wrapping_offset_from(self.data_start()) as usize;
             let n = self.emit(
                 now,
@@ -301,15 +305,18 @@ impl Connection {
                     data: Some((offset, new as usize)),
                 },
             )?;
-            self.snd_nxt = seq;
             self.after_send(now, seq, new, false, false);
             self.tlp = Some(super::Tlp {
                 end_seq: self.snd_max,
                 is_retrans: false,
+                flight,
             });
+            self.stats.loss_probes += 1;
             return Some(n);
         }
-        // The last segment sent: its data (and the FIN, if it follows).
+        // The last segment's worth of what was sent (and the FIN, if it
+        // follows), if it starts inside the peer's window (Linux's
+        // __tcp_retransmit_skb sends nothing beyond it).
         let sent_end = data_end.earliest(self.snd_max);
         let sent = if self.snd_una.before(sent_end) {
             sent_end.wrapping_offset_from(self.snd_una)
@@ -317,11 +324,17 @@ impl Connection {
             0
         };
         let len = sent.min(per_segment);
-        let (n, _) = self.emit_range(now, buf, sent_end - len, len, true)?;
+        let start = sent_end - len;
+        if start != self.snd_una && !start.before(right) {
+            return None;
+        }
+        let (n, _) = self.emit_range(now, buf, start, len, true)?;
         self.tlp = Some(super::Tlp {
             end_seq: self.snd_max,
             is_retrans: true,
+            flight,
         });
+        self.stats.loss_probes += 1;
         Some(n)
     }
 

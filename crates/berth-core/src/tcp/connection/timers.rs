@@ -212,11 +212,16 @@ impl Connection {
     /// The probe timeout ran out: a probe goes out (RFC 8985 7.3), and the
     /// RTO is armed again.
     fn on_pto(&mut self, now: Instant) {
-        if self.snd_una == self.snd_max || self.recovery.is_some() || self.rto_recovery {
+        if self.snd_una == self.snd_max
+            || self.recovery.is_some()
+            || self.rto_recovery
+            || !self.scoreboard.is_empty()
+            || self.snd_wnd.get() == 0
+        {
             return;
         }
+        // Counted when it goes out (poll_loss_probe may find it cannot).
         self.tlp_pending = true;
-        self.stats.loss_probes += 1;
         //= https://www.rfc-editor.org/rfc/rfc8985#section-7.3
         //# After attempting to send a loss probe, regardless of whether a loss
         //# probe was sent, the sender MUST re-arm the RTO timer, not the PTO

@@ -6,6 +6,7 @@
 
 use super::harness::*;
 use crate::tcp::TcpConfig;
+use crate::tcp::congestion::CongestionAlgorithm;
 use crate::wire::TcpFlags as Flags;
 
 fn tlp_config(sack: bool) -> TcpConfig {
@@ -31,6 +32,43 @@ fn open(sack: bool, rtt_ms: u64) -> Harness {
     h.inject(peer_ack(ISS + 1));
     h.expect_none();
     h
+}
+
+/// ESTABLISHED with NewReno, SRTT 100 ms and a peer window of 65535.
+fn open_wide(sack: bool) -> Harness {
+    let mut h = Harness::accept(
+        TcpConfig {
+            congestion: CongestionAlgorithm::NewReno,
+            ..tlp_config(sack)
+        },
+        Seg {
+            sack_perm: sack,
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    assert!(h.poll().is_some_and(|s| s.flags == Flags::SYN));
+    h.advance(100);
+    h.inject(Seg {
+        win: 65535,
+        ..peer_ack(ISS + 1)
+    });
+    h.expect_none();
+    h
+}
+
+/// The start of our `i`-th full segment.
+fn seg_at(i: u32) -> u32 {
+    ISS + 1 + i * 1460
+}
+
+/// A peer ACK with the wide window and these SACK blocks.
+fn wide_ack(ack: u32, sack: &[(u32, u32)]) -> Seg {
+    Seg {
+        win: 65535,
+        sack: sack.to_vec(),
+        ..peer_ack(ack)
+    }
 }
 
 /// The data segments that go out now.
@@ -84,61 +122,175 @@ fn a_single_segment_is_probed_in_place_of_the_first_rto() {
     assert_eq!(h.conn.stats().rto_fired, 1);
 }
 
-/// A probe whose ACK covers it without a D-SACK repaired a loss: the
-/// congestion window comes down. One the peer reports as a duplicate
-/// (D-SACK) was not needed: the window stands.
+/// Only an ACK beyond a resending probe proves it repaired a loss
+/// (Linux: `after(ack, tlp_high_seq)`): the window comes down, from the
+/// flight the probe left in, not the empty flight after the ACK. A D-SACK
+/// for the probe, or a pure duplicate ACK (original and probe both in),
+/// clears it without a cut; an ACK exactly at its end decides nothing.
 #[test]
-fn a_repairing_probe_cuts_the_window_a_duplicate_one_does_not() {
-    for dsack in [false, true] {
-        let mut h = open(true, 100);
-        h.send(&[1u8; 3000]);
-        let out = sent(&mut h);
-        h.advance_to_timer();
-        let probe = h.poll().unwrap();
-        let cwnd = h.conn.cwnd();
-        h.advance(100);
-        let end = probe.seq + probe.data.len() as u32;
-        h.inject(Seg {
-            sack: if dsack {
-                vec![(probe.seq, end)]
-            } else {
-                Vec::new()
-            },
-            ..peer_ack(out[2].seq + out[2].data.len() as u32)
-        });
-        let cut = h.conn.cwnd() < cwnd;
-        assert_eq!(
-            cut,
-            !dsack,
-            "dsack {dsack}: cwnd {cwnd} -> {}",
-            h.conn.cwnd()
-        );
-        assert_eq!(h.conn.stats().loss_probe_recoveries, u64::from(!dsack));
-    }
+fn only_an_ack_beyond_a_resending_probe_cuts_the_window() {
+    // Repaired: the ACK goes beyond the probe (new data sent after it).
+    let mut h = open_wide(true);
+    h.send(&[1u8; 10 * 1460]);
+    assert_eq!(sent(&mut h).len(), 10);
+    let cwnd = h.conn.cwnd();
+    h.advance_to_timer();
+    let probe = h.poll().unwrap();
+    assert_eq!(probe.seq, seg_at(9));
+    // The ACK at the probe's end decides nothing yet...
+    h.advance(100);
+    h.inject(wide_ack(seg_at(10), &[]));
+    assert_eq!(h.conn.stats().loss_probe_recoveries, 0);
+    // ...the next one beyond it, without a D-SACK, does.
+    h.send(b"after the probe");
+    assert_eq!(sent(&mut h).len(), 1);
+    h.advance(100);
+    h.inject(wide_ack(seg_at(10) + 15, &[]));
+    assert_eq!(h.conn.stats().loss_probe_recoveries, 1);
+    assert!(
+        h.conn.ssthresh() >= cwnd / 2,
+        "ssthresh {} from cwnd {cwnd}",
+        h.conn.ssthresh()
+    );
+
+    // Spurious: the original's ACK, late (at the probe's end), then the
+    // D-SACK for the probe.
+    let mut h = open_wide(true);
+    h.send(&[1u8; 3 * 1460]);
+    sent(&mut h);
+    h.advance_to_timer();
+    let probe = h.poll().unwrap();
+    let end = probe.seq + probe.data.len() as u32;
+    let cwnd = h.conn.cwnd();
+    h.advance(30);
+    h.inject(wide_ack(seg_at(3), &[]));
+    h.advance(10);
+    h.inject(wide_ack(seg_at(3), &[(probe.seq, end)]));
+    assert_eq!(h.conn.stats().loss_probe_recoveries, 0);
+    assert_eq!(h.conn.cwnd(), cwnd);
+
+    // Both arrived, no SACK: a pure duplicate ACK clears the probe.
+    let mut h = open_wide(false);
+    h.send(&[1u8; 3 * 1460]);
+    sent(&mut h);
+    h.advance_to_timer();
+    h.poll().unwrap();
+    h.advance(30);
+    h.inject(wide_ack(seg_at(3), &[]));
+    h.inject(wide_ack(seg_at(3), &[]));
+    h.send(b"more");
+    sent(&mut h);
+    h.advance(100);
+    h.inject(wide_ack(seg_at(3) + 4, &[]));
+    assert_eq!(h.conn.stats().loss_probe_recoveries, 0);
 }
 
-/// Unsent data the peer's window takes goes out as the probe, however
-/// full the congestion window is.
+/// Fast recovery that follows a probe cuts the window once.
+#[test]
+fn a_probe_then_fast_recovery_cuts_once() {
+    let mut h = open_wide(false);
+    h.send(&[1u8; 10 * 1460]);
+    assert_eq!(sent(&mut h).len(), 10);
+    h.advance(100);
+    h.inject(wide_ack(seg_at(1), &[]));
+    h.advance(5);
+    h.inject(wide_ack(seg_at(1), &[]));
+    h.inject(wide_ack(seg_at(1), &[]));
+    assert_eq!(h.advance_to_timer(), 195);
+    assert_eq!(h.poll().unwrap().seq, seg_at(9));
+    h.advance(100);
+    // The probe's duplicate ACK is the third: fast recovery.
+    h.inject(wide_ack(seg_at(1), &[]));
+    assert_eq!(h.conn.stats().recoveries, 1);
+    let ssthresh = h.conn.ssthresh();
+    assert_eq!(h.poll().unwrap().seq, seg_at(1));
+    h.advance(100);
+    h.inject(wide_ack(seg_at(10), &[]));
+    assert_eq!(h.conn.stats().loss_probe_recoveries, 0);
+    assert_eq!(h.conn.ssthresh(), ssthresh);
+}
+
+/// No probe into a closed window, nor starting beyond a shrunk one
+/// (Linux's __tcp_retransmit_skb refuses both).
+#[test]
+fn probes_stay_inside_the_peer_window() {
+    let mut h = open_wide(false);
+    h.send(&[1u8; 3 * 1460]);
+    sent(&mut h);
+    h.advance(50);
+    h.inject(Seg {
+        win: 0,
+        ..peer_ack(ISS + 1)
+    });
+    h.advance_to_timer();
+    assert!(h.poll().is_none_or(|s| s.data.is_empty()));
+    assert_eq!(h.conn.stats().loss_probes, 0);
+
+    let mut h = open_wide(false);
+    h.send(&[1u8; 3 * 1460]);
+    sent(&mut h);
+    h.advance(100);
+    h.inject(Seg {
+        win: 1460,
+        ..peer_ack(seg_at(1))
+    });
+    h.advance_to_timer();
+    let right = seg_at(1) + 1460;
+    assert!(h.poll().is_none_or(|p| p.data.is_empty() || p.seq < right));
+}
+
+/// With SACKed data outstanding there is no probe (RFC 8985 7.2).
+#[test]
+fn no_probe_with_sacked_data() {
+    let mut h = open_wide(true);
+    h.send(&[1u8; 4 * 1460]);
+    assert_eq!(sent(&mut h).len(), 4);
+    h.advance(100);
+    h.inject(wide_ack(seg_at(1), &[]));
+    h.advance(5);
+    h.inject(wide_ack(seg_at(1), &[(seg_at(2), seg_at(3))]));
+    h.inject(wide_ack(seg_at(1), &[(seg_at(2), seg_at(4))]));
+    h.advance_to_timer();
+    h.poll();
+    assert_eq!(h.conn.stats().loss_probes, 0);
+}
+
+/// Unsent data the peer's window takes is the probe, past a congestion
+/// window that is full.
 #[test]
 fn new_data_is_the_probe_when_the_window_allows() {
-    let mut h = open(false, 100);
-    // The peer's window (8192) is larger than the initial congestion
-    // window here only if the latter is small: fill cwnd with data first.
-    let cwnd = h.conn.cwnd();
-    let queued = (cwnd + 1000).min(8000);
-    h.send(&vec![2u8; queued]);
-    let out = sent(&mut h);
-    let flight: usize = out.iter().map(|s| s.data.len()).sum();
-    if flight >= queued {
-        // The congestion window took it all: nothing new to probe with.
-        return;
-    }
+    let mut h = open_wide(false);
+    h.send(&[1u8; 20_000]);
+    let flight: usize = sent(&mut h).iter().map(|s| s.data.len()).sum();
+    assert!(flight < 20_000);
     h.advance_to_timer();
     let probe = h.poll().unwrap();
     assert_eq!(
-        probe.seq,
-        ISS + 1 + flight as u32,
-        "new data, right after the flight"
+        (probe.seq, probe.data.len()),
+        (ISS + 1 + flight as u32, 1460)
+    );
+    assert_eq!(h.conn.stats().loss_probes, 1);
+}
+
+/// After a path MTU drop rewinds SND.NXT, a probe does not skip what is
+/// to be resent.
+#[test]
+fn a_probe_does_not_skip_a_pending_resend() {
+    let mut h = open_wide(false);
+    h.send(&[1u8; 30_000]);
+    sent(&mut h);
+    h.advance(150);
+    h.conn.on_path_mtu(1000);
+    let resent = sent(&mut h);
+    let resent_end = resent.last().map(|s| s.seq + s.data.len() as u32).unwrap();
+    h.advance_to_timer();
+    h.poll();
+    h.advance(100);
+    h.inject(wide_ack(resent_end, &[]));
+    let next = sent(&mut h);
+    assert!(
+        next.first().is_some_and(|s| s.seq == resent_end),
+        "the resend resumes"
     );
 }
 
