@@ -13,6 +13,12 @@ use berth_device::channel::ChannelDevice;
 
 fn pair() -> (NetStack, NetStack) {
     let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    pair_on(left, right)
+}
+
+/// A server stack (198.18.0.2, 2001:2::2) and a client stack (.1) on the
+/// two ends of a link.
+fn pair_on(left: ChannelDevice, right: ChannelDevice) -> (NetStack, NetStack) {
     let server = NetStack::builder()
         .addr("198.18.0.2".parse().unwrap())
         .addr("2001:2::2".parse().unwrap())
@@ -556,16 +562,7 @@ fn huge_timeouts_and_abort() {
 #[test]
 fn echo_over_a_link_with_offloads() {
     let (left, right) = ChannelDevice::pair_offloaded(1500).unwrap();
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
+    let (server, client) = pair_on(left, right);
     let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
     let echo = echo_server(listener, 1);
     let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
