@@ -330,9 +330,10 @@ impl Shared {
     /// Runs `op` until it stops answering `WouldBlock`, waiting on the
     /// socket's condition variable in between (at most until `deadline`).
     /// Returns `Err(WouldBlock)` at the deadline or at once if `nonblocking`.
-    /// `out_queue`: a `WouldBlock` may mean the stack's output queue is
-    /// full (UDP sends), which no socket event reports; the caller is then
-    /// also woken after the stack thread drains it.
+    /// `out_queue`: `op` sends (UDP): the stack thread is woken to write
+    /// what it queued, and a `WouldBlock` may mean the stack's output queue
+    /// is full, which no socket event reports; the caller is then also
+    /// woken after the stack thread drains it.
     pub(crate) fn blocking<T>(
         &self,
         handle: SocketHandle,
@@ -351,10 +352,13 @@ impl Shared {
             let now = self.now();
             match op(&mut inner.stack, now) {
                 Err(SocketError::WouldBlock) if !nonblocking => {
-                    if out_queue && !inner.out_waiters.contains(&handle) {
-                        inner.out_waiters.push(handle);
+                    if out_queue {
+                        if !inner.out_waiters.contains(&handle) {
+                            inner.out_waiters.push(handle);
+                        }
+                        // The queue drains when the stack thread runs.
+                        self.kick();
                     }
-                    self.kick();
                     let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
                     if left.is_some_and(|l| l.is_zero()) {
                         return Err(SocketError::WouldBlock);
@@ -373,7 +377,12 @@ impl Shared {
                 }
                 other => {
                     drop(inner);
-                    self.kick();
+                    // Only sends leave output for the stack thread; an
+                    // accept, a receive or a state check wakes it for
+                    // nothing (a system call and a context switch).
+                    if out_queue {
+                        self.kick();
+                    }
                     return other;
                 }
             }

@@ -44,7 +44,7 @@ impl SocketRef {
     /// thread (which pumps it at once: data may have arrived already).
     pub(crate) fn stream(shared: &Arc<Shared>, handle: SocketHandle) -> Arc<Self> {
         let pipe = Arc::new(Pipe::new());
-        {
+        let pump = {
             let mut inner = shared.lock();
             if inner.shutdown {
                 // Accepted as the stack stops: closed from the start.
@@ -52,8 +52,18 @@ impl SocketRef {
                 pipe.stopping(&mut wakers);
             }
             inner.pipes.insert(handle, pipe.clone());
+            // A pump only if there is something to move (data or the end
+            // already in), a close to carry out, or a SYN to send.
+            inner.shutdown
+                || inner.stack.tcp_can_recv(handle).unwrap_or(true)
+                || matches!(
+                    inner.stack.tcp_state(handle),
+                    Ok(berth_core::tcp::State::SynSent) | Err(_)
+                )
+        };
+        if pump {
+            shared.request_pump(handle);
         }
-        shared.request_pump(handle);
         Arc::new(Self {
             shared: shared.clone(),
             handle,
@@ -226,11 +236,16 @@ impl SocketRef {
                 inner.out_waiters.push(self.handle);
             }
             drop(inner);
-            self.shared.kick();
+            if out_queue {
+                self.shared.kick();
+            }
             return Poll::Pending;
         }
         drop(inner);
-        self.shared.kick();
+        // Only sends leave output for the stack thread.
+        if out_queue {
+            self.shared.kick();
+        }
         Poll::Ready(r.map_err(to_io_error))
     }
 }

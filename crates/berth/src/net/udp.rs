@@ -148,7 +148,7 @@ impl UdpSocket {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
         let mut payload = UdpPayload::new(buf);
-        self.sock.wait(timeout, |s, _| {
+        self.sock.wait_out(timeout, |s, _| {
             s.udp_send_payload_from(h, &mut payload, from, to)
         })
     }
