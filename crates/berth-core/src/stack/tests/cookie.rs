@@ -346,18 +346,8 @@ fn cookie_connection_over_ipv6() {
         ChecksumCaps::FULL,
     );
     p.b.handle_frame(p.now, &frame);
-    let c =
-        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
-            .unwrap();
-    let mut server = None;
-    p.run_until(|p| {
-        if server.is_none() {
-            server = p.b.tcp_accept(l).unwrap();
-        }
-        server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
-    });
+    let (c, s, peer) = p.establish(l, SocketAddr::new(B6, 80));
     assert_eq!(p.b.stats().syncookies_validated, 1);
-    let (s, peer) = server.unwrap();
     assert_eq!(peer, p.a.local_addr(c).unwrap());
     assert_eq!(peer.ip(), A6);
     let Some(Socket::Tcp(t)) = p.b.sockets.get(s) else {

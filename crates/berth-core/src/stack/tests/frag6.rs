@@ -684,11 +684,7 @@ fn big_udp_datagrams_over_ipv6() {
 fn packet_too_big_stops_at_the_minimum_mtu() {
     let mut p = Pair::new(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B6, 80), 4).unwrap();
-    let c =
-        p.a.tcp_connect(p.now, SocketAddr::new(B6, 80), None)
-            .unwrap();
-    p.run_until(|p| p.a.tcp_state(c).unwrap() == crate::tcp::State::Established);
-    let _ = p.b.tcp_accept(l).unwrap();
+    let (c, _, _) = p.establish(l, SocketAddr::new(B6, 80));
     let (a6, b6) = (SRC, DST);
     // A Packet Too Big from the path, quoting the start of `segment`.
     let too_big = |mtu: u32, segment: &[u8]| {

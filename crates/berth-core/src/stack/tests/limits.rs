@@ -224,15 +224,7 @@ fn time_wait_holds_no_buffer_memory() {
     let mut p = pair(small, small);
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
     for i in 0..10 {
-        let c =
-            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
-                .unwrap_or_else(|e| panic!("connection {i}: {e}"));
-        let mut s = None;
-        p.run_until(|p| {
-            s = s.or_else(|| p.b.tcp_accept(l).unwrap().map(|(s, _)| s));
-            s.is_some() && p.a.tcp_state(c).unwrap() == State::Established
-        });
-        let s = s.unwrap();
+        let (c, s, _) = p.establish(l, SocketAddr::new(B4, 80));
         echo_all(&mut p, &[(c, s)], b"ping");
         // The client closes first and ends in TIME-WAIT.
         p.a.tcp_close(p.now, c).unwrap();

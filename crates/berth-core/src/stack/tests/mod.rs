@@ -153,19 +153,31 @@ fn accept(s: &mut Stack, l: SocketHandle) -> Option<(SocketHandle, SocketAddr)> 
     s.tcp_accept(l).unwrap()
 }
 
+impl Pair {
+    /// Connects from `a` to `to` and runs until the connection is
+    /// ESTABLISHED and `b` has accepted it from listener `l`: the client's
+    /// handle, the server's, and the peer address the server saw.
+    fn establish(
+        &mut self,
+        l: SocketHandle,
+        to: SocketAddr,
+    ) -> (SocketHandle, SocketHandle, SocketAddr) {
+        let c = self.a.tcp_connect(self.now, to, None).unwrap();
+        let mut server = None;
+        self.run_until(|p| {
+            if server.is_none() {
+                server = accept(&mut p.b, l);
+            }
+            server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
+        });
+        let (s, peer) = server.unwrap();
+        (c, s, peer)
+    }
+}
+
 fn transfer(p: &mut Pair, ip_a: IpAddr, ip_b: IpAddr, len: usize) {
     let l = p.b.tcp_listen(SocketAddr::new(ip_b, 80), 16).unwrap();
-    let c =
-        p.a.tcp_connect(p.now, SocketAddr::new(ip_b, 80), None)
-            .unwrap();
-    let mut server = None;
-    p.run_until(|p| {
-        if server.is_none() {
-            server = accept(&mut p.b, l);
-        }
-        server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
-    });
-    let (s, peer) = server.unwrap();
+    let (c, s, peer) = p.establish(l, SocketAddr::new(ip_b, 80));
     assert_eq!(peer.ip(), ip_a);
     assert_eq!(p.a.local_addr(c).unwrap().ip(), ip_a);
     let up: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
@@ -572,11 +584,7 @@ fn icmp_errors_reach_the_connection() {
     use crate::wire::Icmpv4DstUnreachable;
     let mut p = Pair::new(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
-    let c =
-        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
-            .unwrap();
-    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Established);
-    let _ = accept(&mut p.b, l);
+    let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
     // An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`
     // and the first 8 bytes of one of A's TCP segments.
     let icmp_about = |reason, mtu: u16, dst: Ipv4Addr, quoted: &[u8]| {

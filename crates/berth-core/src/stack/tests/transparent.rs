@@ -47,15 +47,7 @@ fn tcp_to_any_address_keeps_the_original_destination() {
         "one transparent listener per stack"
     );
     let dst = far(7, 9, 4242);
-    let c = p.a.tcp_connect(p.now, dst, None).unwrap();
-    let mut server = None;
-    p.run_until(|p| {
-        if server.is_none() {
-            server = p.b.tcp_accept(t).unwrap();
-        }
-        server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
-    });
-    let (s, peer) = server.unwrap();
+    let (c, s, peer) = p.establish(t, dst);
     assert_eq!(peer, p.a.local_addr(c).unwrap());
     assert_eq!(
         p.b.local_addr(s).unwrap(),
