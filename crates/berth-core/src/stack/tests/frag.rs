@@ -281,14 +281,7 @@ fn random_fragments_never_panic_and_stay_bounded() {
         f[11] = 0;
         let mut p = Ipv4Packet::new_unchecked(&mut f[..]);
         p.fill_checksum();
-        if rng.chance(0.05) {
-            let i = rng.below(f.len() as u64) as usize;
-            f[i] ^= 1 << rng.below(8);
-        }
-        if rng.chance(0.02) {
-            let cut = rng.below(f.len() as u64) as usize;
-            f.truncate(cut);
-        }
+        super::mangle(&mut rng, &mut f);
         s.handle_frame(now, &f);
         assert!(s.frag_memory().0 <= 64 * 1024);
         if rng.chance(0.01) {

@@ -780,14 +780,7 @@ fn random_ipv6_fragments_never_panic_and_stay_bounded() {
             f[42] = rng.below(256) as u8;
             f[43] = rng.below(256) as u8;
         }
-        if rng.chance(0.05) {
-            let i = rng.below(f.len() as u64) as usize;
-            f[i] ^= 1 << rng.below(8);
-        }
-        if rng.chance(0.02) {
-            let cut = rng.below(f.len() as u64) as usize;
-            f.truncate(cut);
-        }
+        super::mangle(&mut rng, &mut f);
         s.handle_frame(now, &f);
         assert!(s.frag_memory().0 <= 64 * 1024);
         if rng.chance(0.01) {

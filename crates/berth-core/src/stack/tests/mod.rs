@@ -153,6 +153,19 @@ fn accept(s: &mut Stack, l: SocketHandle) -> Option<(SocketHandle, SocketAddr)> 
     s.tcp_accept(l).unwrap()
 }
 
+/// What a hostile or broken link does to a frame now and then, for the
+/// random-frame tests: a flipped bit (5%), a cut (2%).
+fn mangle(rng: &mut crate::rng::Rng, f: &mut Vec<u8>) {
+    if rng.chance(0.05) && !f.is_empty() {
+        let i = rng.below(f.len() as u64) as usize;
+        f[i] ^= 1 << rng.below(8);
+    }
+    if rng.chance(0.02) {
+        let cut = rng.below(f.len() as u64 + 1) as usize;
+        f.truncate(cut);
+    }
+}
+
 impl Pair {
     /// Connects from `a` to `to` and runs until the connection is
     /// ESTABLISHED and `b` has accepted it from listener `l`: the client's

@@ -371,14 +371,7 @@ fn random_segments_to_any_address_never_panic_and_stay_bounded() {
         let mut f = vec![0u8; ip.buffer_len()];
         ip.emit(&mut Ipv4Packet::new_unchecked(&mut f[..20]));
         f[20..].copy_from_slice(&l4);
-        if rng.chance(0.05) {
-            let i = rng.below(f.len() as u64) as usize;
-            f[i] ^= 1 << rng.below(8);
-        }
-        if rng.chance(0.02) {
-            let cut = rng.below(f.len() as u64) as usize;
-            f.truncate(cut);
-        }
+        super::mangle(&mut rng, &mut f);
         s.handle_frame(now, &f);
         if rng.chance(0.05) {
             // The application accepts and reads now and then.
