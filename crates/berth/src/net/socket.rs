@@ -252,18 +252,24 @@ impl SocketRef {
 
 #[cfg(feature = "tokio")]
 impl SocketRef {
+    /// Runs a poll on the stream's pipe, with its error as `io::Error`.
+    fn poll_pipe<T>(
+        &self,
+        f: impl FnOnce(&Pipe) -> std::task::Poll<Result<T, SocketError>>,
+    ) -> std::task::Poll<io::Result<T>> {
+        match self.pipe() {
+            Ok(p) => f(p).map_err(to_io_error),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
     pub(crate) fn poll_read(
         &self,
         cx: &mut std::task::Context<'_>,
         buf: &mut [u8],
         peek: bool,
     ) -> std::task::Poll<io::Result<usize>> {
-        match self.pipe() {
-            Ok(p) => p
-                .poll_read(&self.shared, self.handle, cx, buf, peek)
-                .map_err(to_io_error),
-            Err(e) => std::task::Poll::Ready(Err(e)),
-        }
+        self.poll_pipe(|p| p.poll_read(&self.shared, self.handle, cx, buf, peek))
     }
 
     pub(crate) fn poll_write(
@@ -271,36 +277,21 @@ impl SocketRef {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<io::Result<usize>> {
-        match self.pipe() {
-            Ok(p) => p
-                .poll_write(&self.shared, self.handle, cx, buf)
-                .map_err(to_io_error),
-            Err(e) => std::task::Poll::Ready(Err(e)),
-        }
+        self.poll_pipe(|p| p.poll_write(&self.shared, self.handle, cx, buf))
     }
 
     pub(crate) fn poll_read_ready(
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
-        match self.pipe() {
-            Ok(p) => p
-                .poll_read_ready(&self.shared, self.handle, cx)
-                .map_err(to_io_error),
-            Err(e) => std::task::Poll::Ready(Err(e)),
-        }
+        self.poll_pipe(|p| p.poll_read_ready(&self.shared, self.handle, cx))
     }
 
     pub(crate) fn poll_write_ready(
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
-        match self.pipe() {
-            Ok(p) => p
-                .poll_write_ready(&self.shared, self.handle, cx)
-                .map_err(to_io_error),
-            Err(e) => std::task::Poll::Ready(Err(e)),
-        }
+        self.poll_pipe(|p| p.poll_write_ready(&self.shared, self.handle, cx))
     }
 }
 

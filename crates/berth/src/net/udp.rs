@@ -165,9 +165,5 @@ impl std::fmt::Debug for UdpSocket {
 /// Copies a received datagram into `buf`, truncated to fit (the rest is
 /// dropped, as std does), outside the stack's lock.
 pub(crate) fn copy_datagram(buf: &mut [u8], d: &Datagram) -> usize {
-    let n = buf.len().min(d.data.len());
-    if let (Some(dst), Some(src)) = (buf.get_mut(..n), d.data.get(..n)) {
-        dst.copy_from_slice(src);
-    }
-    n
+    crate::pipe::copy_prefix(buf, &d.data)
 }

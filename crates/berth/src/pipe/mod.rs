@@ -17,6 +17,8 @@
 
 mod queue;
 
+pub(crate) use queue::copy_prefix;
+
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 #[cfg(feature = "tokio")]

@@ -128,7 +128,8 @@ impl ByteQueue {
     }
 }
 
-fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
+/// Copies what fits of `src` into the front of `dst`; returns the count.
+pub(crate) fn copy_prefix(dst: &mut [u8], src: &[u8]) -> usize {
     let n = dst.len().min(src.len());
     if let (Some(d), Some(s)) = (dst.get_mut(..n), src.get(..n)) {
         d.copy_from_slice(s);

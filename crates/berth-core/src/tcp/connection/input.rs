@@ -599,12 +599,8 @@ impl Connection {
             self.tlp = None;
         } else if ack.after(tlp.end_seq) && advanced {
             self.tlp = None;
-            let kind = if self.opts.sack {
-                RecoveryKind::Sack
-            } else {
-                RecoveryKind::NewReno
-            };
-            self.cc.on_enter_recovery(now, tlp.flight, kind);
+            self.cc
+                .on_enter_recovery(now, tlp.flight, self.recovery_kind());
             if let Some(cc_ack) = cc_ack {
                 self.cc.on_recovery_exit(cc_ack);
             }
@@ -645,6 +641,16 @@ impl Connection {
         }
     }
 
+    /// Which recovery the congestion controller is told of: SACK-based
+    /// (RFC 6675) when both sides use SACK, NewReno (RFC 6582) otherwise.
+    fn recovery_kind(&self) -> RecoveryKind {
+        if self.opts.sack {
+            RecoveryKind::Sack
+        } else {
+            RecoveryKind::NewReno
+        }
+    }
+
     /// Starts fast retransmit / fast recovery.
     fn enter_recovery(&mut self, now: Instant) {
         // Recovery repairs what a probe would have drawn out, and cuts the
@@ -659,15 +665,10 @@ impl Connection {
             high_rxt: self.snd_una,
         });
         self.recover = self.snd_max;
-        let kind = if self.opts.sack {
-            RecoveryKind::Sack
-        } else {
-            RecoveryKind::NewReno
-        };
         self.cc.on_enter_recovery(
             now,
             u32::try_from(self.flight_size()).unwrap_or(u32::MAX),
-            kind,
+            self.recovery_kind(),
         );
         self.stats.recoveries += 1;
         if self.opts.sack {
