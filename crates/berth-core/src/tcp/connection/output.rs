@@ -184,8 +184,7 @@ impl Connection {
             cwnd = cwnd.saturating_add(self.dup_acks * u32::from(self.smss));
         }
         let usable_cwnd = cwnd.saturating_sub(in_flight);
-        let max_payload = self.max_payload(now, buf, !is_rexmit);
-        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        let (max_payload, per_segment) = self.payload_limits(now, buf, !is_rexmit);
         let mut len = avail.min(usable_rwnd).min(usable_cwnd).min(max_payload);
         if len > per_segment && len < avail {
             // A long segment ends on a segment boundary unless it carries
@@ -523,21 +522,32 @@ impl Connection {
     /// options (RFC 9293 3.7.1), and what fits in `buf`; with TSO (and
     /// `long` asked), as many such payloads as fit in `buf`.
     fn max_payload(&self, now: Instant, buf: &[u8], long: bool) -> u32 {
+        self.payload_limits(now, buf, long).0
+    }
+
+    /// [`Self::max_payload`] and the payload of one full-sized segment,
+    /// from one computation of our header.
+    fn payload_limits(&self, now: Instant, buf: &[u8], long: bool) -> (u32, u32) {
         let header = self.header_len_now(now);
         let by_buf = buf.len().saturating_sub(header);
-        let per_segment = self.payload_per_segment(now);
+        let per_segment = self.per_segment_after(header);
         let max = if long && self.cfg.tso && by_buf >= 2 * per_segment && per_segment > 0 {
             by_buf - by_buf % per_segment
         } else {
             per_segment.min(by_buf)
         };
-        u32::try_from(max).unwrap_or(u32::MAX)
+        let as_u32 = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        (as_u32(max), as_u32(per_segment))
     }
 
     /// The payload of one full-sized segment: SMSS less our TCP options.
     fn payload_per_segment(&self, now: Instant) -> usize {
-        let options = self.header_len_now(now).saturating_sub(20);
-        usize::from(self.smss).saturating_sub(options)
+        self.per_segment_after(self.header_len_now(now))
+    }
+
+    /// SMSS less the options of a TCP header `header` bytes long.
+    fn per_segment_after(&self, header: usize) -> usize {
+        usize::from(self.smss).saturating_sub(header.saturating_sub(20))
     }
 
     /// After `poll_transmit`: the payload size to split the segment just
@@ -683,8 +693,13 @@ impl Connection {
             let copied = self.send_buf.copy_out(offset, packet.payload_mut());
             debug_assert_eq!(copied, len, "the send queue holds what poll_data measured");
         }
-        let per_segment = self.payload_per_segment(now);
-        let tx = if self.cfg.tso && payload_len > per_segment {
+        // Only with TSO can a segment hold more than one segment's worth.
+        let per_segment = if self.cfg.tso {
+            self.per_segment_after(header_len)
+        } else {
+            usize::MAX
+        };
+        let tx = if payload_len > per_segment {
             // Split by the device, which completes each piece's checksum.
             self.gso = u16::try_from(per_segment).ok();
             TxChecksum::PseudoHeader
