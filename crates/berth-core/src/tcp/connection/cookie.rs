@@ -10,7 +10,7 @@ use crate::time::Instant;
 use super::super::config::TcpConfig;
 use super::super::segment::Segment;
 use super::super::seq::SeqNum;
-use super::Connection;
+use super::{Connection, Pending};
 use crate::wire::TcpFlags;
 
 impl Connection {
@@ -45,11 +45,11 @@ impl Connection {
         };
         let mut conn = Self::accept(now, cfg, local, remote, &syn, iss, ts_offset);
         // The SYN-ACK went out statelessly; it occupied ISS.
-        conn.syn_pending = false;
+        conn.pending.remove(Pending::SYN);
         conn.snd_nxt = iss + 1;
         conn.snd_max = iss + 1;
         // What the SYN-ACK offered: the receive window, unscaled.
-        let window = conn.recv_buf.window().get().min(u32::from(u16::MAX));
+        let window = conn.rcv_free().min(u32::from(u16::MAX));
         conn.rcv_adv = conn.rcv_nxt + window;
         conn.on_segment(now, ack);
         conn

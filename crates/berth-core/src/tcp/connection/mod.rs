@@ -10,17 +10,25 @@
 //! [`Connection::poll_at`] says when `on_timeout` is next due, and
 //! [`Connection::take_events`] says which waiters to wake.
 //!
-//! The code is split by direction: `input.rs` follows RFC 9293 section
-//! 3.10.7 (SEGMENT ARRIVES) step by step, `output.rs` decides what to send
-//! (Nagle, SWS avoidance, congestion and flow control, loss recovery,
-//! probes), `timers.rs` holds the deadlines (retransmission, delayed ACK,
-//! persist, keepalive, FIN-WAIT-2, TIME-WAIT).
+//! The code is split by what it decides:
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `input.rs` | SEGMENT ARRIVES (RFC 9293 3.10.7) step by step: SYN-SENT, then the sequence, RST, SYN and ACK checks of the synchronized states |
+//! | `ack.rs` | the fifth step once the ACK is acceptable: SND.UNA, the send window, RTT, congestion control, SACK, loss detection |
+//! | `receive.rs` | steps six to eight: the payload, delayed ACKs, the peer's FIN |
+//! | `output.rs` | what to send: Nagle, SWS avoidance, congestion and flow control, loss recovery, probes, the window we offer |
+//! | `timers.rs` | the deadlines: retransmission, loss probe, delayed ACK, persist, keepalive, FIN-WAIT-2 |
+//! | `time_wait.rs` | TIME-WAIT: entering it, the segments it still takes, 4-tuple reuse |
+//! | `cookie.rs`, `icmp.rs` | a connection from a SYN cookie; ICMP errors checked against it |
 
+mod ack;
 mod cookie;
 mod icmp;
 mod input;
 mod output;
-mod reuse;
+mod receive;
+mod time_wait;
 mod timers;
 
 use std::net::SocketAddr;
@@ -107,6 +115,33 @@ impl Events {
 
     fn insert(&mut self, other: Self) {
         self.0 |= other.0;
+    }
+}
+
+/// Segments owed to the peer, sent by the next `poll_transmit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Pending(u8);
+
+impl Pending {
+    /// An ACK (every segment we send carries it).
+    const ACK: Self = Self(1);
+    /// Our SYN, or SYN-ACK, (again).
+    const SYN: Self = Self(2);
+    /// A zero-window or keepalive probe.
+    const PROBE: Self = Self(4);
+    /// A tail loss probe (RFC 8985 7.3).
+    const LOSS_PROBE: Self = Self(8);
+
+    const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    fn insert(&mut self, other: Self) {
+        self.0 |= other.0;
+    }
+
+    fn remove(&mut self, other: Self) {
+        self.0 &= !other.0;
     }
 }
 
@@ -204,8 +239,6 @@ pub struct Connection {
     /// The tail loss probe in flight, if any (RFC 8985 TLP.end_seq and
     /// TLP.is_retrans).
     tlp: Option<Tlp>,
-    /// A probe is due: `poll_transmit` sends it.
-    tlp_pending: bool,
     /// Go-back-N after a retransmission timeout is under way (until
     /// SND.UNA reaches `recover`): no probes then.
     rto_recovery: bool,
@@ -220,8 +253,8 @@ pub struct Connection {
     timers: Timers,
     /// Consecutive retransmission timeouts (or SYN retransmissions).
     retries: u32,
-    /// Send an ACK with the next `poll_transmit`.
-    ack_now: bool,
+    /// Segments owed at the next `poll_transmit`.
+    pending: Pending,
     /// Full-sized segments received since our last ACK.
     unacked_segs: u32,
     /// The largest payload the peer has sent (at least 536, RFC 9293 3.7.1's
@@ -232,13 +265,9 @@ pub struct Connection {
     gso: Option<u16>,
     /// Remaining segments to acknowledge at once (Linux quick-ack mode).
     quickack: u32,
-    /// A SYN (or SYN-ACK) is to be (re)sent.
-    syn_pending: bool,
     /// A reset to send with the next `poll_transmit`: our abort, or the
     /// answer to an unacceptable segment.
     reset_to_send: Option<Reset>,
-    /// A zero-window or keepalive probe to send.
-    probe_pending: bool,
     /// When the last challenge or out-of-window ACK went out (RFC 5961 7).
     last_invalid_ack: Option<Instant>,
     /// When we last received a segment (keepalive, idle restart).
@@ -254,6 +283,19 @@ pub struct Connection {
 /// Linux's quick-ack budget at the start of a connection (`TCP_MAX_QUICKACKS`).
 const QUICKACKS: u32 = 16;
 
+/// The receive ring holds the buffer and some slack: a scaled window field
+/// is rounded up rather than take back what was promised (RFC 7323 2.4),
+/// and every byte of the window the peer was shown must fit. While the
+/// window is held (nothing read), each ACK can round the edge up by less
+/// than one unit of granularity; with segments of at least 9 units (1448
+/// bytes at Linux's shift of 7) that adds at most an eighth of the buffer
+/// before the window closes. Past the slack the field is rounded down.
+fn rcv_ring_capacity(buffer: usize, shift: WindowScale) -> usize {
+    buffer
+        .saturating_add(buffer / 8)
+        .saturating_add(1 << shift.get())
+}
+
 impl Connection {
     fn new(
         now: Instant,
@@ -264,12 +306,12 @@ impl Connection {
         ts_offset: u32,
         state: State,
     ) -> Self {
-        let recv_buf = RecvBuffer::new(cfg.recv_buffer);
         let rcv_wscale = if cfg.window_scaling {
             WindowScale::covering(WindowSize::from_usize_saturating(cfg.recv_buffer))
         } else {
             WindowScale::ZERO
         };
+        let recv_buf = RecvBuffer::new(rcv_ring_capacity(cfg.recv_buffer, rcv_wscale));
         // RFC 9293 3.7.1: without an MSS option the peer's MSS is 536 (IPv4)
         // or 1220 (IPv6); the handshake overrides this.
         let default_smss = if remote.is_ipv4() { 536 } else { 1220 };
@@ -316,21 +358,18 @@ impl Connection {
             scoreboard: Scoreboard::new(),
             recovery: None,
             tlp: None,
-            tlp_pending: false,
             rto_recovery: false,
             dsack_seen: false,
             recover: iss,
             dup_acks: 0,
             timers: Timers::default(),
             retries: 0,
-            ack_now: false,
+            pending: Pending::SYN,
             unacked_segs: 0,
             rcv_mss: usize::from(cfg.mss.min(536)),
             gso: None,
             quickack: QUICKACKS,
-            syn_pending: true,
             reset_to_send: None,
-            probe_pending: false,
             last_invalid_ack: None,
             last_recv: now,
             last_send: now,
@@ -693,11 +732,19 @@ impl Connection {
         // reading opens the window by at least two segments and doubles it,
         // tell the peer at once instead of waiting for its next segment.
         let offered = self.rcv_adv.wrapping_offset_from(self.rcv_nxt);
-        let free = self.recv_buf.window().get();
+        let free = self.rcv_free();
         let mss = u32::from(self.cfg.mss);
         if self.state.may_recv() && free >= offered.saturating_mul(2) && free - offered >= 2 * mss {
-            self.ack_now = true;
+            self.pending.insert(Pending::ACK);
         }
+    }
+
+    /// The receive buffer's free space from RCV.NXT (out-of-order data sits
+    /// inside it): what the window we offer is made from. The ring behind
+    /// it holds a little more (see [`rcv_ring_capacity`]).
+    fn rcv_free(&self) -> u32 {
+        let held = self.recv_buf.readable_len();
+        u32::try_from(self.cfg.recv_buffer.saturating_sub(held)).unwrap_or(u32::MAX)
     }
 
     /// Moves to CLOSED, recording `error` and waking everyone.

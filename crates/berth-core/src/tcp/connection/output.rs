@@ -13,8 +13,8 @@ use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::seq::SeqNum;
 use super::super::state::State;
-use super::input::DUP_THRESH;
-use super::{Connection, Events};
+use super::ack::DUP_THRESH;
+use super::{Connection, Events, Pending};
 
 /// A segment to emit: everything but the options, which follow the
 /// connection's state.
@@ -35,11 +35,13 @@ impl Connection {
         }
         match self.state {
             State::Closed => None,
-            State::SynSent | State::SynReceived if self.syn_pending => self.emit_syn(now, buf),
+            State::SynSent | State::SynReceived if self.pending.contains(Pending::SYN) => {
+                self.emit_syn(now, buf)
+            }
             State::SynSent => None,
             State::SynReceived | State::TimeWait => self.poll_ack(now, buf),
             _ => {
-                if self.tlp_pending
+                if self.pending.contains(Pending::LOSS_PROBE)
                     && let Some(n) = self.poll_loss_probe(now, buf)
                 {
                     return Some(n);
@@ -59,7 +61,7 @@ impl Connection {
     }
 
     fn emit_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        self.syn_pending = false;
+        self.pending.remove(Pending::SYN);
         let flags = if self.state == State::SynSent {
             Flags::SYN
         } else {
@@ -267,7 +269,7 @@ impl Connection {
     /// segment's worth of what was sent, again (it holds the last segment
     /// sent); either draws an ACK that tells what was lost.
     fn poll_loss_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        self.tlp_pending = false;
+        self.pending.remove(Pending::LOSS_PROBE);
         if self.snd_una == self.snd_max || self.snd_wnd.get() == 0 || !self.scoreboard.is_empty() {
             return None;
         }
@@ -432,7 +434,7 @@ impl Connection {
     /// A pure ACK: owed at once, after the delayed-ACK timer, or as a window
     /// update.
     fn poll_ack(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if !self.ack_now {
+        if !self.pending.contains(Pending::ACK) {
             return None;
         }
         // SND.MAX, not SND.NXT: after a timeout pulled SND.NXT back, an ACK
@@ -453,10 +455,10 @@ impl Connection {
     /// before SND.UNA, which the peer must answer with an ACK (Linux's
     /// `tcp_xmit_probe_skb`; RFC 1122 4.2.3.6 allows it for keepalives).
     fn poll_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        if !self.probe_pending {
+        if !self.pending.contains(Pending::PROBE) {
             return None;
         }
-        self.probe_pending = false;
+        self.pending.remove(Pending::PROBE);
         self.emit(
             now,
             buf,
@@ -623,7 +625,7 @@ impl Connection {
     /// that much data" is discouraged: SHLD-14), and moves right only by at
     /// least min(buffer/2, MSS) at a time (receiver SWS avoidance).
     fn window_to_advertise(&mut self, syn: bool) -> u16 {
-        let free = self.recv_buf.window().get();
+        let free = self.rcv_free();
         if syn {
             // The window in a SYN is never scaled (RFC 7323 2.2).
             let w = u16::try_from(free).unwrap_or(u16::MAX);
@@ -642,34 +644,39 @@ impl Connection {
         //#    RCV.BUFF - RCV.USER - RCV.WND  >=
         //#
         //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
-        let cap = u32::try_from(self.recv_buf.capacity()).unwrap_or(u32::MAX);
+        let cap = u32::try_from(self.cfg.recv_buffer).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss));
         let window = if free.saturating_sub(offered) >= step {
             free
         } else {
-            offered.min(free.max(offered))
+            offered
         };
         let shift = self.opts.rcv_wscale.get();
-        // Round down to stay inside the buffer, but up rather than below
-        // what we promised (Linux rounds up the same way).
         let mut field = window >> shift;
-        if (field << shift) < offered {
-            field = offered.div_ceil(1 << shift);
-        }
-        let field = u16::try_from(field).unwrap_or(u16::MAX);
         //= https://www.rfc-editor.org/rfc/rfc7323#section-2.4
         //# If the sequence number is then updated by a number of bytes smaller
         //# than that granularity, the TCP will have to either advertise a new
         //# window that is beyond what it previously advertised (and perhaps
         //# beyond the buffer) or will have to advertise a smaller window,
         //# which will cause the TCP window to shrink.
-        // What we promise (RCV.NXT + RCV.WND) is the window, not its
-        // rounding: recording the rounded-up edge let it creep right by up
-        // to 2^shift - 1 octets with every ACK while the window was held,
-        // past the end of the buffer, so a full buffer never showed a zero
-        // window. The edge we advertise stays within 2^shift of the promise.
-        let promised = (u32::from(field) << shift).min(window);
-        let edge = self.rcv_nxt + promised;
+        // Like Linux (tcp_select_window), we never shrink: the field is
+        // rounded up to cover what we promised, and the receive ring has
+        // room for one unit of granularity past the buffer to hold it.
+        // Only if even that room is used up (a peer sending many segments
+        // shorter than the granularity) is it rounded down, by less than
+        // one unit: RCV.NXT + RCV.WND we accept stays where it was.
+        if (field << shift) < offered {
+            field = offered.div_ceil(1 << shift);
+            let room = self.recv_buf.window().get();
+            if (field << shift) > room {
+                field = room >> shift;
+            }
+        }
+        let field = u16::try_from(field).unwrap_or(u16::MAX);
+        // What the peer may fill is exactly what it was shown: the right
+        // edge we accept is the field as sent, never less (the kernel fills
+        // to the last byte; trimming those bytes stalled it for good).
+        let edge = self.rcv_nxt + (u32::from(field) << shift);
         if self.rcv_adv.before(edge) {
             self.rcv_adv = edge;
         }
@@ -711,7 +718,7 @@ impl Connection {
         self.stats.segs_out += 1;
         if flags.contains(Flags::ACK) {
             // Every segment with ACK acknowledges everything received.
-            self.ack_now = false;
+            self.pending.remove(Pending::ACK);
             self.unacked_segs = 0;
             self.timers.delack = None;
         }

@@ -11,7 +11,7 @@ use crate::time::Instant;
 use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::state::State;
-use super::{ConnError, Connection};
+use super::{ConnError, Connection, Pending};
 use crate::time::Duration;
 
 /// RFC 8985 7.2: WCDelAckT, the worst-case delayed ACK timer a probe with
@@ -85,7 +85,7 @@ impl Connection {
         }
         if due(self.timers.delack) {
             self.timers.delack = None;
-            self.ack_now = true;
+            self.pending.insert(Pending::ACK);
         }
         if due(self.timers.persist) {
             self.on_persist(now);
@@ -112,7 +112,7 @@ impl Connection {
                 //# (5.5) The host MUST set RTO <- RTO * 2 ("back off the timer").
                 self.rtt.on_timeout();
                 self.stats.rto_fired += 1;
-                self.syn_pending = true;
+                self.pending.insert(Pending::SYN);
                 self.rtt_probe = None;
             }
             State::Closed | State::TimeWait => {}
@@ -140,7 +140,7 @@ impl Connection {
                 self.rto_recovery = true;
                 self.timers.pto = None;
                 self.tlp = None;
-                self.tlp_pending = false;
+                self.pending.remove(Pending::LOSS_PROBE);
                 self.dup_acks = 0;
                 //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
                 //# After a retransmit timeout, record the highest sequence
@@ -221,7 +221,7 @@ impl Connection {
             return;
         }
         // Counted when it goes out (poll_loss_probe may find it cannot).
-        self.tlp_pending = true;
+        self.pending.insert(Pending::LOSS_PROBE);
         //= https://www.rfc-editor.org/rfc/rfc8985#section-7.3
         //# After attempting to send a loss probe, regardless of whether a loss
         //# probe was sent, the sender MUST re-arm the RTO timer, not the PTO
@@ -247,14 +247,14 @@ impl Connection {
         self.stats.rto_fired += 1;
         self.stats.window_probes += 1;
         self.rtt.on_timeout();
-        self.probe_pending = true;
+        self.pending.insert(Pending::PROBE);
         self.snd_nxt = self.snd_una;
         self.rtt_probe = None;
         self.timers.rto = Some(now + self.rtt.rto());
     }
 
     fn on_persist(&mut self, now: Instant) {
-        self.probe_pending = true;
+        self.pending.insert(Pending::PROBE);
         self.stats.window_probes += 1;
         self.timers.persist_probes = self.timers.persist_probes.saturating_add(1);
         // Back off like the RTO (RFC 9293 3.8.6.1: "exponential backoff"),
@@ -299,7 +299,7 @@ impl Connection {
         //# connection within an interval.
         self.timers.keepalive_probes += 1;
         self.stats.keepalives += 1;
-        self.probe_pending = true;
+        self.pending.insert(Pending::PROBE);
         self.timers.keepalive = Some(now + ka.interval);
     }
 
