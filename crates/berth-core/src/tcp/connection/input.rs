@@ -129,12 +129,22 @@ impl Connection {
         self.timers.rto = None;
         // Karn: a SYN that was retransmitted cannot be timed, unless the
         // timestamp echo says which transmission is being acknowledged.
-        if let Some(sample) = self.rtt_sample_from_ts(now, seg) {
+        let sample = self.rtt_sample_from_ts(now, seg).or_else(|| {
+            self.rtt_probe
+                .filter(|_| self.retries == 0)
+                .map(|(_, sent)| now.saturating_duration_since(sent))
+        });
+        //= https://www.rfc-editor.org/rfc/rfc6298#section-3
+        //# RTT samples MUST NOT be made using segments that were
+        //# retransmitted (and thus for which it is ambiguous whether the reply
+        //# was for the first instance of the packet or a later instance).
+        // Nor from an echo older than the timer that covered the SYN-ACK
+        // (the backed-off RTO in force): had the answer really taken that
+        // long, the SYN-ACK would have been sent again. Such an ACK is the
+        // peer's next segment after its own ACK was lost (or a SYN cookie's
+        // final ACK, late): it tells when the peer last heard from us.
+        if let Some(sample) = sample.filter(|&s| s <= self.rtt.rto()) {
             self.rtt.sample(sample);
-        } else if self.retries == 0
-            && let Some((_, sent)) = self.rtt_probe.take()
-        {
-            self.rtt.sample(now.saturating_duration_since(sent));
         }
         self.rtt_probe = None;
         self.retries = 0;

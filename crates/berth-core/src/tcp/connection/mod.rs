@@ -451,7 +451,7 @@ impl Connection {
             // clamps to TCP_MIN_MSS (88). We clamp the same way.
             self.smss = mss.clamp(88, self.cfg.mss.max(88));
         }
-        self.cc.set_mss(u32::from(self.smss));
+        self.cc.set_mss(self.eff_mss());
     }
 
     /// The connection's state.
@@ -546,6 +546,15 @@ impl Connection {
     /// Our send MSS.
     pub fn smss(&self) -> u16 {
         self.smss
+    }
+
+    /// The payload of a full-sized segment: SMSS less the options every
+    /// segment carries (the timestamps, once negotiated). Congestion
+    /// control counts in these, as Linux counts in `mss_cache`: a window of
+    /// N segments is N full segments, never N segments and a runt.
+    fn eff_mss(&self) -> u32 {
+        let options = if self.opts.timestamps { 12 } else { 0 };
+        u32::from(self.smss).saturating_sub(options).max(1)
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.
@@ -684,9 +693,12 @@ impl Connection {
                 | State::FinWait2
                 | State::CloseWait
         ) {
-            // Linux (tcp_send_active_reset) sets ACK too.
+            // Linux (tcp_send_active_reset) sets ACK too, and sends from
+            // the highest sequence number sent: after a timeout SND.NXT is
+            // pulled back, left of what the peer will take (RFC 5961 drops
+            // a reset there).
             self.reset_to_send = Some(Reset {
-                seq: self.snd_nxt,
+                seq: self.snd_max,
                 ack: Some(self.rcv_nxt),
             });
         }
@@ -712,7 +724,7 @@ impl Connection {
         let mss = mss_for_mtu.max(88);
         if mss < self.smss {
             self.smss = mss;
-            self.cc.set_mss(u32::from(mss));
+            self.cc.set_mss(self.eff_mss());
             // Retransmit what was sent with the larger size (RFC 1191 section 6.5).
             // Not during loss recovery: there the sending limit is cwnd - pipe,
             // and pipe does not count what poll_data would resend below

@@ -195,6 +195,13 @@ impl Connection {
             // avoidance holds back.
             len -= len % per_segment;
         }
+        // cwnd counts whole segments (Linux counts packets): a remnant of
+        // it smaller than the segment it would cut short waits for the next
+        // ACK rather than go out as a runt (SACK blocks in our header can
+        // make a segment a little shorter than the unit cwnd counts in).
+        if len == usable_cwnd && len < per_segment.min(avail).min(usable_rwnd) && in_flight > 0 {
+            return None;
+        }
         let sends_fin = fin_unsent && len == avail && (usable_cwnd > len || in_flight == 0);
 
         if len == 0 && !sends_fin {

@@ -287,7 +287,7 @@ impl Connection {
         if self.timers.keepalive_probes >= ka.count {
             // Linux (tcp_keepalive_timer) resets the dead connection.
             self.reset_to_send = Some(Reset {
-                seq: self.snd_nxt,
+                seq: self.snd_max,
                 ack: Some(self.rcv_nxt),
             });
             self.enter_closed(Some(ConnError::TimedOut));

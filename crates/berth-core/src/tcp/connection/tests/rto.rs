@@ -157,3 +157,105 @@ fn stats_report_what_happened() {
     assert_eq!(h.conn.cwnd(), 1460, "one segment after a timeout");
     assert_eq!(h.conn.congestion_algorithm(), "cubic");
 }
+
+/// ESTABLISHED with timestamps on both sides (12 option bytes in every
+/// segment, so 1448 of payload in a 1460-byte SMSS), the peer offering
+/// 65535, after one 100 ms RTT sample.
+fn established_with_timestamps() -> Harness {
+    let mut cfg = plain_config();
+    cfg.timestamps = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            ts: Some((700, 0)),
+            ..peer_syn()
+        },
+    );
+    let syn_ack = h.poll().unwrap();
+    let (ts_val, _) = syn_ack.ts.unwrap();
+    h.advance(100);
+    h.inject(Seg {
+        win: 65535,
+        ts: Some((701, ts_val)),
+        ..peer_ack(ISS + 1)
+    });
+    assert_eq!(h.state(), State::Established);
+    h
+}
+
+#[test]
+fn after_a_timeout_one_full_segment_goes_and_no_runt() {
+    // Found over TUN: cwnd counted 1460-byte SMSS while a segment with
+    // timestamps carries 1448, so the one-segment window after an RTO went
+    // out as 1448 bytes and a 12-byte runt.
+    let mut h = established_with_timestamps();
+    h.conn.set_nodelay(true);
+    h.send(&[3; 20_000]);
+    let first: Vec<usize> = std::iter::from_fn(|| h.poll())
+        .map(|s| s.data.len())
+        .collect();
+    assert_eq!(
+        first,
+        vec![1448; 10],
+        "the initial window: ten full segments"
+    );
+    h.advance_to_timer();
+    let after: Vec<usize> = std::iter::from_fn(|| h.poll())
+        .map(|s| s.data.len())
+        .collect();
+    assert_eq!(after, vec![1448], "one segment, no runt");
+}
+
+#[test]
+fn an_abort_after_a_timeout_resets_from_the_highest_sequence_sent() {
+    // Found over TUN: the RST carried SND.NXT as a timeout had rewound
+    // it, left of the peer's window, so the peer dropped it (RFC 5961) and
+    // stayed ESTABLISHED. Linux resets from the highest sequence it sent.
+    let mut h = established_with(plain_config(), 100);
+    h.conn.set_nodelay(true);
+    h.send(&[3; 5000]);
+    while h.poll().is_some() {}
+    h.advance_to_timer();
+    assert_eq!(h.poll().unwrap().seq, ISS + 1, "the retransmission");
+    h.conn.abort();
+    let rst = h.poll().unwrap();
+    assert_eq!(rst.flags, Flags::RST);
+    assert_eq!(rst.seq, ISS + 1 + 5000);
+}
+
+//= https://www.rfc-editor.org/rfc/rfc6298#section-3
+//= type=test
+//# RTT samples MUST NOT be made using segments that were
+//# retransmitted (and thus for which it is ambiguous whether the reply
+//# was for the first instance of the packet or a later instance).
+#[test]
+fn a_handshake_ack_long_after_the_syn_ack_is_no_rtt_sample() {
+    // Found over TUN: the final ACK of the handshake was lost and the
+    // peer's first data came 38 s later, echoing the first SYN-ACK's
+    // timestamp: a 38 s "sample" put the RTO near two minutes. An echo
+    // older than the retransmission timer that covered it says when the
+    // peer last heard from us, not how far away it is.
+    let mut cfg = plain_config();
+    cfg.timestamps = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            ts: Some((700, 0)),
+            ..peer_syn()
+        },
+    );
+    h.advance(5);
+    let (first_ts, _) = h.poll().unwrap().ts.unwrap();
+    assert_ne!(first_ts, 0, "an echo of 0 is never used");
+    // The SYN-ACK goes five more times (1, 3, 7, 15 and 31 s); the peer's
+    // ACKs of those are lost too.
+    h.advance(38_000);
+    while h.poll().is_some() {}
+    h.inject(Seg {
+        ts: Some((38_700, first_ts)),
+        ..peer_data(IRS + 1, b"late")
+    });
+    assert_eq!(h.state(), State::Established);
+    assert_eq!(h.conn.srtt(), None, "no sample");
+    assert_eq!(h.conn.rto().as_millis(), 1000, "the initial RTO again");
+}
