@@ -78,6 +78,11 @@ pub struct TcpConfig {
     /// draw an ACK instead of waiting for the retransmission timeout.
     /// Linux: on (`tcp_early_retrans = 3`).
     pub tlp: bool,
+    /// F-RTO (RFC 5682): after a retransmission timeout, new data goes
+    /// before the rest of the retransmissions until an ACK shows whether
+    /// the timeout was spurious, and a spurious one is undone. Linux: on
+    /// (`tcp_frto = 2`).
+    pub frto: bool,
 }
 
 /// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
@@ -127,6 +132,7 @@ impl Default for TcpConfig {
             checksums: ChecksumCaps::FULL,
             tso: false,
             tlp: true,
+            frto: true,
         }
     }
 }

@@ -16,7 +16,9 @@
 //! | [`isn`] | initial sequence numbers: a 4 µs clock plus SipHash-2-4 of the 4-tuple | RFC 6528 |
 //! | [`recv_buffer`] | [`RecvBuffer`](recv_buffer::RecvBuffer): in-order bytes plus an out-of-order assembler of at most 32 ranges, addressed by offset from RCV.NXT; SACK blocks most recent first | RFC 9293 §3.10.7.4; RFC 2018 §4 |
 //! | [`rtt`] | [`RttEstimator`](rtt::RttEstimator): SRTT/RTTVAR and RTO with backoff; Karn's rule left to the caller | RFC 6298; RFC 7323 §4 (timing with timestamps) |
-//! | [`sack`] | [`Scoreboard`](sack::Scoreboard): the sender's SACKed ranges (at most 32), `IsLost`, `NextSeg` rules 1 and 3, `SetPipe` | RFC 6675 §4; RFC 2018; RFC 2883 (D-SACK ignored) |
+//! | [`sent`] | [`SentQueue`](sent::SentQueue): every transmission not yet cumulatively acknowledged, with its time and SACK / lost / retransmitted marks; what is in flight (`SetPipe`); RACK's time-based marking | RFC 6675 §4; RFC 2018; RFC 8985 §6.2 |
+//! | [`rack`] | [`Rack`](rack::Rack): the most recent delivery, minimum RTT, reordering window adapted with D-SACK | RFC 8985 §6 |
+//! | [`prr`] | [`Prr`](prr::Prr): Proportional Rate Reduction during recovery | RFC 6937 |
 //! | [`send_buffer`] | [`SendBuffer`](send_buffer::SendBuffer): one ring of unacknowledged + unsent bytes, addressed by offset from SND.UNA | RFC 9293 §3.3.1 |
 //! | `ring` (private) | the fixed-capacity byte ring under both buffers | none |
 //!
@@ -26,20 +28,22 @@
 //!   [`recv_buffer`].
 //! - RFC 6298 (retransmission timer): [`rtt`], with Linux's 200 ms minimum.
 //! - RFC 2018 (SACK): the receiver's blocks, [`recv_buffer`]; the sender's
-//!   scoreboard, [`sack`].
-//! - RFC 6675 (SACK loss recovery): `IsLost`, `NextSeg`, `SetPipe`, [`sack`].
+//!   marks, [`sent`].
+//! - RFC 8985 (RACK-TLP): [`rack`] and [`sent`]; RFC 6937 (PRR): [`prr`].
 //! - RFC 7323 (window scale): [`seq::WindowScale`], [`seq::WindowSize`].
 
 pub mod config;
 pub mod congestion;
 pub mod connection;
 pub mod isn;
+pub mod prr;
+pub mod rack;
 pub mod recv_buffer;
 mod ring;
 pub mod rtt;
-pub mod sack;
 pub mod segment;
 pub mod send_buffer;
+pub mod sent;
 pub mod seq;
 pub mod state;
 pub mod stats;

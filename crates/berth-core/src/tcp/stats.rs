@@ -20,7 +20,7 @@ pub struct ConnStats {
     pub fast_retransmits: u64,
     /// Retransmission timer expiries.
     pub rto_fired: u64,
-    /// Loss-recovery episodes entered (RFC 6675 or RFC 6582).
+    /// Loss-recovery episodes entered (RACK, or duplicate ACKs).
     pub recoveries: u64,
     /// Loss-recovery episodes that used SACK information.
     pub sack_recoveries: u64,
@@ -50,8 +50,16 @@ pub struct ConnStats {
     pub resets_sent: u64,
     /// Acceptable RSTs received.
     pub resets_received: u64,
-    /// Spurious retransmissions detected by D-SACK (counted, not undone).
+    /// D-SACK blocks received: duplicates the peer got (RFC 2883).
     pub dsacks: u64,
+    /// D-SACK blocks sent: duplicates we got.
+    pub dsacks_sent: u64,
+    /// Window reductions undone as spurious (Eifel, D-SACK, F-RTO).
+    pub undos: u64,
+    /// Retransmission timeouts found spurious (F-RTO, Eifel).
+    pub spurious_rtos: u64,
+    /// RACK reordering timer expiries (RFC 8985 6.3).
+    pub reo_timeouts: u64,
     /// Tail loss probes sent (RFC 8985 7).
     pub loss_probes: u64,
     /// Losses a tail loss probe repaired (the congestion window was cut).

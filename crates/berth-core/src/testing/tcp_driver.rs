@@ -325,13 +325,15 @@ impl Driver {
                     ));
                 }
                 // RCV.NXT + free space = IRS + 1 + bytes read + capacity (+1
-                // for a FIN), and the rounding may add up to the slack.
+                // for a FIN), and rounding the held window up may add up to
+                // the ring's slack (an eighth of the buffer and one unit).
                 let buffer_end = self
                     .irs
                     .wrapping_add(2)
                     .wrapping_add(self.delivered as u32)
                     .wrapping_add(self.capacity)
-                    .wrapping_add(slack);
+                    .wrapping_add(self.capacity / 8)
+                    .wrapping_add(slack + 1);
                 if !repr.flags.syn() && SeqNum::new(buffer_end).before(SeqNum::new(edge)) {
                     return Err(format!(
                         "our window's right edge {edge} is past the buffer's end {buffer_end}: {repr:?}"

@@ -31,7 +31,7 @@
 //!   without pacing: stretch ACKs grow cwnd less;
 //! - the round in which CSS starts counts as the first of its `CSS_ROUNDS`.
 
-use super::{Ack, CongestionControl, RecoveryKind, Window};
+use super::{Ack, CongestionControl, Window};
 use crate::time::{Duration, Instant};
 
 /// RFC 9438 section 5.1: the aggressiveness constant, in segments/s³.
@@ -55,6 +55,8 @@ pub struct Cubic {
     w_max: Option<f64>,
     /// `cwnd_prior` in bytes: cwnd when ssthresh was last set.
     cwnd_prior: f64,
+    /// `W_max` and `cwnd_prior` before the last reduction, for undo.
+    undo_curve: Option<(Option<f64>, f64)>,
     /// The current congestion avoidance epoch, started by its first ACK.
     epoch: Option<Epoch>,
     /// The smoothed RTT of the ACKs' samples (RFC 6298's SRTT).
@@ -98,6 +100,7 @@ impl Cubic {
             hystart: HyStart::new(),
             w_max: None,
             cwnd_prior: 0.0,
+            undo_curve: None,
             epoch: None,
             srtt: None,
             last_ack: now,
@@ -216,6 +219,7 @@ impl Cubic {
     /// Fast retransmit: fast convergence and `cwnd_prior`, before the
     /// window is cut.
     fn remember_window(&mut self) {
+        self.undo_curve = Some((self.w_max, self.cwnd_prior));
         let cwnd = f64::from(self.window.cwnd);
         //= https://www.rfc-editor.org/rfc/rfc9438#section-4.7
         //# With fast convergence, when a congestion event occurs, _W_max_ is
@@ -256,7 +260,7 @@ impl CongestionControl for Cubic {
     }
 
     fn in_recovery(&self) -> bool {
-        self.window.recovery.is_some()
+        self.window.recovery
     }
 
     fn set_mss(&mut self, smss: u32) {
@@ -284,7 +288,7 @@ impl CongestionControl for Cubic {
                 epoch.start = (epoch.start + since_last_ack).min(ack.now);
             }
         }
-        if self.window.recovery.is_some() {
+        if self.window.recovery {
             return;
         }
         let mut bytes = ack.bytes_acked;
@@ -318,19 +322,13 @@ impl CongestionControl for Cubic {
         }
     }
 
-    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32, kind: RecoveryKind) {
+    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32) {
         let _ = now;
-        if self.window.recovery.is_some() {
+        if self.window.recovery {
             return;
         }
         self.remember_window();
-        self.window
-            .enter_recovery(Self::loss_ssthresh(flight_size), kind);
-    }
-
-    fn on_recovery_dup_ack(&mut self, now: Instant) {
-        let _ = now;
-        self.window.recovery_dup_ack();
+        self.window.enter_recovery(Self::loss_ssthresh(flight_size));
     }
 
     fn on_partial_ack(&mut self, ack: &Ack) {
@@ -353,7 +351,8 @@ impl CongestionControl for Cubic {
         //# Section 4.6) in a way that is different from Reno TCP [RFC5681].
         // A backed-off timeout is the same event; in recovery, the event
         // that started it already saved cwnd_prior.
-        if !self.window.timed_out && self.window.recovery.is_none() {
+        if !self.window.timed_out && !self.window.recovery {
+            self.undo_curve = Some((self.w_max, self.cwnd_prior));
             self.cwnd_prior = f64::from(self.window.cwnd);
         }
         // Section 4.8: the next avoidance stage restarts the curve (K = 0).
@@ -361,6 +360,18 @@ impl CongestionControl for Cubic {
         self.epoch = None;
         self.hystart.stop();
         self.window.rto(Self::loss_ssthresh(flight_size));
+    }
+
+    fn on_undo(&mut self) {
+        if self.window.undo()
+            && let Some((w_max, cwnd_prior)) = self.undo_curve.take()
+        {
+            // The curve from before the reduction, restarted from the
+            // restored window.
+            self.w_max = w_max;
+            self.cwnd_prior = cwnd_prior;
+        }
+        self.epoch = None;
     }
 
     fn on_idle_restart(&mut self, now: Instant, idle: Duration, rto: Duration) {
@@ -548,7 +559,7 @@ mod tests {
         c.window.started = true;
         c.window.cwnd = w_max * SMSS;
         c.srtt = Some(RTT);
-        c.on_enter_recovery(Instant::ZERO, w_max * SMSS, RecoveryKind::Sack);
+        c.on_enter_recovery(Instant::ZERO, w_max * SMSS);
         let flight = c.cwnd();
         c.on_recovery_exit(&ack_at(Instant::ZERO, SMSS, None, flight));
         c
@@ -572,9 +583,14 @@ mod tests {
         assert!(!c.in_slow_start());
         // The cut follows FlightSize, not cwnd.
         let mut c = Cubic::new(SMSS, Instant::ZERO);
-        c.on_enter_recovery(Instant::ZERO, 40 * SMSS, RecoveryKind::NewReno);
+        c.on_enter_recovery(Instant::ZERO, 40 * SMSS);
         assert_eq!(c.ssthresh(), 28 * SMSS);
-        assert_eq!(c.cwnd(), 31 * SMSS, "RFC 5681 inflation by 3*SMSS");
+        assert_eq!(c.cwnd(), 28 * SMSS);
+        // Undone: the window and the curve from before.
+        let mut c = after_loss(100);
+        c.on_undo();
+        assert_eq!(c.cwnd(), 100 * SMSS);
+        assert_eq!(c.w_max, None);
     }
 
     //= https://www.rfc-editor.org/rfc/rfc9438#section-4.7
@@ -586,13 +602,13 @@ mod tests {
     fn fast_convergence_releases_bandwidth_when_shrinking() {
         let mut c = after_loss(100);
         c.window.cwnd = 80 * SMSS;
-        c.on_enter_recovery(Instant::from_secs(1), 80 * SMSS, RecoveryKind::Sack);
+        c.on_enter_recovery(Instant::from_secs(1), 80 * SMSS);
         // 80 < 100: W_max = 80 * (1 + 0.7) / 2.
         assert_eq!(c.w_max, Some(68.0 * f64::from(SMSS)));
         assert_eq!(c.cwnd_prior, f64::from(80 * SMSS));
         c.on_recovery_exit(&ack_at(Instant::from_secs(1), SMSS, None, 56 * SMSS));
         c.window.cwnd = 90 * SMSS;
-        c.on_enter_recovery(Instant::from_secs(2), 90 * SMSS, RecoveryKind::Sack);
+        c.on_enter_recovery(Instant::from_secs(2), 90 * SMSS);
         assert_eq!(
             c.w_max,
             Some(f64::from(90 * SMSS)),

@@ -36,23 +36,20 @@
 //! | handshake done (effective SMSS known) and on every PMTU/MSS change | [`CongestionControl::set_mss`]; before any data is acknowledged this resets cwnd to the RFC 6928 initial window |
 //! | about to send new data while nothing is in flight | [`CongestionControl::on_idle_restart`]`(now, now - last data sent, rto)`; optional, a no-op unless idle > RTO |
 //! | ACK advances SND.UNA, not in recovery | [`CongestionControl::on_ack`] |
-//! | loss detected (third duplicate ACK, or RFC 6675 `IsLost(SND.UNA)`), not in recovery and past RFC 6582's `recover` | [`CongestionControl::on_enter_recovery`]`(now, FlightSize, kind)`, FlightSize not counting limited-transmit segments (RFC 5681 section 3.2 step 2); then retransmit |
-//! | each further duplicate ACK during [`RecoveryKind::NewReno`] recovery | [`CongestionControl::on_recovery_dup_ack`] |
-//! | ACK advances SND.UNA during recovery but not past `recover` | [`CongestionControl::on_partial_ack`] |
-//! | ACK advances SND.UNA past `recover` | [`CongestionControl::on_recovery_exit`] |
+//! | loss detected (RACK, or the third duplicate ACK without SACK), or an ECN echo (RFC 3168), not already reducing | [`CongestionControl::on_enter_recovery`]`(now, FlightSize)`; then retransmit under PRR |
+//! | ACK advances SND.UNA during recovery but not past its end | [`CongestionControl::on_partial_ack`] |
+//! | ACK advances SND.UNA past the end of recovery | [`CongestionControl::on_recovery_exit`] |
 //! | retransmission timer fires (every time, also when backed off) | [`CongestionControl::on_rto`]`(now, FlightSize)` |
+//! | the reduction was spurious (Eifel, D-SACK, F-RTO) | [`CongestionControl::on_undo`] |
 //!
-//! The sender may have `min(cwnd, rwnd)` bytes outstanding; during
-//! [`RecoveryKind::Sack`] recovery it compares RFC 6675's `pipe`, not
-//! FlightSize, with cwnd. Every [`Ack`] carries FlightSize = SND.NXT -
+//! The sender may have `min(cwnd, rwnd)` bytes in flight outside recovery;
+//! during recovery PRR decides. Every [`Ack`] carries FlightSize = SND.NXT -
 //! SND.UNA *after* the ACK; that, with the running sum of `bytes_acked`, is
 //! all HyStart++ needs to find its round boundaries (a round ends when the
 //! bytes that were outstanding at its start are acknowledged), so the
 //! connection passes no sequence markers.
 //!
-//! Not here yet: ECN (RFC 3168 / RFC 9438's reduction on ECE), Proportional
-//! Rate Reduction (RFC 6937) during SACK recovery, undoing spurious
-//! reductions (RFC 9438 section 4.9, F-RTO, Eifel), pacing.
+//! Not here: pacing.
 
 mod cubic;
 mod new_reno;
@@ -85,18 +82,6 @@ pub enum CongestionAlgorithm {
     Cubic,
     /// NewReno (RFC 5681, RFC 6582).
     NewReno,
-}
-
-/// How fast recovery accounts for the data in the network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecoveryKind {
-    /// No SACK: RFC 5681 / RFC 6582 window inflation. cwnd is set to
-    /// ssthresh + 3*SMSS, grows by SMSS per further duplicate ACK and is
-    /// deflated by partial ACKs; the sender compares FlightSize with cwnd.
-    NewReno,
-    /// SACK: RFC 6675. cwnd is set to ssthresh and left alone; the sender
-    /// compares its `pipe` estimate with cwnd.
-    Sack,
 }
 
 /// One ACK that acknowledged new data, as the connection saw it.
@@ -148,10 +133,9 @@ pub trait CongestionControl {
     /// An ACK of new data outside recovery: slow start or congestion
     /// avoidance. Ignored (apart from its RTT sample) during recovery.
     fn on_ack(&mut self, ack: &Ack);
-    /// Fast retransmit is starting: ssthresh and cwnd are cut.
-    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32, kind: RecoveryKind);
-    /// A duplicate ACK after the third one, during recovery.
-    fn on_recovery_dup_ack(&mut self, now: Instant);
+    /// Recovery (or an ECN reduction) is starting: ssthresh is cut, and
+    /// cwnd with it; the sender reaches it under PRR. Once per episode.
+    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32);
     /// An ACK of new data during recovery that does not reach `recover`.
     fn on_partial_ack(&mut self, ack: &Ack);
     /// The ACK that reaches `recover`: recovery is over.
@@ -161,6 +145,10 @@ pub trait CongestionControl {
     /// New data is about to be sent after `idle` without sending; `rto` is
     /// the current retransmission timeout. Shrinks cwnd if idle > rto.
     fn on_idle_restart(&mut self, now: Instant, idle: Duration, rto: Duration);
+    /// The last reduction (recovery or timeout) was spurious: cwnd and
+    /// ssthresh go back to at least what they were before it, and recovery
+    /// ends (Linux `tcp_undo_cwnd_reduction`).
+    fn on_undo(&mut self);
 }
 
 /// The controller a connection holds: one of the shipped algorithms.
@@ -216,11 +204,8 @@ impl CongestionControl for Controller {
     fn on_ack(&mut self, ack: &Ack) {
         dispatch!(self, c => c.on_ack(ack));
     }
-    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32, kind: RecoveryKind) {
-        dispatch!(self, c => c.on_enter_recovery(now, flight_size, kind));
-    }
-    fn on_recovery_dup_ack(&mut self, now: Instant) {
-        dispatch!(self, c => c.on_recovery_dup_ack(now));
+    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32) {
+        dispatch!(self, c => c.on_enter_recovery(now, flight_size));
     }
     fn on_partial_ack(&mut self, ack: &Ack) {
         dispatch!(self, c => c.on_partial_ack(ack));
@@ -233,6 +218,9 @@ impl CongestionControl for Controller {
     }
     fn on_idle_restart(&mut self, now: Instant, idle: Duration, rto: Duration) {
         dispatch!(self, c => c.on_idle_restart(now, idle, rto));
+    }
+    fn on_undo(&mut self) {
+        dispatch!(self, c => c.on_undo());
     }
 }
 
@@ -261,7 +249,10 @@ struct Window {
     smss: u32,
     cwnd: u32,
     ssthresh: u32,
-    recovery: Option<RecoveryKind>,
+    /// In recovery (or an ECN reduction): cwnd is PRR's business.
+    recovery: bool,
+    /// cwnd and ssthresh before the last reduction, for undo.
+    prior: Option<(u32, u32)>,
     /// A timeout fired and no new data has been acknowledged since: another
     /// timeout is a backoff of the same loss and must not cut ssthresh again.
     timed_out: bool,
@@ -285,7 +276,8 @@ impl Window {
             //# to the size of the largest possible advertised window), but ssthresh
             //# MUST be reduced in response to congestion.
             ssthresh: INFINITE_SSTHRESH,
-            recovery: None,
+            recovery: false,
+            prior: None,
             timed_out: false,
             slow_start_after_rto: false,
             started: false,
@@ -293,7 +285,7 @@ impl Window {
     }
 
     fn in_slow_start(&self) -> bool {
-        self.recovery.is_none() && self.cwnd < self.ssthresh
+        !self.recovery && self.cwnd < self.ssthresh
     }
 
     /// The lowest ssthresh a congestion event may set.
@@ -373,56 +365,26 @@ impl Window {
         bytes_acked.saturating_sub(room)
     }
 
-    /// Fast retransmit: ssthresh becomes `ssthresh` (at least 2*SMSS).
-    fn enter_recovery(&mut self, ssthresh: u32, kind: RecoveryKind) {
+    /// Recovery begins: ssthresh becomes `ssthresh` (at least 2*SMSS), and
+    /// cwnd the same (PRR brings what is in flight down to it).
+    fn enter_recovery(&mut self, ssthresh: u32) {
         self.started = true;
         self.slow_start_after_rto = false;
+        self.prior = Some((self.cwnd, self.ssthresh));
         self.ssthresh = ssthresh.max(self.min_ssthresh());
-        self.recovery = Some(kind);
-        match kind {
-            RecoveryKind::NewReno => {
-                //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
-                //# The lost segment starting at SND.UNA MUST be retransmitted and
-                //# cwnd set to ssthresh plus 3*SMSS.
-                self.set_cwnd(self.ssthresh.saturating_add(self.smss.saturating_mul(3)));
-            }
-            RecoveryKind::Sack => {
-                //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-                //# (4.2) ssthresh = cwnd = (FlightSize / 2)
-                self.set_cwnd(self.ssthresh);
-            }
-        }
-    }
-
-    fn recovery_dup_ack(&mut self) {
-        if self.recovery == Some(RecoveryKind::NewReno) {
-            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
-            //# For each additional duplicate ACK received (after the third),
-            //# cwnd MUST be incremented by SMSS.
-            self.set_cwnd(self.cwnd.saturating_add(self.smss));
-        }
+        self.recovery = true;
+        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
+        //# (4.2) ssthresh = cwnd = (FlightSize / 2)
+        self.set_cwnd(self.ssthresh);
     }
 
     fn partial_ack(&mut self, bytes_acked: u32) {
         self.on_new_data_acked(bytes_acked);
-        if self.recovery != Some(RecoveryKind::NewReno) {
-            return;
-        }
-        //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-        //# Deflate the congestion window by the amount of new data
-        //# acknowledged by the Cumulative Acknowledgment field.  If the partial
-        //# ACK acknowledges at least one SMSS of new data, then add back SMSS
-        //# bytes to the congestion window.
-        let mut cwnd = self.cwnd.saturating_sub(bytes_acked);
-        if bytes_acked >= self.smss {
-            cwnd = cwnd.saturating_add(self.smss);
-        }
-        self.set_cwnd(cwnd);
     }
 
     fn exit_recovery(&mut self, bytes_acked: u32, flight_size: u32) {
         self.on_new_data_acked(bytes_acked);
-        if self.recovery.take().is_none() {
+        if !core::mem::take(&mut self.recovery) {
             return;
         }
         // Option (1) for both kinds: never leave recovery with a window that
@@ -445,10 +407,13 @@ impl Window {
         //# retransmission timer, the value of ssthresh MUST be set to no more
         //# than the value given in equation (4):
         if !self.timed_out {
+            if !self.recovery {
+                self.prior = Some((self.cwnd, self.ssthresh));
+            }
             self.ssthresh = ssthresh.max(self.min_ssthresh());
         }
         self.timed_out = true;
-        self.recovery = None;
+        self.recovery = false;
         self.slow_start_after_rto = true;
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.1
         //# Furthermore, upon a timeout (as specified in [RFC2988]) cwnd MUST be
@@ -457,13 +422,27 @@ impl Window {
         self.set_cwnd(self.smss);
     }
 
+    /// The last reduction was spurious: back to at least the window before
+    /// it (Linux `tcp_undo_cwnd_reduction`); whether there was one to undo.
+    fn undo(&mut self) -> bool {
+        self.recovery = false;
+        self.timed_out = false;
+        self.slow_start_after_rto = false;
+        let Some((cwnd, ssthresh)) = self.prior.take() else {
+            return false;
+        };
+        self.set_cwnd(self.cwnd.max(cwnd));
+        self.ssthresh = self.ssthresh.max(ssthresh);
+        true
+    }
+
     /// Linux's `tcp_cwnd_restart`; true if cwnd was touched.
     fn idle_restart(&mut self, idle: Duration, rto: Duration) -> bool {
         //= https://www.rfc-editor.org/rfc/rfc5681#section-4.1
         //# Therefore, a TCP SHOULD set cwnd to no more than RW before beginning
         //# transmission if the TCP has not sent data in an interval exceeding
         //# the retransmission timeout.
-        if idle <= rto || self.recovery.is_some() {
+        if idle <= rto || self.recovery {
             return false;
         }
         // Linux (net.ipv4.tcp_slow_start_after_idle) follows RFC 2861 rather
@@ -562,7 +541,7 @@ mod tests {
         pub(super) fn loss_round(&mut self, cc: &mut impl CongestionControl) {
             self.fill(cc);
             let recover = self.sent;
-            cc.on_enter_recovery(self.now, self.flight(), RecoveryKind::Sack);
+            cc.on_enter_recovery(self.now, self.flight());
             let segments = self.flight() / self.smss;
             let step = self.rtt / segments.max(1);
             let mut pipe = self.flight() - self.smss;
@@ -619,7 +598,7 @@ mod tests {
             assert_eq!(cc.ssthresh(), INFINITE_SSTHRESH);
             assert!(cc.in_slow_start());
             assert!(!cc.in_recovery());
-            cc.on_enter_recovery(Instant::ZERO, 14_600, RecoveryKind::Sack);
+            cc.on_enter_recovery(Instant::ZERO, 14_600);
             assert!(cc.ssthresh() < 14_600, "{name}");
         }
     }
@@ -641,7 +620,7 @@ mod tests {
             cc.set_mss(0);
             assert_eq!((cc.smss(), cc.cwnd()), (1, 10));
             let mut cc = new_controller(alg, SMSS, Instant::ZERO);
-            cc.on_enter_recovery(Instant::ZERO, 40 * SMSS, RecoveryKind::Sack);
+            cc.on_enter_recovery(Instant::ZERO, 40 * SMSS);
             let (cwnd, ssthresh) = (cc.cwnd(), cc.ssthresh());
             cc.set_mss(SMSS / 2);
             assert_eq!((cc.cwnd(), cc.ssthresh()), (cwnd / 2, ssthresh / 2));
@@ -697,9 +676,8 @@ mod tests {
         },
         EnterRecovery {
             flight: u32,
-            sack: bool,
         },
-        DupAck,
+        Undo,
         PartialAck {
             bytes: u32,
             flight: u32,
@@ -732,8 +710,8 @@ mod tests {
                 .prop_map(|(dt_ms, bytes, rtt_ms, flight, app_limited)| Event::Ack {
                     dt_ms, bytes, rtt_ms, flight, app_limited
                 }),
-            1 => (bytes(), any::<bool>()).prop_map(|(flight, sack)| Event::EnterRecovery { flight, sack }),
-            1 => Just(Event::DupAck),
+            1 => bytes().prop_map(|flight| Event::EnterRecovery { flight }),
+            1 => Just(Event::Undo),
             1 => (bytes(), bytes()).prop_map(|(bytes, flight)| Event::PartialAck { bytes, flight }),
             1 => (bytes(), bytes()).prop_map(|(bytes, flight)| Event::Exit { bytes, flight }),
             1 => bytes().prop_map(|flight| Event::Rto { flight }),
@@ -762,15 +740,8 @@ mod tests {
                 *now += Duration::from_millis(dt_ms.into());
                 cc.on_ack(&ack(*now, bytes, rtt_ms, flight, app_limited));
             }
-            Event::EnterRecovery { flight, sack } => {
-                let kind = if sack {
-                    RecoveryKind::Sack
-                } else {
-                    RecoveryKind::NewReno
-                };
-                cc.on_enter_recovery(*now, flight, kind);
-            }
-            Event::DupAck => cc.on_recovery_dup_ack(*now),
+            Event::EnterRecovery { flight } => cc.on_enter_recovery(*now, flight),
+            Event::Undo => cc.on_undo(),
             Event::PartialAck { bytes, flight } => {
                 cc.on_partial_ack(&ack(*now, bytes, Some(10), flight, false))
             }
@@ -825,7 +796,7 @@ mod tests {
             let mut cc = new_controller(alg, SMSS, now);
             // Start from congestion avoidance half the time.
             if acks.len() % 2 == 0 {
-                cc.on_enter_recovery(now, 50 * SMSS, RecoveryKind::Sack);
+                cc.on_enter_recovery(now, 50 * SMSS);
                 cc.on_recovery_exit(&Ack { now, bytes_acked: SMSS, rtt: None, flight_size: 50 * SMSS, app_limited: false });
             }
             for &(dt_ms, bytes, app_limited) in &acks {

@@ -4,7 +4,7 @@
 //! Everything but the congestion-avoidance growth and the size of the cut
 //! lives in the shared window arithmetic of the parent module.
 
-use super::{Ack, CongestionControl, RecoveryKind, Window};
+use super::{Ack, CongestionControl, Window};
 use crate::time::{Duration, Instant};
 
 /// The NewReno congestion controller (RFC 5681, RFC 6582).
@@ -68,7 +68,7 @@ impl CongestionControl for NewReno {
     }
 
     fn in_recovery(&self) -> bool {
-        self.window.recovery.is_some()
+        self.window.recovery
     }
 
     fn set_mss(&mut self, smss: u32) {
@@ -79,7 +79,7 @@ impl CongestionControl for NewReno {
 
     fn on_ack(&mut self, ack: &Ack) {
         self.window.on_new_data_acked(ack.bytes_acked);
-        if self.window.recovery.is_some() || ack.app_limited {
+        if self.window.recovery || ack.app_limited {
             return;
         }
         let mut bytes = ack.bytes_acked;
@@ -91,22 +91,16 @@ impl CongestionControl for NewReno {
         }
     }
 
-    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32, kind: RecoveryKind) {
+    fn on_enter_recovery(&mut self, now: Instant, flight_size: u32) {
         let _ = now;
-        if self.window.recovery.is_some() {
+        if self.window.recovery {
             return;
         }
         //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
         //# When the third duplicate ACK is received, a TCP MUST set ssthresh
         //# to no more than the value given in equation (4).
-        self.window
-            .enter_recovery(Self::loss_ssthresh(flight_size), kind);
+        self.window.enter_recovery(Self::loss_ssthresh(flight_size));
         self.bytes_acked = 0;
-    }
-
-    fn on_recovery_dup_ack(&mut self, now: Instant) {
-        let _ = now;
-        self.window.recovery_dup_ack();
     }
 
     fn on_partial_ack(&mut self, ack: &Ack) {
@@ -128,6 +122,11 @@ impl CongestionControl for NewReno {
         if self.window.idle_restart(idle, rto) {
             self.bytes_acked = 0;
         }
+    }
+
+    fn on_undo(&mut self) {
+        self.window.undo();
+        self.bytes_acked = 0;
     }
 }
 
@@ -237,19 +236,39 @@ mod tests {
 
     //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
     //= type=test
-    //# The lost segment starting at SND.UNA MUST be retransmitted and
-    //# cwnd set to ssthresh plus 3*SMSS.
+    //# When the third duplicate ACK is received, a TCP MUST set ssthresh
+    //# to no more than the value given in equation (4).
     #[test]
-    fn fast_recovery_halves_flight_and_inflates() {
+    fn recovery_halves_flight() {
         let mut r = reno();
-        r.on_enter_recovery(Instant::from_millis(1), 20 * SMSS, RecoveryKind::NewReno);
+        r.on_enter_recovery(Instant::from_millis(1), 20 * SMSS);
         assert!(r.in_recovery());
         assert!(!r.in_slow_start());
         assert_eq!(r.ssthresh(), 10 * SMSS);
-        assert_eq!(r.cwnd(), 13 * SMSS);
+        // cwnd is the target PRR brings the flight down to.
+        assert_eq!(r.cwnd(), 10 * SMSS);
         // A second call for the same episode changes nothing.
-        r.on_enter_recovery(Instant::from_millis(2), 4 * SMSS, RecoveryKind::NewReno);
-        assert_eq!((r.ssthresh(), r.cwnd()), (10 * SMSS, 13 * SMSS));
+        r.on_enter_recovery(Instant::from_millis(2), 4 * SMSS);
+        assert_eq!((r.ssthresh(), r.cwnd()), (10 * SMSS, 10 * SMSS));
+    }
+
+    #[test]
+    fn undo_restores_the_window_before_the_cut() {
+        let mut r = in_ca(20 * SMSS);
+        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
+        assert_eq!(r.cwnd(), 10 * SMSS);
+        r.on_undo();
+        assert!(!r.in_recovery());
+        assert_eq!(r.cwnd(), 20 * SMSS);
+        // After a timeout too (the first one's window).
+        r.on_rto(Instant::ZERO, 20 * SMSS);
+        r.on_rto(Instant::ZERO, SMSS);
+        assert_eq!(r.cwnd(), SMSS);
+        r.on_undo();
+        assert_eq!(r.cwnd(), 20 * SMSS);
+        // Nothing to undo: nothing changes.
+        r.on_undo();
+        assert_eq!(r.cwnd(), 20 * SMSS);
     }
 
     //= https://www.rfc-editor.org/rfc/rfc5681#section-3.1
@@ -258,52 +277,9 @@ mod tests {
     #[test]
     fn ssthresh_never_below_two_segments() {
         let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, SMSS, RecoveryKind::Sack);
+        r.on_enter_recovery(Instant::ZERO, SMSS);
         assert_eq!(r.ssthresh(), 2 * SMSS);
         assert_eq!(r.cwnd(), 2 * SMSS);
-    }
-
-    //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
-    //= type=test
-    //# For each additional duplicate ACK received (after the third),
-    //# cwnd MUST be incremented by SMSS.
-    #[test]
-    fn dup_acks_inflate_only_without_sack() {
-        let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::NewReno);
-        r.on_recovery_dup_ack(Instant::ZERO);
-        r.on_recovery_dup_ack(Instant::ZERO);
-        assert_eq!(r.cwnd(), 15 * SMSS);
-        let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::Sack);
-        r.on_recovery_dup_ack(Instant::ZERO);
-        assert_eq!(r.cwnd(), 10 * SMSS);
-    }
-
-    //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-    //= type=test
-    //# Deflate the congestion window by the amount of new data
-    //# acknowledged by the Cumulative Acknowledgment field.  If the partial
-    //# ACK acknowledges at least one SMSS of new data, then add back SMSS
-    //# bytes to the congestion window.
-    #[test]
-    fn partial_ack_deflates() {
-        let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::NewReno);
-        assert_eq!(r.cwnd(), 13 * SMSS);
-        r.on_partial_ack(&ack(1, 3 * SMSS, 17 * SMSS));
-        assert_eq!(r.cwnd(), 11 * SMSS);
-        r.on_partial_ack(&ack(2, 500, 16 * SMSS));
-        assert_eq!(r.cwnd(), 10 * SMSS + 500);
-        assert!(r.in_recovery());
-        // Never below one segment, however much is acknowledged.
-        r.on_partial_ack(&ack(3, 100 * SMSS, 0));
-        assert_eq!(r.cwnd(), SMSS);
-        // With SACK the connection works from pipe; cwnd stays put.
-        let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::Sack);
-        r.on_partial_ack(&ack(1, 3 * SMSS, 17 * SMSS));
-        assert_eq!(r.cwnd(), 10 * SMSS);
     }
 
     //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
@@ -312,12 +288,12 @@ mod tests {
     #[test]
     fn full_ack_exits_without_a_burst() {
         let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::NewReno);
+        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
         r.on_recovery_exit(&ack(1, 20 * SMSS, 15 * SMSS));
         assert!(!r.in_recovery());
         assert_eq!(r.cwnd(), 10 * SMSS, "ssthresh bounds");
         let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::NewReno);
+        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
         r.on_recovery_exit(&ack(1, 20 * SMSS, 2 * SMSS));
         assert_eq!(r.cwnd(), 3 * SMSS, "FlightSize + SMSS bounds");
         assert!(r.in_slow_start(), "back up to ssthresh in slow start");
@@ -329,7 +305,7 @@ mod tests {
     #[test]
     fn acks_during_recovery_do_not_grow_cwnd() {
         let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::Sack);
+        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
         r.on_ack(&ack(1, 5 * SMSS, 0));
         assert_eq!(r.cwnd(), 10 * SMSS);
     }
@@ -380,7 +356,7 @@ mod tests {
     #[test]
     fn timeout_ends_recovery() {
         let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS, RecoveryKind::NewReno);
+        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
         r.on_rto(Instant::from_secs(1), 20 * SMSS);
         assert!(!r.in_recovery());
         assert_eq!(r.cwnd(), SMSS);

@@ -1,17 +1,38 @@
 //! The fifth step of SEGMENT ARRIVES for synchronized states (RFC 9293
-//! 3.10.7.4), once the ACK is acceptable: SND.UNA and the send window, RTT
-//! samples (RFC 6298, RFC 7323 4.1), the congestion controller's events,
-//! SACK blocks (RFC 2018, RFC 6675), duplicate ACKs and the start of loss
-//! recovery (RFC 5681, RFC 6582, RFC 6675), what an ACK says of a tail loss
+//! 3.10.7.4), once the ACK is acceptable: the send window, SACK blocks
+//! (RFC 2018) and D-SACK blocks (RFC 2883), SND.UNA, RTT samples (RFC
+//! 6298, RFC 7323 4.1), RACK loss detection (RFC 8985 6.2) or duplicate
+//! ACKs for a peer without SACK (RFC 5681, RFC 6582), the recovery episode
+//! and the congestion controller's events, what an ACK says of a tail loss
 //! probe (RFC 8985 7.4), and the states our FIN's acknowledgment leads to.
 
 use crate::time::Instant;
 
-use super::super::congestion::{Ack, CongestionControl, RecoveryKind};
+use super::super::congestion::{Ack, CongestionControl};
+use super::super::rack::DUP_THRESH;
 use super::super::segment::Segment;
 use super::super::seq::SeqNum;
 use super::super::state::State;
-use super::{Connection, Events, Pending, Recovery};
+use super::input::ts_before;
+use super::recovery::Phase;
+use super::{Connection, Events, Pending};
+
+/// What one ACK delivered, gathered from its SACK blocks and cumulative
+/// acknowledgment.
+#[derive(Debug, Default)]
+struct Delivery {
+    /// Octets newly delivered: RFC 6937's DeliveredData.
+    bytes: u32,
+    /// Data sent only once was newly (S)ACKed.
+    original: bool,
+    /// The ACK SACKed something new.
+    sacked: bool,
+    /// The ACK carried a D-SACK block.
+    dsack: bool,
+    /// When the most recently sent, never retransmitted, octets the
+    /// cumulative ACK covered were sent (an RTT sample by Karn's rule).
+    newest_original: Option<Instant>,
+}
 
 impl Connection {
     /// The fifth step for synchronized states: SND.UNA, the send window,
@@ -46,29 +67,58 @@ impl Connection {
             }
         }
 
-        let new_sack = self.opts.sack && self.take_sack_blocks(seg);
-        let advanced = ack.after(self.snd_una);
-
-        if advanced {
-            self.on_new_ack(now, seg, ack);
-        } else if ack == self.snd_una
-            && seg.payload.is_empty()
-            && !seg.syn()
-            && !seg.fin()
-            && self.snd_max.after(self.snd_una)
-            && (self.snd_wnd == old_wnd || new_sack)
-        {
-            //= https://www.rfc-editor.org/rfc/rfc5681#section-2
-            //# DUPLICATE ACKNOWLEDGMENT: An acknowledgment is considered a
-            //# "duplicate" in the following algorithms when (a) the receiver of
-            //# the ACK has outstanding data, (b) the incoming acknowledgment
-            //# carries no data, (c) the SYN and FIN bits are both off, (d) the
-            //# acknowledgment number is equal to the greatest acknowledgment
-            //# received on the given connection (TCP.UNA from [RFC793]) and (e)
-            //# the advertised window in the incoming acknowledgment equals the
-            //# advertised window in the last incoming acknowledgment.
-            self.on_dup_ack(now);
+        let ecr = self
+            .opts
+            .timestamps
+            .then_some(seg.timestamp)
+            .flatten()
+            .map(|(_, ecr)| ecr);
+        let mut d = Delivery::default();
+        // SACK blocks first, then the cumulative ACK (Linux's order), so
+        // that RACK.fack is known when cumulatively acknowledged segments
+        // are checked for reordering.
+        if self.opts.sack {
+            self.take_sack_blocks(now, seg, ack, ecr, &mut d);
         }
+        let advanced = ack.after(self.snd_una);
+        let cc_ack = if advanced {
+            Some(self.on_new_ack(now, seg, ack, ecr, &mut d))
+        } else {
+            let dup = ack == self.snd_una
+                && seg.payload.is_empty()
+                && !seg.syn()
+                && !seg.fin()
+                && self.snd_nxt.after(self.snd_una)
+                && (self.snd_wnd == old_wnd || d.sacked);
+            if dup {
+                self.on_dup_ack(&mut d);
+            }
+            None
+        };
+        if self.sent.head_sacked() {
+            // The cumulative ACK stopped at data the receiver had SACKed:
+            // it reneged (RFC 2018 section 8). Forget the SACKs; what they
+            // covered will go again.
+            self.sent.clear_sacks();
+            self.rack.on_sacks_cleared();
+        }
+        self.detect_loss(now, advanced);
+        let phase_before = self.phase();
+        let undos = self.stats.undos;
+        self.update_recovery(now, ecr, d.bytes, advanced, d.original, cc_ack.as_ref());
+        if let Some(cc_ack) = &cc_ack
+            && self.stats.undos == undos
+        {
+            match (phase_before, self.phase()) {
+                // Growth outside recovery, and in the slow start after a
+                // timeout.
+                (None | Some(Phase::Loss), _) => self.cc.on_ack(cc_ack),
+                (Some(_), Some(Phase::Fast | Phase::Cwr)) => self.cc.on_partial_ack(cc_ack),
+                // The ACK that ended recovery: on_recovery_exit had it.
+                (Some(_), _) => {}
+            }
+        }
+
         if !advanced && ack == self.snd_una && self.tlp.is_some() {
             // Linux's "pure duplicate ACK" (no data, no window change, no
             // SACK): with nothing else to explain it, the original and the
@@ -78,7 +128,12 @@ impl Connection {
                 && !seg.fin()
                 && self.snd_wnd == old_wnd
                 && seg.sack_blocks.iter().all(Option::is_none);
-            self.process_tlp_ack(now, ack, false, pure_dup, None);
+            self.process_tlp_ack(now, ack, false, pure_dup, d.dsack, None);
+        } else if advanced {
+            self.process_tlp_ack(now, ack, true, false, d.dsack, cc_ack.as_ref());
+        }
+        if advanced || d.sacked {
+            self.arm_pto(now);
         }
 
         if self.fin_acked() {
@@ -109,8 +164,16 @@ impl Connection {
         }
     }
 
-    /// SEG.ACK advanced SND.UNA.
-    fn on_new_ack(&mut self, now: Instant, seg: &Segment<'_>, ack: SeqNum) {
+    /// SEG.ACK advanced SND.UNA: the queues, the RTT, the timer. Returns
+    /// what the congestion controller is told.
+    fn on_new_ack(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ack: SeqNum,
+        ecr: Option<u32>,
+        d: &mut Delivery,
+    ) -> Ack {
         let mut acked = ack.wrapping_offset_from(self.snd_una);
         if self.snd_una == self.iss {
             // The SYN's sequence number carries no data.
@@ -119,28 +182,43 @@ impl Connection {
         let data_acked = (acked as usize).min(self.send_buf.len());
         self.send_buf.ack(data_acked);
         self.stats.bytes_acked += data_acked as u64;
-        let flight_before = self.snd_max.wrapping_offset_from(self.snd_una) as usize;
+        let in_flight_before = self.in_flight();
+        let una_moved = ack.wrapping_offset_from(self.snd_una);
         self.snd_una = ack;
-        if self.snd_nxt.before(ack) {
-            self.snd_nxt = ack;
-        }
-        self.scoreboard.on_ack(ack);
         if data_acked > 0 {
             self.events.insert(Events::WRITABLE);
         }
 
-        // RTT: from the timestamp echo (RFC 7323 4.1) or the one timed
-        // segment (RFC 6298 3, Karn's rule: never a retransmitted one).
-        let mut rtt = self.rtt_sample_from_ts(now, seg);
-        if rtt.is_none()
-            && let Some((end, sent)) = self.rtt_probe
-            && end.before_or_eq(ack)
-        {
-            rtt = Some(now.saturating_duration_since(sent));
-            self.rtt_probe = None;
+        let ts_offset = self.ts_offset;
+        let rack = &mut self.rack;
+        self.sent.on_ack(ack, |s| {
+            rack.on_delivered(s, now, echoes_original(ecr, s.xmit, ts_offset));
+            d.bytes = d.bytes.saturating_add(s.len());
+            if !s.ever_retrans() {
+                d.original = true;
+                d.newest_original = Some(d.newest_original.map_or(s.xmit, |t| t.max(s.xmit)));
+            }
+        });
+        if !self.opts.sack {
+            // Duplicate ACKs counted the segments after the hole as
+            // delivered; what this ACK covers of them is not new (Linux
+            // tcp_remove_reno_sacks: one segment of it is the repair).
+            let credited = self
+                .reno_sacked
+                .min(una_moved.saturating_sub(self.eff_mss()));
+            self.reno_sacked -= credited;
+            d.bytes = d.bytes.saturating_sub(credited);
         }
+        self.rack.on_snd_una(ack);
+
+        // RTT: from the timestamp echo (RFC 7323 4.1) or from a segment
+        // sent only once (RFC 6298 3, Karn's rule).
+        let rtt = self
+            .rtt_sample_from_ts(now, seg)
+            .or_else(|| d.newest_original.map(|t| now.saturating_duration_since(t)));
         if let Some(r) = rtt {
             self.rtt.sample(r);
+            self.rack.on_rtt_sample(r, now);
         }
         self.retries = 0;
         self.rtt.reset_backoff();
@@ -152,42 +230,136 @@ impl Connection {
         //# (5.3) When an ACK is received that acknowledges new data, restart the
         //#       retransmission timer so that it will expire after RTO seconds
         //#       (for the current value of RTO).
-        if self.snd_max == self.snd_una {
+        if self.snd_nxt == self.snd_una {
             self.timers.rto = None;
+            self.timers.reo = None;
         } else {
             self.timers.rto = Some(now + self.rtt.rto());
         }
-
-        let cc_ack = Ack {
+        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
+        //# If the incoming ACK is a cumulative acknowledgment, the TCP MUST reset
+        //# DupAcks to zero.
+        self.dup_acks = 0;
+        Ack {
             now,
             bytes_acked: u32::try_from(data_acked).unwrap_or(u32::MAX),
             rtt,
             flight_size: u32::try_from(self.flight_size()).unwrap_or(u32::MAX),
-            app_limited: self.app_limited(flight_before),
+            app_limited: self.app_limited(in_flight_before),
+        }
+    }
+
+    /// A duplicate ACK (RFC 5681 3.2, RFC 3042).
+    fn on_dup_ack(&mut self, d: &mut Delivery) {
+        self.dup_acks = self.dup_acks.saturating_add(1);
+        self.stats.dup_acks += 1;
+        if !self.opts.sack {
+            // Without SACK, each duplicate ACK stands for one segment that
+            // arrived after a hole (Linux tcp_add_reno_sack): delivered,
+            // out of flight.
+            let mss = self.eff_mss();
+            let outstanding = u32::try_from(self.flight_size()).unwrap_or(u32::MAX);
+            let room = outstanding.saturating_sub(mss);
+            let before = self.reno_sacked;
+            self.reno_sacked = self.reno_sacked.saturating_add(mss).min(room);
+            d.bytes = d
+                .bytes
+                .saturating_add(self.reno_sacked.saturating_sub(before));
+        }
+    }
+
+    /// Marks losses: RACK with SACK (RFC 8985 6.2), else the duplicate-ACK
+    /// threshold (RFC 5681 3.2) and NewReno's partial ACKs (RFC 6582 3.2).
+    fn detect_loss(&mut self, now: Instant, advanced: bool) {
+        if self.opts.sack {
+            self.rack_detect_loss(now);
+            return;
+        }
+        let mss = self.eff_mss();
+        match self.phase() {
+            //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
+            //# If this ACK does *not* acknowledge all of the data up to and
+            //# including recover, then this is a partial ACK.  In this case,
+            //# retransmit the first unacknowledged segment.
+            Some(Phase::Fast) if advanced => self.sent.mark_head_lost(mss),
+            //= https://www.rfc-editor.org/rfc/rfc5681#section-3.2
+            //# 2.  When the third duplicate ACK is received, a TCP MUST set ssthresh
+            //#     to no more than the value given in equation (4).
+            None | Some(Phase::Cwr) if self.dup_acks >= DUP_THRESH => {
+                self.sent.mark_head_lost(mss);
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes the SACK blocks of `seg`: the first may be a D-SACK (RFC 2883
+    /// section 4: below the cumulative ACK, or inside the second block);
+    /// the others mark the sent queue and feed RACK.
+    fn take_sack_blocks(
+        &mut self,
+        now: Instant,
+        seg: &Segment<'_>,
+        ack: SeqNum,
+        ecr: Option<u32>,
+        d: &mut Delivery,
+    ) {
+        let cumulative = if self.snd_una.before(ack) && ack.before_or_eq(self.snd_nxt) {
+            ack
+        } else {
+            self.snd_una
         };
-        match self.recovery {
-            Some(rec) if rec.point.before_or_eq(ack) => {
-                // Full acknowledgment: recovery is over (RFC 6675 5, RFC 6582 3.2 (3)).
-                self.recovery = None;
-                self.cc.on_recovery_exit(&cc_ack);
+        let mut blocks = seg.sack_blocks.iter().flatten().copied();
+        let first = blocks.next();
+        let second = seg.sack_blocks.iter().flatten().nth(1).copied();
+        if let Some((left, right)) = first {
+            //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+            //# If the sender receives a SACK
+            //# option with the first block reporting a duplicate segment, the
+            //# sender can determine that the first block is a D-SACK block,
+            //# because it either reports a block below the cumulative
+            //# acknowledgement field, or it reports a block that is covered by
+            //# the second SACK block.
+            let below = left.before(right) && right.before_or_eq(cumulative);
+            let covered =
+                second.is_some_and(|(l2, r2)| l2.before_or_eq(left) && right.before_or_eq(r2));
+            if below || covered {
+                self.stats.dsacks += 1;
+                d.dsack = true;
+                self.rack.on_dsack(self.snd_nxt);
+                self.undo_on_dsack(left, right);
+            } else {
+                self.mark_sacked(now, left, right, ecr, d);
             }
-            Some(mut rec) => {
-                // Partial acknowledgment (RFC 6582 3.2 (4)): the next hole is
-                // lost too; retransmit from the new SND.UNA.
-                if rec.high_rxt.before(ack) {
-                    rec.high_rxt = ack;
-                }
-                self.recovery = Some(rec);
-                self.cc.on_partial_ack(&cc_ack);
+        }
+        for (left, right) in blocks {
+            self.mark_sacked(now, left, right, ecr, d);
+        }
+        if d.sacked {
+            // SACKed data outstanding: no probe (RFC 8985 7.2).
+            self.timers.pto = None;
+        }
+    }
+
+    /// One SACK block: marks the queue, feeds RACK.
+    fn mark_sacked(
+        &mut self,
+        now: Instant,
+        left: SeqNum,
+        right: SeqNum,
+        ecr: Option<u32>,
+        d: &mut Delivery,
+    ) {
+        // Blocks that claim data we never sent are clipped inside.
+        let ts_offset = self.ts_offset;
+        let rack = &mut self.rack;
+        let newly = self.sent.on_sack(left, right, |s| {
+            rack.on_delivered(s, now, echoes_original(ecr, s.xmit, ts_offset));
+            if !s.ever_retrans() {
+                d.original = true;
             }
-            None => self.cc.on_ack(&cc_ack),
-        }
-        self.dup_acks = 0;
-        if self.rto_recovery && self.recover.before_or_eq(ack) {
-            self.rto_recovery = false;
-        }
-        self.process_tlp_ack(now, ack, true, false, Some(&cc_ack));
-        self.arm_pto(now);
+        });
+        d.bytes = d.bytes.saturating_add(newly);
+        d.sacked |= newly > 0;
     }
 
     /// RFC 8985 7.4: what an ACK says of the probe in flight, the way
@@ -204,6 +376,7 @@ impl Connection {
         ack: SeqNum,
         advanced: bool,
         pure_dup: bool,
+        dsack: bool,
         cc_ack: Option<&Ack>,
     ) {
         let Some(tlp) = self.tlp else {
@@ -212,14 +385,15 @@ impl Connection {
         if ack.before(tlp.end_seq) {
             return;
         }
-        if !tlp.is_retrans || self.dsack_seen {
+        if !tlp.is_retrans || dsack {
             self.tlp = None;
         } else if ack.after(tlp.end_seq) && advanced {
             self.tlp = None;
-            self.cc
-                .on_enter_recovery(now, tlp.flight, self.recovery_kind());
-            if let Some(cc_ack) = cc_ack {
-                self.cc.on_recovery_exit(cc_ack);
+            if self.recovery.is_none() {
+                self.cc.on_enter_recovery(now, tlp.flight);
+                if let Some(cc_ack) = cc_ack {
+                    self.cc.on_recovery_exit(cc_ack);
+                }
             }
             self.stats.loss_probe_recoveries += 1;
         } else if pure_dup {
@@ -227,127 +401,31 @@ impl Connection {
         }
     }
 
-    /// A duplicate ACK (RFC 5681 3.2, RFC 3042, RFC 6675 5).
-    fn on_dup_ack(&mut self, now: Instant) {
-        self.dup_acks = self.dup_acks.saturating_add(1);
-        self.stats.dup_acks += 1;
-        if self.recovery.is_some() {
-            self.cc.on_recovery_dup_ack(now);
-            return;
-        }
-        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# If the incoming ACK is a cumulative acknowledgment, the TCP MUST reset
-        //# DupAcks to zero.
-        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (1) If DupAcks >= DupThresh, go to step (4).
-        //# (2) If DupAcks < DupThresh but IsLost (HighACK + 1) returns true --
-        //# indicating at least three segments have arrived above the current
-        //# cumulative acknowledgment point, which is taken to indicate loss -- go
-        //# to step (4).
-        let lost = self.dup_acks >= DUP_THRESH
-            || (self.opts.sack
-                && self
-                    .scoreboard
-                    .is_lost(self.snd_una, DUP_THRESH, u32::from(self.smss)));
-        //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-        //# When the third duplicate ACK is received, the TCP sender first
-        //# checks the value of recover to see if the Cumulative
-        //# Acknowledgment field covers more than recover.
-        if lost && self.snd_una.after(self.recover) {
-            self.enter_recovery(now);
-        }
-    }
-
-    /// Which recovery the congestion controller is told of: SACK-based
-    /// (RFC 6675) when both sides use SACK, NewReno (RFC 6582) otherwise.
-    fn recovery_kind(&self) -> RecoveryKind {
-        if self.opts.sack {
-            RecoveryKind::Sack
-        } else {
-            RecoveryKind::NewReno
-        }
-    }
-
-    /// Starts fast retransmit / fast recovery.
-    fn enter_recovery(&mut self, now: Instant) {
-        // Recovery repairs what a probe would have drawn out, and cuts the
-        // window once for it (Linux clears the probe's record here too).
-        self.timers.pto = None;
-        self.pending.remove(Pending::LOSS_PROBE);
-        self.tlp = None;
-        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (4.1) RecoveryPoint = HighData
-        self.recovery = Some(Recovery {
-            point: self.snd_max,
-            high_rxt: self.snd_una,
-        });
-        self.recover = self.snd_max;
-        self.cc.on_enter_recovery(
-            now,
-            u32::try_from(self.flight_size()).unwrap_or(u32::MAX),
-            self.recovery_kind(),
-        );
-        self.stats.recoveries += 1;
-        if self.opts.sack {
-            self.stats.sack_recoveries += 1;
-        }
-        // Karn: what we time may be retransmitted now.
-        self.rtt_probe = None;
-    }
-
-    /// Records the SACK blocks of `seg`; whether they SACKed new data.
-    fn take_sack_blocks(&mut self, seg: &Segment<'_>) -> bool {
-        let mut new = false;
-        self.dsack_seen = false;
-        for &(left, right) in seg.sack_blocks.iter().flatten() {
-            //= https://www.rfc-editor.org/rfc/rfc2883#section-2
-            //# The use of D-SACK does not require separate negotiation between a TCP
-            //# sender and receiver that have already negotiated SACK capability.  The
-            //# absence of separate negotiation for D-SACK means that the TCP receiver
-            //# could send D-SACK blocks when the TCP sender does not understand this
-            //# extension to SACK.  In this case, the TCP sender will simply discard any
-            //# D-SACK blocks, and process the other SACK blocks in the SACK option
-            //# field as it normally would.
-            // A D-SACK (below this ACK's cumulative point, RFC 2883 4, or
-            // within what is already SACKed) only tells of a spurious
-            // retransmission; count it and move on.
-            let cumulative = seg
-                .ack
-                .filter(|a| self.snd_una.before(*a) && a.before_or_eq(self.snd_max))
-                .unwrap_or(self.snd_una);
-            if left.before(cumulative) {
-                self.stats.dsacks += 1;
-                self.dsack_seen = true;
-                continue;
-            }
-            // Blocks that claim data we never sent are ignored inside.
-            new |= self
-                .scoreboard
-                .on_sack_block(left, right, self.snd_una, self.snd_max)
-                > 0;
-        }
-        if new {
-            // SACKed data outstanding: no probe (RFC 8985 7.2).
-            self.timers.pto = None;
-        }
-        new
-    }
-
     /// Whether the sender was held back by the application rather than by
     /// cwnd: it had less than a full window out and nothing more queued.
-    fn app_limited(&self, flight_before: usize) -> bool {
+    fn app_limited(&self, in_flight_before: u32) -> bool {
         let unsent = self
             .send_buf
             .len()
             .saturating_sub(self.snd_nxt.wrapping_offset_from(self.snd_una) as usize);
-        unsent == 0 && flight_before + usize::from(self.smss) < self.cc.cwnd() as usize
+        unsent == 0 && in_flight_before.saturating_add(self.eff_mss()) < self.cc.cwnd()
     }
 
-    /// Bytes in flight as RFC 5681 defines FlightSize.
+    /// Bytes in flight as RFC 5681 defines FlightSize: sent and not
+    /// cumulatively acknowledged.
     pub(super) fn flight_size(&self) -> usize {
-        self.snd_max.wrapping_offset_from(self.snd_una) as usize
+        self.snd_nxt.wrapping_offset_from(self.snd_una) as usize
     }
 }
 
-/// RFC 5681 / RFC 6675 DupThresh.
-pub(super) const DUP_THRESH: u32 = 3;
+/// Whether an ACK echoing `ecr` answers a transmission before the one at
+/// `xmit` (RFC 8985 6.2: "ACK.ts_option.echo_reply < Segment.xmit_ts").
+fn echoes_original(ecr: Option<u32>, xmit: Instant, ts_offset: u32) -> bool {
+    let Some(ecr) = ecr.filter(|&e| e != 0) else {
+        return false;
+    };
+    // Our TSval for an instant: milliseconds plus the offset, truncated
+    // like the clock in the header.
+    let sent = (xmit.total_millis() as u32).wrapping_add(ts_offset);
+    ts_before(ecr, sent)
+}

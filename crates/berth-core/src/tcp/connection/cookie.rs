@@ -47,7 +47,6 @@ impl Connection {
         // The SYN-ACK went out statelessly; it occupied ISS.
         conn.pending.remove(Pending::SYN);
         conn.snd_nxt = iss + 1;
-        conn.snd_max = iss + 1;
         // What the SYN-ACK offered: the receive window, unscaled.
         let window = conn.rcv_free().min(u32::from(u16::MAX));
         conn.rcv_adv = conn.rcv_nxt + window;

@@ -18,6 +18,6 @@ impl Connection {
         //# implementations check that the TCP sequence number contained in the
         //# payload of the ICMP error message is within the range SND.UNA =< SEG.SEQ
         //# < SND.NXT.
-        self.snd_una.before_or_eq(seq) && seq.before(self.snd_max)
+        self.snd_una.before_or_eq(seq) && seq.before(self.snd_nxt)
     }
 }

@@ -52,7 +52,7 @@ impl Connection {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
             //# If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the
             //# RST bit is set, if so drop the segment and return)
-            if ack.before_or_eq(self.iss) || ack.after(self.snd_max) {
+            if ack.before_or_eq(self.iss) || ack.after(self.snd_nxt) {
                 if !seg.rst() {
                     self.queue_reset(reset_for(seg));
                 }
@@ -145,6 +145,7 @@ impl Connection {
         // final ACK, late): it tells when the peer last heard from us.
         if let Some(sample) = sample.filter(|&s| s <= self.rtt.rto()) {
             self.rtt.sample(sample);
+            self.rack.on_rtt_sample(sample, now);
         }
         self.rtt_probe = None;
         self.retries = 0;
@@ -319,7 +320,7 @@ impl Connection {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state
             //# and continue processing with the variables below set to:
-            if self.snd_una.before(ack) && ack.before_or_eq(self.snd_max) {
+            if self.snd_una.before(ack) && ack.before_or_eq(self.snd_nxt) {
                 self.ack_of_syn(now, seg, ack);
                 //# SND.WND <- SEG.WND
                 //# SND.WL1 <- SEG.SEQ
@@ -349,7 +350,7 @@ impl Connection {
         //# it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK =<
         //# SND.NXT).  All incoming segments whose ACK value doesn't satisfy the
         //# above condition MUST be discarded and an ACK sent back.
-        if ack.after(self.snd_max) || ack.before(self.snd_una - self.max_snd_wnd) {
+        if ack.after(self.snd_nxt) || ack.before(self.snd_una - self.max_snd_wnd) {
             self.stats.bad_acks += 1;
             self.ack_out_of_window(now, seg);
             return None;

@@ -28,6 +28,7 @@ mod icmp;
 mod input;
 mod output;
 mod receive;
+mod recovery;
 mod time_wait;
 mod timers;
 
@@ -37,16 +38,18 @@ use crate::time::{Duration, Instant};
 
 use super::config::TcpConfig;
 use super::congestion::{CongestionControl, Controller, new_controller};
+use super::rack::Rack;
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{GRANULARITY, RttConfig, RttEstimator};
-use super::sack::Scoreboard;
 use super::segment::{Reset, Segment};
 use super::send_buffer::SendBuffer;
+use super::sent::SentQueue;
 use super::seq::{SeqNum, WindowScale, WindowSize};
 use super::state::State;
 use super::stats::ConnStats;
 
 pub use input::Outcome;
+use recovery::{Recovery, Undo};
 use timers::Timers;
 
 /// Why a connection failed. The facades map these to `io::ErrorKind`s.
@@ -170,15 +173,6 @@ struct Tlp {
     flight: u32,
 }
 
-/// Loss recovery in progress (RFC 6675 / RFC 6582).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Recovery {
-    /// RecoveryPoint / "recover": recovery ends when this is acknowledged.
-    point: SeqNum,
-    /// HighRxt: the highest sequence number retransmitted so far.
-    high_rxt: SeqNum,
-}
-
 /// One TCP connection.
 #[derive(Debug)]
 pub struct Connection {
@@ -192,10 +186,9 @@ pub struct Connection {
     // Send sequence space (RFC 9293 3.3.1).
     iss: SeqNum,
     snd_una: SeqNum,
+    /// The next sequence number to send: the highest sent plus one (it
+    /// never moves back; retransmissions come from the sent queue).
     snd_nxt: SeqNum,
-    /// The highest sequence number sent plus one (BSD's snd_max): `snd_nxt`
-    /// moves back on a retransmission timeout, this does not.
-    snd_max: SeqNum,
     snd_wnd: WindowSize,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
@@ -231,24 +224,27 @@ pub struct Connection {
     peer_fin_received: bool,
 
     rtt: RttEstimator,
-    /// Timing one segment without timestamps (Karn): its end and send time.
+    /// Timing our SYN (Karn: not once it is retransmitted): its end and
+    /// send time. Data is timed from the sent queue.
     rtt_probe: Option<(SeqNum, Instant)>,
     cc: Controller,
-    scoreboard: Scoreboard,
+    /// What was sent and not yet cumulatively acknowledged, with SACK,
+    /// loss and retransmission marks.
+    sent: SentQueue,
+    /// RACK's state (RFC 8985).
+    rack: Rack,
+    /// The loss recovery (or ECN reduction) episode under way.
     recovery: Option<Recovery>,
+    /// What undoing the last reduction needs.
+    undo: Option<Undo>,
     /// The tail loss probe in flight, if any (RFC 8985 TLP.end_seq and
     /// TLP.is_retrans).
     tlp: Option<Tlp>,
-    /// Go-back-N after a retransmission timeout is under way (until
-    /// SND.UNA reaches `recover`): no probes then.
-    rto_recovery: bool,
-    /// The last ACK carried a D-SACK block.
-    dsack_seen: bool,
-    /// RFC 6582 "recover": the highest sequence number sent when the last
-    /// recovery or retransmission timeout began; duplicate ACKs below it
-    /// start no new recovery.
-    recover: SeqNum,
+    /// Duplicate ACKs since the last cumulative ACK.
     dup_acks: u32,
+    /// Without SACK: octets the duplicate ACKs say arrived beyond the hole
+    /// (one segment each; Linux's `sacked_out` for Reno).
+    reno_sacked: u32,
 
     timers: Timers,
     /// Consecutive retransmission timeouts (or SYN retransmissions).
@@ -324,7 +320,6 @@ impl Connection {
             iss,
             snd_una: iss,
             snd_nxt: iss,
-            snd_max: iss,
             snd_wnd: WindowSize::ZERO,
             snd_wl1: SeqNum::new(0),
             snd_wl2: iss,
@@ -355,13 +350,13 @@ impl Connection {
             }),
             rtt_probe: None,
             cc: new_controller(cfg.congestion, u32::from(default_smss), now),
-            scoreboard: Scoreboard::new(),
+            sent: SentQueue::new(),
+            rack: Rack::new(),
             recovery: None,
+            undo: None,
             tlp: None,
-            rto_recovery: false,
-            dsack_seen: false,
-            recover: iss,
             dup_acks: 0,
+            reno_sacked: 0,
             timers: Timers::default(),
             retries: 0,
             pending: Pending::SYN,
@@ -694,11 +689,10 @@ impl Connection {
                 | State::CloseWait
         ) {
             // Linux (tcp_send_active_reset) sets ACK too, and sends from
-            // the highest sequence number sent: after a timeout SND.NXT is
-            // pulled back, left of what the peer will take (RFC 5961 drops
-            // a reset there).
+            // the highest sequence number sent (a reset from a retransmitted
+            // sequence number falls left of what the peer takes: RFC 5961).
             self.reset_to_send = Some(Reset {
-                seq: self.snd_max,
+                seq: self.snd_nxt,
                 ack: Some(self.rcv_nxt),
             });
         }
@@ -725,15 +719,16 @@ impl Connection {
         if mss < self.smss {
             self.smss = mss;
             self.cc.set_mss(self.eff_mss());
-            // Retransmit what was sent with the larger size (RFC 1191 section 6.5).
-            // Not during loss recovery: there the sending limit is cwnd - pipe,
-            // and pipe does not count what poll_data would resend below
-            // SND.MAX, SACKed octets included, so rewinding SND.NXT let one
-            // burst resend the whole flight (found by the fuzzer). Recovery
-            // retransmits the holes, already at the new size; an RTO
-            // rewinds for whatever else was lost.
-            if self.recovery.is_none() {
-                self.snd_nxt = self.snd_una;
+            //= https://www.rfc-editor.org/rfc/rfc1191#section-6.5
+            //# TCP should also
+            //# react to a reduction in the PMTU by retransmitting segments of the
+            //# new size
+            // What went out larger than the new size is lost (Linux
+            // tcp_simple_retransmit): no congestion signal, so no cut; it
+            // goes again under cwnd, at the new size.
+            self.sent.mark_lost_longer_than(self.eff_mss());
+            if self.sent.lost_bytes() > 0 && self.recovery.is_none() {
+                self.enter_mtu_loss();
             }
             self.events.insert(Events::WRITABLE);
         }

@@ -13,7 +13,6 @@ use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::seq::SeqNum;
 use super::super::state::State;
-use super::ack::DUP_THRESH;
 use super::{Connection, Events, Pending};
 
 /// A segment to emit: everything but the options, which follow the
@@ -77,9 +76,6 @@ impl Connection {
             },
         )?;
         self.snd_nxt = self.iss + 1;
-        if self.snd_max.before(self.snd_nxt) {
-            self.snd_max = self.snd_nxt;
-        }
         if self.retries == 0 && self.rtt_probe.is_none() {
             self.rtt_probe = Some((self.iss + 1, now));
         } else if self.retries > 0 {
@@ -91,57 +87,34 @@ impl Connection {
         Some(n)
     }
 
-    /// RFC 6675 NextSeg rule (1): during recovery, retransmit the next lost
-    /// hole while `cwnd - pipe >= 1 SMSS`. Without SACK the only hole known
-    /// lost is the one at SND.UNA (RFC 6582).
+    /// The next lost segment, again (RFC 6675 NextSeg rule 1, with the
+    /// marks RACK, duplicate ACKs or a timeout set), while the allowance
+    /// (PRR in recovery, cwnd after a timeout) covers it. Only what starts
+    /// inside the peer's window goes (Linux `tcp_retransmit_skb`).
     fn poll_retransmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
-        let rec = self.recovery?;
-        let smss = u32::from(self.smss);
-        let pipe = self.pipe(rec.high_rxt);
-        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (4.3) Retransmit the first data segment presumed dropped -- the
-        //#       segment starting with sequence number HighACK + 1.
-        let first = rec.high_rxt == self.snd_una;
-        if !first && u64::from(self.cc.cwnd()) < u64::from(pipe) + u64::from(smss) {
+        if self.frto_prefers_new_data() && self.snd_nxt.before(self.send_data_end()) {
             return None;
         }
-        let (seq, len) = if self.opts.sack && !self.scoreboard.is_empty() {
-            self.scoreboard
-                .next_lost(self.snd_una, rec.high_rxt, DUP_THRESH, smss)
-                .or_else(|| {
-                    // A hole at SND.UNA itself on entry, before enough is SACKed
-                    // to call it lost by IsLost: three duplicate ACKs said so.
-                    first.then_some((self.snd_una, smss))
-                })?
-        } else if first {
-            (self.snd_una, smss)
-        } else {
+        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        let (seq, len) = self.sent.next_lost(per_segment)?;
+        let right = self.snd_una + self.snd_wnd.get();
+        if !seq.before(right) {
             return None;
-        };
-        let n = self.emit_range(now, buf, seq, len, true)?;
-        if let Some(rec) = self.recovery.as_mut() {
-            let end = seq + u32::try_from(n.1).unwrap_or(0).max(1);
-            if rec.high_rxt.before(end) {
-                rec.high_rxt = end;
-            }
         }
-        self.stats.fast_retransmits += 1;
-        Some(n.0)
+        if self.send_allowance() < len.min(per_segment) {
+            return None;
+        }
+        let (n, _) = self.emit_range(now, buf, seq, len, true)?;
+        Some(n)
     }
 
-    /// What recovery compares with cwnd: RFC 6675 SetPipe with SACK, or
-    /// FlightSize without (RFC 6582: the controller inflates cwnd instead).
-    fn pipe(&self, high_rxt: SeqNum) -> u32 {
-        let smss = u32::from(self.smss);
-        if self.opts.sack {
-            self.scoreboard
-                .pipe(self.snd_una, self.snd_max, high_rxt, DUP_THRESH, smss)
-        } else {
-            u32::try_from(self.flight_size()).unwrap_or(u32::MAX)
-        }
+    /// Where the data queued for sending ends (the FIN, if any, follows).
+    pub(super) fn send_data_end(&self) -> SeqNum {
+        self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX)
     }
 
-    /// New data, go-back-N retransmission after a timeout, and the FIN.
+    /// New data from SND.NXT, and the FIN, under flow and congestion
+    /// control, Nagle and sender SWS avoidance.
     fn poll_data(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if !matches!(
             self.state,
@@ -154,7 +127,7 @@ impl Connection {
             return None;
         }
         let seq = self.snd_nxt;
-        let data_end = self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+        let data_end = self.send_data_end();
         let avail = if seq.before(data_end) {
             data_end.wrapping_offset_from(seq)
         } else {
@@ -164,7 +137,6 @@ impl Connection {
         if avail == 0 && !fin_unsent {
             return None;
         }
-        let is_rexmit = seq.before(self.snd_max);
 
         // Flow control: the peer's window, from SND.UNA.
         let right = self.snd_una + self.snd_wnd.get();
@@ -173,20 +145,11 @@ impl Connection {
         } else {
             0
         };
-        // Congestion control: cwnd less what is in flight (pipe in recovery).
-        let in_flight = match self.recovery {
-            Some(rec) => self.pipe(rec.high_rxt),
-            None => self.snd_nxt.wrapping_offset_from(self.snd_una),
-        };
-        let mut cwnd = self.cc.cwnd();
-        //= https://www.rfc-editor.org/rfc/rfc3042#section-2
-        //# The amount of outstanding data would remain less than or equal
-        //# to the congestion window plus 2 segments.
-        if self.recovery.is_none() && (1..DUP_THRESH).contains(&self.dup_acks) {
-            cwnd = cwnd.saturating_add(self.dup_acks * u32::from(self.smss));
-        }
-        let usable_cwnd = cwnd.saturating_sub(in_flight);
-        let (max_payload, per_segment) = self.payload_limits(now, buf, !is_rexmit);
+        // Congestion control: cwnd (PRR's window in recovery) less what is
+        // in flight.
+        let usable_cwnd = self.send_allowance();
+        let in_flight = self.in_flight();
+        let (max_payload, per_segment) = self.payload_limits(now, buf, true);
         let mut len = avail.min(usable_rwnd).min(usable_cwnd).min(max_payload);
         if len > per_segment && len < avail {
             // A long segment ends on a segment boundary unless it carries
@@ -210,7 +173,7 @@ impl Connection {
             }
             return None;
         }
-        if !is_rexmit && !sends_fin && len < max_payload.min(per_segment) {
+        if !sends_fin && len < max_payload.min(per_segment) {
             let flight = self.snd_nxt.wrapping_offset_from(self.snd_una);
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
             //# Send data:
@@ -246,8 +209,7 @@ impl Connection {
         //# Therefore, a TCP SHOULD set cwnd to no more than RW before beginning
         //# transmission if the TCP has not sent data in an interval exceeding
         //# the retransmission timeout.
-        if !is_rexmit
-            && self.snd_nxt == self.snd_una
+        if self.snd_nxt == self.snd_una
             && now.saturating_duration_since(self.last_send) > self.rtt.rto()
         {
             let idle = now.saturating_duration_since(self.last_send);
@@ -264,10 +226,8 @@ impl Connection {
         }
         let data = (len > 0).then_some((offset, len as usize));
         let n = self.emit(now, buf, Out { seq, flags, data })?;
-        self.after_send(now, seq, len, sends_fin, is_rexmit);
-        if !is_rexmit {
-            self.arm_pto(now);
-        }
+        self.after_send(now, seq, len, sends_fin, false);
+        self.arm_pto(now);
         Some(n)
     }
 
@@ -277,13 +237,13 @@ impl Connection {
     /// sent); either draws an ACK that tells what was lost.
     fn poll_loss_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.pending.remove(Pending::LOSS_PROBE);
-        if self.snd_una == self.snd_max || self.snd_wnd.get() == 0 || !self.scoreboard.is_empty() {
+        if self.snd_una == self.snd_nxt || self.snd_wnd.get() == 0 || self.sent.has_sacked() {
             return None;
         }
         let flight = u32::try_from(self.flight_size()).unwrap_or(u32::MAX);
-        let data_end = self.data_start() + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
+        let data_end = self.send_data_end();
         let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
-        let seq = self.snd_max;
+        let seq = self.snd_nxt;
         let right = self.snd_una + self.snd_wnd.get();
         let unsent = if seq.before(data_end) {
             data_end.wrapping_offset_from(seq)
@@ -299,10 +259,7 @@ impl Connection {
             .min(room)
             .min(per_segment)
             .min(self.max_payload(now, buf, false));
-        // New data only from SND.MAX with nothing waiting to be resent
-        // (after a path MTU drop, say, SND.NXT may be behind it).
-        if new > 0 && self.snd_nxt == self.snd_max && self.our_fin.is_none_or(|fin| seq.before(fin))
-        {
+        if new > 0 && self.our_fin.is_none_or(|fin| seq.before(fin)) {
             let offset = seq.wrapping_offset_from(self.data_start()) as usize;
             let n = self.emit(
                 now,
@@ -315,7 +272,7 @@ impl Connection {
             )?;
             self.after_send(now, seq, new, false, false);
             self.tlp = Some(super::Tlp {
-                end_seq: self.snd_max,
+                end_seq: self.snd_nxt,
                 is_retrans: false,
                 flight,
             });
@@ -325,7 +282,7 @@ impl Connection {
         // The last segment's worth of what was sent (and the FIN, if it
         // follows), if it starts inside the peer's window (Linux's
         // __tcp_retransmit_skb sends nothing beyond it).
-        let sent_end = data_end.earliest(self.snd_max);
+        let sent_end = data_end.earliest(self.snd_nxt);
         let sent = if self.snd_una.before(sent_end) {
             sent_end.wrapping_offset_from(self.snd_una)
         } else {
@@ -338,7 +295,7 @@ impl Connection {
         }
         let (n, _) = self.emit_range(now, buf, start, len, true)?;
         self.tlp = Some(super::Tlp {
-            end_seq: self.snd_max,
+            end_seq: self.snd_nxt,
             is_retrans: true,
             flight,
         });
@@ -346,8 +303,9 @@ impl Connection {
         Some(n)
     }
 
-    /// Retransmits `len` octets (at most) from `seq`, for loss recovery.
-    /// Returns the bytes written and the payload length.
+    /// Sends `len` octets (at most, one segment) of what was sent before,
+    /// from `seq`, again; the FIN too if they end at it. Returns the bytes
+    /// written and the payload length.
     fn emit_range(
         &mut self,
         now: Instant,
@@ -357,15 +315,10 @@ impl Connection {
         is_rexmit: bool,
     ) -> Option<(usize, usize)> {
         let data_start = self.data_start();
-        let data_end = data_start + u32::try_from(self.send_buf.len()).unwrap_or(u32::MAX);
-        //= https://www.rfc-editor.org/rfc/rfc6675#section-5
-        //# (4.3) Retransmit the first data segment presumed dropped -- the
-        //#       segment starting with sequence number HighACK + 1.
         // A retransmission carries only what was sent before (up to
-        // SND.MAX): octets never sent are new data, under the peer's window
-        // and cwnd in poll_data. (A short segment at SND.UNA, cut by the
-        // window or Nagle, was being "retransmitted" as a full SMSS.)
-        let sent_end = data_end.earliest(self.snd_max);
+        // SND.NXT): octets never sent are new data, under the peer's window
+        // and cwnd in poll_data.
+        let sent_end = self.send_data_end().earliest(self.snd_nxt);
         let avail = if seq.before(sent_end) {
             sent_end.wrapping_offset_from(seq)
         } else {
@@ -376,12 +329,15 @@ impl Connection {
         let len = len.min(avail).min(self.max_payload(now, buf, false));
         let fin = self
             .our_fin
-            .is_some_and(|f| f == seq + len && f.before(self.snd_max));
+            .is_some_and(|f| f == seq + len && f.before(self.snd_nxt));
         if len == 0 && !fin {
             return None;
         }
         let offset = seq.wrapping_offset_from(data_start) as usize;
         let mut flags = Flags::ACK;
+        if len > 0 && seq + len == self.send_data_end() {
+            flags |= Flags::PSH;
+        }
         if fin {
             flags |= Flags::FIN;
         }
@@ -391,30 +347,23 @@ impl Connection {
         Some((n, len as usize))
     }
 
-    /// Bookkeeping after a data or FIN segment went out.
+    /// Bookkeeping after a data or FIN segment went out: the sent queue,
+    /// SND.NXT, PRR, undo, the retransmission timer.
     fn after_send(&mut self, now: Instant, seq: SeqNum, len: u32, fin: bool, is_rexmit: bool) {
         let end = seq + len + u32::from(fin);
-        // A segment sent from SND.NXT moves it; a hole retransmitted during
-        // recovery (above or below it) does not.
-        if self.snd_nxt.before(end) && seq.before_or_eq(self.snd_nxt) {
-            self.snd_nxt = end;
-        }
-        if self.snd_max.before(end) {
-            self.snd_max = end;
-        }
+        let octets = len + u32::from(fin);
         self.stats.bytes_out += u64::from(len);
         if is_rexmit {
+            self.sent.on_retransmit(seq, end, now);
             self.stats.retransmits += 1;
-            if self
-                .rtt_probe
-                .is_some_and(|(probe_end, _)| seq.before(probe_end))
-            {
-                // Karn: a retransmitted segment cannot be timed.
-                self.rtt_probe = None;
+            self.on_retransmitted(now, octets);
+        } else {
+            self.sent.on_send(seq, end, now);
+            if self.snd_nxt.before(end) {
+                self.snd_nxt = end;
             }
-        } else if len > 0 && !self.opts.timestamps && self.rtt_probe.is_none() {
-            self.rtt_probe = Some((end, now));
         }
+        self.prr_on_sent(octets);
         //= https://www.rfc-editor.org/rfc/rfc6298#section-5
         //# (5.1) Every time a packet containing data is sent (including a
         //#       retransmission), if the timer is not running, start it running
@@ -444,14 +393,11 @@ impl Connection {
         if !self.pending.contains(Pending::ACK) {
             return None;
         }
-        // SND.MAX, not SND.NXT: after a timeout pulled SND.NXT back, an ACK
-        // from there would fall left of the peer's window and be dropped
-        // unread (BSD's tcp_output does the same).
         self.emit(
             now,
             buf,
             Out {
-                seq: self.snd_max,
+                seq: self.snd_nxt,
                 flags: Flags::ACK,
                 data: None,
             },

@@ -1,6 +1,6 @@
 //! The connection's deadlines and what happens when they pass: retransmission
-//! (RFC 6298 section 5, with SYN retries), the tail loss probe (RFC 8985
-//! section 7: TLP without RACK's time-based loss marking), delayed ACK
+//! (RFC 6298 section 5, with SYN retries), RACK's reordering timer (RFC
+//! 8985 6.3), the tail loss probe (RFC 8985 section 7), delayed ACK
 //! (RFC 9293 3.8.6.3),
 //! persist / zero-window probing (RFC 9293 3.8.6.1), keepalive (RFC 1122
 //! 4.2.3.6), the FIN-WAIT-2 orphan timeout (Linux) and TIME-WAIT (RFC 9293
@@ -8,7 +8,6 @@
 
 use crate::time::Instant;
 
-use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::state::State;
 use super::{ConnError, Connection, Pending};
@@ -26,6 +25,8 @@ pub(super) struct Timers {
     pub(super) rto: Option<Instant>,
     /// The tail loss probe (RFC 8985 7.2).
     pub(super) pto: Option<Instant>,
+    /// RACK's reordering timer (RFC 8985 6.3).
+    pub(super) reo: Option<Instant>,
     /// The delayed ACK.
     pub(super) delack: Option<Instant>,
     /// The next zero-window probe.
@@ -45,6 +46,7 @@ impl Timers {
         [
             self.rto,
             self.pto,
+            self.reo,
             self.delack,
             self.persist,
             self.keepalive,
@@ -78,6 +80,10 @@ impl Connection {
         if due(self.timers.pto) {
             self.timers.pto = None;
             self.on_pto(now);
+        }
+        if due(self.timers.reo) {
+            self.timers.reo = None;
+            self.on_reo_timeout(now);
         }
         if due(self.timers.rto) {
             self.timers.rto = None;
@@ -117,7 +123,7 @@ impl Connection {
             }
             State::Closed | State::TimeWait => {}
             _ => {
-                if self.snd_max == self.snd_una {
+                if self.snd_nxt == self.snd_una {
                     return;
                 }
                 if self.snd_wnd.get() == 0
@@ -133,32 +139,15 @@ impl Connection {
                     return;
                 }
                 self.stats.rto_fired += 1;
+                //= https://www.rfc-editor.org/rfc/rfc6298#section-5
+                //# (5.5) The host MUST set RTO <- RTO * 2 ("back off the timer").
                 self.rtt.on_timeout();
-                self.cc
-                    .on_rto(now, u32::try_from(self.flight_size()).unwrap_or(u32::MAX));
-                self.recovery = None;
-                self.rto_recovery = true;
-                self.timers.pto = None;
-                self.tlp = None;
-                self.pending.remove(Pending::LOSS_PROBE);
-                self.dup_acks = 0;
-                //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
-                //# After a retransmit timeout, record the highest sequence
-                //# number transmitted in the variable recover
-                self.recover = self.snd_max;
-                //= https://www.rfc-editor.org/rfc/rfc2018#section-8
-                //# Since the data receiver may later discard data reported in a SACK
-                //# option, the sender MUST NOT discard data before it is
-                //# acknowledged by the Acknowledgment Number field in the TCP
-                //# header.
-                // Nor may it skip such data when retransmitting after a timeout:
-                // the SACK marks are forgotten (the receiver may have reneged).
-                self.scoreboard.clear();
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
                 //# (5.4) Retransmit the earliest segment that has not been
                 //#       acknowledged by the TCP receiver.
-                self.snd_nxt = self.snd_una;
-                self.rtt_probe = None;
+                // Everything unSACKed is marked lost and goes again in
+                // order, in slow start (recovery.rs).
+                self.enter_loss(now);
                 //# (5.6) Start the retransmission timer, such that it expires after
                 //#       RTO seconds (for the value of RTO after the doubling
                 //#       operation outlined in 5.5).
@@ -183,10 +172,9 @@ impl Connection {
                 State::Established | State::CloseWait | State::FinWait1 | State::LastAck | State::Closing
             )
             || self.recovery.is_some()
-            || self.rto_recovery
-            || !self.scoreboard.is_empty()
+            || self.sent.has_sacked()
             || self.tlp.is_some()
-            || self.snd_una == self.snd_max
+            || self.snd_una == self.snd_nxt
             // A closed window is probed by the zero-window machinery.
             || self.snd_wnd.get() == 0
         {
@@ -212,10 +200,9 @@ impl Connection {
     /// The probe timeout ran out: a probe goes out (RFC 8985 7.3), and the
     /// RTO is armed again.
     fn on_pto(&mut self, now: Instant) {
-        if self.snd_una == self.snd_max
+        if self.snd_una == self.snd_nxt
             || self.recovery.is_some()
-            || self.rto_recovery
-            || !self.scoreboard.is_empty()
+            || self.sent.has_sacked()
             || self.snd_wnd.get() == 0
         {
             return;
@@ -248,8 +235,9 @@ impl Connection {
         self.stats.window_probes += 1;
         self.rtt.on_timeout();
         self.pending.insert(Pending::PROBE);
-        self.snd_nxt = self.snd_una;
-        self.rtt_probe = None;
+        // What is outstanding goes again once the window opens (Linux
+        // enters its Loss state here too).
+        self.enter_loss(now);
         self.timers.rto = Some(now + self.rtt.rto());
     }
 
@@ -280,14 +268,14 @@ impl Connection {
         }
         // Linux sends no keepalive while data is outstanding: the
         // retransmission timer covers that.
-        if self.snd_max != self.snd_una || !self.send_buf.is_empty() {
+        if self.snd_nxt != self.snd_una || !self.send_buf.is_empty() {
             self.timers.keepalive = Some(now + ka.idle);
             return;
         }
         if self.timers.keepalive_probes >= ka.count {
             // Linux (tcp_keepalive_timer) resets the dead connection.
             self.reset_to_send = Some(Reset {
-                seq: self.snd_max,
+                seq: self.snd_nxt,
                 ack: Some(self.rcv_nxt),
             });
             self.enter_closed(Some(ConnError::TimedOut));

@@ -19,7 +19,8 @@ fn config(sack: bool) -> TcpConfig {
     }
 }
 
-/// ESTABLISHED with SACK (if `sack`) and NewReno; the peer offers 65535.
+/// ESTABLISHED with SACK (if `sack`) and NewReno; the peer offers 65535;
+/// the handshake measured an RTT of 100 ms.
 fn open(sack: bool) -> Harness {
     let mut h = Harness::accept(
         config(sack),
@@ -29,6 +30,7 @@ fn open(sack: bool) -> Harness {
         },
     );
     h.poll().unwrap();
+    h.advance(100);
     h.inject(Seg {
         win: 65535,
         ..peer_ack(ISS + 1)
@@ -146,7 +148,10 @@ fn sack_recovery_retransmits_the_hole_then_sends_as_pipe_allows() {
     h.send(&[7; 20 * MSS as usize]);
     let first = sent(&mut h);
     assert_eq!(first.len(), 10, "initial window: 10 segments");
-    // Segment 0 is lost; 1.. arrive and are SACKed.
+    // Segment 0 is lost; 1.. arrive and are SACKed, a round trip later.
+    // RACK waits a quarter of the minimum RTT for segment 0 to turn up
+    // until three segments are SACKed above it.
+    h.advance(100);
     for i in 1..=3 {
         h.inject(ack_with(s(0), &[(s(1), s(i + 1))]));
         if i < 3 {
@@ -154,22 +159,28 @@ fn sack_recovery_retransmits_the_hole_then_sends_as_pipe_allows() {
             assert_eq!(sent(&mut h), [(s(9 + i), MSS as usize)]);
         }
     }
-    // The third duplicate ACK (and IsLost) starts recovery: the hole first.
+    // The third SACKed segment: RACK marks the hole lost at once, and
+    // recovery starts with it.
     assert_eq!(sent(&mut h), [(s(0), MSS as usize)]);
     assert_eq!(h.conn.stats().sack_recoveries, 1);
-    // NewReno on entry: cwnd = ssthresh = FlightSize / 2 (12 segments out).
-    assert_eq!(h.conn.cwnd(), 6 * MSS as usize);
-    // Each further SACKed segment lowers pipe; new data goes out once
-    // cwnd - pipe >= 1 SMSS (NextSeg rule 2), never a SACKed segment.
+    // NewReno on entry: ssthresh = FlightSize / 2 (12 segments out).
+    assert_eq!(h.conn.ssthresh(), 6 * MSS as usize);
+    // Each further SACKed segment delivers one. PRR sends one new segment
+    // for every two delivered (ssthresh / RecoverFS = 1/2) while pipe is
+    // above ssthresh; once it is down to ssthresh (6 segments), one per
+    // segment delivered (PRR-SSRB), never a SACKed segment.
     let mut new = Vec::new();
     for i in 4..=11 {
+        if i == 10 {
+            // The limited-transmit segments were sent a round trip ago.
+            h.advance(100);
+        }
         h.inject(ack_with(s(0), &[(s(1), s(i + 1))]));
         new.extend(sent(&mut h));
     }
     assert!(new.iter().all(|&(seq, _)| seq >= s(12)), "{new:?}");
-    // pipe: the retransmission plus new data, within cwnd.
     assert_eq!(new.len(), 5, "{new:?}");
-    // The full ACK ends recovery with nothing in flight.
+    // The full ACK ends recovery.
     h.inject(ack_with(s(12 + 5), &[]));
     //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
     //= type=test
