@@ -31,6 +31,7 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   berth sim                                 two stacks in memory, 1 MiB each way
   berth sim --loss 0.02 --delay 20 --seed 7 --json
+  berth sim --loss 0.02 --bytes 200000 --plot plots   SVG graphs of each connection
   berth plot capture.pcap --out plots       the same graphs from any pcap/pcapng
   sudo berth up                             a host at 198.18.0.2 in netns 'berth'
   sudo ip netns exec berth curl http://198.18.0.2/

@@ -104,7 +104,7 @@ pub(crate) fn run(args: &PlotArgs) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| default_out(&args.capture));
-    let written = plot::write_all(&out, &tracker)?;
+    let written = plot::write_all(&out, &tracker, &HashMap::new())?;
     for conn in &tracker.conns {
         println!(
             "  conn {}: {} <-> {}: {} + {} bytes, {} + {} retransmitted segments",

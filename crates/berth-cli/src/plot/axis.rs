@@ -1,4 +1,5 @@
-//! Scales and axes: value → pixel maps, "nice" tick values (1, 2 or 5 times a power of
+//! Scales and axes: value → pixel maps (linear, and base-10 logarithmic for
+//! times that span decades), "nice" tick values (1, 2 or 5 times a power of
 //! ten, at most a handful per axis, so labels never overlap), and the frame
 //! with its grid, ticks, labels and axis titles.
 
@@ -33,6 +34,13 @@ pub(crate) enum Scale {
         px0: f64,
         px1: f64,
     },
+    /// `log10(lo)..log10(hi)` onto `px0..px1`; `lo > 0`.
+    Log {
+        lo: f64,
+        hi: f64,
+        px0: f64,
+        px1: f64,
+    },
 }
 
 impl Scale {
@@ -42,18 +50,29 @@ impl Scale {
         Self::Linear { lo, hi, px0, px1 }
     }
 
+    /// A logarithmic scale over whole decades around `lo..hi`.
+    pub(crate) fn log(lo: f64, hi: f64, px0: f64, px1: f64) -> Self {
+        let lo = 10f64.powf(lo.max(1e-9).log10().floor());
+        let hi = 10f64.powf(hi.max(lo * 10.0).log10().ceil());
+        Self::Log { lo, hi, px0, px1 }
+    }
+
     /// The pixel of a value (values outside the range map outside the
     /// pixel range; the plot clips them).
     pub(crate) fn map(&self, v: f64) -> f64 {
         match *self {
             Self::Linear { lo, hi, px0, px1 } => px0 + (v - lo) / (hi - lo) * (px1 - px0),
+            Self::Log { lo, hi, px0, px1 } => {
+                let v = v.max(lo / 10.0);
+                px0 + (v.log10() - lo.log10()) / (hi.log10() - lo.log10()) * (px1 - px0)
+            }
         }
     }
 
     /// The value range.
     pub(crate) fn range(&self) -> (f64, f64) {
         match *self {
-            Self::Linear { lo, hi, .. } => (lo, hi),
+            Self::Linear { lo, hi, .. } | Self::Log { lo, hi, .. } => (lo, hi),
         }
     }
 }
@@ -126,6 +145,15 @@ pub(crate) fn label_bytes(v: f64, step: f64) -> String {
     format!("{s}{suffix}")
 }
 
+/// A duration in milliseconds, for a decade tick (`0.1 ms`, `10 ms`, `1 s`).
+pub(crate) fn label_millis(v: f64) -> String {
+    if v >= 1000.0 {
+        format!("{} s", v / 1000.0)
+    } else {
+        format!("{v} ms")
+    }
+}
+
 /// The ticks of an axis: where, and what they say.
 pub(crate) struct Ticks(pub(crate) Vec<(f64, String)>);
 
@@ -140,6 +168,20 @@ impl Ticks {
                 .map(|v| (v, label(v, step)))
                 .collect(),
         )
+    }
+
+    /// A tick per decade of a log scale.
+    pub(crate) fn decades(scale: &Scale, label: fn(f64) -> String) -> Self {
+        let (lo, hi) = scale.range();
+        let mut out = Vec::new();
+        let mut v = lo;
+        while v <= hi * 1.000_001 && out.len() < 30 {
+            // Round away float noise: 0.1 * 10 * 10 is 10.000000000000002.
+            let clean: f64 = format!("{v:.6e}").parse().unwrap_or(v);
+            out.push((clean, label(clean)));
+            v = clean * 10.0;
+        }
+        Self(out)
     }
 }
 
@@ -245,5 +287,18 @@ mod tests {
         assert_eq!(label_bytes(1_000_000.0, 1_000_000.0), "1M");
         assert_eq!(label_bytes(250_000_000.0, 50_000_000.0), "250M");
         assert_eq!(label_bytes(600.0, 200.0), "600");
+        assert_eq!(label_millis(100.0), "100 ms");
+        assert_eq!(label_millis(2000.0), "2 s");
+    }
+
+    #[test]
+    fn log_scale_spans_decades() {
+        let s = Scale::log(12.0, 1500.0, 100.0, 0.0);
+        assert_eq!(s.range(), (10.0, 10_000.0));
+        assert_eq!(s.map(10.0), 100.0);
+        assert_eq!(s.map(10_000.0), 0.0);
+        let t = Ticks::decades(&s, label_millis);
+        let labels: Vec<&str> = t.0.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(labels, ["10 ms", "100 ms", "1 s", "10 s"]);
     }
 }

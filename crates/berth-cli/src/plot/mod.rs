@@ -1,13 +1,17 @@
 //! Pictures of TCP connections, as self-contained SVG files: the
 //! time-sequence graph of each direction that carries data (tcptrace's and
-//! Wireshark's "Stevens" graph, see `timeseq`).
+//! Wireshark's "Stevens" graph, see `timeseq`), and for `berth sim` the
+//! sender's congestion state over time (`state`).
 //!
-//! Segments come from captures (`capture`, `decode`: `berth plot`) and go
-//! through a model of connections (`trace`). Files, per connection `N` (numbered
+//! Segments come from captures (`capture`, `decode`: `berth plot`) or from
+//! the frames a simulation sends (`recorder`: `berth sim --plot`); both go
+//! through the same model (`trace`). Files, per connection `N` (numbered
 //! from 1 in order of first packet) and client port `P`:
 //!
 //! - `conn-N-P-up.svg`: the client's data (client → server);
-//! - `conn-N-P-down.svg`: the server's data (server → client).
+//! - `conn-N-P-down.svg`: the server's data (server → client);
+//! - `conn-N-P-up-state.svg`, `conn-N-P-down-state.svg` (`berth sim` only):
+//!   cwnd, ssthresh, bytes in flight, srtt and RTO of that data's sender.
 //!
 //! Big runs stay small: bars in the same pixel column merge (`decimate`).
 
@@ -16,37 +20,66 @@ pub(crate) mod capture;
 mod decimate;
 pub(crate) mod decode;
 mod draw;
+mod recorder;
+pub(crate) mod state;
 mod svg;
 mod timeseq;
 pub(crate) mod trace;
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+pub(crate) use recorder::Recorder;
+use state::Series;
 use trace::Tracker;
 
 /// The most connections drawn from one capture or run.
 pub(crate) const MAX_CONNS: usize = 100;
 
 /// Writes the pictures of every connection in `tracker` into `dir`
-/// (created if missing). Returns the files written.
-pub(crate) fn write_all(dir: &Path, tracker: &Tracker) -> anyhow::Result<Vec<PathBuf>> {
+/// (created if missing), with the state series of their senders where
+/// `states` has them (keyed by sender, receiver). Returns the files written.
+pub(crate) fn write_all(
+    dir: &Path,
+    tracker: &Tracker,
+    states: &HashMap<(SocketAddr, SocketAddr), Series>,
+) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut written = Vec::new();
     for conn in &tracker.conns {
+        // Both pictures of a connection share one time axis: to its last
+        // packet or its senders' last sample, whichever is later.
+        let t_end = conn
+            .dirs
+            .iter()
+            .filter_map(|dir| states.get(&(dir.from, dir.to)))
+            .filter_map(|s| s.samples.last())
+            .map(|s| s.t)
+            .fold(conn.last_t, u64::max);
         for d in 0..2 {
-            if !conn.dirs[d].has_data() {
+            let data = &conn.dirs[d];
+            if !data.has_data() {
                 continue;
             }
-            let path = dir.join(format!(
-                "conn-{}-{}-{}.svg",
+            let stem = format!(
+                "conn-{}-{}-{}",
                 conn.number,
                 conn.client().port(),
                 timeseq::dir_name(d)
-            ));
-            write(&path, &timeseq::render(conn, d, conn.last_t))?;
+            );
+            let path = dir.join(format!("{stem}.svg"));
+            write(&path, &timeseq::render(conn, d, t_end))?;
             written.push(path);
+            if let Some(series) = states.get(&(data.from, data.to))
+                && !series.samples.is_empty()
+            {
+                let path = dir.join(format!("{stem}-state.svg"));
+                write(&path, &state::render(conn, d, series, t_end))?;
+                written.push(path);
+            }
         }
     }
     Ok(written)
@@ -183,7 +216,7 @@ mod tests {
         assert_eq!(last_win.window, 12_800);
 
         let dir = std::env::temp_dir().join(format!("berth-plot-unit-{}", std::process::id()));
-        let files = write_all(&dir, &tracker).unwrap();
+        let files = write_all(&dir, &tracker, &HashMap::new()).unwrap();
         let names: Vec<_> = files
             .iter()
             .map(|p| p.file_name().unwrap().to_str().unwrap())

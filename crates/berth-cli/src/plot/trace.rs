@@ -306,6 +306,15 @@ impl Tracker {
         self.live.insert(k, Slot::Kept(i));
         Slot::Kept(i)
     }
+
+    /// The connection and direction index of data sent from `from` to `to`.
+    pub(crate) fn find(&self, from: SocketAddr, to: SocketAddr) -> Option<(&Conn, usize)> {
+        let Some(Slot::Kept(i)) = self.live.get(&key(from, to)) else {
+            return None;
+        };
+        let c = self.conns.get(*i)?;
+        Some((c, usize::from(c.dirs[0].from != from)))
+    }
 }
 
 #[cfg(test)]
@@ -376,6 +385,7 @@ mod tests {
         assert_eq!(last.window, 1000 << 2, "scaled after the handshake");
         assert_eq!(down.acks[0].window, 1000, "a SYN's window is not scaled");
         assert!(!down.has_data());
+        assert_eq!(t.find(S.parse().unwrap(), C.parse().unwrap()).unwrap().1, 1);
     }
 
     #[test]
