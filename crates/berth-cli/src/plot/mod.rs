@@ -1,7 +1,7 @@
 //! Pictures of TCP connections, as self-contained SVG files: the
-//! time-sequence graph of each direction that carries data (tcptrace's and
-//! Wireshark's "Stevens" graph, see `timeseq`), and for `berth sim` the
-//! sender's congestion state over time (`state`).
+//! time-sequence graph of each direction that carries data or retransmits
+//! (tcptrace's and Wireshark's "Stevens" graph, see `timeseq`), and for
+//! `berth sim` the sender's congestion state over time (`state`).
 //!
 //! Segments come from captures (`capture`, `decode`: `berth plot`) or from
 //! the frames a simulation sends (`recorder`: `berth sim --plot`); both go
@@ -61,7 +61,7 @@ pub(crate) fn write_all(
             .fold(conn.last_t, u64::max);
         for d in 0..2 {
             let data = &conn.dirs[d];
-            if !data.has_data() {
+            if !data.is_drawn() {
                 continue;
             }
             let stem = format!(

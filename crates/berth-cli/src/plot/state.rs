@@ -129,9 +129,8 @@ pub(crate) fn render(conn: &Conn, d: usize, series: &Series, t_end: u64) -> Stri
         .flat_map(|v| [Some(v.cwnd), v.ssthresh, Some(v.flight)])
         .flatten()
         .max()
-        .unwrap_or(1)
-        .max(1) as f64;
-    let yb = Scale::linear(0.0, byte_high * 1.05, TOP.bottom, TOP.top);
+        .unwrap_or(0) as f64;
+    let yb = Scale::linear(0.0, (byte_high * 1.05).max(10.0), TOP.bottom, TOP.top);
     draw_axes(
         &mut svg,
         &TOP,

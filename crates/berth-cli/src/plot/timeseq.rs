@@ -71,7 +71,8 @@ pub(crate) fn render(conn: &Conn, d: usize, t_end: u64) -> String {
         .map(|a| a.ack as f64 + a.window as f64)
         .fold(0.0, f64::max);
     let top = high.max(win_high.min(high * 1.5));
-    let ys = Scale::linear(low, top * 1.02, frame.bottom, frame.top);
+    // At least ten bytes tall: ticks are whole bytes.
+    let ys = Scale::linear(low, (top * 1.02).max(10.0), frame.bottom, frame.top);
     let y = |v: i64| ys.map(v as f64);
 
     let title = format!(
@@ -99,12 +100,9 @@ pub(crate) fn render(conn: &Conn, d: usize, t_end: u64) -> String {
         dir.to,
         draw::seconds(conn.last_t.saturating_sub(conn.first_t)),
     )];
-    if !conn.scale_known() {
-        lines.push(
-            "no handshake in the capture: window scale unknown, windows drawn unscaled".into(),
-        );
+    if !conn.scale_known() && !acks.is_empty() {
+        lines.push("handshake not captured: window scale unknown, windows drawn unscaled".into());
     }
-    titles(&mut svg, WIDTH, &title, &lines);
     svg.clip_rect(
         "plot",
         frame.left,
@@ -162,6 +160,17 @@ pub(crate) fn render(conn: &Conn, d: usize, t_end: u64) -> String {
     };
     let new_data = merge_bars(&data_bar(false), DATA_BUDGET);
     let rexmits = merge_bars(&data_bar(true), DATA_BUDGET);
+    let bar_count = (new_data.len() + rexmits.len()) as u64;
+    if bar_count < data_segs {
+        let (t_lo, t_hi) = xs.range();
+        let column_ms = (t_hi - t_lo) / frame.width() * 1000.0;
+        lines.push(format!(
+            "contiguous segments sent within one pixel column ({column_ms:.2} ms) \
+             are one bar: {} bars for {} segments",
+            draw::count(bar_count),
+            draw::count(data_segs)
+        ));
+    }
     // Caps as wide as the bars are sparse: distinct segments zoomed in, a
     // plain line zoomed out. Retransmissions get wider ones, to stand out.
     let cap = |n: usize, widest: f64| (frame.width() / n.max(1) as f64).clamp(1.0, widest);
@@ -204,6 +213,7 @@ pub(crate) fn render(conn: &Conn, d: usize, t_end: u64) -> String {
         bars(&mut svg, &frame, class, &merged, BarShape::Marker);
     }
     svg.close_group();
+    titles(&mut svg, WIDTH, &title, &lines);
 
     // The key: what every picture has, and the rest if it is there.
     let mut key = vec![

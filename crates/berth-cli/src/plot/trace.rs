@@ -109,6 +109,12 @@ impl Dir {
         self.payload_bytes > 0
     }
 
+    /// Whether this direction is worth a picture: it carried data, or it
+    /// retransmitted (a SYN that never got an answer, a FIN resent).
+    pub(crate) fn is_drawn(&self) -> bool {
+        self.has_data() || self.retransmits > 0
+    }
+
     /// Payload bytes sent, counting each byte once (the highest sent).
     pub(crate) fn payload_sent(&self) -> u64 {
         u64::try_from(self.payload_high - 1).unwrap_or(0)
@@ -407,6 +413,18 @@ mod tests {
         assert_eq!(t.conns.len(), 2);
         assert_eq!(t.conns[1].number, 2);
         assert_eq!(t.conns[1].first_t, 7);
+    }
+
+    #[test]
+    fn an_unanswered_syn_is_drawn() {
+        let mut t = Tracker::new(10);
+        t.add(0, &seg(C, S, 77, None, TcpFlags::SYN, 0));
+        let once = t.conns[0].dirs[0].is_drawn();
+        t.add(1_000_000, &seg(C, S, 77, None, TcpFlags::SYN, 0));
+        let up = &t.conns[0].dirs[0];
+        assert!(!once && up.is_drawn() && !up.has_data());
+        assert_eq!(up.retransmits, 1);
+        assert_eq!(t.conns.len(), 1, "a SYN resent is the same connection");
     }
 
     #[test]
