@@ -3,12 +3,14 @@
 //! Subcommands: `up` (a userspace host on a TUN device), `ss` (its socket
 //! table), `sim` (a deterministic two-stack simulation, no root needed),
 //! `proxy` (relay a namespace's TCP and UDP through the host's sockets),
-//! `bench` (berth side by side with the kernel and smoltcp).
+//! `bench` (berth side by side with the kernel and smoltcp), `plot`
+//! (time-sequence graphs of the TCP connections in a capture).
 //! Exit codes: 0 success, 1 the run failed (a simulation's verdict, a
 //! runtime error), 2 bad usage.
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod plot;
 mod services;
 
 use std::process::ExitCode;
@@ -29,6 +31,8 @@ struct Cli {
 const EXAMPLES: &str = "Examples:
   berth sim                                 two stacks in memory, 1 MiB each way
   berth sim --loss 0.02 --delay 20 --seed 7 --json
+  berth sim --loss 0.02 --bytes 200000 --plot plots   SVG graphs of each connection
+  berth plot capture.pcap --out plots       the same graphs from any pcap/pcapng
   sudo berth up                             a host at 198.18.0.2 in netns 'berth'
   sudo ip netns exec berth curl http://198.18.0.2/
   sudo berth ss
@@ -54,6 +58,10 @@ enum Command {
     /// side with the Linux kernel and smoltcp, in memory and (root) over
     /// TUN with the kernel as the client.
     Bench(cmd::bench::BenchArgs),
+    /// Time-sequence graphs (SVG, tcptrace style) of the TCP connections in
+    /// a pcap or pcapng capture: segments, retransmissions, ACKs, window,
+    /// SACK blocks.
+    Plot(cmd::plot::PlotArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +73,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => cmd::sim::run(&args),
         Command::Proxy(args) => cmd::proxy::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Plot(args) => cmd::plot::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,7 +2,8 @@
 //! seeded faults and virtual time. Opens `--conns` connections, sends
 //! `--bytes` each way on each, half-closes, checks every byte (SHA-256 at
 //! both ends), closes, and reports. The same seed gives the same run, byte
-//! for byte (the wall time aside).
+//! for byte (the wall time aside). With `--plot`, it also draws each
+//! connection (see `crate::plot`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -22,6 +23,8 @@ use berth_core::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+
+use crate::plot::{self, Recorder};
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2));
@@ -78,6 +81,14 @@ pub(crate) struct SimArgs {
     /// virtual timestamps).
     #[arg(long)]
     pcap: Option<PathBuf>,
+    /// Draw each connection into this directory as SVG files:
+    /// conn-N-P-up.svg and conn-N-P-down.svg (time-sequence graphs of the
+    /// client's and the server's data; N numbers connections from 1, P is
+    /// the client's port), conn-N-P-up-state.svg and conn-N-P-down-state.svg
+    /// (that data's sender: cwnd, ssthresh, bytes in flight, srtt, RTO).
+    /// The first 100 connections are drawn.
+    #[arg(long, value_name = "DIR")]
+    plot: Option<PathBuf>,
     /// Print one JSON object instead of the summary.
     #[arg(long)]
     json: bool,
@@ -122,6 +133,9 @@ struct Report {
     link_corrupted: u64,
     wall_seconds: f64,
     error: Option<String>,
+    /// The files `--plot` wrote.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plots: Option<Vec<PathBuf>>,
 }
 
 /// One direction of one connection's application data.
@@ -193,6 +207,7 @@ struct World {
     now: Instant,
     pcap: Option<Pcap>,
     segments: u64,
+    plot: Option<Recorder>,
 }
 
 impl World {
@@ -203,6 +218,9 @@ impl World {
             if let Some(p) = self.pcap.as_mut() {
                 p.write(self.now, &buf[..n])?;
             }
+            if let Some(r) = self.plot.as_mut() {
+                r.packet(self.now, &buf[..n]);
+            }
             self.ab.send(self.now, &buf[..n]);
             self.segments += 1;
             busy = true;
@@ -210,6 +228,9 @@ impl World {
         while let Some(n) = self.b.poll_transmit(self.now, &mut buf) {
             if let Some(p) = self.pcap.as_mut() {
                 p.write(self.now, &buf[..n])?;
+            }
+            if let Some(r) = self.plot.as_mut() {
+                r.packet(self.now, &buf[..n]);
             }
             self.ba.send(self.now, &buf[..n]);
             self.segments += 1;
@@ -222,6 +243,15 @@ impl World {
         while let Some(p) = self.ba.recv(self.now) {
             self.a.handle_frame(self.now, &p);
             busy = true;
+        }
+        if busy && let Some(r) = self.plot.as_mut() {
+            for stack in [&self.a, &self.b] {
+                for h in stack.sockets() {
+                    if let Ok(info) = stack.tcp_info(h) {
+                        r.sample(self.now, &info);
+                    }
+                }
+            }
         }
         Ok(busy)
     }
@@ -297,6 +327,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         now: Instant::ZERO,
         pcap: args.pcap.as_ref().map(Pcap::create).transpose()?,
         segments: 0,
+        plot: args.plot.as_ref().map(|_| Recorder::new()),
     };
     let listener =
         w.b.tcp_listen(
@@ -428,6 +459,11 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
     if let Some(p) = w.pcap.as_mut() {
         p.0.flush()?;
     }
+    // Drawn whatever the verdict: a failed run is the one worth looking at.
+    let plots = match (&w.plot, &args.plot) {
+        (Some(r), Some(dir)) => Some(r.write(dir)?),
+        _ => None,
+    };
     let mut delivered = 0;
     if error.is_none() {
         for (i, c) in conns.iter().enumerate() {
@@ -465,6 +501,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         link_corrupted: w.ab.stats.corrupted + w.ba.stats.corrupted,
         wall_seconds: wall.elapsed().as_secs_f64(),
         error,
+        plots,
     })
 }
 
@@ -494,6 +531,18 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             report.link_corrupted
         );
         println!("  wall time {:.3} s", report.wall_seconds);
+        if let (Some(files), Some(dir)) = (&report.plots, &args.plot) {
+            let more = if args.conns > plot::MAX_CONNS as u64 {
+                format!(" (the first {} connections)", plot::MAX_CONNS)
+            } else {
+                String::new()
+            };
+            println!(
+                "  plots: {} SVG files in {}{more}",
+                files.len(),
+                dir.display()
+            );
+        }
         match &report.error {
             None => {
                 println!("  verdict: ok, every byte arrived intact (SHA-256 checked at both ends)")
