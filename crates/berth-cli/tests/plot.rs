@@ -154,8 +154,11 @@ fn a_lossy_run_marks_every_retransmission() {
     assert!(expected > 0, "the run lost something");
     assert_eq!(marked, expected, "retransmissions drawn vs in the pcap");
     let stack_count = report["retransmits"].as_u64().unwrap();
+    // The report reads the stacks' counters when a connection's data is
+    // done, before its FIN exchange: a FIN sent again after that is drawn
+    // but not counted.
     assert!(
-        marked <= stack_count,
+        marked >= stack_count && stack_count > 0,
         "{marked} drawn, the stacks counted {stack_count}"
     );
     // Every data segment is drawn (some bars stand for several).
