@@ -83,6 +83,9 @@ pub struct TcpConfig {
     /// the timeout was spurious, and a spurious one is undone. Linux: on
     /// (`tcp_frto = 2`).
     pub frto: bool,
+    /// Report duplicate segments in D-SACK blocks (RFC 2883) when SACK is
+    /// on. Linux: on (`tcp_dsack = 1`).
+    pub dsack: bool,
 }
 
 /// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
@@ -133,6 +136,7 @@ impl Default for TcpConfig {
             tso: false,
             tlp: true,
             frto: true,
+            dsack: true,
         }
     }
 }

@@ -169,6 +169,17 @@ impl RecvBuffer {
         self.capacity().saturating_sub(self.len)
     }
 
+    /// Whether every offset in `start..end` (from RCV.NXT) already holds
+    /// out-of-order data.
+    pub fn holds(&self, start: u32, end: u32) -> bool {
+        start < end
+            && self
+                .ooo
+                .ranges()
+                .iter()
+                .any(|r| r.start <= start && end <= r.end)
+    }
+
     /// Out-of-order data is waiting for a hole to fill.
     pub fn has_out_of_order(&self) -> bool {
         self.ooo.count > 0

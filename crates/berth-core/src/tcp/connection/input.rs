@@ -277,6 +277,14 @@ impl Connection {
         if seg.rst() {
             return false;
         }
+        // Data we already have, again (a retransmission whose ACK was
+        // lost, or one that was not needed): report it (Linux
+        // tcp_send_dupack).
+        if !seg.payload.is_empty() && !seg.syn() && seg.seq.before(self.rcv_nxt) {
+            let len = u32::try_from(seg.payload.len()).unwrap_or(u32::MAX);
+            let end = (seg.seq + len).earliest(self.rcv_nxt);
+            self.report_duplicate(seg.seq, end);
+        }
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
         //# If the RCV.WND is zero, no segments will be acceptable, but special
         //# allowance should be made to accept valid ACKs, URGs, and RSTs.

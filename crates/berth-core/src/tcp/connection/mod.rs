@@ -222,6 +222,9 @@ pub struct Connection {
     peer_fin: Option<SeqNum>,
     /// The peer's FIN has been received in order.
     peer_fin_received: bool,
+    /// A duplicate the peer sent, to report first in our next ACK's SACK
+    /// option (RFC 2883 D-SACK).
+    dsack: Option<(SeqNum, SeqNum)>,
 
     rtt: RttEstimator,
     /// Timing our SYN (Karn: not once it is retransmitted): its end and
@@ -342,6 +345,7 @@ impl Connection {
             closed_by_app: false,
             peer_fin: None,
             peer_fin_received: false,
+            dsack: None,
             rtt: RttEstimator::new(RttConfig {
                 initial_rto: cfg.rto_initial,
                 min_rto: cfg.rto_min,

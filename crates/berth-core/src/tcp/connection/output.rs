@@ -559,11 +559,24 @@ impl Connection {
                 //# an <RST> segment (see Section 5.2 for details).
                 repr.timestamp = Some((self.ts_val(now), ts_recent));
             }
-            if self.opts.sack && ack && self.recv_buf.has_out_of_order() {
-                let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
-                let n = self.recv_buf.sack_blocks(&mut blocks);
-                for (out, &(start, end)) in repr.sack_ranges.iter_mut().zip(blocks.iter().take(n)) {
-                    *out = Some(((self.rcv_nxt + start).get(), (self.rcv_nxt + end).get()));
+            if self.opts.sack && ack {
+                let mut slots = repr.sack_ranges.iter_mut();
+                //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+                //# If the D-SACK block reports a duplicate contiguous sequence from a
+                //# (possibly larger) block of data in the receiver's data queue above
+                //# the cumulative acknowledgement, then the second SACK block in that
+                //# SACK option should specify that (possibly larger) block of data.
+                if let Some((left, right)) = self.dsack
+                    && let Some(slot) = slots.next()
+                {
+                    *slot = Some((left.get(), right.get()));
+                }
+                if self.recv_buf.has_out_of_order() {
+                    let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+                    let n = self.recv_buf.sack_blocks(&mut blocks);
+                    for (out, &(start, end)) in slots.zip(blocks.iter().take(n)) {
+                        *out = Some(((self.rcv_nxt + start).get(), (self.rcv_nxt + end).get()));
+                    }
                 }
             }
         }
@@ -670,7 +683,11 @@ impl Connection {
         packet.fill_checksum(self.local.ip(), self.remote.ip(), tx);
         self.stats.segs_out += 1;
         if flags.contains(Flags::ACK) {
-            // Every segment with ACK acknowledges everything received.
+            // Every segment with ACK acknowledges everything received, and
+            // reports the duplicate, once.
+            if self.dsack.take().is_some() {
+                self.stats.dsacks_sent += 1;
+            }
             self.pending.remove(Pending::ACK);
             self.unacked_segs = 0;
             self.timers.delack = None;

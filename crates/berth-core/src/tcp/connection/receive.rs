@@ -59,8 +59,21 @@ impl Connection {
         if seq.before(self.rcv_nxt) {
             let skip = self.rcv_nxt.wrapping_offset_from(seq) as usize;
             data = data.get(skip..).unwrap_or(&[]);
+            //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+            //# If the D-SACK block reports a duplicate contiguous sequence from a
+            //# (possibly larger) block of data in the receiver's data queue above
+            //# the cumulative acknowledgement, then the second SACK block in that
+            //# SACK option should specify that (possibly larger) block of data.
+            self.report_duplicate(seq, self.rcv_nxt);
         } else {
             offset = seq.wrapping_offset_from(self.rcv_nxt) as usize;
+            let len = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            if let Ok(start) = u32::try_from(offset)
+                && self.recv_buf.holds(start, start.saturating_add(len))
+            {
+                // All of it is held out of order already.
+                self.report_duplicate(seq, seq + len);
+            }
         }
         if data.is_empty() {
             self.pending.insert(Pending::ACK);
@@ -95,6 +108,19 @@ impl Connection {
             return;
         }
         self.schedule_ack(now, data.len());
+    }
+
+    /// Data `left..right` arrived a second time: the next ACK reports it
+    /// first in its SACK option (RFC 2883 D-SACK; Linux `tcp_dsack_set`),
+    /// and goes at once.
+    pub(super) fn report_duplicate(&mut self, left: SeqNum, right: SeqNum) {
+        //= https://www.rfc-editor.org/rfc/rfc2883#section-4
+        //# (1) A D-SACK block is only used to report a duplicate contiguous
+        //# sequence of data received by the receiver in the most recent packet.
+        if self.opts.sack && self.cfg.dsack && left.before(right) {
+            self.dsack = Some((left, right));
+        }
+        self.pending.insert(Pending::ACK);
     }
 
     /// Delayed ACK for in-order data (RFC 9293 3.8.6.3, RFC 5681 4.2).

@@ -20,6 +20,7 @@
 //! | `keepalive` | keepalive, TIME-WAIT and FIN-WAIT-2 timers |
 //! | `mss` | send MSS, clamping, path MTU |
 //! | `wrap` | sequence numbers across 2^32 |
+//! | `rack` | RACK marks and the reordering timer, lost retransmissions, PRR, D-SACK both ways, Eifel and F-RTO undo |
 
 mod harness;
 
@@ -30,6 +31,7 @@ mod invalid;
 mod keepalive;
 mod mss;
 mod prop;
+mod rack;
 mod reset;
 mod rto;
 mod sack;
