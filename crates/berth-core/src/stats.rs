@@ -87,4 +87,8 @@ pub struct StackStats {
     /// ICMP errors quoting a TCP sequence number outside the connection's
     /// unacknowledged data (RFC 5927 4.1), ignored.
     pub icmp_errors_ignored: u64,
+    /// Packets from a source no other host can have: one of our own
+    /// addresses (the "land" attack), loopback, multicast or broadcast
+    /// (Linux's martian sources).
+    pub martian_source: u64,
 }

@@ -352,6 +352,23 @@ impl Stack {
         false
     }
 
+    /// Whether a packet from `src` that came in from the device is taken:
+    /// not if its source is one no other host on the link can have, our
+    /// own address above all (a SYN from and to us is the "land" attack;
+    /// Linux drops it as a martian source in `fib_validate_source`), nor a
+    /// loopback, multicast or broadcast address.
+    fn accepts_src(&mut self, src: IpAddr) -> bool {
+        //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
+        //# A host MUST silently discard an incoming datagram containing an IP
+        //# source address that is invalid by the rules of this section.
+        let broadcast = matches!(src, IpAddr::V4(v4) if v4.is_broadcast());
+        if self.is_local(src) || src.is_loopback() || src.is_multicast() || broadcast {
+            self.stats.martian_source += 1;
+            return false;
+        }
+        true
+    }
+
     /// A local address of the family of `remote`, for binding a socket
     /// whose address was left unspecified.
     fn source_for(&self, remote: IpAddr) -> Option<IpAddr> {
@@ -425,7 +442,8 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.accepts_dst(IpAddr::V4(ip.dst_addr)) {
+        if !self.accepts_dst(IpAddr::V4(ip.dst_addr)) || !self.accepts_src(IpAddr::V4(ip.src_addr))
+        {
             return;
         }
         let payload = packet.payload();
@@ -461,7 +479,9 @@ impl Stack {
             self.stats.ip_malformed += 1;
             return;
         };
-        if !self.accepts_dst(IpAddr::V6(packet.dst_addr())) {
+        if !self.accepts_dst(IpAddr::V6(packet.dst_addr()))
+            || !self.accepts_src(IpAddr::V6(packet.src_addr()))
+        {
             return;
         }
         if let Some(discard) = walk.discard {

@@ -424,3 +424,30 @@ fn syn_fin_to_a_listener_is_dropped() {
     );
     assert!(b.poll_transmit(Instant::ZERO, &mut buf).is_some());
 }
+
+/// A SYN whose source is the listener's own address (the "land" attack,
+/// from and to 198.18.0.2:80) is dropped unanswered and counted, as Linux
+/// drops a martian source; so is one from loopback or broadcast.
+#[test]
+fn a_syn_from_our_own_address_is_dropped() {
+    let mut b = Stack::new(crate::config::StackConfig {
+        addrs: vec![B4],
+        seed: 9,
+        ..Default::default()
+    });
+    b.tcp_listen(SocketAddr::new(B4, 80), 8).unwrap();
+    let mut buf = [0u8; 1500];
+    for src in [
+        SocketAddr::new(B4, 80),
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000),
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::BROADCAST), 40000),
+    ] {
+        b.handle_frame(
+            Instant::ZERO,
+            &segment(src, 5000, None, TcpFlags::SYN, false),
+        );
+        assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None, "{src}");
+    }
+    assert_eq!(b.stats().martian_source, 3);
+    assert_eq!(b.socket_count(), 1, "no half-open connection");
+}

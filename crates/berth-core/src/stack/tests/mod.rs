@@ -589,6 +589,46 @@ mod limits;
 mod scale;
 mod tso;
 
+/// An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`
+/// and the first 8 bytes of one of A's TCP segments.
+fn icmp_about(
+    reason: crate::wire::Icmpv4DstUnreachable,
+    mtu: u16,
+    dst: Ipv4Addr,
+    quoted: &[u8],
+) -> Vec<u8> {
+    let quoted_ip = Ipv4Repr {
+        src_addr: Ipv4Addr::new(198, 18, 0, 1),
+        dst_addr: dst,
+        next_header: IpProtocol::Tcp,
+        payload_len: 1460,
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        ident: 1,
+        dont_frag: true,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let icmp = Icmpv4Repr::DstUnreachable {
+        reason,
+        next_hop_mtu: mtu,
+        header: quoted_ip,
+        data: quoted,
+    };
+    let ip = Ipv4Repr {
+        src_addr: Ipv4Addr::new(198, 18, 0, 2),
+        dst_addr: Ipv4Addr::new(198, 18, 0, 1),
+        next_header: IpProtocol::Icmp,
+        payload_len: icmp.buffer_len(),
+        ..quoted_ip
+    };
+    let mut frame = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
+    icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
+    frame
+}
+
 /// ICMP fragmentation-needed quoting one of our segments lowers that
 /// connection's segment size (RFC 1191), and a host-unreachable during the
 /// handshake fails the connect (RFC 1122 4.2.3.9).
@@ -598,40 +638,6 @@ fn icmp_errors_reach_the_connection() {
     let mut p = Pair::new(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
-    // An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`
-    // and the first 8 bytes of one of A's TCP segments.
-    let icmp_about = |reason, mtu: u16, dst: Ipv4Addr, quoted: &[u8]| {
-        let quoted_ip = Ipv4Repr {
-            src_addr: Ipv4Addr::new(198, 18, 0, 1),
-            dst_addr: dst,
-            next_header: IpProtocol::Tcp,
-            payload_len: 1460,
-            hop_limit: 64,
-            dscp: 0,
-            ecn: Ecn::NotEct,
-            ident: 1,
-            dont_frag: true,
-            more_frags: false,
-            frag_offset: 0,
-        };
-        let icmp = Icmpv4Repr::DstUnreachable {
-            reason,
-            next_hop_mtu: mtu,
-            header: quoted_ip,
-            data: quoted,
-        };
-        let ip = Ipv4Repr {
-            src_addr: Ipv4Addr::new(198, 18, 0, 2),
-            dst_addr: Ipv4Addr::new(198, 18, 0, 1),
-            next_header: IpProtocol::Icmp,
-            payload_len: icmp.buffer_len(),
-            ..quoted_ip
-        };
-        let mut frame = vec![0u8; ip.buffer_len()];
-        ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
-        icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
-        frame
-    };
     let b4 = Ipv4Addr::new(198, 18, 0, 2);
     // Data goes out in full-sized segments; a router says 1000 bytes fit.
     p.a.tcp_send(c, &[5u8; 20_000]).unwrap();
@@ -682,6 +688,43 @@ fn icmp_errors_reach_the_connection() {
         p.a.tcp_error(c2).unwrap(),
         Some(SocketError::HostUnreachable)
     );
+}
+
+/// With TSO, the path MTU bounds the size the device cuts long segments
+/// at, and every segment resent.
+#[test]
+fn a_path_mtu_drop_bounds_long_segments() {
+    use crate::wire::Icmpv4DstUnreachable;
+    let mut p = Pair::new(Faults::default());
+    p.a = Stack::new(StackConfig {
+        tso_max: 65535,
+        ..config(vec![A4, A6], 1)
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
+    // Grow cwnd past one segment's worth first.
+    p.a.tcp_send(c, &[5u8; 200_000]).unwrap();
+    let mut buf = vec![0u8; 65535];
+    let (_, gso) = p.a.poll_transmit_gso(p.now, &mut buf).unwrap();
+    assert!(gso.is_some_and(|g| g > 1000), "{gso:?}");
+    let quoted = buf[20..28].to_vec();
+    while p.a.poll_transmit_gso(p.now, &mut buf).is_some() {}
+    let b4 = Ipv4Addr::new(198, 18, 0, 2);
+    p.a.handle_frame(
+        p.now,
+        &icmp_about(Icmpv4DstUnreachable::FragRequired, 1000, b4, &quoted),
+    );
+    let mut out = Vec::new();
+    while let Some((n, gso)) = p.a.poll_transmit_gso(p.now, &mut buf) {
+        out.push((n, gso));
+    }
+    assert!(!out.is_empty(), "what went out too large goes again");
+    for (n, gso) in out {
+        match gso {
+            Some(g) => assert!(20 + 32 + usize::from(g) <= 1000, "split at {g}"),
+            None => assert!(n <= 1000, "{n}"),
+        }
+    }
 }
 
 /// Closes `c` (client, closing first, so it lingers in TIME-WAIT) and its

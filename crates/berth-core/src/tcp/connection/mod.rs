@@ -192,6 +192,14 @@ pub struct Connection {
     snd_wnd: WindowSize,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
+    /// The ends of the last few writes: the segment holding one carries
+    /// PSH.
+    push_marks: [Option<SeqNum>; 4],
+    /// The end of the last segment sent with PSH.
+    pushed: SeqNum,
+    /// The end of the last short segment sent (Linux `snd_sml`), for
+    /// Minshall's variant of Nagle.
+    snd_sml: SeqNum,
     /// The largest window the peer has offered (RFC 5961 MAX.SND.WND, and the
     /// sender SWS rule of RFC 9293 3.8.6.2.1).
     max_snd_wnd: u32,
@@ -326,6 +334,9 @@ impl Connection {
             snd_wnd: WindowSize::ZERO,
             snd_wl1: SeqNum::new(0),
             snd_wl2: iss,
+            snd_sml: iss,
+            push_marks: [None; 4],
+            pushed: iss,
             max_snd_wnd: 0,
             smss: default_smss,
             irs: SeqNum::new(0),
@@ -597,7 +608,41 @@ impl Connection {
         if self.our_fin.is_some() || !self.state.may_send() {
             return Err(SendError::Closed);
         }
-        Ok(self.send_buf.write(data))
+        let n = self.send_buf.write(data);
+        if n > 0 {
+            // The write's end: its last segment carries PSH (Linux
+            // tcp_push marks the last skb of each write).
+            let end = self.send_data_end();
+            self.push_marks.rotate_right(1);
+            if let Some(first) = self.push_marks.first_mut() {
+                *first = Some(end);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Whether a segment of data `seq..end` carries PSH: it ends a write
+    /// (one of the last few), or the queue, or a window's half has gone
+    /// since the last PSH (Linux `forced_push`).
+    //= https://www.rfc-editor.org/rfc/rfc9293#section-3.9.1
+    //# The sender of data can
+    //# ensure that the data is delivered by setting the PSH bit
+    fn push_flag(&mut self, seq: SeqNum, end: SeqNum) -> bool {
+        if !seq.before(end) {
+            return false;
+        }
+        let ends_write = self
+            .push_marks
+            .iter()
+            .flatten()
+            .any(|&m| seq.before(m) && m.before_or_eq(end));
+        let forced = end.wrapping_offset_from(self.pushed) >= (self.max_snd_wnd / 2).max(1)
+            && self.pushed.before(end);
+        let push = ends_write || end == self.send_data_end() || forced;
+        if push && self.pushed.before(end) {
+            self.pushed = end;
+        }
+        push
     }
 
     /// Reads in-order data into `buf`. `Ok(0)` with a non-empty `buf` means

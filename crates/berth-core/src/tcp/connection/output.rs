@@ -30,7 +30,7 @@ impl Connection {
     /// (the caller passes what is left after the IP header, at most the MTU).
     pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if let Some(reset) = self.reset_to_send.take() {
-            return self.emit_reset(reset, buf);
+            return self.emit_reset(now, reset, buf);
         }
         match self.state {
             State::Closed => None,
@@ -165,7 +165,12 @@ impl Connection {
         if len == usable_cwnd && len < per_segment.min(avail).min(usable_rwnd) && in_flight > 0 {
             return None;
         }
-        let sends_fin = fin_unsent && len == avail && (usable_cwnd > len || in_flight == 0);
+        // A FIN with no data left to carry goes whatever cwnd says (Linux
+        // tcp_cwnd_test: "Don't be strict about the congestion window for
+        // the final FIN"): it adds no load, and holding it only delays the
+        // close until a probe or a timeout.
+        let sends_fin =
+            fin_unsent && len == avail && (usable_cwnd > len || in_flight == 0 || len == 0);
 
         if len == 0 && !sends_fin {
             if avail > 0 && usable_rwnd == 0 {
@@ -194,7 +199,12 @@ impl Connection {
             //#
             //#      [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND);
             let all_queued = len == avail;
-            let nagle_ok = self.cfg.nodelay || flight == 0;
+            // Minshall's variant of Nagle, as Linux (tcp_minshall_check):
+            // a short segment waits only while an earlier short segment is
+            // unacknowledged, not while full ones are; a write's tail goes
+            // with the write.
+            let small_in_flight = self.snd_sml.after(self.snd_una);
+            let nagle_ok = self.cfg.nodelay || flight == 0 || !small_in_flight;
             let fraction_ok = len >= self.max_snd_wnd / 2;
             if !(nagle_ok && (all_queued || fraction_ok)) {
                 //# (4)  or if the override timeout occurs.
@@ -218,7 +228,7 @@ impl Connection {
 
         let offset = seq.wrapping_offset_from(self.data_start()) as usize;
         let mut flags = Flags::ACK;
-        if len > 0 && seq + len == data_end {
+        if self.push_flag(seq, seq + len) {
             flags |= Flags::PSH;
         }
         if sends_fin {
@@ -227,6 +237,9 @@ impl Connection {
         let data = (len > 0).then_some((offset, len as usize));
         let n = self.emit(now, buf, Out { seq, flags, data })?;
         self.after_send(now, seq, len, sends_fin, false);
+        if len % per_segment.max(1) != 0 {
+            self.snd_sml = seq + len;
+        }
         self.arm_pto(now);
         Some(n)
     }
@@ -259,6 +272,27 @@ impl Connection {
             .min(room)
             .min(per_segment)
             .min(self.max_payload(now, buf, false));
+        // An unsent FIN alone is new data too (Linux sends it as the probe).
+        let fin_only = unsent == 0 && self.our_fin == Some(seq);
+        if fin_only {
+            let n = self.emit(
+                now,
+                buf,
+                Out {
+                    seq,
+                    flags: Flags::ACK | Flags::FIN,
+                    data: None,
+                },
+            )?;
+            self.after_send(now, seq, 0, true, false);
+            self.tlp = Some(super::Tlp {
+                end_seq: self.snd_nxt,
+                is_retrans: false,
+                flight,
+            });
+            self.stats.loss_probes += 1;
+            return Some(n);
+        }
         if new > 0 && self.our_fin.is_none_or(|fin| seq.before(fin)) {
             let offset = seq.wrapping_offset_from(self.data_start()) as usize;
             let n = self.emit(
@@ -335,7 +369,7 @@ impl Connection {
         }
         let offset = seq.wrapping_offset_from(data_start) as usize;
         let mut flags = Flags::ACK;
-        if len > 0 && seq + len == self.send_data_end() {
+        if self.push_flag(seq, seq + len) {
             flags |= Flags::PSH;
         }
         if fin {
@@ -423,8 +457,17 @@ impl Connection {
         )
     }
 
-    fn emit_reset(&mut self, reset: Reset, buf: &mut [u8]) -> Option<usize> {
+    fn emit_reset(&mut self, now: Instant, reset: Reset, buf: &mut [u8]) -> Option<usize> {
         self.stats.resets_sent += 1;
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-3.2
+        //# Once TSopt has been successfully negotiated, that is both <SYN> and
+        //# <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST>
+        //# segment for the duration of the connection, and SHOULD be sent in
+        //# an <RST> segment (see Section 5.2 for details).
+        let timestamp = self
+            .opts
+            .timestamps
+            .then(|| (self.ts_val(now), self.ts_recent.map_or(0, |(v, _)| v)));
         let flags = if reset.ack.is_some() {
             Flags::RST | Flags::ACK
         } else {
@@ -442,7 +485,7 @@ impl Connection {
             window_scale: None,
             sack_permitted: false,
             sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: None,
+            timestamp,
             payload: &[],
         };
         let len = repr.buffer_len();

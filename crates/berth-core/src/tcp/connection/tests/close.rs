@@ -203,3 +203,33 @@ fn packetdrill_close_remote_fin_then_close() {
     });
     assert_eq!(reset.map(|r| (r.seq.get(), r.ack)), Some((ISS + 2, None)));
 }
+
+#[test]
+fn a_fin_alone_goes_even_when_cwnd_is_full() {
+    // packetdrill (shutdown with data in flight): Linux sends the FIN at
+    // once, not bound by cwnd; berth held it until a loss probe resent
+    // data instead.
+    let mut cfg = plain_config();
+    cfg.nodelay = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    h.poll();
+    h.advance(100);
+    h.inject(Seg {
+        win: 65535,
+        ..peer_ack(ISS + 1)
+    });
+    h.send(&[1; 10 * 1460]);
+    assert_eq!(std::iter::from_fn(|| h.poll()).count(), 10, "cwnd is full");
+    h.conn.shutdown_write();
+    let fin = h.poll().unwrap();
+    assert_eq!(
+        (fin.seq, fin.flags, fin.data.len()),
+        (ISS + 1 + 14_600, Flags::FIN, 0)
+    );
+}

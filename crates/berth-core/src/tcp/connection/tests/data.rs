@@ -57,7 +57,7 @@ fn delayed_ack_after_quick_acks() {
 }
 
 #[test]
-fn sends_full_segments_then_holds_the_small_tail_for_nagle() {
+fn nagle_holds_a_short_segment_while_another_short_one_is_unacknowledged() {
     let mut h = established();
     h.send(&[7u8; 3000]);
     let a = h.poll().unwrap();
@@ -67,11 +67,17 @@ fn sends_full_segments_then_holds_the_small_tail_for_nagle() {
         (b.seq, b.data.len(), b.flags),
         (ISS + 1461, 1460, Flags::empty())
     );
-    // 80 bytes remain: with data in flight Nagle holds them.
-    h.expect_none();
-    h.inject(peer_ack(ISS + 2921));
+    // The write's 80-byte tail goes with it (Minshall's Nagle, as Linux:
+    // only full segments are in flight).
     let c = h.poll().unwrap();
     assert_eq!((c.seq, c.data.len(), c.flags), (ISS + 2921, 80, Flags::PSH));
+    // A second short write waits while that short segment is
+    // unacknowledged, and goes once it is.
+    h.send(&[8u8; 10]);
+    h.expect_none();
+    h.inject(peer_ack(ISS + 3001));
+    let d = h.poll().unwrap();
+    assert_eq!((d.seq, d.data.len()), (ISS + 3001, 10));
 }
 
 #[test]
@@ -197,4 +203,86 @@ fn window_update_after_the_application_reads() {
     assert_eq!(h.read_all().len(), RECV_BUF);
     let update = h.poll().unwrap();
     assert_eq!(update.win, RECV_BUF as u16);
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.9.1
+//= type=test
+//# The sender of data can
+//# ensure that the data is delivered by setting the PSH bit
+#[test]
+fn the_last_segment_of_each_write_carries_psh() {
+    // packetdrill: a 10,000-byte write with MSS 1000 goes out as ten
+    // segments, PSH on the tenth (Linux tcp_push).
+    let mut h = Harness::accept(
+        plain_config(),
+        Seg {
+            mss: Some(1000),
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    h.poll();
+    h.inject(Seg {
+        win: 65535,
+        ..peer_ack(ISS + 1)
+    });
+    h.send(&[1; 10_000]);
+    let out: Vec<Seg> = std::iter::from_fn(|| h.poll()).collect();
+    assert_eq!(out.len(), 10);
+    let psh: Vec<bool> = out.iter().map(|s| s.flags.contains(Flags::PSH)).collect();
+    assert_eq!(
+        psh,
+        [
+            false, false, false, false, false, false, false, false, false, true
+        ]
+    );
+    // Two writes queued before anything goes: PSH at the end of each.
+    h.inject(Seg {
+        win: 65535,
+        ..peer_ack(ISS + 10_001)
+    });
+    h.send(&[2; 2500]);
+    h.send(&[3; 2500]);
+    let out: Vec<(usize, bool)> = std::iter::from_fn(|| h.poll())
+        .map(|s| (s.data.len(), s.flags.contains(Flags::PSH)))
+        .collect();
+    assert_eq!(
+        out,
+        [
+            (1000, false),
+            (1000, false),
+            (1000, true),
+            (1000, false),
+            (1000, true)
+        ]
+    );
+}
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
+//= type=test
+//# (2)  or if the data is pushed and all queued data can be sent
+//#      now, i.e., if:
+#[test]
+fn a_write_that_fills_a_small_window_goes_whole() {
+    // Black-box check against Linux: MSS 536, a 1000-byte window, a
+    // 1000-byte write: 536 and then 464 at once (the first segment in
+    // flight is full-sized, so Minshall's Nagle does not hold the rest).
+    let mut h = Harness::accept(
+        plain_config(),
+        Seg {
+            mss: Some(536),
+            win: 1000,
+            ..peer_syn()
+        },
+    );
+    h.poll();
+    h.inject(Seg {
+        win: 1000,
+        ..peer_ack(ISS + 1)
+    });
+    h.send(&[1; 1000]);
+    let out: Vec<usize> = std::iter::from_fn(|| h.poll())
+        .map(|s| s.data.len())
+        .collect();
+    assert_eq!(out, [536, 464]);
 }

@@ -326,3 +326,19 @@ fn syn_with_an_old_timestamp_does_not_reopen_time_wait() {
     });
     assert_eq!(out, crate::tcp::Outcome::NewSynInTimeWait);
 }
+
+//= https://www.rfc-editor.org/rfc/rfc7323#section-3.2
+//= type=test
+//# the TSopt MUST be sent in every non-<RST>
+//# segment for the duration of the connection, and SHOULD be sent in
+//# an <RST> segment (see Section 5.2 for details).
+#[test]
+fn a_reset_carries_timestamps_once_negotiated() {
+    // packetdrill: Linux's RST carries TSval and TSecr.
+    let mut h = ts_established();
+    h.advance(5);
+    h.conn.abort();
+    let rst = h.poll().unwrap();
+    assert_eq!(rst.flags, Flags::RST);
+    assert_eq!(rst.ts, Some((1005, 101)));
+}
