@@ -61,7 +61,10 @@ pub struct StackConfig {
     /// waiting to be accepted, and accepted until freed).
     pub max_conns_per_listener: usize,
     /// The most bytes of send and receive buffers all TCP connections may
-    /// hold together (each is charged its configured sizes when created).
+    /// hold together. Each is charged the storage its buffers hold (they
+    /// grow as data comes); past three quarters of this, no buffer grows,
+    /// and at this bound buffers shrink to what they hold (Linux
+    /// `tcp_mem`). A new connection needs room for its first 8 KiB.
     pub max_buffer_memory: usize,
     /// Answer with SYN cookies when a listener's SYN queue is full (Linux
     /// `tcp_syncookies = 1`); off, such SYNs are dropped.

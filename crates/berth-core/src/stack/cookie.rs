@@ -10,10 +10,8 @@ use std::net::SocketAddr;
 
 use super::tcp::TcpSocket;
 use super::{Readiness, Socket, SocketError, Stack};
-use crate::config::StackConfig;
 use crate::handle::SocketHandle;
 use crate::syn_cookie::{CookieOptions, SynCookies};
-use crate::tcp::seq::{WindowScale, WindowSize};
 use crate::tcp::{Connection, Segment};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp_option::MAX_SACK_BLOCKS;
@@ -24,10 +22,9 @@ use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
 const COOKIE_WINDOW: Duration = Duration::from_secs(2 * crate::syn_cookie::PERIOD_SECS);
 
 impl Stack {
-    /// Bytes of buffer a new connection is charged.
-    pub(super) fn buffer_cost(cfg: &StackConfig) -> usize {
-        cfg.tcp.recv_buffer.saturating_add(cfg.tcp.send_buffer)
-    }
+    /// Bytes of buffer memory a new connection needs room for: the first
+    /// storage of each of its buffers.
+    pub(super) const NEW_CONN_BUFFERS: usize = 2 * 4096;
 
     /// Whether one more connection (from listener `lh`, if any) fits the
     /// limits; each refusal is counted.
@@ -42,8 +39,7 @@ impl Stack {
             self.stats.listener_conn_limit += 1;
             return Err(SocketError::LimitReached);
         }
-        let cost = Self::buffer_cost(&self.cfg);
-        if self.buffer_memory.saturating_add(cost) > self.cfg.max_buffer_memory {
+        if self.buffer_memory.saturating_add(Self::NEW_CONN_BUFFERS) > self.cfg.max_buffer_memory {
             self.stats.buffer_memory_limit += 1;
             return Err(SocketError::LimitReached);
         }
@@ -66,11 +62,8 @@ impl Stack {
             app_owned,
             queued: false,
             timer_at: None,
-            charged: true,
+            charged: 0,
         })));
-        self.buffer_memory = self
-            .buffer_memory
-            .saturating_add(Self::buffer_cost(&self.cfg));
         if !self.is_local(local.ip()) {
             self.non_local_conns += 1;
         }
@@ -100,9 +93,8 @@ impl Stack {
             syn.seq.get(),
             syn.mss.map(|m| m.min(cfg.mss)),
         );
-        let wscale = (cfg.window_scaling && syn.window_scale.is_some()).then(|| {
-            WindowScale::covering(WindowSize::from_usize_saturating(cfg.recv_buffer)).get()
-        });
+        let wscale =
+            (cfg.window_scaling && syn.window_scale.is_some()).then(|| cfg.window_scale().get());
         let sack = cfg.sack && syn.sack_permitted;
         let timestamp = match syn.timestamp {
             Some((val, _)) if cfg.timestamps => {

@@ -15,7 +15,9 @@ use crate::demux::{TcpTarget, ephemeral};
 use crate::handle::SocketHandle;
 use crate::tcp::segment::{Reset, reset_for};
 use crate::tcp::seq::SeqNum;
-use crate::tcp::{ConnError, Connection, Events, Outcome, RecvError, Segment, SendError, State};
+use crate::tcp::{
+    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, Segment, SendError, State,
+};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp_option::MAX_SACK_BLOCKS;
 use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
@@ -52,9 +54,10 @@ pub(super) struct TcpSocket {
     pub(super) queued: bool,
     /// The deadline this socket has in the timer heap.
     pub(super) timer_at: Option<Instant>,
-    /// Its buffers count against `max_buffer_memory` (until it is freed,
-    /// or waits in TIME-WAIT with nothing left to read).
-    pub(super) charged: bool,
+    /// What its buffers hold, charged against `max_buffer_memory` (until
+    /// it is freed; in TIME-WAIT with nothing left to read they hold
+    /// nothing).
+    pub(super) charged: usize,
 }
 
 /// What `berth ss` shows of a connection.
@@ -78,6 +81,13 @@ pub struct TcpInfo {
     pub cwnd: usize,
     /// Slow-start threshold, bytes.
     pub ssthresh: usize,
+    /// Bytes in flight (RFC 6675 pipe: sent, less SACKed and lost, plus
+    /// retransmitted).
+    pub in_flight: usize,
+    /// The receive buffer's current size (it grows with use).
+    pub recv_buffer: usize,
+    /// The send buffer's current size (it grows with cwnd).
+    pub send_buffer: usize,
     /// Counters.
     pub stats: crate::tcp::ConnStats,
 }
@@ -430,6 +440,9 @@ impl Stack {
             rto: c.rto(),
             cwnd: c.cwnd(),
             ssthresh: c.ssthresh(),
+            in_flight: c.in_flight_bytes(),
+            recv_buffer: c.recv_buffer_size(),
+            send_buffer: c.send_buffer_size(),
             stats: *c.stats(),
         })
     }
@@ -629,17 +642,39 @@ impl Stack {
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
-        if t.charged && t.conn.state() == State::TimeWait && t.conn.release_buffers() {
-            t.charged = false;
-            self.buffer_memory = self
-                .buffer_memory
-                .saturating_sub(Self::buffer_cost(&self.cfg));
+        if t.conn.state() == State::TimeWait {
+            t.conn.release_buffers();
         }
+    }
+
+    /// Charges `h` what its buffers hold now, and tells it how short
+    /// memory is (Linux `tcp_mem`: growth stops at three quarters of the
+    /// bound, buffers shrink at the bound).
+    fn recharge(&mut self, h: SocketHandle) {
+        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        let used = t.conn.buffer_memory();
+        self.buffer_memory = self
+            .buffer_memory
+            .saturating_sub(t.charged)
+            .saturating_add(used);
+        t.charged = used;
+        let max = self.cfg.max_buffer_memory;
+        let pressure = if self.buffer_memory >= max {
+            MemoryPressure::Exhausted
+        } else if self.buffer_memory >= max / 4 * 3 {
+            MemoryPressure::Pressure
+        } else {
+            MemoryPressure::None
+        };
+        t.conn.set_memory_pressure(pressure);
     }
 
     /// After anything touched a connection: events, queues, freeing.
     pub(super) fn after_tcp_change(&mut self, h: SocketHandle) {
         self.release_time_wait_buffers(h);
+        self.recharge(h);
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
@@ -692,11 +727,7 @@ impl Stack {
         if let Some(Socket::Tcp(t)) = self.sockets.remove(h) {
             self.ports
                 .remove_tcp_conn(t.conn.local(), t.conn.remote(), h);
-            if t.charged {
-                self.buffer_memory = self
-                    .buffer_memory
-                    .saturating_sub(Self::buffer_cost(&self.cfg));
-            }
+            self.buffer_memory = self.buffer_memory.saturating_sub(t.charged);
             if !self.is_local(t.conn.local().ip()) {
                 self.non_local_conns = self.non_local_conns.saturating_sub(1);
             }

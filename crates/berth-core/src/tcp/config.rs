@@ -7,6 +7,7 @@ use crate::time::Duration;
 use crate::wire::ChecksumCaps;
 
 use super::congestion::CongestionAlgorithm;
+use super::seq::{WindowScale, WindowSize};
 
 /// Settings for one TCP connection. Cheap to copy; the stack keeps one and
 /// hands a copy to each connection it creates.
@@ -15,10 +16,23 @@ pub struct TcpConfig {
     /// Our MSS: the largest payload we accept, announced in the SYN (MTU minus
     /// IP and TCP headers). 1460 is right for a 1500-byte IPv4 MTU.
     pub mss: u16,
-    /// Receive buffer (and so the largest window we offer), in bytes.
+    /// The receive buffer a connection starts with (and so the window it
+    /// first offers), in bytes. Linux `tcp_rmem[1]`: 131072.
     pub recv_buffer: usize,
-    /// Send buffer (unacknowledged plus unsent bytes), in bytes.
+    /// How far the receive buffer may grow as the application keeps up
+    /// with a fast or long path (dynamic right-sizing); the window scale
+    /// is chosen for it. Equal to `recv_buffer`: no growth. Linux
+    /// `tcp_rmem[2]`: 6 MiB, with a window scale of 7; berth's default is
+    /// the most that scale can offer, 65535 << 7 (8 MiB less 128 bytes),
+    /// which keeps a 100 ms path above 600 Mbit/s.
+    pub recv_buffer_max: usize,
+    /// The send buffer (unacknowledged plus unsent bytes) a connection
+    /// starts with, in bytes.
     pub send_buffer: usize,
+    /// How far the send buffer may grow (to twice the congestion window).
+    /// Equal to `send_buffer`: no growth. Linux `tcp_wmem[2]`: 4 MiB;
+    /// berth allows 8 MiB, so that a 6 MiB window can be kept full.
+    pub send_buffer_max: usize,
     /// Offer window scaling (RFC 7323 section 2). Linux: on.
     pub window_scaling: bool,
     /// Offer timestamps (RFC 7323 section 3). Linux: on.
@@ -109,12 +123,27 @@ impl Default for Keepalive {
     }
 }
 
+impl TcpConfig {
+    /// The shift our windows are sent with: the smallest that covers the
+    /// largest receive buffer (RFC 7323 2.3), or none without scaling.
+    pub fn window_scale(&self) -> WindowScale {
+        if self.window_scaling {
+            let max = self.recv_buffer_max.max(self.recv_buffer);
+            WindowScale::covering(WindowSize::from_usize_saturating(max))
+        } else {
+            WindowScale::ZERO
+        }
+    }
+}
+
 impl Default for TcpConfig {
     fn default() -> Self {
         Self {
             mss: 1460,
-            recv_buffer: 256 * 1024,
+            recv_buffer: 128 * 1024,
+            recv_buffer_max: 65535 << 7,
             send_buffer: 256 * 1024,
+            send_buffer_max: 8 * 1024 * 1024,
             window_scaling: true,
             timestamps: true,
             sack: true,

@@ -49,7 +49,9 @@ pub mod state;
 pub mod stats;
 
 pub use config::{Keepalive, TcpConfig};
-pub use connection::{ConnError, Connection, Events, Outcome, RecvError, SendError};
+pub use connection::{
+    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, SendError,
+};
 pub use segment::Segment;
 pub use state::State;
 pub use stats::ConnStats;

@@ -32,6 +32,8 @@ struct Range {
     end: u32,
     /// When the range last received data; larger is more recent.
     stamp: u64,
+    /// SACK options that reported it since it last changed.
+    reported: u8,
 }
 
 /// The set of received out-of-order offsets: sorted, disjoint and never
@@ -66,7 +68,12 @@ impl Assembler {
     /// every other range moves down by as much. On `Err` nothing changed.
     fn add(&mut self, start: u32, end: u32) -> Result<u32, Full> {
         let stamp = self.clock.wrapping_add(1);
-        let mut merged = Range { start, end, stamp };
+        let mut merged = Range {
+            start,
+            end,
+            stamp,
+            reported: 0,
+        };
         let mut out = [Range::default(); MAX_RANGES];
         let mut n = 0;
         let mut advance = 0;
@@ -140,6 +147,17 @@ impl RecvBuffer {
             len: 0,
             ooo: Assembler::new(),
         }
+    }
+
+    /// The size the buffer is meant to have now: its storage doubles as
+    /// data comes, but not beyond this unless the data needs it.
+    pub fn set_soft_cap(&mut self, size: usize) {
+        self.ring.set_soft_cap(size);
+    }
+
+    /// Bytes of storage allocated now (it grows as data comes).
+    pub fn allocated(&self) -> usize {
+        self.ring.allocated()
     }
 
     /// The most bytes the buffer holds: readable bytes plus the window.
@@ -272,8 +290,10 @@ impl RecvBuffer {
     }
 
     /// Writes the out-of-order ranges as `(start, end)` offsets from RCV.NXT
-    /// into `out`, most recently received first, and returns how many it
-    /// wrote (at most `out.len()`, at most [`MAX_RANGES`]).
+    /// into `out`, and returns how many it wrote (at most `out.len()`, at
+    /// most [`MAX_RANGES`]): first the range most recently received into,
+    /// then ranges no SACK option has reported yet, most recent first,
+    /// then the rest, least reported and most recent first.
     ///
     /// A range counts as received when a write lands in it, duplicates
     /// included, so after a write the first block is the one that contains it
@@ -285,23 +305,50 @@ impl RecvBuffer {
     //# block of data containing the segment which triggered this ACK,
     //# unless that segment advanced the Acknowledgment Number field in
     //# the header.
+    // RFC 2018 then repeats the most recently reported blocks. berth takes
+    // in a batch of segments before it answers (Linux answers each), so a
+    // range that arrived in the middle of a batch would never be the first
+    // block of any ACK: it goes before the repeats, and the connection
+    // sends ACKs until every range has been reported once (see
+    // `has_unreported`). A sender that never hears of a range takes it for
+    // lost and sends it again.
     pub fn sack_blocks(&self, out: &mut [(u32, u32)]) -> usize {
+        let ranges = self.ooo.ranges();
+        let mut chosen = [0u64; MAX_RANGES];
         let mut written = 0;
-        let mut newer_than = u64::MAX;
         for slot in out.iter_mut() {
-            // Stamps are unique, so each pass finds the next most recent.
-            let next = self
-                .ooo
-                .ranges()
-                .iter()
-                .filter(|r| r.stamp < newer_than)
-                .max_by_key(|r| r.stamp);
+            let taken = chosen.get(..written).unwrap_or(&[]);
+            let candidates = ranges.iter().filter(|r| !taken.contains(&r.stamp));
+            let next = if written == 0 {
+                candidates.max_by_key(|r| r.stamp)
+            } else {
+                candidates.max_by_key(|r| (core::cmp::Reverse(r.reported), r.stamp))
+            };
             let Some(r) = next else { break };
             *slot = (r.start, r.end);
-            newer_than = r.stamp;
+            if let Some(c) = chosen.get_mut(written) {
+                *c = r.stamp;
+            }
             written += 1;
         }
         written
+    }
+
+    /// Counts a SACK option that reported the ranges starting at `starts`
+    /// (offsets as [`sack_blocks`](Self::sack_blocks) gave them).
+    pub fn mark_reported(&mut self, starts: &[u32]) {
+        let count = self.ooo.count;
+        for r in self.ooo.ranges.iter_mut().take(count) {
+            if starts.contains(&r.start) {
+                r.reported = r.reported.saturating_add(1);
+            }
+        }
+    }
+
+    /// Whether some out-of-order range has not been reported in any SACK
+    /// option yet.
+    pub fn has_unreported(&self) -> bool {
+        self.ooo.ranges().iter().any(|r| r.reported == 0)
     }
 }
 

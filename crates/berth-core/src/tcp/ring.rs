@@ -20,6 +20,10 @@ use core::ops::Range;
 pub(super) struct Ring {
     storage: Box<[u8]>,
     capacity: usize,
+    /// Storage grows past this only as far as it must: the size its
+    /// owner means the buffer to have now (a window, a send buffer that
+    /// grows), so that doubling does not allocate far beyond use.
+    soft_cap: usize,
 }
 
 /// The first storage a ring allocates (in tests, one byte, so that the
@@ -42,6 +46,7 @@ impl Ring {
         Self {
             storage: Box::default(),
             capacity,
+            soft_cap: capacity,
         }
     }
 
@@ -50,8 +55,12 @@ impl Ring {
         self.capacity
     }
 
+    /// Sets the size growth aims at (see the field).
+    pub(super) fn set_soft_cap(&mut self, soft_cap: usize) {
+        self.soft_cap = soft_cap;
+    }
+
     /// Bytes of storage allocated now.
-    #[cfg(test)]
     pub(super) fn allocated(&self) -> usize {
         self.storage.len()
     }
@@ -68,6 +77,7 @@ impl Ring {
         let size = needed
             .max(self.storage.len().saturating_mul(2))
             .max(MIN_STORAGE)
+            .min(self.soft_cap.max(needed))
             .min(self.capacity);
         let mut storage = vec![0u8; size].into_boxed_slice();
         let (a, b) = self.slices(head, live);

@@ -32,6 +32,17 @@ impl SendBuffer {
         }
     }
 
+    /// The size the buffer is meant to have now: its storage doubles as
+    /// data comes, but not beyond this unless the data needs it.
+    pub fn set_soft_cap(&mut self, size: usize) {
+        self.ring.set_soft_cap(size);
+    }
+
+    /// Bytes of storage allocated now (it grows as data comes).
+    pub fn allocated(&self) -> usize {
+        self.ring.allocated()
+    }
+
     /// The most bytes the buffer can hold.
     pub fn capacity(&self) -> usize {
         self.ring.capacity()

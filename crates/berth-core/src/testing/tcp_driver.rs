@@ -138,6 +138,8 @@ pub struct Setup {
     pub recv_buffer: u32,
     /// Congestion control: NewReno instead of CUBIC.
     pub newreno: bool,
+    /// The receive buffer may grow to eight times `recv_buffer`.
+    pub tuning: bool,
 }
 
 /// What a run did.
@@ -462,7 +464,13 @@ impl Driver {
 pub fn config(setup: &Setup) -> TcpConfig {
     TcpConfig {
         recv_buffer: setup.recv_buffer.clamp(1, 1 << 20) as usize,
+        recv_buffer_max: if setup.tuning {
+            setup.recv_buffer.clamp(1, 1 << 20) as usize * 8
+        } else {
+            0
+        },
         send_buffer: 16 * 1024,
+        send_buffer_max: if setup.tuning { 64 * 1024 } else { 0 },
         congestion: if setup.newreno {
             crate::tcp::congestion::CongestionAlgorithm::NewReno
         } else {
@@ -510,7 +518,7 @@ pub fn run(setup: &Setup, actions: &[Action]) -> Result<Report, String> {
         // The SYN's window is never scaled; a passive open takes it from SND.UNA = ISS.
         peer_edge: setup.iss.wrapping_add(u32::from(setup.peer_wnd)),
         our_edge: None,
-        capacity: cfg.recv_buffer as u32,
+        capacity: cfg.recv_buffer.max(cfg.recv_buffer_max) as u32,
         delivered: 0,
         fins: std::collections::HashSet::new(),
         report: Report::default(),
@@ -675,6 +683,7 @@ impl<'a> Decoder<'a> {
             peer_wnd: self.u16(),
             recv_buffer: u32::from(self.u16().max(1)) << (self.u8() % 6),
             newreno: bits & 32 != 0,
+            tuning: bits & 64 != 0,
         }
     }
 

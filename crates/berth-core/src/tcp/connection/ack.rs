@@ -118,6 +118,9 @@ impl Connection {
                 (Some(_), _) => {}
             }
         }
+        if advanced {
+            self.snd_space_adjust();
+        }
 
         if !advanced && ack == self.snd_una && self.tlp.is_some() {
             // Linux's "pure duplicate ACK" (no data, no window change, no
@@ -401,14 +404,18 @@ impl Connection {
         }
     }
 
-    /// Whether the sender was held back by the application rather than by
-    /// cwnd: it had less than a full window out and nothing more queued.
+    /// Whether the sender was held back by something other than cwnd (the
+    /// application, or the peer's window) since the last ACK: it had less
+    /// than a full window out. Such ACKs do not grow cwnd (RFC 7661; Linux
+    /// `tcp_is_cwnd_limited`, which in slow start counts a flight of at
+    /// least half the window as using it).
     fn app_limited(&self, in_flight_before: u32) -> bool {
-        let unsent = self
-            .send_buf
-            .len()
-            .saturating_sub(self.snd_nxt.wrapping_offset_from(self.snd_una) as usize);
-        unsent == 0 && in_flight_before.saturating_add(self.eff_mss()) < self.cc.cwnd()
+        let cwnd = self.cc.cwnd();
+        if self.cc.in_slow_start() {
+            in_flight_before.saturating_mul(2) < cwnd
+        } else {
+            in_flight_before.saturating_add(self.eff_mss()) < cwnd
+        }
     }
 
     /// Bytes in flight as RFC 5681 defines FlightSize: sent and not

@@ -31,6 +31,7 @@ mod receive;
 mod recovery;
 mod time_wait;
 mod timers;
+mod tuning;
 
 use std::net::SocketAddr;
 
@@ -51,6 +52,7 @@ use super::stats::ConnStats;
 pub use input::Outcome;
 use recovery::{Recovery, Undo};
 use timers::Timers;
+pub use tuning::MemoryPressure;
 
 /// Why a connection failed. The facades map these to `io::ErrorKind`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
@@ -220,7 +222,13 @@ pub struct Connection {
     ts_offset: u32,
 
     send_buf: SendBuffer,
+    /// The send buffer's current size (it grows with cwnd).
+    snd_space: usize,
     recv_buf: RecvBuffer,
+    /// The receive buffer's current size and what grows it.
+    rcv_tuning: tuning::RcvTuning,
+    /// What the stack says of its buffer memory.
+    memory: MemoryPressure,
     /// The sequence number of our FIN, set when the application shuts down
     /// its sending side (no data can be queued after it, so it is fixed).
     our_fin: Option<SeqNum>,
@@ -313,12 +321,9 @@ impl Connection {
         ts_offset: u32,
         state: State,
     ) -> Self {
-        let rcv_wscale = if cfg.window_scaling {
-            WindowScale::covering(WindowSize::from_usize_saturating(cfg.recv_buffer))
-        } else {
-            WindowScale::ZERO
-        };
-        let recv_buf = RecvBuffer::new(rcv_ring_capacity(cfg.recv_buffer, rcv_wscale));
+        let recv_max = cfg.recv_buffer_max.max(cfg.recv_buffer);
+        let rcv_wscale = cfg.window_scale();
+        let recv_buf = RecvBuffer::new(rcv_ring_capacity(recv_max, rcv_wscale));
         // RFC 9293 3.7.1: without an MSS option the peer's MSS is 536 (IPv4)
         // or 1220 (IPv6); the handshake overrides this.
         let default_smss = if remote.is_ipv4() { 536 } else { 1220 };
@@ -350,7 +355,10 @@ impl Connection {
             },
             ts_recent: None,
             ts_offset,
-            send_buf: SendBuffer::new(cfg.send_buffer),
+            send_buf: SendBuffer::new(cfg.send_buffer_max.max(cfg.send_buffer)),
+            snd_space: cfg.send_buffer,
+            rcv_tuning: tuning::RcvTuning::new(cfg.recv_buffer, cfg.mss, now),
+            memory: MemoryPressure::None,
             recv_buf,
             our_fin: None,
             closed_by_app: false,
@@ -403,6 +411,7 @@ impl Connection {
     ) -> Self {
         let mut conn = Self::new(now, cfg, local, remote, iss, ts_offset, State::SynSent);
         conn.snd_nxt = iss;
+        conn.update_soft_caps();
         conn
     }
 
@@ -420,6 +429,7 @@ impl Connection {
         let mut conn = Self::new(now, cfg, local, remote, iss, ts_offset, State::SynReceived);
         conn.stats.segs_in += 1;
         conn.take_syn_options(now, syn);
+        conn.update_soft_caps();
         conn.irs = syn.seq;
         conn.rcv_nxt = syn.seq + 1;
         conn.rcv_adv = conn.rcv_nxt;
@@ -510,6 +520,8 @@ impl Connection {
         }
         self.send_buf = SendBuffer::new(self.send_buf.capacity());
         self.recv_buf = RecvBuffer::new(self.recv_buf.capacity());
+        self.snd_space = self.cfg.send_buffer;
+        self.update_soft_caps();
         true
     }
 
@@ -525,7 +537,21 @@ impl Connection {
 
     /// Free space in the send queue.
     pub fn send_capacity(&self) -> usize {
-        self.send_buf.free()
+        self.snd_space
+            .saturating_sub(self.send_buf.len())
+            .min(self.send_buf.free())
+    }
+
+    /// The send buffer's current size (it grows toward
+    /// `TcpConfig::send_buffer_max` with the congestion window).
+    pub fn send_buffer_size(&self) -> usize {
+        self.snd_space
+    }
+
+    /// The receive buffer's current size (it grows toward
+    /// `TcpConfig::recv_buffer_max` as the application keeps up).
+    pub fn recv_buffer_size(&self) -> usize {
+        self.rcv_tuning.space
     }
 
     /// The smoothed RTT, once measured.
@@ -541,6 +567,12 @@ impl Connection {
     /// The congestion window, in bytes.
     pub fn cwnd(&self) -> usize {
         self.cc.cwnd() as usize
+    }
+
+    /// Bytes in flight: sent, less SACKed and lost, plus retransmitted
+    /// (RFC 6675 pipe).
+    pub fn in_flight_bytes(&self) -> usize {
+        self.in_flight() as usize
     }
 
     /// The slow-start threshold, in bytes.
@@ -593,7 +625,7 @@ impl Connection {
         self.error.is_some()
             || !self.state.may_send()
             || self.our_fin.is_some()
-            || self.send_buf.free() > 0
+            || self.send_capacity() > 0
     }
 
     /// Queues data for sending; returns how much was taken (0 when the send
@@ -608,7 +640,8 @@ impl Connection {
         if self.our_fin.is_some() || !self.state.may_send() {
             return Err(SendError::Closed);
         }
-        let n = self.send_buf.write(data);
+        let room = self.send_capacity();
+        let n = self.send_buf.write(data.get(..room).unwrap_or(data));
         if n > 0 {
             // The write's end: its last segment carries PSH (Linux
             // tcp_push marks the last skb of each write).
@@ -650,6 +683,7 @@ impl Connection {
     pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let n = self.recv_buf.read(buf);
         if n > 0 {
+            self.rcv_tuning.copied += n as u64;
             self.after_app_read();
             return Ok(n);
         }
@@ -800,7 +834,7 @@ impl Connection {
     /// it holds a little more (see [`rcv_ring_capacity`]).
     fn rcv_free(&self) -> u32 {
         let held = self.recv_buf.readable_len();
-        u32::try_from(self.cfg.recv_buffer.saturating_sub(held)).unwrap_or(u32::MAX)
+        u32::try_from(self.rcv_tuning.space.saturating_sub(held)).unwrap_or(u32::MAX)
     }
 
     /// Moves to CLOSED, recording `error` and waking everyone.

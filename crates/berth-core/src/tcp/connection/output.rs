@@ -22,6 +22,8 @@ struct Out {
     flags: Flags,
     /// Payload: `len` octets from this offset of the send queue.
     data: Option<(usize, usize)>,
+    /// Whether SACK blocks go in (when there are any to send).
+    sack: bool,
 }
 
 impl Connection {
@@ -73,6 +75,7 @@ impl Connection {
                 seq: self.iss,
                 flags,
                 data: None,
+                sack: true,
             },
         )?;
         self.snd_nxt = self.iss + 1;
@@ -95,7 +98,9 @@ impl Connection {
         if self.frto_prefers_new_data() && self.snd_nxt.before(self.send_data_end()) {
             return None;
         }
-        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        // What was lost goes again whole, up to a full segment without
+        // SACK blocks (emit_range leaves them out to make it fit).
+        let per_segment = self.eff_mss();
         let (seq, len) = self.sent.next_lost(per_segment)?;
         let right = self.snd_una + self.snd_wnd.get();
         if !seq.before(right) {
@@ -235,7 +240,16 @@ impl Connection {
             flags |= Flags::FIN;
         }
         let data = (len > 0).then_some((offset, len as usize));
-        let n = self.emit(now, buf, Out { seq, flags, data })?;
+        let n = self.emit(
+            now,
+            buf,
+            Out {
+                seq,
+                flags,
+                data,
+                sack: true,
+            },
+        )?;
         self.after_send(now, seq, len, sends_fin, false);
         if len % per_segment.max(1) != 0 {
             self.snd_sml = seq + len;
@@ -282,6 +296,7 @@ impl Connection {
                     seq,
                     flags: Flags::ACK | Flags::FIN,
                     data: None,
+                    sack: true,
                 },
             )?;
             self.after_send(now, seq, 0, true, false);
@@ -302,6 +317,7 @@ impl Connection {
                     seq,
                     flags: Flags::ACK | Flags::PSH,
                     data: Some((offset, new as usize)),
+                    sack: true,
                 },
             )?;
             self.after_send(now, seq, new, false, false);
@@ -360,7 +376,16 @@ impl Connection {
         };
         // One segment at a time, TSO or not: a loss is repaired with what
         // was lost, not with a burst the device would cut short at the end.
-        let len = len.min(avail).min(self.max_payload(now, buf, false));
+        // A segment that fits only without our SACK blocks goes without
+        // them rather than in two pieces (the next ACK carries them; Linux
+        // would cut it in two).
+        let len = len.min(avail);
+        let with_sack = self.max_payload(now, buf, false);
+        let bare = self
+            .eff_mss()
+            .min(u32::try_from(buf.len().saturating_sub(self.bare_header_len())).unwrap_or(0));
+        let sack = len <= with_sack || bare <= with_sack;
+        let len = len.min(if sack { with_sack } else { bare });
         let fin = self
             .our_fin
             .is_some_and(|f| f == seq + len && f.before(self.snd_nxt));
@@ -376,7 +401,16 @@ impl Connection {
             flags |= Flags::FIN;
         }
         let data = (len > 0).then_some((offset, len as usize));
-        let n = self.emit(now, buf, Out { seq, flags, data })?;
+        let n = self.emit(
+            now,
+            buf,
+            Out {
+                seq,
+                flags,
+                data,
+                sack,
+            },
+        )?;
         self.after_send(now, seq, len, fin, is_rexmit);
         Some((n, len as usize))
     }
@@ -434,6 +468,7 @@ impl Connection {
                 seq: self.snd_nxt,
                 flags: Flags::ACK,
                 data: None,
+                sack: true,
             },
         )
     }
@@ -453,6 +488,7 @@ impl Connection {
                 seq: self.snd_una - 1,
                 flags: Flags::ACK,
                 data: None,
+                sack: true,
             },
         )
     }
@@ -510,10 +546,16 @@ impl Connection {
                 seq: self.snd_nxt,
                 flags: Flags::ACK,
                 data: None,
+                sack: true,
             },
             0,
         )
         .header_len()
+    }
+
+    /// Our TCP header without SACK blocks: 20 bytes and the timestamps.
+    fn bare_header_len(&self) -> usize {
+        20 + if self.opts.timestamps { 12 } else { 0 }
     }
 
     /// The largest payload a segment may carry now: SMSS less our TCP
@@ -602,7 +644,7 @@ impl Connection {
                 //# an <RST> segment (see Section 5.2 for details).
                 repr.timestamp = Some((self.ts_val(now), ts_recent));
             }
-            if self.opts.sack && ack {
+            if self.opts.sack && ack && out.sack {
                 let mut slots = repr.sack_ranges.iter_mut();
                 //= https://www.rfc-editor.org/rfc/rfc2883#section-4
                 //# If the D-SACK block reports a duplicate contiguous sequence from a
@@ -614,16 +656,31 @@ impl Connection {
                 {
                     *slot = Some((left.get(), right.get()));
                 }
-                if self.recv_buf.has_out_of_order() {
-                    let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
-                    let n = self.recv_buf.sack_blocks(&mut blocks);
-                    for (out, &(start, end)) in slots.zip(blocks.iter().take(n)) {
-                        *out = Some(((self.rcv_nxt + start).get(), (self.rcv_nxt + end).get()));
-                    }
+                let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+                let n = self.sack_ranges_now(&mut blocks);
+                for (out, &(start, end)) in slots.zip(blocks.iter().take(n)) {
+                    *out = Some(((self.rcv_nxt + start).get(), (self.rcv_nxt + end).get()));
                 }
             }
         }
         repr
+    }
+
+    /// The out-of-order ranges our next segment reports, as offsets from
+    /// RCV.NXT: as many as fit beside the timestamps and a D-SACK block.
+    fn sack_ranges_now(&self, blocks: &mut [(u32, u32); MAX_SACK_BLOCKS]) -> usize {
+        if !self.recv_buf.has_out_of_order() {
+            return 0;
+        }
+        //= https://www.rfc-editor.org/rfc/rfc2018#section-3
+        //# It is expected that SACK will often be used in
+        //# conjunction with the Timestamp option used for RTTM [Jacobson92],
+        //# which takes an additional 10 bytes (plus two bytes of padding); thus
+        //# a maximum of 3 SACK blocks will be allowed in this case.
+        let slots =
+            MAX_SACK_BLOCKS - usize::from(self.opts.timestamps) - usize::from(self.dsack.is_some());
+        self.recv_buf
+            .sack_blocks(blocks.get_mut(..slots).unwrap_or(&mut []))
     }
 
     /// The window to advertise, and the right edge it promises.
@@ -653,7 +710,7 @@ impl Connection {
         //#    RCV.BUFF - RCV.USER - RCV.WND  >=
         //#
         //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
-        let cap = u32::try_from(self.cfg.recv_buffer).unwrap_or(u32::MAX);
+        let cap = u32::try_from(self.rcv_tuning.space).unwrap_or(u32::MAX);
         let step = (cap / 2).min(u32::from(self.cfg.mss));
         let window = if free.saturating_sub(offered) >= step {
             free
@@ -697,6 +754,7 @@ impl Connection {
         let syn = out.flags.contains(Flags::SYN);
         let data = out.data;
         let flags = out.flags;
+        let with_sack = out.sack;
         let window = self.window_to_advertise(syn);
         let repr = self.header(now, out, window);
         let header_len = repr.header_len();
@@ -728,12 +786,26 @@ impl Connection {
         if flags.contains(Flags::ACK) {
             // Every segment with ACK acknowledges everything received, and
             // reports the duplicate, once.
-            if self.dsack.take().is_some() {
+            if self.opts.sack && with_sack {
+                let mut blocks = [(0u32, 0u32); MAX_SACK_BLOCKS];
+                let n = self.sack_ranges_now(&mut blocks);
+                let mut starts = [0u32; MAX_SACK_BLOCKS];
+                for (s, &(start, _)) in starts.iter_mut().zip(blocks.iter().take(n)) {
+                    *s = start;
+                }
+                self.recv_buf.mark_reported(starts.get(..n).unwrap_or(&[]));
+            }
+            if with_sack && self.dsack.take().is_some() {
                 self.stats.dsacks_sent += 1;
             }
             self.pending.remove(Pending::ACK);
             self.unacked_segs = 0;
             self.timers.delack = None;
+            if self.opts.sack && self.recv_buf.has_unreported() {
+                // Ranges that arrived in the same batch and did not fit:
+                // another ACK reports them (as Linux's ACK per segment would).
+                self.pending.insert(Pending::ACK);
+            }
         }
         Some(total)
     }

@@ -36,6 +36,13 @@ impl Connection {
                 return;
             }
             self.queue_data(now, data_seq, seg.payload);
+            let ecr = self
+                .opts
+                .timestamps
+                .then_some(seg.timestamp)
+                .flatten()
+                .map(|(_, ecr)| ecr);
+            self.rcv_space_adjust(now, ecr);
         }
 
         if seg.fin() {

@@ -116,6 +116,10 @@ pub(super) fn plain_config() -> TcpConfig {
     TcpConfig {
         recv_buffer: RECV_BUF,
         send_buffer: 64 * 1024,
+        // Fixed sizes: the scripts count windows exactly (tuning.rs grows
+        // them).
+        recv_buffer_max: 0,
+        send_buffer_max: 0,
         window_scaling: false,
         timestamps: false,
         sack: false,

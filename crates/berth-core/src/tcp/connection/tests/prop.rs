@@ -112,7 +112,7 @@ fn setup() -> impl Strategy<Value = Setup> {
         ),
         prop_oneof![Just(65535u16), any::<u16>()],
         prop_oneof![Just(32768u32), 1u32..=65535, 65536u32..=(1 << 20)],
-        any::<bool>(),
+        (any::<bool>(), any::<bool>()),
     )
         .prop_map(
             |(
@@ -122,7 +122,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                 (peer_ws, peer_sack, peer_ts, peer_mss),
                 peer_wnd,
                 recv_buffer,
-                newreno,
+                (newreno, tuning),
             )| {
                 Setup {
                     passive,
@@ -135,6 +135,7 @@ fn setup() -> impl Strategy<Value = Setup> {
                     peer_wnd,
                     recv_buffer,
                     newreno,
+                    tuning,
                 }
             },
         )
@@ -182,6 +183,7 @@ fn in_order_stream_is_delivered_whole() {
         peer_wnd: 65535,
         recv_buffer: 32768,
         newreno: false,
+        tuning: true,
     };
     let mut actions = Vec::new();
     for i in 0..40u32 {
