@@ -20,6 +20,7 @@
 //! | `keepalive` | keepalive, TIME-WAIT and FIN-WAIT-2 timers |
 //! | `mss` | send MSS, clamping, path MTU |
 //! | `wrap` | sequence numbers across 2^32 |
+//! | `tuning` | receive and send buffers growing with use, the window scale for their maximum, shrinking under memory exhaustion |
 //! | `rack` | RACK marks and the reordering timer, lost retransmissions, PRR, D-SACK both ways, Eifel and F-RTO undo |
 
 mod harness;
@@ -40,5 +41,6 @@ mod states;
 mod timestamps;
 mod tlp;
 mod tso;
+mod tuning;
 mod window;
 mod wrap;
