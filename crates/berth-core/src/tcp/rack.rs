@@ -32,6 +32,8 @@ pub struct Rack {
     min_rtt: Option<(Duration, Instant)>,
     /// RACK.fack: the highest end sequence delivered.
     fack: Option<SeqNum>,
+    /// RACK.fack before the ACK being processed.
+    prior_fack: Option<SeqNum>,
     /// RACK.reordering_seen.
     reordering_seen: bool,
     /// RACK.reo_wnd_mult (0 read as 1).
@@ -73,6 +75,12 @@ impl Rack {
         }
     }
 
+    /// An ACK is about to be processed: what it delivers is compared with
+    /// what was delivered before it.
+    pub fn begin_ack(&mut self) {
+        self.prior_fack = self.fack;
+    }
+
     /// RFC 8985 6.2 steps 2 and 3 for one segment newly delivered
     /// (cumulatively or selectively acknowledged). `orig_echoed`: the
     /// ACK's timestamp echo shows it answers a transmission before this
@@ -84,13 +92,18 @@ impl Rack {
         //# Else if Segment.end_seq < RACK.fack AND
         //#         Segment.retransmitted is FALSE:
         //#     RACK.reordering_seen = TRUE
-        match self.fack {
-            Some(fack) if !seg.end.after(fack) => {
-                if seg.end.before(fack) && !seg.ever_retrans() {
-                    self.reordering_seen = true;
-                }
-            }
-            _ => self.fack = Some(seg.end),
+        // Against RACK.fack as it was before this ACK (Linux compares with
+        // `prior_fack`): one ACK that covers a segment cumulatively and a
+        // later one selectively shows no reordering, whatever the order
+        // they are processed in.
+        if let Some(fack) = self.prior_fack
+            && seg.end.before(fack)
+            && !seg.ever_retrans()
+        {
+            self.reordering_seen = true;
+        }
+        if self.fack.is_none_or(|fack| seg.end.after(fack)) {
+            self.fack = Some(seg.end);
         }
         let rtt = now.saturating_duration_since(seg.xmit);
         if seg.ever_retrans() {
@@ -184,6 +197,7 @@ impl Rack {
     /// when SACK information is discarded (the receiver reneged).
     pub fn on_sacks_cleared(&mut self) {
         self.fack = None;
+        self.prior_fack = None;
     }
 }
 
@@ -204,11 +218,16 @@ mod tests {
     #[test]
     fn the_latest_delivery_is_the_most_recently_sent() {
         let mut r = Rack::new();
+        r.begin_ack();
         r.on_delivered(&sent(200, 300, 5), t(20), false);
-        r.on_delivered(&sent(100, 200, 3), t(20), false);
+        // In the same ACK: no reordering.
+        r.on_delivered(&sent(50, 100, 2), t(20), false);
+        assert!(!r.reordering_seen());
         assert_eq!(r.latest().unwrap().end, SeqNum::new(300));
         assert_eq!(r.wait(Duration::ZERO), Duration::from_millis(15));
-        // 100..200 arrived after 300 was delivered: reordering.
+        // 100..200 arrives in a later ACK than 300: reordering.
+        r.begin_ack();
+        r.on_delivered(&sent(100, 200, 3), t(20), false);
         assert!(r.reordering_seen());
     }
 

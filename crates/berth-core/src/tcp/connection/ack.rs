@@ -74,6 +74,7 @@ impl Connection {
             .flatten()
             .map(|(_, ecr)| ecr);
         let mut d = Delivery::default();
+        self.rack.begin_ack();
         // SACK blocks first, then the cumulative ACK (Linux's order), so
         // that RACK.fack is known when cumulatively acknowledged segments
         // are checked for reordering.
@@ -136,6 +137,7 @@ impl Connection {
             self.process_tlp_ack(now, ack, true, false, d.dsack, cc_ack.as_ref());
         }
         if advanced || d.sacked {
+            self.probes = 0;
             self.arm_pto(now);
         }
 
@@ -214,11 +216,15 @@ impl Connection {
         }
         self.rack.on_snd_una(ack);
 
-        // RTT: from the timestamp echo (RFC 7323 4.1) or from a segment
-        // sent only once (RFC 6298 3, Karn's rule).
-        let rtt = self
-            .rtt_sample_from_ts(now, seg)
-            .or_else(|| d.newest_original.map(|t| now.saturating_duration_since(t)));
+        // RTT: from a segment sent only once (RFC 6298 3, Karn's rule),
+        // timed to the microsecond, or else from the timestamp echo (RFC
+        // 7323 4.1), in milliseconds. Linux prefers the former too ("Prefer
+        // RTT measured from ACK's timing to TS-ECR"): on a path of 100 µs
+        // the echo says 1 ms.
+        let rtt = d
+            .newest_original
+            .map(|t| now.saturating_duration_since(t))
+            .or_else(|| self.rtt_sample_from_ts(now, seg));
         if let Some(r) = rtt {
             self.rtt.sample(r);
             self.rack.on_rtt_sample(r, now);

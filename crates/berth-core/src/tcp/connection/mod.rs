@@ -261,6 +261,9 @@ pub struct Connection {
     tlp: Option<Tlp>,
     /// Duplicate ACKs since the last cumulative ACK.
     dup_acks: u32,
+    /// Probes sent since the last ACK that told something new (see
+    /// `arm_next_probe`).
+    probes: u32,
     /// Without SACK: octets the duplicate ACKs say arrived beyond the hole
     /// (one segment each; Linux's `sacked_out` for Reno).
     reno_sacked: u32,
@@ -379,6 +382,7 @@ impl Connection {
             undo: None,
             tlp: None,
             dup_acks: 0,
+            probes: 0,
             reno_sacked: 0,
             timers: Timers::default(),
             retries: 0,

@@ -264,6 +264,9 @@ impl Connection {
     /// sent); either draws an ACK that tells what was lost.
     fn poll_loss_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.pending.remove(Pending::LOSS_PROBE);
+        if self.recovery.is_some() || self.probes > 1 {
+            return self.poll_recovery_probe(now, buf);
+        }
         if self.snd_una == self.snd_nxt || self.snd_wnd.get() == 0 || self.sent.has_sacked() {
             return None;
         }
@@ -349,6 +352,49 @@ impl Connection {
             is_retrans: true,
             flight,
         });
+        self.stats.loss_probes += 1;
+        Some(n)
+    }
+
+    /// A probe in recovery, or a tail loss probe again (see
+    /// `arm_next_probe`): the first in recovery a new segment if the peer's
+    /// window takes one, else the last segment sent that the peer has not
+    /// SACKed, again (a duplicate draws an ACK at once, new data may wait
+    /// for the peer's delayed-ACK timer); outside PRR and cwnd, as a loss
+    /// probe is.
+    fn poll_recovery_probe(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+        let seq = self.snd_nxt;
+        let right = self.snd_una + self.snd_wnd.get();
+        let data_end = self.send_data_end();
+        if self.probes <= 1 && seq.before(data_end) && seq.before(right) {
+            let new = data_end
+                .wrapping_offset_from(seq)
+                .min(right.wrapping_offset_from(seq))
+                .min(per_segment);
+            let offset = seq.wrapping_offset_from(self.data_start()) as usize;
+            let n = self.emit(
+                now,
+                buf,
+                Out {
+                    seq,
+                    flags: Flags::ACK | Flags::PSH,
+                    data: Some((offset, new as usize)),
+                    sack: true,
+                },
+            )?;
+            self.after_send(now, seq, new, false, false);
+            self.stats.loss_probes += 1;
+            return Some(n);
+        }
+        let (start, end) = self
+            .sent
+            .iter()
+            .filter(|s| !s.is_sacked())
+            .last()
+            .map(|s| (s.start, s.end))?;
+        let len = end.wrapping_offset_from(start).min(self.eff_mss());
+        let (n, _) = self.emit_range(now, buf, end - len, len, true)?;
         self.stats.loss_probes += 1;
         Some(n)
     }

@@ -92,6 +92,19 @@ impl Connection {
         }
     }
 
+    /// What a window reduction is reckoned from: cwnd, as Linux's CUBIC
+    /// and Reno do. RFC 9438 4.6 takes FlightSize, and allows cwnd where
+    /// cwnd does not grow while the flight is smaller (berth's does not:
+    /// `app_limited`); FlightSize, which PRR has just brought down,
+    /// compounds the reductions of back-to-back episodes until the window
+    /// is two segments.
+    fn reduction_base(&self) -> u32 {
+        let outstanding = u32::try_from(self.flight_size()).unwrap_or(u32::MAX);
+        self.cc
+            .cwnd()
+            .max(outstanding.min(self.cc.cwnd().saturating_mul(2)))
+    }
+
     /// The phase of the episode under way, if any.
     pub(super) fn phase(&self) -> Option<Phase> {
         self.recovery.map(|r| r.phase)
@@ -113,7 +126,7 @@ impl Connection {
             None => {
                 //= https://www.rfc-editor.org/rfc/rfc6675#section-5
                 //# (4.1) RecoveryPoint = HighData
-                self.cc.on_enter_recovery(now, outstanding);
+                self.cc.on_enter_recovery(now, self.reduction_base());
                 self.recovery = Some(Recovery {
                     phase: Phase::Fast,
                     point: self.snd_nxt,
@@ -145,7 +158,7 @@ impl Connection {
     pub(super) fn enter_loss(&mut self, now: Instant) {
         let outstanding = u32::try_from(self.flight_size()).unwrap_or(u32::MAX);
         let in_recovery = matches!(self.phase(), Some(Phase::Fast | Phase::Loss));
-        self.cc.on_rto(now, outstanding);
+        self.cc.on_rto(now, self.reduction_base());
         if !in_recovery {
             self.undo = Some(Undo {
                 marker: self.snd_una,
@@ -224,7 +237,7 @@ impl Connection {
             self.undo_reduction();
             return;
         }
-        let spurious = self.reduction_spurious(ecr);
+        let spurious = self.reduction_spurious(ecr, advanced);
         if let Some(rec) = self.recovery {
             if spurious && rec.phase != Phase::Cwr {
                 if rec.phase == Phase::Loss {
@@ -322,11 +335,11 @@ impl Connection {
         false
     }
 
-    /// Whether the retransmissions of the last episode were needless: the
-    /// ACK's timestamp echo predates the first of them (RFC 3522: the
-    /// original was delivered), or every one was reported a duplicate by
-    /// D-SACK.
-    fn reduction_spurious(&self, ecr: Option<u32>) -> bool {
+    /// Whether the retransmissions of the last episode were needless: an
+    /// ACK that acknowledges new data echoes a timestamp older than the
+    /// first of them (RFC 3522: the original was delivered), or every one
+    /// was reported a duplicate by D-SACK.
+    fn reduction_spurious(&self, ecr: Option<u32>, advanced: bool) -> bool {
         let Some(undo) = self.undo else {
             return false;
         };
@@ -334,9 +347,19 @@ impl Connection {
             return false;
         };
         //= https://www.rfc-editor.org/rfc/rfc3522#section-3.2
+        //# (3)     Wait for the arrival of an acceptable ACK.  When an
+        //#         acceptable ACK has arrived, proceed to step (DET).
+        // Acceptable: it acknowledges new data. A duplicate ACK echoes
+        // TS.Recent, the timestamp of the last segment that arrived in
+        // order: older than the retransmission whether or not the original
+        // arrived (found in berth sim: such an ACK undid a real loss, and
+        // the lost retransmission then waited for the RTO).
+        //= https://www.rfc-editor.org/rfc/rfc3522#section-3.2
         //# If the value of the Timestamp Echo Reply field is smaller than the
         //# value of RetransmitTS, then proceed to step (4),
-        let delayed = self.recovery.is_some()
+        let delayed = advanced
+            && self.recovery.is_some()
+            && self.snd_una.after(undo.marker)
             && ecr.is_some_and(|ecr| ecr != 0 && super::input::ts_before(ecr, stamp));
         delayed || undo.retrans == 0
     }

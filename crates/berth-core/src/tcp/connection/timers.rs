@@ -10,6 +10,7 @@ use crate::time::Instant;
 
 use super::super::segment::Reset;
 use super::super::state::State;
+use super::recovery::Phase;
 use super::{ConnError, Connection, Pending};
 use crate::time::Duration;
 
@@ -17,6 +18,10 @@ use crate::time::Duration;
 /// one segment in flight allows for (RFC 9293's 500 ms bound is rarer in
 /// practice than the 200 ms the RFC recommends).
 const WC_DEL_ACK: Duration = Duration::from_millis(200);
+
+/// What a recovery probe allows beyond two smoothed RTTs: Linux's largest
+/// compressed-SACK delay (`tcp_comp_sack_delay_ns`: 1 ms).
+const RECOVERY_PROBE_SLACK: Duration = Duration::from_millis(1);
 
 /// Deadlines; `None` is a stopped timer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -152,6 +157,10 @@ impl Connection {
                 //#       RTO seconds (for the value of RTO after the doubling
                 //#       operation outlined in 5.5).
                 self.timers.rto = Some(now + self.rtt.rto());
+                // If the ACK of this retransmission is lost too, a probe
+                // asks again before the backed-off timer would.
+                self.probes = 0;
+                self.arm_recovery_probe(now);
             }
         }
     }
@@ -160,6 +169,10 @@ impl Connection {
     /// data was acknowledged, where RFC 8985 allows one; stops it where not.
     pub(super) fn arm_pto(&mut self, now: Instant) {
         self.timers.pto = None;
+        if matches!(self.phase(), Some(Phase::Fast | Phase::Loss)) {
+            self.arm_recovery_probe(now);
+            return;
+        }
         //= https://www.rfc-editor.org/rfc/rfc8985#section-7.2
         //# The sender SHOULD start or restart a loss probe PTO timer after
         //# transmitting new data (that was not itself a loss probe) or upon
@@ -197,9 +210,57 @@ impl Connection {
         self.timers.pto = Some(at);
     }
 
+    /// In recovery, the probe timer stands guard over the ACK clock. RFC
+    /// 8985 7.2 arms no loss probe during recovery, where RACK's marks and
+    /// PRR's ACK clock drive retransmission. But when every ACK of a
+    /// flight is lost (a receiver that coalesces its ACKs may send just
+    /// one for a whole batch), nothing drives them any more, and only the
+    /// retransmission timer would: on a path of 100 µs its 200 ms floor is
+    /// two thousand round trips of silence. So two smoothed RTTs (and a
+    /// millisecond for a compressed SACK) after the last ACK that told
+    /// something new, one segment goes out to draw an ACK that tells the
+    /// sender where it stands; the RTO keeps its time.
+    fn arm_recovery_probe(&mut self, now: Instant) {
+        if !self.cfg.tlp || self.snd_una == self.snd_nxt {
+            return;
+        }
+        self.arm_next_probe(now);
+    }
+
+    /// The next probe of a silence: two smoothed RTTs and a millisecond,
+    /// doubled for each probe already sent in it, if that comes before the
+    /// retransmission timer (which then takes over). RFC 8985 sends one
+    /// tail loss probe; berth keeps asking, as a lost ACK of the probe
+    /// would otherwise cost the RTO's 200 ms floor, however short the path.
+    fn arm_next_probe(&mut self, now: Instant) {
+        let Some(srtt) = self.rtt.srtt() else {
+            return;
+        };
+        let interval = srtt
+            .saturating_mul(2)
+            .saturating_add(RECOVERY_PROBE_SLACK)
+            .saturating_mul(1 << self.probes.min(16));
+        let at = now + interval;
+        if self.timers.rto.is_some_and(|rto| at >= rto) {
+            return;
+        }
+        self.timers.pto = Some(at);
+    }
+
     /// The probe timeout ran out: a probe goes out (RFC 8985 7.3), and the
     /// RTO is armed again.
     fn on_pto(&mut self, now: Instant) {
+        if self.snd_una == self.snd_nxt || !self.cfg.tlp {
+            return;
+        }
+        if matches!(self.phase(), Some(Phase::Fast | Phase::Loss)) || self.probes > 0 {
+            // A recovery probe, or a tail loss probe again: the RTO keeps
+            // its time.
+            self.probes = self.probes.saturating_add(1);
+            self.pending.insert(Pending::LOSS_PROBE);
+            self.arm_next_probe(now);
+            return;
+        }
         if self.snd_una == self.snd_nxt
             || self.recovery.is_some()
             || self.sent.has_sacked()
@@ -214,6 +275,8 @@ impl Connection {
         //# probe was sent, the sender MUST re-arm the RTO timer, not the PTO
         //# timer, if the FlightSize is not zero.
         self.timers.rto = Some(now + self.rtt.rto());
+        self.probes = 1;
+        self.arm_next_probe(now);
     }
 
     /// The retransmission timer ran out while the peer's window is closed

@@ -363,3 +363,90 @@ fn a_retransmission_keeps_the_push_flag() {
     h.advance_to_timer();
     assert_eq!(h.poll().unwrap(), first);
 }
+
+#[test]
+fn a_recovery_probe_repairs_a_lost_retransmission_at_the_tail() {
+    // Found in berth sim at 5% loss and a 100 µs RTT: the last hole's
+    // retransmission was lost too, everything after it was SACKed and
+    // nothing new was left to send: no delivery could show RACK the loss,
+    // and the RTO (200 ms, two thousand round trips) was all that was left.
+    let mut cfg = config(true, false);
+    cfg.tlp = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            sack_perm: true,
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    h.poll().unwrap();
+    h.advance(100);
+    h.inject(ack(ISS + 1, &[], None));
+    h.send(&[1; 10 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 10);
+    h.advance(100);
+    // Segment 5 is lost; the rest arrive and are SACKed: recovery, 5 goes
+    // again (and is lost again).
+    for i in 6..10 {
+        h.inject(ack(s(5), &[(s(6), s(i + 1))], None));
+        // (acknowledging 0..5 first)
+    }
+    let out = sent(&mut h);
+    assert_eq!(
+        out.iter().filter(|&&(q, _)| q == s(5)).count(),
+        1,
+        "{out:?} {:?}",
+        h.conn.stats()
+    );
+    h.inject(ack(s(5), &[(s(6), s(10))], None));
+    assert!(sent(&mut h).is_empty());
+    // Silence. Two smoothed RTTs and a millisecond later, a probe: the
+    // last segment not SACKed, segment 5, a third time.
+    let waited = h.advance_to_timer();
+    assert!(waited < 300, "probe after {waited} ms, not the RTO");
+    assert_eq!(sent(&mut h), vec![(s(5), MSS as usize)]);
+    assert_eq!(h.conn.stats().rto_fired, 0);
+    h.inject(ack(s(10), &[], None));
+    assert_eq!(h.conn.send_queue(), 0);
+}
+
+#[test]
+fn a_recovery_probe_goes_when_acks_stop_with_data_queued() {
+    let mut cfg = config(true, false);
+    cfg.tlp = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            sack_perm: true,
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    // A 2 ms path: the RTO's 200 ms floor is a hundred round trips.
+    h.poll().unwrap();
+    h.advance(2);
+    h.inject(ack(ISS + 1, &[], None));
+    h.send(&[1; 40 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 10);
+    h.advance(2);
+    // Segment 0 is lost; 1..10 SACKed: recovery; 0 goes again and new
+    // data under PRR; then every ACK is lost.
+    for i in 1..10 {
+        h.inject(ack(s(0), &[(s(1), s(i + 1))], None));
+    }
+    let out = sent(&mut h);
+    assert!(out.iter().any(|&(q, _)| q == s(0)), "{out:?}");
+    let waited = h.advance_to_timer();
+    assert!(waited < 10, "probe after {waited} ms");
+    let probe = sent(&mut h);
+    assert_eq!(probe.len(), 1, "{probe:?}");
+    assert_eq!(h.conn.stats().loss_probes, 1);
+    // Silence again: the next probe, twice as late, resends the last
+    // segment not SACKed (a duplicate draws an ACK at once).
+    let again = h.advance_to_timer();
+    assert!(again > waited && again < 20, "{again} after {waited}");
+    let probe2 = sent(&mut h);
+    assert_eq!(probe2.len(), 1, "{probe2:?}");
+    assert_eq!(h.conn.stats().rto_fired, 0);
+}
