@@ -30,6 +30,10 @@ pub struct Faults {
     /// Bytes per second the link carries; 0 is unlimited. Packets queue
     /// behind each other when set.
     pub rate: u64,
+    /// A loss falls on an ECN-capable packet as a Congestion Experienced
+    /// mark instead (an AQM that marks, RFC 3168 section 5); other packets
+    /// are still dropped.
+    pub mark_ce: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -65,6 +69,9 @@ pub struct LinkStats {
     pub corrupted: u64,
     /// Packets held back.
     pub reordered: u64,
+    /// ECN-capable packets marked Congestion Experienced instead of
+    /// dropped.
+    pub marked: u64,
 }
 
 /// One direction of an in-memory link.
@@ -96,10 +103,18 @@ impl Link {
     /// Offers a packet at `now`.
     pub fn send(&mut self, now: Instant, bytes: &[u8]) {
         self.stats.sent += 1;
+        let mut bytes_in = None;
         if self.rng.chance(self.faults.loss) {
-            self.stats.dropped += 1;
-            return;
+            let mut marked = bytes.to_vec();
+            if self.faults.mark_ce && mark_ce(&mut marked) {
+                self.stats.marked += 1;
+                bytes_in = Some(marked);
+            } else {
+                self.stats.dropped += 1;
+                return;
+            }
         }
+        let bytes = bytes_in.as_deref().unwrap_or(bytes);
         let mut start = now;
         if let Some(micros) = (bytes.len() as u64)
             .saturating_mul(1_000_000)
@@ -155,5 +170,48 @@ impl Link {
     /// Whether nothing is in flight.
     pub fn is_idle(&self) -> bool {
         self.queue.is_empty()
+    }
+}
+
+/// Marks an ECN-capable IP packet Congestion Experienced (RFC 3168
+/// section 5); whether it was ECN-capable. The IPv4 header checksum is
+/// recomputed.
+fn mark_ce(packet: &mut [u8]) -> bool {
+    match packet.first().map(|b| b >> 4) {
+        Some(4) => {
+            let Some(tos) = packet.get(1).copied() else {
+                return false;
+            };
+            if tos & 0b11 == 0 {
+                return false;
+            }
+            let header_len = usize::from(packet.first().map_or(0, |b| b & 0x0f)) * 4;
+            if let Some(b) = packet.get_mut(1) {
+                *b |= 0b11;
+            }
+            if let Some(header) = packet.get_mut(..header_len) {
+                if let Some(c) = header.get_mut(10..12) {
+                    c.copy_from_slice(&[0, 0]);
+                }
+                let sum = !crate::wire::checksum::data(header);
+                if let Some(c) = header.get_mut(10..12) {
+                    c.copy_from_slice(&sum.to_be_bytes());
+                }
+            }
+            true
+        }
+        Some(6) => {
+            let Some(b1) = packet.get(1).copied() else {
+                return false;
+            };
+            if (b1 >> 4) & 0b11 == 0 {
+                return false;
+            }
+            if let Some(b) = packet.get_mut(1) {
+                *b |= 0b11 << 4;
+            }
+            true
+        }
+        _ => false,
     }
 }

@@ -62,6 +62,11 @@ pub(crate) struct SimArgs {
     /// Probability of flipping a bit in a packet, 0 to 1.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     corrupt: f64,
+    /// ECN (RFC 3168): both stacks ask for it, and a loss that falls on
+    /// an ECN-capable packet marks it Congestion Experienced instead of
+    /// dropping it (an AQM that marks).
+    #[arg(long)]
+    ecn: bool,
     /// Link rate in Mbit/s (0: unlimited).
     #[arg(long, default_value_t = 0.0, value_parser = non_negative)]
     rate: f64,
@@ -127,10 +132,16 @@ struct Report {
     rto_fired: u64,
     recoveries: u64,
     sack_recoveries: u64,
-    /// Tail loss probes sent (RFC 8985).
+    /// Tail loss probes sent (RFC 8985), and probes while ACKs were silent.
     loss_probes: u64,
+    /// Window reductions undone as spurious (Eifel, D-SACK, F-RTO).
+    undos: u64,
+    /// Window reductions for an ECN echo.
+    ecn_reductions: u64,
     link_dropped: u64,
     link_corrupted: u64,
+    /// Packets the link marked CE instead of dropping (`--ecn`).
+    link_marked: u64,
     wall_seconds: f64,
     error: Option<String>,
     /// The files `--plot` wrote.
@@ -304,6 +315,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         delay: Duration::from_micros((args.delay * 1000.0) as u64),
         jitter: Duration::from_micros((args.jitter * 1000.0) as u64),
         rate: (args.rate * 1e6 / 8.0) as u64,
+        mark_ce: args.ecn,
     };
     let congestion = match args.cc {
         Cc::Cubic => CongestionAlgorithm::Cubic,
@@ -311,6 +323,11 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
     };
     let tcp = berth_core::tcp::TcpConfig {
         congestion,
+        ecn: if args.ecn {
+            berth_core::tcp::EcnMode::On
+        } else {
+            berth_core::tcp::EcnMode::Passive
+        },
         ..Default::default()
     };
     let config = |addr, seed| StackConfig {
@@ -348,7 +365,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
             closed: false,
         });
     }
-    let mut stats = [0u64; 5];
+    let mut stats = [0u64; 7];
     let mut buf = vec![0u8; 65536];
     let mut error = None;
     loop {
@@ -402,6 +419,8 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
                         stats[2] += info.stats.recoveries;
                         stats[3] += info.stats.sack_recoveries;
                         stats[4] += info.stats.loss_probes;
+                        stats[5] += info.stats.undos;
+                        stats[6] += info.stats.ecn_reductions;
                     }
                     let _ = stack.tcp_close(w.now, h);
                 }
@@ -497,8 +516,11 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         recoveries: stats[2],
         sack_recoveries: stats[3],
         loss_probes: stats[4],
+        undos: stats[5],
+        ecn_reductions: stats[6],
         link_dropped: w.ab.stats.dropped + w.ba.stats.dropped,
         link_corrupted: w.ab.stats.corrupted + w.ba.stats.corrupted,
+        link_marked: w.ab.stats.marked + w.ba.stats.marked,
         wall_seconds: wall.elapsed().as_secs_f64(),
         error,
         plots,
@@ -521,14 +543,17 @@ pub(crate) fn run(args: &SimArgs) -> anyhow::Result<ExitCode> {
             report.bytes_delivered, report.virtual_seconds, report.goodput_mbit, report.segments
         );
         println!(
-            "  retransmits {}, RTO firings {}, loss probes {}, recoveries {} ({} with SACK); link dropped {}, corrupted {}",
+            "  retransmits {}, RTO firings {}, loss probes {}, recoveries {} ({} with SACK), undone {}, ECN reductions {}; link dropped {}, corrupted {}, marked CE {}",
             report.retransmits,
             report.rto_fired,
             report.loss_probes,
             report.recoveries,
             report.sack_recoveries,
+            report.undos,
+            report.ecn_reductions,
             report.link_dropped,
-            report.link_corrupted
+            report.link_corrupted,
+            report.link_marked
         );
         println!("  wall time {:.3} s", report.wall_seconds);
         if let (Some(files), Some(dir)) = (&report.plots, &args.plot) {

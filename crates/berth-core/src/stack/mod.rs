@@ -550,7 +550,16 @@ impl Stack {
             return;
         }
         match protocol {
-            IpProtocol::Tcp => self.tcp_input(now, src, dst, payload),
+            IpProtocol::Tcp => {
+                // The ECN field: the low two bits of IPv4's TOS byte, of
+                // IPv6's Traffic Class (RFC 3168 section 5).
+                let ecn = match frame.first().map(|b| b >> 4) {
+                    Some(4) => frame.get(1).map_or(0, |b| *b),
+                    _ => frame.get(1).map_or(0, |b| b >> 4),
+                };
+                let ce = crate::wire::Ecn::from_bits(ecn) == crate::wire::Ecn::Ce;
+                self.tcp_input(now, src, dst, payload, ce);
+            }
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
             IpProtocol::Icmp if src.is_ipv4() => self.icmpv4_input(now, src, dst, payload),
             IpProtocol::Icmpv6 if src.is_ipv6() => {

@@ -30,6 +30,7 @@ impl Stack {
         dst: IpAddr,
         protocol: IpProtocol,
         payload_len: usize,
+        ecn: Ecn,
     ) -> Option<usize> {
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
@@ -41,7 +42,7 @@ impl Stack {
                     payload_len,
                     hop_limit: self.cfg.hop_limit,
                     dscp: 0,
-                    ecn: Ecn::NotEct,
+                    ecn,
                     ident: self.ip_ident,
                     // Path MTU discovery (RFC 1191): TCP sets DF, as Linux does.
                     dont_frag: protocol == IpProtocol::Tcp,
@@ -59,7 +60,7 @@ impl Stack {
                     next_header: protocol,
                     payload_len,
                     hop_limit: self.cfg.hop_limit,
-                    traffic_class: 0,
+                    traffic_class: ecn.bits(),
                     flow_label: 0,
                 };
                 let header = buf.get_mut(..40)?;
@@ -97,7 +98,7 @@ impl Stack {
         }
         let mut packet = vec![0u8; hl + payload.len()];
         if self
-            .emit_ip(&mut packet, src, dst, protocol, payload.len())
+            .emit_ip(&mut packet, src, dst, protocol, payload.len(), Ecn::NotEct)
             .is_none()
         {
             return;
@@ -132,7 +133,10 @@ impl Stack {
         let Some(front) = buf.get_mut(ip_start..) else {
             return;
         };
-        if self.emit_ip(front, src, dst, protocol, len).is_none() {
+        if self
+            .emit_ip(front, src, dst, protocol, len, Ecn::NotEct)
+            .is_none()
+        {
             return;
         }
         self.out.push_back((buf, ip_start));
@@ -191,7 +195,15 @@ impl Stack {
             match n {
                 Some(n) => {
                     self.last_gso = t.conn.take_gso();
-                    self.emit_ip(buf, src, dst, IpProtocol::Tcp, n)?;
+                    //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.2
+                    //# the TCP data sender sets an ECT codepoint in the
+                    //# IP header of data packets
+                    let ecn = if t.conn.take_ect() {
+                        Ecn::Ect0
+                    } else {
+                        Ecn::NotEct
+                    };
+                    self.emit_ip(buf, src, dst, IpProtocol::Tcp, n, ecn)?;
                     self.stats.frames_out += 1;
                     self.after_tcp_change(h);
                     return Some(hl + n);

@@ -475,7 +475,14 @@ impl Stack {
         }
     }
 
-    pub(super) fn tcp_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
+    pub(super) fn tcp_input(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        bytes: &[u8],
+        ce: bool,
+    ) {
         let Ok(packet) = TcpPacket::new_checked(bytes) else {
             self.stats.tcp_malformed += 1;
             return;
@@ -490,7 +497,8 @@ impl Stack {
         }
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
-        let seg = Segment::from_repr(&repr);
+        let mut seg = Segment::from_repr(&repr);
+        seg.ce = ce;
         let target = self.ports.lookup_tcp(local, remote);
         if !self.is_local(dst) {
             // Another host's address: only a connection a transparent

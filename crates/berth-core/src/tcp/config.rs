@@ -7,6 +7,7 @@ use crate::time::Duration;
 use crate::wire::ChecksumCaps;
 
 use super::congestion::CongestionAlgorithm;
+use super::connection::EcnMode;
 use super::seq::{WindowScale, WindowSize};
 
 /// Settings for one TCP connection. Cheap to copy; the stack keeps one and
@@ -100,6 +101,9 @@ pub struct TcpConfig {
     /// Report duplicate segments in D-SACK blocks (RFC 2883) when SACK is
     /// on. Linux: on (`tcp_dsack = 1`).
     pub dsack: bool,
+    /// Explicit Congestion Notification (RFC 3168). Linux: accept when
+    /// the peer asks (`tcp_ecn = 2`), [`EcnMode::Passive`].
+    pub ecn: EcnMode,
 }
 
 /// Keepalive settings (Linux `tcp_keepalive_{time,intvl,probes}`).
@@ -166,6 +170,7 @@ impl Default for TcpConfig {
             tlp: true,
             frto: true,
             dsack: true,
+            ecn: EcnMode::Passive,
         }
     }
 }

@@ -50,7 +50,7 @@ pub mod stats;
 
 pub use config::{Keepalive, TcpConfig};
 pub use connection::{
-    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, SendError,
+    ConnError, Connection, EcnMode, Events, MemoryPressure, Outcome, RecvError, SendError,
 };
 pub use segment::Segment;
 pub use state::State;

@@ -35,6 +35,9 @@ pub struct Segment<'a> {
     pub sack_blocks: [Option<(SeqNum, SeqNum)>; MAX_SACK_BLOCKS],
     /// The Timestamps option: (TSval, TSecr).
     pub timestamp: Option<(u32, u32)>,
+    /// The IP header said Congestion Experienced (RFC 3168 section 5): a
+    /// router on the way marked it instead of dropping it.
+    pub ce: bool,
     /// The data.
     pub payload: &'a [u8],
 }
@@ -56,6 +59,7 @@ impl<'a> Segment<'a> {
             sack_permitted: repr.sack_permitted,
             sack_blocks,
             timestamp: repr.timestamp,
+            ce: false,
             payload: repr.payload,
         }
     }

@@ -60,6 +60,10 @@ pub struct ConnStats {
     pub spurious_rtos: u64,
     /// RACK reordering timer expiries (RFC 8985 6.3).
     pub reo_timeouts: u64,
+    /// Segments that arrived marked Congestion Experienced (RFC 3168).
+    pub ecn_ce_received: u64,
+    /// Window reductions for an ECN echo.
+    pub ecn_reductions: u64,
     /// Tail loss probes sent (RFC 8985 7).
     pub loss_probes: u64,
     /// Losses a tail loss probe repaired (the congestion window was cut).

@@ -231,6 +231,7 @@ impl Driver {
             timestamp: spec
                 .ts
                 .map(|(d, ecr)| (rel(self.peer_ts(), d), ecr.unwrap_or(self.ts_val))),
+            ce: false,
             payload: &self.payload,
         };
         // An ACK the connection may take (RFC 5961 5.2: not past SND.NXT,
@@ -495,6 +496,7 @@ pub fn run(setup: &Setup, actions: &[Action]) -> Result<Report, String> {
         sack_permitted: setup.peer_sack,
         sack_blocks: [None; MAX_SACK_BLOCKS],
         timestamp: setup.peer_ts.then_some((peer_ts_base, 0)),
+        ce: false,
         payload: &[],
     };
     let iss = SeqNum::new(setup.iss);

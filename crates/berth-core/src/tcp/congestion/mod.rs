@@ -387,14 +387,17 @@ impl Window {
         if !core::mem::take(&mut self.recovery) {
             return;
         }
-        // Option (1) for both kinds: never leave recovery with a window that
-        // allows a burst larger than one segment over what is in flight.
+        // Option (2), as Linux (tcp_end_cwnd_reduction) and PRR, which has
+        // brought the flight down to ssthresh by now: option (1) left a
+        // window of two segments whenever the ACK that ended recovery
+        // acknowledged the whole flight, and slow start had to win it back
+        // after every loss.
         //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
         //# Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS)
         //# or (2) ssthresh, where ssthresh is the value set when fast
         //# retransmit was entered
-        let burst_bound = flight_size.max(self.smss).saturating_add(self.smss);
-        self.set_cwnd(self.ssthresh.min(burst_bound));
+        let _ = flight_size;
+        self.set_cwnd(self.ssthresh);
     }
 
     /// The retransmission timer fired. `ssthresh` is the algorithm's cut,

@@ -284,22 +284,19 @@ mod tests {
 
     //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
     //= type=test
-    //# Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS)
+    //# or (2) ssthresh, where ssthresh is the value set when fast
+    //# retransmit was entered
     #[test]
-    fn full_ack_exits_without_a_burst() {
-        let mut r = reno();
-        r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
-        r.on_recovery_exit(&ack(1, 20 * SMSS, 15 * SMSS));
-        assert!(!r.in_recovery());
-        assert_eq!(r.cwnd(), 10 * SMSS, "ssthresh bounds");
+    fn recovery_exits_at_ssthresh() {
         let mut r = reno();
         r.on_enter_recovery(Instant::ZERO, 20 * SMSS);
         r.on_recovery_exit(&ack(1, 20 * SMSS, 2 * SMSS));
-        assert_eq!(r.cwnd(), 3 * SMSS, "FlightSize + SMSS bounds");
-        assert!(r.in_slow_start(), "back up to ssthresh in slow start");
+        assert!(!r.in_recovery());
+        assert_eq!(r.cwnd(), 10 * SMSS, "ssthresh, however small the flight");
+        assert!(!r.in_slow_start());
         // Outside recovery the call only counts as progress.
         r.on_recovery_exit(&ack(2, SMSS, 0));
-        assert_eq!(r.cwnd(), 3 * SMSS);
+        assert_eq!(r.cwnd(), 10 * SMSS);
     }
 
     #[test]

@@ -41,6 +41,7 @@ impl Connection {
             sack_permitted: opts.sack,
             sack_blocks: [None; super::super::segment::MAX_SACK_BLOCKS],
             timestamp: ack.timestamp.map(|(val, _)| (val, 0)),
+            ce: false,
             payload: &[],
         };
         let mut conn = Self::accept(now, cfg, local, remote, &syn, iss, ts_offset);

@@ -79,6 +79,9 @@ impl Connection {
             return;
         }
         self.take_syn_options(now, seg);
+        if seg.ack.is_some() {
+            self.ecn_on_syn_ack(seg);
+        }
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
         //# RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ.
         self.irs = seg.seq;
@@ -211,6 +214,7 @@ impl Connection {
             return Outcome::Handled;
         };
         self.update_ts_recent(now, seg);
+        self.ecn_on_segment(now, seg);
         self.process_ack(now, seg, ack);
         if self.state == State::Closed {
             return Outcome::Handled;

@@ -24,6 +24,7 @@
 
 mod ack;
 mod cookie;
+mod ecn;
 mod icmp;
 mod input;
 mod output;
@@ -49,6 +50,7 @@ use super::seq::{SeqNum, WindowScale, WindowSize};
 use super::state::State;
 use super::stats::ConnStats;
 
+pub use ecn::EcnMode;
 pub use input::Outcome;
 use recovery::{Recovery, Undo};
 use timers::Timers;
@@ -229,6 +231,8 @@ pub struct Connection {
     rcv_tuning: tuning::RcvTuning,
     /// What the stack says of its buffer memory.
     memory: MemoryPressure,
+    /// ECN (RFC 3168).
+    ecn: ecn::EcnState,
     /// The sequence number of our FIN, set when the application shuts down
     /// its sending side (no data can be queued after it, so it is fixed).
     our_fin: Option<SeqNum>,
@@ -362,6 +366,7 @@ impl Connection {
             snd_space: cfg.send_buffer,
             rcv_tuning: tuning::RcvTuning::new(cfg.recv_buffer, cfg.mss, now),
             memory: MemoryPressure::None,
+            ecn: ecn::EcnState::default(),
             recv_buf,
             our_fin: None,
             closed_by_app: false,
@@ -433,6 +438,7 @@ impl Connection {
         let mut conn = Self::new(now, cfg, local, remote, iss, ts_offset, State::SynReceived);
         conn.stats.segs_in += 1;
         conn.take_syn_options(now, syn);
+        conn.ecn_on_syn(syn);
         conn.update_soft_caps();
         conn.irs = syn.seq;
         conn.rcv_nxt = syn.seq + 1;

@@ -63,11 +63,12 @@ impl Connection {
 
     fn emit_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.pending.remove(Pending::SYN);
-        let flags = if self.state == State::SynSent {
+        let active = self.state == State::SynSent;
+        let flags = if active {
             Flags::SYN
         } else {
             Flags::SYN | Flags::ACK
-        };
+        } | self.ecn_syn_flags(active);
         let n = self.emit(
             now,
             buf,
@@ -239,6 +240,7 @@ impl Connection {
         if sends_fin {
             flags |= Flags::FIN;
         }
+        flags |= self.ecn_data_flags(len);
         let data = (len > 0).then_some((offset, len as usize));
         let n = self.emit(
             now,
@@ -796,8 +798,11 @@ impl Connection {
     }
 
     /// Emits a segment into `buf`: header, options, payload, checksum.
-    fn emit(&mut self, now: Instant, buf: &mut [u8], out: Out) -> Option<usize> {
+    fn emit(&mut self, now: Instant, buf: &mut [u8], mut out: Out) -> Option<usize> {
         let syn = out.flags.contains(Flags::SYN);
+        if !syn && out.flags.contains(Flags::ACK) {
+            out.flags |= self.ecn_ack_flags();
+        }
         let data = out.data;
         let flags = out.flags;
         let with_sack = out.sack;

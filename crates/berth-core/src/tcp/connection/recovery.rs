@@ -150,6 +150,7 @@ impl Connection {
         if self.opts.sack {
             self.stats.sack_recoveries += 1;
         }
+        self.ecn_reduced();
     }
 
     /// The retransmission timer expired with data outstanding: everything
@@ -195,6 +196,7 @@ impl Connection {
             self.rack.on_sacks_cleared();
         }
         self.sent.mark_all_lost();
+        self.ecn_reduced();
         self.dup_acks = 0;
         self.reno_sacked = 0;
         self.tlp = None;

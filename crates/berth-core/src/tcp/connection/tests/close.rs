@@ -199,6 +199,7 @@ fn packetdrill_close_remote_fin_then_close() {
         sack_permitted: false,
         sack_blocks: [None; 4],
         timestamp: None,
+        ce: false,
         payload: &[],
     });
     assert_eq!(reset.map(|r| (r.seq.get(), r.ack)), Some((ISS + 2, None)));

@@ -177,12 +177,17 @@ fn options_negotiated_like_linux() {
 
 #[test]
 fn syn_with_ecn_bits_and_unknown_options_is_accepted() {
-    // A SYN with ECE and CWR set (an ECN setup SYN) gets a plain SYN-ACK.
+    // With ECN off, a SYN with ECE and CWR set (an ECN setup SYN) gets a
+    // plain SYN-ACK (ecn.rs has the default, which accepts).
     let syn = Seg {
         flags: Flags::SYN | Flags::ECE | Flags::CWR,
         ..peer_syn()
     };
-    let mut h = Harness::accept(plain_config(), syn);
+    let cfg = crate::tcp::TcpConfig {
+        ecn: crate::tcp::EcnMode::Off,
+        ..plain_config()
+    };
+    let mut h = Harness::accept(cfg, syn);
     h.expect(Seg {
         seq: ISS,
         ack: Some(IRS + 1),

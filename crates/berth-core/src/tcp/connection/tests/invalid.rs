@@ -166,6 +166,7 @@ fn closed_port_segment(flags: Flags, ack: Option<u32>, len: usize) -> Option<(u3
         sack_permitted: false,
         sack_blocks: [None; 4],
         timestamp: None,
+        ce: false,
         payload: &payload,
     };
     reset_for(&seg).map(|r| (r.seq.get(), r.ack.map(SeqNum::get)))

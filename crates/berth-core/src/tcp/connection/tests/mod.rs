@@ -20,6 +20,7 @@
 //! | `keepalive` | keepalive, TIME-WAIT and FIN-WAIT-2 timers |
 //! | `mss` | send MSS, clamping, path MTU |
 //! | `wrap` | sequence numbers across 2^32 |
+//! | `ecn` | ECN negotiation, ECT on new data, the echo until CWR, one reduction per window |
 //! | `tuning` | receive and send buffers growing with use, the window scale for their maximum, shrinking under memory exhaustion |
 //! | `rack` | RACK marks and the reordering timer, lost retransmissions, PRR, D-SACK both ways, Eifel and F-RTO undo |
 
@@ -27,6 +28,7 @@ mod harness;
 
 mod close;
 mod data;
+mod ecn;
 mod handshake;
 mod invalid;
 mod keepalive;

@@ -184,9 +184,11 @@ fn sack_recovery_retransmits_the_hole_then_sends_as_pipe_allows() {
     h.inject(ack_with(s(12 + 5), &[]));
     //= https://www.rfc-editor.org/rfc/rfc6582#section-3.2
     //= type=test
-    //# Set cwnd to either (1) min (ssthresh, max(FlightSize, SMSS) + SMSS)
-    assert_eq!(h.conn.cwnd(), 2 * MSS as usize);
-    assert_eq!(sent(&mut h).len(), 2);
+    //# or (2) ssthresh, where ssthresh is the value set when fast
+    //# retransmit was entered
+    assert_eq!(h.conn.cwnd(), 6 * MSS as usize);
+    // The rest of the 20 segments (3) goes at once.
+    assert_eq!(sent(&mut h).len(), 3);
 }
 
 #[test]

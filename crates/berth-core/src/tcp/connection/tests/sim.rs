@@ -286,6 +286,8 @@ pub(super) fn faults_for(seed: u64) -> Faults {
         delay: Duration::from_millis(1 + rng.below(50)),
         jitter: Duration::from_millis(rng.below(5)),
         rate: [0, 10_000_000, 1_000_000][rng.below(3) as usize],
+        // Every seventh seed marks ECN-capable packets instead of dropping.
+        mark_ce: seed.is_multiple_of(7),
     }
 }
 
@@ -298,6 +300,9 @@ fn sim_config(seed: u64) -> TcpConfig {
     // Cover the option combinations: every fourth seed drops SACK, every
     // third timestamps, every fifth window scaling; odd seeds run NewReno.
     cfg.sack = !seed.is_multiple_of(4);
+    if seed.is_multiple_of(7) {
+        cfg.ecn = crate::tcp::EcnMode::On;
+    }
     cfg.timestamps = !seed.is_multiple_of(3);
     cfg.window_scaling = !seed.is_multiple_of(5);
     if seed % 2 == 1 {
