@@ -229,6 +229,39 @@ impl Stack {
         dst: IpAddr,
         frame: &[u8],
     ) {
+        self.dst_unreachable(now, src, dst, frame, Icmpv4DstUnreachable::PortUnreachable);
+    }
+
+    /// Protocol unreachable for an IPv4 datagram of a protocol we do not
+    /// speak.
+    //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.2.1
+    //# A host SHOULD generate Destination Unreachable messages with code:
+    //#
+    //#      2 (Protocol Unreachable), when the designated transport
+    //#        protocol is not supported; or
+    pub(super) fn protocol_unreachable(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        frame: &[u8],
+    ) {
+        if src.is_ipv4() {
+            self.dst_unreachable(now, src, dst, frame, Icmpv4DstUnreachable::ProtoUnreachable);
+        }
+    }
+
+    /// Destination unreachable (`reason` for IPv4; IPv6 has only port
+    /// unreachable here) about `frame`, from `dst` back to `src`, never in
+    /// answer to a multicast or broadcast (RFC 1122 3.2.2).
+    fn dst_unreachable(
+        &mut self,
+        now: Instant,
+        src: IpAddr,
+        dst: IpAddr,
+        frame: &[u8],
+        reason: Icmpv4DstUnreachable,
+    ) {
         if dst.is_multicast()
             || src.is_multicast()
             || src.is_unspecified()
@@ -248,7 +281,7 @@ impl Stack {
                 let data = packet.payload();
                 let data = &data[..data.len().min(ICMPV4_QUOTE)];
                 let repr = Icmpv4Repr::DstUnreachable {
-                    reason: Icmpv4DstUnreachable::PortUnreachable,
+                    reason,
                     next_hop_mtu: 0,
                     header,
                     data,

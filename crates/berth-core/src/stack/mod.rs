@@ -525,6 +525,27 @@ impl Stack {
             return;
         }
         let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
+        if !matches!(
+            ip.next_header,
+            IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmpv6 | IpProtocol::Ipv6NoNxt
+        ) && self.is_local(dst)
+        {
+            //= https://www.rfc-editor.org/rfc/rfc8200#section-4
+            //# If, as a result of processing a header, the destination node is
+            //# required to proceed to the next header but the Next Header value in
+            //# the current header is unrecognized by the node, it should discard
+            //# the packet and send an ICMP Parameter Problem message to the source
+            //# of the packet, with an ICMP Code value of 1 ("unrecognized Next
+            //# Header type encountered") and the ICMP Pointer field containing the
+            //# offset of the unrecognized value within the original packet.
+            self.stats.unknown_protocol += 1;
+            let problem = icmp::Icmpv6Error::ParamProblem(
+                crate::wire::Icmpv6ParamProblem::UnrecognizedNextHeader,
+                walk.next_header_pointer,
+            );
+            self.icmpv6_error(now, frame, problem);
+            return;
+        }
         self.transport_input(now, ip.next_header, src, dst, payload, frame);
     }
 
@@ -566,7 +587,12 @@ impl Stack {
                 let hop_limit = frame.get(7).copied().unwrap_or(0);
                 self.icmpv6_input(now, src, dst, payload, hop_limit);
             }
-            _ => self.stats.unknown_protocol += 1,
+            _ => {
+                self.stats.unknown_protocol += 1;
+                if self.is_local(dst) {
+                    self.protocol_unreachable(now, src, dst, frame);
+                }
+            }
         }
     }
 

@@ -866,3 +866,79 @@ fn big_udp_datagrams_are_fragmented_and_reassembled() {
         Err(SocketError::MessageTooLong)
     );
 }
+
+/// A datagram of a transport protocol berth does not speak draws ICMP
+/// Protocol Unreachable (RFC 1122 3.2.2.1) over IPv4 and a Parameter
+/// Problem, unrecognized Next Header, pointing at the field (RFC 8200 4)
+/// over IPv6, as Linux answers.
+#[test]
+fn an_unknown_protocol_is_answered() {
+    use crate::wire::{Icmpv4DstUnreachable, Icmpv6Packet, Icmpv6Repr, Ipv6Packet, Ipv6Repr};
+    let mut b = Stack::new(StackConfig {
+        addrs: vec![B4, B6],
+        seed: 3,
+        ..Default::default()
+    });
+    let ip = Ipv4Repr {
+        src_addr: Ipv4Addr::new(198, 18, 0, 1),
+        dst_addr: Ipv4Addr::new(198, 18, 0, 2),
+        next_header: IpProtocol::Unknown(132),
+        payload_len: 8,
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        ident: 7,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let mut frame = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
+    b.handle_frame(Instant::ZERO, &frame);
+    let mut buf = [0u8; 1500];
+    let n = b.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+    let reply = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+    let icmp = Icmpv4Packet::new_checked(reply.payload()).unwrap();
+    match Icmpv4Repr::parse(&icmp, ChecksumCaps::FULL).unwrap() {
+        Icmpv4Repr::DstUnreachable { reason, .. } => {
+            assert_eq!(reason, Icmpv4DstUnreachable::ProtoUnreachable);
+        }
+        other => panic!("{other:?}"),
+    }
+    let IpAddr::V6(b6) = B6 else { unreachable!() };
+    let ip6 = Ipv6Repr {
+        src_addr: "2001:2::1".parse().unwrap(),
+        dst_addr: b6,
+        next_header: IpProtocol::Unknown(132),
+        payload_len: 8,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut frame6 = vec![0u8; 48];
+    ip6.emit(&mut Ipv6Packet::new_unchecked(&mut frame6[..]));
+    b.handle_frame(Instant::ZERO, &frame6);
+    let n = b.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+    let reply = Ipv6Packet::new_checked(&buf[..n]).unwrap();
+    let icmp = Icmpv6Packet::new_checked(reply.payload()).unwrap();
+    match Icmpv6Repr::parse(
+        &icmp,
+        reply.src_addr(),
+        reply.dst_addr(),
+        ChecksumCaps::FULL,
+    )
+    .unwrap()
+    {
+        Icmpv6Repr::ParamProblem {
+            reason, pointer, ..
+        } => {
+            assert_eq!(
+                reason,
+                crate::wire::Icmpv6ParamProblem::UnrecognizedNextHeader
+            );
+            assert_eq!(pointer, 6);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(b.stats().unknown_protocol, 2);
+}

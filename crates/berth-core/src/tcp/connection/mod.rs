@@ -196,9 +196,9 @@ pub struct Connection {
     snd_wnd: WindowSize,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
-    /// The ends of the last few writes: the segment holding one carries
-    /// PSH.
-    push_marks: [Option<SeqNum>; 4],
+    /// The ends of writes not yet acknowledged (at most [`PUSH_MARKS`]):
+    /// the segment holding one carries PSH.
+    push_marks: std::collections::VecDeque<SeqNum>,
     /// The end of the last segment sent with PSH.
     pushed: SeqNum,
     /// The end of the last short segment sent (Linux `snd_sml`), for
@@ -302,6 +302,9 @@ pub struct Connection {
     stats: ConnStats,
 }
 
+/// How many unacknowledged write ends a connection remembers for PSH.
+const PUSH_MARKS: usize = 64;
+
 /// Linux's quick-ack budget at the start of a connection (`TCP_MAX_QUICKACKS`).
 const QUICKACKS: u32 = 16;
 
@@ -347,7 +350,7 @@ impl Connection {
             snd_wl1: SeqNum::new(0),
             snd_wl2: iss,
             snd_sml: iss,
-            push_marks: [None; 4],
+            push_marks: std::collections::VecDeque::new(),
             pushed: iss,
             max_snd_wnd: 0,
             smss: default_smss,
@@ -656,10 +659,12 @@ impl Connection {
             // The write's end: its last segment carries PSH (Linux
             // tcp_push marks the last skb of each write).
             let end = self.send_data_end();
-            self.push_marks.rotate_right(1);
-            if let Some(first) = self.push_marks.first_mut() {
-                *first = Some(end);
+            if self.push_marks.len() >= PUSH_MARKS {
+                // Beyond this many unacknowledged writes, the forced push
+                // every half window marks the stream.
+                self.push_marks.pop_front();
             }
+            self.push_marks.push_back(end);
         }
         Ok(n)
     }
@@ -677,7 +682,6 @@ impl Connection {
         let ends_write = self
             .push_marks
             .iter()
-            .flatten()
             .any(|&m| seq.before(m) && m.before_or_eq(end));
         let forced = end.wrapping_offset_from(self.pushed) >= (self.max_snd_wnd / 2).max(1)
             && self.pushed.before(end);

@@ -529,6 +529,45 @@ impl Connection {
             return None;
         }
         self.pending.remove(Pending::PROBE);
+        // A window open but too small for SWS avoidance to fill: the
+        // override sends what fits (Linux tcp_write_wakeup does the same
+        // from its probe timer), rather than a probe it would answer with
+        // the same small window forever.
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
+        //# (4)  or if the override timeout occurs.
+        let seq = self.snd_nxt;
+        let right = self.snd_una + self.snd_wnd.get();
+        let data_end = self.send_data_end();
+        let sending = matches!(
+            self.state,
+            State::Established
+                | State::CloseWait
+                | State::FinWait1
+                | State::Closing
+                | State::LastAck
+        );
+        if sending && seq.before(right) && seq.before(data_end) {
+            let per_segment = u32::try_from(self.payload_per_segment(now)).unwrap_or(u32::MAX);
+            let len = right
+                .wrapping_offset_from(seq)
+                .min(data_end.wrapping_offset_from(seq))
+                .min(per_segment);
+            let offset = seq.wrapping_offset_from(self.data_start()) as usize;
+            let mut flags = Flags::ACK | Flags::PSH;
+            flags |= self.ecn_data_flags(len);
+            let n = self.emit(
+                now,
+                buf,
+                Out {
+                    seq,
+                    flags,
+                    data: Some((offset, len as usize)),
+                    sack: true,
+                },
+            )?;
+            self.after_send(now, seq, len, false, false);
+            return Some(n);
+        }
         self.emit(
             now,
             buf,

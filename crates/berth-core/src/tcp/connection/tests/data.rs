@@ -286,3 +286,42 @@ fn a_write_that_fills_a_small_window_goes_whole() {
         .collect();
     assert_eq!(out, [536, 464]);
 }
+
+//= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.1
+//= type=test
+//# (4)  or if the override timeout occurs.
+#[test]
+fn the_override_timeout_sends_what_a_small_window_takes() {
+    // Black-box check against Linux: MSS 536, a 1000-byte window, more
+    // data than fits (chargen). After 536 bytes the peer acknowledges
+    // them and keeps its right edge: 464 bytes of window, less than a
+    // segment. berth sent zero-length probes forever; Linux's probe timer
+    // sends the 464 bytes (tcp_write_wakeup).
+    let mut h = Harness::accept(
+        plain_config(),
+        Seg {
+            mss: Some(536),
+            win: 1000,
+            ..peer_syn()
+        },
+    );
+    h.poll();
+    h.inject(Seg {
+        win: 1000,
+        ..peer_ack(ISS + 1)
+    });
+    h.send(&[1; 5000]);
+    let first: Vec<usize> = std::iter::from_fn(|| h.poll())
+        .map(|s| s.data.len())
+        .collect();
+    assert_eq!(first, [536]);
+    h.inject(Seg {
+        win: 464,
+        ..peer_ack(ISS + 1 + 536)
+    });
+    h.expect_none();
+    h.advance_to_timer();
+    let probe = h.poll().unwrap();
+    assert_eq!((probe.seq, probe.data.len()), (ISS + 1 + 536, 464));
+    assert!(probe.flags.contains(Flags::PSH));
+}
