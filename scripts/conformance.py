@@ -2261,6 +2261,29 @@ def read_line(proc, timeout):
     return proc.stdout.readline() if ready else b""
 
 
+def run_in(ns, args, iface, t4, t6, label):
+    """Runs the checks inside namespace `ns` (and stops them if we are
+    stopped first)."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), "run",
+                          "--iface", iface, "--target", t4, "--target6", t6, "--label", label]
+                         + passthrough(args))
+    try:
+        return p.wait()
+    finally:
+        if p.poll() is None:
+            p.terminate()
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def stop_on_sigterm():
+    """SIGTERM ends us through the `finally` blocks that clean up."""
+    signal.signal(signal.SIGTERM, lambda sig, _frame: sys.exit(128 + sig))
+
+
 def passthrough(args):
     out = []
     for o in args.only or []:
@@ -2273,6 +2296,7 @@ def passthrough(args):
 def kernel(args):
     """The checks against the Linux kernel: namespaces A (the tester) and B
     (the kernel under test, running `serve`), joined by a veth pair."""
+    stop_on_sigterm()
     tag = "bc%d" % os.getpid()
     a, b = tag + "a", tag + "b"
     server = None
@@ -2290,9 +2314,7 @@ def kernel(args):
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         if read_line(server, 20).strip() != b"ready":
             sys.exit("the kernel-side servers did not start")
-        return subprocess.call(["ip", "netns", "exec", a, sys.executable, os.path.abspath(__file__), "run",
-                                "--iface", a + "0", "--target", "198.18.77.2", "--target6", "2001:2:0:77::2",
-                                "--label", "linux " + os.uname().release] + passthrough(args))
+        return run_in(a, args, a + "0", "198.18.77.2", "2001:2:0:77::2", "linux " + os.uname().release)
     finally:
         if server is not None:
             server.terminate()
@@ -2315,14 +2337,13 @@ def berth(args):
            "--addr6", "2001:2:0:78::2/64", "--peer-addr6", "2001:2:0:78::1"]
     if args.no_offload:
         cmd.append("--no-offload")
+    stop_on_sigterm()
     up = subprocess.Popen(cmd, stdout=subprocess.PIPE)
     try:
         if not read_line(up, 30).startswith(b"berth up:"):
             sys.exit("berth up did not start")
-        return subprocess.call(["ip", "netns", "exec", ns, sys.executable, os.path.abspath(__file__), "run",
-                                "--iface", tun, "--target", "198.18.78.2", "--target6", "2001:2:0:78::2",
-                                "--label", "berth" + (" --no-offload" if args.no_offload else "")]
-                               + passthrough(args))
+        return run_in(ns, args, tun, "198.18.78.2", "2001:2:0:78::2",
+                      "berth" + (" --no-offload" if args.no_offload else ""))
     finally:
         up.send_signal(signal.SIGINT)
         try:
