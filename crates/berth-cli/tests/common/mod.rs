@@ -36,7 +36,12 @@ fn missing(tools: &[&str]) -> Option<String> {
 /// Whether to run `test`: when it can; under `CI=true` it must (a missing
 /// prerequisite fails the test); elsewhere it skips with the reason printed.
 pub(crate) fn precondition(test: &str, tools: &[&str]) -> bool {
-    match missing(tools) {
+    require(test, missing(tools))
+}
+
+/// The same rule for any reason `why` the test cannot run (`None`: it can).
+pub(crate) fn require(test: &str, why: Option<String>) -> bool {
+    match why {
         None => true,
         Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
             panic!("CI=true but {test} cannot run: {why}")
