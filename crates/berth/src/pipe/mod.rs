@@ -19,6 +19,7 @@ mod queue;
 
 pub(crate) use queue::copy_prefix;
 
+use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 #[cfg(feature = "tokio")]
@@ -37,6 +38,10 @@ use queue::ByteQueue;
 /// Bytes each direction of a pipe holds, on top of the core's buffers.
 pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
 
+/// How many write boundaries a pipe keeps for PSH before it merges
+/// neighbours.
+const TX_MARKS: usize = 64;
+
 /// One stream's queues, shared by its handles and the stack thread.
 pub(crate) struct Pipe {
     state: Mutex<PipeState>,
@@ -49,6 +54,14 @@ struct PipeState {
     rx: ByteQueue,
     /// Bytes the application wrote that the core has not taken yet.
     tx: ByteQueue,
+    /// Where the application's writes end in `tx`, as counts of bytes
+    /// written: each write reaches the core as a write of its own, so
+    /// that its last segment carries PSH (as Linux marks each sendmsg).
+    tx_marks: VecDeque<u64>,
+    /// Bytes ever written to `tx`.
+    tx_total: u64,
+    /// Bytes ever taken from `tx` by the core.
+    tx_taken: u64,
     /// The core delivered the end of stream: reads return 0 after `rx`.
     rx_eof: bool,
     /// The last pump left data in the core for want of room in `rx`.
@@ -131,6 +144,13 @@ impl PipeState {
             0 => Err(SocketError::WouldBlock),
             n => {
                 self.want_pump = true;
+                self.tx_total += n as u64;
+                if self.tx_marks.len() >= TX_MARKS {
+                    // Beyond this many writes waiting, neighbours merge
+                    // (the core's forced push still marks the stream).
+                    self.tx_marks.pop_back();
+                }
+                self.tx_marks.push_back(self.tx_total);
                 Ok(n)
             }
         }
@@ -162,6 +182,9 @@ impl Pipe {
             state: Mutex::new(PipeState {
                 rx: ByteQueue::new(PIPE_CAPACITY),
                 tx: ByteQueue::new(PIPE_CAPACITY),
+                tx_marks: VecDeque::new(),
+                tx_total: 0,
+                tx_taken: 0,
                 rx_eof: false,
                 rx_starved: false,
                 read_error: None,
@@ -367,6 +390,8 @@ impl Pipe {
         let mut st = self.lock();
         st.rx.clear();
         st.tx.clear();
+        st.tx_marks.clear();
+        st.tx_taken = st.tx_total;
         st.read_error.get_or_insert(SocketError::NotConnected);
         st.write_error.get_or_insert(SocketError::NotConnected);
         let mut wakers = Vec::new();
@@ -394,6 +419,10 @@ impl Pipe {
             // Linux (tcp_close): unread data means a reset at once, and
             // what was still to send is dropped with it.
             st.tx.clear();
+            st.tx_marks.clear();
+            st.tx_taken = st.tx_total;
+            st.tx_marks.clear();
+            st.tx_taken = st.tx_total;
         }
         if st.tx.is_empty() || st.write_error.is_some() {
             Self::close_core(&st, stack, now, h);
@@ -496,10 +525,19 @@ impl Pipe {
     fn pump_out(st: &mut PipeState, stack: &mut Stack, h: SocketHandle, woken: &mut Pumped) {
         while st.write_error.is_none() && !st.tx.is_empty() {
             let (chunk, _) = st.tx.slices();
+            // Up to the end of the next write.
+            let to_mark = st.tx_marks.front().map_or(usize::MAX, |&m| {
+                usize::try_from(m - st.tx_taken).unwrap_or(usize::MAX)
+            });
+            let chunk = chunk.get(..chunk.len().min(to_mark)).unwrap_or(chunk);
             let len = chunk.len();
             match stack.tcp_send(h, chunk) {
                 Ok(n) => {
                     st.tx.consume(n);
+                    st.tx_taken += n as u64;
+                    while st.tx_marks.front().is_some_and(|&m| m <= st.tx_taken) {
+                        st.tx_marks.pop_front();
+                    }
                     woken.write = true;
                     if n < len {
                         break;
@@ -509,6 +547,12 @@ impl Pipe {
                 Err(SocketError::BrokenPipe) => {
                     // The core will send no more (it has sent its FIN).
                     st.tx.clear();
+                    st.tx_marks.clear();
+                    st.tx_taken = st.tx_total;
+                    st.tx_marks.clear();
+                    st.tx_taken = st.tx_total;
+                    st.tx_marks.clear();
+                    st.tx_taken = st.tx_total;
                     st.write_error = Some(SocketError::BrokenPipe);
                     st.fin_queued = true;
                     woken.write = true;

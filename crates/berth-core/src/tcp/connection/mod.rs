@@ -196,7 +196,7 @@ pub struct Connection {
     snd_wnd: WindowSize,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
-    /// The ends of writes not yet acknowledged (at most [`PUSH_MARKS`]):
+    /// The ends of writes not yet acknowledged (at most `PUSH_MARKS`):
     /// the segment holding one carries PSH.
     push_marks: std::collections::VecDeque<SeqNum>,
     /// The end of the last segment sent with PSH.
@@ -302,8 +302,9 @@ pub struct Connection {
     stats: ConnStats,
 }
 
-/// How many unacknowledged write ends a connection remembers for PSH.
-const PUSH_MARKS: usize = 64;
+/// How many unacknowledged write ends a connection remembers for PSH (4
+/// bytes each, allocated as writes queue up).
+const PUSH_MARKS: usize = 1024;
 
 /// Linux's quick-ack budget at the start of a connection (`TCP_MAX_QUICKACKS`).
 const QUICKACKS: u32 = 16;
@@ -660,9 +661,10 @@ impl Connection {
             // tcp_push marks the last skb of each write).
             let end = self.send_data_end();
             if self.push_marks.len() >= PUSH_MARKS {
-                // Beyond this many unacknowledged writes, the forced push
-                // every half window marks the stream.
-                self.push_marks.pop_front();
+                // Beyond this many writes waiting, the newest two merge
+                // (and the forced push every half window still marks the
+                // stream).
+                self.push_marks.pop_back();
             }
             self.push_marks.push_back(end);
         }

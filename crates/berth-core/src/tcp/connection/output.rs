@@ -164,6 +164,17 @@ impl Connection {
             // avoidance holds back.
             len -= len % per_segment;
         }
+        if len > per_segment
+            && let Some(m) = self
+                .push_marks
+                .iter()
+                .find(|&&m| seq.before(m) && m.before(seq + len))
+        {
+            // A long segment ends at the first write it holds the end of,
+            // so that the piece the device cuts there carries PSH (Linux
+            // builds a segment of each write it sends at once).
+            len = m.wrapping_offset_from(seq);
+        }
         // cwnd counts whole segments (Linux counts packets): a remnant of
         // it smaller than the segment it would cut short waits for the next
         // ACK rather than go out as a runt (SACK blocks in our header can
@@ -204,7 +215,9 @@ impl Connection {
             //#      sent, i.e., if:
             //#
             //#      [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND);
-            let all_queued = len == avail;
+            // Data up to a write's end is pushed (RFC 9293 3.8.6.2.1 (2)).
+            let pushed = self.push_marks.contains(&(seq + len));
+            let all_queued = len == avail || pushed;
             // Minshall's variant of Nagle, as Linux (tcp_minshall_check):
             // a short segment waits only while an earlier short segment is
             // unacknowledged, not while full ones are; a write's tail goes
