@@ -225,11 +225,8 @@ fn tun_namespace(
     mtu: usize,
     offload: bool,
 ) -> anyhow::Result<(NetNs, TunDevice)> {
-    let ns = NetNs::create(ns_name).with_context(|| {
-        format!(
-            "creating network namespace {ns_name} (left by an earlier run? ip netns del {ns_name})"
-        )
-    })?;
+    let ns =
+        NetNs::create(ns_name).with_context(|| format!("creating network namespace {ns_name}"))?;
     let config = TunConfig::new(tun, mtu).with_offload(offload);
     let dev = TunDevice::with_config(&config).with_context(|| format!("creating TUN {tun}"))?;
     let mut iface = dev.iface()?;
@@ -240,7 +237,7 @@ fn tun_namespace(
 }
 
 fn berth_tun(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
-    let (ns, dev) = tun_namespace("berth-bench-b", "bbench0", mtu, offload)?;
+    let (ns, dev) = tun_namespace(&netns_name('b'), &device_name('b'), mtu, offload)?;
     let stack = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
@@ -252,7 +249,7 @@ fn berth_tun(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
 
 fn smoltcp_tun(mtu: usize) -> anyhow::Result<Setup> {
     // smoltcp has no use for offloads.
-    let (ns, dev) = tun_namespace("berth-bench-s", "bbench1", mtu, false)?;
+    let (ns, dev) = tun_namespace(&netns_name('s'), &device_name('s'), mtu, false)?;
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = stop.clone();
@@ -264,10 +261,11 @@ fn smoltcp_tun(mtu: usize) -> anyhow::Result<Setup> {
 }
 
 fn kernel_veth(mtu: usize) -> anyhow::Result<Setup> {
-    let client_ns = NetNs::create("berth-bench-c")
-        .context("creating network namespace berth-bench-c (left by an earlier run? ip netns del berth-bench-c)")?;
-    let server_ns = NetNs::create("berth-bench-k")
-        .context("creating network namespace berth-bench-k (left by an earlier run? ip netns del berth-bench-k)")?;
+    let create = |name: String| {
+        NetNs::create(&name).with_context(|| format!("creating network namespace {name}"))
+    };
+    let client_ns = create(netns_name('c'))?;
+    let server_ns = create(netns_name('k'))?;
     client_ns.ip(&[
         "link",
         "add",
@@ -300,12 +298,33 @@ fn kernel_veth(mtu: usize) -> anyhow::Result<Setup> {
     })
 }
 
-/// The prefix of every namespace this command creates.
+/// The prefix of every namespace this command creates. The whole name is
+/// `berth-bench-PID-X`: runs of several processes (other users' benches,
+/// tests) neither collide nor remove each other's namespaces.
 const NETNS_PREFIX: &str = "berth-bench-";
 
-/// Namespaces `berth bench` creates whose names are taken now (left by a
-/// run that was killed).
-fn own_namespaces() -> Vec<String> {
+/// This process's namespace for `role` (`b`: berth, `s`: smoltcp, `c` and
+/// `k`: the kernels' client and server).
+fn netns_name(role: char) -> String {
+    format!("{NETNS_PREFIX}{}-{role}", std::process::id())
+}
+
+/// This process's TUN device for `role`; it exists in the root namespace
+/// for a moment before it moves into its own (at most 10 bytes, under
+/// IFNAMSIZ).
+fn device_name(role: char) -> String {
+    format!("bb{}{role}", std::process::id())
+}
+
+/// The process that created the namespace `name`, if it is one of ours.
+fn netns_owner(name: &str) -> Option<u32> {
+    let (pid, _role) = name.strip_prefix(NETNS_PREFIX)?.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Namespaces `berth bench` creates whose names are taken now, with the
+/// process that made each.
+fn own_namespaces() -> Vec<(String, u32)> {
     std::process::Command::new("ip")
         .args(["netns", "list"])
         .output()
@@ -313,8 +332,7 @@ fn own_namespaces() -> Vec<String> {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
                 .filter_map(|l| l.split_whitespace().next())
-                .filter(|n| n.starts_with(NETNS_PREFIX))
-                .map(str::to_owned)
+                .filter_map(|n| Some((n.to_owned(), netns_owner(n)?)))
                 .collect()
         })
         .unwrap_or_default()
@@ -326,11 +344,14 @@ fn delete_namespace(name: &str) {
         .status();
 }
 
-/// Removes the namespaces a killed run left behind, saying so.
+/// Removes the namespaces that runs which are no longer alive (killed)
+/// left behind, saying so. A running bench's namespaces are left alone.
 pub(super) fn remove_stale_namespaces() {
-    for name in own_namespaces() {
-        eprintln!("berth bench: removing namespace {name}, left by an earlier run");
-        delete_namespace(&name);
+    for (name, pid) in own_namespaces() {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("berth bench: removing namespace {name}, left by an earlier run");
+            delete_namespace(&name);
+        }
     }
 }
 
@@ -345,8 +366,9 @@ pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
         .name("bench-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                for name in own_namespaces() {
-                    delete_namespace(&name);
+                let me = std::process::id();
+                for (name, _) in own_namespaces().iter().filter(|(_, pid)| *pid == me) {
+                    delete_namespace(name);
                 }
                 std::process::exit(128 + signal);
             }
