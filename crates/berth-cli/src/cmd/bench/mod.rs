@@ -426,7 +426,7 @@ fn print_loss_table(report: &Report) {
     println!(
         "loss {} each way on the kernel client's side; {} MiB per transfer; \
          offloads {}; at most {} s per transfer",
-        report.loss * 100.0,
+        report.loss,
         report.bulk_bytes >> 20,
         if report.offload { "on" } else { "off" },
         report.transfer_timeout_secs.unwrap_or_default()
