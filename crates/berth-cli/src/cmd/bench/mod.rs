@@ -120,8 +120,10 @@ pub(crate) struct BenchArgs {
     /// each way (iptables statistic rules on INPUT and OUTPUT in the
     /// client's namespace; tun target only, every stack alike). With
     /// offloads a TCP segment of up to 64 KiB is one packet to iptables:
-    /// see --no-offload. Bulk and download then move --loss-mib each,
-    /// checked byte for byte, timed to completion.
+    /// see --no-offload. A drop on OUTPUT fails the kernel's send, which it
+    /// repeats, rather than losing the packet (docs/PERFORMANCE.md). Bulk
+    /// and download then move --loss-mib each, checked byte for byte, timed
+    /// to completion.
     #[arg(long, default_value_t = 0.0, value_parser = probability)]
     loss: f64,
     /// MiB moved by each bulk and download run under --loss.
