@@ -15,7 +15,14 @@
 //! stack, then run 2, ...) so that drift on a shared machine hits all
 //! alike; the median is reported. Addresses: 198.18.0.0/15, inside
 //! namespaces this command creates and removes, and loopback.
+//!
+//! With `--loss P` (tun only), iptables drops each packet with probability
+//! P on the kernel client's side, both ways, for every stack alike; bulk and
+//! download then move a fixed size, checked byte for byte, within a time
+//! limit per transfer (`checked.rs`), and a run that fails or misses the
+//! limit is reported as such, counted as slower than any that finished.
 
+mod checked;
 mod core;
 mod setup;
 pub(crate) mod smoltcp;
@@ -24,11 +31,11 @@ mod workload;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::bail;
+use anyhow::{bail, ensure};
 use clap::ValueEnum;
 use serde::Serialize;
 
-use setup::Setup;
+use setup::{Link, Setup};
 
 /// Where to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
@@ -78,13 +85,9 @@ pub(crate) struct BenchArgs {
         default_value = "berth,linux,smoltcp"
     )]
     stacks: Vec<StackKind>,
-    /// Workloads to run.
-    #[arg(
-        long,
-        value_enum,
-        value_delimiter = ',',
-        default_value = "bulk,download,rr,crr"
-    )]
+    /// Workloads to run (default: all; with --loss, bulk and download, the
+    /// only ones it allows).
+    #[arg(long, value_enum, value_delimiter = ',')]
     workloads: Vec<Workload>,
     /// MiB moved by each bulk and download run.
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..=65536))]
@@ -108,9 +111,38 @@ pub(crate) struct BenchArgs {
     #[arg(long)]
     json: bool,
     /// berth's TUN device and in-memory link without checksum and
-    /// segmentation offloads (every packet at the MTU, as smoltcp's).
+    /// segmentation offloads (every packet at the MTU, as smoltcp's); with
+    /// --loss, the kernels' veth pair too (gso_max_segs 1), so that every
+    /// stack's packets are MTU-sized and the loss hits them alike.
     #[arg(long)]
     no_offload: bool,
+    /// Drop each packet with this probability on the kernel client's side,
+    /// each way (iptables statistic rules on INPUT and OUTPUT in the
+    /// client's namespace; tun target only, every stack alike). With
+    /// offloads a TCP segment of up to 64 KiB is one packet to iptables:
+    /// see --no-offload. A drop on OUTPUT fails the kernel's send, which it
+    /// repeats, rather than losing the packet (docs/PERFORMANCE.md). Bulk
+    /// and download then move --loss-mib each, checked byte for byte, timed
+    /// to completion.
+    #[arg(long, default_value_t = 0.0, value_parser = probability)]
+    loss: f64,
+    /// MiB moved by each bulk and download run under --loss.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    loss_mib: u64,
+    /// Seconds each transfer under --loss may take; a run that misses it
+    /// (or stalls 60 s) is reported as failed, and the bench goes on.
+    #[arg(long, default_value_t = 180, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    loss_timeout: u64,
+}
+
+/// Parses a probability, 0 to 1.
+fn probability(s: &str) -> Result<f64, String> {
+    let p: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability (0 to 1)"))
+    }
 }
 
 /// One measured figure.
@@ -122,34 +154,97 @@ struct Figure {
     unit: &'static str,
     /// The median run's figure.
     median: f64,
-    /// Every run's figure, in run order.
+    /// Every run's figure, in run order (0 for a failed run).
     runs: Vec<f64>,
-    /// The median run's wall time, seconds.
-    median_secs: f64,
+    /// Every run's wall time, seconds, in run order (null for a failed run).
+    run_secs: Vec<Option<f64>>,
+    /// The median run's wall time, seconds; null if that run failed.
+    median_secs: Option<f64>,
+    /// Runs that failed or missed the time limit (only under loss; without
+    /// loss a failure ends the bench).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    failures: Vec<Failure>,
+    /// Under loss: the median time over the kernel's median time on the
+    /// same target and workload (above 1: slower than the kernel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_vs_linux: Option<f64>,
+}
+
+/// A run that did not complete.
+#[derive(Debug, Clone, Serialize)]
+struct Failure {
+    /// Which run, from 1.
+    run: u64,
+    /// Whether it missed the time limit (else: an error, a stall, or
+    /// wrong data).
+    timed_out: bool,
+    error: String,
 }
 
 #[derive(Debug, Serialize)]
 struct Report {
+    /// Bytes each bulk and download run moves.
     bulk_bytes: u64,
     rr_rounds: u64,
     rr_size: u64,
     crr_conns: u64,
     runs: u64,
     mtu: u64,
+    /// berth's TUN device and in-memory link with offloads (and, under
+    /// loss, the kernels' veth pair).
+    offload: bool,
+    /// The probability of dropping each packet on the kernel client's
+    /// side, each way; 0 for none.
+    loss: f64,
+    /// Under loss, the time limit of each transfer, seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_timeout_secs: Option<u64>,
     figures: Vec<Figure>,
+}
+
+impl Report {
+    /// Under loss, how long a transfer may take.
+    fn transfer_limit(&self) -> Option<Duration> {
+        self.transfer_timeout_secs.map(Duration::from_secs)
+    }
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let root = super::up::is_root();
-    let targets = if args.target.is_empty() {
-        if root {
-            vec![Target::Core, Target::Mem, Target::Tun]
-        } else {
-            vec![Target::Core, Target::Mem]
-        }
-    } else {
+    let lossy = args.loss > 0.0;
+    let targets = if !args.target.is_empty() {
         args.target.clone()
+    } else if lossy {
+        vec![Target::Tun]
+    } else if root {
+        vec![Target::Core, Target::Mem, Target::Tun]
+    } else {
+        vec![Target::Core, Target::Mem]
     };
+    let workloads = if !args.workloads.is_empty() {
+        args.workloads.clone()
+    } else if lossy {
+        vec![Workload::Bulk, Workload::Download]
+    } else {
+        vec![
+            Workload::Bulk,
+            Workload::Download,
+            Workload::Rr,
+            Workload::Crr,
+        ]
+    };
+    if lossy {
+        ensure!(
+            targets.iter().all(|&t| t == Target::Tun),
+            "--loss is for the tun target only (iptables in the kernel client's namespace)"
+        );
+        ensure!(
+            workloads
+                .iter()
+                .all(|&w| matches!(w, Workload::Bulk | Workload::Download)),
+            "--loss runs bulk and download only (rr and crr have no time limit yet)"
+        );
+    }
     if targets.contains(&Target::Tun) {
         if !root {
             bail!("--target tun needs root (a TUN device and network namespaces)");
@@ -158,75 +253,145 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         setup::clean_up_on_signal()?;
     }
     let mut report = Report {
-        bulk_bytes: args.bulk_mib << 20,
+        bulk_bytes: if lossy { args.loss_mib } else { args.bulk_mib } << 20,
         rr_rounds: args.rr_rounds,
         rr_size: args.rr_size,
         crr_conns: args.crr_conns,
         runs: args.runs,
         mtu: args.mtu,
+        offload: !args.no_offload,
+        loss: args.loss,
+        transfer_timeout_secs: lossy.then_some(args.loss_timeout),
         figures: Vec::new(),
+    };
+    let link = Link {
+        mtu: usize::try_from(args.mtu)?,
+        offload: !args.no_offload,
+        loss: args.loss,
     };
     for &target in &targets {
         let mut setups = Vec::new();
         for &stack in &args.stacks {
-            let mtu = usize::try_from(args.mtu)?;
-            if let Some(setup) = Setup::start(target, stack, mtu, !args.no_offload)? {
+            if let Some(setup) = Setup::start(target, stack, &link)? {
                 setups.push((stack, setup));
             }
         }
-        for &workload in &args.workloads {
-            let mut times: Vec<Vec<Duration>> = vec![Vec::new(); setups.len()];
-            for _ in 0..args.runs {
+        for &workload in &workloads {
+            let mut times: Vec<Vec<Outcome>> = vec![Vec::new(); setups.len()];
+            for run in 1..=args.runs {
                 for ((stack, setup), t) in setups.iter().zip(times.iter_mut()) {
-                    let took = setup
-                        .measure(workload, &report)
-                        .map_err(|e| e.context(format!("{target:?} {stack:?} {workload:?}")))?;
-                    t.push(took);
+                    let what = || format!("{target:?} {stack:?} {workload:?}");
+                    match setup.measure(workload, &report) {
+                        Ok(took) => t.push(Ok(took)),
+                        // Under loss, failing is a result: say so, go on.
+                        Err(e) if lossy => {
+                            eprintln!("berth bench: {} run {run}: {e:#}", what());
+                            t.push(Err(failure(run, &e)));
+                        }
+                        Err(e) => return Err(e.context(what())),
+                    }
                 }
             }
             for ((stack, _), t) in setups.iter().zip(times) {
-                report
-                    .figures
-                    .push(figure(target, *stack, workload, &report, t)?);
+                let f = figure(target, *stack, workload, &report, t);
+                report.figures.push(f);
             }
         }
         for (_, setup) in setups {
             setup.stop();
         }
     }
+    if lossy {
+        compare_with_linux(&mut report.figures);
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if lossy {
+        print_loss_table(&report);
     } else {
         print_table(&report);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Turns run times into the workload's figure (higher is better).
+/// A run's wall time, or how it failed.
+type Outcome = Result<Duration, Failure>;
+
+fn failure(run: u64, e: &anyhow::Error) -> Failure {
+    Failure {
+        run,
+        timed_out: e.downcast_ref::<checked::TimedOut>().is_some(),
+        error: format!("{e:#}"),
+    }
+}
+
+/// Sets each figure's time relative to the kernel's on the same target and
+/// workload.
+fn compare_with_linux(figures: &mut [Figure]) {
+    let linux: Vec<(Target, Workload, Option<f64>)> = figures
+        .iter()
+        .filter(|f| f.stack == StackKind::Linux)
+        .map(|f| (f.target, f.workload, f.median_secs))
+        .collect();
+    for f in figures {
+        f.time_vs_linux = linux
+            .iter()
+            .find(|(t, w, _)| (*t, *w) == (f.target, f.workload))
+            .and_then(|&(.., secs)| Some(f.median_secs? / secs?));
+    }
+}
+
+/// Turns run times into the workload's figure (higher is better). A
+/// failed run counts as 0, slower than any that finished.
 fn figure(
     target: Target,
     stack: StackKind,
     workload: Workload,
     report: &Report,
-    times: Vec<Duration>,
-) -> anyhow::Result<Figure> {
+    times: Vec<Outcome>,
+) -> Figure {
+    let bits = report.bulk_bytes as f64 * 8.0;
     let (unit, amount) = match workload {
-        Workload::Bulk | Workload::Download => ("Gbit/s", report.bulk_bytes as f64 * 8.0 / 1e9),
+        // Under loss, rates are far lower.
+        Workload::Bulk | Workload::Download if report.loss > 0.0 => ("Mbit/s", bits / 1e6),
+        Workload::Bulk | Workload::Download => ("Gbit/s", bits / 1e9),
         Workload::Rr => ("exchanges/s", report.rr_rounds as f64),
         Workload::Crr => ("connections/s", report.crr_conns as f64),
     };
-    let rate = |d: &Duration| amount / d.as_secs_f64().max(1e-9);
-    let runs = times.iter().map(rate).collect();
-    let median = workload::median(times)?;
-    Ok(Figure {
+    let rate = |d: Option<Duration>| d.map_or(0.0, |d| amount / d.as_secs_f64().max(1e-9));
+    let mut secs = Vec::new();
+    let mut failures = Vec::new();
+    for t in times {
+        match t {
+            Ok(d) => secs.push(Some(d)),
+            Err(f) => {
+                secs.push(None);
+                failures.push(f);
+            }
+        }
+    }
+    let runs = secs.iter().copied().map(rate).collect();
+    let run_secs = secs.iter().map(|d| d.map(|d| d.as_secs_f64())).collect();
+    let median = median(secs);
+    Figure {
         target,
         stack,
         workload,
         unit,
-        median: rate(&median),
+        median: rate(median),
         runs,
-        median_secs: median.as_secs_f64(),
-    })
+        run_secs,
+        median_secs: median.map(|d| d.as_secs_f64()),
+        failures,
+        time_vs_linux: None,
+    }
+}
+
+/// The median run (the upper one of an even count), failed runs (`None`)
+/// counting as the slowest; `None` if that is a failed one.
+fn median(mut runs: Vec<Option<Duration>>) -> Option<Duration> {
+    runs.sort_by_key(|d| d.map_or((1, Duration::ZERO), |d| (0, d)));
+    runs.get(runs.len() / 2).copied().flatten()
 }
 
 fn print_table(report: &Report) {
@@ -254,5 +419,56 @@ fn print_table(report: &Report) {
             ratio,
             runs.join(" ")
         );
+    }
+}
+
+/// The table for runs under loss: each stack's median time and rate, its
+/// time over the kernel's, and every run's time.
+fn print_loss_table(report: &Report) {
+    println!(
+        "loss {} each way on the kernel client's side; {} MiB per transfer; \
+         offloads {}; at most {} s per transfer",
+        report.loss,
+        report.bulk_bytes >> 20,
+        if report.offload { "on" } else { "off" },
+        report.transfer_timeout_secs.unwrap_or_default()
+    );
+    println!(
+        "{:<5} {:<8} {:<8} {:>9} {:>9} {:>10}   runs (s)",
+        "where", "stack", "load", "seconds", "Mbit/s", "vs linux"
+    );
+    for f in &report.figures {
+        let runs: Vec<String> = f
+            .run_secs
+            .iter()
+            .zip(1..)
+            .map(
+                |(secs, run)| match (secs, f.failures.iter().find(|x| x.run == run)) {
+                    (Some(secs), _) => format!("{secs:.1}"),
+                    (None, Some(x)) if x.timed_out => "timeout".to_owned(),
+                    (None, _) => "failed".to_owned(),
+                },
+            )
+            .collect();
+        println!(
+            "{:<5} {:<8} {:<8} {:>9} {:>9} {:>10}   {}",
+            format!("{:?}", f.target).to_lowercase(),
+            format!("{:?}", f.stack).to_lowercase(),
+            format!("{:?}", f.workload).to_lowercase(),
+            f.median_secs
+                .map_or("failed".to_owned(), |s| format!("{s:.2}")),
+            format!("{:.1}", f.median),
+            f.time_vs_linux
+                .map_or("-".to_owned(), |r| format!("{r:.2}x")),
+            runs.join(" ")
+        );
+    }
+    for f in &report.figures {
+        for x in &f.failures {
+            println!(
+                "{:?} {:?} {:?} run {}: {}",
+                f.target, f.stack, f.workload, x.run, x.error
+            );
+        }
     }
 }

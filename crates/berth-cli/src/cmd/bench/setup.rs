@@ -2,22 +2,28 @@
 //! servers and the client side, started once and reused by every run.
 //! Namespaces and devices are removed when the setup is stopped or dropped
 //! (also when a run fails).
+//!
+//! With loss, every TUN-target setup gets the same iptables rules in the
+//! kernel client's namespace ([`LossRules`]), and with `--no-offload` the
+//! kernels' veth pair carries MTU-sized packets too, so that the loss hits
+//! every contender's packets alike.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use berth::NetStack;
 use berth_device::Medium;
 use berth_device::channel::ChannelDevice;
 use berth_device::kernel::NetNs;
 use berth_device::tun::{TunConfig, TunDevice};
 
-use super::workload::{self, BerthDial, Dial, KernelDial, Servers};
-use super::{Report, StackKind, Target, Workload, core, smoltcp};
+use super::workload::{self, Addrs, BerthDial, Dial, KernelDial, Servers, Service, bind_all};
+use super::{Report, StackKind, Target, Workload, checked, core, smoltcp};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -25,9 +31,18 @@ const USERSPACE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 /// The two ends of the veth link between two kernels.
 const VETH_CLIENT: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 1);
 const VETH_SERVER: Ipv4Addr = Ipv4Addr::new(198, 18, 1, 2);
-const DISCARD: u16 = 9;
-const ECHO: u16 = 7;
-const SOURCE: u16 = 19;
+
+/// How the links of a setup are made.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Link {
+    pub(super) mtu: usize,
+    /// berth's TUN device and in-memory link with checksum and
+    /// segmentation offloads.
+    pub(super) offload: bool,
+    /// The probability of dropping each packet on the kernel client's
+    /// side, each way (TUN target only).
+    pub(super) loss: f64,
+}
 
 pub(super) enum Setup {
     /// berth's core, one thread, no runtime.
@@ -46,17 +61,21 @@ pub(super) enum Setup {
     KernelLoopback {
         servers: Servers,
     },
+    // `loss` first: fields drop in order, the rules before the namespace.
     BerthTun {
+        loss: Option<LossRules>,
         ns: NetNs,
         servers: Servers,
         stack: NetStack,
     },
     SmoltcpTun {
+        loss: Option<LossRules>,
         ns: NetNs,
         stop: Arc<AtomicBool>,
         thread: JoinHandle<anyhow::Result<()>>,
     },
     KernelVeth {
+        loss: Option<LossRules>,
         client_ns: NetNs,
         _server_ns: NetNs,
         servers: Servers,
@@ -70,14 +89,16 @@ fn addr(ip: Ipv4Addr, port: u16) -> SocketAddr {
 impl Setup {
     /// The arrangement for `stack` on `target`; `None` where the pair
     /// makes no sense (the kernel has no single-thread core to run; smoltcp
-    /// has no threaded runtime). `offload`: berth's TUN device with
-    /// checksum and segmentation offloads.
+    /// has no threaded runtime).
     pub(super) fn start(
         target: Target,
         stack: StackKind,
-        mtu: usize,
-        offload: bool,
+        link: &Link,
     ) -> anyhow::Result<Option<Self>> {
+        let Link { mtu, offload, loss } = *link;
+        if loss > 0.0 && target != Target::Tun {
+            bail!("loss is for the tun target only");
+        }
         Ok(Some(match (target, stack) {
             (Target::Core, StackKind::Berth) => Self::BerthCore { mtu },
             (Target::Core, StackKind::Smoltcp) => Self::SmoltcpCore { mtu },
@@ -86,9 +107,10 @@ impl Setup {
             }
             (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload)?,
             (Target::Mem, StackKind::Linux) => kernel_loopback()?,
-            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload)?,
-            (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu)?,
-            (Target::Tun, StackKind::Linux) => kernel_veth(mtu)?,
+            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss)?,
+            (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu, loss)?,
+            // Without loss the kernels keep their default offloads.
+            (Target::Tun, StackKind::Linux) => kernel_veth(mtu, offload || loss == 0.0, loss)?,
         }))
     }
 
@@ -113,11 +135,7 @@ impl Setup {
                 Workload::Crr => smoltcp::mem_crr(r.crr_conns, mtu),
             },
             Self::BerthTun { ns, .. } | Self::SmoltcpTun { ns, .. } => {
-                let addrs = [
-                    addr(USERSPACE, DISCARD),
-                    addr(USERSPACE, ECHO),
-                    addr(USERSPACE, SOURCE),
-                ];
+                let addrs = Addrs::new(|service| addr(USERSPACE, service.port()));
                 ns.run(|| run(&KernelDial, addrs, workload, r))?
             }
             Self::KernelVeth {
@@ -137,48 +155,70 @@ impl Setup {
             } => servers.stop(&BerthDial(&client)),
             Self::KernelLoopback { servers } => servers.stop(&KernelDial),
             Self::BerthCore { .. } | Self::SmoltcpCore { .. } => {}
-            Self::BerthTun { ns, servers, stack } => {
+            Self::BerthTun {
+                loss,
+                ns,
+                servers,
+                stack,
+            } => {
+                // Without loss, the last connections that wake the
+                // acceptors cannot fail.
+                drop(loss);
                 let _ = ns.run(|| servers.stop(&KernelDial));
                 // The stack (and its device) before the namespace.
                 drop(stack);
                 drop(ns);
             }
-            Self::SmoltcpTun { ns, stop, thread } => {
+            Self::SmoltcpTun {
+                loss,
+                ns,
+                stop,
+                thread,
+            } => {
+                drop(loss);
                 stop.store(true, Ordering::SeqCst);
                 let _ = thread.join();
                 drop(ns);
             }
             Self::KernelVeth {
-                client_ns, servers, ..
+                loss,
+                client_ns,
+                servers,
+                ..
             } => {
+                drop(loss);
                 let _ = client_ns.run(|| servers.stop(&KernelDial));
             }
         }
     }
 }
 
-/// `addrs`: discard, echo and source.
-fn run<D: Dial>(
-    d: &D,
-    addrs: [SocketAddr; 3],
-    workload: Workload,
-    r: &Report,
-) -> anyhow::Result<Duration> {
-    let [discard, echo, source] = addrs;
-    match workload {
-        Workload::Bulk => workload::bulk(d, discard, r.bulk_bytes),
-        Workload::Download => workload::download(d, source, r.bulk_bytes),
-        Workload::Rr => workload::rr(d, echo, r.rr_rounds, usize::try_from(r.rr_size)?),
-        Workload::Crr => workload::crr(d, echo, r.crr_conns),
+/// One run of `workload`; with loss, bulk and download are the checked
+/// transfers, bounded in time.
+fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Duration> {
+    let echo = addrs.get(Service::Echo);
+    match (workload, r.transfer_limit()) {
+        (Workload::Bulk, None) => workload::bulk(d, addrs.get(Service::Discard), r.bulk_bytes),
+        (Workload::Download, None) => {
+            workload::download(d, addrs.get(Service::Source), r.bulk_bytes)
+        }
+        (Workload::Bulk, Some(limit)) => {
+            checked::bulk(d, addrs.get(Service::Verify), r.bulk_bytes, limit)
+        }
+        (Workload::Download, Some(limit)) => {
+            checked::download(d, addrs.get(Service::Pattern), r.bulk_bytes, limit)
+        }
+        (Workload::Rr, None) => workload::rr(d, echo, r.rr_rounds, usize::try_from(r.rr_size)?),
+        (Workload::Crr, None) => workload::crr(d, echo, r.crr_conns),
+        (Workload::Rr | Workload::Crr, Some(_)) => bail!("rr and crr are not run under loss"),
     }
 }
 
 fn berth_servers(stack: &NetStack, ip: Ipv4Addr) -> anyhow::Result<Servers> {
-    let bind = |port| -> anyhow::Result<_> {
-        let a = addr(ip, port);
+    Servers::start(bind_all(|service| -> anyhow::Result<_> {
+        let a = addr(ip, service.port());
         Ok((berth::net::TcpListener::bind(stack, a)?, a))
-    };
-    Servers::start(bind(DISCARD)?, bind(ECHO)?, bind(SOURCE)?)
+    })?)
 }
 
 fn berth_mem(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
@@ -206,13 +246,13 @@ fn berth_mem(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
 }
 
 fn kernel_loopback() -> anyhow::Result<Setup> {
-    let bind = || -> anyhow::Result<_> {
+    let listeners = bind_all(|_| -> anyhow::Result<_> {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         let a = l.local_addr()?;
         Ok((l, a))
-    };
+    })?;
     Ok(Setup::KernelLoopback {
-        servers: Servers::start(bind()?, bind()?, bind()?)?,
+        servers: Servers::start(listeners)?,
     })
 }
 
@@ -225,11 +265,8 @@ fn tun_namespace(
     mtu: usize,
     offload: bool,
 ) -> anyhow::Result<(NetNs, TunDevice)> {
-    let ns = NetNs::create(ns_name).with_context(|| {
-        format!(
-            "creating network namespace {ns_name} (left by an earlier run? ip netns del {ns_name})"
-        )
-    })?;
+    let ns =
+        NetNs::create(ns_name).with_context(|| format!("creating network namespace {ns_name}"))?;
     let config = TunConfig::new(tun, mtu).with_offload(offload);
     let dev = TunDevice::with_config(&config).with_context(|| format!("creating TUN {tun}"))?;
     let mut iface = dev.iface()?;
@@ -239,20 +276,25 @@ fn tun_namespace(
     Ok((ns, dev))
 }
 
-fn berth_tun(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
-    let (ns, dev) = tun_namespace("berth-bench-b", "bbench0", mtu, offload)?;
+fn berth_tun(mtu: usize, offload: bool, loss: f64) -> anyhow::Result<Setup> {
+    let (ns, dev) = tun_namespace(&netns_name('b'), &device_name('b'), mtu, offload)?;
     let stack = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
         .mtu(mtu)
         .build(dev)?;
     let servers = berth_servers(&stack, USERSPACE)?;
-    Ok(Setup::BerthTun { ns, servers, stack })
+    Ok(Setup::BerthTun {
+        loss: LossRules::add(&ns, loss)?,
+        ns,
+        servers,
+        stack,
+    })
 }
 
-fn smoltcp_tun(mtu: usize) -> anyhow::Result<Setup> {
+fn smoltcp_tun(mtu: usize, loss: f64) -> anyhow::Result<Setup> {
     // smoltcp has no use for offloads.
-    let (ns, dev) = tun_namespace("berth-bench-s", "bbench1", mtu, false)?;
+    let (ns, dev) = tun_namespace(&netns_name('s'), &device_name('s'), mtu, false)?;
     let stop = Arc::new(AtomicBool::new(false));
     let thread = {
         let stop = stop.clone();
@@ -260,14 +302,23 @@ fn smoltcp_tun(mtu: usize) -> anyhow::Result<Setup> {
             .name("smoltcp".into())
             .spawn(move || smoltcp::serve(Box::new(dev), USERSPACE, 24, stop))?
     };
-    Ok(Setup::SmoltcpTun { ns, stop, thread })
+    Ok(Setup::SmoltcpTun {
+        loss: LossRules::add(&ns, loss)?,
+        ns,
+        stop,
+        thread,
+    })
 }
 
-fn kernel_veth(mtu: usize) -> anyhow::Result<Setup> {
-    let client_ns = NetNs::create("berth-bench-c")
-        .context("creating network namespace berth-bench-c (left by an earlier run? ip netns del berth-bench-c)")?;
-    let server_ns = NetNs::create("berth-bench-k")
-        .context("creating network namespace berth-bench-k (left by an earlier run? ip netns del berth-bench-k)")?;
+/// `offload`: the kernels' default segmentation offloads (GSO: TCP
+/// segments of up to 64 KiB cross the veth pair whole); without, one
+/// MTU-sized segment per packet (`gso_max_segs 1`).
+fn kernel_veth(mtu: usize, offload: bool, loss: f64) -> anyhow::Result<Setup> {
+    let create = |name: String| {
+        NetNs::create(&name).with_context(|| format!("creating network namespace {name}"))
+    };
+    let client_ns = create(netns_name('c'))?;
+    let server_ns = create(netns_name('k'))?;
     client_ns.ip(&[
         "link",
         "add",
@@ -282,30 +333,128 @@ fn kernel_veth(mtu: usize) -> anyhow::Result<Setup> {
     ])?;
     client_ns.ip(&["addr", "add", &format!("{VETH_CLIENT}/24"), "dev", "bbv0"])?;
     server_ns.ip(&["addr", "add", &format!("{VETH_SERVER}/24"), "dev", "bbv1"])?;
-    client_ns.ip(&["link", "set", "bbv0", "mtu", &mtu.to_string(), "up"])?;
-    server_ns.ip(&["link", "set", "bbv1", "mtu", &mtu.to_string(), "up"])?;
+    for (ns, dev) in [(&client_ns, "bbv0"), (&server_ns, "bbv1")] {
+        ns.ip(&["link", "set", dev, "mtu", &mtu.to_string()])?;
+        if !offload {
+            ns.ip(&["link", "set", dev, "gso_max_segs", "1"])?;
+        }
+        ns.ip(&["link", "set", dev, "up"])?;
+    }
     // Listening sockets opened in the server's namespace stay there.
-    let listeners = server_ns.run(|| -> std::io::Result<_> {
-        let bind = |port| -> std::io::Result<_> {
-            let a = addr(VETH_SERVER, port);
+    let listeners = server_ns.run(|| {
+        bind_all(|service| -> std::io::Result<_> {
+            let a = addr(VETH_SERVER, service.port());
             Ok((std::net::TcpListener::bind(a)?, a))
-        };
-        Ok((bind(DISCARD)?, bind(ECHO)?, bind(SOURCE)?))
+        })
     })??;
-    let servers = Servers::start(listeners.0, listeners.1, listeners.2).map_err(|e| anyhow!(e))?;
+    let servers = Servers::start(listeners).map_err(|e| anyhow!(e))?;
     Ok(Setup::KernelVeth {
+        loss: LossRules::add(&client_ns, loss)?,
         client_ns,
         _server_ns: server_ns,
         servers,
     })
 }
 
-/// The prefix of every namespace this command creates.
+/// Random loss on the kernel client's side of a link: an iptables
+/// `statistic` DROP rule on INPUT and one on OUTPUT in its namespace, each
+/// dropping a packet with the same probability. Removed on drop (and with
+/// the namespace in any case).
+///
+/// iptables sees the packets the kernel sees: with offloads, a TCP segment
+/// of up to 64 KiB is one packet, lost whole.
+pub(super) struct LossRules {
+    netns: String,
+    probability: String,
+}
+
+impl LossRules {
+    /// The rules in `ns`, or none for a probability of 0.
+    fn add(ns: &NetNs, probability: f64) -> anyhow::Result<Option<Self>> {
+        if probability <= 0.0 {
+            return Ok(None);
+        }
+        let rules = Self {
+            netns: ns.name().to_owned(),
+            probability: probability.to_string(),
+        };
+        for chain in ["INPUT", "OUTPUT"] {
+            // On failure `rules` drops, which removes what was added.
+            rules.iptables("-A", chain)?;
+        }
+        Ok(Some(rules))
+    }
+
+    /// Appends (`-A`) or deletes (`-D`) the rule on `chain`.
+    fn iptables(&self, op: &str, chain: &str) -> anyhow::Result<()> {
+        let args = [
+            "netns",
+            "exec",
+            &self.netns,
+            "iptables",
+            "-w",
+            op,
+            chain,
+            "-m",
+            "statistic",
+            "--mode",
+            "random",
+            "--probability",
+            &self.probability,
+            "-j",
+            "DROP",
+        ];
+        let shown = format!("ip {}", args.join(" "));
+        let out = Command::new("ip")
+            .args(args)
+            .output()
+            .with_context(|| format!("running `{shown}`"))?;
+        if !out.status.success() {
+            bail!(
+                "`{shown}` failed ({}): {} (--loss needs iptables with its statistic match)",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Drop for LossRules {
+    fn drop(&mut self) {
+        for chain in ["INPUT", "OUTPUT"] {
+            let _ = self.iptables("-D", chain);
+        }
+    }
+}
+
+/// The prefix of every namespace this command creates. The whole name is
+/// `berth-bench-PID-X`: runs of several processes (other users' benches,
+/// tests) neither collide nor remove each other's namespaces.
 const NETNS_PREFIX: &str = "berth-bench-";
 
-/// Namespaces `berth bench` creates whose names are taken now (left by a
-/// run that was killed).
-fn own_namespaces() -> Vec<String> {
+/// This process's namespace for `role` (`b`: berth, `s`: smoltcp, `c` and
+/// `k`: the kernels' client and server).
+fn netns_name(role: char) -> String {
+    format!("{NETNS_PREFIX}{}-{role}", std::process::id())
+}
+
+/// This process's TUN device for `role`; it exists in the root namespace
+/// for a moment before it moves into its own (at most 10 bytes, under
+/// IFNAMSIZ).
+fn device_name(role: char) -> String {
+    format!("bb{}{role}", std::process::id())
+}
+
+/// The process that created the namespace `name`, if it is one of ours.
+fn netns_owner(name: &str) -> Option<u32> {
+    let (pid, _role) = name.strip_prefix(NETNS_PREFIX)?.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Namespaces `berth bench` creates whose names are taken now, with the
+/// process that made each.
+fn own_namespaces() -> Vec<(String, u32)> {
     std::process::Command::new("ip")
         .args(["netns", "list"])
         .output()
@@ -313,8 +462,7 @@ fn own_namespaces() -> Vec<String> {
             String::from_utf8_lossy(&o.stdout)
                 .lines()
                 .filter_map(|l| l.split_whitespace().next())
-                .filter(|n| n.starts_with(NETNS_PREFIX))
-                .map(str::to_owned)
+                .filter_map(|n| Some((n.to_owned(), netns_owner(n)?)))
                 .collect()
         })
         .unwrap_or_default()
@@ -326,11 +474,14 @@ fn delete_namespace(name: &str) {
         .status();
 }
 
-/// Removes the namespaces a killed run left behind, saying so.
+/// Removes the namespaces that runs which are no longer alive (killed)
+/// left behind, saying so. A running bench's namespaces are left alone.
 pub(super) fn remove_stale_namespaces() {
-    for name in own_namespaces() {
-        eprintln!("berth bench: removing namespace {name}, left by an earlier run");
-        delete_namespace(&name);
+    for (name, pid) in own_namespaces() {
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("berth bench: removing namespace {name}, left by an earlier run");
+            delete_namespace(&name);
+        }
     }
 }
 
@@ -345,8 +496,9 @@ pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
         .name("bench-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                for name in own_namespaces() {
-                    delete_namespace(&name);
+                let me = std::process::id();
+                for (name, _) in own_namespaces().iter().filter(|(_, pid)| *pid == me) {
+                    delete_namespace(name);
                 }
                 std::process::exit(128 + signal);
             }

@@ -7,8 +7,9 @@
 //! IP) with the MTU the run is given, so that berth and smoltcp are compared
 //! at the same MTU; checksums are computed and verified in software, as
 //! berth does. [`serve`] runs the same servers (echo on port 7, discard on
-//! port 9, source on port 19) on a berth device, so that a kernel or berth
-//! client can drive smoltcp over a TUN device.
+//! port 9, source on port 19, and the loss workloads' verify and pattern)
+//! on a berth device, so that a kernel or berth client can drive smoltcp
+//! over a TUN device.
 //!
 //! Source answers a client's request, the number of bytes it wants as 8
 //! bytes big-endian, with exactly that many bytes, then closes.
@@ -35,6 +36,9 @@ use ::smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use anyhow::{Context as _, Result, anyhow, bail, ensure};
 use berth_device::Device;
 
+use super::checked::{self, Check};
+use super::workload::Service;
+
 type SocketSet = ::smoltcp::iface::SocketSet<'static>;
 
 /// The discard service: reads everything, closes after end of stream.
@@ -44,8 +48,13 @@ const ECHO: u16 = 7;
 /// The source service: reads an 8-byte big-endian count, writes that many
 /// bytes, closes.
 const SOURCE: u16 = 19;
+/// The verify service: checks the stream against the loss workloads'
+/// pattern, answers with what it found after the end of stream, closes.
+const VERIFY: u16 = Service::Verify.port();
+/// The pattern service: source, with the pattern for bytes.
+const PATTERN: u16 = Service::Pattern.port();
 /// The ports served.
-const SERVICES: [u16; 3] = [DISCARD, ECHO, SOURCE];
+const SERVICES: [u16; 5] = [DISCARD, ECHO, SOURCE, VERIFY, PATTERN];
 /// The byte source sends.
 const SOURCE_BYTE: u8 = 0xa5;
 /// Each socket's receive and send buffer (berth's default).
@@ -165,7 +174,7 @@ pub(crate) fn mem_crr(conns: u64, mtu: usize) -> Result<Duration> {
     Ok(elapsed)
 }
 
-/// Serves echo on 7, discard on 9 and source on 19 at `addr/prefix` on
+/// Serves echo on 7, discard on 9, source on 19, verify and pattern at `addr/prefix` on
 /// `device` (an already-open berth TUN device, medium IP) until `stop` is
 /// set.
 ///
@@ -239,14 +248,23 @@ struct Server {
 enum Conn {
     Discard,
     Echo,
-    /// Source, reading the request: `read` bytes of `count` so far.
+    /// Source (or pattern), reading the request: `read` bytes of `count`
+    /// so far.
     SourceRequest {
         count: [u8; 8],
         read: usize,
+        pattern: bool,
     },
-    /// Source, sending: `left` bytes to go.
+    /// Source (or pattern), sending: `sent` bytes so far, `left` to go.
     SourceSend {
+        sent: u64,
         left: u64,
+        pattern: bool,
+    },
+    /// Verify: the stream so far; `answered` once the answer is queued.
+    Verify {
+        check: Check,
+        answered: bool,
     },
 }
 
@@ -256,9 +274,14 @@ impl Conn {
         match port {
             DISCARD => Self::Discard,
             ECHO => Self::Echo,
+            VERIFY => Self::Verify {
+                check: Check::default(),
+                answered: false,
+            },
             _ => Self::SourceRequest {
                 count: [0; 8],
                 read: 0,
+                pattern: port == PATTERN,
             },
         }
     }
@@ -267,7 +290,14 @@ impl Conn {
         match self {
             Self::Discard => DISCARD,
             Self::Echo => ECHO,
-            Self::SourceRequest { .. } | Self::SourceSend { .. } => SOURCE,
+            Self::Verify { .. } => VERIFY,
+            Self::SourceRequest { pattern, .. } | Self::SourceSend { pattern, .. } => {
+                if pattern {
+                    PATTERN
+                } else {
+                    SOURCE
+                }
+            }
         }
     }
 }
@@ -336,6 +366,7 @@ impl Server {
                     n
                 }
                 Conn::Echo => echo(socket, scratch),
+                Conn::Verify { check, answered } => verify(socket, check, answered),
                 Conn::SourceRequest { .. } | Conn::SourceSend { .. } => source(socket, conn),
             };
             if socket.is_listening() {
@@ -380,6 +411,42 @@ fn drain(socket: &mut tcp::Socket<'_>) -> usize {
     total
 }
 
+/// Checks what was received; once the peer's stream has ended, queues the
+/// answer (the check's report) and closes. Returns the bytes read.
+fn verify(socket: &mut tcp::Socket<'_>, check: &mut Check, answered: &mut bool) -> usize {
+    let mut total = 0;
+    // The receive buffer is a ring: its data is in at most two pieces.
+    for _ in 0..2 {
+        if !socket.can_recv() {
+            break;
+        }
+        let read = socket.recv(|data| {
+            check.feed(data);
+            (data.len(), data.len())
+        });
+        match read {
+            Ok(n) => total += n,
+            Err(_) => {
+                socket.abort();
+                return total;
+            }
+        }
+    }
+    if !*answered && fin_received(socket) && !socket.can_recv() {
+        let report = check.report();
+        match socket.send_slice(&report) {
+            Ok(n) if n == report.len() => {
+                *answered = true;
+                socket.close();
+            }
+            // Never expected: nothing else was ever sent. Drop the
+            // connection rather than answer half.
+            _ => socket.abort(),
+        }
+    }
+    total
+}
+
 /// Moves what was received to the send buffer, as far as it has room;
 /// closes after end of stream once everything is echoed. Returns the bytes
 /// echoed.
@@ -418,7 +485,12 @@ fn echo(socket: &mut tcp::Socket<'_>, scratch: &mut [u8]) -> usize {
 /// read and sent.
 fn source(socket: &mut tcp::Socket<'_>, conn: &mut Conn) -> usize {
     let mut total = 0;
-    if let Conn::SourceRequest { count, read } = conn {
+    if let Conn::SourceRequest {
+        count,
+        read,
+        pattern,
+    } = conn
+    {
         while socket.can_recv() {
             let Some(rest) = count.get_mut(*read..).filter(|rest| !rest.is_empty()) else {
                 break;
@@ -440,26 +512,39 @@ fn source(socket: &mut tcp::Socket<'_>, conn: &mut Conn) -> usize {
             return total;
         }
         *conn = Conn::SourceSend {
+            sent: 0,
             left: u64::from_be_bytes(*count),
+            pattern: *pattern,
         };
     }
     total += drain(socket);
-    let Conn::SourceSend { left } = conn else {
+    let Conn::SourceSend {
+        sent,
+        left,
+        pattern,
+    } = conn
+    else {
         return total;
     };
     while *left > 0 && socket.can_send() {
         let want = usize::try_from(*left).unwrap_or(usize::MAX);
-        let sent = socket.send(|buf| {
+        let (offset, pattern) = (*sent, *pattern);
+        let queued = socket.send(|buf| {
             let n = buf.len().min(want);
             if let Some(piece) = buf.get_mut(..n) {
-                piece.fill(SOURCE_BYTE);
+                if pattern {
+                    checked::fill(piece, offset);
+                } else {
+                    piece.fill(SOURCE_BYTE);
+                }
             }
             (n, n)
         });
-        match sent {
+        match queued {
             Ok(0) => break,
             Ok(n) => {
                 *left -= n as u64;
+                *sent += n as u64;
                 total += n;
             }
             Err(_) => {
@@ -1146,8 +1231,9 @@ mod tests {
         );
         let server_sockets =
             net.server.listening.len() + net.server.active.len() + net.server.free.len();
+        // A pool of listeners per service, and room for one pool more.
         assert!(
-            server_sockets <= 4 * LISTEN_POOL,
+            server_sockets <= (SERVICES.len() + 1) * LISTEN_POOL,
             "{server_sockets} server sockets"
         );
     }

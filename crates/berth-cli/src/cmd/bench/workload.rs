@@ -1,8 +1,9 @@
-//! The three client workloads of `berth bench`, written once for any stack
+//! The client workloads of `berth bench`, written once for any stack
 //! whose streams are `Read + Write` (berth's blocking sockets and the
-//! kernel's `std::net` ones), and the servers they talk to: discard on one
-//! port (closed after the end of stream, so a client that reads to its own
-//! end of stream knows every byte arrived) and echo on another.
+//! kernel's `std::net` ones), and the servers they talk to ([`Service`]):
+//! discard (closed after the end of stream, so a client that reads to its
+//! own end of stream knows every byte arrived), echo, source, and the
+//! checked services of the loss workloads (`checked.rs`).
 //!
 //! - bulk: one connection, `bytes` sent in 64 KiB writes, then shutdown and
 //!   read to the end: throughput from client to server.
@@ -21,7 +22,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, ensure};
+
+use super::checked;
 
 /// What a source server sends, every byte (clients check it).
 pub(crate) const SOURCE_BYTE: u8 = 0xa5;
@@ -35,6 +38,8 @@ pub(crate) trait Dial {
     type Stream: Read + Write;
     fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream>;
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
+    /// Bounds every later read and write on `stream` by `timeout`.
+    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()>;
 }
 
 /// The kernel's sockets (in whatever namespace the calling thread is).
@@ -51,6 +56,10 @@ impl Dial for KernelDial {
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
         stream.shutdown(Shutdown::Write)
     }
+    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()> {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))
+    }
 }
 
 /// berth's blocking sockets on one stack.
@@ -66,6 +75,10 @@ impl Dial for BerthDial<'_> {
     }
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
         stream.shutdown(Shutdown::Write)
+    }
+    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()> {
+        stream.set_read_timeout(Some(timeout))?;
+        stream.set_write_timeout(Some(timeout))
     }
 }
 
@@ -172,39 +185,104 @@ impl Listen for berth::net::TcpListener {
     }
 }
 
-/// A discard and an echo server, a thread per connection (the same for
+/// The services the bench's servers run, the same on every stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    /// Reads everything, closes after the end of stream.
+    Discard,
+    /// Writes back what it reads, closes after the end of stream.
+    Echo,
+    /// Reads an 8-byte big-endian count, sends that many [`SOURCE_BYTE`]s,
+    /// closes.
+    Source,
+    /// Checks that the stream is the loss workloads' pattern; after its
+    /// end, answers with what it found and closes (`checked.rs`).
+    Verify,
+    /// Source with the loss workloads' pattern for bytes (`checked.rs`).
+    Pattern,
+}
+
+impl Service {
+    /// Every service, each at its [`Service::index`].
+    pub(crate) const ALL: [Self; 5] = [
+        Self::Discard,
+        Self::Echo,
+        Self::Source,
+        Self::Verify,
+        Self::Pattern,
+    ];
+
+    /// Its place in [`Service::ALL`].
+    const fn index(self) -> usize {
+        match self {
+            Self::Discard => 0,
+            Self::Echo => 1,
+            Self::Source => 2,
+            Self::Verify => 3,
+            Self::Pattern => 4,
+        }
+    }
+
+    /// Its port where the bench chooses ports (on TUN devices and veth):
+    /// the well-known ones for discard, echo and source (chargen's).
+    pub(crate) const fn port(self) -> u16 {
+        match self {
+            Self::Discard => 9,
+            Self::Echo => 7,
+            Self::Source => 19,
+            Self::Verify => 1009,
+            Self::Pattern => 1019,
+        }
+    }
+}
+
+/// Where each service listens.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Addrs([SocketAddr; 5]);
+
+impl Addrs {
+    pub(crate) fn new(addr: impl FnMut(Service) -> SocketAddr) -> Self {
+        Self(Service::ALL.map(addr))
+    }
+
+    pub(crate) fn get(&self, service: Service) -> SocketAddr {
+        // INVARIANT: `index` is below 5, the length of `ALL`.
+        self.0[service.index()]
+    }
+}
+
+/// A server for every [`Service`], a thread per connection (the same for
 /// every stack). Stop it with [`Servers::stop`].
 pub(crate) struct Servers {
     stop: Arc<AtomicBool>,
     acceptors: Vec<JoinHandle<()>>,
-    pub(crate) discard: SocketAddr,
-    pub(crate) echo: SocketAddr,
-    pub(crate) source: SocketAddr,
+    addrs: Addrs,
 }
 
 impl Servers {
-    /// Discard, echo and source, in that order.
-    pub(crate) fn addrs(&self) -> [SocketAddr; 3] {
-        [self.discard, self.echo, self.source]
+    pub(crate) fn addrs(&self) -> Addrs {
+        self.addrs
     }
 
-    pub(crate) fn start<L: Listen>(
-        discard: (L, SocketAddr),
-        echo: (L, SocketAddr),
-        source: (L, SocketAddr),
-    ) -> anyhow::Result<Self> {
+    /// Starts a server on each listener, given in [`Service::ALL`]'s order.
+    pub(crate) fn start<L: Listen>(listeners: [(L, SocketAddr); 5]) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
-        let acceptors = vec![
-            acceptor(discard.0, stop.clone(), discard_conn::<L::Stream>)?,
-            acceptor(echo.0, stop.clone(), echo_conn::<L::Stream>)?,
-            acceptor(source.0, stop.clone(), source_conn::<L::Stream>)?,
-        ];
+        let addrs = Addrs(listeners.each_ref().map(|(_, addr)| *addr));
+        let mut acceptors = Vec::new();
+        for (service, (listener, _)) in Service::ALL.into_iter().zip(listeners) {
+            let serve = match service {
+                Service::Discard => discard_conn::<L::Stream>,
+                Service::Echo => echo_conn::<L::Stream>,
+                Service::Source => source_conn::<L::Stream>,
+                Service::Verify => checked::verify_conn::<L::Stream>,
+                Service::Pattern => checked::pattern_conn::<L::Stream>,
+            };
+            acceptors.push(acceptor(listener, stop.clone(), serve)?);
+        }
         Ok(Self {
             stop,
             acceptors,
-            discard: discard.1,
-            echo: echo.1,
-            source: source.1,
+            addrs,
         })
     }
 
@@ -212,13 +290,21 @@ impl Servers {
     /// (from wherever the clients can reach it) so its acceptor wakes up.
     pub(crate) fn stop<D: Dial>(self, dial: &D) {
         self.stop.store(true, Ordering::SeqCst);
-        for addr in [self.discard, self.echo, self.source] {
+        for addr in self.addrs.0 {
             drop(dial.dial(addr));
         }
         for a in self.acceptors {
             let _ = a.join();
         }
     }
+}
+
+/// Tries `bind` for every service, in [`Service::ALL`]'s order.
+pub(crate) fn bind_all<L, E>(
+    mut bind: impl FnMut(Service) -> Result<(L, SocketAddr), E>,
+) -> Result<[(L, SocketAddr); 5], E> {
+    let [a, b, c, d, e] = Service::ALL;
+    Ok([bind(a)?, bind(b)?, bind(c)?, bind(d)?, bind(e)?])
 }
 
 fn acceptor<L: Listen>(
@@ -270,14 +356,5 @@ fn echo_conn<S: Read + Write>(mut s: S) {
         if s.write_all(buf.get(..n).unwrap_or_default()).is_err() {
             return;
         }
-    }
-}
-
-/// The median of some durations (the upper one of an even count).
-pub(crate) fn median(mut runs: Vec<Duration>) -> anyhow::Result<Duration> {
-    runs.sort();
-    match runs.get(runs.len() / 2) {
-        Some(&d) => Ok(d),
-        None => bail!("no runs"),
     }
 }

@@ -1,0 +1,235 @@
+//! `berth up` under random loss, with the Linux kernel as the peer: inside
+//! berth's namespace, iptables drops 5% of the packets each way (the
+//! `statistic` match on INPUT and OUTPUT; this kernel has no netem). 32 MiB
+//! of random data sent through berth's echo service with `nc -N` must come
+//! back whole (SHA-256), and an 8 MiB download over HTTP must arrive whole,
+//! with TUN offloads (berth up's default) and without (`--no-offload`).
+//! Every transfer is bounded by [`LIMIT`], so a stall fails the test
+//! instead of hanging CI. Needs root: runs for real when `CI=true` (and
+//! fails if setup fails), skips with a printed reason elsewhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+mod common;
+use common::precondition;
+
+/// The longest any one transfer may take.
+const LIMIT: Duration = Duration::from_secs(300);
+/// The probability of dropping each packet, each way.
+const LOSS: &str = "0.05";
+/// Bytes sent through echo.
+const ECHO_BYTES: usize = 32 << 20;
+/// Bytes downloaded over HTTP.
+const DOWNLOAD_BYTES: u64 = 8 << 20;
+
+/// Each case keeps both cores busy: one at a time.
+static ONE: Mutex<()> = Mutex::new(());
+
+/// The running `berth up` and the files of one case; on drop, berth is
+/// killed, its namespace (with the iptables rules in it) removed and the
+/// files deleted.
+struct Case {
+    child: Child,
+    netns: String,
+    files: Vec<PathBuf>,
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.netns])
+            .output();
+        for f in &self.files {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
+fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
+    Command::new("ip")
+        .args(["netns", "exec", netns, "sh", "-c", cmd])
+        .output()
+        .unwrap()
+}
+
+fn sha256(data: &[u8]) -> String {
+    format!("{:x}", Sha256::digest(data))
+}
+
+/// What `/bytes/N` promises: byte i is i mod 251.
+fn http_pattern(n: u64) -> Vec<u8> {
+    (0..n).map(|i| (i % 251) as u8).collect()
+}
+
+/// One case: berth up with `extra` flags on 198.18.`subnet`.0/24, loss
+/// added, echo and download checked. Panics with every problem found.
+fn lossy_case(tag: char, subnet: u8, extra: &[&str]) {
+    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
+    let id = std::process::id();
+    let netns = format!("bl{id}{tag}");
+    let tun = format!("bl{id}{tag}");
+    let tmp = std::env::temp_dir();
+    let control = tmp.join(format!("berth-lossy-{id}-{tag}.sock"));
+    let sent_path = tmp.join(format!("berth-lossy-{id}-{tag}.in"));
+    let echoed_path = tmp.join(format!("berth-lossy-{id}-{tag}.echo"));
+    let downloaded_path = tmp.join(format!("berth-lossy-{id}-{tag}.http"));
+    let addr = format!("198.18.{subnet}.2");
+    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--netns", &netns, "--tun", &tun, "--control"])
+        .arg(&control)
+        .args(["--addr", &format!("{addr}/24")])
+        .args(["--peer-addr", &format!("198.18.{subnet}.1")])
+        .args(["--addr6", &format!("2001:2:0:{subnet}::2/64")])
+        .args(["--peer-addr6", &format!("2001:2:0:{subnet}::1")])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut case = Case {
+        child,
+        netns: netns.clone(),
+        files: vec![
+            control,
+            sent_path.clone(),
+            echoed_path.clone(),
+            downloaded_path.clone(),
+        ],
+    };
+    let mut ready = String::new();
+    BufReader::new(case.child.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert_eq!(
+        ready.trim(),
+        format!("berth up: {addr} on {tun} (netns {netns})")
+    );
+    for chain in ["INPUT", "OUTPUT"] {
+        let rule =
+            format!("iptables -A {chain} -m statistic --mode random --probability {LOSS} -j DROP");
+        let out = in_ns(&netns, &rule);
+        assert!(
+            out.status.success(),
+            "{rule}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let mut problems = Vec::new();
+    let limit = LIMIT.as_secs();
+
+    // Echo: random bytes there and back, nc -N shutting down its side at
+    // the end of its input and reading until berth closes.
+    let mut sent = vec![0u8; ECHO_BYTES];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut sent)
+        .unwrap();
+    std::fs::write(&sent_path, &sent).unwrap();
+    let start = Instant::now();
+    let out = in_ns(
+        &netns,
+        &format!(
+            "timeout -k 5 {limit} nc -N {addr} 7 < {} > {}; echo rc=$?",
+            sent_path.display(),
+            echoed_path.display()
+        ),
+    );
+    let took = start.elapsed();
+    let echoed = std::fs::read(&echoed_path).unwrap_or_default();
+    let rc = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    eprintln!(
+        "[{tag}] echo {} MiB: {rc}, {} bytes back in {:.1} s, sha256 {} (sent {})",
+        ECHO_BYTES >> 20,
+        echoed.len(),
+        took.as_secs_f64(),
+        &sha256(&echoed)[..16],
+        &sha256(&sent)[..16],
+    );
+    if echoed != sent {
+        let right = echoed
+            .iter()
+            .zip(&sent)
+            .position(|(a, b)| a != b)
+            .unwrap_or(echoed.len().min(sent.len()));
+        problems.push(format!(
+            "echo: nc {rc} after {:.1} s; {} of {} bytes came back (sha256 {}, sent {}), \
+             the first {right} of them right",
+            took.as_secs_f64(),
+            echoed.len(),
+            sent.len(),
+            sha256(&echoed),
+            sha256(&sent),
+        ));
+    }
+
+    // HTTP: /bytes/N, checked against its pattern.
+    let start = Instant::now();
+    let out = in_ns(
+        &netns,
+        &format!(
+            "timeout -k 5 {limit} curl -sS --max-time {limit} -o {} http://{addr}/bytes/{DOWNLOAD_BYTES} 2>&1; echo rc=$?",
+            downloaded_path.display()
+        ),
+    );
+    let took = start.elapsed();
+    let downloaded = std::fs::read(&downloaded_path).unwrap_or_default();
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    eprintln!(
+        "[{tag}] download {} MiB: {said}, {} bytes in {:.1} s",
+        DOWNLOAD_BYTES >> 20,
+        downloaded.len(),
+        took.as_secs_f64()
+    );
+    let expected = http_pattern(DOWNLOAD_BYTES);
+    if sha256(&downloaded) != sha256(&expected) {
+        problems.push(format!(
+            "download: curl {said} after {:.1} s; {} of {DOWNLOAD_BYTES} bytes, sha256 differs",
+            took.as_secs_f64(),
+            downloaded.len()
+        ));
+    }
+
+    let drops = in_ns(&netns, "iptables -L -v -x -n | grep DROP");
+    eprintln!(
+        "[{tag}] iptables (packets, bytes dropped):\n{}",
+        String::from_utf8_lossy(&drops.stdout)
+    );
+    drop(case);
+    assert!(
+        problems.is_empty(),
+        "under {LOSS} loss each way, berth up {extra:?}:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn echo_and_download_under_loss_without_offloads() {
+    if !precondition(
+        "echo_and_download_under_loss_without_offloads",
+        &["ip", "iptables", "nc", "curl", "timeout"],
+    ) {
+        return;
+    }
+    lossy_case('n', 11, &["--no-offload"]);
+}
+
+#[test]
+fn echo_and_download_under_loss_with_offloads() {
+    if !precondition(
+        "echo_and_download_under_loss_with_offloads",
+        &["ip", "iptables", "nc", "curl", "timeout"],
+    ) {
+        return;
+    }
+    lossy_case('o', 12, &[]);
+}
