@@ -346,7 +346,13 @@ impl Connection {
             return false;
         };
         let Some(stamp) = undo.stamp else {
-            return false;
+            // Nothing was retransmitted and the episode's data is all
+            // acknowledged: the originals arrived, the marks were wrong
+            // (Linux `tcp_packet_delayed` without a `retrans_stamp`).
+            return advanced
+                && self
+                    .recovery
+                    .is_some_and(|rec| rec.point.before_or_eq(self.snd_una));
         };
         //= https://www.rfc-editor.org/rfc/rfc3522#section-3.2
         //# (3)     Wait for the arrival of an acceptable ACK.  When an

@@ -255,6 +255,44 @@ fn dsack_of_every_retransmission_undoes_the_cut() {
     assert!(h.conn.cwnd() >= cwnd, "{} < {cwnd}", h.conn.cwnd());
 }
 
+#[test]
+fn a_recovery_over_before_anything_was_resent_is_undone() {
+    let mut h = open(true, false);
+    h.send(&[1; 20 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 10);
+    let cwnd = h.conn.cwnd();
+    h.advance(100);
+    // Three SACKs mark segment 0 lost and cut the window, but the late
+    // original fills the hole before the retransmission could go (found
+    // in `berth sim --reorder 0.05`: such cuts were never undone).
+    for i in 1..4 {
+        h.inject(ack(s(0), &[(s(1), s(i + 1))], None));
+    }
+    assert_eq!(h.conn.stats().recoveries, 1);
+    assert!(h.conn.ssthresh() < cwnd);
+    h.inject(ack(s(10), &[], None));
+    assert_eq!(h.conn.stats().retransmits, 0);
+    assert_eq!(h.conn.stats().undos, 1);
+    assert!(h.conn.cwnd() >= cwnd, "{} < {cwnd}", h.conn.cwnd());
+}
+
+#[test]
+fn a_recovery_is_not_undone_before_its_retransmission_could_go() {
+    let mut h = open(true, false);
+    h.send(&[1; 20 * MSS as usize]);
+    sent(&mut h);
+    let cwnd = h.conn.cwnd();
+    h.advance(100);
+    for i in 1..4 {
+        h.inject(ack(s(0), &[(s(1), s(i + 1))], None));
+    }
+    // A fourth SACK, the hole still open: the cut stands.
+    h.inject(ack(s(0), &[(s(1), s(5))], None));
+    assert_eq!(h.conn.stats().undos, 0);
+    assert!(h.conn.ssthresh() < cwnd);
+    assert_eq!(sent(&mut h).first(), Some(&(s(0), MSS as usize)));
+}
+
 //= https://www.rfc-editor.org/rfc/rfc3522#section-3.2
 //= type=test
 //# If the value of the Timestamp Echo Reply field is smaller than the
