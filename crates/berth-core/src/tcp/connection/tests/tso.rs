@@ -149,3 +149,26 @@ fn an_unsplit_segment_keeps_the_ack_clock() {
     }
     assert_eq!(counts, [10, 10]);
 }
+
+/// A write's end inside a long segment: the segment ends with the piece
+/// that holds it (which carries PSH), every piece full-sized; the rest of
+/// the queue follows at once, in full-sized pieces too. Ending the long
+/// segment at the write end itself left runts, and Nagle held the next
+/// write's runt behind an unacknowledged one.
+#[test]
+fn a_write_end_inside_a_long_segment_cuts_it_after_its_piece() {
+    let mut h = established(true);
+    h.send(&[1u8; 3000]);
+    h.send(&[2u8; 500]);
+    h.send(&[3u8; 6000]);
+    let out = drain(&mut h);
+    assert_eq!(
+        out,
+        [
+            // Both write ends (3000, 3500) are in the first three pieces.
+            (3 * 1448, Some(1448), Flags::ACK | Flags::PSH),
+            // The rest, to the queue's end: only the last piece is short.
+            (9500 - 3 * 1448, Some(1448), Flags::ACK | Flags::PSH),
+        ]
+    );
+}
