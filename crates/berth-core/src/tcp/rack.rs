@@ -114,6 +114,20 @@ impl Rack {
             //#     If rtt < RACK.min_rtt:
             //#        Return
             if orig_echoed || self.min_rtt().is_some_and(|min| rtt < min) {
+                // Which transmission arrived is unknown, so there is no
+                // RTT; but one sent no earlier than the first did. Segments
+                // sent before that and still missing are as late as if the
+                // original had been delivered (Linux skips the segment
+                // entirely: a tail loss behind a SACKed loss probe then
+                // waited for the RTO, found at 5% loss over TUN).
+                let first = seg.first_sent();
+                if self.latest.is_none_or(|l| first.sent_after(&l)) {
+                    self.latest = Some(first);
+                    if self.rtt.is_zero() {
+                        // No delivery timed yet: the path's minimum.
+                        self.rtt = self.min_rtt().unwrap_or_default();
+                    }
+                }
                 return;
             }
         }
@@ -256,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn an_ambiguous_retransmission_is_no_delivery_time() {
+    fn an_ambiguous_retransmission_gives_its_first_transmission_time() {
         let mut r = Rack::new();
         r.on_rtt_sample(Duration::from_millis(40), t(0));
         let mut q = super::super::sent::SentQueue::new();
@@ -265,10 +279,14 @@ mod tests {
         let s = *q.iter().next().unwrap();
         // 10 ms after the retransmission: shorter than the minimum RTT, so
         // the ACK answers the original.
+        // It gives no RTT, but RACK.xmit_ts moves to the original's
+        // transmission: some copy sent no earlier than it arrived.
         r.on_delivered(&s, t(110), false);
-        assert_eq!(r.latest(), None);
+        assert_eq!(r.latest().unwrap().xmit, t(0));
+        let mut r = Rack::new();
+        r.on_rtt_sample(Duration::from_millis(40), t(0));
         r.on_delivered(&s, t(150), true);
-        assert_eq!(r.latest(), None);
+        assert_eq!(r.latest().unwrap().xmit, t(0));
         r.on_delivered(&s, t(150), false);
         assert_eq!(r.latest().unwrap().xmit, t(100));
     }

@@ -61,6 +61,8 @@ pub struct Sent {
     pub xmit: Instant,
     /// Its place in the order of transmissions (see [`Latest`]).
     order: u64,
+    /// When it was first sent, and that transmission's place in the order.
+    first: (Instant, u64),
     marks: Marks,
 }
 
@@ -105,6 +107,16 @@ impl Sent {
         Latest {
             xmit: self.xmit,
             order: self.order,
+            end: self.end,
+        }
+    }
+
+    /// When it was first sent: a lower bound on the transmission any
+    /// delivery of it answers.
+    pub fn first_sent(&self) -> Latest {
+        Latest {
+            xmit: self.first.0,
+            order: self.first.1,
             end: self.end,
         }
     }
@@ -263,6 +275,7 @@ impl SentQueue {
             end,
             xmit: now,
             order,
+            first: (now, order),
             marks: Marks::default(),
         });
     }

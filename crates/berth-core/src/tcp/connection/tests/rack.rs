@@ -488,3 +488,82 @@ fn a_recovery_probe_goes_when_acks_stop_with_data_queued() {
     assert_eq!(probe2.len(), 1, "{probe2:?}");
     assert_eq!(h.conn.stats().rto_fired, 0);
 }
+
+//= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
+//= type=test
+//# If Segment.retransmitted is TRUE:
+//#     If ACK.ts_option.echo_reply < Segment.xmit_ts:
+//#        Return
+//#     If rtt < RACK.min_rtt:
+//#        Return
+#[test]
+fn a_sacked_loss_probe_still_shows_an_earlier_loss() {
+    // Found at 5% loss over TUN with offloads: a long segment lost, the
+    // segment after it (or its ACK) lost too, the loss probe resent that
+    // one, and the ACK SACKing it came sooner than a round trip after the
+    // probe: no RTT, so RACK learnt nothing and the long segment waited
+    // for the RTO. Whichever copy arrived, it was sent no earlier than the
+    // first: the segments sent before that are late all the same.
+    let mut cfg = config(true, false);
+    cfg.tlp = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            sack_perm: true,
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    h.poll().unwrap();
+    h.advance(100);
+    h.inject(ack(ISS + 1, &[], None));
+    h.send(&[1; 5 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 5);
+    // Silence: the probe resends the last segment.
+    let waited = h.advance_to_timer();
+    assert!(waited < 300, "probe after {waited} ms, not the RTO");
+    assert_eq!(sent(&mut h), vec![(s(4), MSS as usize)]);
+    // 10 ms later (a tenth of the minimum RTT): segment 4 SACKed.
+    h.advance(10);
+    h.inject(ack(s(0), &[(s(4), s(5))], None));
+    let out = sent(&mut h);
+    assert_eq!(out.first(), Some(&(s(0), MSS as usize)), "{out:?}");
+    assert_eq!(h.conn.stats().rto_fired, 0);
+    assert_eq!(h.conn.stats().recoveries, 1);
+}
+
+#[test]
+fn a_recovery_the_reordering_timer_starts_is_guarded_by_a_probe() {
+    // Found in berth sim at 5% loss: RACK's timer marked segment 0 lost
+    // and recovery began with no ACK in hand; its retransmission was lost,
+    // and so were the ACKs after it. Nothing but the RTO was armed.
+    let mut cfg = config(true, false);
+    cfg.tlp = true;
+    let mut h = Harness::accept(
+        cfg,
+        Seg {
+            sack_perm: true,
+            win: 65535,
+            ..peer_syn()
+        },
+    );
+    // A 10 ms path: the RTO's 200 ms floor is twenty round trips.
+    h.poll().unwrap();
+    h.advance(10);
+    h.inject(ack(ISS + 1, &[], None));
+    h.send(&[1; 5 * MSS as usize]);
+    assert_eq!(sent(&mut h).len(), 5);
+    h.advance(10);
+    h.inject(ack(s(0), &[(s(1), s(2))], None));
+    assert!(sent(&mut h).is_empty());
+    assert!(h.advance_to_timer() <= 3, "the reordering timer");
+    assert_eq!(sent(&mut h).first(), Some(&(s(0), MSS as usize)));
+    assert_eq!(h.conn.stats().recoveries, 1);
+    // Silence: a probe two smoothed RTTs and a millisecond later, not the
+    // RTO.
+    let waited = h.advance_to_timer();
+    assert!(waited <= 25, "probe after {waited} ms, not the RTO");
+    assert!(!sent(&mut h).is_empty());
+    assert_eq!(h.conn.stats().rto_fired, 0);
+    assert_eq!(h.conn.stats().loss_probes, 1);
+}
