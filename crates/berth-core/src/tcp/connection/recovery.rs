@@ -143,9 +143,14 @@ impl Connection {
         });
         // Recovery repairs what a probe would have drawn out, and cuts the
         // window once for it (Linux clears the probe's record here too).
-        self.timers.pto = None;
+        // The probe timer now guards recovery's ACK clock, from here: when
+        // the reordering timer starts recovery, no ACK arrives to arm it
+        // (found in berth sim at 5% loss: the retransmission and the
+        // segment after it lost, then only the RTO was left).
         self.pending.remove(super::Pending::LOSS_PROBE);
         self.tlp = None;
+        self.probes = 0;
+        self.arm_recovery_probe(now);
         self.stats.recoveries += 1;
         if self.opts.sack {
             self.stats.sack_recoveries += 1;

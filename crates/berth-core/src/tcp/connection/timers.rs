@@ -220,7 +220,7 @@ impl Connection {
     /// millisecond for a compressed SACK) after the last ACK that told
     /// something new, one segment goes out to draw an ACK that tells the
     /// sender where it stands; the RTO keeps its time.
-    fn arm_recovery_probe(&mut self, now: Instant) {
+    pub(super) fn arm_recovery_probe(&mut self, now: Instant) {
         if !self.cfg.tlp || self.snd_una == self.snd_nxt {
             return;
         }

@@ -294,9 +294,11 @@ fn a_probe_does_not_skip_a_pending_resend() {
     );
 }
 
-/// No probe while fast recovery repairs losses.
+/// No tail loss probe while fast recovery repairs losses (RFC 8985 7.2);
+/// but if the ACKs stop, a recovery probe two smoothed RTTs after recovery
+/// began, before the RTO (timers.rs, `arm_recovery_probe`).
 #[test]
-fn no_probe_in_fast_recovery() {
+fn no_tail_probe_in_fast_recovery_but_a_recovery_probe() {
     let mut h = open(false, 100);
     h.send(&[1u8; 5000]);
     let out = sent(&mut h);
@@ -307,6 +309,9 @@ fn no_probe_in_fast_recovery() {
     // Fast retransmit of the first segment.
     let rexmit = h.poll().unwrap();
     assert_eq!(rexmit.seq, ISS + 1);
-    assert_eq!(h.advance_to_timer(), 300, "the RTO, not a probe");
     assert_eq!(h.conn.stats().loss_probes, 0);
+    assert_eq!(h.advance_to_timer(), 201, "a recovery probe, not the RTO");
+    assert!(h.poll().is_some());
+    assert_eq!(h.conn.stats().loss_probes, 1);
+    assert_eq!(h.conn.stats().rto_fired, 0);
 }
