@@ -151,6 +151,29 @@ pub(crate) struct UpArgs {
     /// The control socket `berth ss` talks to (default /run/berth/NETNS.sock).
     #[arg(long)]
     control: Option<PathBuf>,
+    /// ECN (RFC 3168): `passive` answers a peer that asks for it (Linux's
+    /// default, tcp_ecn=2), `on` asks for it on connections berth opens
+    /// too (tcp_ecn=1), `off` never uses it.
+    #[arg(long, value_enum, default_value = "passive")]
+    ecn: Ecn,
+}
+
+/// `--ecn`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum Ecn {
+    Off,
+    Passive,
+    On,
+}
+
+impl From<Ecn> for berth_core::tcp::EcnMode {
+    fn from(ecn: Ecn) -> Self {
+        match ecn {
+            Ecn::Off => Self::Off,
+            Ecn::Passive => Self::Passive,
+            Ecn::On => Self::On,
+        }
+    }
 }
 
 /// Whether this process runs as root (from /proc: no unsafe needed).
@@ -243,6 +266,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
             .addr(args.addr6.ip)
             .seed(seed)
             .mtu(mtu)
+            .config(|c| c.tcp.ecn = args.ecn.into())
             .build(device)?,
     );
     let services = Services::start(
