@@ -7,7 +7,6 @@ use crate::time::Duration;
 use crate::wire::ChecksumCaps;
 
 use super::congestion::CongestionAlgorithm;
-use super::connection::EcnMode;
 use super::seq::{WindowScale, WindowSize};
 
 /// Settings for one TCP connection. Cheap to copy; the stack keeps one and
@@ -173,4 +172,16 @@ impl Default for TcpConfig {
             ecn: EcnMode::Passive,
         }
     }
+}
+
+/// When a connection uses ECN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EcnMode {
+    /// Never.
+    Off,
+    /// When the peer's SYN asks for it (Linux `tcp_ecn = 2`).
+    #[default]
+    Passive,
+    /// Ask in our SYN, and accept when asked (Linux `tcp_ecn = 1`).
+    On,
 }

@@ -48,9 +48,9 @@ pub mod seq;
 pub mod state;
 pub mod stats;
 
-pub use config::{Keepalive, TcpConfig};
+pub use config::{EcnMode, Keepalive, TcpConfig};
 pub use connection::{
-    ConnError, Connection, EcnMode, Events, MemoryPressure, Outcome, RecvError, SendError,
+    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, SendError,
 };
 pub use segment::Segment;
 pub use state::State;

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 
-use super::workload::Dial;
+use super::dial::Dial;
 
 /// The pattern's period (a prime, so no power-of-two segment or buffer
 /// size lines up with it).

@@ -24,6 +24,7 @@
 
 mod checked;
 mod core;
+mod dial;
 mod setup;
 pub(crate) mod smoltcp;
 mod workload;

@@ -22,7 +22,8 @@ use berth_device::channel::ChannelDevice;
 use berth_device::kernel::NetNs;
 use berth_device::tun::{TunConfig, TunDevice};
 
-use super::workload::{self, Addrs, BerthDial, Dial, KernelDial, Servers, Service, bind_all};
+use super::dial::{BerthDial, Dial, KernelDial};
+use super::workload::{self, Addrs, Servers, Service, bind_all};
 use super::{Report, StackKind, Target, Workload, checked, core, smoltcp};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.

@@ -16,7 +16,7 @@
 //!   connection rate (netperf's TCP_CRR).
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -25,62 +25,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, ensure};
 
 use super::checked;
+use super::dial::Dial;
 
 /// What a source server sends, every byte (clients check it).
 pub(crate) const SOURCE_BYTE: u8 = 0xa5;
-
-/// How long any single read or connect may wait before the run fails
-/// rather than hangs.
-pub(crate) const STALL: Duration = Duration::from_secs(20);
-
-/// Opens client connections on one stack.
-pub(crate) trait Dial {
-    type Stream: Read + Write;
-    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream>;
-    fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
-    /// Bounds every later read and write on `stream` by `timeout`.
-    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()>;
-}
-
-/// The kernel's sockets (in whatever namespace the calling thread is).
-pub(crate) struct KernelDial;
-
-impl Dial for KernelDial {
-    type Stream = std::net::TcpStream;
-    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
-        let s = std::net::TcpStream::connect_timeout(&addr, STALL)?;
-        s.set_read_timeout(Some(STALL))?;
-        s.set_write_timeout(Some(STALL))?;
-        Ok(s)
-    }
-    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        stream.shutdown(Shutdown::Write)
-    }
-    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()> {
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))
-    }
-}
-
-/// berth's blocking sockets on one stack.
-pub(crate) struct BerthDial<'a>(pub(crate) &'a berth::NetStack);
-
-impl Dial for BerthDial<'_> {
-    type Stream = berth::net::TcpStream;
-    fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream> {
-        let s = berth::net::TcpStream::connect_timeout(self.0, &addr, STALL)?;
-        s.set_read_timeout(Some(STALL))?;
-        s.set_write_timeout(Some(STALL))?;
-        Ok(s)
-    }
-    fn shutdown_write(stream: &Self::Stream) -> io::Result<()> {
-        stream.shutdown(Shutdown::Write)
-    }
-    fn set_timeout(stream: &Self::Stream, timeout: Duration) -> io::Result<()> {
-        stream.set_read_timeout(Some(timeout))?;
-        stream.set_write_timeout(Some(timeout))
-    }
-}
 
 /// Sends `bytes` to a discard server and waits for its close.
 pub(crate) fn bulk<D: Dial>(d: &D, discard: SocketAddr, bytes: u64) -> anyhow::Result<Duration> {

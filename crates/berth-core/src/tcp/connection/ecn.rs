@@ -11,23 +11,12 @@
 use crate::time::Instant;
 use crate::wire::TcpFlags as Flags;
 
+use super::super::EcnMode;
 use super::super::congestion::CongestionControl;
 use super::super::prr::Prr;
 use super::super::segment::Segment;
 use super::recovery::{Phase, Recovery};
 use super::{Connection, Pending};
-
-/// When a connection uses ECN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EcnMode {
-    /// Never.
-    Off,
-    /// When the peer's SYN asks for it (Linux `tcp_ecn = 2`).
-    #[default]
-    Passive,
-    /// Ask in our SYN, and accept when asked (Linux `tcp_ecn = 1`).
-    On,
-}
 
 /// The connection's ECN state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -50,7 +50,6 @@ use super::seq::{SeqNum, WindowScale, WindowSize};
 use super::state::State;
 use super::stats::ConnStats;
 
-pub use ecn::EcnMode;
 pub use input::Outcome;
 use recovery::{Recovery, Undo};
 use timers::Timers;
