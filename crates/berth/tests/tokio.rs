@@ -406,3 +406,24 @@ mod http {
         .unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binding_port_0_listens_on_an_ephemeral_port() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:0").await.unwrap();
+    let at = listener.local_addr().unwrap();
+    assert_ne!(at.port(), 0, "{at}");
+    let echo = spawn_echo(listener);
+    let mut s = timeout(LIMIT, TcpStream::connect(&client, at))
+        .await
+        .unwrap()
+        .unwrap();
+    s.write_all(b"port 0").await.unwrap();
+    let mut buf = [0u8; 6];
+    timeout(LIMIT, s.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"port 0");
+    echo.abort();
+}

@@ -189,7 +189,7 @@ impl PortTable {
     /// Whether `port` of `local`'s family is taken by a listener or bound
     /// socket on `local`'s address or the wildcard (Linux's bind conflict
     /// rule without SO_REUSEPORT).
-    fn tcp_port_taken(&self, local: SocketAddr) -> bool {
+    pub(crate) fn tcp_port_taken(&self, local: SocketAddr) -> bool {
         if local.ip().is_unspecified() {
             return self
                 .tcp_listeners

@@ -130,7 +130,8 @@ impl Stack {
 
     /// Listens on `local` (a specific address of ours, or the unspecified
     /// address of a family) with Linux's backlog meaning: up to `backlog`
-    /// connections wait to be accepted, and as many may be half-open.
+    /// connections wait to be accepted, and as many may be half-open. Port
+    /// 0 picks a free ephemeral port (see the listener's `local_addr`).
     ///
     /// This binds with `SO_REUSEADDR`, as std's `TcpListener::bind` does on
     /// Unix: connections lingering on the port (TIME-WAIT) do not block it.
@@ -154,6 +155,20 @@ impl Stack {
         if !local.ip().is_unspecified() && !self.is_local(local.ip()) {
             return Err(SocketError::AddrNotAvailable);
         }
+        let local = if local.port() == 0 {
+            // Port 0: an ephemeral port no listener and no connection uses
+            // (Linux's inet_csk_get_port picks from the same range).
+            let random = self.rng.next_u64();
+            let ports = &self.ports;
+            let port = ephemeral::pick(&self.cfg.ephemeral_ports, random, |p| {
+                let at = SocketAddr::new(local.ip(), p);
+                !ports.tcp_port_taken(at) && !ports.tcp_port_has_conns(at)
+            })
+            .ok_or(SocketError::AddrInUse)?;
+            SocketAddr::new(local.ip(), port)
+        } else {
+            local
+        };
         if !reuse_addr && self.ports.tcp_port_has_conns(local) {
             return Err(SocketError::AddrInUse);
         }

@@ -516,6 +516,36 @@ fn ephemeral_ports_run_out_cleanly() {
 }
 
 #[test]
+fn listening_on_port_0_picks_a_free_ephemeral_port() {
+    let mut p = Pair::new(Faults::default());
+    let range = p.b.config().ephemeral_ports.clone();
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 0), 8).unwrap();
+    let at = p.b.local_addr(l).unwrap();
+    assert_eq!(at.ip(), B4);
+    assert!(range.contains(&at.port()), "{at}");
+    // A second one gets another port, of the wildcard too.
+    let l2 =
+        p.b.tcp_listen(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0), 8)
+            .unwrap();
+    let at2 = p.b.local_addr(l2).unwrap();
+    assert_ne!(at2.port(), at.port());
+    assert!(range.contains(&at2.port()));
+    // And the port is really listened on.
+    let (_, _, peer) = p.establish(l, at);
+    assert_eq!(peer.ip(), A4);
+    // Exhausted: AddrInUse, as Linux's bind(0).
+    let mut s = Stack::new(StackConfig {
+        ephemeral_ports: 40000..=40000,
+        ..config(vec![B4], 4)
+    });
+    s.tcp_listen(SocketAddr::new(B4, 0), 8).unwrap();
+    assert_eq!(
+        s.tcp_listen(SocketAddr::new(B4, 0), 8),
+        Err(SocketError::AddrInUse)
+    );
+}
+
+#[test]
 fn specific_listener_wins_over_wildcard() {
     let mut p = Pair::new(Faults::default());
     let wild6 =
