@@ -41,6 +41,9 @@ pub struct NetStack {
 pub struct NetStackBuilder {
     cfg: StackConfig,
     mtu: Option<usize>,
+    /// Set by [`NetStackBuilder::seed`] (or a `config` that changed it);
+    /// otherwise the operating system's randomness decides.
+    seed: Option<u64>,
 }
 
 impl NetStackBuilder {
@@ -56,10 +59,14 @@ impl NetStackBuilder {
         self
     }
 
-    /// Seeds every random choice of the stack (default 0; use a random seed
-    /// in production so ISN secrets and ports are unpredictable).
+    /// Seeds every random choice of the stack: the ISN secret (RFC 6528),
+    /// ephemeral port offsets (RFC 6056), the SYN-cookie secret, hash keys,
+    /// timestamp offsets and the MAC. The same seed gives the same
+    /// behaviour, for simulations and tests. Without it the stack draws a
+    /// seed from the operating system's randomness, so that none of these
+    /// can be predicted: leave it unset in production.
     pub fn seed(mut self, seed: u64) -> Self {
-        self.cfg.seed = seed;
+        self.seed = Some(seed);
         self
     }
 
@@ -78,13 +85,21 @@ impl NetStackBuilder {
 
     /// Any other core setting.
     pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
+        let before = self.cfg.seed;
         f(&mut self.cfg);
+        if self.cfg.seed != before {
+            self.seed = Some(self.cfg.seed);
+        }
         self
     }
 
     /// Starts the stack thread on `device`.
     pub fn build<D: Device + 'static>(self, device: D) -> io::Result<NetStack> {
         let mut cfg = self.cfg;
+        cfg.seed = match self.seed {
+            Some(seed) => seed,
+            None => os_random_seed()?,
+        };
         match (device.medium(), cfg.medium) {
             (berth_device::Medium::Ethernet, Medium::Ip) => {
                 // A locally administered unicast MAC drawn from the seed
@@ -329,4 +344,22 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             return;
         }
     }
+}
+
+/// 64 bits from the operating system's randomness (`/dev/urandom`, which
+/// never blocks once the kernel's pool is initialised, as it is long
+/// before any program runs). A stack without it would have guessable ISNs
+/// and ports: fail rather than fall back to something predictable.
+fn os_random_seed() -> io::Result<u64> {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("reading /dev/urandom for the stack's random seed (or set one with NetStackBuilder::seed): {e}"),
+            )
+        })?;
+    Ok(u64::from_le_bytes(bytes))
 }
