@@ -79,6 +79,13 @@ impl SocketRef {
             .ok_or_else(|| to_io_error(SocketError::InvalidInput))
     }
 
+    /// The stream's failure, once (`SO_ERROR`; see the pipe).
+    pub(crate) fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let h = self.handle;
+        let core = self.call(|s, _| s.tcp_error(h))?;
+        Ok(self.pipe()?.take_error(core).map(to_io_error))
+    }
+
     /// Reads (or peeks) from the stream's pipe, waiting per the options.
     pub(crate) fn read(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
         let opts = self.opts();

@@ -228,10 +228,10 @@ impl TcpStream {
         })
     }
 
-    /// The error that ended the connection, if any.
+    /// The error that ended the connection, once: this call, a read or a
+    /// write reports it, whichever comes first, as `SO_ERROR` on Linux.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
-        let h = self.sock.handle;
-        Ok(self.sock.call(|s, _| s.tcp_error(h))?.map(to_io_error))
+        self.sock.take_error()
     }
 
     /// Reads without consuming, waiting like `read`.

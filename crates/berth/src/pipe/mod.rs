@@ -72,6 +72,11 @@ struct PipeState {
     /// Why writing ended: writes fail with it at once. Data received before
     /// the failure stays readable.
     write_error: Option<SocketError>,
+    /// The connection's failure (a reset, a timeout, an unreachable peer)
+    /// has been reported, by whichever of read, write and `take_error`
+    /// came first: Linux's `sk_err`, which `sock_error()` clears. After it,
+    /// reads return end of stream and writes `BrokenPipe`.
+    error_reported: bool,
     /// The application shut the write direction down: a FIN follows `tx`.
     shut_write: bool,
     /// That FIN has been handed to the core.
@@ -117,19 +122,38 @@ impl PipeState {
     }
 
     /// What a read answers once `rx` is empty and something ended it.
-    fn end_of_input(&self) -> Result<usize, SocketError> {
+    fn end_of_input(&mut self) -> Result<usize, SocketError> {
         if self.rx_eof {
             Ok(0)
         } else if let Some(e) = self.read_error {
-            Err(e)
+            match self.report(e) {
+                // Reported already: the stream has ended (Linux's reset
+                // shuts both directions down).
+                None => Ok(0),
+                Some(e) => Err(e),
+            }
         } else {
             Err(SocketError::NotConnected)
         }
     }
 
+    /// `e`, unless it is the connection's failure and was reported
+    /// already; reporting it now.
+    fn report(&mut self, e: SocketError) -> Option<SocketError> {
+        if !is_failure(e) {
+            return Some(e);
+        }
+        if self.error_reported {
+            return None;
+        }
+        self.error_reported = true;
+        Some(e)
+    }
+
     fn write(&mut self, buf: &[u8]) -> Result<usize, SocketError> {
         if let Some(e) = self.write_error {
-            return Err(e);
+            // Once the failure is reported, the pipe is broken.
+            return Err(self.report(e).unwrap_or(SocketError::BrokenPipe));
         }
         if self.gone {
             return Err(SocketError::NotConnected);
@@ -189,6 +213,7 @@ impl Pipe {
                 rx_starved: false,
                 read_error: None,
                 write_error: None,
+                error_reported: false,
                 shut_write: false,
                 fin_queued: false,
                 closed: false,
@@ -365,6 +390,17 @@ impl Pipe {
 
     /// Shuts the write direction down: the FIN follows what was written.
     /// A writer waiting for room learns of it at once.
+    /// The connection's failure, once (`SO_ERROR`): `core` is what the
+    /// core reports now, which the pumps may not have seen yet.
+    pub(crate) fn take_error(&self, core: Option<SocketError>) -> Option<SocketError> {
+        let mut st = self.lock();
+        let failure = [st.read_error, st.write_error, core]
+            .into_iter()
+            .flatten()
+            .find(|&e| is_failure(e))?;
+        st.report(failure)
+    }
+
     pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
         let mut st = self.lock();
         if st.shut_write {
@@ -549,10 +585,6 @@ impl Pipe {
                     st.tx.clear();
                     st.tx_marks.clear();
                     st.tx_taken = st.tx_total;
-                    st.tx_marks.clear();
-                    st.tx_taken = st.tx_total;
-                    st.tx_marks.clear();
-                    st.tx_taken = st.tx_total;
                     st.write_error = Some(SocketError::BrokenPipe);
                     st.fin_queued = true;
                     woken.write = true;
@@ -619,4 +651,16 @@ impl Pipe {
         let st = self.lock();
         (st.rx.len(), st.tx.len())
     }
+}
+
+/// Whether `e` is the connection's own failure (what Linux keeps in
+/// `sk_err` and reports once), rather than a state of the socket.
+fn is_failure(e: SocketError) -> bool {
+    matches!(
+        e,
+        SocketError::ConnectionReset
+            | SocketError::ConnectionRefused
+            | SocketError::TimedOut
+            | SocketError::HostUnreachable
+    )
 }
