@@ -19,6 +19,8 @@ pub fn to_io_error(e: SocketError) -> io::Error {
         SocketError::ConnectionReset => io::ErrorKind::ConnectionReset,
         SocketError::TimedOut => io::ErrorKind::TimedOut,
         SocketError::HostUnreachable => io::ErrorKind::HostUnreachable,
+        SocketError::NetworkUnreachable => io::ErrorKind::NetworkUnreachable,
+        SocketError::PermissionDenied => io::ErrorKind::PermissionDenied,
         // EMSGSIZE: the caller passed a datagram that cannot be sent.
         SocketError::MessageTooLong => io::ErrorKind::InvalidInput,
         SocketError::WouldBlock => io::ErrorKind::WouldBlock,

@@ -666,3 +666,26 @@ fn take_error_reports_a_reset_once() {
         io::ErrorKind::BrokenPipe
     );
 }
+
+/// A connected UDP socket learns of the peer's closed port on its next
+/// call, once (the peer stack answers with ICMP port unreachable).
+#[test]
+fn a_connected_udp_socket_hears_connection_refused_once() {
+    let (_server, client) = pair();
+    let u = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    u.connect("198.18.0.2:9999").unwrap();
+    u.send(b"anyone?").unwrap();
+    u.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut buf = [0u8; 16];
+    assert_eq!(
+        u.recv(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    // Reported once: the next receive waits (and times out).
+    u.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+    let again = u.recv(&mut buf).unwrap_err().kind();
+    assert!(
+        matches!(again, io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut),
+        "{again:?}"
+    );
+}

@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::unreachable::Unreachable;
 use super::{Socket, Stack};
 use crate::demux::TcpTarget;
 use crate::time::Instant;
@@ -24,6 +25,15 @@ const ICMPV4_QUOTE: usize = 576 - 20 - 8 - 20;
 /// RFC 8200 section 5: "IPv6 requires that every link in the Internet have
 /// an MTU of 1280 octets or greater."
 const IPV6_MIN_MTU: u32 = 1280;
+
+/// What an ICMP error says about a packet of ours.
+#[derive(Debug, Clone, Copy)]
+enum Quoted {
+    /// The path's MTU, as the MSS that fits it.
+    PathMtu(u16),
+    /// The destination cannot be reached.
+    Unreachable(Unreachable),
+}
 
 /// An ICMPv6 error the stack sends about a packet it received.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,11 +106,19 @@ impl Stack {
                 header,
                 data,
             } => {
-                let mtu_mss = (reason == Icmpv4DstUnreachable::FragRequired)
-                    .then(|| next_hop_mtu.saturating_sub(40))
-                    .filter(|&m| m >= 88);
+                let what = if reason == Icmpv4DstUnreachable::FragRequired {
+                    let mss = next_hop_mtu.saturating_sub(40);
+                    (mss >= 88).then_some(Quoted::PathMtu(mss))
+                } else {
+                    Unreachable::v4(reason).map(Quoted::Unreachable)
+                };
                 let (from, to) = (IpAddr::V4(header.src_addr), IpAddr::V4(header.dst_addr));
-                self.icmp_error_input(header.next_header, from, to, data, mtu_mss);
+                if let Some(what) = what {
+                    self.icmp_error_input(header.next_header, from, to, data, what);
+                } else {
+                    self.stats.icmp_errors_received += 1;
+                    self.stats.icmp_errors_ignored += 1;
+                }
             }
             _ => {}
         }
@@ -148,7 +166,7 @@ impl Stack {
             }
             Icmpv6Repr::DstUnreachable { header, data, .. }
             | Icmpv6Repr::PktTooBig { header, data, .. } => {
-                let mtu_mss = match repr {
+                let what = match repr {
                     //= https://www.rfc-editor.org/rfc/rfc8201#section-4
                     //# A
                     //# node must not reduce its estimate of the Path MTU below the IPv6
@@ -156,13 +174,21 @@ impl Stack {
                     // Linux clamps a smaller report to 1280 rather than
                     // ignore it, and so does berth: the MSS goes to 1220, and
                     // TCP is never fragmented (RFC 8021).
-                    Icmpv6Repr::PktTooBig { mtu, .. } => {
-                        Some(u16::try_from(mtu.max(IPV6_MIN_MTU) - 60).unwrap_or(u16::MAX))
+                    Icmpv6Repr::PktTooBig { mtu, .. } => Some(Quoted::PathMtu(
+                        u16::try_from(mtu.max(IPV6_MIN_MTU) - 60).unwrap_or(u16::MAX),
+                    )),
+                    Icmpv6Repr::DstUnreachable { reason, .. } => {
+                        Unreachable::v6(reason).map(Quoted::Unreachable)
                     }
                     _ => None,
                 };
                 let (from, to) = (IpAddr::V6(header.src_addr), IpAddr::V6(header.dst_addr));
-                self.icmp_error_input(header.next_header, from, to, data, mtu_mss);
+                if let Some(what) = what {
+                    self.icmp_error_input(header.next_header, from, to, data, what);
+                } else {
+                    self.stats.icmp_errors_received += 1;
+                    self.stats.icmp_errors_ignored += 1;
+                }
             }
             Icmpv6Repr::NeighborSolicit { .. } | Icmpv6Repr::NeighborAdvert { .. } => {
                 self.ndp_input(now, src6, hop_limit, &repr);
@@ -171,29 +197,35 @@ impl Stack {
         }
     }
 
-    /// An ICMP error quoting a packet of ours from `from` to `to`: if it was
-    /// TCP, the quoted ports (the first 4 bytes after the IP header, all an
-    /// error must carry, RFC 792) name the connection it concerns.
+    /// An ICMP error quoting a packet of ours from `from` to `to`: the
+    /// quoted ports (the first 4 bytes after the IP header, all an error
+    /// must carry, RFC 792) name the TCP connection or UDP socket it
+    /// concerns.
     fn icmp_error_input(
         &mut self,
         protocol: IpProtocol,
         from: IpAddr,
         to: IpAddr,
         data: &[u8],
-        mss: Option<u16>,
+        what: Quoted,
     ) {
         self.stats.icmp_errors_received += 1;
         // RFC 792 guarantees the first 8 bytes: the ports and the sequence number.
         let Some(&[l0, l1, r0, r1, s0, s1, s2, s3]) = data.get(..8) else {
             return;
         };
-        if protocol != IpProtocol::Tcp {
-            return;
-        }
         let local = SocketAddr::new(from, u16::from_be_bytes([l0, l1]));
         let remote = SocketAddr::new(to, u16::from_be_bytes([r0, r1]));
-        let seq = crate::tcp::seq::SeqNum::new(u32::from_be_bytes([s0, s1, s2, s3]));
-        self.tcp_icmp_error(local, remote, seq, mss);
+        match (protocol, what) {
+            (IpProtocol::Tcp, _) => {
+                let seq = crate::tcp::seq::SeqNum::new(u32::from_be_bytes([s0, s1, s2, s3]));
+                self.tcp_icmp_error(local, remote, seq, what);
+            }
+            (IpProtocol::Udp, Quoted::Unreachable(u)) if u.hard => {
+                self.udp_icmp_error(local, remote, super::tcp::map_conn_error(u.error));
+            }
+            _ => {}
+        }
     }
 
     /// An ICMP error quoting a segment of ours from `local` to `remote`.
@@ -202,7 +234,7 @@ impl Stack {
         local: SocketAddr,
         remote: SocketAddr,
         seq: crate::tcp::seq::SeqNum,
-        mss: Option<u16>,
+        what: Quoted,
     ) {
         let TcpTarget::Connection(h) = self.ports.lookup_tcp(local, remote) else {
             return;
@@ -212,9 +244,9 @@ impl Stack {
                 self.stats.icmp_errors_ignored += 1;
                 return;
             }
-            match mss {
-                Some(mss) => t.conn.on_path_mtu(mss),
-                None => t.conn.on_icmp_unreachable(),
+            match what {
+                Quoted::PathMtu(mss) => t.conn.on_path_mtu(mss),
+                Quoted::Unreachable(u) => t.conn.on_icmp_unreachable(u.error),
             }
         }
         self.after_tcp_change(h);

@@ -37,6 +37,7 @@ mod neighbor;
 mod output;
 mod tcp;
 mod udp;
+mod unreachable;
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -95,6 +96,13 @@ pub enum SocketError {
     /// The peer is unreachable.
     #[error("host unreachable")]
     HostUnreachable,
+    /// No route leads to the peer's network.
+    #[error("network unreachable")]
+    NetworkUnreachable,
+    /// Not allowed: a path administratively prohibited, or a broadcast
+    /// without `SO_BROADCAST`.
+    #[error("permission denied")]
+    PermissionDenied,
     /// A datagram larger than the path allows.
     #[error("message too long")]
     MessageTooLong,

@@ -92,12 +92,14 @@ pub struct TcpInfo {
     pub stats: crate::tcp::ConnStats,
 }
 
-fn map_conn_error(e: ConnError) -> SocketError {
+pub(super) fn map_conn_error(e: ConnError) -> SocketError {
     match e {
         ConnError::Refused => SocketError::ConnectionRefused,
         ConnError::Reset => SocketError::ConnectionReset,
         ConnError::TimedOut => SocketError::TimedOut,
         ConnError::HostUnreachable => SocketError::HostUnreachable,
+        ConnError::NetworkUnreachable => SocketError::NetworkUnreachable,
+        ConnError::Prohibited => SocketError::PermissionDenied,
     }
 }
 

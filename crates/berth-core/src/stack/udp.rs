@@ -72,6 +72,9 @@ pub(super) struct UdpSocket {
     pub(super) drops: u64,
     /// The catch-all socket: datagrams to any address and port.
     pub(super) transparent: bool,
+    /// A hard ICMP error about the connected peer (a closed port, say),
+    /// reported once by the next send or receive (Linux's `sk_err`).
+    error: Option<SocketError>,
 }
 
 impl Stack {
@@ -105,6 +108,7 @@ impl Stack {
             rx: VecDeque::new(),
             drops: 0,
             transparent: false,
+            error: None,
         }));
         if self.ports.bind_udp(local, h).is_err() {
             self.sockets.remove(h);
@@ -127,6 +131,7 @@ impl Stack {
             rx: VecDeque::new(),
             drops: 0,
             transparent: true,
+            error: None,
         }));
         if self.ports.bind_udp_transparent(h).is_err() {
             self.sockets.remove(h);
@@ -179,6 +184,9 @@ impl Stack {
             return Err(SocketError::InvalidInput);
         }
         let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
         if u.transparent {
             // Which address would it come from? `udp_send_from` says.
             return Err(SocketError::InvalidInput);
@@ -311,6 +319,9 @@ impl Stack {
         buf: &mut [u8],
     ) -> Result<(usize, SocketAddr, SocketAddr), SocketError> {
         let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
         let (from, to, data) = u.rx.pop_front().ok_or(SocketError::WouldBlock)?;
         let n = data.len().min(buf.len());
         if let (Some(dst), Some(src)) = (buf.get_mut(..n), data.get(..n)) {
@@ -323,6 +334,9 @@ impl Stack {
     /// `Err(WouldBlock)` when none waits.
     pub fn udp_recv_datagram(&mut self, h: SocketHandle) -> Result<Datagram, SocketError> {
         let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
         let (from, to, data) = u.rx.pop_front().ok_or(SocketError::WouldBlock)?;
         Ok(Datagram { data, from, to })
     }
@@ -330,6 +344,30 @@ impl Stack {
     /// Datagrams dropped on a full queue.
     pub fn udp_drops(&mut self, h: SocketHandle) -> Result<u64, SocketError> {
         Ok(self.udp_mut(h)?.drops)
+    }
+
+    /// An ICMP error quoting a datagram of ours from `local` to `remote`:
+    /// a socket connected to `remote` takes a hard one as its pending
+    /// error, and a blocked receiver wakes to it. Others ignore it, as
+    /// Linux does without `IP_RECVERR`.
+    pub(super) fn udp_icmp_error(
+        &mut self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        error: SocketError,
+    ) {
+        let Some(h) = self.ports.lookup_udp(local, remote) else {
+            return;
+        };
+        let Some(Socket::Udp(u)) = self.sockets.get_mut(h) else {
+            return;
+        };
+        if u.remote != Some(remote) {
+            return;
+        }
+        u.error = Some(error);
+        self.push_event(h, Readiness::READABLE);
+        self.push_event(h, Readiness::WRITABLE);
     }
 
     pub(super) fn close_udp(&mut self, h: SocketHandle) {

@@ -28,7 +28,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use crate::tcp::config::{Keepalive, TcpConfig};
 use crate::tcp::segment::{MAX_SACK_BLOCKS, Segment};
 use crate::tcp::seq::{SeqNum, UnscaledWindowSize};
-use crate::tcp::{Connection, RecvError, State};
+use crate::tcp::{ConnError, Connection, RecvError, State};
 use crate::time::{Duration, Instant};
 use crate::wire::{ChecksumCaps, TcpFlags, TcpPacket, TcpRepr};
 
@@ -446,7 +446,7 @@ impl Driver {
             Action::Close => self.conn.close(self.now),
             Action::Abort => self.conn.abort(),
             Action::PathMtu(mss) => self.conn.on_path_mtu(*mss),
-            Action::IcmpUnreachable => self.conn.on_icmp_unreachable(),
+            Action::IcmpUnreachable => self.conn.on_icmp_unreachable(ConnError::HostUnreachable),
             Action::NoDelay(on) => self.conn.set_nodelay(*on),
             Action::Keepalive(on) => {
                 let ka = on.then_some(Keepalive {

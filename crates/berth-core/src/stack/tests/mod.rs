@@ -627,10 +627,21 @@ fn icmp_about(
     dst: Ipv4Addr,
     quoted: &[u8],
 ) -> Vec<u8> {
+    icmp_about_proto(IpProtocol::Tcp, reason, mtu, dst, quoted)
+}
+
+/// [`icmp_about`] for a packet of any protocol.
+fn icmp_about_proto(
+    protocol: IpProtocol,
+    reason: crate::wire::Icmpv4DstUnreachable,
+    mtu: u16,
+    dst: Ipv4Addr,
+    quoted: &[u8],
+) -> Vec<u8> {
     let quoted_ip = Ipv4Repr {
         src_addr: Ipv4Addr::new(198, 18, 0, 1),
         dst_addr: dst,
-        next_header: IpProtocol::Tcp,
+        next_header: protocol,
         payload_len: 1460,
         hop_limit: 64,
         dscp: 0,
@@ -718,6 +729,102 @@ fn icmp_errors_reach_the_connection() {
         p.a.tcp_error(c2).unwrap(),
         Some(SocketError::HostUnreachable)
     );
+}
+
+/// A connect fails with the error the ICMP code means, as on Linux: a
+/// closed port refuses, a missing route is NetworkUnreachable.
+#[test]
+fn an_unreachable_during_connect_fails_it_with_its_meaning() {
+    use crate::wire::Icmpv4DstUnreachable as U;
+    let b4 = Ipv4Addr::new(198, 18, 0, 2);
+    for (code, want) in [
+        (U::PortUnreachable, SocketError::ConnectionRefused),
+        (U::NetUnreachable, SocketError::NetworkUnreachable),
+        (U::HostUnreachable, SocketError::HostUnreachable),
+        (U::AdminProhibited, SocketError::HostUnreachable),
+    ] {
+        let mut p = Pair::new(Faults::default());
+        let c =
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
+                .unwrap();
+        let mut buf = [0u8; 1500];
+        p.a.poll_transmit(p.now, &mut buf).unwrap();
+        let quoted_syn = buf[20..28].to_vec();
+        p.a.handle_frame(p.now, &icmp_about(code, 0, b4, &quoted_syn));
+        assert_eq!(p.a.tcp_state(c).unwrap(), State::Closed, "{code:?}");
+        assert_eq!(p.a.tcp_error(c).unwrap(), Some(want), "{code:?}");
+    }
+}
+
+/// On an open connection an unreachable is a soft error (RFC 1122
+/// 4.2.3.9): the connection goes on, and if it then times out, the error
+/// it reports is the unreachable, not a bare timeout (Linux sk_err_soft).
+#[test]
+fn a_soft_error_becomes_the_timeout_error() {
+    use crate::wire::Icmpv4DstUnreachable as U;
+    let mut p = Pair::new(Faults::default());
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
+    let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
+    p.a.tcp_send(c, b"into the void").unwrap();
+    let mut buf = [0u8; 1500];
+    p.a.poll_transmit(p.now, &mut buf).unwrap();
+    let quoted = buf[20..28].to_vec();
+    let b4 = Ipv4Addr::new(198, 18, 0, 2);
+    p.a.handle_frame(p.now, &icmp_about(U::HostUnreachable, 0, b4, &quoted));
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::Established);
+    assert_eq!(p.a.tcp_error(c).unwrap(), None);
+    // Nothing comes back: retransmissions run out (bounded: 15 retries
+    // take well under an hour).
+    for _ in 0..10_000 {
+        if p.a.tcp_state(c).unwrap() == State::Closed {
+            break;
+        }
+        p.now += Duration::from_secs(1);
+        p.a.handle_timeout(p.now);
+        while p.a.poll_transmit(p.now, &mut buf).is_some() {}
+    }
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::Closed);
+    assert_eq!(
+        p.a.tcp_error(c).unwrap(),
+        Some(SocketError::HostUnreachable)
+    );
+}
+
+/// A connected UDP socket hears of a closed port once, on its next call
+/// (Linux without IP_RECVERR); a soft error, or an unconnected socket,
+/// hears nothing.
+#[test]
+fn a_connected_udp_socket_hears_of_a_closed_port_once() {
+    use crate::wire::Icmpv4DstUnreachable as U;
+    let mut p = Pair::new(Faults::default());
+    let u = p.a.udp_bind(SocketAddr::new(A4, 5000)).unwrap();
+    p.a.udp_connect(u, SocketAddr::new(B4, 9)).unwrap();
+    let quoted = [0x13, 0x88, 0, 9, 0, 12, 0, 0];
+    let b4 = Ipv4Addr::new(198, 18, 0, 2);
+    p.a.handle_frame(
+        p.now,
+        &icmp_about_proto(IpProtocol::Udp, U::HostUnreachable, 0, b4, &quoted),
+    );
+    let mut buf = [0u8; 16];
+    assert_eq!(p.a.udp_recv_from(u, &mut buf), Err(SocketError::WouldBlock));
+    p.a.handle_frame(
+        p.now,
+        &icmp_about_proto(IpProtocol::Udp, U::PortUnreachable, 0, b4, &quoted),
+    );
+    assert_eq!(
+        p.a.udp_recv_from(u, &mut buf),
+        Err(SocketError::ConnectionRefused)
+    );
+    assert_eq!(p.a.udp_recv_from(u, &mut buf), Err(SocketError::WouldBlock));
+    assert_eq!(p.a.udp_send(u, b"again"), Ok(5));
+    // Unconnected: ignored.
+    let v = p.a.udp_bind(SocketAddr::new(A4, 5001)).unwrap();
+    let quoted = [0x13, 0x89, 0, 9, 0, 12, 0, 0];
+    p.a.handle_frame(
+        p.now,
+        &icmp_about_proto(IpProtocol::Udp, U::PortUnreachable, 0, b4, &quoted),
+    );
+    assert_eq!(p.a.udp_recv_from(v, &mut buf), Err(SocketError::WouldBlock));
 }
 
 /// With TSO, the path MTU bounds the size the device cuts long segments

@@ -70,6 +70,13 @@ pub enum ConnError {
     /// An ICMP error reported the peer unreachable (RFC 1122 4.2.3.9).
     #[error("host unreachable")]
     HostUnreachable,
+    /// An ICMP error reported the peer's network unreachable.
+    #[error("network unreachable")]
+    NetworkUnreachable,
+    /// An ICMP error reported the path administratively prohibited (ICMPv6
+    /// codes 1, 5 and 6; Linux's EACCES).
+    #[error("communication administratively prohibited")]
+    Prohibited,
 }
 
 /// Why `send` refused.
@@ -297,6 +304,9 @@ pub struct Connection {
     last_send: Instant,
 
     error: Option<ConnError>,
+    /// The last ICMP error about the connection since the peer last
+    /// acknowledged anything (RFC 1122 4.2.3.9's soft error).
+    soft_error: Option<ConnError>,
     events: Events,
     stats: ConnStats,
 }
@@ -404,6 +414,7 @@ impl Connection {
             last_recv: now,
             last_send: now,
             error: None,
+            soft_error: None,
             events: Events::default(),
             stats: ConnStats::default(),
         }
@@ -798,15 +809,29 @@ impl Connection {
     }
 
     /// An ICMP error about this connection arrived (RFC 1122 4.2.3.9,
-    /// RFC 5927): a hard error during the handshake fails the connect; on an
-    /// open connection it is only remembered as a soft error.
-    pub fn on_icmp_unreachable(&mut self) {
+    /// RFC 5927), `error` as it reads to the application: it fails a
+    /// connect at once (as Linux's tcp_v4_err does in SYN-SENT: a refused
+    /// port is `Refused`, an unreachable host `HostUnreachable`); on an
+    /// open connection it is only remembered, and becomes the error the
+    /// connection ends with if it then times out (Linux `sk_err_soft`).
+    pub fn on_icmp_unreachable(&mut self, error: ConnError) {
+        if self.state == State::SynSent {
+            self.enter_closed(Some(error));
+            return;
+        }
         //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
         //# Since these Unreachable messages indicate soft error
-        //# conditions, TCP MUST NOT abort the connection
-        if self.state == State::SynSent {
-            self.enter_closed(Some(ConnError::HostUnreachable));
-        }
+        //# conditions, TCP MUST NOT abort the connection, and it
+        //# SHOULD make the information available to the
+        //# application.
+        self.soft_error = Some(error);
+    }
+
+    /// The error a connection that timed out ends with: the last ICMP
+    /// error about it, if one came since the last acknowledgment, else
+    /// `TimedOut` (Linux `tcp_write_err`).
+    pub(super) fn timeout_error(&mut self) -> ConnError {
+        self.soft_error.take().unwrap_or(ConnError::TimedOut)
     }
 
     /// The path MTU to the peer dropped (ICMP fragmentation-needed / packet

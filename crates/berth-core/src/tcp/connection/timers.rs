@@ -11,7 +11,7 @@ use crate::time::Instant;
 use super::super::segment::Reset;
 use super::super::state::State;
 use super::recovery::Phase;
-use super::{ConnError, Connection, Pending};
+use super::{Connection, Pending};
 use crate::time::Duration;
 
 /// RFC 8985 7.2: WCDelAckT, the worst-case delayed ACK timer a probe with
@@ -116,7 +116,8 @@ impl Connection {
                 };
                 self.retries += 1;
                 if self.retries > limit {
-                    self.enter_closed(Some(ConnError::TimedOut));
+                    let error = self.timeout_error();
+                    self.enter_closed(Some(error));
                     return;
                 }
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
@@ -140,7 +141,8 @@ impl Connection {
                 }
                 self.retries += 1;
                 if self.retries > self.cfg.retries {
-                    self.enter_closed(Some(ConnError::TimedOut));
+                    let error = self.timeout_error();
+                    self.enter_closed(Some(error));
                     return;
                 }
                 self.stats.rto_fired += 1;
@@ -341,7 +343,8 @@ impl Connection {
                 seq: self.snd_nxt,
                 ack: Some(self.rcv_nxt),
             });
-            self.enter_closed(Some(ConnError::TimedOut));
+            let error = self.timeout_error();
+            self.enter_closed(Some(error));
             return;
         }
         //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.6
