@@ -33,7 +33,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::{Arc, MutexGuard};
 
 use berth_core::handle::SocketHandle;
@@ -327,7 +327,11 @@ impl Drop for PortListener {
 impl NetStack {
     /// Listens on `addr` and runs `handler` on the stack thread for every
     /// event of the port's connections (see [`PortEvent`]).
-    pub fn listen_with<F>(&self, addr: impl ToSocketAddrs, handler: F) -> io::Result<PortListener>
+    pub fn listen_with<F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: F,
+    ) -> io::Result<PortListener>
     where
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {

@@ -689,3 +689,26 @@ fn a_connected_udp_socket_hears_connection_refused_once() {
         "{again:?}"
     );
 }
+
+/// `connect` tries every address it is given, in order, as std does; a
+/// name is refused at once rather than sent to the host's resolver.
+#[test]
+fn connect_tries_each_address_and_resolves_no_names() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let echo = echo_server(listener, 1);
+    let closed: SocketAddr = "198.18.0.2:8".parse().unwrap();
+    let open: SocketAddr = "198.18.0.2:7".parse().unwrap();
+    let s = TcpStream::connect(&client, &[closed, open][..]).unwrap();
+    assert_eq!(s.peer_addr().unwrap(), open);
+    drop(s);
+    echo.join().unwrap();
+    assert_eq!(
+        TcpStream::connect(&client, &[closed][..])
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    let e = TcpStream::connect(&client, "example.invalid:80").unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+}

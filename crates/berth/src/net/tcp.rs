@@ -1,15 +1,15 @@
 //! [`TcpListener`] and [`TcpStream`], as in `std::net`.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use berth_core::stack::SocketError;
 use berth_core::tcp::State;
 
-use super::first_addr;
 use super::socket::{SocketRef, check_timeout};
+use super::{ToSocketAddrs, each_addr, first_addr};
 use crate::NetStack;
 use crate::error::to_io_error;
 
@@ -109,9 +109,11 @@ impl Iterator for Incoming<'_> {
 
 impl TcpStream {
     /// Connects to `addr`, waiting for the handshake (SYN retries included:
-    /// about two minutes, like Linux, before `TimedOut`).
+    /// about two minutes, like Linux, before `TimedOut`). Each address
+    /// `addr` gives is tried in turn, as std does: the first connection,
+    /// or the last error.
     pub fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        Self::connect_inner(stack, first_addr(addr)?, None)
+        each_addr(addr, |a| Self::connect_inner(stack, a, None))
     }
 
     /// Connects with a timeout.

@@ -1,12 +1,12 @@
 //! [`UdpSocket`], as in `std::net`.
 
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use super::first_addr;
 use super::socket::{SocketRef, check_timeout};
+use super::{ToSocketAddrs, first_addr};
 use crate::NetStack;
 use crate::error::to_io_error;
 use berth_core::stack::{Datagram, UdpPayload};

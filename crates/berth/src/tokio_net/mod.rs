@@ -7,8 +7,9 @@
 //! crate only uses tokio's I/O traits), and hyper or axum run unchanged over
 //! `hyper_util::rt::TokioIo<TcpStream>`.
 //!
-//! Addresses are numeric (`"198.18.0.2:80"`, `SocketAddr`): berth has no
-//! resolver, and the host's would use the host's network. Timeouts are the
+//! Addresses are what [`ToSocketAddrs`] takes (`"198.18.0.2:80"`,
+//! `SocketAddr`, `localhost`): berth never asks the host's resolver, which
+//! would use the host's network. Timeouts are the
 //! runtime's (`tokio::time::timeout`); a connect that is never answered
 //! fails with `TimedOut` after the SYN retries, as on Linux.
 //!
@@ -50,3 +51,5 @@ mod udp;
 
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
+
+pub use crate::net::ToSocketAddrs;

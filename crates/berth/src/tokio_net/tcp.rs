@@ -6,7 +6,7 @@ mod split;
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
@@ -19,8 +19,8 @@ pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf
 
 use crate::NetStack;
 use crate::error::to_io_error;
-use crate::net::first_addr;
 use crate::net::socket::{Direction, SocketRef};
+use crate::net::{ToSocketAddrs, first_addr, no_addresses};
 
 /// The listen backlog (tokio's `TcpListener::bind` uses 1024).
 const BACKLOG: usize = 1024;
@@ -129,9 +129,20 @@ impl TcpStream {
     /// Connects to `addr` and waits for the handshake. A refused connect
     /// fails with `ConnectionRefused`; an unanswered one with `TimedOut`
     /// after the SYN retries (wrap it in `tokio::time::timeout` for less).
-    /// Dropping the future abandons the attempt.
+    /// Dropping the future abandons the attempt. Each address `addr`
+    /// gives is tried in turn: the first connection, or the last error.
     pub async fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let addr = first_addr(addr)?;
+        let mut last = None;
+        for a in addr.to_socket_addrs()? {
+            match Self::connect_one(stack, a).await {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(no_addresses))
+    }
+
+    async fn connect_one(stack: &NetStack, addr: SocketAddr) -> io::Result<Self> {
         let shared = stack.shared.clone();
         let h = {
             let mut inner = shared.lock();

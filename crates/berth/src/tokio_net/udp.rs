@@ -2,7 +2,7 @@
 
 use std::future::poll_fn;
 use std::io;
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -10,9 +10,9 @@ use tokio::io::ReadBuf;
 
 use crate::NetStack;
 use crate::error::to_io_error;
-use crate::net::first_addr;
 use crate::net::socket::{Direction, SocketRef};
 use crate::net::udp::copy_datagram;
+use crate::net::{ToSocketAddrs, first_addr};
 use berth_core::stack::UdpPayload;
 
 /// A UDP socket. All methods take `&self`, so it can be shared between
