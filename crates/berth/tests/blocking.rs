@@ -712,3 +712,19 @@ fn connect_tries_each_address_and_resolves_no_names() {
     let e = TcpStream::connect(&client, "example.invalid:80").unwrap_err();
     assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
 }
+
+/// `incoming()` on a listener whose stack is gone yields the error once,
+/// then ends: a loop that logs errors and goes on stops instead of
+/// spinning.
+#[test]
+fn incoming_ends_when_the_stack_is_gone() {
+    let (server, _client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    drop(server);
+    let errors: Vec<io::ErrorKind> = listener
+        .incoming()
+        .take(1000)
+        .map(|r| r.unwrap_err().kind())
+        .collect();
+    assert_eq!(errors, [io::ErrorKind::NotConnected]);
+}

@@ -29,6 +29,8 @@ pub struct TcpStream {
 /// An iterator over a listener's connections ([`TcpListener::incoming`]).
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
+    /// The stack is gone: the iteration is over.
+    ended: bool,
 }
 
 impl TcpListener {
@@ -77,9 +79,13 @@ impl TcpListener {
         }
     }
 
-    /// An iterator of accepted connections; it never ends.
+    /// An iterator of accepted connections; it ends only when the stack is
+    /// gone (after yielding that error once).
     pub fn incoming(&self) -> Incoming<'_> {
-        Incoming { listener: self }
+        Incoming {
+            listener: self,
+            ended: false,
+        }
     }
 
     /// The address listened on.
@@ -102,8 +108,21 @@ impl TcpListener {
 
 impl Iterator for Incoming<'_> {
     type Item = io::Result<TcpStream>;
+    /// The next connection, or the error of an accept that failed. Once
+    /// the stack is gone (`NotConnected`: the listener can never accept
+    /// again) that error comes once and the iteration ends, so that a loop
+    /// that logs errors and goes on does not spin.
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.listener.accept().map(|(s, _)| s))
+        if self.ended {
+            return None;
+        }
+        match self.listener.accept() {
+            Ok((s, _)) => Some(Ok(s)),
+            Err(e) => {
+                self.ended = e.kind() == io::ErrorKind::NotConnected;
+                Some(Err(e))
+            }
+        }
     }
 }
 
