@@ -728,3 +728,29 @@ fn incoming_ends_when_the_stack_is_gone() {
         .collect();
     assert_eq!(errors, [io::ErrorKind::NotConnected]);
 }
+
+/// Broadcast needs `set_broadcast(true)`, as on Linux (EACCES otherwise);
+/// a TCP connect to it is NetworkUnreachable.
+#[test]
+fn broadcast_needs_so_broadcast() {
+    let (_server, client) = pair();
+    let u = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    assert!(!u.broadcast().unwrap());
+    assert_eq!(
+        u.send_to(b"all", "255.255.255.255:9").unwrap_err().kind(),
+        io::ErrorKind::PermissionDenied
+    );
+    assert_eq!(
+        u.connect("255.255.255.255:9").unwrap_err().kind(),
+        io::ErrorKind::PermissionDenied
+    );
+    u.set_broadcast(true).unwrap();
+    assert!(u.broadcast().unwrap());
+    assert_eq!(u.send_to(b"all", "255.255.255.255:9").unwrap(), 3);
+    assert_eq!(
+        TcpStream::connect(&client, "255.255.255.255:80")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::NetworkUnreachable
+    );
+}

@@ -269,6 +269,11 @@ impl Stack {
         if !Self::remote_ok(remote) {
             return Err(SocketError::InvalidInput);
         }
+        if matches!(remote.ip(), IpAddr::V4(v4) if v4.is_broadcast()) {
+            // No connection to a broadcast address (Linux tcp_v4_connect:
+            // ENETUNREACH for a broadcast route).
+            return Err(SocketError::NetworkUnreachable);
+        }
         self.alloc_check()?;
         let ip = match local.map(|l| l.ip()).filter(|ip| !ip.is_unspecified()) {
             Some(ip) if self.is_local(ip) && ip.is_ipv4() == remote.is_ipv4() => ip,

@@ -75,6 +75,8 @@ pub(super) struct UdpSocket {
     /// A hard ICMP error about the connected peer (a closed port, say),
     /// reported once by the next send or receive (Linux's `sk_err`).
     error: Option<SocketError>,
+    /// `SO_BROADCAST`: datagrams to the limited broadcast address allowed.
+    broadcast: bool,
 }
 
 impl Stack {
@@ -109,6 +111,7 @@ impl Stack {
             drops: 0,
             transparent: false,
             error: None,
+            broadcast: false,
         }));
         if self.ports.bind_udp(local, h).is_err() {
             self.sockets.remove(h);
@@ -132,6 +135,7 @@ impl Stack {
             drops: 0,
             transparent: true,
             error: None,
+            broadcast: false,
         }));
         if self.ports.bind_udp_transparent(h).is_err() {
             self.sockets.remove(h);
@@ -150,6 +154,9 @@ impl Stack {
         if u.transparent {
             // It has no address of its own to connect from.
             return Err(SocketError::InvalidInput);
+        }
+        if is_broadcast(remote) && !u.broadcast {
+            return Err(SocketError::PermissionDenied);
         }
         let local = u.local;
         let old = u.remote.replace(remote);
@@ -190,6 +197,11 @@ impl Stack {
         if u.transparent {
             // Which address would it come from? `udp_send_from` says.
             return Err(SocketError::InvalidInput);
+        }
+        if is_broadcast(remote) && !u.broadcast {
+            // Linux: EACCES unless SO_BROADCAST (ip_route_output says the
+            // route is a broadcast one).
+            return Err(SocketError::PermissionDenied);
         }
         let local = u.local;
         let src_ip = if local.ip().is_unspecified() {
@@ -341,6 +353,19 @@ impl Stack {
         Ok(Datagram { data, from, to })
     }
 
+    /// Allows (or forbids) datagrams to the limited broadcast address,
+    /// 255.255.255.255 (`SO_BROADCAST`; off by default, as on Linux, where
+    /// a send or connect to it without the option fails with `EACCES`).
+    pub fn udp_set_broadcast(&mut self, h: SocketHandle, on: bool) -> Result<(), SocketError> {
+        self.udp_mut(h)?.broadcast = on;
+        Ok(())
+    }
+
+    /// Whether `SO_BROADCAST` is on.
+    pub fn udp_broadcast(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.udp_mut(h)?.broadcast)
+    }
+
     /// Datagrams dropped on a full queue.
     pub fn udp_drops(&mut self, h: SocketHandle) -> Result<u64, SocketError> {
         Ok(self.udp_mut(h)?.drops)
@@ -430,4 +455,10 @@ impl Stack {
         }
         self.push_event(h, Readiness::READABLE);
     }
+}
+
+/// The limited broadcast address (RFC 919): a broadcast route, which a
+/// socket must ask for.
+fn is_broadcast(addr: SocketAddr) -> bool {
+    matches!(addr.ip(), std::net::IpAddr::V4(v4) if v4.is_broadcast())
 }

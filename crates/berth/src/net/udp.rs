@@ -99,6 +99,20 @@ impl UdpSocket {
         Ok(())
     }
 
+    /// Allows sending to the broadcast address 255.255.255.255
+    /// (`SO_BROADCAST`); without it such a send or connect fails with
+    /// `PermissionDenied`, as on Linux.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_broadcast(h, on))
+    }
+
+    /// Whether `SO_BROADCAST` is on.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_broadcast(h))
+    }
+
     /// Makes calls return `WouldBlock` instead of waiting.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);

@@ -88,6 +88,20 @@ impl UdpSocket {
         Ok(())
     }
 
+    /// Allows sending to the broadcast address 255.255.255.255
+    /// (`SO_BROADCAST`); without it such a send or connect fails with
+    /// `PermissionDenied`, as on Linux.
+    pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_broadcast(h, on))
+    }
+
+    /// Whether `SO_BROADCAST` is on.
+    pub fn broadcast(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_broadcast(h))
+    }
+
     /// The local address.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
