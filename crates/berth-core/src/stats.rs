@@ -91,4 +91,10 @@ pub struct StackStats {
     /// addresses (the "land" attack), loopback, multicast or broadcast
     /// (Linux's martian sources).
     pub martian_source: u64,
+    /// Packets from the device to a loopback address (Linux's martian
+    /// destinations), dropped.
+    pub martian_destination: u64,
+    /// Packets the stack sent to itself (to a loopback address or one of
+    /// its own) and took back in without the device.
+    pub loopback_packets: u64,
 }

@@ -754,3 +754,40 @@ fn broadcast_needs_so_broadcast() {
         io::ErrorKind::NetworkUnreachable
     );
 }
+
+/// A stack reaches itself at 127.0.0.1, ::1, `localhost` and its own
+/// address, without the device (the peer stack sees none of it).
+#[test]
+fn loopback_and_its_own_address() {
+    let (server, _client) = pair();
+    for (listen, target) in [
+        ("127.0.0.1:0", None),
+        ("[::1]:0", None),
+        ("0.0.0.0:0", Some("localhost")),
+        ("198.18.0.2:0", None),
+    ] {
+        let listener = TcpListener::bind(&server, listen).unwrap();
+        let at = listener.local_addr().unwrap();
+        let echo = echo_server(listener, 1);
+        let mut s = match target {
+            Some(name) => TcpStream::connect(&server, (name, at.port())).unwrap(),
+            None => TcpStream::connect(&server, at).unwrap(),
+        };
+        let data: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let writer = {
+            let mut w = s.try_clone().unwrap();
+            let data = data.clone();
+            thread::spawn(move || {
+                w.write_all(&data).unwrap();
+                w.shutdown(Shutdown::Write).unwrap();
+            })
+        };
+        let mut back = Vec::new();
+        s.read_to_end(&mut back).unwrap();
+        writer.join().unwrap();
+        assert!(back == data, "{listen}");
+        echo.join().unwrap();
+    }
+    let stats = server.stats();
+    assert!(stats.loopback_packets > 0);
+}

@@ -33,6 +33,7 @@ mod ethernet;
 mod fragment;
 mod gso;
 mod icmp;
+mod loopback;
 mod neighbor;
 mod output;
 mod tcp;
@@ -216,6 +217,9 @@ pub struct Stack {
     /// The frame being handled has a transport checksum the device vouches
     /// for ([`Stack::handle_frame_offloaded`]).
     rx_csum_trusted: bool,
+    /// The packet being handled was sent by this stack to itself
+    /// (`loopback.rs`).
+    rx_loopback: bool,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,
@@ -283,6 +287,7 @@ impl Stack {
             out: VecDeque::new(),
             last_gso: None,
             rx_csum_trusted: false,
+            rx_loopback: false,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
             events: VecDeque::new(),
@@ -331,8 +336,10 @@ impl Stack {
         self.sockets.handles().collect()
     }
 
+    /// Whether `ip` is this host's: one of its addresses, or a loopback
+    /// address (127.0.0.0/8, ::1), which every stack has, as Linux's `lo`.
     fn is_local(&self, ip: IpAddr) -> bool {
-        self.cfg.addrs.contains(&ip)
+        self.cfg.addrs.contains(&ip) || ip.is_loopback()
     }
 
     /// Whether `ip` could be a unicast host that a transparent socket
@@ -349,6 +356,12 @@ impl Stack {
     /// host's; the transport layer then decides per protocol. Counts what
     /// is refused.
     fn accepts_dst(&mut self, dst: IpAddr) -> bool {
+        if dst.is_loopback() && !self.rx_loopback {
+            // A loopback address from outside: Linux drops it as a martian
+            // destination (ip_route_input_slow).
+            self.stats.martian_destination += 1;
+            return false;
+        }
         if self.is_local(dst)
             || self.is_our_multicast(dst)
             || ((self.ports.has_transparent() || self.non_local_conns > 0)
@@ -366,6 +379,10 @@ impl Stack {
     /// Linux drops it as a martian source in `fib_validate_source`), nor a
     /// loopback, multicast or broadcast address.
     fn accepts_src(&mut self, src: IpAddr) -> bool {
+        if self.rx_loopback {
+            // From ourselves, by construction.
+            return true;
+        }
         //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
         //# A host MUST silently discard an incoming datagram containing an IP
         //# source address that is invalid by the rules of this section.
@@ -380,6 +397,12 @@ impl Stack {
     /// A local address of the family of `remote`, for binding a socket
     /// whose address was left unspecified.
     fn source_for(&self, remote: IpAddr) -> Option<IpAddr> {
+        if self.is_local(remote) {
+            // To ourselves: from that address, or from the loopback
+            // address of its family (Linux's local routes: `src
+            // 127.0.0.1` for 127.0.0.0/8).
+            return Some(loopback::source_for_local(remote));
+        }
         self.cfg
             .addrs
             .iter()

@@ -165,13 +165,24 @@ impl Stack {
         Some((n, self.last_gso.take()))
     }
 
-    /// The next IP packet to send, whatever the medium.
+    /// The next IP packet for the device, whatever the medium: packets
+    /// to this host itself are taken back in on the way (`loopback.rs`).
     pub(super) fn poll_ip(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        loop {
+            let n = self.poll_ip_any(now, buf)?;
+            if !self.loop_back(now, buf.get(..n).unwrap_or(&[])) {
+                return Some(n);
+            }
+        }
+    }
+
+    /// The next IP packet, for the device or for this host.
+    fn poll_ip_any(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if let Some((packet, start)) = self.out.pop_front() {
             let packet = packet.get(start..).unwrap_or(&[]);
             let Some(dst) = buf.get_mut(..packet.len()) else {
                 // The caller's buffer is smaller than our MTU: drop it.
-                return self.poll_ip(now, buf);
+                return self.poll_ip_any(now, buf);
             };
             dst.copy_from_slice(packet);
             self.stats.frames_out += 1;
