@@ -22,7 +22,8 @@ pub enum Medium {
 
 /// A route: packets to `prefix/len` go to `gateway`, or straight to their
 /// destination (on-link) when it is `None`. The longest matching prefix
-/// wins; without any match a destination is taken as on-link.
+/// wins. With no routes at all the device leads everywhere; once there are
+/// some, a destination none matches is unreachable (`NetworkUnreachable`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
     /// The destination prefix.
@@ -43,8 +44,8 @@ pub struct StackConfig {
     pub mtu: usize,
     /// Raw IP (TUN) or Ethernet (TAP).
     pub medium: Medium,
-    /// Routes, per family; only consulted on the Ethernet medium, where the
-    /// next hop's link-layer address must be resolved.
+    /// Routes, both families (see [`Route`]): whether a destination can
+    /// be reached, and on the Ethernet medium which neighbour to resolve.
     pub routes: Vec<Route>,
     /// Settings for each TCP connection; its `mss` is derived from `mtu`.
     pub tcp: TcpConfig,

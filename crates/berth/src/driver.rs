@@ -53,6 +53,38 @@ impl NetStackBuilder {
         self
     }
 
+    /// Adds an address with its prefix (`198.18.0.2/24` is
+    /// `addr_prefix(198.18.0.2, 24)`): the address, and a route that puts
+    /// the prefix on-link. Once a stack has routes, a destination none of
+    /// them leads to fails at once with `NetworkUnreachable`, as on Linux;
+    /// add a default route ([`NetStackBuilder::default_route`]) for the
+    /// rest. With `addr` alone, and no routes, the device leads everywhere.
+    pub fn addr_prefix(mut self, addr: IpAddr, prefix_len: u8) -> Self {
+        self.cfg.addrs.push(addr);
+        self.route(addr, prefix_len, None)
+    }
+
+    /// Adds a route: `prefix/prefix_len` through `gateway` (`None`:
+    /// on-link, straight out of the device). The longest prefix wins.
+    pub fn route(mut self, prefix: IpAddr, prefix_len: u8, gateway: Option<IpAddr>) -> Self {
+        let max = if prefix.is_ipv4() { 32 } else { 128 };
+        self.cfg.routes.push(berth_core::config::Route {
+            prefix,
+            prefix_len: prefix_len.min(max),
+            gateway,
+        });
+        self
+    }
+
+    /// Adds a default route of `gateway`'s family through it.
+    pub fn default_route(self, gateway: IpAddr) -> Self {
+        let any = match gateway {
+            IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED),
+        };
+        self.route(any, 0, Some(gateway))
+    }
+
     /// The MTU (default: the device's).
     pub fn mtu(mut self, mtu: usize) -> Self {
         self.mtu = Some(mtu);

@@ -35,6 +35,44 @@
 //! `AsyncWrite`, `split`/`into_split`, so hyper and axum run over berth
 //! unchanged (see `examples/async_axum.rs`). [`server`] is the
 //! acceptor/worker helper for blocking servers.
+//!
+//! # Addresses, routes and names
+//!
+//! - `.addr(ip)` gives the stack an address. Every stack is also
+//!   127.0.0.0/8 and ::1: traffic to those, and to the stack's own
+//!   addresses, stays inside the stack (never reaches the device).
+//! - `.addr_prefix(ip, 24)` gives an address with its prefix, which puts
+//!   the prefix on-link; `.route(prefix, len, gateway)` and
+//!   `.default_route(gateway)` add routes (on a TAP device the gateway's
+//!   MAC is resolved with ARP or NDP). A stack without routes sends
+//!   everything out of its device; a stack with routes fails at once with
+//!   `NetworkUnreachable` for a destination none of them matches.
+//! - `.seed(n)` makes a stack deterministic (simulations, tests); without
+//!   it the ISN secret, ephemeral ports and cookie secret come from the
+//!   operating system's randomness.
+//! - Addresses are passed as with std ([`net::ToSocketAddrs`]): a
+//!   `SocketAddr`, `"198.18.0.2:80"`, `(ip, port)`, a slice (tried in
+//!   turn by `connect`). berth resolves no names and never asks the host's
+//!   resolver: `localhost` is 127.0.0.1 then ::1, any other name is
+//!   `InvalidInput`.
+//!
+//! # Errors, as std on Linux
+//!
+//! | `io::ErrorKind` | when |
+//! | --- | --- |
+//! | `ConnectionRefused` | connect: the peer answers with a reset, or an ICMP port (or protocol) unreachable; a connected UDP socket after an ICMP port unreachable (once, on the next call) |
+//! | `ConnectionReset` | the peer reset an open connection: the first read, write or `take_error` reports it; later reads return `Ok(0)` and writes `BrokenPipe` |
+//! | `TimedOut` | connect: the SYN retries ran out (about two minutes); an open connection whose retransmissions or keepalives ran out (unless an ICMP error came first: then that error) |
+//! | `HostUnreachable` | connect: an ICMP host unreachable, or the on-link neighbour never answered ARP/NDP (three probes, about 3 s) |
+//! | `NetworkUnreachable` | no route leads to the destination (at once), an ICMP network unreachable during connect, a TCP connect to the broadcast address |
+//! | `PermissionDenied` | a UDP send or connect to 255.255.255.255 without `set_broadcast(true)`; an ICMPv6 "administratively prohibited" during connect |
+//! | `BrokenPipe` | a write after `shutdown(Write)`, or after the connection's failure was reported |
+//! | `NotConnected` | UDP `send`/`recv`/`peer_addr` before `connect`; any call once the stack is gone (`incoming()` then yields it once and ends) |
+//! | `AddrInUse` | bind to a taken address and port; bind to port 0 with no ephemeral port free |
+//! | `AddrNotAvailable` | bind to an address the stack does not have; connect with no ephemeral port free |
+//! | `InvalidInput` | port 0 as a destination, mixed families, a name other than `localhost`, an oversized UDP datagram, a zero timeout |
+//! | `WouldBlock` | non-blocking sockets with nothing to do; a read or write timeout expired (as std on Unix) |
+//! | `OutOfMemory` | a configured limit (sockets, buffer memory) was reached |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

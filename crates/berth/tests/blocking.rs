@@ -791,3 +791,27 @@ fn loopback_and_its_own_address() {
     let stats = server.stats();
     assert!(stats.loopback_packets > 0);
 }
+
+/// A stack whose address has a prefix and no default route cannot reach
+/// other networks: NetworkUnreachable at once, for TCP and UDP.
+#[test]
+fn no_route_fails_at_once() {
+    let (left, _right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let stack = NetStack::builder()
+        .addr_prefix("198.18.0.2".parse().unwrap(), 24)
+        .seed(3)
+        .build(left)
+        .unwrap();
+    assert_eq!(
+        TcpStream::connect(&stack, "198.51.100.1:80")
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::NetworkUnreachable
+    );
+    let u = UdpSocket::bind(&stack, "0.0.0.0:0").unwrap();
+    assert_eq!(
+        u.send_to(b"x", "198.51.100.1:53").unwrap_err().kind(),
+        io::ErrorKind::NetworkUnreachable
+    );
+    assert_eq!(u.send_to(b"x", "198.18.0.7:53").unwrap(), 1);
+}

@@ -435,3 +435,57 @@ fn tap_device_with_arp_and_ndp_against_the_kernel() {
     );
     drop(stack);
 }
+
+/// Routes and neighbours over TAP with the kernel as the neighbour: with
+/// its address given a prefix and no default route, a destination off the
+/// prefix fails at once with NetworkUnreachable; an on-link address that
+/// nobody answers ARP for fails the connect with HostUnreachable after
+/// three probes (about 3 s), as on Linux; the kernel is reached as before.
+#[test]
+fn tap_routes_and_a_silent_neighbour() {
+    if !should_run("tap_routes_and_a_silent_neighbour") {
+        return;
+    }
+    let pid = std::process::id();
+    let ns = NetNs::create(&format!("berth-r{pid}-g")).unwrap();
+    let tap = berth_device::tap::TapDevice::create(&format!("brg{}", pid % 10_000), 1500).unwrap();
+    let mut iface = tap.iface().unwrap();
+    iface.move_to_netns(ns.name()).unwrap();
+    iface.add_addr("198.18.37.1".parse().unwrap(), 24).unwrap();
+    iface.set_up().unwrap();
+    let stack = NetStack::builder()
+        .addr_prefix("198.18.37.2".parse().unwrap(), 24)
+        .seed(8)
+        .build(tap)
+        .unwrap();
+    let off_link: SocketAddr = "198.19.37.9:80".parse().unwrap();
+    assert_eq!(
+        TcpStream::connect(&stack, off_link).unwrap_err().kind(),
+        std::io::ErrorKind::NetworkUnreachable
+    );
+    let silent: SocketAddr = "198.18.37.99:80".parse().unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        TcpStream::connect(&stack, silent).unwrap_err().kind(),
+        std::io::ErrorKind::HostUnreachable
+    );
+    // Three ARP probes a second apart; far less than the SYN retries'
+    // two minutes (a bound on a hang, not a timing assertion).
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let kernel: SocketAddr = "198.18.37.1:9102".parse().unwrap();
+    let listener = ns
+        .run(move || std::net::TcpListener::bind(kernel))
+        .unwrap()
+        .unwrap();
+    let linux = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).unwrap();
+        got.len()
+    });
+    let mut s = TcpStream::connect(&stack, kernel).unwrap();
+    s.write_all(b"on-link").unwrap();
+    s.shutdown(Shutdown::Write).unwrap();
+    assert_eq!(linux.join().unwrap(), 7);
+    drop(stack);
+}

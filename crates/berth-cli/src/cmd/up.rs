@@ -156,6 +156,13 @@ pub(crate) struct UpArgs {
     /// too (tcp_ecn=1), `off` never uses it.
     #[arg(long, value_enum, default_value = "passive")]
     ecn: Ecn,
+    /// A network reached through the device, like `198.51.100.0/24`
+    /// (repeatable). Without any, the device leads everywhere; with some,
+    /// berth reaches only its own prefixes (--addr, --addr6) and these, and
+    /// a connect or send elsewhere fails at once with "network
+    /// unreachable".
+    #[arg(long = "route", value_name = "CIDR")]
+    routes: Vec<Cidr>,
 }
 
 /// `--ecn`.
@@ -260,10 +267,20 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("creating {}", path.display()))?,
         );
     }
+    let mut builder = NetStack::builder();
+    builder = if args.routes.is_empty() {
+        builder.addr(args.addr.ip).addr(args.addr6.ip)
+    } else {
+        let mut b = builder
+            .addr_prefix(args.addr.ip, args.addr.prefix)
+            .addr_prefix(args.addr6.ip, args.addr6.prefix);
+        for r in &args.routes {
+            b = b.route(r.ip, r.prefix, None);
+        }
+        b
+    };
     let stack = Arc::new(
-        NetStack::builder()
-            .addr(args.addr.ip)
-            .addr(args.addr6.ip)
+        builder
             .seed(seed)
             .mtu(mtu)
             .config(|c| c.tcp.ecn = args.ecn.into())

@@ -5,9 +5,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::Stack;
 use super::neighbor::Lookup;
-use crate::config::{Medium, Route};
+use super::route;
+use super::{Socket, Stack};
+use crate::config::Medium;
 use crate::time::Instant;
 use crate::wire::{
     ArpOperation, ArpPacket, ArpRepr, ChecksumCaps, EtherType, EthernetAddress, EthernetPacket,
@@ -30,36 +31,6 @@ pub(super) fn solicited_node(addr: Ipv6Addr) -> Ipv6Addr {
         0xff00 | u16::from(o[13]),
         u16::from_be_bytes([o[14], o[15]]),
     )
-}
-
-/// Whether `prefix/len` contains `ip` (same family only).
-fn contains(prefix: IpAddr, len: u8, ip: IpAddr) -> bool {
-    match (prefix, ip) {
-        (IpAddr::V4(p), IpAddr::V4(a)) => {
-            let mask = u32::MAX
-                .checked_shl(32 - u32::from(len.min(32)))
-                .unwrap_or(0);
-            u32::from(p) & mask == u32::from(a) & mask
-        }
-        (IpAddr::V6(p), IpAddr::V6(a)) => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(len.min(128)))
-                .unwrap_or(0);
-            u128::from(p) & mask == u128::from(a) & mask
-        }
-        _ => false,
-    }
-}
-
-/// The next hop for `dst`: the gateway of the longest matching route, or
-/// `dst` itself (on-link).
-pub(super) fn next_hop(routes: &[Route], dst: IpAddr) -> IpAddr {
-    routes
-        .iter()
-        .filter(|r| contains(r.prefix, r.prefix_len, dst))
-        .max_by_key(|r| r.prefix_len)
-        .and_then(|r| r.gateway)
-        .unwrap_or(dst)
 }
 
 /// The destination address of an IP packet we built.
@@ -392,14 +363,15 @@ impl Stack {
                 IpAddr::V6(d) if d.is_multicast() => EthernetAddress::from_ipv6_multicast(d),
                 IpAddr::V4(d) if d.is_multicast() => EthernetAddress::from_ipv4_multicast(d),
                 IpAddr::V4(d) if d.is_broadcast() => Some(EthernetAddress::BROADCAST),
-                _ => match self
-                    .neighbors
-                    .resolve(now, next_hop(&self.cfg.routes, dst), packet)
-                {
+                _ => match self.neighbors.resolve(
+                    now,
+                    route::next_hop(&self.cfg.routes, dst),
+                    packet,
+                ) {
                     Lookup::Known(mac) => Some(mac),
                     Lookup::Queued { probe } => {
                         if probe {
-                            self.solicit(next_hop(&self.cfg.routes, dst));
+                            self.solicit(route::next_hop(&self.cfg.routes, dst));
                         }
                         None
                     }
@@ -420,8 +392,34 @@ impl Stack {
 
     /// Resolution timeouts: solicit again, or give up.
     pub(super) fn neighbor_timeout(&mut self, now: Instant) {
-        for ip in self.neighbors.on_timeout(now) {
+        let (again, failed) = self.neighbors.on_timeout(now);
+        for ip in again {
             self.solicit(ip);
+        }
+        for ip in failed {
+            self.neighbor_unreachable(ip);
+        }
+    }
+
+    /// Neighbour `hop` never answered: the connections that go through it
+    /// hear of it as of an ICMP host unreachable (Linux's
+    /// `arp_error_report` sends one to the socket): a connect fails with
+    /// `HostUnreachable`, an open connection keeps it as a soft error.
+    fn neighbor_unreachable(&mut self, hop: IpAddr) {
+        let through: Vec<_> = self
+            .sockets
+            .handles()
+            .filter(|&h| {
+                matches!(self.sockets.get(h), Some(Socket::Tcp(t))
+                    if route::next_hop(&self.cfg.routes, t.conn.remote().ip()) == hop)
+            })
+            .collect();
+        for h in through {
+            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
+                t.conn
+                    .on_icmp_unreachable(crate::tcp::ConnError::HostUnreachable);
+            }
+            self.after_tcp_change(h);
         }
     }
 }
@@ -431,29 +429,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn solicited_node_and_routes() {
+    fn solicited_node_address() {
         let a: Ipv6Addr = "2001:2::1234:5678".parse().unwrap();
         assert_eq!(
             solicited_node(a),
             "ff02::1:ff34:5678".parse::<Ipv6Addr>().unwrap()
         );
-        let gw: IpAddr = "198.18.0.254".parse().unwrap();
-        let routes = [
-            Route {
-                prefix: "0.0.0.0".parse().unwrap(),
-                prefix_len: 0,
-                gateway: Some(gw),
-            },
-            Route {
-                prefix: "198.18.0.0".parse().unwrap(),
-                prefix_len: 24,
-                gateway: None,
-            },
-        ];
-        let near: IpAddr = "198.18.0.7".parse().unwrap();
-        let far: IpAddr = "198.19.3.4".parse().unwrap();
-        assert_eq!(next_hop(&routes, near), near);
-        assert_eq!(next_hop(&routes, far), gw);
-        assert_eq!(next_hop(&[], far), far);
     }
 }

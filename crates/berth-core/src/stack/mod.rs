@@ -36,6 +36,7 @@ mod icmp;
 mod loopback;
 mod neighbor;
 mod output;
+mod route;
 mod tcp;
 mod udp;
 mod unreachable;

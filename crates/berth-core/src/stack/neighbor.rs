@@ -154,8 +154,9 @@ impl NeighborCache {
     }
 
     /// Unresolved entries due at `now`: returns the addresses to probe
-    /// again; those out of attempts are dropped with their packets.
-    pub(super) fn on_timeout(&mut self, now: Instant) -> Vec<IpAddr> {
+    /// again, and those out of attempts, which are dropped with their
+    /// packets.
+    pub(super) fn on_timeout(&mut self, now: Instant) -> (Vec<IpAddr>, Vec<IpAddr>) {
         let mut again = Vec::new();
         let mut failed = Vec::new();
         for (ip, e) in &mut self.entries {
@@ -170,13 +171,14 @@ impl NeighborCache {
                 again.push(*ip);
             }
         }
-        for ip in failed {
-            if let Some(e) = self.entries.remove(&ip) {
+        for ip in &failed {
+            if let Some(e) = self.entries.remove(ip) {
                 self.dropped += e.pending.len() as u64;
             }
         }
         again.sort();
-        again
+        failed.sort();
+        (again, failed)
     }
 }
 
@@ -211,11 +213,20 @@ mod tests {
         let mut t = Instant::ZERO;
         c.resolve(t, IP, b"p");
         let mut probes = 1;
+        let mut failed = Vec::new();
         while let Some(at) = c.poll_at() {
             t = at;
-            probes += c.on_timeout(t).len();
+            let (again, gone) = c.on_timeout(t);
+            probes += again.len();
+            failed.extend(gone);
         }
         assert_eq!(probes as u32, MAX_PROBES);
+        assert_eq!(failed, [IP]);
+        assert_eq!(
+            t,
+            Instant::ZERO + RETRANS * MAX_PROBES,
+            "given up after 3 s"
+        );
         assert_eq!(c.dropped, 1);
     }
 

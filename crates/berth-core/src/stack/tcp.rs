@@ -274,6 +274,9 @@ impl Stack {
             // ENETUNREACH for a broadcast route).
             return Err(SocketError::NetworkUnreachable);
         }
+        if !self.routable(remote.ip()) {
+            return Err(SocketError::NetworkUnreachable);
+        }
         self.alloc_check()?;
         let ip = match local.map(|l| l.ip()).filter(|ip| !ip.is_unspecified()) {
             Some(ip) if self.is_local(ip) && ip.is_ipv4() == remote.is_ipv4() => ip,

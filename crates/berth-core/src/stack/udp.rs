@@ -158,6 +158,10 @@ impl Stack {
         if is_broadcast(remote) && !u.broadcast {
             return Err(SocketError::PermissionDenied);
         }
+        if !self.routable(remote.ip()) {
+            return Err(SocketError::NetworkUnreachable);
+        }
+        let u = self.udp_mut(h)?;
         let local = u.local;
         let old = u.remote.replace(remote);
         if let Some(old) = old {
@@ -204,6 +208,9 @@ impl Stack {
             return Err(SocketError::PermissionDenied);
         }
         let local = u.local;
+        if !self.routable(remote.ip()) {
+            return Err(SocketError::NetworkUnreachable);
+        }
         let src_ip = if local.ip().is_unspecified() {
             self.source_for(remote.ip())
                 .ok_or(SocketError::AddrNotAvailable)?

@@ -14,4 +14,6 @@ pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 
 pub use addr::ToSocketAddrs;
-pub(crate) use addr::{each_addr, first_addr, no_addresses};
+#[cfg(feature = "tokio")]
+pub(crate) use addr::no_addresses;
+pub(crate) use addr::{each_addr, first_addr};

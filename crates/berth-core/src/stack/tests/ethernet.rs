@@ -55,14 +55,26 @@ fn tcp_over_ethernet_with_ndp() {
 }
 
 #[test]
-fn unresolvable_next_hop_is_given_up() {
+fn unresolvable_next_hop_fails_the_connect() {
     let mut p = ethernet_pair();
     let nobody = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 99)), 80);
     let c = p.a.tcp_connect(p.now, nobody, None).unwrap();
     p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
-    assert_eq!(p.a.tcp_error(c).unwrap(), Some(SocketError::TimedOut));
+    // After three unanswered ARP requests a second apart, the connect
+    // fails with HostUnreachable, as on Linux (not TimedOut after the
+    // SYN retries).
+    assert_eq!(
+        p.a.tcp_error(c).unwrap(),
+        Some(SocketError::HostUnreachable)
+    );
     assert!(
-        p.a.stats().neighbor_solicits >= 3,
+        p.now <= Instant::ZERO + Duration::from_secs(4),
+        "{:?}",
+        p.now
+    );
+    assert_eq!(
+        p.a.stats().neighbor_solicits,
+        3,
         "three attempts per resolution"
     );
     assert!(p.a.neighbor_drops() >= 1, "the queued SYNs were dropped");
@@ -97,4 +109,83 @@ fn frames_for_others_and_garbage_are_counted() {
     assert_eq!(b.stats().link_malformed, 2);
     let mut buf = [0u8; 1514];
     assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
+}
+
+/// With routes configured, a destination none of them leads to fails at
+/// once with NetworkUnreachable (TCP and UDP); one they lead to is reached
+/// through its gateway.
+#[test]
+fn no_route_is_network_unreachable_at_once() {
+    use crate::config::Route;
+    let mut p = ethernet_pair();
+    p.a.set_routes(vec![Route {
+        prefix: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0)),
+        prefix_len: 24,
+        gateway: None,
+    }]);
+    let far = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 1)), 80);
+    assert_eq!(
+        p.a.tcp_connect(p.now, far, None),
+        Err(SocketError::NetworkUnreachable)
+    );
+    let u = p.a.udp_bind(SocketAddr::new(A4, 0)).unwrap();
+    assert_eq!(
+        p.a.udp_send_to(u, b"x", far),
+        Err(SocketError::NetworkUnreachable)
+    );
+    assert_eq!(
+        p.a.udp_connect(u, far),
+        Err(SocketError::NetworkUnreachable)
+    );
+    p.a.close(p.now, u).unwrap();
+    // IPv6 has no route at all now: unreachable too.
+    let far6 = SocketAddr::new(B6, 80);
+    assert_eq!(
+        p.a.tcp_connect(p.now, far6, None),
+        Err(SocketError::NetworkUnreachable)
+    );
+    // On-link still works; and loopback never needs a route.
+    transfer(&mut p, A4, B4, 10_000);
+    assert!(
+        p.a.tcp_connect(
+            p.now,
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 80),
+            None
+        )
+        .is_ok()
+    );
+    // Through a gateway: B answers ARP for itself, the gateway.
+    p.a.set_routes(vec![
+        Route {
+            prefix: IpAddr::V4(Ipv4Addr::new(198, 18, 0, 0)),
+            prefix_len: 24,
+            gateway: None,
+        },
+        Route {
+            prefix: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            prefix_len: 0,
+            gateway: Some(B4),
+        },
+    ]);
+    let c = p.a.tcp_connect(p.now, far, None).unwrap();
+    let mut buf = [0u8; 1500];
+    let mut via_b = false;
+    for _ in 0..100 {
+        while let Some(n) = p.a.poll_transmit(p.now, &mut buf) {
+            // An IPv4 packet to `far` in a frame to B's MAC.
+            via_b |= buf[..6] == MAC_B.0 && n > 34 && buf[30..34] == [198, 51, 100, 1];
+            p.b.handle_frame(p.now, &buf[..n]);
+        }
+        while let Some(n) = p.b.poll_transmit(p.now, &mut buf) {
+            p.a.handle_frame(p.now, &buf[..n]);
+        }
+        if via_b {
+            break;
+        }
+        p.now += Duration::from_millis(10);
+        p.a.handle_timeout(p.now);
+        p.b.handle_timeout(p.now);
+    }
+    assert!(via_b, "the SYN went to the gateway's MAC");
+    let _ = c;
 }
