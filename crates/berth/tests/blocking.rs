@@ -815,3 +815,30 @@ fn no_route_fails_at_once() {
     );
     assert_eq!(u.send_to(b"x", "198.18.0.7:53").unwrap(), 1);
 }
+
+/// `take_error` on a UDP socket returns the pending ICMP error once;
+/// `bind` tries each address it is given, as std does.
+#[test]
+fn udp_take_error_and_bind_fallthrough() {
+    let (_server, client) = pair();
+    let taken = UdpSocket::bind(&client, "198.18.0.1:4000").unwrap();
+    let a: SocketAddr = "198.18.0.1:4000".parse().unwrap();
+    let b: SocketAddr = "198.18.0.1:4001".parse().unwrap();
+    let u = UdpSocket::bind(&client, &[a, b][..]).unwrap();
+    assert_eq!(u.local_addr().unwrap(), b);
+    drop(taken);
+    u.connect("198.18.0.2:9999").unwrap();
+    u.send(b"anyone?").unwrap();
+    // Bounded wait for the ICMP port unreachable.
+    let mut spins = 0u64;
+    let e = loop {
+        if let Some(e) = u.take_error().unwrap() {
+            break e;
+        }
+        spins += 1;
+        assert!(spins < 50_000_000, "no ICMP error arrived");
+        thread::yield_now();
+    };
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
+    assert!(u.take_error().unwrap().is_none());
+}

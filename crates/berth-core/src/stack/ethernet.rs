@@ -109,7 +109,7 @@ impl Stack {
             self.stats.link_malformed += 1;
             return;
         };
-        let for_us = self.is_local(IpAddr::V4(target_protocol_addr));
+        let for_us = self.is_own(IpAddr::V4(target_protocol_addr));
         //= https://www.rfc-editor.org/rfc/rfc826
         //# If the pair <protocol type, sender protocol address> is
         //# already in my translation table, update the sender
@@ -285,7 +285,7 @@ impl Stack {
                 target_addr,
                 lladdr,
             } => {
-                if !self.is_local(IpAddr::V6(target_addr)) {
+                if !self.is_own(IpAddr::V6(target_addr)) {
                     return;
                 }
                 if let (Some(mac), false) = (lladdr, src.is_unspecified()) {

@@ -47,6 +47,11 @@ pub(super) enum Icmpv6Error {
 impl Stack {
     /// Takes a token from the ICMP bucket, refilled at `icmp_rate` per second.
     fn icmp_allowed(&mut self, now: Instant) -> bool {
+        if self.rx_loopback {
+            // An answer to ourselves costs the network nothing (Linux
+            // exempts loopback: icmpv4_xrlim_allow).
+            return true;
+        }
         let elapsed = now.saturating_duration_since(self.icmp.last);
         let refill =
             (elapsed.as_micros() as u64).saturating_mul(u64::from(self.cfg.icmp_rate)) / 1_000_000;
@@ -214,6 +219,11 @@ impl Stack {
         let Some(&[l0, l1, r0, r1, s0, s1, s2, s3]) = data.get(..8) else {
             return;
         };
+        if !self.rx_loopback && (from.is_loopback() || self.is_local(to)) {
+            // About a packet that never left this host: forged.
+            self.stats.icmp_errors_ignored += 1;
+            return;
+        }
         let local = SocketAddr::new(from, u16::from_be_bytes([l0, l1]));
         let remote = SocketAddr::new(to, u16::from_be_bytes([r0, r1]));
         match (protocol, what) {

@@ -38,6 +38,13 @@ fn destination(packet: &[u8]) -> Option<IpAddr> {
 }
 
 impl Stack {
+    /// Whether a packet from `src` (ours) may go to `dst`: a loopback
+    /// source never leaves the host, since no answer could come back to it
+    /// (Linux refuses it with EINVAL in `__mkroute_output`).
+    pub(super) fn may_send_from(&self, src: IpAddr, dst: IpAddr) -> bool {
+        !src.is_loopback() || self.is_local(dst)
+    }
+
     /// If `packet` (just made for output) is for this host, takes it in
     /// and returns true; otherwise it is for the device.
     pub(super) fn loop_back(&mut self, now: Instant, packet: &[u8]) -> bool {

@@ -340,7 +340,13 @@ impl Stack {
     /// Whether `ip` is this host's: one of its addresses, or a loopback
     /// address (127.0.0.0/8, ::1), which every stack has, as Linux's `lo`.
     fn is_local(&self, ip: IpAddr) -> bool {
-        self.cfg.addrs.contains(&ip) || ip.is_loopback()
+        self.is_own(ip) || ip.is_loopback()
+    }
+
+    /// Whether `ip` is one of the addresses configured on the device: what
+    /// ARP and NDP answer for (never a loopback address).
+    fn is_own(&self, ip: IpAddr) -> bool {
+        self.cfg.addrs.contains(&ip)
     }
 
     /// Whether `ip` could be a unicast host that a transparent socket
@@ -348,6 +354,7 @@ impl Stack {
     /// broadcast address (Linux drops such destinations as martians,
     /// `ip_route_input_slow`).
     fn transparent_dst_ok(ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
         let broadcast = matches!(ip, IpAddr::V4(v4) if v4.is_broadcast());
         !ip.is_unspecified() && !ip.is_loopback() && !ip.is_multicast() && !broadcast
     }
@@ -357,7 +364,7 @@ impl Stack {
     /// host's; the transport layer then decides per protocol. Counts what
     /// is refused.
     fn accepts_dst(&mut self, dst: IpAddr) -> bool {
-        if dst.is_loopback() && !self.rx_loopback {
+        if dst.to_canonical().is_loopback() && !self.rx_loopback {
             // A loopback address from outside: Linux drops it as a martian
             // destination (ip_route_input_slow).
             self.stats.martian_destination += 1;
@@ -387,8 +394,10 @@ impl Stack {
         //= https://www.rfc-editor.org/rfc/rfc1122#section-3.2.1.3
         //# A host MUST silently discard an incoming datagram containing an IP
         //# source address that is invalid by the rules of this section.
-        let broadcast = matches!(src, IpAddr::V4(v4) if v4.is_broadcast());
-        if self.is_local(src) || src.is_loopback() || src.is_multicast() || broadcast {
+        // An IPv4-mapped IPv6 address is judged as the IPv4 address it is.
+        let canonical = src.to_canonical();
+        let broadcast = matches!(canonical, IpAddr::V4(v4) if v4.is_broadcast());
+        if self.is_local(src) || canonical.is_loopback() || canonical.is_multicast() || broadcast {
             self.stats.martian_source += 1;
             return false;
         }
@@ -404,11 +413,22 @@ impl Stack {
             // 127.0.0.1` for 127.0.0.0/8).
             return Some(loopback::source_for_local(remote));
         }
-        self.cfg
+        let mut ours = self
+            .cfg
             .addrs
             .iter()
             .copied()
-            .find(|a| a.is_ipv4() == remote.is_ipv4())
+            .filter(|a| a.is_ipv4() == remote.is_ipv4());
+        // The address on the on-link prefix that leads toward `remote`
+        // (Linux's preferred source of the route), else the first.
+        if let Some(prefix) = route::on_link_prefix(&self.cfg.routes, remote)
+            && let Some(a) = ours
+                .clone()
+                .find(|&a| route::contains(prefix.0, prefix.1, a))
+        {
+            return Some(a);
+        }
+        ours.next()
     }
 
     fn push_event(&mut self, handle: SocketHandle, readiness: Readiness) {

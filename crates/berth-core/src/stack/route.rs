@@ -44,6 +44,17 @@ pub(super) fn next_hop(routes: &[Route], dst: IpAddr) -> IpAddr {
     lookup(routes, dst).and_then(|r| r.gateway).unwrap_or(dst)
 }
 
+/// The on-link prefix (`prefix`, `len`) that packets to `dst` leave by:
+/// the longest on-link route containing its next hop.
+pub(super) fn on_link_prefix(routes: &[Route], dst: IpAddr) -> Option<(IpAddr, u8)> {
+    let hop = next_hop(routes, dst);
+    routes
+        .iter()
+        .filter(|r| r.gateway.is_none() && contains(r.prefix, r.prefix_len, hop))
+        .max_by_key(|r| r.prefix_len)
+        .map(|r| (r.prefix, r.prefix_len))
+}
+
 impl Stack {
     /// Replaces the route table (as `ip route` would); connections made
     /// already keep going where the new table sends them.
@@ -62,8 +73,11 @@ impl Stack {
         self.is_local(dst)
             || self.cfg.routes.is_empty()
             || lookup(&self.cfg.routes, dst).is_some()
-            // The limited broadcast goes out of the link, route or not.
+            // The limited broadcast goes out of the link, route or not, and
+            // IPv6 link-local addresses are on-link on every interface
+            // (Linux adds fe80::/64 to each).
             || matches!(dst, IpAddr::V4(v4) if v4.is_broadcast())
+            || matches!(dst, IpAddr::V6(v6) if v6.is_unicast_link_local())
     }
 }
 

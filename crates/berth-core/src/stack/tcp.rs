@@ -285,6 +285,9 @@ impl Stack {
                 .source_for(remote.ip())
                 .ok_or(SocketError::AddrNotAvailable)?,
         };
+        if !self.may_send_from(ip, remote.ip()) {
+            return Err(SocketError::InvalidInput);
+        }
         let local = match local.map(|l| l.port()).filter(|&p| p != 0) {
             Some(port) => {
                 let local = SocketAddr::new(ip, port);

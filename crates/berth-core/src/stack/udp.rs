@@ -163,6 +163,10 @@ impl Stack {
         }
         let u = self.udp_mut(h)?;
         let local = u.local;
+        if !local.ip().is_unspecified() && !self.may_send_from(local.ip(), remote.ip()) {
+            return Err(SocketError::InvalidInput);
+        }
+        let u = self.udp_mut(h)?;
         let old = u.remote.replace(remote);
         if let Some(old) = old {
             self.ports.unbind_udp(local, Some(old), h);
@@ -219,6 +223,9 @@ impl Stack {
         } else {
             return Err(SocketError::InvalidInput);
         };
+        if !self.may_send_from(src_ip, remote.ip()) {
+            return Err(SocketError::InvalidInput);
+        }
         self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload)
     }
 
@@ -366,6 +373,11 @@ impl Stack {
     pub fn udp_set_broadcast(&mut self, h: SocketHandle, on: bool) -> Result<(), SocketError> {
         self.udp_mut(h)?.broadcast = on;
         Ok(())
+    }
+
+    /// The pending error, once (`SO_ERROR`).
+    pub fn udp_take_error(&mut self, h: SocketHandle) -> Result<Option<SocketError>, SocketError> {
+        Ok(self.udp_mut(h)?.error.take())
     }
 
     /// Whether `SO_BROADCAST` is on.

@@ -9,7 +9,7 @@ use berth_core::stack::SocketError;
 use berth_core::tcp::State;
 
 use super::socket::{SocketRef, check_timeout};
-use super::{ToSocketAddrs, each_addr, first_addr};
+use super::{ToSocketAddrs, each_addr};
 use crate::NetStack;
 use crate::error::to_io_error;
 
@@ -37,14 +37,16 @@ impl TcpListener {
     /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
     /// `[::]`), with std's backlog of 128.
     pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let addr = first_addr(addr)?;
-        let shared = stack.shared.clone();
-        let h = {
-            let mut inner = shared.lock();
-            inner.stack.tcp_listen(addr, BACKLOG).map_err(to_io_error)?
-        };
-        Ok(Self {
-            sock: SocketRef::new(shared, h),
+        // Each address in turn, as std does.
+        each_addr(addr, |addr| {
+            let shared = stack.shared.clone();
+            let h = {
+                let mut inner = shared.lock();
+                inner.stack.tcp_listen(addr, BACKLOG).map_err(to_io_error)?
+            };
+            Ok(Self {
+                sock: SocketRef::new(shared, h),
+            })
         })
     }
 

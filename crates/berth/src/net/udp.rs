@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::socket::{SocketRef, check_timeout};
-use super::{ToSocketAddrs, first_addr};
+use super::{ToSocketAddrs, each_addr, first_addr};
 use crate::NetStack;
 use crate::error::to_io_error;
 use berth_core::stack::{Datagram, UdpPayload};
@@ -20,12 +20,14 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr`; port 0 picks an ephemeral port.
     pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let addr = first_addr(addr)?;
-        let shared = stack.shared.clone();
-        let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
-        Ok(Self {
-            sock: SocketRef::new(shared, h),
-            peer: Arc::new(Mutex::new(None)),
+        // Each address in turn, as std does.
+        each_addr(addr, |addr| {
+            let shared = stack.shared.clone();
+            let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
+            Ok(Self {
+                sock: SocketRef::new(shared, h),
+                peer: Arc::new(Mutex::new(None)),
+            })
         })
     }
 
@@ -50,11 +52,12 @@ impl UdpSocket {
 
     /// Sends to and receives from `addr` only.
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let addr = first_addr(addr)?;
         let h = self.sock.handle;
-        self.sock.call(|s, _| s.udp_connect(h, addr))?;
-        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
-        Ok(())
+        each_addr(addr, |addr| {
+            self.sock.call(|s, _| s.udp_connect(h, addr))?;
+            *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+            Ok(())
+        })
     }
 
     /// Sends to the connected peer.
@@ -97,6 +100,14 @@ impl UdpSocket {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.write_timeout = t);
         Ok(())
+    }
+
+    /// The pending error (an ICMP error about the connected peer), once,
+    /// as `SO_ERROR`: it is then gone, as if a send or receive had
+    /// reported it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let h = self.sock.handle;
+        Ok(self.sock.call(|s, _| s.udp_take_error(h))?.map(to_io_error))
     }
 
     /// Allows sending to the broadcast address 255.255.255.255

@@ -662,5 +662,35 @@ fn is_failure(e: SocketError) -> bool {
             | SocketError::ConnectionRefused
             | SocketError::TimedOut
             | SocketError::HostUnreachable
+            | SocketError::NetworkUnreachable
+            | SocketError::PermissionDenied
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way a connection can end is reported once (and then reads
+    /// end, writes break); socket states are not.
+    #[test]
+    fn connection_failures_are_the_ones_reported_once() {
+        for e in [
+            SocketError::ConnectionReset,
+            SocketError::ConnectionRefused,
+            SocketError::TimedOut,
+            SocketError::HostUnreachable,
+            SocketError::NetworkUnreachable,
+            SocketError::PermissionDenied,
+        ] {
+            assert!(is_failure(e), "{e:?}");
+        }
+        for e in [
+            SocketError::BrokenPipe,
+            SocketError::NotConnected,
+            SocketError::WouldBlock,
+        ] {
+            assert!(!is_failure(e), "{e:?}");
+        }
+    }
 }

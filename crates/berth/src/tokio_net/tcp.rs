@@ -20,7 +20,7 @@ pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf
 use crate::NetStack;
 use crate::error::to_io_error;
 use crate::net::socket::{Direction, SocketRef};
-use crate::net::{ToSocketAddrs, first_addr, no_addresses};
+use crate::net::{ToSocketAddrs, no_addresses};
 
 /// The listen backlog (tokio's `TcpListener::bind` uses 1024).
 const BACKLOG: usize = 1024;
@@ -72,15 +72,17 @@ impl TcpListener {
     /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
     /// `[::]`). Fails with `AddrInUse` or `AddrNotAvailable` like tokio's.
     pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let addr = first_addr(addr)?;
-        let shared = stack.shared.clone();
-        let h = shared
-            .lock()
-            .stack
-            .tcp_listen(addr, BACKLOG)
-            .map_err(to_io_error)?;
-        Ok(Self {
-            sock: SocketRef::new(shared, h),
+        // Each address in turn, as tokio does.
+        crate::net::each_addr(addr, |addr| {
+            let shared = stack.shared.clone();
+            let h = shared
+                .lock()
+                .stack
+                .tcp_listen(addr, BACKLOG)
+                .map_err(to_io_error)?;
+            Ok(Self {
+                sock: SocketRef::new(shared, h),
+            })
         })
     }
 

@@ -12,7 +12,7 @@ use crate::NetStack;
 use crate::error::to_io_error;
 use crate::net::socket::{Direction, SocketRef};
 use crate::net::udp::copy_datagram;
-use crate::net::{ToSocketAddrs, first_addr};
+use crate::net::{ToSocketAddrs, each_addr, first_addr};
 use berth_core::stack::UdpPayload;
 
 /// A UDP socket. All methods take `&self`, so it can be shared between
@@ -50,12 +50,14 @@ pub struct UdpSocket {
 impl UdpSocket {
     /// Binds to `addr`; port 0 picks an ephemeral port.
     pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
-        let addr = first_addr(addr)?;
-        let shared = stack.shared.clone();
-        let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
-        Ok(Self {
-            sock: SocketRef::new(shared, h),
-            peer: Arc::new(Mutex::new(None)),
+        // Each address in turn, as std does.
+        each_addr(addr, |addr| {
+            let shared = stack.shared.clone();
+            let h = shared.lock().stack.udp_bind(addr).map_err(to_io_error)?;
+            Ok(Self {
+                sock: SocketRef::new(shared, h),
+                peer: Arc::new(Mutex::new(None)),
+            })
         })
     }
 
@@ -81,11 +83,20 @@ impl UdpSocket {
 
     /// Sends to and receives from `addr` only.
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
-        let addr = first_addr(addr)?;
         let h = self.sock.handle;
-        self.sock.call(|s, _| s.udp_connect(h, addr))?;
-        *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
-        Ok(())
+        each_addr(addr, |addr| {
+            self.sock.call(|s, _| s.udp_connect(h, addr))?;
+            *self.peer.lock().unwrap_or_else(|p| p.into_inner()) = Some(addr);
+            Ok(())
+        })
+    }
+
+    /// The pending error (an ICMP error about the connected peer), once,
+    /// as `SO_ERROR`: it is then gone, as if a send or receive had
+    /// reported it.
+    pub fn take_error(&self) -> io::Result<Option<io::Error>> {
+        let h = self.sock.handle;
+        Ok(self.sock.call(|s, _| s.udp_take_error(h))?.map(to_io_error))
     }
 
     /// Allows sending to the broadcast address 255.255.255.255

@@ -189,3 +189,68 @@ fn no_route_is_network_unreachable_at_once() {
     assert!(via_b, "the SYN went to the gateway's MAC");
     let _ = c;
 }
+
+/// ARP answers for the addresses on the device only: never for a
+/// loopback address (Linux's arp_process drops such requests).
+#[test]
+fn arp_is_not_answered_for_loopback() {
+    use crate::wire::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetPacket, EthernetRepr};
+    let mut p = ethernet_pair();
+    let mac_c = EthernetAddress([2, 0, 0, 0, 0, 3]);
+    for target in [Ipv4Addr::LOCALHOST, Ipv4Addr::new(198, 18, 0, 1)] {
+        let arp = ArpRepr::EthernetIpv4 {
+            operation: ArpOperation::Request,
+            source_hardware_addr: mac_c,
+            source_protocol_addr: Ipv4Addr::new(198, 18, 0, 3),
+            target_hardware_addr: EthernetAddress([0; 6]),
+            target_protocol_addr: target,
+        };
+        let mut frame = vec![0u8; 14 + arp.buffer_len()];
+        EthernetRepr {
+            src_addr: mac_c,
+            dst_addr: EthernetAddress::BROADCAST,
+            ethertype: EtherType::Arp,
+        }
+        .emit(&mut EthernetPacket::new_unchecked(&mut frame[..]));
+        arp.emit(&mut ArpPacket::new_unchecked(&mut frame[14..]));
+        p.a.handle_frame(p.now, &frame);
+    }
+    assert_eq!(p.a.stats().arp_replies, 1, "for 198.18.0.1 only");
+}
+
+/// With two prefixes on the device, a connection into the second takes
+/// the address on that prefix as its source (Linux's preferred source).
+#[test]
+fn the_source_is_the_address_on_the_way_out() {
+    use crate::config::Route;
+    let mut p = ethernet_pair();
+    let second = IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1));
+    p.a = Stack::new(StackConfig {
+        medium: Medium::Ethernet(MAC_A),
+        routes: vec![
+            Route {
+                prefix: A4,
+                prefix_len: 24,
+                gateway: None,
+            },
+            Route {
+                prefix: second,
+                prefix_len: 24,
+                gateway: None,
+            },
+        ],
+        ..config(vec![A4, second], 1)
+    });
+    let c =
+        p.a.tcp_connect(
+            p.now,
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 19, 0, 7)), 80),
+            None,
+        )
+        .unwrap();
+    assert_eq!(p.a.local_addr(c).unwrap().ip(), second);
+    let d =
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+            .unwrap();
+    assert_eq!(p.a.local_addr(d).unwrap().ip(), A4);
+}

@@ -139,3 +139,127 @@ fn the_device_cannot_reach_a_loopback_address() {
     s.handle_frame(Instant::ZERO, &frame);
     assert_eq!(s.stats().martian_destination, 1);
 }
+
+/// A loopback source never leaves the host: no answer could come back to
+/// it (Linux: EINVAL).
+#[test]
+fn a_loopback_source_cannot_reach_the_network() {
+    let mut s = Stack::new(config(vec![A4], 1));
+    let outside = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 9);
+    let u = s
+        .udp_bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0))
+        .unwrap();
+    assert_eq!(
+        s.udp_send_to(u, b"x", outside),
+        Err(SocketError::InvalidInput)
+    );
+    assert_eq!(s.udp_connect(u, outside), Err(SocketError::InvalidInput));
+    let lo = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+    assert_eq!(
+        s.tcp_connect(Instant::ZERO, outside, Some(lo)),
+        Err(SocketError::InvalidInput)
+    );
+    let mut buf = [0u8; 1500];
+    assert_eq!(s.poll_transmit(Instant::ZERO, &mut buf), None);
+}
+
+/// Answers on loopback are not rate-limited (Linux exempts loopback from
+/// icmp_msgs_per_sec): 200 closed-port datagrams, 200 refusals.
+#[test]
+fn loopback_icmp_is_not_rate_limited() {
+    let mut s = Stack::new(config(vec![A4], 1));
+    let socks: Vec<_> = (0..200u16)
+        .map(|i| {
+            let u = s
+                .udp_bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0))
+                .unwrap();
+            s.udp_connect(
+                u,
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 6000 + i),
+            )
+            .unwrap();
+            s.udp_send(u, b"?").unwrap();
+            u
+        })
+        .collect();
+    let mut buf = [0u8; 1500];
+    assert_eq!(s.poll_transmit(Instant::ZERO, &mut buf), None);
+    for u in socks {
+        assert_eq!(
+            s.udp_recv_from(u, &mut buf),
+            Err(SocketError::ConnectionRefused)
+        );
+    }
+    assert_eq!(s.stats().icmp_rate_limited, 0);
+}
+
+/// An ICMP error from the device about a packet that never left the host
+/// (loopback, or to our own address) is forged: ignored.
+#[test]
+fn icmp_from_the_device_about_loopback_traffic_is_ignored() {
+    use crate::wire::Icmpv4DstUnreachable as U;
+    let mut s = Stack::new(config(vec![A4], 1));
+    let u = s
+        .udp_bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5000))
+        .unwrap();
+    s.udp_connect(u, SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9))
+        .unwrap();
+    use crate::wire::{Ecn, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr};
+    let quoted_ip = Ipv4Repr {
+        src_addr: Ipv4Addr::LOCALHOST,
+        dst_addr: Ipv4Addr::LOCALHOST,
+        next_header: IpProtocol::Udp,
+        payload_len: 12,
+        hop_limit: 64,
+        dscp: 0,
+        ecn: Ecn::NotEct,
+        ident: 1,
+        dont_frag: false,
+        more_frags: false,
+        frag_offset: 0,
+    };
+    let icmp = Icmpv4Repr::DstUnreachable {
+        reason: U::PortUnreachable,
+        next_hop_mtu: 0,
+        header: quoted_ip,
+        data: &[0x13, 0x88, 0, 9, 0, 12, 0, 0],
+    };
+    let ip = Ipv4Repr {
+        src_addr: Ipv4Addr::new(198, 18, 0, 2),
+        dst_addr: Ipv4Addr::new(198, 18, 0, 1),
+        next_header: IpProtocol::Icmp,
+        payload_len: icmp.buffer_len(),
+        ..quoted_ip
+    };
+    let mut frame = vec![0u8; ip.buffer_len()];
+    ip.emit(&mut Ipv4Packet::new_unchecked(&mut frame[..]));
+    icmp.emit(&mut Icmpv4Packet::new_unchecked(&mut frame[20..]));
+    s.handle_frame(Instant::ZERO, &frame);
+    let mut buf = [0u8; 16];
+    assert_eq!(s.udp_recv_from(u, &mut buf), Err(SocketError::WouldBlock));
+    assert_eq!(s.stats().icmp_errors_ignored, 1);
+}
+
+/// An IPv4-mapped loopback source from the device is as martian as
+/// 127.0.0.1 itself.
+#[test]
+fn a_mapped_loopback_source_from_the_device_is_dropped() {
+    use crate::wire::{IpProtocol, Ipv6Packet, Ipv6Repr};
+    let mut s = Stack::new(config(vec![A6], 1));
+    s.udp_bind(SocketAddr::new(A6, 5000)).unwrap();
+    let IpAddr::V6(a6) = A6 else { unreachable!() };
+    let ip = Ipv6Repr {
+        src_addr: Ipv4Addr::LOCALHOST.to_ipv6_mapped(),
+        dst_addr: a6,
+        next_header: IpProtocol::Udp,
+        payload_len: 8,
+        hop_limit: 64,
+        traffic_class: 0,
+        flow_label: 0,
+    };
+    let mut frame = vec![0u8; 48];
+    ip.emit(&mut Ipv6Packet::new_unchecked(&mut frame[..]));
+    frame[40..48].copy_from_slice(&[0x13, 0x88, 0x13, 0x88, 0, 8, 0, 0]);
+    s.handle_frame(Instant::ZERO, &frame);
+    assert_eq!(s.stats().martian_source, 1);
+}

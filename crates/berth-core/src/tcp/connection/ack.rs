@@ -121,10 +121,10 @@ impl Connection {
         }
         if advanced {
             self.snd_space_adjust();
-            // The peer is reachable after all (Linux clears sk_err_soft
-            // in tcp_ack).
-            self.soft_error = None;
         }
+        // The peer is reachable after all (Linux clears sk_err_soft on
+        // every acceptable ACK, in tcp_ack).
+        self.soft_error = None;
 
         if !advanced && ack == self.snd_una && self.tlp.is_some() {
             // Linux's "pure duplicate ACK" (no data, no window change, no
