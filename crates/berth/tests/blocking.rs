@@ -842,3 +842,31 @@ fn udp_take_error_and_bind_fallthrough() {
     assert_eq!(e.kind(), io::ErrorKind::ConnectionRefused);
     assert!(u.take_error().unwrap().is_none());
 }
+
+/// `set_ttl`/`ttl` as std's: on listeners (inherited by accepted streams),
+/// streams and UDP sockets; 0 and values over 255 are `InvalidInput`.
+#[test]
+fn ttl_on_every_socket() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:0").unwrap();
+    assert_eq!(listener.ttl().unwrap(), 64);
+    listener.set_ttl(17).unwrap();
+    assert_eq!(listener.ttl().unwrap(), 17);
+    assert_eq!(
+        listener.set_ttl(0).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    let stream = TcpStream::connect(&client, listener.local_addr().unwrap()).unwrap();
+    let (accepted, _) = listener.accept().unwrap();
+    assert_eq!(accepted.ttl().unwrap(), 17, "inherited from the listener");
+    assert_eq!(stream.ttl().unwrap(), 64);
+    stream.set_ttl(255).unwrap();
+    assert_eq!(stream.ttl().unwrap(), 255);
+    assert_eq!(
+        stream.set_ttl(256).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    let udp = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    udp.set_ttl(3).unwrap();
+    assert_eq!(udp.ttl().unwrap(), 3);
+}

@@ -427,3 +427,30 @@ async fn binding_port_0_listens_on_an_ephemeral_port() {
     assert_eq!(&buf, b"port 0");
     echo.abort();
 }
+
+/// tokio's `set_ttl`/`ttl` on listeners (inherited), streams and UDP.
+#[tokio::test]
+async fn ttl_on_every_socket() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:0").await.unwrap();
+    listener.set_ttl(33).unwrap();
+    assert_eq!(listener.ttl().unwrap(), 33);
+    let addr = listener.local_addr().unwrap();
+    let (stream, accepted) = timeout(LIMIT, async {
+        tokio::join!(TcpStream::connect(&client, addr), listener.accept())
+    })
+    .await
+    .unwrap();
+    let (stream, (accepted, _)) = (stream.unwrap(), accepted.unwrap());
+    assert_eq!(accepted.ttl().unwrap(), 33);
+    assert_eq!(stream.ttl().unwrap(), 64);
+    stream.set_ttl(1).unwrap();
+    assert_eq!(stream.ttl().unwrap(), 1);
+    assert_eq!(
+        stream.set_ttl(0).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    let udp = UdpSocket::bind(&client, "198.18.0.1:0").await.unwrap();
+    udp.set_ttl(2).unwrap();
+    assert_eq!(udp.ttl().unwrap(), 2);
+}

@@ -55,6 +55,12 @@ impl Stack {
         app_owned: bool,
     ) -> SocketHandle {
         let (local, remote) = (conn.local(), conn.remote());
+        // A connection a listener makes inherits its TTL (Linux copies
+        // `uc_ttl` in inet_csk_clone_lock).
+        let ttl = match lh.and_then(|lh| self.sockets.get(lh)) {
+            Some(Socket::Listener(l)) => l.ttl,
+            _ => None,
+        };
         let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
             conn,
             listener: lh,
@@ -63,6 +69,7 @@ impl Stack {
             queued: false,
             timer_at: None,
             charged: 0,
+            ttl,
         })));
         if !self.is_local(local.ip()) {
             self.non_local_conns += 1;

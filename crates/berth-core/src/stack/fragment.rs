@@ -235,7 +235,7 @@ impl Stack {
             dst_addr: dst,
             next_header: protocol,
             payload_len: 0,
-            hop_limit: self.cfg.hop_limit,
+            hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
             dscp: 0,
             ecn: Ecn::NotEct,
             ident: self.ip_ident,
@@ -285,7 +285,7 @@ impl Stack {
             dst_addr: dst,
             next_header: IpProtocol::Ipv6Frag,
             payload_len: 0,
-            hop_limit: self.cfg.hop_limit,
+            hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
             traffic_class: 0,
             flow_label: 0,
         };

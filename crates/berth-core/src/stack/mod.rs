@@ -221,6 +221,9 @@ pub struct Stack {
     /// The packet being handled was sent by this stack to itself
     /// (`loopback.rs`).
     rx_loopback: bool,
+    /// The hop limit of the packet being made, when its socket sets one
+    /// (`IP_TTL`); else `cfg.hop_limit`.
+    tx_hop_limit: Option<u8>,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,
@@ -289,6 +292,7 @@ impl Stack {
             last_gso: None,
             rx_csum_trusted: false,
             rx_loopback: false,
+            tx_hop_limit: None,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
             events: VecDeque::new(),
@@ -658,6 +662,35 @@ impl Stack {
             return Err(SocketError::LimitReached);
         }
         Ok(())
+    }
+
+    /// Sets the TTL (IPv4) or unicast hop limit (IPv6) of the socket's
+    /// packets (`IP_TTL`, `IPV6_UNICAST_HOPS`): 1 to 255; a listener's
+    /// connections inherit it. `InvalidInput` outside that range, as
+    /// Linux's EINVAL.
+    pub fn set_ttl(&mut self, handle: SocketHandle, ttl: u32) -> Result<(), SocketError> {
+        let ttl = u8::try_from(ttl)
+            .ok()
+            .filter(|&t| t > 0)
+            .ok_or(SocketError::InvalidInput)?;
+        match self.sockets.get_mut(handle) {
+            Some(Socket::Tcp(t)) => t.ttl = Some(ttl),
+            Some(Socket::Listener(l)) => l.ttl = Some(ttl),
+            Some(Socket::Udp(u)) => u.ttl = Some(ttl),
+            None => return Err(SocketError::InvalidHandle),
+        }
+        Ok(())
+    }
+
+    /// The TTL the socket's packets carry (the stack's, 64, unless set).
+    pub fn ttl(&self, handle: SocketHandle) -> Result<u32, SocketError> {
+        let ttl = match self.sockets.get(handle) {
+            Some(Socket::Tcp(t)) => t.ttl,
+            Some(Socket::Listener(l)) => l.ttl,
+            Some(Socket::Udp(u)) => u.ttl,
+            None => return Err(SocketError::InvalidHandle),
+        };
+        Ok(u32::from(ttl.unwrap_or(self.cfg.hop_limit)))
     }
 
     /// What kind of socket `handle` is.

@@ -40,7 +40,7 @@ impl Stack {
                     dst_addr: d,
                     next_header: protocol,
                     payload_len,
-                    hop_limit: self.cfg.hop_limit,
+                    hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
                     dscp: 0,
                     ecn,
                     ident: self.ip_ident,
@@ -59,7 +59,7 @@ impl Stack {
                     dst_addr: d,
                     next_header: protocol,
                     payload_len,
-                    hop_limit: self.cfg.hop_limit,
+                    hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
                     traffic_class: ecn.bits(),
                     flow_label: 0,
                 };
@@ -214,7 +214,10 @@ impl Stack {
                     } else {
                         Ecn::NotEct
                     };
-                    self.emit_ip(buf, src, dst, IpProtocol::Tcp, n, ecn)?;
+                    self.tx_hop_limit = t.ttl;
+                    let emitted = self.emit_ip(buf, src, dst, IpProtocol::Tcp, n, ecn);
+                    self.tx_hop_limit = None;
+                    emitted?;
                     self.stats.frames_out += 1;
                     self.after_tcp_change(h);
                     return Some(hl + n);

@@ -38,6 +38,8 @@ pub(super) struct Listener {
     pub(super) last_overflow: Option<Instant>,
     /// The catch-all listener: connections to any address and port.
     pub(super) transparent: bool,
+    /// `IP_TTL` / `IPV6_UNICAST_HOPS`, which its connections inherit.
+    pub(super) ttl: Option<u8>,
 }
 
 /// A connection and who holds it.
@@ -58,6 +60,8 @@ pub(super) struct TcpSocket {
     /// it is freed; in TIME-WAIT with nothing left to read they hold
     /// nothing).
     pub(super) charged: usize,
+    /// `IP_TTL` / `IPV6_UNICAST_HOPS` of its packets (else the stack's).
+    pub(super) ttl: Option<u8>,
 }
 
 /// What `berth ss` shows of a connection.
@@ -184,6 +188,7 @@ impl Stack {
             conns: 0,
             last_overflow: None,
             transparent: false,
+            ttl: None,
         }));
         if let Err(e) = self.ports.bind_tcp_listener(local, h) {
             self.sockets.remove(h);
@@ -214,6 +219,7 @@ impl Stack {
             conns: 0,
             last_overflow: None,
             transparent: true,
+            ttl: None,
         }));
         if self.ports.bind_tcp_transparent(h).is_err() {
             self.sockets.remove(h);

@@ -77,6 +77,8 @@ pub(super) struct UdpSocket {
     error: Option<SocketError>,
     /// `SO_BROADCAST`: datagrams to the limited broadcast address allowed.
     broadcast: bool,
+    /// `IP_TTL` / `IPV6_UNICAST_HOPS` of its datagrams (else the stack's).
+    pub(super) ttl: Option<u8>,
 }
 
 impl Stack {
@@ -112,6 +114,7 @@ impl Stack {
             transparent: false,
             error: None,
             broadcast: false,
+            ttl: None,
         }));
         if self.ports.bind_udp(local, h).is_err() {
             self.sockets.remove(h);
@@ -136,6 +139,7 @@ impl Stack {
             transparent: true,
             error: None,
             broadcast: false,
+            ttl: None,
         }));
         if self.ports.bind_udp_transparent(h).is_err() {
             self.sockets.remove(h);
@@ -226,7 +230,8 @@ impl Stack {
         if !self.may_send_from(src_ip, remote.ip()) {
             return Err(SocketError::InvalidInput);
         }
-        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload)
+        let ttl = self.udp_mut(h)?.ttl;
+        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload, ttl)
     }
 
     /// Sends one datagram from `from` (any unicast address and port: the
@@ -262,7 +267,7 @@ impl Stack {
         if !self.udp_mut(h)?.transparent {
             return Err(SocketError::InvalidInput);
         }
-        let n = self.udp_emit(from, to, payload)?;
+        let n = self.udp_emit(from, to, payload, None)?;
         self.transparent.udp_out += 1;
         Ok(n)
     }
@@ -274,6 +279,7 @@ impl Stack {
         local: SocketAddr,
         remote: SocketAddr,
         payload: &mut UdpPayload,
+        ttl: Option<u8>,
     ) -> Result<usize, SocketError> {
         let len = payload.len();
         // Datagrams bigger than the MTU leave as fragments, up to IPv4's
@@ -305,7 +311,9 @@ impl Stack {
         header.emit_header(&mut packet);
         packet.set_len(u16::try_from(len + 8).unwrap_or(u16::MAX));
         packet.fill_checksum(local.ip(), remote.ip(), self.cfg.tcp.checksums.tx);
+        self.tx_hop_limit = ttl;
         self.queue_ip_in_place(local.ip(), remote.ip(), IpProtocol::Udp, buf, start);
+        self.tx_hop_limit = None;
         Ok(len)
     }
 

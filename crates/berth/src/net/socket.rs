@@ -72,6 +72,18 @@ impl SocketRef {
         })
     }
 
+    /// `IP_TTL` / `IPV6_UNICAST_HOPS` of the socket's packets.
+    pub(crate) fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        let h = self.handle;
+        self.call(|s, _| s.set_ttl(h, ttl))
+    }
+
+    /// The TTL the socket's packets carry.
+    pub(crate) fn ttl(&self) -> io::Result<u32> {
+        let h = self.handle;
+        self.call(|s, _| s.ttl(h))
+    }
+
     /// The stream's pipe; `InvalidInput` for sockets that have none.
     fn pipe(&self) -> io::Result<&Pipe> {
         self.pipe

@@ -96,6 +96,18 @@ impl TcpListener {
         self.sock.call(|s, _| s.local_addr(h))
     }
 
+    /// Sets the TTL (IPv4) or hop limit (IPv6) of the packets of this
+    /// listener's connections (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    /// Connections it accepts afterwards inherit it, as on Linux.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(ttl)
+    }
+
+    /// The TTL set with [`set_ttl`](Self::set_ttl) (64 unless set).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl()
+    }
+
     /// Makes `accept` return `WouldBlock` instead of waiting.
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);
@@ -189,6 +201,17 @@ impl TcpStream {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
+    /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(ttl)
+    }
+
+    /// The TTL of this socket's packets (64 unless set).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl()
     }
 
     /// Shuts down reading, writing or both.

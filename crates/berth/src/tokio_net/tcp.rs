@@ -111,6 +111,18 @@ impl TcpListener {
         self.sock.call(|s, _| s.local_addr(h))
     }
 
+    /// Sets the TTL (IPv4) or hop limit (IPv6) of the packets of this
+    /// listener's connections (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    /// Connections it accepts afterwards inherit it, as on Linux.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(ttl)
+    }
+
+    /// The TTL set with [`set_ttl`](Self::set_ttl) (64 unless set).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl()
+    }
+
     /// An async listener from a blocking one (tokio's `from_std`, with
     /// berth's blocking type). Its blocking mode does not matter here.
     pub fn from_std(listener: crate::net::TcpListener) -> io::Result<Self> {
@@ -206,6 +218,17 @@ impl TcpStream {
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
+    }
+
+    /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
+    /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(ttl)
+    }
+
+    /// The TTL of this socket's packets (64 unless set).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl()
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.

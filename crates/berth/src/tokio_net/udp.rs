@@ -119,6 +119,17 @@ impl UdpSocket {
         self.sock.call(|s, _| s.local_addr(h))
     }
 
+    /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
+    /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
+        self.sock.set_ttl(ttl)
+    }
+
+    /// The TTL of this socket's packets (64 unless set).
+    pub fn ttl(&self) -> io::Result<u32> {
+        self.sock.ttl()
+    }
+
     /// The connected peer (`NotConnected` before `connect`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.peer

@@ -1080,3 +1080,67 @@ fn an_unknown_protocol_is_answered() {
     }
     assert_eq!(b.stats().unknown_protocol, 2);
 }
+
+/// The hop-limit byte of an IP packet (IPv4's TTL, IPv6's hop limit).
+fn hop_limit_of(packet: &[u8]) -> u8 {
+    match packet[0] >> 4 {
+        4 => packet[8],
+        _ => packet[7],
+    }
+}
+
+#[test]
+fn a_socket_ttl_is_carried_by_its_packets_and_inherited_by_accepted_connections() {
+    for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
+        let mut p = Pair::new(Faults::default());
+        let l = p.b.tcp_listen(SocketAddr::new(ip_b, 80), 4).unwrap();
+        assert_eq!(p.b.ttl(l), Ok(64), "the stack's default");
+        assert_eq!(p.b.set_ttl(l, 0), Err(SocketError::InvalidInput));
+        assert_eq!(p.b.set_ttl(l, 256), Err(SocketError::InvalidInput));
+        p.b.set_ttl(l, 9).unwrap();
+        assert_eq!(p.b.ttl(l), Ok(9));
+        let c =
+            p.a.tcp_connect(p.now, SocketAddr::new(ip_b, 80), None)
+                .unwrap();
+        p.a.set_ttl(c, 200).unwrap();
+        let mut buf = vec![0u8; 1500];
+        let n = p.a.poll_transmit(p.now, &mut buf).unwrap();
+        assert_eq!(hop_limit_of(&buf[..n]), 200, "the SYN");
+        p.b.handle_frame(p.now, &buf[..n]);
+        let n = p.b.poll_transmit(p.now, &mut buf).unwrap();
+        assert_eq!(
+            hop_limit_of(&buf[..n]),
+            9,
+            "the SYN-ACK of the listener's connection"
+        );
+        p.a.handle_frame(p.now, &buf[..n]);
+        p.run_until(|p| p.a.tcp_state(c) == Ok(State::Established));
+        let (s, _) = accept(&mut p.b, l).unwrap();
+        assert_eq!(p.b.ttl(s), Ok(9), "inherited");
+        p.b.tcp_send(s, b"x").unwrap();
+        let n = p.b.poll_transmit(p.now, &mut buf).unwrap();
+        assert_eq!(hop_limit_of(&buf[..n]), 9);
+
+        let u = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
+        p.a.set_ttl(u, 1).unwrap();
+        p.a.udp_send_to(u, b"hop", SocketAddr::new(ip_b, 9))
+            .unwrap();
+        let n = p.a.poll_transmit(p.now, &mut buf).unwrap();
+        assert_eq!(hop_limit_of(&buf[..n]), 1, "the datagram");
+        // Fragments carry it too.
+        p.a.udp_send_to(u, &[7u8; 4000], SocketAddr::new(ip_b, 9))
+            .unwrap();
+        let mut fragments = 0;
+        while let Some(n) = p.a.poll_transmit(p.now, &mut buf) {
+            assert_eq!(hop_limit_of(&buf[..n]), 1, "a fragment");
+            fragments += 1;
+        }
+        assert!(fragments >= 3);
+        // Other sockets keep the stack's.
+        let v = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
+        p.a.udp_send_to(v, b"hop", SocketAddr::new(ip_b, 9))
+            .unwrap();
+        let n = p.a.poll_transmit(p.now, &mut buf).unwrap();
+        assert_eq!(hop_limit_of(&buf[..n]), 64);
+    }
+}
