@@ -34,8 +34,19 @@ fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The services as sessions on the stack thread (the default).
 #[test]
 fn berth_up_serves_linux_clients() {
+    serves_linux_clients("callback", 7);
+}
+
+/// The same services on acceptor and worker threads.
+#[test]
+fn berth_up_serves_linux_clients_from_threads() {
+    serves_linux_clients("blocking", 8);
+}
+
+fn serves_linux_clients(api: &str, net: u8) {
     if !precondition(
         "the berth up TUN test",
         &["ip", "curl", "nc", "ping", "sha256sum"],
@@ -43,9 +54,9 @@ fn berth_up_serves_linux_clients() {
         return;
     }
     let id = std::process::id();
-    let netns = format!("berth-t{id}");
-    let tun = format!("bt{}", id % 100_000);
-    let control = std::env::temp_dir().join(format!("berth-up-test-{id}.sock"));
+    let netns = format!("berth-t{id}-{net}");
+    let tun = format!("bt{}-{net}", id % 100_000);
+    let control = std::env::temp_dir().join(format!("berth-up-test-{id}-{net}.sock"));
     let child = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args([
             "up",
@@ -57,16 +68,18 @@ fn berth_up_serves_linux_clients() {
             control.to_str().unwrap(),
             "--seed",
             "5",
+            "--services-api",
+            api,
         ])
         .args([
             "--addr",
-            "198.18.7.2/24",
+            &format!("198.18.{net}.2/24"),
             "--peer-addr",
-            "198.18.7.1",
+            &format!("198.18.{net}.1"),
             "--addr6",
-            "2001:2:0:7::2/64",
+            &format!("2001:2:0:{net}::2/64"),
             "--peer-addr6",
-            "2001:2:0:7::1",
+            &format!("2001:2:0:{net}::1"),
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -83,16 +96,19 @@ fn berth_up_serves_linux_clients() {
         .unwrap();
     assert_eq!(
         ready.trim(),
-        format!("berth up: 198.18.7.2 on {tun} (netns {netns})")
+        format!("berth up: 198.18.{net}.2 on {tun} (netns {netns})")
     );
 
-    let ping = in_ns(&netns, "ping -c 3 -i 0.2 -W 2 198.18.7.2");
+    let ping = in_ns(&netns, &format!("ping -c 3 -i 0.2 -W 2 198.18.{net}.2"));
     assert!(
         ping.status.success(),
         "ping: {}",
         String::from_utf8_lossy(&ping.stdout)
     );
-    let ping6 = in_ns(&netns, "ping -6 -c 2 -i 0.2 -W 2 2001:2:0:7::2");
+    let ping6 = in_ns(
+        &netns,
+        &format!("ping -6 -c 2 -i 0.2 -W 2 2001:2:0:{net}::2"),
+    );
     assert!(
         ping6.status.success(),
         "ping -6: {}",
@@ -103,7 +119,7 @@ fn berth_up_serves_linux_clients() {
     let n: u64 = 50 << 20;
     let got = in_ns(
         &netns,
-        &format!("curl -sS --max-time 120 http://198.18.7.2/bytes/{n} | sha256sum"),
+        &format!("curl -sS --max-time 120 http://198.18.{net}.2/bytes/{n} | sha256sum"),
     );
     assert!(
         got.status.success(),
@@ -129,26 +145,63 @@ fn berth_up_serves_linux_clients() {
 
     let page = in_ns(
         &netns,
-        "curl -sS -g --max-time 10 'http://[2001:2:0:7::2]/'",
+        &format!("curl -sS -g --max-time 10 'http://[2001:2:0:{net}::2]/'"),
     );
     assert!(
         String::from_utf8_lossy(&page.stdout).contains("berth"),
         "IPv6 HTTP"
     );
 
-    let echo = in_ns(&netns, "printf 'echo me' | nc -N -w 5 198.18.7.2 7");
+    let echo = in_ns(
+        &netns,
+        &format!("printf 'echo me' | nc -N -w 5 198.18.{net}.2 7"),
+    );
     assert_eq!(String::from_utf8_lossy(&echo.stdout), "echo me");
 
     let discard = in_ns(
         &netns,
-        "head -c 1048576 /dev/zero | nc -N -w 10 198.18.7.2 9",
+        &format!("head -c 1048576 /dev/zero | nc -N -w 10 198.18.{net}.2 9"),
     );
     assert!(discard.status.success());
+
+    // Chargen's first two lines (RFC 864), and daytime's date.
+    let chargen = in_ns(
+        &netns,
+        &format!("nc -w 5 198.18.{net}.2 19 < /dev/null | head -c 148"),
+    );
+    let line = |k: usize| {
+        let mut l: String = (0..72)
+            .map(|i| char::from(b' ' + ((k + i) % 95) as u8))
+            .collect();
+        l.push_str("\r\n");
+        l
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&chargen.stdout),
+        format!("{}{}", line(0), line(1))
+    );
+    let daytime = in_ns(&netns, &format!("nc -w 5 198.18.{net}.2 13 < /dev/null"));
+    let daytime = String::from_utf8_lossy(&daytime.stdout);
+    assert!(
+        daytime.ends_with(" UTC\r\n") && daytime.starts_with("20"),
+        "{daytime:?}"
+    );
+    // Two requests on one kept-alive connection.
+    let both = in_ns(
+        &netns,
+        &format!(
+            "curl -sS --max-time 10 http://198.18.{net}.2/ http://198.18.{net}.2/bytes/3 -w '%{{num_connects}}\n'"
+        ),
+    );
+    let both = String::from_utf8_lossy(&both.stdout);
+    // The index page and one new connection, then /bytes/3 on it (none).
+    assert!(both.contains("berth</h1>"), "{both:?}");
+    assert!(both.ends_with("</html>\n1\n\u{0}\u{1}\u{2}0\n"), "{both:?}");
 
     // A closed port is refused at once (RST), not timed out.
     let refused = in_ns(
         &netns,
-        "curl -sS --max-time 5 http://198.18.7.2:81/ 2>&1; echo rc=$?",
+        &format!("curl -sS --max-time 5 http://198.18.{net}.2:81/ 2>&1; echo rc=$?"),
     );
     let out = String::from_utf8_lossy(&refused.stdout);
     assert!(

@@ -3,9 +3,16 @@
 //! that port's connections, for event-driven programs that want no threads
 //! of their own. Events are edge-triggered, like `epoll` with `EPOLLET`:
 //! `Readable` comes when new data arrives, so a handler reads until
-//! `WouldBlock`. Handlers run without the stack's lock: their reads and
-//! writes go through each connection's pipe, like a stream's (see `pipe`).
-//! A handler must still not block: while it runs, the stack thread waits.
+//! `WouldBlock`.
+//!
+//! Run to completion: a handler runs in the same turn of the stack thread
+//! as the packet that made its connection readable, reads and writes the
+//! core's own buffers (no queue, no other thread in between), and what it
+//! writes leaves in that turn's transmit batch. It runs without the stack's
+//! lock held across it (each call on [`PortCtx`] takes it briefly), so a
+//! handler may use the `NetStack` too: open a port, drop a
+//! [`PortListener`], even its own. A handler must not block: while it runs,
+//! the stack thread waits.
 //!
 //! ```
 //! use std::io::{Read, Write};
@@ -31,239 +38,150 @@
 //! assert_eq!(&back, b"ping");
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, MutexGuard};
 
 use berth_core::handle::SocketHandle;
 use berth_core::stack::SocketError;
-use berth_core::time::Instant;
 
 use crate::NetStack;
 use crate::error::to_io_error;
-use crate::pipe::{Pipe, Pumped};
+use crate::ports::Dispatch;
+pub use crate::ports::PortEvent;
 use crate::shared::{Inner, Shared};
-
-/// What happened on a port with a callback.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PortEvent {
-    /// A new connection, already accepted; `conn` names it from now on.
-    Accepted {
-        /// The connection.
-        conn: SocketHandle,
-        /// The peer's address.
-        peer: SocketAddr,
-    },
-    /// New data (or the end of stream) can be read from `conn`.
-    Readable(SocketHandle),
-    /// `conn` can take more data.
-    Writable(SocketHandle),
-    /// `conn` is closed (or failed); it is released after this event.
-    Closed(SocketHandle),
-}
 
 /// What a handler may do: read, write and close its port's connections.
 pub struct PortCtx<'a> {
     shared: &'a Shared,
-    pipes: &'a mut HashMap<SocketHandle, Arc<Pipe>>,
+    listener: SocketHandle,
 }
 
 impl PortCtx<'_> {
-    fn pipe(&self, conn: SocketHandle) -> io::Result<&Arc<Pipe>> {
-        self.pipes
-            .get(&conn)
-            .ok_or_else(|| to_io_error(SocketError::NotConnected))
+    /// Runs `op` on the core for `conn`, a connection of this port.
+    fn with_conn<T>(
+        &mut self,
+        conn: SocketHandle,
+        op: impl FnOnce(&mut Inner) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let mut inner = self.shared.lock();
+        if !inner.callbacks.owns(self.listener, conn) {
+            return Err(to_io_error(SocketError::NotConnected));
+        }
+        op(&mut inner).map_err(to_io_error)
     }
 
     /// Reads into `buf`: `Ok(0)` is end of stream, `WouldBlock` means
     /// nothing more for now.
     pub fn recv(&mut self, conn: SocketHandle, buf: &mut [u8]) -> io::Result<usize> {
-        self.pipe(conn)?
-            .read(self.shared, conn, buf, false, true, None)
-            .map_err(to_io_error)
+        self.with_conn(conn, |inner| inner.stack.tcp_recv(conn, buf))
     }
 
-    /// Queues data; `WouldBlock` when the send queue is full (a `Writable`
-    /// event follows when there is room).
+    /// Queues data for sending; the count taken, or `WouldBlock` when the
+    /// send queue is full (a `Writable` event follows when there is room).
     pub fn send(&mut self, conn: SocketHandle, data: &[u8]) -> io::Result<usize> {
-        self.pipe(conn)?
-            .write(self.shared, conn, data, true, None)
-            .map_err(to_io_error)
+        self.with_conn(conn, |inner| inner.stack.tcp_send(conn, data))
     }
 
     /// Sends a FIN after the queued data.
     pub fn shutdown_write(&mut self, conn: SocketHandle) -> io::Result<()> {
-        self.pipe(conn)?.shutdown_write(self.shared, conn);
-        Ok(())
+        self.with_conn(conn, |inner| inner.stack.tcp_shutdown_write(conn))
     }
 
     /// Closes the connection (gracefully, or with a reset if unread data
     /// remains, as `close(2)` does); it has no more events.
     pub fn close(&mut self, conn: SocketHandle) -> io::Result<()> {
-        self.pipes
-            .remove(&conn)
-            .ok_or_else(|| to_io_error(SocketError::NotConnected))?;
-        let mut inner = self.shared.lock();
-        inner.callbacks.conns.remove(&conn);
         let now = self.shared.now();
-        let more = inner.close_stream(conn, now);
-        drop(inner);
-        self.shared.after_close(conn, more);
-        Ok(())
+        self.with_conn(conn, |inner| {
+            inner.callbacks.forget(conn);
+            inner.stack.close(now, conn)
+        })
+    }
+
+    /// Resets the connection at once, dropping what is queued either way
+    /// (an abortive close: the peer sees `ConnectionReset`, never a stream
+    /// that looks complete); it has no more events.
+    pub fn abort(&mut self, conn: SocketHandle) -> io::Result<()> {
+        let now = self.shared.now();
+        self.with_conn(conn, |inner| {
+            inner.callbacks.forget(conn);
+            inner.stack.tcp_abort(conn)?;
+            inner.stack.close(now, conn)
+        })
     }
 
     /// The peer's address.
-    pub fn peer_addr(&self, conn: SocketHandle) -> io::Result<SocketAddr> {
-        self.pipe(conn)?;
-        self.shared
-            .lock()
-            .stack
-            .tcp_info(conn)
-            .map(|i| i.remote)
-            .map_err(to_io_error)
+    pub fn peer_addr(&mut self, conn: SocketHandle) -> io::Result<SocketAddr> {
+        self.with_conn(conn, |inner| Ok(inner.stack.tcp_info(conn)?.remote))
+    }
+
+    /// The connection's local address.
+    pub fn local_addr(&mut self, conn: SocketHandle) -> io::Result<SocketAddr> {
+        self.with_conn(conn, |inner| inner.stack.local_addr(conn))
     }
 }
 
 type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
 
-/// One event for a handler, found under the stack's lock and run after it
-/// is released.
-pub(crate) struct Dispatch {
-    listener: SocketHandle,
-    event: PortEvent,
-    /// The new connection's pipe, with `Accepted`.
-    pipe: Option<Arc<Pipe>>,
-}
-
-/// The core side of the callback ports, under the stack's lock: which
-/// sockets are theirs, and the events waiting for their handlers.
-#[derive(Default)]
-pub(crate) struct CallbackPorts {
-    listeners: HashSet<SocketHandle>,
-    /// Each connection's listener.
-    conns: HashMap<SocketHandle, SocketHandle>,
-    pending: Vec<Dispatch>,
-}
-
-impl CallbackPorts {
-    pub(crate) fn is_listener(&self, h: SocketHandle) -> bool {
-        self.listeners.contains(&h)
-    }
-
-    pub(crate) fn is_conn(&self, h: SocketHandle) -> bool {
-        self.conns.contains_key(&h)
-    }
-
-    /// The events for the handlers, taken.
-    pub(crate) fn take(&mut self) -> Vec<Dispatch> {
-        std::mem::take(&mut self.pending)
-    }
-
-    /// What a pump of `conn`'s pipe means for its handler.
-    pub(crate) fn pumped(&mut self, conn: SocketHandle, pumped: Pumped) {
-        if let Some(&listener) = self.conns.get(&conn) {
-            let mut push = |event| {
-                self.pending.push(Dispatch {
-                    listener,
-                    event,
-                    pipe: None,
-                })
-            };
-            if pumped.read {
-                push(PortEvent::Readable(conn));
-            }
-            if pumped.write {
-                push(PortEvent::Writable(conn));
-            }
-        }
-    }
-
-    /// The connection is closed in the core (its pipe already pumped).
-    pub(crate) fn closed(&mut self, conn: SocketHandle) {
-        if let Some(&listener) = self.conns.get(&conn) {
-            self.pending.push(Dispatch {
-                listener,
-                event: PortEvent::Closed(conn),
-                pipe: None,
-            });
-        }
-    }
-}
-
-impl Inner {
-    /// Accepts what waits on a callback listener: each connection gets a
-    /// pipe, an `Accepted` event, and a first pump (data may have come with
-    /// the handshake).
-    pub(crate) fn accept_for_callback(
-        &mut self,
-        listener: SocketHandle,
-        now: Instant,
-        wakers: &mut Vec<std::task::Waker>,
-    ) {
-        while let Ok(Some((conn, peer))) = self.stack.tcp_accept(listener) {
-            let pipe = Arc::new(Pipe::new());
-            self.pipes.insert(conn, pipe.clone());
-            self.callbacks.conns.insert(conn, listener);
-            self.callbacks.pending.push(Dispatch {
-                listener,
-                event: PortEvent::Accepted { conn, peer },
-                pipe: Some(pipe),
-            });
-            self.pump(conn, now, wakers);
-        }
-    }
-}
-
-/// The handlers and their connections' pipes, apart from the stack's lock
-/// (taken before it when both are needed).
+/// The handlers, apart from the stack's lock, by listener. A handler is
+/// taken out while it runs, so that no lock is held across user code; an
+/// entry whose port closed meanwhile is gone when it comes back, and the
+/// handler is dropped then.
 #[derive(Default)]
 pub(crate) struct Handlers {
-    by_listener: HashMap<SocketHandle, Handler>,
-    pipes: HashMap<SocketHandle, Arc<Pipe>>,
+    by_listener: HashMap<SocketHandle, Option<Handler>>,
 }
 
 /// Runs the handlers for `events`, on the stack thread, without the
 /// stack's lock; whether any ran.
-pub(crate) fn dispatch(shared: &Shared, events: Vec<Dispatch>) -> bool {
-    let ran = !events.is_empty();
-    if !ran {
-        return false;
-    }
-    let mut guard = shared.handlers();
-    let Handlers { by_listener, pipes } = &mut *guard;
+pub(crate) fn dispatch(shared: &Shared, events: &[Dispatch]) -> bool {
+    let mut current: Option<(SocketHandle, Handler)> = None;
     for d in events {
-        if let (PortEvent::Accepted { conn, .. }, Some(pipe)) = (d.event, d.pipe) {
-            if !by_listener.contains_key(&d.listener) {
-                // The port closed after the connection came: close it too.
-                let mut ctx = PortCtx { shared, pipes };
-                ctx.pipes.insert(conn, pipe);
-                let _ = ctx.close(conn);
-                continue;
-            }
-            pipes.insert(conn, pipe);
+        if current.as_ref().is_none_or(|(l, _)| *l != d.listener) {
+            put_back(shared, current.take());
+            current = shared
+                .handlers()
+                .by_listener
+                .get_mut(&d.listener)
+                .and_then(Option::take)
+                .map(|h| (d.listener, h));
         }
-        let conn = match d.event {
-            PortEvent::Accepted { conn, .. }
-            | PortEvent::Readable(conn)
-            | PortEvent::Writable(conn)
-            | PortEvent::Closed(conn) => conn,
+        let Some((listener, handler)) = current.as_mut() else {
+            continue;
+        };
+        let mut ctx = PortCtx {
+            shared,
+            listener: *listener,
         };
         // The handler closed it already: no more events.
-        if !pipes.contains_key(&conn) {
+        if !shared.lock().callbacks.owns(*listener, d.event.conn()) {
             continue;
         }
-        let Some(handler) = by_listener.get_mut(&d.listener) else {
-            continue;
-        };
-        let mut ctx = PortCtx { shared, pipes };
         handler(&mut ctx, d.event);
         if let PortEvent::Closed(conn) = d.event {
             // Released: the stack frees it once fully closed.
             let _ = ctx.close(conn);
         }
     }
-    ran
+    put_back(shared, current);
+    !events.is_empty()
+}
+
+/// A handler back in its place after a run, or dropped (outside the lock:
+/// it may own what takes it) if its port closed meanwhile.
+fn put_back(shared: &Shared, taken: Option<(SocketHandle, Handler)>) {
+    let Some((listener, handler)) = taken else {
+        return;
+    };
+    let mut handlers = shared.handlers();
+    match handlers.by_listener.get_mut(&listener) {
+        Some(slot) => *slot = Some(handler),
+        None => {
+            drop(handlers);
+            drop(handler);
+        }
+    }
 }
 
 impl Shared {
@@ -273,7 +191,7 @@ impl Shared {
 }
 
 /// A listening port with a callback; dropping it closes the port and its
-/// connections.
+/// connections (even from inside a handler, its own included).
 pub struct PortListener {
     shared: Arc<Shared>,
     handle: SocketHandle,
@@ -292,34 +210,17 @@ impl PortListener {
 
 impl Drop for PortListener {
     fn drop(&mut self) {
-        let mut handlers = self.shared.handlers();
-        // Dropped after the locks: the closure may own what takes them.
-        let handler = handlers.by_listener.remove(&self.handle);
+        // Taken out of the map under its lock, dropped after both locks:
+        // the closure may own what takes them.
+        let handler = self.shared.handlers().by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
-        inner.callbacks.listeners.remove(&self.handle);
-        let conns: Vec<SocketHandle> = inner
-            .callbacks
-            .conns
-            .iter()
-            .filter(|(_, l)| **l == self.handle)
-            .map(|(c, _)| *c)
-            .collect();
-        let mut more = Vec::new();
-        for c in conns {
-            inner.callbacks.conns.remove(&c);
-            handlers.pipes.remove(&c);
-            if inner.close_stream(c, now) {
-                more.push(c);
-            }
+        for c in inner.callbacks.remove_listener(self.handle) {
+            let _ = inner.stack.close(now, c);
         }
         let _ = inner.stack.close(now, self.handle);
         drop(inner);
-        drop(handlers);
         drop(handler);
-        for c in more {
-            self.shared.request_pump(c);
-        }
         self.shared.kick();
     }
 }
@@ -336,12 +237,12 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        // The handler is in place before the first event can be dispatched.
+        // The handler is in place before the first event can be found.
         let mut handlers = self.shared.handlers();
         let mut inner = self.shared.lock();
         let handle = inner.stack.tcp_listen(addr, 128).map_err(to_io_error)?;
-        inner.callbacks.listeners.insert(handle);
-        handlers.by_listener.insert(handle, Box::new(handler));
+        inner.callbacks.add_listener(handle);
+        handlers.by_listener.insert(handle, Some(Box::new(handler)));
         drop(inner);
         drop(handlers);
         Ok(PortListener {

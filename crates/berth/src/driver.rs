@@ -20,7 +20,7 @@ use berth_device::Device;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
-use crate::shared::Shared;
+use crate::shared::{Inner, Shared};
 
 const DEVICE: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -212,7 +212,10 @@ impl Drop for NetStack {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.kick();
+        // Dropped by a callback handler (its last `Arc` gone there): the
+        // stack thread cannot wait for itself; it stops on its own.
         if let Some(t) = self.thread.take()
+            && t.thread().id() != std::thread::current().id()
             && t.join().is_err()
         {
             tracing::error!("berth: the stack thread panicked");
@@ -252,26 +255,81 @@ fn transmit(
     }
 }
 
+/// Handler rounds per turn: handlers' output makes events (window
+/// updates, acknowledgements of what they sent make room) that may run
+/// them again; after this many the turn ends and the next comes at once.
+const HANDLER_ROUNDS: usize = 8;
+
+/// What the stack thread keeps from turn to turn.
+struct Turn {
+    buf: Vec<u8>,
+    wakers: Vec<Waker>,
+    pending: Vec<SocketHandle>,
+    events: Vec<crate::ports::Dispatch>,
+}
+
+impl Turn {
+    /// After input and timers: what the applications asked for goes into
+    /// the core, the core's output to the device, readiness to the waiters
+    /// and the callback ports (whose events are left in `self.events`).
+    fn settle(&mut self, shared: &Shared, inner: &mut Inner, device: &mut dyn Device) {
+        let now = shared.now();
+        // What the applications wrote (or made room for) since the last
+        // turn goes into the core before the core's output is written.
+        shared.take_pending(&mut self.pending);
+        inner.pump_all(&self.pending, now, &mut self.wakers);
+        // Events pump pipes, and pumps make output (data taken from a
+        // pipe, window updates), which makes events: a few rounds.
+        for _ in 0..4 {
+            transmit(&mut inner.stack, device, now, &mut self.buf);
+            if !inner.wake_waiters(now, &mut self.wakers) {
+                break;
+            }
+        }
+        transmit(&mut inner.stack, device, now, &mut self.buf);
+        inner.callbacks.take(&mut self.events);
+    }
+
+    /// Runs the callback handlers for the events found, then settles what
+    /// they did in the same turn (their writes leave now), for a few
+    /// rounds. Whether events are still left for the next turn.
+    fn run_handlers(&mut self, shared: &Shared, device: &mut dyn Device) -> bool {
+        for _ in 0..HANDLER_ROUNDS {
+            // Tasks are woken outside the lock: the first thing they do is
+            // take it.
+            self.wakers.drain(..).for_each(Waker::wake);
+            if !crate::callback::dispatch(shared, &self.events) {
+                return false;
+            }
+            let mut inner = shared.lock();
+            self.settle(shared, &mut inner, device);
+        }
+        !self.events.is_empty()
+    }
+}
+
 fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
     let mut events = Events::with_capacity(8);
-    // Long enough for whatever the device hands over and for the long TCP
-    // segments it splits (TSO).
-    let mut buf = vec![
-        0u8;
-        device
-            .mtu()
-            .max(device.recv_capacity())
-            .max(device.tso_max())
-            .max(1500)
-            + 64
-    ];
+    let mut turn = Turn {
+        // Long enough for whatever the device hands over and for the long
+        // TCP segments it splits (TSO).
+        buf: vec![
+            0u8;
+            device
+                .mtu()
+                .max(device.recv_capacity())
+                .max(device.tso_max())
+                .max(1500)
+                + 64
+        ],
+        wakers: Vec::new(),
+        pending: Vec::new(),
+        events: Vec::new(),
+    };
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
-    let mut wakers: Vec<Waker> = Vec::new();
-    let mut pending = Vec::new();
     loop {
-        let timeout;
-        let callback_events;
+        let mut timeout;
         {
             let mut inner = shared.lock();
             let now = shared.now();
@@ -279,9 +337,9 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 if device_failed {
                     break;
                 }
-                match device.recv_frame(&mut buf) {
+                match device.recv_frame(&mut turn.buf) {
                     Ok(Some(r)) => {
-                        let frame = buf.get(..r.len).unwrap_or(&[]);
+                        let frame = turn.buf.get(..r.len).unwrap_or(&[]);
                         if r.checksum_vouched {
                             inner.stack.handle_frame_offloaded(now, frame);
                         } else {
@@ -304,23 +362,10 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             }
             if inner.shutdown && shutdown_since.is_none() {
                 shutdown_since = Some(StdInstant::now());
-                inner.begin_stop(now, &mut wakers);
+                inner.begin_stop(now, &mut turn.wakers);
             }
             inner.stack.handle_timeout(now);
-            // What the applications wrote (or made room for) since the last
-            // turn goes into the core before the core's output is written.
-            shared.take_pending(&mut pending);
-            inner.pump_all(&pending, now, &mut wakers);
-            // Events pump pipes, and pumps make output (data taken from a
-            // pipe, window updates), which makes events: a few rounds.
-            for _ in 0..4 {
-                transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-                if !inner.wake_waiters(now, &mut wakers) {
-                    break;
-                }
-            }
-            transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
-            callback_events = inner.callbacks.take();
+            turn.settle(shared, &mut inner, device.as_mut());
             if let Some(since) = shutdown_since {
                 let settled = inner.stack.sockets().into_iter().all(|h| {
                     !matches!(
@@ -337,13 +382,20 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                 if settled || since.elapsed() > SHUTDOWN_GRACE {
                     // Resets for what could not be handed over, and anyone
                     // still blocked woken so they see the end.
-                    inner.end_stop(&mut wakers);
-                    transmit(&mut inner.stack, device.as_mut(), now, &mut buf);
+                    inner.end_stop(&mut turn.wakers);
+                    transmit(&mut inner.stack, device.as_mut(), now, &mut turn.buf);
                     drop(inner);
-                    wakers.drain(..).for_each(Waker::wake);
+                    turn.wakers.drain(..).for_each(Waker::wake);
                     return;
                 }
             }
+        }
+        // Callback handlers run here, on this thread, in this turn, without
+        // the stack's lock; what they write leaves before the poll below.
+        let more = turn.run_handlers(shared, device.as_mut());
+        turn.wakers.drain(..).for_each(Waker::wake);
+        {
+            let inner = shared.lock();
             let deadline = [
                 inner.stack.poll_timeout().map(|t| shared.to_std(t)),
                 device.poll_at(),
@@ -351,24 +403,19 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             .into_iter()
             .flatten()
             .min();
-            let mut t = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
-            if inner.stack.has_events() {
+            timeout = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            if more || inner.stack.has_events() || inner.callbacks.has_pending() {
                 // Output of the last round made events: come straight back.
-                t = Some(Duration::ZERO);
+                timeout = Some(Duration::ZERO);
             }
-            if shutdown_since.is_some() {
-                t = Some(
-                    t.unwrap_or(Duration::from_millis(50))
-                        .min(Duration::from_millis(50)),
-                );
-            }
-            timeout = t;
         }
-        // Tasks are woken outside the lock: the first thing they do is take it.
-        wakers.drain(..).for_each(Waker::wake);
-        // Callback handlers run here, on this thread, without the stack's
-        // lock; what they write asks for a pump, which wakes the poll below.
-        crate::callback::dispatch(shared, callback_events);
+        if shutdown_since.is_some() {
+            timeout = Some(
+                timeout
+                    .unwrap_or(Duration::from_millis(50))
+                    .min(Duration::from_millis(50)),
+            );
+        }
         if let Err(e) = poll.poll(&mut events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {

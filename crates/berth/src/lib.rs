@@ -36,6 +36,12 @@
 //! unchanged (see `examples/async_axum.rs`). [`server`] is the
 //! acceptor/worker helper for blocking servers.
 //!
+//! The fastest servers run on the stack thread itself, run to completion:
+//! [`NetStack::serve`] gives each connection a [`Session`] (its state and
+//! a non-blocking output buffer), [`NetStack::listen_with`] a raw handler
+//! per port ([`callback`]). No thread per connection, no hand-off: the
+//! reply to a packet leaves in the same turn as the packet came in.
+//!
 //! # Addresses, routes and names
 //!
 //! - `.addr(ip)` gives the stack an address. Every stack is also
@@ -81,7 +87,9 @@ mod driver;
 mod error;
 pub mod net;
 mod pipe;
+mod ports;
 pub mod server;
+pub mod session;
 mod shared;
 #[cfg(feature = "tokio")]
 pub mod tokio_net;
@@ -91,3 +99,4 @@ pub use berth_device;
 pub use callback::{PortCtx, PortEvent, PortListener};
 pub use driver::{NetStack, NetStackBuilder};
 pub use error::to_io_error;
+pub use session::{Session, SessionIo};

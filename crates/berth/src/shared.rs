@@ -121,7 +121,7 @@ pub(crate) struct Inner {
     /// The owner dropped the `NetStack`: close everything and stop.
     pub(crate) shutdown: bool,
     /// Ports served by callbacks instead of waiting threads.
-    pub(crate) callbacks: crate::callback::CallbackPorts,
+    pub(crate) callbacks: crate::ports::CallbackPorts,
 }
 
 impl Inner {
@@ -139,25 +139,11 @@ impl Inner {
         let mut any = false;
         while let Some(ev) = self.stack.poll_event() {
             any = true;
-            if self.callbacks.is_listener(ev.handle) {
-                if ev.readiness.contains(Readiness::ACCEPTABLE) {
-                    self.accept_for_callback(ev.handle, now, wakers);
-                }
+            // Callback ports hear of it in this turn (`ports.rs`).
+            if self.callbacks.on_event(&mut self.stack, ev) {
                 continue;
             }
             self.pump(ev.handle, now, wakers);
-            if self.callbacks.is_conn(ev.handle) {
-                if ev.readiness.contains(Readiness::CLOSED) {
-                    // Everything left in the core goes up first, so that the
-                    // handler can read it all before it hears of the close.
-                    if let Some(pipe) = self.pipes.get(&ev.handle) {
-                        let pumped = pipe.drain_for_close(&mut self.stack, ev.handle, wakers);
-                        self.callbacks.pumped(ev.handle, pumped);
-                    }
-                    self.callbacks.closed(ev.handle);
-                }
-                continue;
-            }
             if let Some(w) = self.waiters.get_mut(&ev.handle) {
                 w.wake(ev.readiness, wakers);
             }
@@ -198,17 +184,13 @@ impl Inner {
         }
     }
 
-    /// Pumps `h`'s pipe, if it has one; a callback connection's handler
-    /// hears of what became possible.
+    /// Pumps `h`'s pipe, if it has one.
     pub(crate) fn pump(&mut self, h: SocketHandle, now: Instant, wakers: &mut Vec<Waker>) {
         let Some(pipe) = self.pipes.get(&h) else {
             return;
         };
-        match pipe.pump(&mut self.stack, now, h, wakers) {
-            Some(pumped) => self.callbacks.pumped(h, pumped),
-            None => {
-                self.pipes.remove(&h);
-            }
+        if pipe.pump(&mut self.stack, now, h, wakers).is_none() {
+            self.pipes.remove(&h);
         }
     }
 
@@ -248,7 +230,8 @@ pub(crate) struct Shared {
     /// Streams whose application side wants the stack thread to pump their
     /// pipe (taken without the stack's lock).
     pending: Mutex<Vec<SocketHandle>>,
-    /// The callback handlers (taken before `inner` when both are needed).
+    /// The callback handlers (taken before `inner` when both are needed,
+    /// and never held while a handler runs).
     pub(crate) handlers: Mutex<crate::callback::Handlers>,
     waker: mio::Waker,
     epoch: StdInstant,
@@ -263,7 +246,7 @@ impl Shared {
                 waiters: HashMap::new(),
                 out_waiters: Vec::new(),
                 shutdown: false,
-                callbacks: crate::callback::CallbackPorts::default(),
+                callbacks: crate::ports::CallbackPorts::default(),
             }),
             pending: Mutex::new(Vec::new()),
             handlers: Mutex::new(crate::callback::Handlers::default()),

@@ -181,3 +181,59 @@ fn callback_receiver(mtu: usize) {
     assert_eq!(count, TOTAL);
     assert!(ok, "bytes out of order or corrupted");
 }
+
+/// A handler may use the `NetStack` while it runs (no lock is held across
+/// it): on its first connection it opens a second port with a handler of
+/// its own, and on the first connection to that port it drops that port's
+/// `PortListener`, its own, from inside. The stack thread goes on serving:
+/// the first port still answers afterwards, the second is closed.
+#[test]
+fn a_handler_opens_a_port_and_drops_its_own() {
+    let (host, peer) = two_stacks();
+    let host = Arc::new(host);
+    let second: Arc<Mutex<Option<berth::PortListener>>> = Arc::new(Mutex::new(None));
+    let opened = second.clone();
+    let stack = Arc::downgrade(&host);
+    let _first = host
+        .listen_with("198.18.0.2:7", move |ctx, event| match event {
+            PortEvent::Accepted { conn, .. } => {
+                let mut slot = opened.lock().unwrap();
+                if slot.is_none() {
+                    let stack = stack.upgrade().unwrap();
+                    let closer = opened.clone();
+                    let port = stack
+                        .listen_with("198.18.0.2:8", move |ctx, event| {
+                            if let PortEvent::Accepted { conn, .. } = event {
+                                let _ = ctx.send(conn, b"8");
+                                let _ = ctx.shutdown_write(conn);
+                                // The port's own listener, dropped here.
+                                drop(closer.lock().unwrap().take());
+                            }
+                        })
+                        .unwrap();
+                    *slot = Some(port);
+                }
+                let _ = ctx.send(conn, b"7");
+                let _ = ctx.shutdown_write(conn);
+            }
+            PortEvent::Readable(conn) => {
+                let _ = ctx.recv(conn, &mut [0u8; 64]);
+            }
+            _ => {}
+        })
+        .unwrap();
+    let fetch = |port: u16| {
+        let mut c = TcpStream::connect(&peer, ("198.18.0.2", port))?;
+        let mut got = String::new();
+        c.read_to_string(&mut got)?;
+        Ok::<_, std::io::Error>(got)
+    };
+    assert_eq!(fetch(7).unwrap(), "7");
+    assert_eq!(fetch(8).unwrap(), "8");
+    assert!(second.lock().unwrap().is_none(), "dropped by its handler");
+    assert_eq!(
+        fetch(8).unwrap_err().kind(),
+        std::io::ErrorKind::ConnectionRefused
+    );
+    assert_eq!(fetch(7).unwrap(), "7");
+}

@@ -21,7 +21,7 @@ use berth_device::tun::{TunConfig, TunDevice};
 use clap::Args;
 
 use super::control;
-use crate::services::{Service, Services};
+use crate::services::{Service, Services, ServicesApi};
 
 /// An address with a prefix length, `198.18.0.2/24`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +120,11 @@ pub(crate) struct UpArgs {
         default_value = "echo,discard,chargen,daytime,http"
     )]
     services: Vec<Service>,
+    /// How the TCP services run: as sessions on the stack thread, run to
+    /// completion (callback), or on acceptor and worker threads with the
+    /// blocking sockets (blocking), for comparison.
+    #[arg(long, value_enum, default_value = "callback")]
+    services_api: ServicesApi,
     /// Serve static files from this directory on HTTP (default: a built-in
     /// index page and /bytes/N).
     #[arg(long)]
@@ -293,6 +298,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
             IpAddr::V6(Ipv6Addr::UNSPECIFIED),
         ],
         &args.services,
+        args.services_api,
         args.http_root.clone(),
     )?;
     let control_path = args

@@ -500,27 +500,6 @@ impl Pipe {
         }
     }
 
-    /// Before a callback handler hears that the connection closed: moves
-    /// everything left in the core into `rx`, growing it as needed (the
-    /// core's buffer bounds it), so the handler can read it all and the end.
-    pub(crate) fn drain_for_close(
-        &self,
-        stack: &mut Stack,
-        h: SocketHandle,
-        wakers: &mut Vec<Waker>,
-    ) -> Pumped {
-        let mut st = self.lock();
-        let left = stack.tcp_info(h).map_or(0, |i| i.recv_queue);
-        if left > st.rx.free() {
-            let extra = left - st.rx.free();
-            st.rx.grow(extra);
-        }
-        let mut woken = Pumped::default();
-        Self::pump_in(&mut st, stack, h, &mut woken);
-        self.wake(st, &woken, wakers);
-        woken
-    }
-
     /// The stack thread's side: moves bytes between the pipe and the core
     /// (under the stack's lock) and collects the wakers of whoever can go
     /// on. Returns what became possible, or `None` once the pipe is

@@ -97,21 +97,6 @@ impl ByteQueue {
         self.len += n.min(self.free());
     }
 
-    /// Raises the capacity by `extra` bytes, keeping what is queued.
-    pub(crate) fn grow(&mut self, extra: usize) {
-        let capacity = self.capacity + extra;
-        if !self.buf.is_empty() {
-            let mut buf = Vec::with_capacity(capacity);
-            let (a, b) = self.slices();
-            buf.extend_from_slice(a);
-            buf.extend_from_slice(b);
-            buf.resize(capacity, 0);
-            self.buf = buf;
-            self.head = 0;
-        }
-        self.capacity = capacity;
-    }
-
     /// Appends what fits of `data`; returns how much.
     pub(crate) fn write(&mut self, mut data: &[u8]) -> usize {
         let mut total = 0;
@@ -162,23 +147,6 @@ mod tests {
         q.clear();
         assert!(q.is_empty());
         assert_eq!(q.free_slice().len(), 5, "an empty queue's space is whole");
-    }
-
-    #[test]
-    fn growing_keeps_the_bytes_in_order() {
-        let mut q = ByteQueue::new(4);
-        assert_eq!(q.write(b"abcd"), 4);
-        q.consume(2);
-        assert_eq!(q.write(b"ef"), 2);
-        q.grow(3);
-        assert_eq!(q.free(), 3);
-        assert_eq!(q.write(b"ghij"), 3);
-        let mut out = [0u8; 7];
-        assert_eq!(q.read(&mut out), 7);
-        assert_eq!(&out, b"cdefghi");
-        let mut empty = ByteQueue::new(0);
-        empty.grow(2);
-        assert_eq!(empty.write(b"xyz"), 2);
     }
 
     #[test]

@@ -25,6 +25,7 @@
 mod checked;
 mod core;
 mod dial;
+mod sessions;
 mod setup;
 pub(crate) mod smoltcp;
 mod workload;
@@ -59,6 +60,17 @@ pub(crate) enum StackKind {
     Smoltcp,
 }
 
+/// How berth's servers run (mem and tun targets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Api {
+    /// Sessions on the stack thread, run to completion (`NetStack::serve`),
+    /// as `berth up` serves by default.
+    Callback,
+    /// A thread per connection on the blocking sockets.
+    Blocking,
+}
+
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -86,6 +98,9 @@ pub(crate) struct BenchArgs {
         default_value = "berth,linux,smoltcp"
     )]
     stacks: Vec<StackKind>,
+    /// How berth's servers run, each a contender of its own (mem and tun).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "callback")]
+    api: Vec<Api>,
     /// Workloads to run (default: all; with --loss, bulk and download, the
     /// only ones it allows).
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -151,6 +166,9 @@ fn probability(s: &str) -> Result<f64, String> {
 struct Figure {
     target: Target,
     stack: StackKind,
+    /// berth's servers (mem and tun targets).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    api: Option<Api>,
     workload: Workload,
     unit: &'static str,
     /// The median run's figure.
@@ -169,6 +187,17 @@ struct Figure {
     /// same target and workload (above 1: slower than the kernel).
     #[serde(skip_serializing_if = "Option::is_none")]
     time_vs_linux: Option<f64>,
+}
+
+impl Figure {
+    /// The stack, and berth's server API where it has one.
+    fn contender(&self) -> String {
+        let stack = format!("{:?}", self.stack).to_lowercase();
+        match self.api {
+            Some(api) => format!("{stack}/{}", format!("{api:?}").to_lowercase()),
+            None => stack,
+        }
+    }
 }
 
 /// A run that did not complete.
@@ -273,15 +302,26 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     for &target in &targets {
         let mut setups = Vec::new();
         for &stack in &args.stacks {
-            if let Some(setup) = Setup::start(target, stack, &link)? {
-                setups.push((stack, setup));
+            // berth's server APIs are contenders of their own where it
+            // runs servers (the core target has none).
+            let apis: Vec<Option<Api>> = match (stack, target) {
+                (StackKind::Berth, Target::Mem | Target::Tun) => {
+                    args.api.iter().copied().map(Some).collect()
+                }
+                _ => vec![None],
+            };
+            for api in apis {
+                let on = api.unwrap_or(Api::Callback);
+                if let Some(setup) = Setup::start(target, stack, on, &link)? {
+                    setups.push(((stack, api), setup));
+                }
             }
         }
         for &workload in &workloads {
             let mut times: Vec<Vec<Outcome>> = vec![Vec::new(); setups.len()];
             for run in 1..=args.runs {
-                for ((stack, setup), t) in setups.iter().zip(times.iter_mut()) {
-                    let what = || format!("{target:?} {stack:?} {workload:?}");
+                for (((stack, api), setup), t) in setups.iter().zip(times.iter_mut()) {
+                    let what = || format!("{target:?} {stack:?} {api:?} {workload:?}");
                     match setup.measure(workload, &report) {
                         Ok(took) => t.push(Ok(took)),
                         // Under loss, failing is a result: say so, go on.
@@ -293,8 +333,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            for ((stack, _), t) in setups.iter().zip(times) {
-                let f = figure(target, *stack, workload, &report, t);
+            for (((stack, api), _), t) in setups.iter().zip(times) {
+                let f = figure(target, (*stack, *api), workload, &report, t);
                 report.figures.push(f);
             }
         }
@@ -346,7 +386,7 @@ fn compare_with_linux(figures: &mut [Figure]) {
 /// failed run counts as 0, slower than any that finished.
 fn figure(
     target: Target,
-    stack: StackKind,
+    (stack, api): (StackKind, Option<Api>),
     workload: Workload,
     report: &Report,
     times: Vec<Outcome>,
@@ -377,6 +417,7 @@ fn figure(
     Figure {
         target,
         stack,
+        api,
         workload,
         unit,
         median: rate(median),
@@ -397,7 +438,7 @@ fn median(mut runs: Vec<Option<Duration>>) -> Option<Duration> {
 
 fn print_table(report: &Report) {
     println!(
-        "{:<5} {:<8} {:<8} {:>14} {:<15} {:>9}   runs",
+        "{:<5} {:<14} {:<8} {:>14} {:<15} {:>9}   runs",
         "where", "stack", "load", "median", "unit", "vs berth"
     );
     for f in &report.figures {
@@ -411,9 +452,9 @@ fn print_table(report: &Report) {
         let ratio = berth.map_or(String::from("-"), |b| format!("{:.2}x", f.median / b));
         let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.3}")).collect();
         println!(
-            "{:<5} {:<8} {:<8} {:>14.3} {:<15} {:>9}   {}",
+            "{:<5} {:<14} {:<8} {:>14.3} {:<15} {:>9}   {}",
             format!("{:?}", f.target).to_lowercase(),
-            format!("{:?}", f.stack).to_lowercase(),
+            f.contender(),
             format!("{:?}", f.workload).to_lowercase(),
             f.median,
             f.unit,
@@ -435,7 +476,7 @@ fn print_loss_table(report: &Report) {
         report.transfer_timeout_secs.unwrap_or_default()
     );
     println!(
-        "{:<5} {:<8} {:<8} {:>9} {:>9} {:>10}   runs (s)",
+        "{:<5} {:<14} {:<8} {:>9} {:>9} {:>10}   runs (s)",
         "where", "stack", "load", "seconds", "Mbit/s", "vs linux"
     );
     for f in &report.figures {
@@ -452,9 +493,9 @@ fn print_loss_table(report: &Report) {
             )
             .collect();
         println!(
-            "{:<5} {:<8} {:<8} {:>9} {:>9} {:>10}   {}",
+            "{:<5} {:<14} {:<8} {:>9} {:>9} {:>10}   {}",
             format!("{:?}", f.target).to_lowercase(),
-            format!("{:?}", f.stack).to_lowercase(),
+            f.contender(),
             format!("{:?}", f.workload).to_lowercase(),
             f.median_secs
                 .map_or("failed".to_owned(), |s| format!("{s:.2}")),

@@ -24,7 +24,7 @@ use berth_device::tun::{TunConfig, TunDevice};
 
 use super::dial::{BerthDial, Dial, KernelDial};
 use super::workload::{self, Addrs, Servers, Service, bind_all};
-use super::{Report, StackKind, Target, Workload, checked, core, smoltcp};
+use super::{Api, Report, StackKind, Target, Workload, checked, core, sessions, smoltcp};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -94,6 +94,7 @@ impl Setup {
     pub(super) fn start(
         target: Target,
         stack: StackKind,
+        api: Api,
         link: &Link,
     ) -> anyhow::Result<Option<Self>> {
         let Link { mtu, offload, loss } = *link;
@@ -106,9 +107,9 @@ impl Setup {
             (Target::Core, StackKind::Linux) | (Target::Mem, StackKind::Smoltcp) => {
                 return Ok(None);
             }
-            (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload)?,
+            (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload, api)?,
             (Target::Mem, StackKind::Linux) => kernel_loopback()?,
-            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss)?,
+            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss, api)?,
             (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu, loss)?,
             // Without loss the kernels keep their default offloads.
             (Target::Tun, StackKind::Linux) => kernel_veth(mtu, offload || loss == 0.0, loss)?,
@@ -215,14 +216,39 @@ fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::
     }
 }
 
-fn berth_servers(stack: &NetStack, ip: Ipv4Addr) -> anyhow::Result<Servers> {
-    Servers::start(bind_all(|service| -> anyhow::Result<_> {
+/// berth's servers: with `Api::Callback`, discard, echo and source as
+/// sessions on the stack thread (the checked services of the loss
+/// workloads stay threaded); with `Api::Blocking`, all on threads.
+fn berth_servers(stack: &NetStack, ip: Ipv4Addr, api: Api) -> anyhow::Result<Servers> {
+    let mut ports = Vec::new();
+    let listeners = bind_all(|service| -> anyhow::Result<_> {
         let a = addr(ip, service.port());
-        Ok((berth::net::TcpListener::bind(stack, a)?, a))
-    })?)
+        let on_thread = match (api, service) {
+            (Api::Blocking, _) | (_, Service::Verify | Service::Pattern) => true,
+            (Api::Callback, Service::Discard) => {
+                ports.push(stack.serve(a, |_| sessions::Discard)?);
+                false
+            }
+            (Api::Callback, Service::Echo) => {
+                ports.push(stack.serve(a, |_| sessions::Echo)?);
+                false
+            }
+            (Api::Callback, Service::Source) => {
+                ports.push(stack.serve(a, |_| sessions::Source::default())?);
+                false
+            }
+        };
+        let listener = if on_thread {
+            Some(berth::net::TcpListener::bind(stack, a)?)
+        } else {
+            None
+        };
+        Ok((listener, a))
+    })?;
+    Servers::start_some(listeners, ports)
 }
 
-fn berth_mem(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
+fn berth_mem(mtu: usize, offload: bool, api: Api) -> anyhow::Result<Setup> {
     // With offloads the link carries long TCP segments whole, as the
     // kernel's loopback does with its 64 KiB MTU.
     let (left, right) = if offload {
@@ -238,7 +264,7 @@ fn berth_mem(mtu: usize, offload: bool) -> anyhow::Result<Setup> {
         .addr(IpAddr::V4(KERNEL))
         .seed(super::super::up::random_seed())
         .build(right)?;
-    let servers = berth_servers(&server, USERSPACE)?;
+    let servers = berth_servers(&server, USERSPACE, api)?;
     Ok(Setup::BerthMem {
         client,
         servers,
@@ -277,14 +303,19 @@ fn tun_namespace(
     Ok((ns, dev))
 }
 
-fn berth_tun(mtu: usize, offload: bool, loss: f64) -> anyhow::Result<Setup> {
-    let (ns, dev) = tun_namespace(&netns_name('b'), &device_name('b'), mtu, offload)?;
+fn berth_tun(mtu: usize, offload: bool, loss: f64, api: Api) -> anyhow::Result<Setup> {
+    // One namespace per server API: both may be set up at once.
+    let role = match api {
+        Api::Callback => 'b',
+        Api::Blocking => 't',
+    };
+    let (ns, dev) = tun_namespace(&netns_name(role), &device_name(role), mtu, offload)?;
     let stack = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
         .mtu(mtu)
         .build(dev)?;
-    let servers = berth_servers(&stack, USERSPACE)?;
+    let servers = berth_servers(&stack, USERSPACE, api)?;
     Ok(Setup::BerthTun {
         loss: LossRules::add(&ns, loss)?,
         ns,

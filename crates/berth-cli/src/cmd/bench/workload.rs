@@ -205,6 +205,9 @@ pub(crate) struct Servers {
     stop: Arc<AtomicBool>,
     acceptors: Vec<JoinHandle<()>>,
     addrs: Addrs,
+    /// Services berth serves on its stack thread (`sessions.rs`), closed
+    /// with the servers.
+    sessions: Vec<berth::PortListener>,
 }
 
 impl Servers {
@@ -214,10 +217,22 @@ impl Servers {
 
     /// Starts a server on each listener, given in [`Service::ALL`]'s order.
     pub(crate) fn start<L: Listen>(listeners: [(L, SocketAddr); 5]) -> anyhow::Result<Self> {
+        Self::start_some(listeners.map(|(l, a)| (Some(l), a)), Vec::new())
+    }
+
+    /// Like [`Servers::start`], where a service without a listener is
+    /// served by one of `sessions` at its address.
+    pub(crate) fn start_some<L: Listen>(
+        listeners: [(Option<L>, SocketAddr); 5],
+        sessions: Vec<berth::PortListener>,
+    ) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let addrs = Addrs(listeners.each_ref().map(|(_, addr)| *addr));
         let mut acceptors = Vec::new();
         for (service, (listener, _)) in Service::ALL.into_iter().zip(listeners) {
+            let Some(listener) = listener else {
+                continue;
+            };
             let serve = match service {
                 Service::Discard => discard_conn::<L::Stream>,
                 Service::Echo => echo_conn::<L::Stream>,
@@ -231,6 +246,7 @@ impl Servers {
             stop,
             acceptors,
             addrs,
+            sessions,
         })
     }
 
@@ -238,6 +254,7 @@ impl Servers {
     /// (from wherever the clients can reach it) so its acceptor wakes up.
     pub(crate) fn stop<D: Dial>(self, dial: &D) {
         self.stop.store(true, Ordering::SeqCst);
+        drop(self.sessions);
         for addr in self.addrs.0 {
             drop(dial.dial(addr));
         }

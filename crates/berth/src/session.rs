@@ -1,0 +1,300 @@
+//! Servers on the run-to-completion path made easy: [`NetStack::serve`]
+//! gives each connection of a port its own state (a [`Session`]) and an
+//! output buffer that never blocks, flushed by the stack thread as the
+//! peer acknowledges. A session is a small state machine: no thread, no
+//! stack of its own, so an idle connection costs its socket and its state.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use berth::{NetStack, Session, SessionIo, net::TcpStream};
+//! use berth_device::{channel::ChannelDevice, Medium};
+//!
+//! /// RFC 862 echo, with back-pressure: it reads only while what it wrote
+//! /// has gone out.
+//! struct Echo;
+//!
+//! impl Session for Echo {
+//!     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+//!         let mut buf = [0u8; 4096];
+//!         while io.buffered() == 0 {
+//!             match io.read(&mut buf) {
+//!                 Ok(0) => return io.close(),
+//!                 Ok(n) => { let _ = io.write(&buf[..n]); }
+//!                 Err(_) => return,
+//!             }
+//!         }
+//!     }
+//!     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
+//!         self.readable(io);
+//!     }
+//! }
+//!
+//! let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+//! let host = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left).unwrap();
+//! let peer = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right).unwrap();
+//! let _port = host.serve("198.18.0.2:7", |_peer| Echo).unwrap();
+//! let mut c = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+//! c.write_all(b"ping").unwrap();
+//! let mut back = [0; 4];
+//! c.read_exact(&mut back).unwrap();
+//! assert_eq!(&back, b"ping");
+//! ```
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+
+use berth_core::handle::SocketHandle;
+
+use crate::NetStack;
+use crate::callback::{PortCtx, PortListener};
+use crate::ports::PortEvent;
+
+/// One connection of a port served with [`NetStack::serve`]: its state,
+/// and what it does at each event. Every method runs on the stack thread
+/// and must not block.
+pub trait Session: Send + 'static {
+    /// The connection is established (before any data is read).
+    fn opened(&mut self, _io: &mut SessionIo<'_, '_>) {}
+
+    /// Data or the end of stream can be read. Edge-triggered: read until
+    /// `WouldBlock` (or stop early and resume from [`Session::writable`]:
+    /// no new `readable` comes for data already waiting).
+    fn readable(&mut self, io: &mut SessionIo<'_, '_>);
+
+    /// What was buffered has all gone to the connection, and it takes
+    /// more.
+    fn writable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+
+    /// The connection is gone (the peer closed it or it failed); the
+    /// session is dropped after this. Not called after the session itself
+    /// closed or aborted it.
+    fn closed(&mut self) {}
+}
+
+/// What a [`Session`] may do with its connection.
+pub struct SessionIo<'c, 'a> {
+    ctx: &'c mut PortCtx<'a>,
+    conn: SocketHandle,
+    slot: &'c mut Output,
+}
+
+/// A connection's output buffer and what to do once it is flushed.
+#[derive(Default)]
+struct Output {
+    buf: Vec<u8>,
+    /// Bytes of `buf` already handed to the connection.
+    sent: usize,
+    /// Close (or just send a FIN) once `buf` is flushed.
+    then: Option<Then>,
+    /// Closed or aborted: the session is done.
+    done: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Then {
+    ShutdownWrite,
+    Close,
+}
+
+impl Output {
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.sent..).unwrap_or(&[])
+    }
+}
+
+impl SessionIo<'_, '_> {
+    /// Reads into `buf`: `Ok(0)` is end of stream, `WouldBlock` means
+    /// nothing more for now.
+    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.ctx.recv(self.conn, buf)
+    }
+
+    /// Writes all of `data`: what the connection takes now goes to it, the
+    /// rest waits in the session's buffer and goes out as the peer makes
+    /// room, in order. Never blocks; an error only if the connection can no
+    /// longer send (`BrokenPipe`, `ConnectionReset`).
+    pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.slot.done || self.slot.then.is_some() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        let taken = if self.slot.pending().is_empty() {
+            match self.ctx.send(self.conn, data) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => 0,
+                Err(e) => return Err(e),
+            }
+        } else {
+            0
+        };
+        if let Some(rest) = data.get(taken..).filter(|r| !r.is_empty()) {
+            if self.slot.sent > 0 && self.slot.sent == self.slot.buf.len() {
+                self.slot.buf.clear();
+                self.slot.sent = 0;
+            }
+            self.slot.buf.extend_from_slice(rest);
+        }
+        Ok(())
+    }
+
+    /// Writes what the connection takes now, without buffering:
+    /// `WouldBlock` when it takes nothing (or the buffer still holds
+    /// data); a `writable` call follows when there is room.
+    pub fn try_write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.slot.done || self.slot.then.is_some() {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        if !self.slot.pending().is_empty() {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        self.ctx.send(self.conn, data)
+    }
+
+    /// Bytes written but still waiting in the session's buffer.
+    pub fn buffered(&self) -> usize {
+        self.slot.pending().len()
+    }
+
+    /// Sends a FIN once everything written has gone out; reads go on.
+    pub fn shutdown_write(&mut self) {
+        if self.slot.then.is_none() {
+            self.slot.then = Some(Then::ShutdownWrite);
+        }
+        self.finish_if_flushed();
+    }
+
+    /// Closes the connection once everything written has gone out (FIN;
+    /// or a reset if data the session did not read is left, as
+    /// `close(2)`). No more calls come for it.
+    pub fn close(&mut self) {
+        self.slot.then = Some(Then::Close);
+        self.finish_if_flushed();
+    }
+
+    /// Resets the connection now, dropping what waits either way: the
+    /// peer sees `ConnectionReset`, never a stream that looks complete.
+    /// For a session that gives up (a timeout, an error, a bad peer). No
+    /// more calls come for it.
+    pub fn abort(&mut self) {
+        if !self.slot.done {
+            self.slot.done = true;
+            let _ = self.ctx.abort(self.conn);
+        }
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&mut self) -> io::Result<SocketAddr> {
+        self.ctx.peer_addr(self.conn)
+    }
+
+    /// The connection's local address.
+    pub fn local_addr(&mut self) -> io::Result<SocketAddr> {
+        self.ctx.local_addr(self.conn)
+    }
+
+    /// Hands buffered bytes to the connection; whether all went.
+    fn flush(&mut self) -> bool {
+        while !self.slot.pending().is_empty() {
+            let start = self.slot.sent;
+            let Some(rest) = self.slot.buf.get(start..) else {
+                break;
+            };
+            match self.ctx.send(self.conn, rest) {
+                Ok(n) => self.slot.sent += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
+                Err(_) => {
+                    // Gone: what waited can never be sent.
+                    self.slot.buf.clear();
+                    self.slot.sent = 0;
+                    return true;
+                }
+            }
+        }
+        self.slot.buf.clear();
+        self.slot.sent = 0;
+        // A buffer that grew for a burst does not stay big while idle.
+        if self.slot.buf.capacity() > 64 * 1024 {
+            self.slot.buf = Vec::new();
+        }
+        self.finish_if_flushed();
+        true
+    }
+
+    /// Carries out a close or shutdown asked for once nothing waits.
+    fn finish_if_flushed(&mut self) {
+        if self.slot.done || !self.slot.pending().is_empty() {
+            return;
+        }
+        match self.slot.then {
+            Some(Then::Close) => {
+                self.slot.done = true;
+                let _ = self.ctx.close(self.conn);
+            }
+            Some(Then::ShutdownWrite) => {
+                let _ = self.ctx.shutdown_write(self.conn);
+            }
+            None => {}
+        }
+    }
+}
+
+/// A session and its output.
+struct Entry<S> {
+    session: S,
+    out: Output,
+}
+
+impl NetStack {
+    /// Listens on `addr` and serves each connection with a [`Session`]
+    /// made by `new_session` (given the peer's address), on the stack
+    /// thread, run to completion (see the `callback` module). Dropping the
+    /// returned [`PortListener`] closes the port and its connections.
+    pub fn serve<S, F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        mut new_session: F,
+    ) -> io::Result<PortListener>
+    where
+        S: Session,
+        F: FnMut(SocketAddr) -> S + Send + 'static,
+    {
+        let mut entries: HashMap<SocketHandle, Entry<S>> = HashMap::new();
+        self.listen_with(addr, move |ctx, event| {
+            let conn = event.conn();
+            if let PortEvent::Accepted { peer, .. } = event {
+                entries.insert(
+                    conn,
+                    Entry {
+                        session: new_session(peer),
+                        out: Output::default(),
+                    },
+                );
+            }
+            let Some(entry) = entries.get_mut(&conn) else {
+                return;
+            };
+            let mut io = SessionIo {
+                ctx,
+                conn,
+                slot: &mut entry.out,
+            };
+            match event {
+                PortEvent::Accepted { .. } => entry.session.opened(&mut io),
+                PortEvent::Readable(_) => entry.session.readable(&mut io),
+                PortEvent::Writable(_) => {
+                    if io.flush() && !io.slot.done && io.slot.then.is_none() {
+                        entry.session.writable(&mut io);
+                    }
+                }
+                PortEvent::Closed(_) => {
+                    entry.session.closed();
+                    entries.remove(&conn);
+                    return;
+                }
+            }
+            if entry.out.done {
+                entries.remove(&conn);
+            }
+        })
+    }
+}

@@ -1,0 +1,181 @@
+//! `NetStack::serve`: sessions on the stack thread with buffered output.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::Shutdown;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+
+use berth::net::TcpStream;
+use berth::{NetStack, Session, SessionIo};
+use berth_device::Medium;
+use berth_device::channel::ChannelDevice;
+
+fn two_stacks() -> (NetStack, NetStack) {
+    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let host = NetStack::builder()
+        .addr("198.18.0.2".parse().unwrap())
+        .seed(2)
+        .build(left)
+        .unwrap();
+    let peer = NetStack::builder()
+        .addr("198.18.0.1".parse().unwrap())
+        .seed(1)
+        .build(right)
+        .unwrap();
+    (host, peer)
+}
+
+fn pattern(i: usize) -> u8 {
+    (i * 7 % 251) as u8
+}
+
+/// Writes far more than the connection's send queue holds in one call,
+/// then closes: the buffer goes out as the peer reads, then the FIN.
+struct Blurt(usize);
+
+impl Session for Blurt {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        let data: Vec<u8> = (0..self.0).map(pattern).collect();
+        io.write(&data).unwrap();
+        assert!(io.buffered() > 0, "more than the send queue holds");
+        io.close();
+    }
+    fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+}
+
+#[test]
+fn buffered_output_goes_out_whole_before_the_close() {
+    const TOTAL: usize = 4 << 20;
+    let (host, peer) = two_stacks();
+    let _port = host.serve("198.18.0.2:19", |_| Blurt(TOTAL)).unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:19").unwrap();
+    let mut got = Vec::new();
+    c.read_to_end(&mut got).unwrap();
+    assert_eq!(got.len(), TOTAL);
+    assert!(got.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+}
+
+/// Echo with back-pressure: reads only while nothing waits in its buffer.
+struct Echo;
+
+impl Session for Echo {
+    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        let mut buf = [0u8; 4096];
+        while io.buffered() == 0 {
+            match io.read(&mut buf) {
+                Ok(0) => return io.close(),
+                Ok(n) => io.write(&buf[..n]).unwrap(),
+                Err(_) => return,
+            }
+        }
+    }
+    fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
+        self.readable(io);
+    }
+}
+
+/// A client that writes 8 MiB before reading anything: the echo stops
+/// reading while its output waits (the window closes), and resumes on
+/// `writable`; every byte comes back in order, then the end.
+#[test]
+fn echo_with_back_pressure_returns_every_byte() {
+    const TOTAL: usize = 8 << 20;
+    let (host, peer) = two_stacks();
+    let _port = host.serve("198.18.0.2:7", |_| Echo).unwrap();
+    let c = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let mut w = c.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
+        w.write_all(&data).unwrap();
+        w.shutdown(Shutdown::Write).unwrap();
+    });
+    let mut got = Vec::new();
+    (&c).read_to_end(&mut got).unwrap();
+    writer.join().unwrap();
+    assert_eq!(got.len(), TOTAL);
+    assert!(got.iter().enumerate().all(|(i, &b)| b == pattern(i)));
+}
+
+/// A session that gives up aborts: the client sees a reset, not an end of
+/// stream that would make a cut reply look whole.
+struct GiveUp;
+
+impl Session for GiveUp {
+    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        let mut buf = [0u8; 64];
+        if let Ok(1..) = io.read(&mut buf) {
+            io.write(b"partial").unwrap();
+            io.abort();
+        }
+    }
+}
+
+#[test]
+fn an_aborted_session_is_a_reset_at_the_peer() {
+    let (host, peer) = two_stacks();
+    let _port = host.serve("198.18.0.2:80", |_| GiveUp).unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:80").unwrap();
+    c.write_all(b"GET /").unwrap();
+    let mut got = Vec::new();
+    let err = loop {
+        let mut buf = [0u8; 64];
+        match c.read(&mut buf) {
+            Ok(0) => panic!("a clean end of stream after {got:?}"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+}
+
+/// `closed` is called once when the peer goes away, and the session is
+/// dropped; `peer_addr` names the client.
+struct Watch {
+    closed: Arc<AtomicUsize>,
+    peer: mpsc::Sender<std::net::SocketAddr>,
+}
+
+impl Session for Watch {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        self.peer.send(io.peer_addr().unwrap()).unwrap();
+    }
+    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        let mut buf = [0u8; 64];
+        while let Ok(1..) = io.read(&mut buf) {}
+    }
+    fn closed(&mut self) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        // The last message: the session is gone.
+        let _ = self.peer.send("0.0.0.0:0".parse().unwrap());
+    }
+}
+
+#[test]
+fn closed_is_called_when_the_peer_resets() {
+    let (host, peer) = two_stacks();
+    let closed = Arc::new(AtomicUsize::new(0));
+    let (tx, rx) = mpsc::channel();
+    let count = closed.clone();
+    let _port = host
+        .serve("198.18.0.2:9", move |_| Watch {
+            closed: count.clone(),
+            peer: tx.clone(),
+        })
+        .unwrap();
+    let c = TcpStream::connect(&peer, "198.18.0.2:9").unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    assert_eq!(rx.recv_timeout(limit).unwrap(), c.local_addr().unwrap());
+    c.abort().unwrap();
+    assert_eq!(
+        rx.recv_timeout(limit).unwrap(),
+        "0.0.0.0:0".parse().unwrap(),
+        "the session was dropped"
+    );
+    assert_eq!(closed.load(Ordering::SeqCst), 1);
+}
