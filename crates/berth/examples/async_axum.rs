@@ -1,19 +1,26 @@
-//! An axum app served by berth, and a hyper client fetching from it: two
-//! stacks joined in memory, so no root and no TUN device are needed.
+//! An axum app served by berth with `axum::serve`, and a hyper client
+//! fetching from it: two stacks joined in memory, so no root and no TUN
+//! device are needed.
 //!
 //! ```text
-//! cargo run -p berth --example async_axum --features tokio
+//! cargo run -p berth --example async_axum --features axum
 //! ```
 //!
-//! The axum `Router` is untouched. `axum::serve` wants a tokio
-//! `TcpListener`, so the accept loop is written out: each berth
-//! `TcpStream` goes to hyper's HTTP/1 connection driver through
-//! `hyper_util::rt::TokioIo`, with the router as the service.
+//! The axum `Router` is untouched, and `axum::serve` takes the berth
+//! listener as it takes tokio's (the `axum` feature implements
+//! `axum::serve::Listener` for it). The handler reads the client's address
+//! with `ConnectInfo<SocketAddr>`; for that the listener goes through
+//! axum's `tap_io` with a closure that does nothing, because axum 0.8
+//! implements `Connected` for `SocketAddr` only on tokio's listener and on
+//! `TapIo` (see `berth::tokio_net`).
 
 use std::io;
+use std::net::SocketAddr;
 
 use axum::Router;
+use axum::extract::ConnectInfo;
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use berth::NetStack;
 use berth::tokio_net::{TcpListener, TcpStream};
 use berth_device::Medium;
@@ -21,10 +28,13 @@ use berth_device::channel::ChannelDevice;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
-use hyper_util::service::TowerToHyperService;
+
+async fn hello(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
+    format!("hello from axum on berth, {peer}\n")
+}
 
 fn app() -> Router {
-    Router::new().route("/", get(|| async { "hello from axum on berth\n" }))
+    Router::new().route("/", get(hello))
 }
 
 #[tokio::main]
@@ -39,20 +49,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
     println!("serving on http://{}", listener.local_addr()?);
-    let app = app();
-    tokio::spawn(async move {
-        while let Ok((stream, peer)) = listener.accept().await {
-            let service = TowerToHyperService::new(app.clone());
-            tokio::spawn(async move {
-                if let Err(e) = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await
-                {
-                    eprintln!("connection from {peer}: {e}");
-                }
-            });
-        }
-    });
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(
+        axum::serve(
+            listener.tap_io(|_| ()),
+            app().into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .into_future(),
+    );
 
     let stream = TcpStream::connect(&client, "198.18.0.2:80").await?;
     println!("connected from {}", stream.local_addr()?);
@@ -69,5 +76,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = resp.into_body().collect().await?.to_bytes();
     print!("\n{}", String::from_utf8_lossy(&body));
     io::Write::flush(&mut io::stdout())?;
+
+    // Graceful shutdown: stop accepting, close the idle connection.
+    let _ = stop.send(());
+    serving.await??;
     Ok(())
 }

@@ -33,7 +33,8 @@
 //! With the `tokio` feature, `berth::tokio_net` has the same sockets with
 //! `tokio::net`'s names: `async fn`s with `poll_*` twins, `AsyncRead` and
 //! `AsyncWrite`, `split`/`into_split`, so hyper and axum run over berth
-//! unchanged (see `examples/async_axum.rs`). [`server`] is the
+//! unchanged. With the `axum` feature, `axum::serve` takes a berth
+//! listener (see `examples/async_axum.rs`). [`server`] is the
 //! acceptor/worker helper for blocking servers.
 //!
 //! The fastest servers run on the stack thread itself, run to completion:
@@ -81,6 +82,7 @@
 //! | `OutOfMemory` | a configured limit (sockets, buffer memory) was reached |
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod callback;
 mod driver;
@@ -92,6 +94,7 @@ pub mod server;
 pub mod session;
 mod shared;
 #[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
 pub mod tokio_net;
 
 pub use berth_core;

@@ -267,7 +267,7 @@ print("ok", len(ok))
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(server.served(), 500);
+    assert_eq!(server.stats().served, 500);
     server.shutdown();
 }
 

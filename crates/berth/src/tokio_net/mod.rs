@@ -5,7 +5,10 @@
 //! constructors. They run on any executor: the stack thread wakes the task
 //! through the `Waker` it parked with, so no tokio reactor is needed (the
 //! crate only uses tokio's I/O traits), and hyper or axum run unchanged over
-//! `hyper_util::rt::TokioIo<TcpStream>`.
+//! `hyper_util::rt::TokioIo<TcpStream>`. With the `axum` feature,
+//! [`TcpListener`] implements axum 0.8's `axum::serve::Listener`, so
+//! `axum::serve(listener, app)` takes it as it takes tokio's (its docs show
+//! `ConnectInfo<SocketAddr>` and a graceful shutdown).
 //!
 //! Addresses are what [`ToSocketAddrs`] takes (`"198.18.0.2:80"`,
 //! `SocketAddr`, `localhost`): berth never asks the host's resolver, which
@@ -46,6 +49,8 @@
 //! # }
 //! ```
 
+#[cfg(feature = "axum")]
+mod axum;
 pub mod tcp;
 mod udp;
 
