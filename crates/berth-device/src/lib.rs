@@ -40,6 +40,13 @@ pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     sys::wait_readable(fd, timeout)
 }
 
+/// Keeps the calling thread on CPU `cpu` from now on (`sched_setaffinity`),
+/// for a stack thread that should own a core, or for benchmarks that place
+/// client and server. `Unsupported` off Linux.
+pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    sys::pin_current_thread(cpu)
+}
+
 /// What a device's frames carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Medium {
@@ -155,5 +162,25 @@ impl<D: Device + ?Sized> Device for Box<D> {
     }
     fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
         (**self).send_tcp_segments(packet, seg_payload)
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod pin_tests {
+    use super::pin_current_thread;
+
+    #[test]
+    fn a_pinned_thread_runs_on_its_cpu_only() {
+        std::thread::spawn(|| {
+            pin_current_thread(0).unwrap();
+            let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
+            assert!(status.contains("Cpus_allowed_list:\t0\n"), "{status}");
+            assert_eq!(
+                pin_current_thread(1 << 20).unwrap_err().kind(),
+                std::io::ErrorKind::InvalidInput
+            );
+        })
+        .join()
+        .unwrap();
     }
 }

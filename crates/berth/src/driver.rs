@@ -44,6 +44,8 @@ pub struct NetStackBuilder {
     /// Set by [`NetStackBuilder::seed`] (or a `config` that changed it);
     /// otherwise the operating system's randomness decides.
     seed: Option<u64>,
+    /// The CPU the stack thread is kept on.
+    cpu: Option<usize>,
 }
 
 impl NetStackBuilder {
@@ -115,6 +117,14 @@ impl NetStackBuilder {
         self
     }
 
+    /// Keeps the stack thread on CPU `cpu` (`sched_setaffinity`): a
+    /// server that gives the stack a core of its own, or a benchmark that
+    /// places client and server. `build` fails if the CPU cannot be used.
+    pub fn stack_thread_cpu(mut self, cpu: usize) -> Self {
+        self.cpu = Some(cpu);
+        self
+    }
+
     /// Any other core setting.
     pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
         let before = self.cfg.seed;
@@ -165,9 +175,30 @@ impl NetStackBuilder {
         }
         let shared = Arc::new(Shared::new(Stack::new(cfg), waker));
         let thread_shared = shared.clone();
+        let (pinned_tx, pinned) = std::sync::mpsc::channel();
+        let cpu = self.cpu;
         let thread = std::thread::Builder::new()
             .name("berth-stack".into())
-            .spawn(move || run(&thread_shared, Box::new(device), poll))?;
+            .spawn(move || {
+                if let Some(cpu) = cpu {
+                    let pinned = berth_device::pin_current_thread(cpu);
+                    let failed = pinned.is_err();
+                    let _ = pinned_tx.send(pinned);
+                    if failed {
+                        return;
+                    }
+                }
+                drop(pinned_tx);
+                run(&thread_shared, Box::new(device), poll);
+            })?;
+        // The CPU could not be used: the thread ended; say why.
+        if let Ok(Err(e)) = pinned.recv() {
+            let _ = thread.join();
+            return Err(io::Error::new(
+                e.kind(),
+                format!("keeping the stack thread on CPU {}: {e}", cpu.unwrap_or(0)),
+            ));
+        }
         Ok(NetStack {
             shared,
             thread: Some(thread),

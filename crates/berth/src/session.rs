@@ -15,14 +15,16 @@
 //!
 //! impl Session for Echo {
 //!     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-//!         let mut buf = [0u8; 4096];
-//!         while io.buffered() == 0 {
-//!             match io.read(&mut buf) {
-//!                 Ok(0) => return io.close(),
-//!                 Ok(n) => { let _ = io.write(&buf[..n]); }
-//!                 Err(_) => return,
+//!         // A reused buffer: nothing to clear for each small read.
+//!         berth::session::with_scratch(|buf| {
+//!             while io.buffered() == 0 {
+//!                 match io.read(buf) {
+//!                     Ok(0) => return io.close(),
+//!                     Ok(n) => { let _ = io.write(&buf[..n]); }
+//!                     Err(_) => return,
+//!                 }
 //!             }
-//!         }
+//!         })
 //!     }
 //!     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
 //!         self.readable(io);
@@ -40,6 +42,7 @@
 //! assert_eq!(&back, b"ping");
 //! ```
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -236,6 +239,29 @@ impl SessionIo<'_, '_> {
             None => {}
         }
     }
+}
+
+/// How long [`with_scratch`]'s buffer is.
+pub const SCRATCH_LEN: usize = 64 * 1024;
+
+/// Runs `f` with a buffer of [`SCRATCH_LEN`] bytes to read into, kept by
+/// this thread and reused: not zeroed for each call (it holds what was
+/// read last), so a session reading a 64-byte request does not clear
+/// 64 KiB first. Sessions run on the stack thread, one at a time, so one
+/// buffer serves them all; a nested call gets a fresh one.
+pub fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
+    thread_local! {
+        static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            if buf.len() != SCRATCH_LEN {
+                buf.resize(SCRATCH_LEN, 0);
+            }
+            f(&mut buf)
+        }
+        Err(_) => f(&mut vec![0u8; SCRATCH_LEN]),
+    })
 }
 
 /// A session and its output.

@@ -870,3 +870,30 @@ fn ttl_on_every_socket() {
     udp.set_ttl(3).unwrap();
     assert_eq!(udp.ttl().unwrap(), 3);
 }
+
+/// `stack_thread_cpu`: a CPU that exists keeps the stack working; one that
+/// cannot be used fails `build` with the reason.
+#[test]
+fn the_stack_thread_can_be_kept_on_a_cpu() {
+    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let server = NetStack::builder()
+        .addr("198.18.0.2".parse().unwrap())
+        .stack_thread_cpu(0)
+        .build(left)
+        .unwrap();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let client = NetStack::builder()
+        .addr("198.18.0.1".parse().unwrap())
+        .build(right)
+        .unwrap();
+    let _c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    listener.accept().unwrap();
+    let (left, _right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let err = NetStack::builder()
+        .stack_thread_cpu(1 << 20)
+        .build(left)
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("CPU"), "{err}");
+}

@@ -10,10 +10,6 @@ use berth::{Session, SessionIo};
 
 use super::{Counters, daytime, http, patterns};
 
-/// What a session reads at a time (on the stack thread's stack, not kept
-/// per connection).
-const CHUNK: usize = 16 * 1024;
-
 /// RFC 862: sends back what it receives; reads only while what it wrote
 /// has gone out (a slow reader closes the window, as with a thread that
 /// blocks in `write`).
@@ -21,19 +17,20 @@ pub(crate) struct Echo;
 
 impl Session for Echo {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; CHUNK];
-        while io.buffered() == 0 {
-            match io.read(&mut buf) {
-                Ok(0) => return io.close(),
-                Ok(n) => {
-                    if io.write(&buf[..n]).is_err() {
-                        return io.abort();
+        berth::session::with_scratch(|buf| {
+            while io.buffered() == 0 {
+                match io.read(buf) {
+                    Ok(0) => return io.close(),
+                    Ok(n) => {
+                        if io.write(&buf[..n]).is_err() {
+                            return io.abort();
+                        }
                     }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                    Err(_) => return io.abort(),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(_) => return io.abort(),
             }
-        }
+        })
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
@@ -46,17 +43,18 @@ pub(crate) struct Discard(pub(crate) Arc<Counters>);
 
 impl Session for Discard {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; CHUNK];
-        loop {
-            match io.read(&mut buf) {
-                Ok(0) => return io.close(),
-                Ok(n) => {
-                    self.0.discarded.fetch_add(n as u64, Ordering::Relaxed);
+        berth::session::with_scratch(|buf| {
+            loop {
+                match io.read(buf) {
+                    Ok(0) => return io.close(),
+                    Ok(n) => {
+                        self.0.discarded.fetch_add(n as u64, Ordering::Relaxed);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                    Err(_) => return io.abort(),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                Err(_) => return io.abort(),
             }
-        }
+        })
     }
 }
 
@@ -85,9 +83,10 @@ impl Session for Chargen {
     }
 
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; CHUNK];
-        // The end of the client's stream does not stop the lines.
-        while let Ok(1..) = io.read(&mut buf) {}
+        berth::session::with_scratch(|buf| {
+            // The end of the client's stream does not stop the lines.
+            while let Ok(1..) = io.read(buf) {}
+        })
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
@@ -105,8 +104,7 @@ impl Session for Daytime {
     }
 
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; 512];
-        while let Ok(1..) = io.read(&mut buf) {}
+        berth::session::with_scratch(|buf| while let Ok(1..) = io.read(buf) {})
     }
 }
 
@@ -194,10 +192,14 @@ impl Http {
             if self.eof {
                 return io.close();
             }
-            let mut buf = [0u8; CHUNK];
-            match io.read(&mut buf) {
+            let read = berth::session::with_scratch(|buf| {
+                let n = io.read(buf)?;
+                self.input.extend_from_slice(&buf[..n]);
+                Ok::<_, std::io::Error>(n)
+            });
+            match read {
                 Ok(0) => self.eof = true,
-                Ok(n) => self.input.extend_from_slice(&buf[..n]),
+                Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(_) => return io.abort(),
             }

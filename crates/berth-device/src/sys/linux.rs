@@ -275,3 +275,26 @@ where
         }
     })
 }
+
+/// Keeps the calling thread on CPU `cpu` (sched_setaffinity(2)).
+pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
+    if cpu >= libc::CPU_SETSIZE as usize {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("CPU {cpu} is beyond what a cpu_set_t holds"),
+        ));
+    }
+    // SAFETY: `cpu_set_t` is plain data for which all zeroes is the empty
+    // set; CPU_SET writes inside it for `cpu` below CPU_SETSIZE (checked
+    // above); sched_setaffinity reads `size_of::<cpu_set_t>()` bytes of
+    // the live, borrowed set, and pid 0 is the calling thread.
+    let rc = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -9,14 +9,15 @@
 //! - `set_mtu(name, mtu)`: the kernel's MTU for an interface;
 //! - `run_in_netns(path, f)`: run `f` on a thread that joined the network
 //!   namespace at `path`;
-//! - `wait_readable(fd, timeout)`: `poll(2)` for one descriptor.
+//! - `wait_readable(fd, timeout)`: `poll(2)` for one descriptor;
+//! - `pin_current_thread(cpu)`: `sched_setaffinity(2)` for this thread.
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{TunTap, run_in_netns, wait_readable};
+pub(crate) use linux::{TunTap, pin_current_thread, run_in_netns, wait_readable};
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
-pub(crate) use unsupported::{TunTap, run_in_netns, wait_readable};
+pub(crate) use unsupported::{TunTap, pin_current_thread, run_in_netns, wait_readable};

@@ -74,3 +74,10 @@ where
 pub(crate) fn wait_readable(_fd: RawFd, _timeout: Duration) -> io::Result<bool> {
     Err(unsupported())
 }
+
+pub(crate) fn pin_current_thread(_cpu: usize) -> io::Result<()> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "pinning threads to CPUs is implemented for Linux only",
+    ))
+}

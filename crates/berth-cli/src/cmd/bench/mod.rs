@@ -71,6 +71,37 @@ pub(crate) enum Api {
     Blocking,
 }
 
+/// Where the client and the server run (`--pin`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Pin {
+    /// Wherever the scheduler puts them.
+    #[default]
+    None,
+    /// Client and server threads (berth's and smoltcp's stack threads, the
+    /// kernels' server threads) all on CPU 0: what one exchange costs on
+    /// one core, as netperf's TCP_RR pinned.
+    Same,
+    /// The client on CPU 0, the server on CPU 1.
+    Split,
+}
+
+impl Pin {
+    /// The client thread's CPU.
+    fn client_cpu(self) -> Option<usize> {
+        (self != Self::None).then_some(0)
+    }
+
+    /// The server threads' CPU.
+    fn server_cpu(self) -> Option<usize> {
+        match self {
+            Self::None => None,
+            Self::Same => Some(0),
+            Self::Split => Some(1),
+        }
+    }
+}
+
 /// What to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -101,6 +132,10 @@ pub(crate) struct BenchArgs {
     /// How berth's servers run, each a contender of its own (mem and tun).
     #[arg(long, value_enum, value_delimiter = ',', default_value = "callback")]
     api: Vec<Api>,
+    /// Client and server placement: none, same (both on CPU 0), split
+    /// (client on 0, server on 1).
+    #[arg(long, value_enum, default_value = "none")]
+    pin: Pin,
     /// Workloads to run (default: all; with --loss, bulk and download, the
     /// only ones it allows).
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -220,6 +255,8 @@ struct Report {
     crr_conns: u64,
     runs: u64,
     mtu: u64,
+    /// Client and server placement.
+    pin: Pin,
     /// berth's TUN device and in-memory link with offloads (and, under
     /// loss, the kernels' veth pair).
     offload: bool,
@@ -289,6 +326,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         crr_conns: args.crr_conns,
         runs: args.runs,
         mtu: args.mtu,
+        pin: args.pin,
         offload: !args.no_offload,
         loss: args.loss,
         transfer_timeout_secs: lossy.then_some(args.loss_timeout),
@@ -298,6 +336,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         mtu: usize::try_from(args.mtu)?,
         offload: !args.no_offload,
         loss: args.loss,
+        server_cpu: args.pin.server_cpu(),
     };
     for &target in &targets {
         let mut setups = Vec::new();

@@ -16,15 +16,16 @@ pub(super) struct Discard;
 
 impl Session for Discard {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; CHUNK];
-        loop {
-            match io.read(&mut buf) {
-                Ok(0) => return io.close(),
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => return io.abort(),
+        berth::session::with_scratch(|buf| {
+            loop {
+                match io.read(buf) {
+                    Ok(0) => return io.close(),
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                    Err(_) => return io.abort(),
+                }
             }
-        }
+        })
     }
 }
 
@@ -33,19 +34,20 @@ pub(super) struct Echo;
 
 impl Session for Echo {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; CHUNK];
-        while io.buffered() == 0 {
-            match io.read(&mut buf) {
-                Ok(0) => return io.close(),
-                Ok(n) => {
-                    if io.write(&buf[..n]).is_err() {
-                        return io.abort();
+        berth::session::with_scratch(|buf| {
+            while io.buffered() == 0 {
+                match io.read(buf) {
+                    Ok(0) => return io.close(),
+                    Ok(n) => {
+                        if io.write(&buf[..n]).is_err() {
+                            return io.abort();
+                        }
                     }
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                    Err(_) => return io.abort(),
                 }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => return io.abort(),
             }
-        }
+        })
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
@@ -81,22 +83,23 @@ impl Source {
 
 impl Session for Source {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        let mut buf = [0u8; 64];
-        loop {
-            match io.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) if self.left.is_none() && self.count.len() < 8 => {
-                    self.count.extend_from_slice(&buf[..n]);
-                    if let Some(c) = self.count.get(..8) {
-                        let mut be = [0u8; 8];
-                        be.copy_from_slice(c);
-                        self.left = Some(u64::from_be_bytes(be));
-                        self.send(io);
+        berth::session::with_scratch(|buf| {
+            loop {
+                match io.read(buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if self.left.is_none() && self.count.len() < 8 => {
+                        self.count.extend_from_slice(&buf[..n]);
+                        if let Some(c) = self.count.get(..8) {
+                            let mut be = [0u8; 8];
+                            be.copy_from_slice(c);
+                            self.left = Some(u64::from_be_bytes(be));
+                            self.send(io);
+                        }
                     }
+                    Ok(_) => {}
                 }
-                Ok(_) => {}
             }
-        }
+        })
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {

@@ -43,6 +43,8 @@ pub(super) struct Link {
     /// The probability of dropping each packet on the kernel client's
     /// side, each way (TUN target only).
     pub(super) loss: f64,
+    /// The CPU the servers' threads are kept on (`--pin`).
+    pub(super) server_cpu: Option<usize>,
 }
 
 pub(super) enum Setup {
@@ -97,7 +99,12 @@ impl Setup {
         api: Api,
         link: &Link,
     ) -> anyhow::Result<Option<Self>> {
-        let Link { mtu, offload, loss } = *link;
+        let Link {
+            mtu,
+            offload,
+            loss,
+            server_cpu,
+        } = *link;
         if loss > 0.0 && target != Target::Tun {
             bail!("loss is for the tun target only");
         }
@@ -107,12 +114,14 @@ impl Setup {
             (Target::Core, StackKind::Linux) | (Target::Mem, StackKind::Smoltcp) => {
                 return Ok(None);
             }
-            (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload, api)?,
-            (Target::Mem, StackKind::Linux) => kernel_loopback()?,
-            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss, api)?,
-            (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu, loss)?,
+            (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload, api, server_cpu)?,
+            (Target::Mem, StackKind::Linux) => kernel_loopback(server_cpu)?,
+            (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss, api, server_cpu)?,
+            (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu, loss, server_cpu)?,
             // Without loss the kernels keep their default offloads.
-            (Target::Tun, StackKind::Linux) => kernel_veth(mtu, offload || loss == 0.0, loss)?,
+            (Target::Tun, StackKind::Linux) => {
+                kernel_veth(mtu, offload || loss == 0.0, loss, server_cpu)?
+            }
         }))
     }
 
@@ -198,6 +207,8 @@ impl Setup {
 /// One run of `workload`; with loss, bulk and download are the checked
 /// transfers, bounded in time.
 fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Duration> {
+    // The client runs on this thread (in the client's namespace).
+    workload::pin(r.pin.client_cpu())?;
     let echo = addrs.get(Service::Echo);
     match (workload, r.transfer_limit()) {
         (Workload::Bulk, None) => workload::bulk(d, addrs.get(Service::Discard), r.bulk_bytes),
@@ -219,7 +230,12 @@ fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::
 /// berth's servers: with `Api::Callback`, discard, echo and source as
 /// sessions on the stack thread (the checked services of the loss
 /// workloads stay threaded); with `Api::Blocking`, all on threads.
-fn berth_servers(stack: &NetStack, ip: Ipv4Addr, api: Api) -> anyhow::Result<Servers> {
+fn berth_servers(
+    stack: &NetStack,
+    ip: Ipv4Addr,
+    api: Api,
+    cpu: Option<usize>,
+) -> anyhow::Result<Servers> {
     let mut ports = Vec::new();
     let listeners = bind_all(|service| -> anyhow::Result<_> {
         let a = addr(ip, service.port());
@@ -245,10 +261,10 @@ fn berth_servers(stack: &NetStack, ip: Ipv4Addr, api: Api) -> anyhow::Result<Ser
         };
         Ok((listener, a))
     })?;
-    Servers::start_some(listeners, ports)
+    Servers::start_some(listeners, ports, cpu)
 }
 
-fn berth_mem(mtu: usize, offload: bool, api: Api) -> anyhow::Result<Setup> {
+fn berth_mem(mtu: usize, offload: bool, api: Api, cpu: Option<usize>) -> anyhow::Result<Setup> {
     // With offloads the link carries long TCP segments whole, as the
     // kernel's loopback does with its 64 KiB MTU.
     let (left, right) = if offload {
@@ -256,15 +272,18 @@ fn berth_mem(mtu: usize, offload: bool, api: Api) -> anyhow::Result<Setup> {
     } else {
         ChannelDevice::pair(mtu, Medium::Ip)?
     };
-    let server = NetStack::builder()
+    let mut server = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
-        .seed(super::super::up::random_seed())
-        .build(left)?;
+        .seed(super::super::up::random_seed());
+    if let Some(cpu) = cpu {
+        server = server.stack_thread_cpu(cpu);
+    }
+    let server = server.build(left)?;
     let client = NetStack::builder()
         .addr(IpAddr::V4(KERNEL))
         .seed(super::super::up::random_seed())
         .build(right)?;
-    let servers = berth_servers(&server, USERSPACE, api)?;
+    let servers = berth_servers(&server, USERSPACE, api, cpu)?;
     Ok(Setup::BerthMem {
         client,
         servers,
@@ -272,14 +291,14 @@ fn berth_mem(mtu: usize, offload: bool, api: Api) -> anyhow::Result<Setup> {
     })
 }
 
-fn kernel_loopback() -> anyhow::Result<Setup> {
+fn kernel_loopback(cpu: Option<usize>) -> anyhow::Result<Setup> {
     let listeners = bind_all(|_| -> anyhow::Result<_> {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         let a = l.local_addr()?;
         Ok((l, a))
     })?;
     Ok(Setup::KernelLoopback {
-        servers: Servers::start(listeners)?,
+        servers: Servers::start(listeners, cpu)?,
     })
 }
 
@@ -303,19 +322,28 @@ fn tun_namespace(
     Ok((ns, dev))
 }
 
-fn berth_tun(mtu: usize, offload: bool, loss: f64, api: Api) -> anyhow::Result<Setup> {
+fn berth_tun(
+    mtu: usize,
+    offload: bool,
+    loss: f64,
+    api: Api,
+    cpu: Option<usize>,
+) -> anyhow::Result<Setup> {
     // One namespace per server API: both may be set up at once.
     let role = match api {
         Api::Callback => 'b',
         Api::Blocking => 't',
     };
     let (ns, dev) = tun_namespace(&netns_name(role), &device_name(role), mtu, offload)?;
-    let stack = NetStack::builder()
+    let mut stack = NetStack::builder()
         .addr(IpAddr::V4(USERSPACE))
         .seed(super::super::up::random_seed())
-        .mtu(mtu)
-        .build(dev)?;
-    let servers = berth_servers(&stack, USERSPACE, api)?;
+        .mtu(mtu);
+    if let Some(cpu) = cpu {
+        stack = stack.stack_thread_cpu(cpu);
+    }
+    let stack = stack.build(dev)?;
+    let servers = berth_servers(&stack, USERSPACE, api, cpu)?;
     Ok(Setup::BerthTun {
         loss: LossRules::add(&ns, loss)?,
         ns,
@@ -324,7 +352,7 @@ fn berth_tun(mtu: usize, offload: bool, loss: f64, api: Api) -> anyhow::Result<S
     })
 }
 
-fn smoltcp_tun(mtu: usize, loss: f64) -> anyhow::Result<Setup> {
+fn smoltcp_tun(mtu: usize, loss: f64, cpu: Option<usize>) -> anyhow::Result<Setup> {
     // smoltcp has no use for offloads.
     let (ns, dev) = tun_namespace(&netns_name('s'), &device_name('s'), mtu, false)?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -332,7 +360,10 @@ fn smoltcp_tun(mtu: usize, loss: f64) -> anyhow::Result<Setup> {
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("smoltcp".into())
-            .spawn(move || smoltcp::serve(Box::new(dev), USERSPACE, 24, stop))?
+            .spawn(move || {
+                workload::pin(cpu)?;
+                smoltcp::serve(Box::new(dev), USERSPACE, 24, stop)
+            })?
     };
     Ok(Setup::SmoltcpTun {
         loss: LossRules::add(&ns, loss)?,
@@ -345,7 +376,7 @@ fn smoltcp_tun(mtu: usize, loss: f64) -> anyhow::Result<Setup> {
 /// `offload`: the kernels' default segmentation offloads (GSO: TCP
 /// segments of up to 64 KiB cross the veth pair whole); without, one
 /// MTU-sized segment per packet (`gso_max_segs 1`).
-fn kernel_veth(mtu: usize, offload: bool, loss: f64) -> anyhow::Result<Setup> {
+fn kernel_veth(mtu: usize, offload: bool, loss: f64, cpu: Option<usize>) -> anyhow::Result<Setup> {
     let create = |name: String| {
         NetNs::create(&name).with_context(|| format!("creating network namespace {name}"))
     };
@@ -379,7 +410,7 @@ fn kernel_veth(mtu: usize, offload: bool, loss: f64) -> anyhow::Result<Setup> {
             Ok((std::net::TcpListener::bind(a)?, a))
         })
     })??;
-    let servers = Servers::start(listeners).map_err(|e| anyhow!(e))?;
+    let servers = Servers::start(listeners, cpu).map_err(|e| anyhow!(e))?;
     Ok(Setup::KernelVeth {
         loss: LossRules::add(&client_ns, loss)?,
         client_ns,

@@ -216,15 +216,20 @@ impl Servers {
     }
 
     /// Starts a server on each listener, given in [`Service::ALL`]'s order.
-    pub(crate) fn start<L: Listen>(listeners: [(L, SocketAddr); 5]) -> anyhow::Result<Self> {
-        Self::start_some(listeners.map(|(l, a)| (Some(l), a)), Vec::new())
+    pub(crate) fn start<L: Listen>(
+        listeners: [(L, SocketAddr); 5],
+        cpu: Option<usize>,
+    ) -> anyhow::Result<Self> {
+        Self::start_some(listeners.map(|(l, a)| (Some(l), a)), Vec::new(), cpu)
     }
 
     /// Like [`Servers::start`], where a service without a listener is
-    /// served by one of `sessions` at its address.
+    /// served by one of `sessions` at its address. `cpu`: where the
+    /// server threads are kept.
     pub(crate) fn start_some<L: Listen>(
         listeners: [(Option<L>, SocketAddr); 5],
         sessions: Vec<berth::PortListener>,
+        cpu: Option<usize>,
     ) -> anyhow::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let addrs = Addrs(listeners.each_ref().map(|(_, addr)| *addr));
@@ -240,7 +245,7 @@ impl Servers {
                 Service::Verify => checked::verify_conn::<L::Stream>,
                 Service::Pattern => checked::pattern_conn::<L::Stream>,
             };
-            acceptors.push(acceptor(listener, stop.clone(), serve)?);
+            acceptors.push(acceptor(listener, stop.clone(), serve, cpu)?);
         }
         Ok(Self {
             stop,
@@ -272,21 +277,38 @@ pub(crate) fn bind_all<L, E>(
     Ok([bind(a)?, bind(b)?, bind(c)?, bind(d)?, bind(e)?])
 }
 
+/// Keeps the calling thread on `cpu`, if given (`--pin`).
+pub(crate) fn pin(cpu: Option<usize>) -> anyhow::Result<()> {
+    if let Some(cpu) = cpu {
+        berth_device::pin_current_thread(cpu).with_context(|| format!("pinning to CPU {cpu}"))?;
+    }
+    Ok(())
+}
+
 fn acceptor<L: Listen>(
     listener: L,
     stop: Arc<AtomicBool>,
     serve: fn(L::Stream),
+    cpu: Option<usize>,
 ) -> anyhow::Result<JoinHandle<()>> {
     Ok(std::thread::Builder::new()
         .name("bench-accept".into())
         .spawn(move || {
+            if pin(cpu).is_err() {
+                return;
+            }
             while let Ok(s) = listener.accept() {
                 if stop.load(Ordering::SeqCst) {
                     return;
                 }
-                let spawned = std::thread::Builder::new()
-                    .name("bench-conn".into())
-                    .spawn(move || serve(s));
+                let spawned =
+                    std::thread::Builder::new()
+                        .name("bench-conn".into())
+                        .spawn(move || {
+                            if pin(cpu).is_ok() {
+                                serve(s);
+                            }
+                        });
                 if spawned.is_err() {
                     return;
                 }
