@@ -201,6 +201,8 @@ pub struct Stack {
     cfg: StackConfig,
     rng: Rng,
     isn: IsnGenerator,
+    /// RFC 6056 Algorithm 4's state for connections' ephemeral ports.
+    port_select: crate::demux::ephemeral::DoubleHash,
     ports: PortTable,
     sockets: Slab<Socket>,
     /// TCP sockets that may have output, polled in order.
@@ -267,6 +269,9 @@ impl Stack {
         let frag4 = Reassembler::new(cfg.frag, rng.next_u64(), rng.next_u64());
         let frag6 = Reassembler::new(cfg.frag6, rng.next_u64(), rng.next_u64());
         let frag_ident_key = (rng.next_u64(), rng.next_u64());
+        let mut port_key = [0u8; 16];
+        port_key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
+        port_key[8..].copy_from_slice(&rng.next_u64().to_le_bytes());
         let mut keys = [[0u8; 16]; 3];
         for key in &mut keys {
             key[..8].copy_from_slice(&rng.next_u64().to_le_bytes());
@@ -283,6 +288,7 @@ impl Stack {
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
+            port_select: crate::demux::ephemeral::DoubleHash::new(port_key),
             rng,
             ports,
             sockets: Slab::default(),

@@ -303,18 +303,16 @@ impl Stack {
                 local
             }
             None => {
-                let random = self.rng.next_u64();
-                // Fresh tuples first; a TIME-WAIT one only when none is left
-                // (Linux's __inet_hash_connect does the same).
-                let range = self.cfg.ephemeral_ports.clone();
-                let port = ephemeral::pick(&range, random, |p| {
-                    self.ports.tcp_tuple_free(SocketAddr::new(ip, p), remote)
-                })
-                .or_else(|| {
-                    ephemeral::pick(&range, random, |p| {
-                        self.tcp_tuple_usable(now, SocketAddr::new(ip, p), remote)
+                // RFC 6056 Algorithm 4 over the range; a tuple in TIME-WAIT
+                // that may be reused counts as free, as in Linux's
+                // __inet_hash_connect (the sequence reaches the oldest
+                // ones first).
+                let (select, ports, sockets, cfg) =
+                    (&mut self.port_select, &self.ports, &self.sockets, &self.cfg);
+                let port = select
+                    .pick(&cfg.ephemeral_ports, ip, remote, |p| {
+                        tuple_usable(ports, sockets, cfg, now, SocketAddr::new(ip, p), remote)
                     })
-                })
                 .ok_or(SocketError::AddrNotAvailable)?;
                 SocketAddr::new(ip, port)
             }
@@ -339,25 +337,7 @@ impl Stack {
     /// Whether a connection may use this 4-tuple now: free, or held by a
     /// TIME-WAIT incarnation that may be reused.
     fn tcp_tuple_usable(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> bool {
-        if self.ports.tcp_tuple_free(local, remote) {
-            return true;
-        }
-        let Some(Socket::Tcp(t)) = self
-            .ports
-            .tcp_conn_at(local, remote)
-            .and_then(|h| self.sockets.get(h))
-        else {
-            return false;
-        };
-        // RFC 6191 lets timestamps tell a new incarnation from an old one;
-        // Linux (tcp_twsk_unique): reuse only with timestamps on, and only once
-        // the TIME-WAIT is at least a second old, so every timestamp of the new
-        // incarnation is above the old one's.
-        self.cfg.tcp_tw_reuse
-            && t.conn.uses_timestamps()
-            && t.conn.time_wait_since().is_some_and(|since| {
-                now.saturating_duration_since(since) >= crate::time::Duration::from_secs(1)
-            })
+        tuple_usable(&self.ports, &self.sockets, &self.cfg, now, local, remote)
     }
 
     pub(super) fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
@@ -822,4 +802,32 @@ impl Stack {
         self.stats.resets_sent += 1;
         self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
     }
+}
+
+/// Whether a connection from `local` to `remote` may be opened: no socket
+/// uses the 4-tuple, or only one in TIME-WAIT that may give way.
+fn tuple_usable(
+    ports: &crate::demux::PortTable,
+    sockets: &crate::handle::Slab<Socket>,
+    cfg: &crate::config::StackConfig,
+    now: Instant,
+    local: SocketAddr,
+    remote: SocketAddr,
+) -> bool {
+    if ports.tcp_tuple_free(local, remote) {
+        return true;
+    }
+    let Some(Socket::Tcp(t)) = ports.tcp_conn_at(local, remote).and_then(|h| sockets.get(h))
+    else {
+        return false;
+    };
+    // RFC 6191 lets timestamps tell a new incarnation from an old one;
+    // Linux (tcp_twsk_unique): reuse only with timestamps on, and only once
+    // the TIME-WAIT is at least a second old, so every timestamp of the new
+    // incarnation is above the old one's.
+    cfg.tcp_tw_reuse
+        && t.conn.uses_timestamps()
+        && t.conn.time_wait_since().is_some_and(|since| {
+            now.saturating_duration_since(since) >= crate::time::Duration::from_secs(1)
+        })
 }
