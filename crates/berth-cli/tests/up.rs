@@ -198,6 +198,34 @@ fn serves_linux_clients(api: &str, net: u8) {
     assert!(both.contains("berth</h1>"), "{both:?}");
     assert!(both.ends_with("</html>\n1\n\u{0}\u{1}\u{2}0\n"), "{both:?}");
 
+    // Slowloris: 200 connections each holding a partial request head
+    // while 8 requests are made. Sessions cost a socket each, not a worker:
+    // every request is served (on threads, 64 workers would all be held).
+    if api == "callback" {
+        let script = format!(
+            r#"
+import socket, subprocess
+held = []
+for _ in range(200):
+    s = socket.create_connection(("198.18.{net}.2", 80), timeout=10)
+    s.sendall(b"GET / HTTP/1.1\r\nX-Slow: ")
+    held.append(s)
+ok = 0
+for _ in range(8):
+    r = subprocess.run(["curl", "-sS", "--max-time", "10", "http://198.18.{net}.2/"], capture_output=True)
+    ok += r.returncode == 0 and b"berth" in r.stdout
+print(ok)
+"#
+        );
+        let slow = in_ns(&netns, &format!("python3 -c '{script}'"));
+        assert_eq!(
+            String::from_utf8_lossy(&slow.stdout).trim(),
+            "8",
+            "{}",
+            String::from_utf8_lossy(&slow.stderr)
+        );
+    }
+
     // A closed port is refused at once (RST), not timed out.
     let refused = in_ns(
         &netns,

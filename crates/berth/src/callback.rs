@@ -42,6 +42,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, MutexGuard};
+use std::time::Duration;
 
 use berth_core::handle::SocketHandle;
 use berth_core::stack::SocketError;
@@ -108,6 +109,18 @@ impl PortCtx<'_> {
             inner.callbacks.forget(conn);
             inner.stack.tcp_abort(conn)?;
             inner.stack.close(now, conn)
+        })
+    }
+
+    /// Sets a timer for `conn`: a [`PortEvent::Timer`] comes `after` from
+    /// now (once; setting it again moves it, `None` clears it). For idle
+    /// timeouts and deadlines; moving a deadline later is cheap.
+    pub fn set_timer(&mut self, conn: SocketHandle, after: Option<Duration>) -> io::Result<()> {
+        // A deadline beyond the clock's range is none.
+        let at = after.and_then(|d| self.shared.now().checked_add(d));
+        self.with_conn(conn, |inner| {
+            inner.callbacks.set_timer(conn, at);
+            Ok(())
         })
     }
 

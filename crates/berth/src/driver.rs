@@ -318,6 +318,7 @@ impl Turn {
             }
         }
         transmit(&mut inner.stack, device, now, &mut self.buf);
+        inner.callbacks.expire(now);
         inner.callbacks.take(&mut self.events);
     }
 
@@ -429,6 +430,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
             let inner = shared.lock();
             let deadline = [
                 inner.stack.poll_timeout().map(|t| shared.to_std(t)),
+                inner.callbacks.next_timer().map(|t| shared.to_std(t)),
                 device.poll_at(),
             ]
             .into_iter()

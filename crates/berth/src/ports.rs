@@ -4,11 +4,13 @@
 //! core's readiness events become port events here, with no queue of the
 //! runtime's in between: a handler reads and writes the core's own buffers.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::net::SocketAddr;
 
 use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketEvent, Stack};
+use berth_core::time::Instant;
 
 /// What happened on a port with a callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +28,9 @@ pub enum PortEvent {
     Writable(SocketHandle),
     /// `conn` is closed (or failed); it is released after this event.
     Closed(SocketHandle),
+    /// The timer set with [`PortCtx::set_timer`](crate::PortCtx::set_timer)
+    /// for `conn` ran out (it is then unset).
+    Timer(SocketHandle),
 }
 
 impl PortEvent {
@@ -35,7 +40,8 @@ impl PortEvent {
             Self::Accepted { conn, .. }
             | Self::Readable(conn)
             | Self::Writable(conn)
-            | Self::Closed(conn) => conn,
+            | Self::Closed(conn)
+            | Self::Timer(conn) => conn,
         }
     }
 }
@@ -55,6 +61,62 @@ pub(crate) struct CallbackPorts {
     /// Each connection's listener.
     conns: HashMap<SocketHandle, SocketHandle>,
     pending: Vec<Dispatch>,
+    timers: Timers,
+}
+
+/// The connections' timers: each connection's deadline, and a heap of
+/// when to look at them. Moving a deadline later (an idle timeout pushed
+/// back at every read, say) touches only the map; the heap entry that
+/// comes due first finds the new deadline and is filed again for it.
+#[derive(Default)]
+struct Timers {
+    /// Each connection's deadline, and the heap entry that stands for it.
+    deadlines: HashMap<SocketHandle, (Instant, Instant)>,
+    heap: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+}
+
+impl Timers {
+    fn set(&mut self, conn: SocketHandle, at: Option<Instant>) {
+        let Some(at) = at else {
+            self.deadlines.remove(&conn);
+            return;
+        };
+        match self.deadlines.get_mut(&conn) {
+            Some((deadline, filed)) if *filed <= at => *deadline = at,
+            _ => {
+                self.deadlines.insert(conn, (at, at));
+                self.heap.push(Reverse((at, conn)));
+            }
+        }
+    }
+
+    fn next(&self) -> Option<Instant> {
+        self.heap.peek().map(|Reverse((at, _))| *at)
+    }
+
+    /// The connections whose deadline has come, each once.
+    fn expire(&mut self, now: Instant, mut fire: impl FnMut(SocketHandle)) {
+        while let Some(&Reverse((at, conn))) = self.heap.peek() {
+            if at > now {
+                return;
+            }
+            self.heap.pop();
+            let Some(&(deadline, filed)) = self.deadlines.get(&conn) else {
+                continue;
+            };
+            if filed != at {
+                // Stale: another entry stands for this connection.
+                continue;
+            }
+            if deadline <= now {
+                self.deadlines.remove(&conn);
+                fire(conn);
+            } else {
+                self.deadlines.insert(conn, (deadline, deadline));
+                self.heap.push(Reverse((deadline, conn)));
+            }
+        }
+    }
 }
 
 impl CallbackPorts {
@@ -73,6 +135,7 @@ impl CallbackPorts {
             .collect();
         for c in &conns {
             self.conns.remove(c);
+            self.timers.set(*c, None);
         }
         conns
     }
@@ -84,7 +147,36 @@ impl CallbackPorts {
 
     /// The handler released `conn`: no more events.
     pub(crate) fn forget(&mut self, conn: SocketHandle) -> bool {
+        self.timers.set(conn, None);
         self.conns.remove(&conn).is_some()
+    }
+
+    /// Sets (or with `None` clears) `conn`'s timer.
+    pub(crate) fn set_timer(&mut self, conn: SocketHandle, at: Option<Instant>) {
+        self.timers.set(conn, at);
+    }
+
+    /// When the next timer may run out.
+    pub(crate) fn next_timer(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// `Timer` events for the timers that ran out by `now`.
+    pub(crate) fn expire(&mut self, now: Instant) {
+        let Self {
+            conns,
+            pending,
+            timers,
+            ..
+        } = self;
+        timers.expire(now, |conn| {
+            if let Some(&listener) = conns.get(&conn) {
+                pending.push(Dispatch {
+                    listener,
+                    event: PortEvent::Timer(conn),
+                });
+            }
+        });
     }
 
     /// Whether events wait for the handlers.
@@ -123,6 +215,7 @@ impl CallbackPorts {
         }
         if ev.readiness.contains(Readiness::CLOSED) {
             push(PortEvent::Closed(conn));
+            self.timers.set(conn, None);
         }
         true
     }
@@ -144,5 +237,42 @@ impl CallbackPorts {
                 });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timers_fire_once_at_their_latest_deadline() {
+        let mut t = Timers::default();
+        // Two handles to name connections by.
+        let mut cfg = berth_core::config::StackConfig::default();
+        cfg.addrs.push("198.18.0.1".parse().unwrap());
+        let mut stack = Stack::new(cfg);
+        let a = stack.udp_bind("198.18.0.1:1".parse().unwrap()).unwrap();
+        let b = stack.udp_bind("198.18.0.1:2".parse().unwrap()).unwrap();
+        let at = Instant::from_micros;
+        t.set(a, Some(at(100)));
+        t.set(b, Some(at(50)));
+        // Pushed back: only the map changes.
+        t.set(a, Some(at(300)));
+        assert_eq!(t.next(), Some(at(50)));
+        let mut fired = Vec::new();
+        t.expire(at(100), |c| fired.push(c));
+        assert_eq!(fired, [b], "a's old deadline is not its deadline");
+        assert_eq!(t.next(), Some(at(300)));
+        // Brought forward: filed again.
+        t.set(a, Some(at(200)));
+        t.expire(at(250), |c| fired.push(c));
+        assert_eq!(fired, [b, a]);
+        t.expire(at(1000), |c| fired.push(c));
+        assert_eq!(fired, [b, a], "once");
+        // Cleared: never fires.
+        t.set(b, Some(at(2000)));
+        t.set(b, None);
+        t.expire(at(3000), |c| fired.push(c));
+        assert_eq!(fired, [b, a]);
     }
 }

@@ -73,6 +73,13 @@ pub trait Session: Send + 'static {
     /// session is dropped after this. Not called after the session itself
     /// closed or aborted it.
     fn closed(&mut self) {}
+
+    /// The timeout set with [`SessionIo::set_timeout`] ran out. By
+    /// default the connection is aborted (a reset: a session that gives up
+    /// must not make a cut stream look whole).
+    fn timeout(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.abort();
+    }
 }
 
 /// What a [`Session`] may do with its connection.
@@ -183,6 +190,13 @@ impl SessionIo<'_, '_> {
             self.slot.done = true;
             let _ = self.ctx.abort(self.conn);
         }
+    }
+
+    /// Calls [`Session::timeout`] `after` from now, unless set again
+    /// before (moving it later is cheap: an idle timeout can be pushed
+    /// back at every read) or cleared with `None`.
+    pub fn set_timeout(&mut self, after: Option<std::time::Duration>) {
+        let _ = self.ctx.set_timer(self.conn, after);
     }
 
     /// The peer's address.
@@ -312,6 +326,7 @@ impl NetStack {
                         entry.session.writable(&mut io);
                     }
                 }
+                PortEvent::Timer(_) => entry.session.timeout(&mut io),
                 PortEvent::Closed(_) => {
                     entry.session.closed();
                     entries.remove(&conn);

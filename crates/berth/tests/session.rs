@@ -179,3 +179,36 @@ fn closed_is_called_when_the_peer_resets() {
     );
     assert_eq!(closed.load(Ordering::SeqCst), 1);
 }
+
+/// An idle timeout: the session arms it when the connection opens and
+/// the client sends nothing; the default `timeout` aborts, so the client
+/// sees a reset (and `timeout` was called once).
+struct Idle(Arc<AtomicUsize>);
+
+impl Session for Idle {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.set_timeout(Some(std::time::Duration::from_millis(20)));
+    }
+    fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+    fn timeout(&mut self, io: &mut SessionIo<'_, '_>) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        io.abort();
+    }
+}
+
+#[test]
+fn an_idle_connection_times_out_with_a_reset() {
+    let (host, peer) = two_stacks();
+    let fired = Arc::new(AtomicUsize::new(0));
+    let count = fired.clone();
+    let _port = host
+        .serve("198.18.0.2:7", move |_| Idle(count.clone()))
+        .unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    // A bound on a hang, not a timing assertion.
+    c.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let err = c.read(&mut [0u8; 8]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ConnectionReset);
+    assert_eq!(fired.load(Ordering::SeqCst), 1);
+}

@@ -5,10 +5,23 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use berth::{Session, SessionIo};
 
 use super::{Counters, daytime, http, patterns};
+
+/// How long a connection may make no progress (nothing read, nothing
+/// taken by the peer) before it is aborted: a reset, never a FIN that
+/// would pass a cut stream for a whole one.
+const IDLE: Duration = Duration::from_secs(120);
+/// The whole request head must arrive within this (nginx's
+/// `client_header_timeout`): a client trickling one byte at a time cannot
+/// hold a connection for ever.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// A kept-alive connection may wait this long for its next request
+/// (nginx's `keepalive_timeout` is 75 s); it is then closed.
+const KEEPALIVE: Duration = Duration::from_secs(75);
 
 /// RFC 862: sends back what it receives; reads only while what it wrote
 /// has gone out (a slow reader closes the window, as with a thread that
@@ -16,7 +29,12 @@ use super::{Counters, daytime, http, patterns};
 pub(crate) struct Echo;
 
 impl Session for Echo {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.set_timeout(Some(IDLE));
+    }
+
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.set_timeout(Some(IDLE));
         berth::session::with_scratch(|buf| {
             while io.buffered() == 0 {
                 match io.read(buf) {
@@ -42,7 +60,12 @@ impl Session for Echo {
 pub(crate) struct Discard(pub(crate) Arc<Counters>);
 
 impl Session for Discard {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.set_timeout(Some(IDLE));
+    }
+
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.set_timeout(Some(IDLE));
         berth::session::with_scratch(|buf| {
             loop {
                 match io.read(buf) {
@@ -67,6 +90,8 @@ pub(crate) struct Chargen {
 
 impl Chargen {
     fn fill(&mut self, io: &mut SessionIo<'_, '_>) {
+        // Progress: the client takes what is sent.
+        io.set_timeout(Some(IDLE));
         loop {
             match io.try_write(patterns::chargen_at(self.offset)) {
                 Ok(n) => self.offset = (self.offset + n) % patterns::CHARGEN_CYCLE,
@@ -99,6 +124,8 @@ pub(crate) struct Daytime;
 
 impl Session for Daytime {
     fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        // Bounds how long the answer may wait for a peer that reads nothing.
+        io.set_timeout(Some(IDLE));
         let _ = io.write(daytime().as_bytes());
         io.close();
     }
@@ -123,6 +150,21 @@ pub(crate) struct Http {
     close_after: bool,
     /// The client's stream ended.
     eof: bool,
+    /// What the timer stands for now.
+    waiting: Waiting,
+}
+
+/// What an HTTP connection's timer bounds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Waiting {
+    /// The next request, between requests (`KEEPALIVE`; graceful close).
+    Idle,
+    /// The rest of a request head (`HEAD_TIMEOUT`; graceful close, as
+    /// nginx does).
+    Head,
+    /// The client to take the response (`IDLE`, pushed back at each
+    /// progress; abort).
+    Send,
 }
 
 impl Http {
@@ -135,7 +177,27 @@ impl Http {
             streaming: None,
             close_after: false,
             eof: false,
+            waiting: Waiting::Head,
         }
+    }
+
+    /// Arms the timer for what the connection waits for now; the head
+    /// deadline runs from the request's first byte and is not pushed back.
+    fn arm(&mut self, io: &mut SessionIo<'_, '_>) {
+        let waiting = if self.streaming.is_some() || io.buffered() > 0 {
+            Waiting::Send
+        } else if self.input.is_empty() && self.skip == 0 {
+            Waiting::Idle
+        } else {
+            Waiting::Head
+        };
+        match waiting {
+            Waiting::Send => io.set_timeout(Some(IDLE)),
+            Waiting::Head if self.waiting != Waiting::Head => io.set_timeout(Some(HEAD_TIMEOUT)),
+            Waiting::Idle if self.waiting != Waiting::Idle => io.set_timeout(Some(KEEPALIVE)),
+            _ => {}
+        }
+        self.waiting = waiting;
     }
 
     /// Sends what the current `/bytes/N` body can; whether it is done.
@@ -219,11 +281,26 @@ impl Http {
 }
 
 impl Session for Http {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        // The first request's head is due from the start.
+        io.set_timeout(Some(HEAD_TIMEOUT));
+    }
+
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
         self.serve(io);
+        self.arm(io);
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
         self.serve(io);
+        self.arm(io);
+    }
+
+    fn timeout(&mut self, io: &mut SessionIo<'_, '_>) {
+        match self.waiting {
+            // Nothing half-sent: a plain close.
+            Waiting::Idle | Waiting::Head => io.close(),
+            Waiting::Send => io.abort(),
+        }
     }
 }

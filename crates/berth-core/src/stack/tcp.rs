@@ -313,7 +313,7 @@ impl Stack {
                     .pick(&cfg.ephemeral_ports, ip, remote, |p| {
                         tuple_usable(ports, sockets, cfg, now, SocketAddr::new(ip, p), remote)
                     })
-                .ok_or(SocketError::AddrNotAvailable)?;
+                    .ok_or(SocketError::AddrNotAvailable)?;
                 SocketAddr::new(ip, port)
             }
         };
@@ -817,7 +817,9 @@ fn tuple_usable(
     if ports.tcp_tuple_free(local, remote) {
         return true;
     }
-    let Some(Socket::Tcp(t)) = ports.tcp_conn_at(local, remote).and_then(|h| sockets.get(h))
+    let Some(Socket::Tcp(t)) = ports
+        .tcp_conn_at(local, remote)
+        .and_then(|h| sockets.get(h))
     else {
         return false;
     };
