@@ -870,3 +870,87 @@ fn ttl_on_every_socket() {
     udp.set_ttl(3).unwrap();
     assert_eq!(udp.ttl().unwrap(), 3);
 }
+
+/// `TcpListener::try_clone`: either handle accepts from the same queue, and
+/// the port stays open until the last handle goes.
+#[test]
+fn a_cloned_listener_accepts_until_the_last_handle_goes() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clone = listener.try_clone().unwrap();
+    assert_eq!(clone.local_addr().unwrap(), addr);
+    let _first = TcpStream::connect(&client, addr).unwrap();
+    let (_, peer) = clone.accept().unwrap();
+    assert_eq!(peer.ip(), "198.18.0.1".parse::<std::net::IpAddr>().unwrap());
+    // The nonblocking mode is shared, as with a dup'ed descriptor.
+    listener.set_nonblocking(true).unwrap();
+    assert_eq!(
+        clone.accept().unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    clone.set_nonblocking(false).unwrap();
+    drop(listener);
+    let _second = TcpStream::connect(&client, addr).unwrap();
+    clone.accept().unwrap();
+    drop(clone);
+    assert_eq!(
+        TcpStream::connect(&client, addr).unwrap_err().kind(),
+        io::ErrorKind::ConnectionRefused,
+        "closed with its last handle"
+    );
+}
+
+/// `peek_from`/`peek` leave the datagram queued: the receive after them
+/// returns it again; they wait, and time out, like a receive.
+#[test]
+fn udp_peek_and_timeout_getters() {
+    let (server, client) = pair();
+    let srv = UdpSocket::bind(&server, "198.18.0.2:7").unwrap();
+    let cli = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    assert_eq!(srv.read_timeout().unwrap(), None);
+    assert_eq!(srv.write_timeout().unwrap(), None);
+    srv.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    srv.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(srv.read_timeout().unwrap(), Some(Duration::from_millis(20)));
+    assert_eq!(srv.write_timeout().unwrap(), Some(Duration::from_secs(3)));
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        srv.peek_from(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock,
+        "a peek times out like a receive"
+    );
+    srv.set_read_timeout(None).unwrap();
+    cli.send_to(b"first", "198.18.0.2:7").unwrap();
+    cli.send_to(b"second", "198.18.0.2:7").unwrap();
+    let (n, from) = srv.peek_from(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"first"[..], cli.local_addr().unwrap())
+    );
+    let mut small = [0u8; 3];
+    assert_eq!(srv.peek_from(&mut small).unwrap(), (3, from), "truncated");
+    assert_eq!(&small, b"fir");
+    let (n, _) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"first", "the peeked datagram is still there");
+    // `peek` on a connected socket.
+    srv.connect(from).unwrap();
+    let n = srv.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    let n = srv.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    srv.set_nonblocking(true).unwrap();
+    assert_eq!(
+        srv.peek(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // A clone shares the queue.
+    let clone = srv.try_clone().unwrap();
+    cli.send_to(b"third", "198.18.0.2:7").unwrap();
+    clone.set_nonblocking(false).unwrap();
+    let n = clone.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"third");
+    let n = srv.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"third");
+}

@@ -118,6 +118,29 @@ impl TcpListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         Ok(None)
     }
+
+    /// Another handle to the same listener: each accepts from the same
+    /// queue, they share the nonblocking mode (as a `dup`ed descriptor
+    /// does), and the listener closes when the last of them goes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use berth::{NetStack, net::TcpListener};
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// let (dev, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(dev)?;
+    /// let listener = TcpListener::bind(&stack, "198.18.0.2:80")?;
+    /// let clone = listener.try_clone()?;
+    /// assert_eq!(clone.local_addr()?, listener.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.clone(),
+        })
+    }
 }
 
 impl Iterator for Incoming<'_> {

@@ -618,6 +618,7 @@ mod frag6;
 mod limits;
 mod loopback;
 mod scale;
+mod sockopt;
 mod tso;
 
 /// An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`
