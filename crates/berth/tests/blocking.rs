@@ -954,3 +954,46 @@ fn udp_peek_and_timeout_getters() {
     let n = srv.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"third");
 }
+
+/// `set_linger(Some(0))`: dropping the stream resets the connection (the
+/// peer's read fails with `ConnectionReset`) at once, whatever was still
+/// queued; a longer linger closes gracefully. Linux keeps whole seconds.
+#[test]
+fn linger_zero_resets_on_close() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    assert_eq!(c.linger().unwrap(), None);
+    c.set_linger(Some(Duration::from_millis(1500))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(1)));
+    c.set_linger(Some(Duration::from_millis(999))).unwrap();
+    assert_eq!(
+        c.linger().unwrap(),
+        Some(Duration::ZERO),
+        "under a second is zero, as on Linux"
+    );
+    // Written, some of it perhaps still queued (the server does not read):
+    // the reset does not wait for it.
+    (&c).write_all(&vec![1u8; 320 * 1024]).unwrap();
+    drop(c);
+    let mut sink = vec![0u8; 65536];
+    let err = loop {
+        match s.read(&mut sink) {
+            Ok(0) => panic!("a clean end of stream instead of a reset"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+
+    // A linger time of seconds: a graceful close, in the background.
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    c.set_linger(Some(Duration::from_secs(5))).unwrap();
+    (&c).write_all(b"everything").unwrap();
+    drop(c);
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"everything");
+}

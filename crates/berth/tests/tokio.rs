@@ -454,3 +454,33 @@ async fn ttl_on_every_socket() {
     udp.set_ttl(2).unwrap();
     assert_eq!(udp.ttl().unwrap(), 2);
 }
+
+/// `set_zero_linger`: dropping the stream resets the connection; the
+/// peer's read fails with `ConnectionReset`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_linger_resets_on_drop() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    assert_eq!(c.linger().unwrap(), None);
+    c.set_linger(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(3)));
+    c.set_zero_linger().unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::ZERO));
+    c.try_write(b"dropped or not, then a reset").unwrap();
+    drop(c);
+    let mut sink = [0u8; 64];
+    let err = timeout(LIMIT, async {
+        loop {
+            match s.read(&mut sink).await {
+                Ok(0) => panic!("a clean end of stream instead of a reset"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}

@@ -37,6 +37,7 @@ mod loopback;
 mod neighbor;
 mod output;
 mod route;
+mod sockopt;
 mod tcp;
 mod udp;
 mod unreachable;
@@ -58,6 +59,7 @@ use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
 pub use gso::split_tcp_segment;
+pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
 pub use tcp::TcpInfo;
 use tcp::{Listener, TcpSocket};
 use udp::UdpSocket;

@@ -84,6 +84,21 @@ impl SocketRef {
         self.call(|s, _| s.ttl(h))
     }
 
+    /// `SO_LINGER` of the stream's connection, in whole seconds as Linux
+    /// keeps it (`l_linger` is an int of seconds: less than a second is
+    /// zero, an abortive close).
+    pub(crate) fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let h = self.handle;
+        let linger = linger.map(linger_secs);
+        self.call(|s, _| s.tcp_set_linger(h, linger))
+    }
+
+    /// The stream's `SO_LINGER`.
+    pub(crate) fn linger(&self) -> io::Result<Option<Duration>> {
+        let h = self.handle;
+        self.call(|s, _| s.tcp_linger(h))
+    }
+
     /// The stream's pipe; `InvalidInput` for sockets that have none.
     fn pipe(&self) -> io::Result<&Pipe> {
         self.pipe
@@ -318,6 +333,16 @@ impl Drop for SocketRef {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
         let now = self.shared.now();
+        if let Some(pipe) = &self.pipe
+            && inner
+                .stack
+                .tcp_linger(self.handle)
+                .is_ok_and(|l| l.is_some_and(|d| d.is_zero()))
+        {
+            // SO_LINGER 0: what waits in the pipe goes with the connection,
+            // which the core resets as it closes.
+            pipe.aborted();
+        }
         // A stream may still hold what was written: the stack thread then
         // hands it over and closes.
         let more = inner.close_stream(self.handle, now);
@@ -330,6 +355,11 @@ impl Drop for SocketRef {
 /// for one so long that the clock cannot say (`Duration::MAX`).
 pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<StdInstant> {
     timeout.and_then(|t| StdInstant::now().checked_add(t))
+}
+
+/// A linger time as Linux keeps it: whole seconds, at most `i32::MAX`.
+pub(crate) fn linger_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs().min(i32::MAX as u64))
 }
 
 /// std rejects a zero timeout with InvalidInput.

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use berth_core::stack::SocketError;
 use berth_core::tcp::State;
@@ -247,6 +248,39 @@ impl TcpStream {
     /// write reports it, whichever comes first, as `SO_ERROR` on Linux.
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()
+    }
+
+    /// Sets `SO_LINGER`. `Some` of less than a second (Linux keeps whole
+    /// seconds) makes dropping the stream an abortive close: the peer gets
+    /// a reset and what was still to send is dropped. A longer time never
+    /// blocks the drop (tokio deprecates its `set_linger` because it
+    /// would): the connection closes gracefully in the background, as
+    /// without it, so berth does not deprecate it.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.sock.set_linger(dur)
+    }
+
+    /// Sets a zero `SO_LINGER`: dropping the stream resets the connection
+    /// and drops what was still to send (no FIN, no TIME-WAIT).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let stream = berth::tokio_net::TcpStream::connect(stack, "198.18.0.2:80").await?;
+    /// stream.set_zero_linger()?;
+    /// assert_eq!(stream.linger()?, Some(Duration::ZERO));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.sock.set_linger(Some(Duration::ZERO))
+    }
+
+    /// The `SO_LINGER` time, in whole seconds (`None` unless set).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.sock.linger()
     }
 
     /// Waits until a read would not block (data, end of stream or an
