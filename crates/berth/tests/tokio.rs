@@ -484,3 +484,168 @@ async fn zero_linger_resets_on_drop() {
     .unwrap();
     assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
 }
+
+/// `ready(Interest)`, `try_io` and `async_io` as tokio's: readable once
+/// the peer writes, read-closed at its FIN, error after its reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_try_io_and_async_io() {
+    use tokio::io::Interest;
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    let w = timeout(LIMIT, c.ready(Interest::WRITABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(w.is_writable() && !w.is_readable() && !w.is_write_closed());
+    // Nothing sent yet: try_io answers WouldBlock without running `f`.
+    let mut ran = false;
+    let e = c
+        .try_io(Interest::READABLE, || {
+            ran = true;
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    assert!(!ran);
+    let waiter = {
+        let c = Arc::new(c);
+        let w = c.clone();
+        (
+            c,
+            tokio::spawn(async move { w.ready(Interest::READABLE).await }),
+        )
+    };
+    s.write_all(b"ping").await.unwrap();
+    let r = timeout(LIMIT, waiter.1).await.unwrap().unwrap().unwrap();
+    assert!(r.is_readable() && !r.is_writable(), "{r:?}");
+    let c = Arc::try_unwrap(waiter.0).unwrap();
+    let mut buf = [0u8; 16];
+    let n = c
+        .try_io(Interest::READABLE, || c.try_read(&mut buf))
+        .unwrap();
+    assert_eq!(&buf[..n], b"ping");
+    // async_io waits past WouldBlock for the next data.
+    let reader = {
+        let c = Arc::new(c);
+        let r = c.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            let n = r
+                .async_io(Interest::READABLE, || r.try_read(&mut buf))
+                .await?;
+            io::Result::Ok(buf[..n].to_vec())
+        });
+        (c, task)
+    };
+    s.write_all(b"pong").await.unwrap();
+    let got = timeout(LIMIT, reader.1).await.unwrap().unwrap().unwrap();
+    assert_eq!(got, b"pong");
+    let c = Arc::try_unwrap(reader.0).unwrap();
+    // The peer's FIN: readable and read-closed.
+    s.shutdown().await.unwrap();
+    let r = timeout(LIMIT, c.ready(Interest::READABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_read_closed(), "{r:?}");
+    assert_eq!(c.try_read(&mut buf).unwrap(), 0);
+    // The peer's reset: an error until it is taken.
+    s.set_zero_linger().unwrap();
+    drop(s);
+    let r = timeout(LIMIT, c.ready(Interest::ERROR))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_error() && !r.is_readable(), "{r:?}");
+    assert_eq!(
+        c.take_error().unwrap().unwrap().kind(),
+        io::ErrorKind::ConnectionReset
+    );
+    let r = timeout(LIMIT, c.ready(Interest::READABLE | Interest::WRITABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_write_closed() && !r.is_error(), "{r:?}");
+    assert!(
+        !c.ready(Interest::ERROR | Interest::WRITABLE)
+            .await
+            .unwrap()
+            .is_error()
+    );
+}
+
+/// `try_read_buf`, `try_read_vectored` and `try_write_vectored`, on the
+/// stream and on its halves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectored_and_buf_reads_and_writes() {
+    use std::io::{IoSlice, IoSliceMut};
+    use tokio::io::Interest;
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    let n = c
+        .try_write_vectored(&[
+            IoSlice::new(b"one "),
+            IoSlice::new(b""),
+            IoSlice::new(b"two three"),
+        ])
+        .unwrap();
+    assert_eq!(n, 13);
+    // Into two slices, then a BufMut.
+    let (mut a, mut b) = ([0u8; 3], [0u8; 5]);
+    let n = loop {
+        s.readable().await.unwrap();
+        match s.try_read_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)]) {
+            Ok(n) if n >= 8 => break n,
+            Ok(n) => panic!("a short read of {n}: all 13 bytes came in one write"),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!((n, &a, &b), (8, b"one", b" two "));
+    let mut rest = Vec::with_capacity(64);
+    let n = s.try_read_buf(&mut rest).unwrap();
+    assert_eq!((n, &rest[..]), (5, &b"three"[..]));
+    assert_eq!(
+        s.try_read_buf(&mut rest).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // The halves.
+    let (rd, wr) = s.into_split();
+    let (crd, cwr) = c.into_split();
+    wr.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])
+        .unwrap();
+    let r = timeout(LIMIT, crd.ready(Interest::READABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_readable());
+    let mut got = bytes::BytesMut::with_capacity(16);
+    while got.len() < 4 {
+        crd.readable().await.unwrap();
+        let _ = crd.try_read_buf(&mut got);
+    }
+    assert_eq!(&got[..], b"abcd");
+    assert!(
+        timeout(LIMIT, cwr.ready(Interest::WRITABLE))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_writable()
+    );
+    cwr.try_write_vectored(&[IoSlice::new(b"x")]).unwrap();
+    let mut one = [0u8; 1];
+    loop {
+        rd.readable().await.unwrap();
+        if rd
+            .try_read_vectored(&mut [IoSliceMut::new(&mut one)])
+            .is_ok()
+        {
+            break;
+        }
+    }
+    assert_eq!(&one, b"x");
+}

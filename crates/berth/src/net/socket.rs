@@ -314,6 +314,46 @@ impl SocketRef {
         self.poll_pipe(|p| p.poll_write(&self.shared, self.handle, cx, buf))
     }
 
+    /// Reads without waiting through `take`, which is given the received
+    /// bytes (two parts, oldest first), copies what it wants (at most
+    /// `want`) and returns how much.
+    pub(crate) fn try_read_with(
+        &self,
+        want: usize,
+        take: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> io::Result<usize> {
+        self.pipe()?
+            .try_read_with(&self.shared, self.handle, want, take)
+            .map_err(to_io_error)
+    }
+
+    /// Writes the slices of `bufs` without waiting, as one write.
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.pipe()?
+            .try_write_vectored(&self.shared, self.handle, bufs)
+            .map_err(to_io_error)
+    }
+
+    /// What the stream is ready for now.
+    pub(crate) fn stream_ready(&self) -> io::Result<crate::pipe::PipeReady> {
+        Ok(self.pipe()?.ready_now())
+    }
+
+    /// What the stream is ready for once `accept` takes it; until then the
+    /// task waits in the read and/or write slot of the stream's pipe.
+    pub(crate) fn poll_stream_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        read: bool,
+        write: bool,
+        accept: impl FnOnce(crate::pipe::PipeReady) -> bool,
+    ) -> std::task::Poll<io::Result<crate::pipe::PipeReady>> {
+        match self.pipe() {
+            Ok(p) => p.poll_ready(cx, read, write, accept).map(Ok),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
     pub(crate) fn poll_read_ready(
         &self,
         cx: &mut std::task::Context<'_>,

@@ -46,6 +46,8 @@
 //! # }
 //! ```
 
+mod buf;
+mod ready;
 pub mod tcp;
 mod udp;
 

@@ -2,6 +2,7 @@
 //! halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
 //! [`OwnedWriteHalf`]), as in `tokio::net::tcp`.
 
+mod readiness;
 mod split;
 
 use std::future::poll_fn;
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use berth_core::stack::SocketError;
 use berth_core::tcp::State;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 
@@ -315,6 +316,92 @@ impl TcpStream {
     /// is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         try_write(&self.sock, buf)
+    }
+
+    /// Waits until the stream is ready for any of `interest` and returns
+    /// what it is ready for (readable, read-closed, writable,
+    /// write-closed, error), as tokio's: `READABLE` once data, the end or
+    /// an error can be read (with `READ_CLOSED` at the end), `WRITABLE`
+    /// once there is room or a write would fail (with `WRITE_CLOSED` after
+    /// a failure), `ERROR` while a failure is not yet reported. Like
+    /// tokio's, the readiness may be gone by the time the task acts: a
+    /// `try_*` call then answers `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tokio::io::Interest;
+    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    /// let ready = stream.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    /// if ready.is_readable() {
+    ///     let mut buf = [0; 1024];
+    ///     match stream.try_read(&mut buf) {
+    ///         Ok(n) => println!("{n} bytes"),
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        readiness::ready(&self.sock, interest).await
+    }
+
+    /// Runs `f` if the stream is ready for `interest` now, else answers
+    /// `WouldBlock` without running it. `f` does the I/O, with this
+    /// stream's `try_*` calls: berth's sockets have no descriptor for a
+    /// system call.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        readiness::try_io(&self.sock, interest, f)
+    }
+
+    /// Waits for `interest` and runs `f` until it answers other than
+    /// `WouldBlock`; after a `WouldBlock` it waits for the stream's next
+    /// event, as tokio's waits for the next readiness.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        readiness::async_io(&self.sock, interest, f).await
+    }
+
+    /// Reads what is there into `bufs`, in order, without waiting: `Ok(0)`
+    /// is end of stream (or no room in `bufs`), `WouldBlock` nothing yet.
+    pub fn try_read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> io::Result<usize> {
+        readiness::try_read_vectored(&self.sock, bufs)
+    }
+
+    /// Reads what is there into `buf`'s next chunk without waiting,
+    /// advancing it: `Ok(0)` is end of stream, `WouldBlock` nothing yet.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    /// let mut buf = Vec::with_capacity(4096);
+    /// stream.readable().await?;
+    /// match stream.try_read_buf(&mut buf) {
+    ///     Ok(n) => assert_eq!(buf.len(), n),
+    ///     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        readiness::try_read_buf(&self.sock, buf)
+    }
+
+    /// Writes what fits of `bufs`, in order, without waiting, as one write;
+    /// `WouldBlock` when the send buffer is full.
+    pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> io::Result<usize> {
+        readiness::try_write_vectored(&self.sock, bufs)
     }
 
     /// Reads without consuming, waiting for data like a read.
