@@ -649,3 +649,106 @@ async fn vectored_and_buf_reads_and_writes() {
     }
     assert_eq!(&one, b"x");
 }
+
+/// tokio's `UdpSocket` readiness and peeking: `ready`, `readable`,
+/// `writable`, `try_io`, `async_io`, the `peek*` family (the datagram stays
+/// queued), the `recv_buf*` family, and `ERROR` readiness for an ICMP
+/// error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_readiness_peek_and_recv_buf() {
+    use std::future::poll_fn;
+    use tokio::io::{Interest, ReadBuf};
+    let (server, client) = pair();
+    let srv = Arc::new(UdpSocket::bind(&server, "198.18.0.2:7").await.unwrap());
+    let cli = UdpSocket::bind(&client, "198.18.0.1:0").await.unwrap();
+    let cli_addr = cli.local_addr().unwrap();
+    timeout(LIMIT, cli.writable()).await.unwrap().unwrap();
+    let w = cli.ready(Interest::WRITABLE).await.unwrap();
+    assert!(w.is_writable() && !w.is_readable());
+    poll_fn(|cx| cli.poll_send_ready(cx)).await.unwrap();
+    let e = srv
+        .try_io(Interest::READABLE, || -> io::Result<()> {
+            panic!("not ready")
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(
+        srv.try_peek_sender().unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    let waiter = {
+        let srv = srv.clone();
+        tokio::spawn(async move { srv.ready(Interest::READABLE).await })
+    };
+    cli.send_to(b"first", "198.18.0.2:7").await.unwrap();
+    let r = timeout(LIMIT, waiter).await.unwrap().unwrap().unwrap();
+    assert!(r.is_readable(), "{r:?}");
+    timeout(LIMIT, srv.readable()).await.unwrap().unwrap();
+    poll_fn(|cx| srv.poll_recv_ready(cx)).await.unwrap();
+    // Peeks leave it queued.
+    let mut buf = [0u8; 64];
+    assert_eq!(srv.peek_sender().await.unwrap(), cli_addr);
+    assert_eq!(srv.try_peek_sender().unwrap(), cli_addr);
+    assert_eq!(srv.peek_from(&mut buf).await.unwrap(), (5, cli_addr));
+    assert_eq!(srv.try_peek_from(&mut buf).unwrap(), (5, cli_addr));
+    let mut small = [0u8; 3];
+    let mut rb = ReadBuf::new(&mut small);
+    let from = poll_fn(|cx| srv.poll_peek_from(cx, &mut rb)).await.unwrap();
+    assert_eq!((rb.filled(), from), (&b"fir"[..], cli_addr));
+    let mut rb = ReadBuf::new(&mut buf);
+    poll_fn(|cx| srv.poll_peek(cx, &mut rb)).await.unwrap();
+    assert_eq!(rb.filled(), b"first");
+    assert_eq!(srv.peek(&mut buf).await.unwrap(), 5);
+    assert_eq!(srv.try_peek(&mut buf).unwrap(), 5);
+    // ... until a receive takes it, through try_io.
+    let (n, from) = srv
+        .try_io(Interest::READABLE, || srv.try_recv_from(&mut buf))
+        .unwrap();
+    assert_eq!((&buf[..n], from), (&b"first"[..], cli_addr));
+    assert_eq!(
+        srv.try_recv_buf(&mut Vec::with_capacity(8))
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // async_io waits past WouldBlock for the next datagram.
+    let reader = {
+        let srv = srv.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::with_capacity(64);
+            let (n, from) = srv
+                .async_io(Interest::READABLE, || srv.try_recv_buf_from(&mut got))
+                .await?;
+            io::Result::Ok((got, n, from))
+        })
+    };
+    cli.send_to(b"second", "198.18.0.2:7").await.unwrap();
+    let (got, n, from) = timeout(LIMIT, reader).await.unwrap().unwrap().unwrap();
+    assert_eq!((&got[..], n, from), (&b"second"[..], 6, cli_addr));
+    // recv_buf / recv_buf_from: truncated to the buffer's next chunk.
+    cli.send_to(b"third", "198.18.0.2:7").await.unwrap();
+    cli.send_to(b"fourth", "198.18.0.2:7").await.unwrap();
+    let mut got = bytes::BytesMut::with_capacity(64);
+    let (n, from) = srv.recv_buf_from(&mut got).await.unwrap();
+    assert_eq!((&got[..], n, from), (&b"third"[..], 5, cli_addr));
+    srv.connect(cli_addr).await.unwrap();
+    let mut exact: &mut [u8] = &mut [0u8; 4][..];
+    let n = srv.recv_buf(&mut exact).await.unwrap();
+    assert_eq!(n, 4, "the rest of the datagram is dropped");
+
+    // An ICMP error about the connected peer: ERROR readiness, then
+    // take_error reports it once.
+    cli.connect("198.18.0.2:9").await.unwrap();
+    cli.send(b"anyone?").await.unwrap();
+    let r = timeout(LIMIT, cli.ready(Interest::ERROR))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_error(), "{r:?}");
+    assert!(cli.ready(Interest::READABLE).await.unwrap().is_readable());
+    assert_eq!(
+        cli.take_error().unwrap().unwrap().kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    assert!(cli.take_error().unwrap().is_none());
+}

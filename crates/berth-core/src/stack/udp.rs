@@ -392,6 +392,24 @@ impl Stack {
         })
     }
 
+    /// The sender of the next datagram, which stays queued (a pending
+    /// error first, as [`Stack::udp_peek_datagram`]).
+    pub fn udp_peek_sender(&mut self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
+        let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
+        u.rx.front()
+            .map(|(from, _, _)| *from)
+            .ok_or(SocketError::WouldBlock)
+    }
+
+    /// Whether an error waits to be reported (`SO_ERROR`; Linux's
+    /// `EPOLLERR`).
+    pub fn udp_has_error(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.udp_mut(h)?.error.is_some())
+    }
+
     /// Whether a receive would not block: a datagram or an error waits.
     pub fn udp_can_recv(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
         let u = self.udp_mut(h)?;

@@ -194,6 +194,17 @@ impl SocketRef {
         r.map_err(to_io_error)
     }
 
+    /// Runs `op` once under the lock, without waking the stack thread (for
+    /// a look that changes nothing it would send).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn inspect<T>(
+        &self,
+        op: impl FnOnce(&mut Stack) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let mut inner = self.shared.lock();
+        op(&mut inner.stack).map_err(to_io_error)
+    }
+
     /// Runs `op` until it does not block, honouring the timeout and the
     /// nonblocking flag.
     pub(crate) fn wait<T>(
@@ -235,6 +246,8 @@ pub(crate) enum Direction {
     Read,
     /// Writing, connecting.
     Write,
+    /// Either (a readiness wait for both).
+    Both,
 }
 
 #[cfg(feature = "tokio")]
@@ -261,11 +274,12 @@ impl SocketRef {
         let r = op(&mut inner.stack, now);
         if matches!(r, Err(SocketError::WouldBlock)) {
             let w = inner.waiters.entry(self.handle).or_default();
-            let slot = match dir {
-                Direction::Read => &mut w.read,
-                Direction::Write => &mut w.write,
-            };
-            crate::shared::register(slot, cx.waker());
+            if dir != Direction::Write {
+                crate::shared::register(&mut w.read, cx.waker());
+            }
+            if dir != Direction::Read {
+                crate::shared::register(&mut w.write, cx.waker());
+            }
             if out_queue && !inner.out_waiters.contains(&self.handle) {
                 inner.out_waiters.push(self.handle);
             }

@@ -28,6 +28,8 @@ fn udp_peek_leaves_the_datagram_queued() {
     assert_eq!(first.data, b"one");
     assert_eq!(first.from, p.a.local_addr(client).unwrap());
     assert_eq!(p.b.udp_peek_datagram(server).unwrap(), first);
+    assert_eq!(p.b.udp_peek_sender(server), Ok(first.from));
+    assert_eq!(p.b.udp_has_error(server), Ok(false));
     assert_eq!(p.b.udp_recv_datagram(server).unwrap(), first);
     assert_eq!(p.b.udp_recv_datagram(server).unwrap().data, b"two");
     assert_eq!(p.b.udp_recv_datagram(server), Err(SocketError::WouldBlock));
