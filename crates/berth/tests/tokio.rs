@@ -752,3 +752,217 @@ async fn udp_readiness_peek_and_recv_buf() {
     );
     assert!(cli.take_error().unwrap().is_none());
 }
+
+/// tokio's `TcpSocket`: bind then connect (the stream is from the bound
+/// address), bind then listen, the conflicts `SO_REUSEADDR` decides, and
+/// the errors of what is not supported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_bind_connect_and_listen() {
+    use berth::tokio_net::TcpSocket;
+    let (server, client) = pair();
+    let socket = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        socket.local_addr().unwrap(),
+        "0.0.0.0:0".parse().unwrap(),
+        "unbound"
+    );
+    socket.bind("198.18.0.2:8080".parse().unwrap()).unwrap();
+    assert_eq!(
+        socket
+            .bind("198.18.0.2:8081".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::InvalidInput,
+        "bound already"
+    );
+    assert_eq!(
+        TcpSocket::new_v4(&server)
+            .unwrap()
+            .bind("198.18.0.2:8080".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrInUse
+    );
+    let listener = socket.listen(16).unwrap();
+    assert_eq!(
+        listener.local_addr().unwrap(),
+        "198.18.0.2:8080".parse().unwrap()
+    );
+
+    // Bind to a given port, then connect: the stream is from it.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.bind("198.18.0.1:40000".parse().unwrap()).unwrap();
+    let stream = timeout(LIMIT, socket.connect("198.18.0.2:8080".parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_accepted, peer) = listener.accept().await.unwrap();
+    let from: std::net::SocketAddr = "198.18.0.1:40000".parse().unwrap();
+    assert_eq!((stream.local_addr().unwrap(), peer), (from, from));
+    // Port 0: a port picked at the bind, the one the stream has.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.bind("0.0.0.0:0".parse().unwrap()).unwrap();
+    let bound = socket.local_addr().unwrap();
+    assert_ne!(bound.port(), 0);
+    let stream = socket
+        .connect("198.18.0.2:8080".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stream.local_addr().unwrap().port(), bound.port());
+    // Not bound: connect from an ephemeral port; listen on a free one.
+    let stream = TcpSocket::new_v4(&client)
+        .unwrap()
+        .connect("198.18.0.2:8080".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.peer_addr().unwrap(),
+        "198.18.0.2:8080".parse().unwrap()
+    );
+    let l = TcpSocket::new_v6(&server).unwrap().listen(4).unwrap();
+    let at = l.local_addr().unwrap();
+    assert!(at.ip().is_unspecified() && at.is_ipv6() && at.port() != 0);
+    let v6 = TcpSocket::new_v6(&client).unwrap();
+    v6.bind("[2001:2::1]:0".parse().unwrap()).unwrap();
+    let target = std::net::SocketAddr::new("2001:2::2".parse().unwrap(), at.port());
+    let stream = v6.connect(target).await.unwrap();
+    assert_eq!(stream.peer_addr().unwrap(), target);
+    // A refused connect.
+    let refused = TcpSocket::new_v4(&client)
+        .unwrap()
+        .connect("198.18.0.2:9".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+
+    // SO_REUSEADDR: two sockets share a port only if both set it, until
+    // one listens.
+    let a = TcpSocket::new_v4(&server).unwrap();
+    let b = TcpSocket::new_v4(&server).unwrap();
+    assert!(!a.reuseaddr().unwrap());
+    a.set_reuseaddr(true).unwrap();
+    b.set_reuseaddr(true).unwrap();
+    assert!(a.reuseaddr().unwrap());
+    a.bind("198.18.0.2:9000".parse().unwrap()).unwrap();
+    b.bind("198.18.0.2:9000".parse().unwrap()).unwrap();
+    let c = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        c.bind("198.18.0.2:9000".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrInUse
+    );
+    let _l = a.listen(4).unwrap();
+    assert_eq!(b.listen(4).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+    // A dropped bound socket frees its port.
+    let d = TcpSocket::new_v4(&server).unwrap();
+    d.bind("198.18.0.2:9001".parse().unwrap()).unwrap();
+    drop(d);
+    TcpSocket::new_v4(&server)
+        .unwrap()
+        .bind("198.18.0.2:9001".parse().unwrap())
+        .unwrap();
+
+    // What is refused.
+    let s = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        s.bind("[2001:2::2]:1".parse().unwrap()).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        s.bind("198.18.0.9:1".parse().unwrap()).unwrap_err().kind(),
+        io::ErrorKind::AddrNotAvailable
+    );
+    assert_eq!(
+        s.set_reuseport(true).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
+    s.set_reuseport(false).unwrap();
+    assert!(!s.reuseport().unwrap());
+    assert_eq!(
+        s.bind_device(Some(b"eth0")).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
+    s.bind_device(None).unwrap();
+    assert_eq!(s.device().unwrap(), None);
+    assert!(s.take_error().unwrap().is_none());
+}
+
+/// Options set on a `TcpSocket` reach its connections, and a listener's
+/// reach every stream it accepts: nodelay, linger (a zero one resets on
+/// drop), keepalive, and buffer sizes (bounded, then fixed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_options_reach_the_connections() {
+    use berth::tokio_net::TcpSocket;
+    let (server, client) = pair();
+    let socket = TcpSocket::new_v4(&server).unwrap();
+    assert!(!socket.nodelay().unwrap());
+    assert!(!socket.keepalive().unwrap());
+    assert_eq!(socket.linger().unwrap(), None);
+    assert_eq!(
+        socket.recv_buffer_size().unwrap(),
+        128 * 1024,
+        "the stack's"
+    );
+    assert_eq!(
+        socket.send_buffer_size().unwrap(),
+        256 * 1024,
+        "the stack's"
+    );
+    socket.set_nodelay(true).unwrap();
+    socket.set_keepalive(true).unwrap();
+    socket.set_zero_linger().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.set_send_buffer_size(1).unwrap();
+    assert!(socket.nodelay().unwrap() && socket.keepalive().unwrap());
+    assert_eq!(socket.linger().unwrap(), Some(Duration::ZERO));
+    assert_eq!(socket.recv_buffer_size().unwrap(), 4096);
+    assert_eq!(socket.send_buffer_size().unwrap(), 2048, "the floor");
+    socket
+        .set_linger(Some(Duration::from_millis(2500)))
+        .unwrap();
+    assert_eq!(socket.linger().unwrap(), Some(Duration::from_secs(2)));
+    socket.set_zero_linger().unwrap();
+    socket.bind("198.18.0.2:7".parse().unwrap()).unwrap();
+    let listener = socket.listen(8).unwrap();
+
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    assert!(s.nodelay().unwrap(), "inherited");
+    assert_eq!(s.linger().unwrap(), Some(Duration::ZERO), "inherited");
+    let bufs = server.with_stack(|st| {
+        st.sockets()
+            .into_iter()
+            .filter_map(|h| st.tcp_info(h).ok())
+            .map(|i| (i.recv_buffer, i.send_buffer))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(bufs, vec![(4096, 2048)], "inherited, fixed");
+    // The zero linger: dropping the accepted stream resets.
+    drop(s);
+    let mut buf = [0u8; 8];
+    let e = timeout(LIMIT, c.read(&mut buf)).await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+
+    // A connecting socket's options.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.set_nodelay(true).unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let l2 = TcpListener::bind(&server, "198.18.0.2:8").await.unwrap();
+    let c = socket
+        .connect("198.18.0.2:8".parse().unwrap())
+        .await
+        .unwrap();
+    let _s = l2.accept().await.unwrap();
+    assert!(c.nodelay().unwrap());
+    assert_eq!(c.linger().unwrap(), None);
+    let local = c.local_addr().unwrap();
+    let rcv = client.with_stack(|st| {
+        st.sockets()
+            .into_iter()
+            .filter_map(|h| st.tcp_info(h).ok())
+            .find(|i| i.local == local)
+            .map(|i| i.recv_buffer)
+    });
+    assert_eq!(rcv, Some(8192));
+}

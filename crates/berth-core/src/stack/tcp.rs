@@ -44,6 +44,28 @@ pub(super) struct Listener {
     pub(super) opts: TcpOptions,
 }
 
+impl Listener {
+    /// A listener on `local` (not the transparent one).
+    pub(super) fn new(
+        local: SocketAddr,
+        backlog: usize,
+        ttl: Option<u8>,
+        opts: TcpOptions,
+    ) -> Self {
+        Self {
+            local,
+            backlog: backlog.clamp(1, 65535),
+            syn_queue: 0,
+            accept_queue: VecDeque::new(),
+            conns: 0,
+            last_overflow: None,
+            transparent: false,
+            ttl,
+            opts,
+        }
+    }
+}
+
 /// A connection and who holds it.
 #[derive(Debug)]
 pub(super) struct TcpSocket {
@@ -184,7 +206,9 @@ impl Stack {
             let ports = &self.ports;
             let port = ephemeral::pick(&self.cfg.ephemeral_ports, random, |p| {
                 let at = SocketAddr::new(local.ip(), p);
-                !ports.tcp_port_taken(at) && !ports.tcp_port_has_conns(at)
+                !ports.tcp_port_taken(at)
+                    && !ports.tcp_port_has_conns(at)
+                    && !ports.tcp_port_bound(at)
             })
             .ok_or(SocketError::AddrInUse)?;
             SocketAddr::new(local.ip(), port)
@@ -194,19 +218,15 @@ impl Stack {
         if !reuse_addr && self.ports.tcp_port_has_conns(local) {
             return Err(SocketError::AddrInUse);
         }
+        // A socket bound there (not listening) holds the port unless both
+        // reuse the address.
+        if self.ports.tcp_bound_conflict(local, reuse_addr) {
+            return Err(SocketError::AddrInUse);
+        }
         self.alloc_check()?;
-        let backlog = backlog.clamp(1, 65535);
-        let h = self.sockets.insert(Socket::Listener(Listener {
-            local,
-            backlog,
-            syn_queue: 0,
-            accept_queue: VecDeque::new(),
-            conns: 0,
-            last_overflow: None,
-            transparent: false,
-            ttl: None,
-            opts,
-        }));
+        let h = self
+            .sockets
+            .insert(Socket::Listener(Listener::new(local, backlog, None, opts)));
         if let Err(e) = self.ports.bind_tcp_listener(local, h) {
             self.sockets.remove(h);
             return Err(match e {
@@ -246,12 +266,13 @@ impl Stack {
         Ok(h)
     }
 
-    /// The local address of a listener or connection.
+    /// The local address of a socket.
     pub fn local_addr(&self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
         match self.sockets.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
             Some(Socket::Tcp(t)) => Ok(t.conn.local()),
             Some(Socket::Udp(u)) => Ok(u.local),
+            Some(Socket::Bound(b)) => Ok(b.local),
             None => Err(SocketError::InvalidHandle),
         }
     }
@@ -336,12 +357,15 @@ impl Stack {
                 // Fresh tuples first; a TIME-WAIT one only when none is left
                 // (Linux's __inet_hash_connect does the same).
                 let range = self.cfg.ephemeral_ports.clone();
+                // Ports bound (not yet listening or connected) are skipped.
                 let port = ephemeral::pick(&range, random, |p| {
-                    self.ports.tcp_tuple_free(SocketAddr::new(ip, p), remote)
+                    let at = SocketAddr::new(ip, p);
+                    self.ports.tcp_tuple_free(at, remote) && !self.ports.tcp_port_bound(at)
                 })
                 .or_else(|| {
                     ephemeral::pick(&range, random, |p| {
-                        self.tcp_tuple_usable(now, SocketAddr::new(ip, p), remote)
+                        let at = SocketAddr::new(ip, p);
+                        self.tcp_tuple_usable(now, at, remote) && !self.ports.tcp_port_bound(at)
                     })
                 })
                 .ok_or(SocketError::AddrNotAvailable)?;

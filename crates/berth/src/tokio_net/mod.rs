@@ -51,7 +51,7 @@ mod ready;
 pub mod tcp;
 mod udp;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 
 pub use crate::net::ToSocketAddrs;

@@ -3,6 +3,7 @@
 //! [`OwnedWriteHalf`]), as in `tokio::net::tcp`.
 
 mod readiness;
+mod socket;
 mod split;
 
 use std::future::poll_fn;
@@ -17,12 +18,15 @@ use berth_core::stack::SocketError;
 use berth_core::tcp::State;
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
+pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 
 use crate::NetStack;
 use crate::error::to_io_error;
 use crate::net::socket::{Direction, SocketRef};
 use crate::net::{ToSocketAddrs, no_addresses};
+use crate::shared::Shared;
+use berth_core::handle::SocketHandle;
 
 /// The listen backlog (tokio's `TcpListener::bind` uses 1024).
 const BACKLOG: usize = 1024;
@@ -168,9 +172,15 @@ impl TcpStream {
                 .tcp_connect(now, addr, None)
                 .map_err(to_io_error)?
         };
+        Self::established(&shared, h).await
+    }
+
+    /// The stream of connection `h` (just opened), once its handshake is
+    /// done.
+    async fn established(shared: &Arc<Shared>, h: SocketHandle) -> io::Result<Self> {
         // Owned from here on: a dropped future closes the half-open socket.
         let stream = Self {
-            sock: SocketRef::stream(&shared, h),
+            sock: SocketRef::stream(shared, h),
         };
         poll_fn(|cx| {
             stream.sock.poll_op(cx, Direction::Write, false, |s, _| {

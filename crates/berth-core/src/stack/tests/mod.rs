@@ -611,6 +611,7 @@ fn backlog_overflow_completes_after_accept() {
     }
 }
 
+mod bound;
 mod cookie;
 mod ethernet;
 mod frag;
