@@ -751,6 +751,12 @@ async fn udp_readiness_peek_and_recv_buf() {
         io::ErrorKind::ConnectionRefused
     );
     assert!(cli.take_error().unwrap().is_none());
+    assert_eq!(cli.device().unwrap(), None);
+    cli.bind_device(None).unwrap();
+    assert_eq!(
+        cli.bind_device(Some(b"eth0")).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
 }
 
 /// tokio's `TcpSocket`: bind then connect (the stream is from the bound

@@ -16,8 +16,12 @@
 //! and the peer's window closes as it would without the pipe. No RFC.
 
 mod queue;
+#[cfg(feature = "tokio")]
+mod readiness;
 
 pub(crate) use queue::copy_prefix;
+#[cfg(feature = "tokio")]
+pub(crate) use readiness::PipeReady;
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -190,52 +194,6 @@ impl PipeState {
         }
     }
 
-    /// A read that hands the received bytes to `take` (the queue's two
-    /// contiguous parts, oldest first), which copies what it wants and
-    /// returns how much: that much is consumed. `want` is how much `take`
-    /// has room for.
-    #[cfg(feature = "tokio")]
-    fn read_with(
-        &mut self,
-        want: usize,
-        take: impl FnOnce(&[u8], &[u8]) -> usize,
-    ) -> Result<usize, SocketError> {
-        if want == 0 {
-            return Ok(0);
-        }
-        if !self.rx.is_empty() {
-            let (a, b) = self.rx.slices();
-            let n = take(a, b);
-            self.rx.consume(n);
-            if self.rx_starved {
-                self.rx_starved = false;
-                self.want_pump = true;
-            }
-            return Ok(n);
-        }
-        if self.read_ready() {
-            self.end_of_input()
-        } else {
-            Err(SocketError::WouldBlock)
-        }
-    }
-
-    /// What the stream is ready for now.
-    #[cfg(feature = "tokio")]
-    fn ready(&self) -> PipeReady {
-        let failure = [self.read_error, self.write_error]
-            .into_iter()
-            .flatten()
-            .any(is_failure);
-        PipeReady {
-            readable: self.read_ready(),
-            read_closed: self.rx_eof || self.read_error.is_some() || self.gone,
-            writable: self.write_ready(),
-            write_closed: self.write_error.is_some() || self.gone,
-            error: failure && !self.error_reported,
-        }
-    }
-
     /// Whether a read would not block.
     fn read_ready(&self) -> bool {
         !self.rx.is_empty() || self.rx_eof || self.read_error.is_some() || self.gone
@@ -246,20 +204,6 @@ impl PipeState {
     fn write_ready(&self) -> bool {
         self.tx.free() > 0 || self.write_error.is_some() || self.gone || self.shut_write
     }
-}
-
-/// What a stream is ready for (tokio's `ready()`): reading (data, the end
-/// or an error), the read side closed (the end or a failure arrived),
-/// writing (room or an error), the write side closed (a failure), and a
-/// failure not yet reported (`SO_ERROR`, Linux's `EPOLLERR`).
-#[cfg(feature = "tokio")]
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PipeReady {
-    pub(crate) readable: bool,
-    pub(crate) read_closed: bool,
-    pub(crate) writable: bool,
-    pub(crate) write_closed: bool,
-    pub(crate) error: bool,
 }
 
 /// What a pump made possible: reading (data, the end of stream or an
@@ -456,78 +400,6 @@ impl Pipe {
                 .then_some(())
                 .ok_or(SocketError::WouldBlock)
         })
-    }
-
-    /// Reads without waiting through `take` (see `PipeState::read_with`).
-    #[cfg(feature = "tokio")]
-    pub(crate) fn try_read_with(
-        &self,
-        shared: &Shared,
-        h: SocketHandle,
-        want: usize,
-        take: impl FnOnce(&[u8], &[u8]) -> usize,
-    ) -> Result<usize, SocketError> {
-        let mut st = self.lock();
-        let r = st.read_with(want, take);
-        self.finish(st, shared, h);
-        r
-    }
-
-    /// Writes the slices of `bufs` (what fits, in order) without waiting,
-    /// as one write.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn try_write_vectored(
-        &self,
-        shared: &Shared,
-        h: SocketHandle,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Result<usize, SocketError> {
-        let len = bufs.iter().map(|b| b.len()).sum();
-        let mut st = self.lock();
-        let r = st.write_with(len, |tx| {
-            let mut n = 0;
-            for b in bufs {
-                let k = tx.write(b);
-                n += k;
-                if k < b.len() {
-                    break;
-                }
-            }
-            n
-        });
-        self.finish(st, shared, h);
-        r
-    }
-
-    /// What the stream is ready for now.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn ready_now(&self) -> PipeReady {
-        self.lock().ready()
-    }
-
-    /// What the stream is ready for, if `accept` takes it; otherwise the
-    /// task waits in the read slot (`read`) and the write slot (`write`)
-    /// for the next pump that makes something possible.
-    #[cfg(feature = "tokio")]
-    pub(crate) fn poll_ready(
-        &self,
-        cx: &mut Context<'_>,
-        read: bool,
-        write: bool,
-        accept: impl FnOnce(PipeReady) -> bool,
-    ) -> Poll<PipeReady> {
-        let mut st = self.lock();
-        let ready = st.ready();
-        if accept(ready) {
-            return Poll::Ready(ready);
-        }
-        if read {
-            register(&mut st.read_wakers, cx.waker());
-        }
-        if write {
-            register(&mut st.write_wakers, cx.waker());
-        }
-        Poll::Pending
     }
 
     /// Shuts the write direction down: the FIN follows what was written.

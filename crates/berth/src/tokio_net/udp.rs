@@ -134,6 +134,24 @@ impl UdpSocket {
         self.sock.ttl()
     }
 
+    /// The device the socket is bound to: none (a stack has one device).
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// `SO_BINDTODEVICE`: `None` is what a berth socket is; a device name
+    /// fails with `Unsupported` (a stack has one device, and its sockets
+    /// use it).
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        match interface {
+            None => Ok(()),
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "SO_BINDTODEVICE is not supported by berth: a stack has one device",
+            )),
+        }
+    }
+
     /// The connected peer (`NotConnected` before `connect`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.peer
