@@ -1,6 +1,7 @@
-//! [`TcpListener`] and [`TcpStream`], as in `tokio::net`, and the stream's
-//! halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
-//! [`OwnedWriteHalf`]), as in `tokio::net::tcp`.
+//! [`TcpListener`], [`TcpStream`] and [`TcpSocket`], as in `tokio::net`,
+//! and the stream's halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
+//! [`OwnedWriteHalf`]), as in `tokio::net::tcp`. Readiness and vectored
+//! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`.
 
 mod readiness;
 mod socket;
