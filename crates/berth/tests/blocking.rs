@@ -897,3 +897,130 @@ fn the_stack_thread_can_be_kept_on_a_cpu() {
     assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("CPU"), "{err}");
 }
+
+/// `TcpListener::try_clone`: either handle accepts from the same queue, and
+/// the port stays open until the last handle goes.
+#[test]
+fn a_cloned_listener_accepts_until_the_last_handle_goes() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let clone = listener.try_clone().unwrap();
+    assert_eq!(clone.local_addr().unwrap(), addr);
+    let _first = TcpStream::connect(&client, addr).unwrap();
+    let (_, peer) = clone.accept().unwrap();
+    assert_eq!(peer.ip(), "198.18.0.1".parse::<std::net::IpAddr>().unwrap());
+    // The nonblocking mode is shared, as with a dup'ed descriptor.
+    listener.set_nonblocking(true).unwrap();
+    assert_eq!(
+        clone.accept().unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    clone.set_nonblocking(false).unwrap();
+    drop(listener);
+    let _second = TcpStream::connect(&client, addr).unwrap();
+    clone.accept().unwrap();
+    drop(clone);
+    assert_eq!(
+        TcpStream::connect(&client, addr).unwrap_err().kind(),
+        io::ErrorKind::ConnectionRefused,
+        "closed with its last handle"
+    );
+}
+
+/// `peek_from`/`peek` leave the datagram queued: the receive after them
+/// returns it again; they wait, and time out, like a receive.
+#[test]
+fn udp_peek_and_timeout_getters() {
+    let (server, client) = pair();
+    let srv = UdpSocket::bind(&server, "198.18.0.2:7").unwrap();
+    let cli = UdpSocket::bind(&client, "198.18.0.1:0").unwrap();
+    assert_eq!(srv.read_timeout().unwrap(), None);
+    assert_eq!(srv.write_timeout().unwrap(), None);
+    srv.set_read_timeout(Some(Duration::from_millis(20)))
+        .unwrap();
+    srv.set_write_timeout(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(srv.read_timeout().unwrap(), Some(Duration::from_millis(20)));
+    assert_eq!(srv.write_timeout().unwrap(), Some(Duration::from_secs(3)));
+    let mut buf = [0u8; 64];
+    assert_eq!(
+        srv.peek_from(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock,
+        "a peek times out like a receive"
+    );
+    srv.set_read_timeout(None).unwrap();
+    cli.send_to(b"first", "198.18.0.2:7").unwrap();
+    cli.send_to(b"second", "198.18.0.2:7").unwrap();
+    let (n, from) = srv.peek_from(&mut buf).unwrap();
+    assert_eq!(
+        (&buf[..n], from),
+        (&b"first"[..], cli.local_addr().unwrap())
+    );
+    let mut small = [0u8; 3];
+    assert_eq!(srv.peek_from(&mut small).unwrap(), (3, from), "truncated");
+    assert_eq!(&small, b"fir");
+    let (n, _) = srv.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"first", "the peeked datagram is still there");
+    // `peek` on a connected socket.
+    srv.connect(from).unwrap();
+    let n = srv.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    let n = srv.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"second");
+    srv.set_nonblocking(true).unwrap();
+    assert_eq!(
+        srv.peek(&mut buf).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // A clone shares the queue.
+    let clone = srv.try_clone().unwrap();
+    cli.send_to(b"third", "198.18.0.2:7").unwrap();
+    clone.set_nonblocking(false).unwrap();
+    let n = clone.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"third");
+    let n = srv.recv(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"third");
+}
+
+/// `set_linger(Some(0))`: dropping the stream resets the connection (the
+/// peer's read fails with `ConnectionReset`) at once, whatever was still
+/// queued; a longer linger closes gracefully. Linux keeps whole seconds.
+#[test]
+fn linger_zero_resets_on_close() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    assert_eq!(c.linger().unwrap(), None);
+    c.set_linger(Some(Duration::from_millis(1500))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(1)));
+    c.set_linger(Some(Duration::from_millis(999))).unwrap();
+    assert_eq!(
+        c.linger().unwrap(),
+        Some(Duration::ZERO),
+        "under a second is zero, as on Linux"
+    );
+    // Written, some of it perhaps still queued (the server does not read):
+    // the reset does not wait for it.
+    (&c).write_all(&vec![1u8; 320 * 1024]).unwrap();
+    drop(c);
+    let mut sink = vec![0u8; 65536];
+    let err = loop {
+        match s.read(&mut sink) {
+            Ok(0) => panic!("a clean end of stream instead of a reset"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+
+    // A linger time of seconds: a graceful close, in the background.
+    let c = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    c.set_linger(Some(Duration::from_secs(5))).unwrap();
+    (&c).write_all(b"everything").unwrap();
+    drop(c);
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).unwrap();
+    assert_eq!(got, b"everything");
+}

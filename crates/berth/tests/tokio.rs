@@ -454,3 +454,521 @@ async fn ttl_on_every_socket() {
     udp.set_ttl(2).unwrap();
     assert_eq!(udp.ttl().unwrap(), 2);
 }
+
+/// `set_zero_linger`: dropping the stream resets the connection; the
+/// peer's read fails with `ConnectionReset`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_linger_resets_on_drop() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    assert_eq!(c.linger().unwrap(), None);
+    c.set_linger(Some(Duration::from_secs(3))).unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::from_secs(3)));
+    c.set_zero_linger().unwrap();
+    assert_eq!(c.linger().unwrap(), Some(Duration::ZERO));
+    c.try_write(b"dropped or not, then a reset").unwrap();
+    drop(c);
+    let mut sink = [0u8; 64];
+    let err = timeout(LIMIT, async {
+        loop {
+            match s.read(&mut sink).await {
+                Ok(0) => panic!("a clean end of stream instead of a reset"),
+                Ok(_) => {}
+                Err(e) => break e,
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(err.kind(), io::ErrorKind::ConnectionReset);
+}
+
+/// `ready(Interest)`, `try_io` and `async_io` as tokio's: readable once
+/// the peer writes, read-closed at its FIN, error after its reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_try_io_and_async_io() {
+    use tokio::io::Interest;
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (mut s, _) = listener.accept().await.unwrap();
+    let w = timeout(LIMIT, c.ready(Interest::WRITABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(w.is_writable() && !w.is_readable() && !w.is_write_closed());
+    // Nothing sent yet: try_io answers WouldBlock without running `f`.
+    let mut ran = false;
+    let e = c
+        .try_io(Interest::READABLE, || {
+            ran = true;
+            Ok(())
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    assert!(!ran);
+    let waiter = {
+        let c = Arc::new(c);
+        let w = c.clone();
+        (
+            c,
+            tokio::spawn(async move { w.ready(Interest::READABLE).await }),
+        )
+    };
+    s.write_all(b"ping").await.unwrap();
+    let r = timeout(LIMIT, waiter.1).await.unwrap().unwrap().unwrap();
+    assert!(r.is_readable() && !r.is_writable(), "{r:?}");
+    let c = Arc::try_unwrap(waiter.0).unwrap();
+    let mut buf = [0u8; 16];
+    let n = c
+        .try_io(Interest::READABLE, || c.try_read(&mut buf))
+        .unwrap();
+    assert_eq!(&buf[..n], b"ping");
+    // async_io waits past WouldBlock for the next data.
+    let reader = {
+        let c = Arc::new(c);
+        let r = c.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 16];
+            let n = r
+                .async_io(Interest::READABLE, || r.try_read(&mut buf))
+                .await?;
+            io::Result::Ok(buf[..n].to_vec())
+        });
+        (c, task)
+    };
+    s.write_all(b"pong").await.unwrap();
+    let got = timeout(LIMIT, reader.1).await.unwrap().unwrap().unwrap();
+    assert_eq!(got, b"pong");
+    let c = Arc::try_unwrap(reader.0).unwrap();
+    // The peer's FIN: readable and read-closed.
+    s.shutdown().await.unwrap();
+    let r = timeout(LIMIT, c.ready(Interest::READABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_read_closed(), "{r:?}");
+    assert_eq!(c.try_read(&mut buf).unwrap(), 0);
+    // The peer's reset: an error until it is taken.
+    s.set_zero_linger().unwrap();
+    drop(s);
+    let r = timeout(LIMIT, c.ready(Interest::ERROR))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_error() && !r.is_readable(), "{r:?}");
+    assert_eq!(
+        c.take_error().unwrap().unwrap().kind(),
+        io::ErrorKind::ConnectionReset
+    );
+    let r = timeout(LIMIT, c.ready(Interest::READABLE | Interest::WRITABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_write_closed() && !r.is_error(), "{r:?}");
+    assert!(
+        !c.ready(Interest::ERROR | Interest::WRITABLE)
+            .await
+            .unwrap()
+            .is_error()
+    );
+}
+
+/// `try_read_buf`, `try_read_vectored` and `try_write_vectored`, on the
+/// stream and on its halves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vectored_and_buf_reads_and_writes() {
+    use std::io::{IoSlice, IoSliceMut};
+    use tokio::io::Interest;
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    let n = c
+        .try_write_vectored(&[
+            IoSlice::new(b"one "),
+            IoSlice::new(b""),
+            IoSlice::new(b"two three"),
+        ])
+        .unwrap();
+    assert_eq!(n, 13);
+    // Into two slices, then a BufMut.
+    let (mut a, mut b) = ([0u8; 3], [0u8; 5]);
+    let n = loop {
+        s.readable().await.unwrap();
+        match s.try_read_vectored(&mut [IoSliceMut::new(&mut a), IoSliceMut::new(&mut b)]) {
+            Ok(n) if n >= 8 => break n,
+            Ok(n) => panic!("a short read of {n}: all 13 bytes came in one write"),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!((n, &a, &b), (8, b"one", b" two "));
+    let mut rest = Vec::with_capacity(64);
+    let n = s.try_read_buf(&mut rest).unwrap();
+    assert_eq!((n, &rest[..]), (5, &b"three"[..]));
+    assert_eq!(
+        s.try_read_buf(&mut rest).unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // The halves.
+    let (rd, wr) = s.into_split();
+    let (crd, cwr) = c.into_split();
+    wr.try_write_vectored(&[IoSlice::new(b"ab"), IoSlice::new(b"cd")])
+        .unwrap();
+    let r = timeout(LIMIT, crd.ready(Interest::READABLE))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_readable());
+    let mut got = bytes::BytesMut::with_capacity(16);
+    while got.len() < 4 {
+        crd.readable().await.unwrap();
+        let _ = crd.try_read_buf(&mut got);
+    }
+    assert_eq!(&got[..], b"abcd");
+    assert!(
+        timeout(LIMIT, cwr.ready(Interest::WRITABLE))
+            .await
+            .unwrap()
+            .unwrap()
+            .is_writable()
+    );
+    cwr.try_write_vectored(&[IoSlice::new(b"x")]).unwrap();
+    let mut one = [0u8; 1];
+    loop {
+        rd.readable().await.unwrap();
+        if rd
+            .try_read_vectored(&mut [IoSliceMut::new(&mut one)])
+            .is_ok()
+        {
+            break;
+        }
+    }
+    assert_eq!(&one, b"x");
+}
+
+/// tokio's `UdpSocket` readiness and peeking: `ready`, `readable`,
+/// `writable`, `try_io`, `async_io`, the `peek*` family (the datagram stays
+/// queued), the `recv_buf*` family, and `ERROR` readiness for an ICMP
+/// error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_readiness_peek_and_recv_buf() {
+    use std::future::poll_fn;
+    use tokio::io::{Interest, ReadBuf};
+    let (server, client) = pair();
+    let srv = Arc::new(UdpSocket::bind(&server, "198.18.0.2:7").await.unwrap());
+    let cli = UdpSocket::bind(&client, "198.18.0.1:0").await.unwrap();
+    let cli_addr = cli.local_addr().unwrap();
+    timeout(LIMIT, cli.writable()).await.unwrap().unwrap();
+    let w = cli.ready(Interest::WRITABLE).await.unwrap();
+    assert!(w.is_writable() && !w.is_readable());
+    poll_fn(|cx| cli.poll_send_ready(cx)).await.unwrap();
+    let e = srv
+        .try_io(Interest::READABLE, || -> io::Result<()> {
+            panic!("not ready")
+        })
+        .unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+    assert_eq!(
+        srv.try_peek_sender().unwrap_err().kind(),
+        io::ErrorKind::WouldBlock
+    );
+    let waiter = {
+        let srv = srv.clone();
+        tokio::spawn(async move { srv.ready(Interest::READABLE).await })
+    };
+    cli.send_to(b"first", "198.18.0.2:7").await.unwrap();
+    let r = timeout(LIMIT, waiter).await.unwrap().unwrap().unwrap();
+    assert!(r.is_readable(), "{r:?}");
+    timeout(LIMIT, srv.readable()).await.unwrap().unwrap();
+    poll_fn(|cx| srv.poll_recv_ready(cx)).await.unwrap();
+    // Peeks leave it queued.
+    let mut buf = [0u8; 64];
+    assert_eq!(srv.peek_sender().await.unwrap(), cli_addr);
+    assert_eq!(srv.try_peek_sender().unwrap(), cli_addr);
+    assert_eq!(srv.peek_from(&mut buf).await.unwrap(), (5, cli_addr));
+    assert_eq!(srv.try_peek_from(&mut buf).unwrap(), (5, cli_addr));
+    let mut small = [0u8; 3];
+    let mut rb = ReadBuf::new(&mut small);
+    let from = poll_fn(|cx| srv.poll_peek_from(cx, &mut rb)).await.unwrap();
+    assert_eq!((rb.filled(), from), (&b"fir"[..], cli_addr));
+    let mut rb = ReadBuf::new(&mut buf);
+    poll_fn(|cx| srv.poll_peek(cx, &mut rb)).await.unwrap();
+    assert_eq!(rb.filled(), b"first");
+    assert_eq!(srv.peek(&mut buf).await.unwrap(), 5);
+    assert_eq!(srv.try_peek(&mut buf).unwrap(), 5);
+    // ... until a receive takes it, through try_io.
+    let (n, from) = srv
+        .try_io(Interest::READABLE, || srv.try_recv_from(&mut buf))
+        .unwrap();
+    assert_eq!((&buf[..n], from), (&b"first"[..], cli_addr));
+    assert_eq!(
+        srv.try_recv_buf(&mut Vec::with_capacity(8))
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::WouldBlock
+    );
+    // async_io waits past WouldBlock for the next datagram.
+    let reader = {
+        let srv = srv.clone();
+        tokio::spawn(async move {
+            let mut got = Vec::with_capacity(64);
+            let (n, from) = srv
+                .async_io(Interest::READABLE, || srv.try_recv_buf_from(&mut got))
+                .await?;
+            io::Result::Ok((got, n, from))
+        })
+    };
+    cli.send_to(b"second", "198.18.0.2:7").await.unwrap();
+    let (got, n, from) = timeout(LIMIT, reader).await.unwrap().unwrap().unwrap();
+    assert_eq!((&got[..], n, from), (&b"second"[..], 6, cli_addr));
+    // recv_buf / recv_buf_from: truncated to the buffer's next chunk.
+    cli.send_to(b"third", "198.18.0.2:7").await.unwrap();
+    cli.send_to(b"fourth", "198.18.0.2:7").await.unwrap();
+    let mut got = bytes::BytesMut::with_capacity(64);
+    let (n, from) = srv.recv_buf_from(&mut got).await.unwrap();
+    assert_eq!((&got[..], n, from), (&b"third"[..], 5, cli_addr));
+    srv.connect(cli_addr).await.unwrap();
+    let mut exact: &mut [u8] = &mut [0u8; 4][..];
+    let n = srv.recv_buf(&mut exact).await.unwrap();
+    assert_eq!(n, 4, "the rest of the datagram is dropped");
+
+    // An ICMP error about the connected peer: ERROR readiness, then
+    // take_error reports it once.
+    cli.connect("198.18.0.2:9").await.unwrap();
+    cli.send(b"anyone?").await.unwrap();
+    let r = timeout(LIMIT, cli.ready(Interest::ERROR))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(r.is_error(), "{r:?}");
+    assert!(cli.ready(Interest::READABLE).await.unwrap().is_readable());
+    assert_eq!(
+        cli.take_error().unwrap().unwrap().kind(),
+        io::ErrorKind::ConnectionRefused
+    );
+    assert!(cli.take_error().unwrap().is_none());
+    assert_eq!(cli.device().unwrap(), None);
+    cli.bind_device(None).unwrap();
+    assert_eq!(
+        cli.bind_device(Some(b"eth0")).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
+}
+
+/// tokio's `TcpSocket`: bind then connect (the stream is from the bound
+/// address), bind then listen, the conflicts `SO_REUSEADDR` decides, and
+/// the errors of what is not supported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_bind_connect_and_listen() {
+    use berth::tokio_net::TcpSocket;
+    let (server, client) = pair();
+    let socket = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        socket.local_addr().unwrap(),
+        "0.0.0.0:0".parse().unwrap(),
+        "unbound"
+    );
+    socket.bind("198.18.0.2:8080".parse().unwrap()).unwrap();
+    assert_eq!(
+        socket
+            .bind("198.18.0.2:8081".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::InvalidInput,
+        "bound already"
+    );
+    assert_eq!(
+        TcpSocket::new_v4(&server)
+            .unwrap()
+            .bind("198.18.0.2:8080".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrInUse
+    );
+    let listener = socket.listen(16).unwrap();
+    assert_eq!(
+        listener.local_addr().unwrap(),
+        "198.18.0.2:8080".parse().unwrap()
+    );
+
+    // Bind to a given port, then connect: the stream is from it.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.bind("198.18.0.1:40000".parse().unwrap()).unwrap();
+    let stream = timeout(LIMIT, socket.connect("198.18.0.2:8080".parse().unwrap()))
+        .await
+        .unwrap()
+        .unwrap();
+    let (_accepted, peer) = listener.accept().await.unwrap();
+    let from: std::net::SocketAddr = "198.18.0.1:40000".parse().unwrap();
+    assert_eq!((stream.local_addr().unwrap(), peer), (from, from));
+    // Port 0: a port picked at the bind, the one the stream has.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.bind("0.0.0.0:0".parse().unwrap()).unwrap();
+    let bound = socket.local_addr().unwrap();
+    assert_ne!(bound.port(), 0);
+    let stream = socket
+        .connect("198.18.0.2:8080".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stream.local_addr().unwrap().port(), bound.port());
+    // Not bound: connect from an ephemeral port; listen on a free one.
+    let stream = TcpSocket::new_v4(&client)
+        .unwrap()
+        .connect("198.18.0.2:8080".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        stream.peer_addr().unwrap(),
+        "198.18.0.2:8080".parse().unwrap()
+    );
+    let l = TcpSocket::new_v6(&server).unwrap().listen(4).unwrap();
+    let at = l.local_addr().unwrap();
+    assert!(at.ip().is_unspecified() && at.is_ipv6() && at.port() != 0);
+    let v6 = TcpSocket::new_v6(&client).unwrap();
+    v6.bind("[2001:2::1]:0".parse().unwrap()).unwrap();
+    let target = std::net::SocketAddr::new("2001:2::2".parse().unwrap(), at.port());
+    let stream = v6.connect(target).await.unwrap();
+    assert_eq!(stream.peer_addr().unwrap(), target);
+    // A refused connect.
+    let refused = TcpSocket::new_v4(&client)
+        .unwrap()
+        .connect("198.18.0.2:9".parse().unwrap())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+
+    // SO_REUSEADDR: two sockets share a port only if both set it, until
+    // one listens.
+    let a = TcpSocket::new_v4(&server).unwrap();
+    let b = TcpSocket::new_v4(&server).unwrap();
+    assert!(!a.reuseaddr().unwrap());
+    a.set_reuseaddr(true).unwrap();
+    b.set_reuseaddr(true).unwrap();
+    assert!(a.reuseaddr().unwrap());
+    a.bind("198.18.0.2:9000".parse().unwrap()).unwrap();
+    b.bind("198.18.0.2:9000".parse().unwrap()).unwrap();
+    let c = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        c.bind("198.18.0.2:9000".parse().unwrap())
+            .unwrap_err()
+            .kind(),
+        io::ErrorKind::AddrInUse
+    );
+    let _l = a.listen(4).unwrap();
+    assert_eq!(b.listen(4).unwrap_err().kind(), io::ErrorKind::AddrInUse);
+    // A dropped bound socket frees its port.
+    let d = TcpSocket::new_v4(&server).unwrap();
+    d.bind("198.18.0.2:9001".parse().unwrap()).unwrap();
+    drop(d);
+    TcpSocket::new_v4(&server)
+        .unwrap()
+        .bind("198.18.0.2:9001".parse().unwrap())
+        .unwrap();
+
+    // What is refused.
+    let s = TcpSocket::new_v4(&server).unwrap();
+    assert_eq!(
+        s.bind("[2001:2::2]:1".parse().unwrap()).unwrap_err().kind(),
+        io::ErrorKind::InvalidInput
+    );
+    assert_eq!(
+        s.bind("198.18.0.9:1".parse().unwrap()).unwrap_err().kind(),
+        io::ErrorKind::AddrNotAvailable
+    );
+    assert_eq!(
+        s.set_reuseport(true).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
+    s.set_reuseport(false).unwrap();
+    assert!(!s.reuseport().unwrap());
+    assert_eq!(
+        s.bind_device(Some(b"eth0")).unwrap_err().kind(),
+        io::ErrorKind::Unsupported
+    );
+    s.bind_device(None).unwrap();
+    assert_eq!(s.device().unwrap(), None);
+    assert!(s.take_error().unwrap().is_none());
+}
+
+/// Options set on a `TcpSocket` reach its connections, and a listener's
+/// reach every stream it accepts: nodelay, linger (a zero one resets on
+/// drop), keepalive, and buffer sizes (bounded, then fixed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_socket_options_reach_the_connections() {
+    use berth::tokio_net::TcpSocket;
+    let (server, client) = pair();
+    let socket = TcpSocket::new_v4(&server).unwrap();
+    assert!(!socket.nodelay().unwrap());
+    assert!(!socket.keepalive().unwrap());
+    assert_eq!(socket.linger().unwrap(), None);
+    assert_eq!(
+        socket.recv_buffer_size().unwrap(),
+        128 * 1024,
+        "the stack's"
+    );
+    assert_eq!(
+        socket.send_buffer_size().unwrap(),
+        256 * 1024,
+        "the stack's"
+    );
+    socket.set_nodelay(true).unwrap();
+    socket.set_keepalive(true).unwrap();
+    socket.set_zero_linger().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.set_send_buffer_size(1).unwrap();
+    assert!(socket.nodelay().unwrap() && socket.keepalive().unwrap());
+    assert_eq!(socket.linger().unwrap(), Some(Duration::ZERO));
+    assert_eq!(socket.recv_buffer_size().unwrap(), 4096);
+    assert_eq!(socket.send_buffer_size().unwrap(), 2048, "the floor");
+    socket
+        .set_linger(Some(Duration::from_millis(2500)))
+        .unwrap();
+    assert_eq!(socket.linger().unwrap(), Some(Duration::from_secs(2)));
+    socket.set_zero_linger().unwrap();
+    socket.bind("198.18.0.2:7".parse().unwrap()).unwrap();
+    let listener = socket.listen(8).unwrap();
+
+    let mut c = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (s, _) = listener.accept().await.unwrap();
+    assert!(s.nodelay().unwrap(), "inherited");
+    assert_eq!(s.linger().unwrap(), Some(Duration::ZERO), "inherited");
+    let bufs = server.with_stack(|st| {
+        st.sockets()
+            .into_iter()
+            .filter_map(|h| st.tcp_info(h).ok())
+            .map(|i| (i.recv_buffer, i.send_buffer))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(bufs, vec![(4096, 2048)], "inherited, fixed");
+    // The zero linger: dropping the accepted stream resets.
+    drop(s);
+    let mut buf = [0u8; 8];
+    let e = timeout(LIMIT, c.read(&mut buf)).await.unwrap().unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+
+    // A connecting socket's options.
+    let socket = TcpSocket::new_v4(&client).unwrap();
+    socket.set_nodelay(true).unwrap();
+    socket.set_recv_buffer_size(8192).unwrap();
+    let l2 = TcpListener::bind(&server, "198.18.0.2:8").await.unwrap();
+    let c = socket
+        .connect("198.18.0.2:8".parse().unwrap())
+        .await
+        .unwrap();
+    let _s = l2.accept().await.unwrap();
+    assert!(c.nodelay().unwrap());
+    assert_eq!(c.linger().unwrap(), None);
+    let local = c.local_addr().unwrap();
+    let rcv = client.with_stack(|st| {
+        st.sockets()
+            .into_iter()
+            .filter_map(|h| st.tcp_info(h).ok())
+            .find(|i| i.local == local)
+            .map(|i| i.recv_buffer)
+    });
+    assert_eq!(rcv, Some(8192));
+}

@@ -118,7 +118,8 @@ pub(crate) fn snapshot(stack: &Stack, app: &HashMap<SocketHandle, (usize, usize)
                 peer: "*:*".into(),
                 tcp: None,
             },
-            None => continue,
+            // Bound, not listening or connected: not in `ss` on Linux either.
+            Some(SocketKind::TcpBound) | None => continue,
         };
         sockets.push(row);
     }

@@ -76,6 +76,14 @@ pub(crate) fn wildcard(addr: SocketAddr) -> SocketAddr {
     SocketAddr::new(ip, addr.port())
 }
 
+/// Whether two local addresses share a port: the same family and port,
+/// and the same address or a wildcard on either side.
+fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
+    a.port() == b.port()
+        && a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
+}
+
 /// The port table.
 #[derive(Debug)]
 pub(crate) struct PortTable {
@@ -83,6 +91,10 @@ pub(crate) struct PortTable {
     tcp_listeners: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_bound: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_connected: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    /// TCP sockets bound but neither listening nor connected, with their
+    /// `SO_REUSEADDR`: they hold their port and receive nothing. Few and
+    /// short-lived, so a list.
+    tcp_bound: Vec<(SocketAddr, bool, SocketHandle)>,
     /// The transparent TCP listener: SYNs that nothing else claims.
     tcp_transparent: Option<SocketHandle>,
     /// The transparent UDP socket: datagrams that nothing else claims.
@@ -97,6 +109,7 @@ impl PortTable {
             tcp_listeners: HashMap::with_hasher(h),
             udp_bound: HashMap::with_hasher(h),
             udp_connected: HashMap::with_hasher(h),
+            tcp_bound: Vec::new(),
             tcp_transparent: None,
             udp_transparent: None,
         }
@@ -197,6 +210,32 @@ impl PortTable {
                 .any(|a| a.port() == local.port() && a.is_ipv4() == local.is_ipv4());
         }
         self.tcp_listeners.contains_key(&local) || self.tcp_listeners.contains_key(&wildcard(local))
+    }
+
+    /// Whether a TCP socket bound to `local` (neither listening nor
+    /// connected) stands in the way of a socket with `reuse` there: every
+    /// one on an overlapping address does, unless both set `SO_REUSEADDR`
+    /// (Linux's `inet_csk_bind_conflict` for sockets not listening).
+    pub(crate) fn tcp_bound_conflict(&self, local: SocketAddr, reuse: bool) -> bool {
+        self.tcp_bound
+            .iter()
+            .any(|&(at, their_reuse, _)| overlaps(at, local) && !(reuse && their_reuse))
+    }
+
+    /// Whether a bound TCP socket holds `local`'s port (ephemeral picks
+    /// skip such ports, as Linux's `__inet_hash_connect` does).
+    pub(crate) fn tcp_port_bound(&self, local: SocketAddr) -> bool {
+        self.tcp_bound_conflict(local, false)
+    }
+
+    /// Reserves `local` for bound TCP socket `h`; the caller has checked
+    /// the conflicts.
+    pub(crate) fn bind_tcp_bound(&mut self, local: SocketAddr, reuse: bool, h: SocketHandle) {
+        self.tcp_bound.push((local, reuse, h));
+    }
+
+    pub(crate) fn unbind_tcp_bound(&mut self, h: SocketHandle) {
+        self.tcp_bound.retain(|&(_, _, b)| b != h);
     }
 
     pub(crate) fn bind_tcp_listener(

@@ -57,9 +57,9 @@ impl Stack {
         let (local, remote) = (conn.local(), conn.remote());
         // A connection a listener makes inherits its TTL (Linux copies
         // `uc_ttl` in inet_csk_clone_lock).
-        let ttl = match lh.and_then(|lh| self.sockets.get(lh)) {
-            Some(Socket::Listener(l)) => l.ttl,
-            _ => None,
+        let (ttl, linger) = match lh.and_then(|lh| self.sockets.get(lh)) {
+            Some(Socket::Listener(l)) => (l.ttl, l.opts.linger),
+            _ => (None, None),
         };
         let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
             conn,
@@ -70,6 +70,7 @@ impl Stack {
             timer_at: None,
             charged: 0,
             ttl,
+            linger,
         })));
         if !self.is_local(local.ip()) {
             self.non_local_conns += 1;
@@ -85,11 +86,12 @@ impl Stack {
     pub(super) fn send_cookie_syn_ack(
         &mut self,
         now: Instant,
+        lh: SocketHandle,
         local: SocketAddr,
         remote: SocketAddr,
         syn: &Segment<'_>,
     ) {
-        let cfg = self.tcp_config_for(remote.ip());
+        let cfg = self.tcp_config_for(remote.ip(), &self.listener_options(lh));
         // RFC 4987 section 3.6 describes the technique without a MUST or
         // SHOULD to quote: the state goes into the SYN-ACK's sequence
         // number. The MSS carried is a table entry no larger than our own.
@@ -179,7 +181,7 @@ impl Stack {
         if self.admit(Some(lh)).is_err() {
             return true;
         }
-        let cfg = self.tcp_config_for(remote.ip());
+        let cfg = self.tcp_config_for(remote.ip(), &self.listener_options(lh));
         let ts_offset = self.cookies.ts_offset(local, remote);
         let (wscale, sack) = match seg.timestamp {
             Some((_, ecr)) if cfg.timestamps => SynCookies::options_from_echo(ecr, ts_offset),

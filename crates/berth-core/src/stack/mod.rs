@@ -28,6 +28,7 @@
 //! not ours, for a proxy that relays each flow to where it was going; without
 //! one, such packets are dropped as `not_for_us`.
 
+mod bound;
 mod cookie;
 mod ethernet;
 mod fragment;
@@ -37,6 +38,7 @@ mod loopback;
 mod neighbor;
 mod output;
 mod route;
+mod sockopt;
 mod tcp;
 mod udp;
 mod unreachable;
@@ -58,6 +60,7 @@ use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
 pub use gso::split_tcp_segment;
+pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
 pub use tcp::TcpInfo;
 use tcp::{Listener, TcpSocket};
 use udp::UdpSocket;
@@ -165,6 +168,9 @@ pub enum SocketKind {
     Tcp,
     /// A UDP socket.
     Udp,
+    /// A TCP socket bound, not yet listening or connected
+    /// ([`Stack::tcp_bind`]).
+    TcpBound,
 }
 
 #[derive(Debug)]
@@ -172,6 +178,7 @@ enum Socket {
     Listener(Listener),
     Tcp(Box<TcpSocket>),
     Udp(UdpSocket),
+    Bound(bound::BoundTcp),
 }
 
 /// A token bucket for ICMP output (Linux `icmp_global_allow`).
@@ -683,6 +690,7 @@ impl Stack {
             Some(Socket::Tcp(t)) => t.ttl = Some(ttl),
             Some(Socket::Listener(l)) => l.ttl = Some(ttl),
             Some(Socket::Udp(u)) => u.ttl = Some(ttl),
+            Some(Socket::Bound(b)) => b.ttl = Some(ttl),
             None => return Err(SocketError::InvalidHandle),
         }
         Ok(())
@@ -694,6 +702,7 @@ impl Stack {
             Some(Socket::Tcp(t)) => t.ttl,
             Some(Socket::Listener(l)) => l.ttl,
             Some(Socket::Udp(u)) => u.ttl,
+            Some(Socket::Bound(b)) => b.ttl,
             None => return Err(SocketError::InvalidHandle),
         };
         Ok(u32::from(ttl.unwrap_or(self.cfg.hop_limit)))
@@ -705,6 +714,7 @@ impl Stack {
             Socket::Listener(_) => Some(SocketKind::TcpListener),
             Socket::Tcp(_) => Some(SocketKind::Tcp),
             Socket::Udp(_) => Some(SocketKind::Udp),
+            Socket::Bound(_) => Some(SocketKind::TcpBound),
         }
     }
 
@@ -717,7 +727,8 @@ impl Stack {
         }
     }
 
-    /// Closes a UDP socket or a listener (TCP connections: see `tcp_close`).
+    /// Closes a UDP socket, a listener or a bound TCP socket (TCP
+    /// connections: see `tcp_close`).
     pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), SocketError> {
         match self.sockets.get(handle) {
             Some(Socket::Listener(_)) => {
@@ -726,6 +737,10 @@ impl Stack {
             }
             Some(Socket::Udp(_)) => {
                 self.close_udp(handle);
+                Ok(())
+            }
+            Some(Socket::Bound(_)) => {
+                self.close_bound(handle);
                 Ok(())
             }
             Some(Socket::Tcp(_)) => self.tcp_close(now, handle),

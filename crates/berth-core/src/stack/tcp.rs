@@ -10,7 +10,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
-use super::{Readiness, Socket, SocketError, Stack};
+use super::{Readiness, Socket, SocketError, Stack, TcpOptions};
 use crate::demux::{TcpTarget, ephemeral};
 use crate::handle::SocketHandle;
 use crate::tcp::segment::{Reset, reset_for};
@@ -40,6 +40,30 @@ pub(super) struct Listener {
     pub(super) transparent: bool,
     /// `IP_TTL` / `IPV6_UNICAST_HOPS`, which its connections inherit.
     pub(super) ttl: Option<u8>,
+    /// The socket options its connections are made with.
+    pub(super) opts: TcpOptions,
+}
+
+impl Listener {
+    /// A listener on `local` (not the transparent one).
+    pub(super) fn new(
+        local: SocketAddr,
+        backlog: usize,
+        ttl: Option<u8>,
+        opts: TcpOptions,
+    ) -> Self {
+        Self {
+            local,
+            backlog: backlog.clamp(1, 65535),
+            syn_queue: 0,
+            accept_queue: VecDeque::new(),
+            conns: 0,
+            last_overflow: None,
+            transparent: false,
+            ttl,
+            opts,
+        }
+    }
 }
 
 /// A connection and who holds it.
@@ -62,6 +86,8 @@ pub(super) struct TcpSocket {
     pub(super) charged: usize,
     /// `IP_TTL` / `IPV6_UNICAST_HOPS` of its packets (else the stack's).
     pub(super) ttl: Option<u8>,
+    /// `SO_LINGER`: `Some(0)` makes `tcp_close` reset the connection.
+    pub(super) linger: Option<Duration>,
 }
 
 /// What `berth ss` shows of a connection.
@@ -158,6 +184,18 @@ impl Stack {
         backlog: usize,
         reuse_addr: bool,
     ) -> Result<SocketHandle, SocketError> {
+        self.tcp_listen_with(local, backlog, reuse_addr, TcpOptions::default())
+    }
+
+    /// `tcp_listen_opts` with the socket options the listener's connections
+    /// are made with (Linux's accepted sockets inherit the listener's).
+    pub fn tcp_listen_with(
+        &mut self,
+        local: SocketAddr,
+        backlog: usize,
+        reuse_addr: bool,
+        opts: TcpOptions,
+    ) -> Result<SocketHandle, SocketError> {
         if !local.ip().is_unspecified() && !self.is_local(local.ip()) {
             return Err(SocketError::AddrNotAvailable);
         }
@@ -168,7 +206,9 @@ impl Stack {
             let ports = &self.ports;
             let port = ephemeral::pick(&self.cfg.ephemeral_ports, random, |p| {
                 let at = SocketAddr::new(local.ip(), p);
-                !ports.tcp_port_taken(at) && !ports.tcp_port_has_conns(at)
+                !ports.tcp_port_taken(at)
+                    && !ports.tcp_port_has_conns(at)
+                    && !ports.tcp_port_bound(at)
             })
             .ok_or(SocketError::AddrInUse)?;
             SocketAddr::new(local.ip(), port)
@@ -178,18 +218,15 @@ impl Stack {
         if !reuse_addr && self.ports.tcp_port_has_conns(local) {
             return Err(SocketError::AddrInUse);
         }
+        // A socket bound there (not listening) holds the port unless both
+        // reuse the address.
+        if self.ports.tcp_bound_conflict(local, reuse_addr) {
+            return Err(SocketError::AddrInUse);
+        }
         self.alloc_check()?;
-        let backlog = backlog.clamp(1, 65535);
-        let h = self.sockets.insert(Socket::Listener(Listener {
-            local,
-            backlog,
-            syn_queue: 0,
-            accept_queue: VecDeque::new(),
-            conns: 0,
-            last_overflow: None,
-            transparent: false,
-            ttl: None,
-        }));
+        let h = self
+            .sockets
+            .insert(Socket::Listener(Listener::new(local, backlog, None, opts)));
         if let Err(e) = self.ports.bind_tcp_listener(local, h) {
             self.sockets.remove(h);
             return Err(match e {
@@ -220,6 +257,7 @@ impl Stack {
             last_overflow: None,
             transparent: true,
             ttl: None,
+            opts: TcpOptions::default(),
         }));
         if self.ports.bind_tcp_transparent(h).is_err() {
             self.sockets.remove(h);
@@ -228,12 +266,13 @@ impl Stack {
         Ok(h)
     }
 
-    /// The local address of a listener or connection.
+    /// The local address of a socket.
     pub fn local_addr(&self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
         match self.sockets.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
             Some(Socket::Tcp(t)) => Ok(t.conn.local()),
             Some(Socket::Udp(u)) => Ok(u.local),
+            Some(Socket::Bound(b)) => Ok(b.local),
             None => Err(SocketError::InvalidHandle),
         }
     }
@@ -271,6 +310,17 @@ impl Stack {
         now: Instant,
         remote: SocketAddr,
         local: Option<SocketAddr>,
+    ) -> Result<SocketHandle, SocketError> {
+        self.tcp_connect_with(now, remote, local, TcpOptions::default())
+    }
+
+    /// `tcp_connect` with the socket options the connection is made with.
+    pub fn tcp_connect_with(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        local: Option<SocketAddr>,
+        opts: TcpOptions,
     ) -> Result<SocketHandle, SocketError> {
         if !Self::remote_ok(remote) {
             return Err(SocketError::InvalidInput);
@@ -311,7 +361,10 @@ impl Stack {
                     (&mut self.port_select, &self.ports, &self.sockets, &self.cfg);
                 let port = select
                     .pick(&cfg.ephemeral_ports, ip, remote, |p| {
-                        tuple_usable(ports, sockets, cfg, now, SocketAddr::new(ip, p), remote)
+                        // Ports bound (not yet listening or connected) are
+                        // skipped.
+                        let at = SocketAddr::new(ip, p);
+                        tuple_usable(ports, sockets, cfg, now, at, remote) && !ports.tcp_port_bound(at)
                     })
                     .ok_or(SocketError::AddrNotAvailable)?;
                 SocketAddr::new(ip, port)
@@ -327,9 +380,12 @@ impl Stack {
         // Per-tuple, not per-connection: a new incarnation's timestamps
         // continue the old one's (Linux secure_tcp_ts_off, RFC 7323 5.4).
         let ts_offset = self.cookies.ts_offset(local, remote);
-        let cfg = self.tcp_config_for(remote.ip());
+        let cfg = self.tcp_config_for(remote.ip(), &opts);
         let conn = Connection::connect(now, cfg, local, remote, iss, ts_offset);
         let h = self.insert_conn(conn, None, true);
+        if let Ok(t) = self.tcp_mut(h) {
+            t.linger = opts.linger;
+        }
         self.mark_dirty(h);
         Ok(h)
     }
@@ -338,15 +394,6 @@ impl Stack {
     /// TIME-WAIT incarnation that may be reused.
     fn tcp_tuple_usable(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> bool {
         tuple_usable(&self.ports, &self.sockets, &self.cfg, now, local, remote)
-    }
-
-    pub(super) fn tcp_config_for(&self, remote: IpAddr) -> crate::tcp::TcpConfig {
-        let mut cfg = self.cfg.tcp;
-        if remote.is_ipv6() {
-            // The IPv6 header is 20 bytes longer than IPv4's.
-            cfg.mss = cfg.mss.saturating_sub(20).max(88);
-        }
-        cfg
     }
 
     /// Sends on a connection; `Err(WouldBlock)` when the send queue is full.
@@ -392,9 +439,15 @@ impl Stack {
     }
 
     /// The application is done with the connection: it closes gracefully
-    /// (or resets, with unread data) and is freed once CLOSED.
+    /// (or resets, with unread data or a zero `SO_LINGER`) and is freed
+    /// once CLOSED.
     pub fn tcp_close(&mut self, now: Instant, h: SocketHandle) -> Result<(), SocketError> {
         let t = self.tcp_mut(h)?;
+        if t.linger.is_some_and(|d| d.is_zero()) {
+            // Linux (tcp_close): a zero linger time disconnects at once,
+            // with a reset where the peer knows of the connection.
+            t.conn.abort();
+        }
         t.conn.close(now);
         t.app_owned = false;
         self.release_time_wait_buffers(h);
@@ -634,7 +687,7 @@ impl Stack {
             self.stats.syn_queue_overflow += 1;
             if self.cfg.syn_cookies {
                 l.last_overflow = Some(now);
-                self.send_cookie_syn_ack(now, local, remote, seg);
+                self.send_cookie_syn_ack(now, lh, local, remote, seg);
             }
             return;
         }
@@ -643,7 +696,7 @@ impl Stack {
         }
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
         let ts_offset = self.cookies.ts_offset(local, remote);
-        let cfg = self.tcp_config_for(remote.ip());
+        let cfg = self.tcp_config_for(remote.ip(), &self.listener_options(lh));
         let conn = Connection::accept(now, cfg, local, remote, seg, iss, ts_offset);
         let h = self.insert_conn(conn, Some(lh), false);
         if let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) {

@@ -375,6 +375,54 @@ impl Stack {
         Ok(Datagram { data, from, to })
     }
 
+    /// A copy of the next datagram, which stays queued for the next
+    /// receive (`MSG_PEEK`); `Err(WouldBlock)` when none waits. A pending
+    /// error is reported (and cleared) first, as Linux's peek does
+    /// (`__skb_try_recv_datagram` takes `sk_err` before the queue).
+    pub fn udp_peek_datagram(&mut self, h: SocketHandle) -> Result<Datagram, SocketError> {
+        let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
+        let (from, to, data) = u.rx.front().ok_or(SocketError::WouldBlock)?;
+        Ok(Datagram {
+            data: data.clone(),
+            from: *from,
+            to: *to,
+        })
+    }
+
+    /// The sender of the next datagram, which stays queued (a pending
+    /// error first, as [`Stack::udp_peek_datagram`]).
+    pub fn udp_peek_sender(&mut self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
+        let u = self.udp_mut(h)?;
+        if let Some(e) = u.error.take() {
+            return Err(e);
+        }
+        u.rx.front()
+            .map(|(from, _, _)| *from)
+            .ok_or(SocketError::WouldBlock)
+    }
+
+    /// Whether an error waits to be reported (`SO_ERROR`; Linux's
+    /// `EPOLLERR`).
+    pub fn udp_has_error(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
+        Ok(self.udp_mut(h)?.error.is_some())
+    }
+
+    /// Whether a receive would not block: a datagram or an error waits.
+    pub fn udp_can_recv(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
+        let u = self.udp_mut(h)?;
+        Ok(!u.rx.is_empty() || u.error.is_some())
+    }
+
+    /// Whether a send would not block: the stack's output queue has room
+    /// (or an error waits to be reported).
+    pub fn udp_can_send(&mut self, h: SocketHandle) -> Result<bool, SocketError> {
+        let room = self.out.len() < super::output::MAX_QUEUED_PACKETS;
+        Ok(room || self.udp_mut(h)?.error.is_some())
+    }
+
     /// Allows (or forbids) datagrams to the limited broadcast address,
     /// 255.255.255.255 (`SO_BROADCAST`; off by default, as on Linux, where
     /// a send or connect to it without the option fails with `EACCES`).

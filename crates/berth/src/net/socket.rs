@@ -84,6 +84,21 @@ impl SocketRef {
         self.call(|s, _| s.ttl(h))
     }
 
+    /// `SO_LINGER` of the stream's connection, in whole seconds as Linux
+    /// keeps it (`l_linger` is an int of seconds: less than a second is
+    /// zero, an abortive close).
+    pub(crate) fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        let h = self.handle;
+        let linger = linger.map(linger_secs);
+        self.call(|s, _| s.tcp_set_linger(h, linger))
+    }
+
+    /// The stream's `SO_LINGER`.
+    pub(crate) fn linger(&self) -> io::Result<Option<Duration>> {
+        let h = self.handle;
+        self.call(|s, _| s.tcp_linger(h))
+    }
+
     /// The stream's pipe; `InvalidInput` for sockets that have none.
     fn pipe(&self) -> io::Result<&Pipe> {
         self.pipe
@@ -179,6 +194,17 @@ impl SocketRef {
         r.map_err(to_io_error)
     }
 
+    /// Runs `op` once under the lock, without waking the stack thread (for
+    /// a look that changes nothing it would send).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn inspect<T>(
+        &self,
+        op: impl FnOnce(&mut Stack) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let mut inner = self.shared.lock();
+        op(&mut inner.stack).map_err(to_io_error)
+    }
+
     /// Runs `op` until it does not block, honouring the timeout and the
     /// nonblocking flag.
     pub(crate) fn wait<T>(
@@ -220,6 +246,8 @@ pub(crate) enum Direction {
     Read,
     /// Writing, connecting.
     Write,
+    /// Either (a readiness wait for both).
+    Both,
 }
 
 #[cfg(feature = "tokio")]
@@ -246,11 +274,12 @@ impl SocketRef {
         let r = op(&mut inner.stack, now);
         if matches!(r, Err(SocketError::WouldBlock)) {
             let w = inner.waiters.entry(self.handle).or_default();
-            let slot = match dir {
-                Direction::Read => &mut w.read,
-                Direction::Write => &mut w.write,
-            };
-            crate::shared::register(slot, cx.waker());
+            if dir != Direction::Write {
+                crate::shared::register(&mut w.read, cx.waker());
+            }
+            if dir != Direction::Read {
+                crate::shared::register(&mut w.write, cx.waker());
+            }
             if out_queue && !inner.out_waiters.contains(&self.handle) {
                 inner.out_waiters.push(self.handle);
             }
@@ -299,6 +328,46 @@ impl SocketRef {
         self.poll_pipe(|p| p.poll_write(&self.shared, self.handle, cx, buf))
     }
 
+    /// Reads without waiting through `take`, which is given the received
+    /// bytes (two parts, oldest first), copies what it wants (at most
+    /// `want`) and returns how much.
+    pub(crate) fn try_read_with(
+        &self,
+        want: usize,
+        take: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> io::Result<usize> {
+        self.pipe()?
+            .try_read_with(&self.shared, self.handle, want, take)
+            .map_err(to_io_error)
+    }
+
+    /// Writes the slices of `bufs` without waiting, as one write.
+    pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.pipe()?
+            .try_write_vectored(&self.shared, self.handle, bufs)
+            .map_err(to_io_error)
+    }
+
+    /// What the stream is ready for now.
+    pub(crate) fn stream_ready(&self) -> io::Result<crate::pipe::PipeReady> {
+        Ok(self.pipe()?.ready_now())
+    }
+
+    /// What the stream is ready for once `accept` takes it; until then the
+    /// task waits in the read and/or write slot of the stream's pipe.
+    pub(crate) fn poll_stream_ready(
+        &self,
+        cx: &mut std::task::Context<'_>,
+        read: bool,
+        write: bool,
+        accept: impl FnOnce(crate::pipe::PipeReady) -> bool,
+    ) -> std::task::Poll<io::Result<crate::pipe::PipeReady>> {
+        match self.pipe() {
+            Ok(p) => p.poll_ready(cx, read, write, accept).map(Ok),
+            Err(e) => std::task::Poll::Ready(Err(e)),
+        }
+    }
+
     pub(crate) fn poll_read_ready(
         &self,
         cx: &mut std::task::Context<'_>,
@@ -318,6 +387,16 @@ impl Drop for SocketRef {
     fn drop(&mut self) {
         let mut inner = self.shared.lock();
         let now = self.shared.now();
+        if let Some(pipe) = &self.pipe
+            && inner
+                .stack
+                .tcp_linger(self.handle)
+                .is_ok_and(|l| l.is_some_and(|d| d.is_zero()))
+        {
+            // SO_LINGER 0: what waits in the pipe goes with the connection,
+            // which the core resets as it closes.
+            pipe.aborted();
+        }
         // A stream may still hold what was written: the stack thread then
         // hands it over and closes.
         let more = inner.close_stream(self.handle, now);
@@ -330,6 +409,11 @@ impl Drop for SocketRef {
 /// for one so long that the clock cannot say (`Duration::MAX`).
 pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<StdInstant> {
     timeout.and_then(|t| StdInstant::now().checked_add(t))
+}
+
+/// A linger time as Linux keeps it: whole seconds, at most `i32::MAX`.
+pub(crate) fn linger_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_secs().min(i32::MAX as u64))
 }
 
 /// std rejects a zero timeout with InvalidInput.

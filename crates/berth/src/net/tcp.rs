@@ -118,6 +118,29 @@ impl TcpListener {
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         Ok(None)
     }
+
+    /// Another handle to the same listener: each accepts from the same
+    /// queue, they share the nonblocking mode (as a `dup`ed descriptor
+    /// does), and the listener closes when the last of them goes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use berth::{NetStack, net::TcpListener};
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// let (dev, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(dev)?;
+    /// let listener = TcpListener::bind(&stack, "198.18.0.2:80")?;
+    /// let clone = listener.try_clone()?;
+    /// assert_eq!(clone.local_addr()?, listener.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// ```
+    pub fn try_clone(&self) -> io::Result<Self> {
+        Ok(Self {
+            sock: self.sock.clone(),
+        })
+    }
 }
 
 impl Iterator for Incoming<'_> {
@@ -265,6 +288,34 @@ impl TcpStream {
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);
         Ok(())
+    }
+
+    /// Sets `SO_LINGER` (std's `set_linger`, unstable there). `Some` of
+    /// less than a second (Linux keeps whole seconds) makes the close of
+    /// the last handle abortive: the peer gets a reset and what was still
+    /// to send is dropped, as with [`abort`](Self::abort). A longer time
+    /// does not make the drop wait, unlike on Linux: the connection closes
+    /// gracefully in the background, as without it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let stream = berth::net::TcpStream::connect(stack, "198.18.0.2:80")?;
+    /// stream.set_linger(Some(Duration::ZERO))?;
+    /// assert_eq!(stream.linger()?, Some(Duration::ZERO));
+    /// drop(stream); // a reset, not a FIN
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
+        self.sock.set_linger(linger)
+    }
+
+    /// The `SO_LINGER` time, in whole seconds (`None` unless set).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.sock.linger()
     }
 
     /// Another handle to the same connection; it closes when the last goes.

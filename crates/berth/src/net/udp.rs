@@ -50,6 +50,16 @@ impl UdpSocket {
         Ok((copy_datagram(buf, &d), d.from))
     }
 
+    /// Receives one datagram (truncated to `buf`) and its sender, leaving
+    /// it queued: the next peek or receive returns it again (`MSG_PEEK`).
+    /// Waits like `recv_from`.
+    pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        let timeout = self.sock.opts().read_timeout;
+        let d = self.sock.wait(timeout, |s, _| s.udp_peek_datagram(h))?;
+        Ok((copy_datagram(buf, &d), d.from))
+    }
+
     /// Sends to and receives from `addr` only.
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let h = self.sock.handle;
@@ -72,6 +82,12 @@ impl UdpSocket {
     /// Receives from the connected peer.
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_from(buf).map(|(n, _)| n)
+    }
+
+    /// Receives the next datagram from the connected peer without taking
+    /// it off the queue (see [`peek_from`](Self::peek_from)).
+    pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        self.peek_from(buf).map(|(n, _)| n)
     }
 
     /// The local address.
@@ -99,7 +115,8 @@ impl UdpSocket {
             .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "not connected"))
     }
 
-    /// Bounds how long `recv`/`recv_from` wait.
+    /// Bounds how long `recv`/`recv_from`/`peek` wait (`None`: for
+    /// ever); expiry is `WouldBlock`. A zero duration is `InvalidInput`.
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.read_timeout = t);
@@ -111,6 +128,16 @@ impl UdpSocket {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.write_timeout = t);
         Ok(())
+    }
+
+    /// The read timeout (`None`: receives wait for ever).
+    pub fn read_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.sock.opts().read_timeout)
+    }
+
+    /// The write timeout (`None`: sends wait for ever).
+    pub fn write_timeout(&self) -> io::Result<Option<Duration>> {
+        Ok(self.sock.opts().write_timeout)
     }
 
     /// The pending error (an ICMP error about the connected peer), once,

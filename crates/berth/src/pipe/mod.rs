@@ -16,8 +16,12 @@
 //! and the peer's window closes as it would without the pipe. No RFC.
 
 mod queue;
+#[cfg(feature = "tokio")]
+mod readiness;
 
 pub(crate) use queue::copy_prefix;
+#[cfg(feature = "tokio")]
+pub(crate) use readiness::PipeReady;
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -151,6 +155,16 @@ impl PipeState {
     }
 
     fn write(&mut self, buf: &[u8]) -> Result<usize, SocketError> {
+        self.write_with(buf.len(), |tx| tx.write(buf))
+    }
+
+    /// A write of `len` bytes that `put` appends to `tx` (what fits; it
+    /// returns how much): one write, for PSH, however many pieces.
+    fn write_with(
+        &mut self,
+        len: usize,
+        put: impl FnOnce(&mut ByteQueue) -> usize,
+    ) -> Result<usize, SocketError> {
         if let Some(e) = self.write_error {
             // Once the failure is reported, the pipe is broken.
             return Err(self.report(e).unwrap_or(SocketError::BrokenPipe));
@@ -161,10 +175,10 @@ impl PipeState {
         if self.shut_write {
             return Err(SocketError::BrokenPipe);
         }
-        if buf.is_empty() {
+        if len == 0 {
             return Ok(0);
         }
-        match self.tx.write(buf) {
+        match put(&mut self.tx) {
             0 => Err(SocketError::WouldBlock),
             n => {
                 self.want_pump = true;

@@ -1,6 +1,8 @@
 //! Async sockets with `tokio::net`'s names and semantics (feature `tokio`):
 //! [`TcpListener`], [`TcpStream`] (with `AsyncRead`/`AsyncWrite`, borrowed
-//! and owned halves in [`tcp`]), [`UdpSocket`]. Every async operation has a
+//! and owned halves in [`tcp`]), [`TcpSocket`] (options and a bind before
+//! `connect` or `listen`), [`UdpSocket`]. Readiness is tokio's
+//! `Interest`/`Ready` (`ready()`, `try_io()`). Every async operation has a
 //! `poll_*` twin; the only difference from tokio is the stack handle in the
 //! constructors. They run on any executor: the stack thread wakes the task
 //! through the `Waker` it parked with, so no tokio reactor is needed (the
@@ -51,10 +53,12 @@
 
 #[cfg(feature = "axum")]
 mod axum;
+mod buf;
+mod ready;
 pub mod tcp;
 mod udp;
 
-pub use tcp::{TcpListener, TcpStream};
+pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 
 pub use crate::net::ToSocketAddrs;

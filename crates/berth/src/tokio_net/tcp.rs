@@ -1,7 +1,10 @@
-//! [`TcpListener`] and [`TcpStream`], as in `tokio::net`, and the stream's
-//! halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
-//! [`OwnedWriteHalf`]), as in `tokio::net::tcp`.
+//! [`TcpListener`], [`TcpStream`] and [`TcpSocket`], as in `tokio::net`,
+//! and the stream's halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
+//! [`OwnedWriteHalf`]), as in `tokio::net::tcp`. Readiness and vectored
+//! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`.
 
+mod readiness;
+mod socket;
 mod split;
 
 use std::future::poll_fn;
@@ -10,17 +13,21 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Duration;
 
 use berth_core::stack::SocketError;
 use berth_core::tcp::State;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
+pub use socket::TcpSocket;
 pub use split::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 
 use crate::NetStack;
 use crate::error::to_io_error;
 use crate::net::socket::{Direction, SocketRef};
 use crate::net::{ToSocketAddrs, no_addresses};
+use crate::shared::Shared;
+use berth_core::handle::SocketHandle;
 
 /// The listen backlog (tokio's `TcpListener::bind` uses 1024).
 const BACKLOG: usize = 1024;
@@ -166,9 +173,15 @@ impl TcpStream {
                 .tcp_connect(now, addr, None)
                 .map_err(to_io_error)?
         };
+        Self::established(&shared, h).await
+    }
+
+    /// The stream of connection `h` (just opened), once its handshake is
+    /// done.
+    async fn established(shared: &Arc<Shared>, h: SocketHandle) -> io::Result<Self> {
         // Owned from here on: a dropped future closes the half-open socket.
         let stream = Self {
-            sock: SocketRef::stream(&shared, h),
+            sock: SocketRef::stream(shared, h),
         };
         poll_fn(|cx| {
             stream.sock.poll_op(cx, Direction::Write, false, |s, _| {
@@ -249,6 +262,39 @@ impl TcpStream {
         self.sock.take_error()
     }
 
+    /// Sets `SO_LINGER`. `Some` of less than a second (Linux keeps whole
+    /// seconds) makes dropping the stream an abortive close: the peer gets
+    /// a reset and what was still to send is dropped. A longer time never
+    /// blocks the drop (tokio deprecates its `set_linger` because it
+    /// would): the connection closes gracefully in the background, as
+    /// without it, so berth does not deprecate it.
+    pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
+        self.sock.set_linger(dur)
+    }
+
+    /// Sets a zero `SO_LINGER`: dropping the stream resets the connection
+    /// and drops what was still to send (no FIN, no TIME-WAIT).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// use std::time::Duration;
+    /// let stream = berth::tokio_net::TcpStream::connect(stack, "198.18.0.2:80").await?;
+    /// stream.set_zero_linger()?;
+    /// assert_eq!(stream.linger()?, Some(Duration::ZERO));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_zero_linger(&self) -> io::Result<()> {
+        self.sock.set_linger(Some(Duration::ZERO))
+    }
+
+    /// The `SO_LINGER` time, in whole seconds (`None` unless set).
+    pub fn linger(&self) -> io::Result<Option<Duration>> {
+        self.sock.linger()
+    }
+
     /// Waits until a read would not block (data, end of stream or an
     /// error). Like tokio's, the readiness may be gone by the time
     /// `try_read` runs: it then answers `WouldBlock` and the loop goes on.
@@ -281,6 +327,92 @@ impl TcpStream {
     /// is full.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         try_write(&self.sock, buf)
+    }
+
+    /// Waits until the stream is ready for any of `interest` and returns
+    /// what it is ready for (readable, read-closed, writable,
+    /// write-closed, error), as tokio's: `READABLE` once data, the end or
+    /// an error can be read (with `READ_CLOSED` at the end), `WRITABLE`
+    /// once there is room or a write would fail (with `WRITE_CLOSED` after
+    /// a failure), `ERROR` while a failure is not yet reported. Like
+    /// tokio's, the readiness may be gone by the time the task acts: a
+    /// `try_*` call then answers `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use tokio::io::Interest;
+    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    /// let ready = stream.ready(Interest::READABLE | Interest::WRITABLE).await?;
+    /// if ready.is_readable() {
+    ///     let mut buf = [0; 1024];
+    ///     match stream.try_read(&mut buf) {
+    ///         Ok(n) => println!("{n} bytes"),
+    ///         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        readiness::ready(&self.sock, interest).await
+    }
+
+    /// Runs `f` if the stream is ready for `interest` now, else answers
+    /// `WouldBlock` without running it. `f` does the I/O, with this
+    /// stream's `try_*` calls: berth's sockets have no descriptor for a
+    /// system call.
+    pub fn try_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        readiness::try_io(&self.sock, interest, f)
+    }
+
+    /// Waits for `interest` and runs `f` until it answers other than
+    /// `WouldBlock`; after a `WouldBlock` it waits for the stream's next
+    /// event, as tokio's waits for the next readiness.
+    pub async fn async_io<R>(
+        &self,
+        interest: Interest,
+        f: impl FnMut() -> io::Result<R>,
+    ) -> io::Result<R> {
+        readiness::async_io(&self.sock, interest, f).await
+    }
+
+    /// Reads what is there into `bufs`, in order, without waiting: `Ok(0)`
+    /// is end of stream (or no room in `bufs`), `WouldBlock` nothing yet.
+    pub fn try_read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> io::Result<usize> {
+        readiness::try_read_vectored(&self.sock, bufs)
+    }
+
+    /// Reads what is there into `buf`'s next chunk without waiting,
+    /// advancing it: `Ok(0)` is end of stream, `WouldBlock` nothing yet.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    /// let mut buf = Vec::with_capacity(4096);
+    /// stream.readable().await?;
+    /// match stream.try_read_buf(&mut buf) {
+    ///     Ok(n) => assert_eq!(buf.len(), n),
+    ///     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        readiness::try_read_buf(&self.sock, buf)
+    }
+
+    /// Writes what fits of `bufs`, in order, without waiting, as one write;
+    /// `WouldBlock` when the send buffer is full.
+    pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> io::Result<usize> {
+        readiness::try_write_vectored(&self.sock, bufs)
     }
 
     /// Reads without consuming, waiting for data like a read.

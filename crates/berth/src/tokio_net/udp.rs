@@ -1,4 +1,8 @@
-//! [`UdpSocket`], as in `tokio::net`.
+//! [`UdpSocket`], as in `tokio::net`; peeking is in `peek.rs`, readiness
+//! in `readiness.rs`.
+
+mod peek;
+mod readiness;
 
 use std::future::poll_fn;
 use std::io;
@@ -130,6 +134,24 @@ impl UdpSocket {
         self.sock.ttl()
     }
 
+    /// The device the socket is bound to: none (a stack has one device).
+    pub fn device(&self) -> io::Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// `SO_BINDTODEVICE`: `None` is what a berth socket is; a device name
+    /// fails with `Unsupported` (a stack has one device, and its sockets
+    /// use it).
+    pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
+        match interface {
+            None => Ok(()),
+            Some(_) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "SO_BINDTODEVICE is not supported by berth: a stack has one device",
+            )),
+        }
+    }
+
     /// The connected peer (`NotConnected` before `connect`).
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.peer
@@ -240,6 +262,61 @@ impl UdpSocket {
         let d = self.sock.call(|s, _| s.udp_recv_datagram(h))?;
         Ok((copy_datagram(buf, &d), d.from))
     }
+
+    /// Receives one datagram and its sender into `buf`'s next chunk (the
+    /// rest of a longer datagram is dropped, as tokio's: give `buf` the
+    /// capacity), advancing it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn f(socket: berth::tokio_net::UdpSocket) -> std::io::Result<()> {
+    /// let mut buf = Vec::with_capacity(1500);
+    /// let (n, from) = socket.recv_buf_from(&mut buf).await?;
+    /// assert_eq!(buf.len(), n);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        let d = poll_fn(|cx| {
+            self.sock
+                .poll_op(cx, Direction::Read, false, |s, _| s.udp_recv_datagram(h))
+        })
+        .await?;
+        Ok((put_datagram(buf, &d), d.from))
+    }
+
+    /// [`recv_buf_from`](Self::recv_buf_from) without waiting; `WouldBlock`
+    /// when no datagram waits.
+    pub fn try_recv_buf_from<B: bytes::BufMut>(
+        &self,
+        buf: &mut B,
+    ) -> io::Result<(usize, SocketAddr)> {
+        let h = self.sock.handle;
+        let d = self.sock.call(|s, _| s.udp_recv_datagram(h))?;
+        Ok((put_datagram(buf, &d), d.from))
+    }
+
+    /// Receives one datagram (from the connected peer) into `buf`'s next
+    /// chunk, advancing it.
+    pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.recv_buf_from(buf).await.map(|(n, _)| n)
+    }
+
+    /// [`recv_buf`](Self::recv_buf) without waiting.
+    pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.try_recv_buf_from(buf).map(|(n, _)| n)
+    }
+}
+
+/// Appends what fits of datagram `d` in `buf`'s next chunk.
+fn put_datagram<B: bytes::BufMut>(buf: &mut B, d: &berth_core::stack::Datagram) -> usize {
+    let want = buf.chunk_mut().len();
+    crate::tokio_net::buf::put_parts(buf, want, [&d.data, &[]])
 }
 
 impl std::fmt::Debug for UdpSocket {

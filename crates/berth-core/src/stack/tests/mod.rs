@@ -611,6 +611,7 @@ fn backlog_overflow_completes_after_accept() {
     }
 }
 
+mod bound;
 mod cookie;
 mod ethernet;
 mod frag;
@@ -618,6 +619,7 @@ mod frag6;
 mod limits;
 mod loopback;
 mod scale;
+mod sockopt;
 mod tso;
 
 /// An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`

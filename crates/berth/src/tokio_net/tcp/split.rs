@@ -11,9 +11,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf, Ready};
 
-use super::TcpStream;
+use super::{TcpStream, readiness as ops};
 use crate::net::socket::SocketRef;
 
 /// The read half of a borrowed [`TcpStream`] ([`TcpStream::split`]).
@@ -86,6 +86,21 @@ impl ReadHalf<'_> {
         self.0.try_read(buf)
     }
 
+    /// Waits for readiness ([`TcpStream::ready`]).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// Reads into slices without waiting ([`TcpStream::try_read_vectored`]).
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        self.0.try_read_vectored(bufs)
+    }
+
+    /// Reads into a `BufMut` without waiting ([`TcpStream::try_read_buf`]).
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        self.0.try_read_buf(buf)
+    }
+
     /// Reads without consuming ([`TcpStream::peek`]).
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.peek(buf).await
@@ -121,6 +136,28 @@ impl WriteHalf<'_> {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.0.try_write(buf)
     }
+
+    /// Waits for readiness ([`TcpStream::ready`]).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        self.0.ready(interest).await
+    }
+
+    /// Writes slices without waiting ([`TcpStream::try_write_vectored`]).
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+}
+
+impl AsRef<TcpStream> for ReadHalf<'_> {
+    fn as_ref(&self) -> &TcpStream {
+        self.0
+    }
+}
+
+impl AsRef<TcpStream> for WriteHalf<'_> {
+    fn as_ref(&self) -> &TcpStream {
+        self.0
+    }
 }
 
 impl OwnedReadHalf {
@@ -152,6 +189,21 @@ impl OwnedReadHalf {
     /// Reads without waiting ([`TcpStream::try_read`]).
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         super::try_read(&self.sock, buf)
+    }
+
+    /// Waits for readiness ([`TcpStream::ready`]).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        ops::ready(&self.sock, interest).await
+    }
+
+    /// Reads into slices without waiting ([`TcpStream::try_read_vectored`]).
+    pub fn try_read_vectored(&self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        ops::try_read_vectored(&self.sock, bufs)
+    }
+
+    /// Reads into a `BufMut` without waiting ([`TcpStream::try_read_buf`]).
+    pub fn try_read_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
+        ops::try_read_buf(&self.sock, buf)
     }
 
     /// Reads without consuming ([`TcpStream::peek`]).
@@ -198,6 +250,16 @@ impl OwnedWriteHalf {
     /// Writes without waiting ([`TcpStream::try_write`]).
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         super::try_write(&self.sock, buf)
+    }
+
+    /// Waits for readiness ([`TcpStream::ready`]).
+    pub async fn ready(&self, interest: Interest) -> io::Result<Ready> {
+        ops::ready(&self.sock, interest).await
+    }
+
+    /// Writes slices without waiting ([`TcpStream::try_write_vectored`]).
+    pub fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        ops::try_write_vectored(&self.sock, bufs)
     }
 }
 
