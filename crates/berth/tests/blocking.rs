@@ -870,3 +870,59 @@ fn ttl_on_every_socket() {
     udp.set_ttl(3).unwrap();
     assert_eq!(udp.ttl().unwrap(), 3);
 }
+
+/// `shutdown(Read)` on one clone wakes a read blocked on another, which
+/// returns 0 (as on Linux); data queued before the shutdown is still read
+/// first, and reads after it never wait.
+#[test]
+fn shutdown_read_wakes_a_blocked_reader() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"queued").unwrap();
+        // Held open until the client is done: no FIN ends the reads.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    });
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+
+    // Data that arrived before the shutdown is read, then 0.
+    let mut buf = [0u8; 16];
+    let n = stream.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"queued");
+    stream.shutdown(Shutdown::Read).unwrap();
+    assert_eq!((&stream).read(&mut buf).unwrap(), 6);
+    assert_eq!(&buf[..6], b"queued");
+    assert_eq!((&stream).read(&mut buf).unwrap(), 0);
+
+    // A second connection: a reader blocked (or about to block) in read
+    // is woken by a shutdown on another clone.
+    let listener2 = TcpListener::bind(&server, "198.18.0.2:8").unwrap();
+    let peer2 = thread::spawn(move || {
+        let (mut s, _) = listener2.accept().unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    });
+    let stream2 = TcpStream::connect(&client, "198.18.0.2:8").unwrap();
+    let reader_side = stream2.try_clone().unwrap();
+    let (about_to_read, ready) = std::sync::mpsc::channel();
+    let (done, result) = std::sync::mpsc::channel();
+    let reader = thread::spawn(move || {
+        about_to_read.send(()).unwrap();
+        let mut buf = [0u8; 16];
+        done.send((&reader_side).read(&mut buf).map_err(|e| e.kind()))
+            .unwrap();
+    });
+    // Whether the read has started to wait or not does not matter.
+    ready.recv().unwrap();
+    stream2.shutdown(Shutdown::Read).unwrap();
+    // A guard against a hang, not a timing: a lost wake-up fails here.
+    let got = result.recv_timeout(Duration::from_secs(60));
+    assert_eq!(got, Ok(Ok(0)), "the blocked read returned end of stream");
+    reader.join().unwrap();
+
+    drop((stream, stream2));
+    peer.join().unwrap();
+    peer2.join().unwrap();
+}

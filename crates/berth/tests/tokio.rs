@@ -454,3 +454,24 @@ async fn ttl_on_every_socket() {
     udp.set_ttl(2).unwrap();
     assert_eq!(udp.ttl().unwrap(), 2);
 }
+
+/// A pending async read wakes and returns 0 when a blocking clone of the
+/// stream shuts reading down (the clones share the stream's queues).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_read_on_a_clone_wakes_a_pending_read() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let blocking = berth::net::TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (_peer, _) = listener.accept().await.unwrap();
+    let mut stream = TcpStream::from_std(blocking.try_clone().unwrap()).unwrap();
+    let (started, about_to_read) = tokio::sync::oneshot::channel();
+    let reader = tokio::spawn(async move {
+        started.send(()).unwrap();
+        let mut buf = [0u8; 16];
+        stream.read(&mut buf).await
+    });
+    about_to_read.await.unwrap();
+    blocking.shutdown(std::net::Shutdown::Read).unwrap();
+    let r = timeout(LIMIT, reader).await.unwrap().unwrap();
+    assert_eq!(r.unwrap(), 0);
+}

@@ -18,8 +18,6 @@ pub(crate) struct Options {
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) nonblocking: bool,
-    /// `shutdown(Read)` was called: reads return end of stream.
-    pub(crate) read_shut: bool,
 }
 
 pub(crate) struct SocketRef {
@@ -101,9 +99,6 @@ impl SocketRef {
     /// Reads (or peeks) from the stream's pipe, waiting per the options.
     pub(crate) fn read(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
         let opts = self.opts();
-        if opts.read_shut {
-            return Ok(0);
-        }
         let deadline = deadline_after(opts.read_timeout);
         self.pipe()?
             .read(
@@ -149,6 +144,13 @@ impl SocketRef {
         if let Some(pipe) = &self.pipe {
             pipe.aborted();
         }
+        Ok(())
+    }
+
+    /// Shuts the stream's read direction down: reads end after what is
+    /// queued, and a blocked reader wakes.
+    pub(crate) fn shutdown_read(&self) -> io::Result<()> {
+        self.pipe()?.shutdown_read();
         Ok(())
     }
 

@@ -214,10 +214,12 @@ impl TcpStream {
         self.sock.ttl()
     }
 
-    /// Shuts down reading, writing or both.
+    /// Shuts down reading, writing or both. After `Read`, reads (on every
+    /// clone) return what is already queued and then 0 instead of
+    /// waiting; a read blocked at the time returns 0, as on Linux.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.sock.set_opts(|o| o.read_shut = true);
+            self.sock.shutdown_read()?;
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             self.sock.shutdown_write()?;
