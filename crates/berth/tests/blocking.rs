@@ -926,3 +926,49 @@ fn shutdown_read_wakes_a_blocked_reader() {
     peer.join().unwrap();
     peer2.join().unwrap();
 }
+
+/// `info()` is the connection as the stack has it (with what waits in the
+/// stream's own queue), and `Debug` shows addresses and state; neither
+/// panics once the stack is gone.
+#[test]
+fn info_and_debug_show_the_connection() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    assert!(
+        format!("{listener:?}").contains("local: 198.18.0.2:7"),
+        "{listener:?}"
+    );
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut accepted, peer) = listener.accept().unwrap();
+    accepted.write_all(b"hello").unwrap();
+    // Arrived (in the stream's queue), not read.
+    let mut buf = [0u8; 8];
+    let n = stream.peek(&mut buf).unwrap();
+    let info = stream.info().unwrap();
+    assert_eq!(info.state, berth::berth_core::tcp::State::Established);
+    assert_eq!(info.local, peer);
+    assert_eq!(info.remote, "198.18.0.2:7".parse().unwrap());
+    assert!(info.recv_queue >= n, "{info:?}");
+    assert!(info.cwnd > 0 && info.stats.segs_out > 0, "{info:?}");
+    let shown = format!("{stream:?}");
+    for part in [
+        format!("local: {peer}"),
+        "peer: 198.18.0.2:7".to_string(),
+        "state: Established".to_string(),
+    ] {
+        assert!(shown.contains(&part), "{shown}");
+    }
+    let udp = UdpSocket::bind(&client, "198.18.0.1:5353").unwrap();
+    udp.connect("198.18.0.2:53").unwrap();
+    let shown = format!("{udp:?}");
+    assert!(
+        shown.contains("local: 198.18.0.1:5353") && shown.contains("peer: 198.18.0.2:53"),
+        "{shown}"
+    );
+    // The stack goes away under the objects: they still format.
+    drop(client);
+    let _ = format!("{stream:?} {udp:?}");
+    if let Err(e) = stream.info() {
+        assert_eq!(e.kind(), io::ErrorKind::NotConnected);
+    }
+}
