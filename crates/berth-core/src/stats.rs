@@ -1,5 +1,6 @@
 //! Per-stack counters: frames in and out and every reason a packet was
-//! dropped, for `berth ss`, logs and tests.
+//! dropped, for `berth ss`, logs and tests. Every drop is counted (and
+//! logged) through one call, `Stack::dropped` (`stack/drops.rs`).
 
 /// Counters of one stack. They only increase.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -41,10 +42,19 @@ pub struct StackStats {
     pub icmp_malformed: u64,
     /// TCP segments for no connection or listener (answered with RST).
     pub tcp_no_socket: u64,
+    /// ACKs to a listener that complete no handshake (no connection, no
+    /// valid SYN cookie), answered with RST (RFC 9293 3.10.7.2).
+    pub tcp_listener_acks: u64,
+    /// Other segments to a listener that start nothing (a RST, neither SYN
+    /// nor ACK, a SYN from an address that cannot be a peer), dropped.
+    pub tcp_listener_stray: u64,
     /// UDP datagrams for no socket (answered with port unreachable).
     pub udp_no_socket: u64,
     /// UDP datagrams dropped because the socket's queue was full.
     pub udp_queue_full: u64,
+    /// UDP datagrams from a peer other than the one their socket is
+    /// connected to, dropped.
+    pub udp_other_peer: u64,
     /// SYNs that found a listener's SYN queue full (answered with a cookie,
     /// or dropped when cookies are off).
     pub syn_queue_overflow: u64,
@@ -84,8 +94,10 @@ pub struct StackStats {
     pub neighbor_adverts: u64,
     /// Outbound connections that took over a 4-tuple in TIME-WAIT.
     pub time_wait_reused: u64,
-    /// ICMP errors quoting a TCP sequence number outside the connection's
-    /// unacknowledged data (RFC 5927 4.1), ignored.
+    /// ICMP errors received and ignored: one quoting a TCP sequence number
+    /// outside the connection's unacknowledged data (RFC 5927 4.1), about
+    /// a packet that never left this host, for no socket, too short, or of
+    /// a code we do not act on.
     pub icmp_errors_ignored: u64,
     /// Packets from a source no other host can have: one of our own
     /// addresses (the "land" attack), loopback, multicast or broadcast
@@ -94,6 +106,10 @@ pub struct StackStats {
     /// Packets from the device to a loopback address (Linux's martian
     /// destinations), dropped.
     pub martian_destination: u64,
+    /// Ready-made packets (resets, ICMP, UDP datagrams, SYN cookies)
+    /// dropped because the output queue was full: the device is not
+    /// draining `poll_transmit` fast enough.
+    pub out_queue_full: u64,
     /// Packets the stack sent to itself (to a loopback address or one of
     /// its own) and took back in without the device.
     pub loopback_packets: u64,

@@ -98,6 +98,9 @@ mod shared;
 pub mod tokio_net;
 
 pub use berth_core;
+/// What [`net::TcpStream::info`] returns: a connection's state, RTT,
+/// congestion window, queues and counters.
+pub use berth_core::stack::TcpInfo;
 pub use berth_device;
 pub use callback::{PortCtx, PortEvent, PortListener};
 pub use driver::{NetStack, NetStackBuilder};

@@ -1024,3 +1024,105 @@ fn linger_zero_resets_on_close() {
     s.read_to_end(&mut got).unwrap();
     assert_eq!(got, b"everything");
 }
+
+/// `shutdown(Read)` on one clone wakes a read blocked on another, which
+/// returns 0 (as on Linux); data queued before the shutdown is still read
+/// first, and reads after it never wait.
+#[test]
+fn shutdown_read_wakes_a_blocked_reader() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    let peer = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"queued").unwrap();
+        // Held open until the client is done: no FIN ends the reads.
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    });
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+
+    // Data that arrived before the shutdown is read, then 0.
+    let mut buf = [0u8; 16];
+    let n = stream.peek(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"queued");
+    stream.shutdown(Shutdown::Read).unwrap();
+    assert_eq!((&stream).read(&mut buf).unwrap(), 6);
+    assert_eq!(&buf[..6], b"queued");
+    assert_eq!((&stream).read(&mut buf).unwrap(), 0);
+
+    // A second connection: a reader blocked (or about to block) in read
+    // is woken by a shutdown on another clone.
+    let listener2 = TcpListener::bind(&server, "198.18.0.2:8").unwrap();
+    let peer2 = thread::spawn(move || {
+        let (mut s, _) = listener2.accept().unwrap();
+        let mut rest = Vec::new();
+        s.read_to_end(&mut rest).unwrap();
+    });
+    let stream2 = TcpStream::connect(&client, "198.18.0.2:8").unwrap();
+    let reader_side = stream2.try_clone().unwrap();
+    let (about_to_read, ready) = std::sync::mpsc::channel();
+    let (done, result) = std::sync::mpsc::channel();
+    let reader = thread::spawn(move || {
+        about_to_read.send(()).unwrap();
+        let mut buf = [0u8; 16];
+        done.send((&reader_side).read(&mut buf).map_err(|e| e.kind()))
+            .unwrap();
+    });
+    // Whether the read has started to wait or not does not matter.
+    ready.recv().unwrap();
+    stream2.shutdown(Shutdown::Read).unwrap();
+    // A guard against a hang, not a timing: a lost wake-up fails here.
+    let got = result.recv_timeout(Duration::from_secs(60));
+    assert_eq!(got, Ok(Ok(0)), "the blocked read returned end of stream");
+    reader.join().unwrap();
+
+    drop((stream, stream2));
+    peer.join().unwrap();
+    peer2.join().unwrap();
+}
+
+/// `info()` is the connection as the stack has it (with what waits in the
+/// stream's own queue), and `Debug` shows addresses and state; neither
+/// panics once the stack is gone.
+#[test]
+fn info_and_debug_show_the_connection() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").unwrap();
+    assert!(
+        format!("{listener:?}").contains("local: 198.18.0.2:7"),
+        "{listener:?}"
+    );
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (mut accepted, peer) = listener.accept().unwrap();
+    accepted.write_all(b"hello").unwrap();
+    // Arrived (in the stream's queue), not read.
+    let mut buf = [0u8; 8];
+    let n = stream.peek(&mut buf).unwrap();
+    let info = stream.info().unwrap();
+    assert_eq!(info.state, berth::berth_core::tcp::State::Established);
+    assert_eq!(info.local, peer);
+    assert_eq!(info.remote, "198.18.0.2:7".parse().unwrap());
+    assert!(info.recv_queue >= n, "{info:?}");
+    assert!(info.cwnd > 0 && info.stats.segs_out > 0, "{info:?}");
+    let shown = format!("{stream:?}");
+    for part in [
+        format!("local: {peer}"),
+        "peer: 198.18.0.2:7".to_string(),
+        "state: Established".to_string(),
+    ] {
+        assert!(shown.contains(&part), "{shown}");
+    }
+    let udp = UdpSocket::bind(&client, "198.18.0.1:5353").unwrap();
+    udp.connect("198.18.0.2:53").unwrap();
+    let shown = format!("{udp:?}");
+    assert!(
+        shown.contains("local: 198.18.0.1:5353") && shown.contains("peer: 198.18.0.2:53"),
+        "{shown}"
+    );
+    // The stack goes away under the objects: they still format.
+    drop(client);
+    let _ = format!("{stream:?} {udp:?}");
+    if let Err(e) = stream.info() {
+        assert_eq!(e.kind(), io::ErrorKind::NotConnected);
+    }
+}

@@ -972,3 +972,48 @@ async fn tcp_socket_options_reach_the_connections() {
     });
     assert_eq!(rcv, Some(8192));
 }
+
+/// A pending async read wakes and returns 0 when a blocking clone of the
+/// stream shuts reading down (the clones share the stream's queues).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_read_on_a_clone_wakes_a_pending_read() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let blocking = berth::net::TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+    let (_peer, _) = listener.accept().await.unwrap();
+    let mut stream = TcpStream::from_std(blocking.try_clone().unwrap()).unwrap();
+    let (started, about_to_read) = tokio::sync::oneshot::channel();
+    let reader = tokio::spawn(async move {
+        started.send(()).unwrap();
+        let mut buf = [0u8; 16];
+        stream.read(&mut buf).await
+    });
+    about_to_read.await.unwrap();
+    blocking.shutdown(std::net::Shutdown::Read).unwrap();
+    let r = timeout(LIMIT, reader).await.unwrap().unwrap();
+    assert_eq!(r.unwrap(), 0);
+}
+
+/// The async stream's `info()` and `Debug`, as the blocking one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_and_debug_of_async_sockets() {
+    let (server, client) = pair();
+    let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
+    let stream = TcpStream::connect(&client, "198.18.0.2:7").await.unwrap();
+    let (_accepted, peer) = listener.accept().await.unwrap();
+    let info = stream.info().unwrap();
+    assert_eq!(info.state, berth::berth_core::tcp::State::Established);
+    assert_eq!(info.local, peer);
+    let shown = format!("{stream:?}");
+    assert!(
+        shown.contains(&format!("local: {peer}"))
+            && shown.contains("peer: 198.18.0.2:7")
+            && shown.contains("state: Established"),
+        "{shown}"
+    );
+    assert!(format!("{listener:?}").contains("local: 198.18.0.2:7"));
+    let (rd, wr) = stream.into_split();
+    assert!(format!("{rd:?} {wr:?}").contains("peer: 198.18.0.2:7"));
+    let udp = UdpSocket::bind(&client, "198.18.0.1:5353").await.unwrap();
+    assert!(format!("{udp:?}").contains("local: 198.18.0.1:5353"));
+}

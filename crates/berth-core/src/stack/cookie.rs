@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 
+use super::drops::{DropReason, Flow};
 use super::tcp::TcpSocket;
 use super::{Readiness, Socket, SocketError, Stack};
 use crate::handle::SocketHandle;
@@ -27,20 +28,25 @@ impl Stack {
     pub(super) const NEW_CONN_BUFFERS: usize = 2 * 4096;
 
     /// Whether one more connection (from listener `lh`, if any) fits the
-    /// limits; each refusal is counted.
-    pub(super) fn admit(&mut self, lh: Option<SocketHandle>) -> Result<(), SocketError> {
+    /// limits; each refusal is counted and logged against `flow`, the
+    /// connection refused.
+    pub(super) fn admit(
+        &mut self,
+        lh: Option<SocketHandle>,
+        flow: Flow,
+    ) -> Result<(), SocketError> {
         if self.sockets.len() >= self.cfg.max_sockets {
-            self.stats.socket_limit += 1;
+            self.dropped(DropReason::SocketLimit, flow);
             return Err(SocketError::LimitReached);
         }
         if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get(lh))
             && l.conns >= self.cfg.max_conns_per_listener
         {
-            self.stats.listener_conn_limit += 1;
+            self.dropped(DropReason::ListenerConnLimit, flow);
             return Err(SocketError::LimitReached);
         }
         if self.buffer_memory.saturating_add(Self::NEW_CONN_BUFFERS) > self.cfg.max_buffer_memory {
-            self.stats.buffer_memory_limit += 1;
+            self.dropped(DropReason::BufferMemoryLimit, flow);
             return Err(SocketError::LimitReached);
         }
         Ok(())
@@ -138,6 +144,7 @@ impl Stack {
             cfg.checksums,
         );
         self.stats.syncookies_sent += 1;
+        tracing::debug!(%local, %remote, "SYN cookie sent");
         self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
     }
 
@@ -168,19 +175,20 @@ impl Stack {
             .cookies
             .check(now, local, remote, client_isn, (ack - 1).get())
         else {
-            self.stats.syncookies_failed += 1;
+            self.dropped(DropReason::SyncookieInvalid, Flow::Ports { local, remote });
             return false;
         };
         self.stats.syncookies_validated += 1;
         if accept_full {
             // Linux drops it too (ListenOverflows); the client's next
             // segment carries the same cookie and may find room.
-            self.stats.accept_queue_overflow += 1;
+            self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
             return true;
         }
-        if self.admit(Some(lh)).is_err() {
+        if self.admit(Some(lh), Flow::Ports { local, remote }).is_err() {
             return true;
         }
+        tracing::debug!(%local, %remote, "SYN cookie valid: connection made");
         let cfg = self.tcp_config_for(remote.ip(), &self.listener_options(lh));
         let ts_offset = self.cookies.ts_offset(local, remote);
         let (wscale, sack) = match seg.timestamp {

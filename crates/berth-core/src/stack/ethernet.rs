@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::drops::{DropReason, Flow};
 use super::neighbor::Lookup;
 use super::route;
 use super::{Socket, Stack};
@@ -75,18 +76,18 @@ impl Stack {
             return;
         };
         let Ok(packet) = EthernetPacket::new_checked(frame) else {
-            self.stats.link_malformed += 1;
+            self.dropped(DropReason::LinkMalformed, Flow::Unknown);
             return;
         };
         let dst = packet.dst_addr();
         if dst != our_mac && !dst.is_multicast() {
-            self.stats.not_for_us += 1;
+            self.dropped(DropReason::NotForUs, Flow::Unknown);
             return;
         }
         match packet.ethertype() {
             EtherType::Arp => self.arp_input(now, packet.payload()),
             EtherType::Ipv4 | EtherType::Ipv6 => self.handle_ip(now, packet.payload()),
-            EtherType::Unknown(_) => self.stats.unknown_protocol += 1,
+            EtherType::Unknown(_) => self.dropped(DropReason::UnknownProtocol, Flow::Unknown),
         }
     }
 
@@ -95,7 +96,7 @@ impl Stack {
             return;
         };
         let Ok(packet) = ArpPacket::new_checked(bytes) else {
-            self.stats.link_malformed += 1;
+            self.dropped(DropReason::LinkMalformed, Flow::Unknown);
             return;
         };
         let Ok(ArpRepr::EthernetIpv4 {
@@ -106,7 +107,7 @@ impl Stack {
             ..
         }) = ArpRepr::parse(&packet)
         else {
-            self.stats.link_malformed += 1;
+            self.dropped(DropReason::LinkMalformed, Flow::Unknown);
             return;
         };
         let for_us = self.is_own(IpAddr::V4(target_protocol_addr));
@@ -277,7 +278,7 @@ impl Stack {
         //# - The IP Hop Limit field has a value of 255, i.e., the packet
         //#   could not possibly have been forwarded by a router.
         if hop_limit != 255 {
-            self.stats.link_malformed += 1;
+            self.dropped(DropReason::LinkMalformed, Flow::Unknown);
             return;
         }
         match *repr {

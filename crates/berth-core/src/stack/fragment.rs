@@ -11,6 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use siphasher::sip::SipHasher13;
 
 use super::Stack;
+use super::drops::{DropReason, Flow};
 use super::icmp::Icmpv6Error;
 use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
 use crate::frag::{FragOutcome, Fragment, IPV6_MAX_PAYLOAD, Ipv4Key, Reassembled};
@@ -34,17 +35,19 @@ fn upper_header_len(protocol: IpProtocol) -> usize {
 }
 
 impl Stack {
-    /// Counts what became of a fragment; the datagram it completed, if any.
-    fn frag_outcome<H>(&mut self, outcome: FragOutcome<H>) -> Option<Reassembled<H>> {
-        match outcome {
-            FragOutcome::Pending => {}
+    /// Counts what became of a fragment of `flow`; the datagram it
+    /// completed, if any.
+    fn frag_outcome<H>(&mut self, outcome: FragOutcome<H>, flow: Flow) -> Option<Reassembled<H>> {
+        let reason = match outcome {
+            FragOutcome::Pending => return None,
             FragOutcome::Complete(done) => return Some(done),
-            FragOutcome::Duplicate => self.stats.frag_duplicates += 1,
-            FragOutcome::Overlap => self.stats.frag_overlaps += 1,
-            FragOutcome::NoMemory => self.stats.frag_no_memory += 1,
-            FragOutcome::TooMany => self.stats.frag_too_many += 1,
-            FragOutcome::Malformed => self.stats.frag_malformed += 1,
-        }
+            FragOutcome::Duplicate => DropReason::FragDuplicate,
+            FragOutcome::Overlap => DropReason::FragOverlap,
+            FragOutcome::NoMemory => DropReason::FragNoMemory,
+            FragOutcome::TooMany => DropReason::FragTooMany,
+            FragOutcome::Malformed => DropReason::FragMalformed,
+        };
+        self.dropped(reason, flow);
         None
     }
 
@@ -66,7 +69,8 @@ impl Stack {
             data: payload,
         };
         let outcome = self.frag4.input(now, key, fragment, Some(*ip));
-        let Some(Reassembled { head, payload }) = self.frag_outcome(outcome) else {
+        let flow = Flow::Ip(IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        let Some(Reassembled { head, payload }) = self.frag_outcome(outcome, flow) else {
             return;
         };
         self.stats.frag_reassembled += 1;
@@ -104,10 +108,11 @@ impl Stack {
         // The other pieces came in frames nobody vouched for.
         self.rx_csum_trusted = false;
         self.stats.frag_in += 1;
+        let flow = Flow::Ip(IpAddr::V6(packet.src_addr()), IpAddr::V6(packet.dst_addr()));
         let frame = packet.clone().into_inner();
         let payload = packet.payload();
         let Some(data) = payload.get(fragment.data_offset..) else {
-            self.stats.frag_malformed += 1;
+            self.dropped(DropReason::FragMalformed, flow);
             return;
         };
         let mut head = None;
@@ -121,7 +126,7 @@ impl Stack {
             //# an ICMP Parameter Problem, Code 3, message should be sent to
             //# the source of the fragment, with the Pointer field set to zero.
             if payload.len() < walk.upper_offset + upper_header_len(walk.upper_layer) {
-                self.stats.frag_malformed += 1;
+                self.dropped(DropReason::FragMalformed, flow);
                 let problem =
                     Icmpv6Error::ParamProblem(Icmpv6ParamProblem::IncompleteHeaderChain, 0);
                 self.icmpv6_error(now, frame, problem);
@@ -140,14 +145,14 @@ impl Stack {
             data,
         };
         let outcome = self.frag6.input(now, key, piece, head);
-        let Some(Reassembled { head, payload }) = self.frag_outcome(outcome) else {
+        let Some(Reassembled { head, payload }) = self.frag_outcome(outcome, flow) else {
             return;
         };
         // The first fragment's Per-Fragment headers may be longer than those
         // of the fragment that gave the end (Linux: ip6_frag_reasm's
         // "out_oversize"), so the whole may still be too long.
         let Some(whole) = head.rebuild(&payload) else {
-            self.stats.frag_malformed += 1;
+            self.dropped(DropReason::FragMalformed, flow);
             return;
         };
         self.stats.frag_reassembled += 1;
@@ -158,13 +163,16 @@ impl Stack {
     /// source of each whose first fragment was held.
     pub(super) fn frag_timeout(&mut self, now: Instant) {
         for expired in self.frag4.expire(now) {
-            self.stats.frag_timeouts += 1;
+            let flow = expired.first.as_ref().map_or(Flow::Unknown, |(h, _)| {
+                Flow::Ip(IpAddr::V4(h.src_addr), IpAddr::V4(h.dst_addr))
+            });
+            self.dropped(DropReason::FragTimeout, flow);
             if let Some((header, data)) = expired.first {
                 self.frag_time_exceeded(now, &header, &data);
             }
         }
         for expired in self.frag6.expire(now) {
-            self.stats.frag_timeouts += 1;
+            self.dropped(DropReason::FragTimeout, Flow::Unknown);
             //= https://www.rfc-editor.org/rfc/rfc8200#section-4.5
             //# If the first fragment
             //# (i.e., the one with a Fragment Offset of zero) has been

@@ -7,6 +7,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::drops::{DropReason, Flow};
 use super::unreachable::Unreachable;
 use super::{Socket, Stack};
 use crate::demux::TcpTarget;
@@ -63,7 +64,7 @@ impl Stack {
             self.icmp.last = now;
         }
         if self.icmp.tokens == 0 {
-            self.stats.icmp_rate_limited += 1;
+            self.dropped(DropReason::IcmpRateLimited, Flow::Unknown);
             return false;
         }
         self.icmp.tokens -= 1;
@@ -75,11 +76,11 @@ impl Stack {
             return;
         };
         let Ok(packet) = Icmpv4Packet::new_checked(bytes) else {
-            self.stats.icmp_malformed += 1;
+            self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;
         };
         let Ok(repr) = Icmpv4Repr::parse(&packet, ChecksumCaps::FULL) else {
-            self.stats.icmp_malformed += 1;
+            self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;
         };
         match repr {
@@ -91,7 +92,7 @@ impl Stack {
                 // Only our own addresses answer pings; a transparent socket
                 // stands in for TCP and UDP only.
                 if !self.is_local(dst) {
-                    self.stats.not_for_us += 1;
+                    self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;
                 }
                 if !self.icmp_allowed(now) {
@@ -122,7 +123,7 @@ impl Stack {
                     self.icmp_error_input(header.next_header, from, to, data, what);
                 } else {
                     self.stats.icmp_errors_received += 1;
-                    self.stats.icmp_errors_ignored += 1;
+                    self.dropped(DropReason::IcmpErrorUnknown, Flow::Ip(from, to));
                 }
             }
             _ => {}
@@ -141,11 +142,11 @@ impl Stack {
             return;
         };
         let Ok(packet) = Icmpv6Packet::new_checked(bytes) else {
-            self.stats.icmp_malformed += 1;
+            self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;
         };
         let Ok(repr) = Icmpv6Repr::parse(&packet, src6, dst6, ChecksumCaps::FULL) else {
-            self.stats.icmp_malformed += 1;
+            self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;
         };
         match repr {
@@ -155,7 +156,7 @@ impl Stack {
                 data,
             } => {
                 if !self.is_local(dst) {
-                    self.stats.not_for_us += 1;
+                    self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;
                 }
                 if !self.icmp_allowed(now) {
@@ -192,7 +193,7 @@ impl Stack {
                     self.icmp_error_input(header.next_header, from, to, data, what);
                 } else {
                     self.stats.icmp_errors_received += 1;
-                    self.stats.icmp_errors_ignored += 1;
+                    self.dropped(DropReason::IcmpErrorUnknown, Flow::Ip(from, to));
                 }
             }
             Icmpv6Repr::NeighborSolicit { .. } | Icmpv6Repr::NeighborAdvert { .. } => {
@@ -217,15 +218,17 @@ impl Stack {
         self.stats.icmp_errors_received += 1;
         // RFC 792 guarantees the first 8 bytes: the ports and the sequence number.
         let Some(&[l0, l1, r0, r1, s0, s1, s2, s3]) = data.get(..8) else {
+            self.dropped(DropReason::IcmpErrorTruncated, Flow::Ip(from, to));
             return;
         };
-        if !self.rx_loopback && (from.is_loopback() || self.is_local(to)) {
-            // About a packet that never left this host: forged.
-            self.stats.icmp_errors_ignored += 1;
-            return;
-        }
         let local = SocketAddr::new(from, u16::from_be_bytes([l0, l1]));
         let remote = SocketAddr::new(to, u16::from_be_bytes([r0, r1]));
+        tracing::debug!(%local, %remote, ?protocol, error = ?what, "ICMP error received");
+        if !self.rx_loopback && (from.is_loopback() || self.is_local(to)) {
+            // About a packet that never left this host: forged.
+            self.dropped(DropReason::IcmpErrorForged, Flow::Ports { local, remote });
+            return;
+        }
         match (protocol, what) {
             (IpProtocol::Tcp, _) => {
                 let seq = crate::tcp::seq::SeqNum::new(u32::from_be_bytes([s0, s1, s2, s3]));
@@ -234,7 +237,9 @@ impl Stack {
             (IpProtocol::Udp, Quoted::Unreachable(u)) if u.hard => {
                 self.udp_icmp_error(local, remote, super::tcp::map_conn_error(u.error));
             }
-            _ => {}
+            // A soft error or a path MTU for UDP (whose sender sizes its
+            // own datagrams), or another protocol's.
+            _ => self.dropped(DropReason::IcmpErrorUnknown, Flow::Ports { local, remote }),
         }
     }
 
@@ -247,11 +252,15 @@ impl Stack {
         what: Quoted,
     ) {
         let TcpTarget::Connection(h) = self.ports.lookup_tcp(local, remote) else {
+            self.dropped(DropReason::IcmpErrorNoSocket, Flow::Ports { local, remote });
             return;
         };
         if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
             if !t.conn.icmp_seq_acceptable(seq) {
-                self.stats.icmp_errors_ignored += 1;
+                self.dropped(
+                    DropReason::IcmpErrorOutOfWindow,
+                    Flow::Ports { local, remote },
+                );
                 return;
             }
             match what {
@@ -380,16 +389,20 @@ impl Stack {
     /// 4.5): counted, and answered with a Parameter Problem where RFC 4443
     /// allows.
     pub(super) fn ipv6_discard(&mut self, now: Instant, frame: &[u8], discard: Ipv6Discard) {
+        let packet = Ipv6Packet::new_checked(frame).ok();
+        let flow = packet.as_ref().map_or(Flow::Unknown, |p| {
+            Flow::Ip(IpAddr::V6(p.src_addr()), IpAddr::V6(p.dst_addr()))
+        });
         match discard.reason {
             Ipv6DiscardReason::FragmentLength
             | Ipv6DiscardReason::FragmentBeyondMaxLength
             | Ipv6DiscardReason::IncompleteHeaderChain => {
                 self.stats.frag_in += 1;
-                self.stats.frag_malformed += 1;
+                self.dropped(DropReason::FragMalformed, flow);
             }
-            _ => self.stats.ip_malformed += 1,
+            _ => self.dropped(DropReason::IpMalformed, flow),
         }
-        let Ok(packet) = Ipv6Packet::new_checked(frame) else {
+        let Some(packet) = packet else {
             return;
         };
         if discard.should_report(packet.dst_addr()) {

@@ -14,7 +14,8 @@
 //! answered (RFC 792, RFC 4443), rate-limited like Linux; a segment for no
 //! socket draws a RST (RFC 9293 3.10.7.1), a datagram for no socket an ICMP
 //! port unreachable (RFC 1122 4.1.3.1). Untrusted input never panics: each
-//! drop is counted in [`StackStats`].
+//! drop is counted in [`StackStats`] and logged with its reason
+//! (`drops.rs`).
 //!
 //! Under load: a listener whose SYN queue is full answers with SYN cookies
 //! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
@@ -30,6 +31,7 @@
 
 mod bound;
 mod cookie;
+mod drops;
 mod ethernet;
 mod fragment;
 mod gso;
@@ -58,6 +60,7 @@ use crate::syn_cookie::SynCookies;
 use crate::tcp::isn::IsnGenerator;
 use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
+use drops::{DropReason, Flow};
 
 pub use gso::split_tcp_segment;
 pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
@@ -380,11 +383,11 @@ impl Stack {
     /// transparent socket or a connection it made exists) another unicast
     /// host's; the transport layer then decides per protocol. Counts what
     /// is refused.
-    fn accepts_dst(&mut self, dst: IpAddr) -> bool {
+    fn accepts_dst(&mut self, src: IpAddr, dst: IpAddr) -> bool {
         if dst.to_canonical().is_loopback() && !self.rx_loopback {
             // A loopback address from outside: Linux drops it as a martian
             // destination (ip_route_input_slow).
-            self.stats.martian_destination += 1;
+            self.dropped(DropReason::MartianDestination, Flow::Ip(src, dst));
             return false;
         }
         if self.is_local(dst)
@@ -394,7 +397,7 @@ impl Stack {
         {
             return true;
         }
-        self.stats.not_for_us += 1;
+        self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
         false
     }
 
@@ -403,7 +406,7 @@ impl Stack {
     /// own address above all (a SYN from and to us is the "land" attack;
     /// Linux drops it as a martian source in `fib_validate_source`), nor a
     /// loopback, multicast or broadcast address.
-    fn accepts_src(&mut self, src: IpAddr) -> bool {
+    fn accepts_src(&mut self, src: IpAddr, dst: IpAddr) -> bool {
         if self.rx_loopback {
             // From ourselves, by construction.
             return true;
@@ -415,7 +418,7 @@ impl Stack {
         let canonical = src.to_canonical();
         let broadcast = matches!(canonical, IpAddr::V4(v4) if v4.is_broadcast());
         if self.is_local(src) || canonical.is_loopback() || canonical.is_multicast() || broadcast {
-            self.stats.martian_source += 1;
+            self.dropped(DropReason::MartianSource, Flow::Ip(src, dst));
             return false;
         }
         true
@@ -498,25 +501,24 @@ impl Stack {
         match frame.first().map(|b| b >> 4) {
             Some(4) => self.ipv4_input(now, frame),
             Some(6) => self.ipv6_input(now, frame),
-            _ => self.stats.ip_malformed += 1,
+            _ => self.dropped(DropReason::IpMalformed, Flow::Unknown),
         }
     }
 
     fn ipv4_input(&mut self, now: Instant, frame: &[u8]) {
         let Ok(packet) = Ipv4Packet::new_checked(frame) else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Unknown);
             return;
         };
         let Ok(ip) = Ipv4Repr::parse(&packet, ChecksumCaps::FULL) else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Unknown);
             return;
         };
-        if !self.accepts_dst(IpAddr::V4(ip.dst_addr)) || !self.accepts_src(IpAddr::V4(ip.src_addr))
-        {
+        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
+        if !self.accepts_dst(src, dst) || !self.accepts_src(src, dst) {
             return;
         }
         let payload = packet.payload();
-        let (src, dst) = (IpAddr::V4(ip.src_addr), IpAddr::V4(ip.dst_addr));
         if ip.more_frags || ip.frag_offset != 0 {
             self.ipv4_fragment_input(now, &ip, payload);
             return;
@@ -541,16 +543,15 @@ impl Stack {
     /// fragments.
     pub(super) fn ipv6_packet_input(&mut self, now: Instant, frame: &[u8], reassembled: bool) {
         let Ok(packet) = Ipv6Packet::new_checked(frame) else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Unknown);
             return;
         };
         let Ok(walk) = packet.walk_extensions() else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Unknown);
             return;
         };
-        if !self.accepts_dst(IpAddr::V6(packet.dst_addr()))
-            || !self.accepts_src(IpAddr::V6(packet.src_addr()))
-        {
+        let (src, dst) = (IpAddr::V6(packet.src_addr()), IpAddr::V6(packet.dst_addr()));
+        if !self.accepts_dst(src, dst) || !self.accepts_src(src, dst) {
             return;
         }
         if let Some(discard) = walk.discard {
@@ -564,7 +565,7 @@ impl Stack {
                 // (IP6SKB_FRAGMENTED). The walk of the first fragment has
                 // refused them already; this keeps reassembly from
                 // recursing whatever the walk does.
-                self.stats.frag_malformed += 1;
+                self.dropped(DropReason::FragMalformed, Flow::Ip(src, dst));
                 return;
             }
             Some(fragment) if !fragment.is_atomic() => {
@@ -574,11 +575,11 @@ impl Stack {
             _ => {}
         }
         let Ok(ip) = Ipv6Repr::parse(&packet) else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Ip(src, dst));
             return;
         };
         let Some(payload) = packet.payload().get(walk.upper_offset..) else {
-            self.stats.ip_malformed += 1;
+            self.dropped(DropReason::IpMalformed, Flow::Ip(src, dst));
             return;
         };
         //= https://www.rfc-editor.org/rfc/rfc6980#section-5
@@ -590,10 +591,9 @@ impl Stack {
             && (reassembled || walk.fragment.is_some())
             && payload.first().is_some_and(|&t| (133..=137).contains(&t))
         {
-            self.stats.link_malformed += 1;
+            self.dropped(DropReason::NdpFragmented, Flow::Ip(src, dst));
             return;
         }
-        let (src, dst) = (IpAddr::V6(ip.src_addr), IpAddr::V6(ip.dst_addr));
         if !matches!(
             ip.next_header,
             IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmpv6 | IpProtocol::Ipv6NoNxt
@@ -607,7 +607,7 @@ impl Stack {
             //# of the packet, with an ICMP Code value of 1 ("unrecognized Next
             //# Header type encountered") and the ICMP Pointer field containing the
             //# offset of the unrecognized value within the original packet.
-            self.stats.unknown_protocol += 1;
+            self.dropped(DropReason::UnknownProtocol, Flow::Ip(src, dst));
             let problem = icmp::Icmpv6Error::ParamProblem(
                 crate::wire::Icmpv6ParamProblem::UnrecognizedNextHeader,
                 walk.next_header_pointer,
@@ -636,7 +636,7 @@ impl Stack {
             // Not ours: a transparent socket stands in for TCP and UDP
             // (tcp_input, udp_input decide), ICMP errors may concern its
             // connections; nothing else is answered for another host.
-            self.stats.not_for_us += 1;
+            self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
             return;
         }
         match protocol {
@@ -657,7 +657,7 @@ impl Stack {
                 self.icmpv6_input(now, src, dst, payload, hop_limit);
             }
             _ => {
-                self.stats.unknown_protocol += 1;
+                self.dropped(DropReason::UnknownProtocol, Flow::Ip(src, dst));
                 if self.is_local(dst) {
                     self.protocol_unreachable(now, src, dst, frame);
                 }
@@ -671,7 +671,7 @@ impl Stack {
 
     fn alloc_check(&mut self) -> Result<(), SocketError> {
         if self.sockets.len() >= self.cfg.max_sockets {
-            self.stats.socket_limit += 1;
+            self.dropped(DropReason::SocketLimit, Flow::Unknown);
             return Err(SocketError::LimitReached);
         }
         Ok(())

@@ -67,6 +67,7 @@ impl NeighborCache {
                 e.pending.push_back(packet.to_vec());
             } else {
                 self.dropped += 1;
+                tracing::debug!(next_hop = %ip, reason = "queue full", "packet dropped: neighbor unresolved");
             }
             let probe = e.probes == 0;
             if probe {
@@ -77,6 +78,7 @@ impl NeighborCache {
         }
         if self.entries.len() >= MAX_ENTRIES && !self.evict_one() {
             self.dropped += 1;
+            tracing::debug!(next_hop = %ip, reason = "cache full", "packet dropped: neighbor unresolved");
             return Lookup::Queued { probe: false };
         }
         let mut pending = VecDeque::new();
@@ -174,6 +176,12 @@ impl NeighborCache {
         for ip in &failed {
             if let Some(e) = self.entries.remove(ip) {
                 self.dropped += e.pending.len() as u64;
+                tracing::debug!(
+                    next_hop = %ip,
+                    packets = e.pending.len(),
+                    reason = "no answer",
+                    "packets dropped: neighbor resolution failed"
+                );
             }
         }
         again.sort();

@@ -7,13 +7,15 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::IpAddr;
 
+use super::drops::{DropReason, Flow};
 use super::{Socket, Stack};
 use crate::handle::SocketHandle;
 use crate::time::Instant;
 use crate::wire::{Ecn, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
 /// Bound on ready-made packets waiting (resets, ICMP, UDP): beyond it new
-/// ones are dropped rather than growing without limit.
+/// ones are dropped (and counted, `out_queue_full`) rather than growing
+/// without limit.
 pub(super) const MAX_QUEUED_PACKETS: usize = 4096;
 
 impl Stack {
@@ -81,6 +83,7 @@ impl Stack {
         payload: &[u8],
     ) {
         if self.out.len() >= MAX_QUEUED_PACKETS {
+            self.dropped(DropReason::OutQueueFull, Flow::Ip(src, dst));
             return;
         }
         let hl = Self::ip_header_len(src);
@@ -119,6 +122,7 @@ impl Stack {
         start: usize,
     ) {
         if self.out.len() >= MAX_QUEUED_PACKETS {
+            self.dropped(DropReason::OutQueueFull, Flow::Ip(src, dst));
             return;
         }
         let hl = Self::ip_header_len(src);

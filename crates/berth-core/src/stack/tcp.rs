@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use super::drops::{DropReason, Flow};
 use super::{Readiness, Socket, SocketError, Stack, TcpOptions};
 use crate::demux::{TcpTarget, ephemeral};
 use crate::handle::SocketHandle;
@@ -364,7 +365,8 @@ impl Stack {
                         // Ports bound (not yet listening or connected) are
                         // skipped.
                         let at = SocketAddr::new(ip, p);
-                        tuple_usable(ports, sockets, cfg, now, at, remote) && !ports.tcp_port_bound(at)
+                        tuple_usable(ports, sockets, cfg, now, at, remote)
+                            && !ports.tcp_port_bound(at)
                     })
                     .ok_or(SocketError::AddrNotAvailable)?;
                 SocketAddr::new(ip, port)
@@ -373,9 +375,10 @@ impl Stack {
         // A previous incarnation in TIME-WAIT gives way to the new one.
         if let Some(old) = self.ports.tcp_conn_at(local, remote) {
             self.stats.time_wait_reused += 1;
+            tracing::debug!(%local, %remote, "TIME-WAIT connection replaced by a new one");
             self.free_tcp(old);
         }
-        self.admit(None)?;
+        self.admit(None, Flow::Ports { local, remote })?;
         let iss = SeqNum::new(self.isn.generate(now, local, remote));
         // Per-tuple, not per-connection: a new incarnation's timestamps
         // continue the old one's (Linux secure_tcp_ts_off, RFC 7323 5.4).
@@ -551,15 +554,15 @@ impl Stack {
         ce: bool,
     ) {
         let Ok(packet) = TcpPacket::new_checked(bytes) else {
-            self.stats.tcp_malformed += 1;
+            self.dropped(DropReason::TcpMalformed, Flow::Ip(src, dst));
             return;
         };
         let Ok(repr) = TcpRepr::parse(&packet, src, dst, self.rx_checksums()) else {
-            self.stats.tcp_malformed += 1;
+            self.dropped(DropReason::TcpMalformed, Flow::Ip(src, dst));
             return;
         };
         if repr.src_port == 0 || repr.dst_port == 0 {
-            self.stats.tcp_malformed += 1;
+            self.dropped(DropReason::TcpMalformed, Flow::Ip(src, dst));
             return;
         }
         let local = SocketAddr::new(dst, repr.dst_port);
@@ -580,7 +583,7 @@ impl Stack {
                 TcpTarget::None => false,
             };
             if !taken {
-                self.stats.not_for_us += 1;
+                self.dropped(DropReason::NotForUs, Flow::Ports { local, remote });
                 return;
             }
             self.transparent.non_local_in += 1;
@@ -591,7 +594,7 @@ impl Stack {
                     // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
                     // the client's retransmission completes the handshake
                     // once the application has accepted.
-                    self.stats.accept_queue_overflow += 1;
+                    self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
                     return;
                 }
                 let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
@@ -608,7 +611,7 @@ impl Stack {
             }
             TcpTarget::Listener(l) => self.listener_input(now, l, local, remote, &seg),
             TcpTarget::None => {
-                self.stats.tcp_no_socket += 1;
+                self.dropped(DropReason::TcpNoSocket, Flow::Ports { local, remote });
                 self.send_reset(local, remote, reset_for(&seg));
             }
         }
@@ -641,6 +644,7 @@ impl Stack {
         //#    been sent in response to anything sent by this incarnation of the
         //#    connection.  An incoming RST should be ignored.  Return.
         if seg.rst() {
+            self.dropped(DropReason::ListenerStray, Flow::Ports { local, remote });
             return;
         }
         //# Second, check for an ACK:
@@ -651,6 +655,7 @@ impl Stack {
             if !seg.syn() && self.cookie_ack_input(now, lh, local, remote, seg) {
                 return;
             }
+            self.dropped(DropReason::ListenerAck, Flow::Ports { local, remote });
             self.send_reset(
                 local,
                 remote,
@@ -662,16 +667,19 @@ impl Stack {
             return;
         }
         if !seg.syn() {
+            self.dropped(DropReason::ListenerStray, Flow::Ports { local, remote });
             return;
         }
         // RFC 9293 3.10.7.2 would queue a FIN that comes with a SYN for
         // processing after the handshake; Linux (tcp_rcv_state_process, LISTEN)
         // discards SYN+FIN, which only scanners send. We follow Linux.
         if seg.fin() {
-            self.stats.tcp_malformed += 1;
+            self.dropped(DropReason::TcpSynFin, Flow::Ports { local, remote });
             return;
         }
+        let flow = Flow::Ports { local, remote };
         if !Self::remote_ok(remote) {
+            self.dropped(DropReason::ListenerStray, flow);
             return;
         }
         let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) else {
@@ -680,18 +688,20 @@ impl Stack {
         if l.accept_queue.len() >= l.backlog {
             // Linux (tcp_conn_request): with the accept queue full even a
             // cookie could not complete; drop, the client retries.
-            self.stats.accept_queue_overflow += 1;
+            self.dropped(DropReason::AcceptQueueFull, flow);
             return;
         }
         if l.syn_queue >= l.backlog {
-            self.stats.syn_queue_overflow += 1;
             if self.cfg.syn_cookies {
                 l.last_overflow = Some(now);
+            }
+            self.dropped(DropReason::SynQueueFull, flow);
+            if self.cfg.syn_cookies {
                 self.send_cookie_syn_ack(now, lh, local, remote, seg);
             }
             return;
         }
-        if self.admit(Some(lh)).is_err() {
+        if self.admit(Some(lh), flow).is_err() {
             return;
         }
         let iss = SeqNum::new(self.isn.generate(now, local, remote));

@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use super::drops::{DropReason, Flow};
 use super::{Readiness, Socket, SocketError, Stack};
 use crate::demux::ephemeral;
 use crate::handle::SocketHandle;
@@ -457,14 +458,19 @@ impl Stack {
         error: SocketError,
     ) {
         let Some(h) = self.ports.lookup_udp(local, remote) else {
+            self.dropped(DropReason::IcmpErrorNoSocket, Flow::Ports { local, remote });
             return;
         };
         let Some(Socket::Udp(u)) = self.sockets.get_mut(h) else {
             return;
         };
         if u.remote != Some(remote) {
+            // Only a connected socket hears of errors (Linux, without
+            // IP_RECVERR).
+            self.dropped(DropReason::IcmpErrorNoSocket, Flow::Ports { local, remote });
             return;
         }
+        tracing::debug!(%local, %remote, %error, "UDP socket told of an ICMP error");
         u.error = Some(error);
         self.push_event(h, Readiness::READABLE);
         self.push_event(h, Readiness::WRITABLE);
@@ -489,26 +495,27 @@ impl Stack {
         frame: &[u8],
     ) {
         let Ok(packet) = UdpPacket::new_checked(bytes) else {
-            self.stats.udp_malformed += 1;
+            self.dropped(DropReason::UdpMalformed, Flow::Ip(src, dst));
             return;
         };
         let Ok(repr) = UdpRepr::parse(&packet, src, dst, self.rx_checksums()) else {
-            self.stats.udp_malformed += 1;
+            self.dropped(DropReason::UdpMalformed, Flow::Ip(src, dst));
             return;
         };
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
+        let flow = Flow::Ports { local, remote };
         if !self.is_local(dst) {
             // Another host's address: only while a transparent socket
             // exists, and never a port unreachable from a host we are not.
             if !self.ports.has_udp_transparent() {
-                self.stats.not_for_us += 1;
+                self.dropped(DropReason::NotForUs, flow);
                 return;
             }
             self.transparent.non_local_in += 1;
         }
         let Some(h) = self.ports.lookup_udp(local, remote) else {
-            self.stats.udp_no_socket += 1;
+            self.dropped(DropReason::UdpNoSocket, flow);
             self.port_unreachable(now, src, dst, frame);
             return;
         };
@@ -517,11 +524,12 @@ impl Stack {
             return;
         };
         if u.remote.is_some_and(|r| r != remote) {
+            self.dropped(DropReason::UdpOtherPeer, flow);
             return;
         }
         if u.rx.len() >= limit {
             u.drops += 1;
-            self.stats.udp_queue_full += 1;
+            self.dropped(DropReason::UdpQueueFull, flow);
             return;
         }
         u.rx.push_back((remote, local, repr.payload.to_vec()));

@@ -1,5 +1,7 @@
 //! Per-connection counters: every drop reason and every notable event, for
-//! `berth ss`, logs and tests. Counters only ever increase.
+//! `berth ss`, logs and tests. Counters only ever increase; every segment
+//! drop is counted (and logged) through one call,
+//! `Connection::drop_segment` (`connection/log.rs`).
 
 /// Counters of one connection.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -38,6 +40,11 @@ pub struct ConnStats {
     pub bad_acks: u64,
     /// Segments dropped because they carried no ACK when one was required.
     pub no_ack_drops: u64,
+    /// Segments dropped for another reason: a RST in the window but not at
+    /// RCV.NXT or a SYN on a synchronized connection (both answered with a
+    /// challenge ACK, RFC 5961), in SYN-SENT one with neither SYN nor an
+    /// acceptable RST, any after CLOSED.
+    pub other_drops: u64,
     /// Segments that arrived out of order and were queued.
     pub out_of_order: u64,
     /// Payload octets dropped because the receive queue could not hold them.

@@ -2,11 +2,12 @@
 //! std-style options. The core socket is closed when the last clone goes.
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as StdInstant};
 
 use berth_core::handle::SocketHandle;
-use berth_core::stack::{SocketError, Stack};
+use berth_core::stack::{SocketError, SocketKind, Stack, TcpInfo};
 use berth_core::time::Instant;
 
 use crate::error::to_io_error;
@@ -18,8 +19,6 @@ pub(crate) struct Options {
     pub(crate) read_timeout: Option<Duration>,
     pub(crate) write_timeout: Option<Duration>,
     pub(crate) nonblocking: bool,
-    /// `shutdown(Read)` was called: reads return end of stream.
-    pub(crate) read_shut: bool,
 }
 
 pub(crate) struct SocketRef {
@@ -116,9 +115,6 @@ impl SocketRef {
     /// Reads (or peeks) from the stream's pipe, waiting per the options.
     pub(crate) fn read(&self, buf: &mut [u8], peek: bool) -> io::Result<usize> {
         let opts = self.opts();
-        if opts.read_shut {
-            return Ok(0);
-        }
         let deadline = deadline_after(opts.read_timeout);
         self.pipe()?
             .read(
@@ -164,6 +160,13 @@ impl SocketRef {
         if let Some(pipe) = &self.pipe {
             pipe.aborted();
         }
+        Ok(())
+    }
+
+    /// Shuts the stream's read direction down: reads end after what is
+    /// queued, and a blocked reader wakes.
+    pub(crate) fn shutdown_read(&self) -> io::Result<()> {
+        self.pipe()?.shutdown_read();
         Ok(())
     }
 
@@ -380,6 +383,105 @@ impl SocketRef {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
         self.poll_pipe(|p| p.poll_write_ready(&self.shared, self.handle, cx))
+    }
+}
+
+/// What `Debug` shows of a socket, taken under the stack's lock and
+/// written out after it.
+enum Snapshot {
+    Tcp {
+        local: SocketAddr,
+        peer: SocketAddr,
+        state: berth_core::tcp::State,
+    },
+    Listener {
+        local: SocketAddr,
+        backlog: usize,
+        pending: usize,
+    },
+    Udp(SocketAddr),
+    /// The stack has no such socket any more (closed, or the stack is
+    /// gone): only the handle is left to show.
+    Gone,
+}
+
+impl SocketRef {
+    /// The connection's [`TcpInfo`], with the bytes waiting in the
+    /// stream's own queues added to the core's (received but not read,
+    /// written but not yet in the core), as `berth ss` counts them.
+    pub(crate) fn tcp_info(&self) -> io::Result<TcpInfo> {
+        let h = self.handle;
+        let inner = self.shared.lock();
+        let mut info = inner.stack.tcp_info(h).map_err(to_io_error)?;
+        // Lock order: the stack's, then the pipe's.
+        if let Some(pipe) = &self.pipe {
+            let (rx, tx) = pipe.queued_bytes();
+            info.recv_queue += rx;
+            info.send_queue += tx;
+        }
+        Ok(info)
+    }
+
+    /// The `Debug` of a socket object: its addresses and state as the
+    /// stack has them now (`peer`: a UDP socket's connected peer, which
+    /// the object keeps), or its handle alone if the stack cannot say.
+    /// Never panics; the stack's lock is not held while writing.
+    pub(crate) fn fmt_debug(
+        &self,
+        f: &mut std::fmt::Formatter<'_>,
+        name: &str,
+        peer: Option<SocketAddr>,
+    ) -> std::fmt::Result {
+        let h = self.handle;
+        let snapshot = {
+            let inner = self.shared.lock();
+            let s = &inner.stack;
+            let snapshot = match s.socket_kind(h) {
+                Some(SocketKind::Tcp) => s.tcp_info(h).ok().map(|i| Snapshot::Tcp {
+                    local: i.local,
+                    peer: i.remote,
+                    state: i.state,
+                }),
+                Some(SocketKind::TcpListener) => s.local_addr(h).ok().and_then(|local| {
+                    let (backlog, pending) = s.listener_queue(h).ok()?;
+                    Some(Snapshot::Listener {
+                        local,
+                        backlog,
+                        pending,
+                    })
+                }),
+                // A bound TCP socket shows its address, as a UDP one does.
+                Some(SocketKind::Udp | SocketKind::TcpBound) => {
+                    s.local_addr(h).map(Snapshot::Udp).ok()
+                }
+                None => None,
+            };
+            snapshot.unwrap_or(Snapshot::Gone)
+        };
+        let mut d = f.debug_struct(name);
+        match snapshot {
+            Snapshot::Tcp { local, peer, state } => d
+                .field("local", &local)
+                .field("peer", &peer)
+                .field("state", &state),
+            Snapshot::Listener {
+                local,
+                backlog,
+                pending,
+            } => d
+                .field("local", &local)
+                .field("backlog", &backlog)
+                .field("pending", &pending),
+            Snapshot::Udp(local) => {
+                d.field("local", &local);
+                if let Some(peer) = peer {
+                    d.field("peer", &peer);
+                }
+                &mut d
+            }
+            Snapshot::Gone => d.field("handle", &h),
+        }
+        .finish()
     }
 }
 

@@ -237,10 +237,12 @@ impl TcpStream {
         self.sock.ttl()
     }
 
-    /// Shuts down reading, writing or both.
+    /// Shuts down reading, writing or both. After `Read`, reads (on every
+    /// clone) return what is already queued and then 0 instead of
+    /// waiting; a read blocked at the time returns 0, as on Linux.
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
-            self.sock.set_opts(|o| o.read_shut = true);
+            self.sock.shutdown_read()?;
         }
         if matches!(how, Shutdown::Write | Shutdown::Both) {
             self.sock.shutdown_write()?;
@@ -376,19 +378,20 @@ impl Write for &TcpStream {
     }
 }
 
+/// `TcpStream { local: 198.18.0.1:40000, peer: 198.18.0.2:7, state:
+/// Established }`, as the stack has it now; `TcpStream { handle: .. }`
+/// once the stack no longer has the connection.
 impl std::fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "TcpStream", None)
     }
 }
 
+/// `TcpListener { local: 0.0.0.0:80, backlog: 128, pending: 0 }`
+/// (`pending`: connections waiting to be accepted).
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "TcpListener", None)
     }
 }
 
@@ -420,5 +423,26 @@ impl TcpStream {
     /// proxy uses it to pass on a failure it cannot carry any other way.
     pub fn abort(&self) -> io::Result<()> {
         self.sock.abort()
+    }
+
+    /// What the stack knows of the connection, as `berth ss` shows it (and
+    /// Linux's `TCP_INFO`): the state, the smoothed RTT and RTO, the
+    /// congestion window, the queues (the bytes in this stream's own
+    /// buffers included) and the connection's counters, retransmissions
+    /// among them. `NotConnected` once the stack no longer has it.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// let stream = berth::net::TcpStream::connect(stack, "198.18.0.2:7")?;
+    /// let info = stream.info()?;
+    /// println!("{:?} srtt {:?} cwnd {} retransmits {}",
+    ///          info.state, info.srtt, info.cwnd, info.stats.retransmits);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn info(&self) -> io::Result<crate::TcpInfo> {
+        self.sock.tcp_info()
     }
 }

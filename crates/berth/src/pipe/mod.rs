@@ -81,6 +81,10 @@ struct PipeState {
     /// came first: Linux's `sk_err`, which `sock_error()` clears. After it,
     /// reads return end of stream and writes `BrokenPipe`.
     error_reported: bool,
+    /// The application shut the read direction down (`shutdown(Read)`):
+    /// reads take what is queued and then return 0 instead of waiting, as
+    /// Linux's `RCV_SHUTDOWN` makes them.
+    shut_read: bool,
     /// The application shut the write direction down: a FIN follows `tx`.
     shut_write: bool,
     /// That FIN has been handed to the core.
@@ -136,6 +140,10 @@ impl PipeState {
                 None => Ok(0),
                 Some(e) => Err(e),
             }
+        } else if self.shut_read {
+            // After the end of stream and a pending error, as in Linux's
+            // tcp_recvmsg.
+            Ok(0)
         } else {
             Err(SocketError::NotConnected)
         }
@@ -196,7 +204,11 @@ impl PipeState {
 
     /// Whether a read would not block.
     fn read_ready(&self) -> bool {
-        !self.rx.is_empty() || self.rx_eof || self.read_error.is_some() || self.gone
+        !self.rx.is_empty()
+            || self.rx_eof
+            || self.read_error.is_some()
+            || self.shut_read
+            || self.gone
     }
 
     /// Whether a write would not block.
@@ -228,6 +240,7 @@ impl Pipe {
                 read_error: None,
                 write_error: None,
                 error_reported: false,
+                shut_read: false,
                 shut_write: false,
                 fin_queued: false,
                 closed: false,
@@ -402,8 +415,6 @@ impl Pipe {
         })
     }
 
-    /// Shuts the write direction down: the FIN follows what was written.
-    /// A writer waiting for room learns of it at once.
     /// The connection's failure, once (`SO_ERROR`): `core` is what the
     /// core reports now, which the pumps may not have seen yet.
     pub(crate) fn take_error(&self, core: Option<SocketError>) -> Option<SocketError> {
@@ -415,6 +426,27 @@ impl Pipe {
         st.report(failure)
     }
 
+    /// Shuts the read direction down: reads return what is queued, then 0
+    /// instead of waiting. A reader blocked now (a thread or a task) wakes
+    /// and gets its 0, as on Linux. Nothing is sent: Linux's `SHUT_RD`
+    /// does not tell the peer either.
+    pub(crate) fn shutdown_read(&self) {
+        let mut st = self.lock();
+        if st.shut_read {
+            return;
+        }
+        st.shut_read = true;
+        let mut wakers = Vec::new();
+        let read = Pumped {
+            read: true,
+            write: false,
+        };
+        self.wake(st, &read, &mut wakers);
+        wakers.into_iter().for_each(Waker::wake);
+    }
+
+    /// Shuts the write direction down: the FIN follows what was written.
+    /// A writer waiting for room learns of it at once.
     pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
         let mut st = self.lock();
         if st.shut_write {

@@ -458,6 +458,15 @@ impl TcpStream {
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         split::into_split(self)
     }
+
+    /// What the stack knows of the connection, as `berth ss` shows it (and
+    /// Linux's `TCP_INFO`): the state, the smoothed RTT and RTO, the
+    /// congestion window, the queues (the bytes in this stream's own
+    /// buffers included) and the connection's counters, retransmissions
+    /// among them. `NotConnected` once the stack no longer has it.
+    pub fn info(&self) -> io::Result<crate::TcpInfo> {
+        self.sock.tcp_info()
+    }
 }
 
 impl AsyncRead for TcpStream {
@@ -490,19 +499,18 @@ impl AsyncWrite for TcpStream {
     }
 }
 
+/// Addresses and state, as the blocking stream's `Debug` shows them.
 impl std::fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpStream")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "TcpStream", None)
     }
 }
 
+/// The address, backlog and connections waiting, as the blocking
+/// listener's `Debug` shows them.
 impl std::fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TcpListener")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "TcpListener", None)
     }
 }
 

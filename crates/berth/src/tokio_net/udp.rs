@@ -319,10 +319,11 @@ fn put_datagram<B: bytes::BufMut>(buf: &mut B, d: &berth_core::stack::Datagram) 
     crate::tokio_net::buf::put_parts(buf, want, [&d.data, &[]])
 }
 
+/// `UdpSocket { local: 198.18.0.1:5353, peer: 198.18.0.2:53 }` (`peer`
+/// only when connected); the handle once the stack no longer has it.
 impl std::fmt::Debug for UdpSocket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("UdpSocket")
-            .field("handle", &self.sock.handle)
-            .finish()
+        let peer = *self.peer.lock().unwrap_or_else(|p| p.into_inner());
+        self.sock.fmt_debug(f, "UdpSocket", peer)
     }
 }

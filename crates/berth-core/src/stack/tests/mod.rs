@@ -617,6 +617,7 @@ mod ethernet;
 mod frag;
 mod frag6;
 mod limits;
+mod logging;
 mod loopback;
 mod scale;
 mod sockopt;

@@ -166,7 +166,7 @@ impl Connection {
                 //#    The only thing that can arrive in this state is an
                 //#    acknowledgment of our FIN.  If our FIN is now acknowledged,
                 //#    delete the TCB, enter the CLOSED state, and return.
-                State::LastAck => self.enter_closed(None),
+                State::LastAck => self.enter_closed(None, "FIN acknowledged"),
                 _ => {}
             }
         }

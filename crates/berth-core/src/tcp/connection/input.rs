@@ -8,6 +8,7 @@ use crate::time::{Duration, Instant};
 use super::super::segment::{Reset, Segment, reset_for};
 use super::super::seq::{SeqNum, WindowSize, is_acceptable};
 use super::super::state::State;
+use super::log::{SegmentDrop, conn_debug};
 use super::{ConnError, Connection, Events, Pending};
 
 /// What the port table must do after a segment.
@@ -36,7 +37,10 @@ impl Connection {
     pub fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Outcome {
         self.stats.segs_in += 1;
         match self.state {
-            State::Closed => Outcome::Handled,
+            State::Closed => {
+                self.drop_segment(SegmentDrop::Closed, seg);
+                Outcome::Handled
+            }
             State::SynSent => {
                 self.on_segment_syn_sent(now, seg);
                 Outcome::Handled
@@ -53,6 +57,7 @@ impl Connection {
             //# If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the
             //# RST bit is set, if so drop the segment and return)
             if ack.before_or_eq(self.iss) || ack.after(self.snd_nxt) {
+                self.drop_segment(SegmentDrop::BadAck, seg);
                 if !seg.rst() {
                     self.queue_reset(reset_for(seg));
                 }
@@ -67,7 +72,9 @@ impl Connection {
             //# TCB, and return. Otherwise (no ACK), drop the segment and return.
             if seg.ack.is_some() {
                 self.stats.resets_received += 1;
-                self.enter_closed(Some(ConnError::Refused));
+                self.enter_closed(Some(ConnError::Refused), "RST received");
+            } else {
+                self.drop_segment(SegmentDrop::SynSentStray, seg);
             }
             return;
         }
@@ -76,6 +83,7 @@ impl Connection {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.3
             //# Fifth, if neither of the SYN or RST bits is set, then drop the segment
             //# and return.
+            self.drop_segment(SegmentDrop::SynSentStray, seg);
             return;
         }
         self.take_syn_options(now, seg);
@@ -206,6 +214,7 @@ impl Connection {
             //# RFC 5961 recommends that in these synchronized states, if the SYN bit is
             //# set, irrespective of the sequence number, TCP endpoints MUST send a
             //# "challenge ACK" to the remote peer:
+            self.drop_segment(SegmentDrop::SynInWindow, seg);
             self.challenge_ack(now);
             return Outcome::Handled;
         }
@@ -265,7 +274,7 @@ impl Connection {
         if self.paws_rejects(now, seg) {
             //# Send an acknowledgment in reply as specified in Section 3.9 of
             //# [RFC0793], page 69, and drop the segment.
-            self.stats.paws_drops += 1;
+            self.drop_segment(SegmentDrop::Paws, seg);
             self.ack_out_of_window(now, seg);
             return false;
         }
@@ -277,7 +286,7 @@ impl Connection {
         //# If an incoming segment is not acceptable, an acknowledgment
         //# should be sent in reply (unless the RST bit is set, if so drop
         //# the segment and return):
-        self.stats.out_of_window += 1;
+        self.drop_segment(SegmentDrop::OutOfWindow, seg);
         if seg.rst() {
             return false;
         }
@@ -325,7 +334,7 @@ impl Connection {
         let Some(ack) = seg.ack else {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# if the ACK bit is off, drop the segment and return
-            self.stats.no_ack_drops += 1;
+            self.drop_segment(SegmentDrop::NoAck, seg);
             return None;
         };
         if self.state == State::SynReceived {
@@ -350,6 +359,7 @@ impl Connection {
                 //# segment
                 //#
                 //# <SEQ=SEG.ACK><CTL=RST>
+                self.drop_segment(SegmentDrop::BadAck, seg);
                 self.queue_reset(Some(Reset {
                     seq: ack,
                     ack: None,
@@ -363,7 +373,7 @@ impl Connection {
         //# SND.NXT).  All incoming segments whose ACK value doesn't satisfy the
         //# above condition MUST be discarded and an ACK sent back.
         if ack.after(self.snd_nxt) || ack.before(self.snd_una - self.max_snd_wnd) {
-            self.stats.bad_acks += 1;
+            self.drop_segment(SegmentDrop::BadAck, seg);
             self.ack_out_of_window(now, seg);
             return None;
         }
@@ -412,6 +422,7 @@ impl Connection {
         //#    match the next expected sequence value, yet is within the current
         //#    receive window, TCP MUST send an acknowledgment (challenge ACK):
         if seg.seq != self.rcv_nxt {
+            self.drop_segment(SegmentDrop::RstNotExact, seg);
             self.challenge_ack(now);
             return;
         }
@@ -419,26 +430,30 @@ impl Connection {
         match self.state {
             //= https://www.rfc-editor.org/rfc/rfc1337#section-3
             //# (F1) Ignore RST segments in TIME-WAIT state.
-            State::TimeWait if self.cfg.rfc1337 => {}
+            State::TimeWait if self.cfg.rfc1337 => {
+                conn_debug!(self, state = %self.state, "RST received, ignored (RFC 1337)");
+            }
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
             //# If this connection was initiated with an active OPEN (i.e., came
             //# from SYN-SENT state), then the connection was refused; signal
             //# the user "connection refused".
-            State::SynReceived if !self.passive => self.enter_closed(Some(ConnError::Refused)),
+            State::SynReceived if !self.passive => {
+                self.enter_closed(Some(ConnError::Refused), "RST received");
+            }
             // A passive half-open connection just disappears (the listener
             // goes on); no one is told.
-            State::SynReceived => self.enter_closed(None),
+            State::SynReceived => self.enter_closed(None, "RST received"),
             //# If the RST bit is set, then any outstanding RECEIVEs and SEND
             //# should receive "reset" responses.
             State::Established | State::FinWait1 | State::FinWait2 | State::CloseWait => {
-                self.enter_closed(Some(ConnError::Reset));
+                self.enter_closed(Some(ConnError::Reset), "RST received");
             }
             //# CLOSING STATE
             //# LAST-ACK STATE
             //# TIME-WAIT STATE
             //#    If the RST bit is set, then enter the CLOSED state, delete the
             //#    TCB, and return.
-            _ => self.enter_closed(None),
+            _ => self.enter_closed(None, "RST received"),
         }
     }
 

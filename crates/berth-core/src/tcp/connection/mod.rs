@@ -27,6 +27,7 @@ mod cookie;
 mod ecn;
 mod icmp;
 mod input;
+mod log;
 mod output;
 mod receive;
 mod recovery;
@@ -51,6 +52,7 @@ use super::state::State;
 use super::stats::ConnStats;
 
 pub use input::Outcome;
+use log::conn_debug;
 use recovery::{Recovery, Undo};
 use timers::Timers;
 pub use tuning::MemoryPressure;
@@ -773,7 +775,7 @@ impl Connection {
             //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.4
             //# Delete the TCB and return "error: closing" responses to any
             //# queued SENDs, or RECEIVEs.
-            self.enter_closed(None);
+            self.enter_closed(None, "closed by the application");
             return;
         }
         self.shutdown_write();
@@ -805,7 +807,7 @@ impl Connection {
                 ack: Some(self.rcv_nxt),
             });
         }
-        self.enter_closed(None);
+        self.enter_closed(None, "aborted by the application");
     }
 
     /// An ICMP error about this connection arrived (RFC 1122 4.2.3.9,
@@ -816,9 +818,10 @@ impl Connection {
     /// connection ends with if it then times out (Linux `sk_err_soft`).
     pub fn on_icmp_unreachable(&mut self, error: ConnError) {
         if self.state == State::SynSent {
-            self.enter_closed(Some(error));
+            self.enter_closed(Some(error), "ICMP unreachable: connect failed");
             return;
         }
+        conn_debug!(self, state = %self.state, %error, "ICMP unreachable: soft error kept");
         //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.9
         //# Since these Unreachable messages indicate soft error
         //# conditions, TCP MUST NOT abort the connection, and it
@@ -840,6 +843,7 @@ impl Connection {
     pub fn on_path_mtu(&mut self, mss_for_mtu: u16) {
         let mss = mss_for_mtu.max(88);
         if mss < self.smss {
+            conn_debug!(self, from = self.smss, to = mss, "path MTU lowered: MSS");
             self.smss = mss;
             self.cc.set_mss(self.eff_mss());
             //= https://www.rfc-editor.org/rfc/rfc1191#section-6.5
@@ -877,10 +881,21 @@ impl Connection {
         u32::try_from(self.rcv_tuning.space.saturating_sub(held)).unwrap_or(u32::MAX)
     }
 
-    /// Moves to CLOSED, recording `error` and waking everyone.
-    fn enter_closed(&mut self, error: Option<ConnError>) {
+    /// Moves to CLOSED, recording `error` and waking everyone; `why` goes
+    /// to the log with the error.
+    fn enter_closed(&mut self, error: Option<ConnError>, why: &'static str) {
         if error.is_some() && self.error.is_none() {
             self.error = error;
+        }
+        if self.state != State::Closed {
+            conn_debug!(
+                self,
+                from = %self.state,
+                to = %State::Closed,
+                why,
+                error = error.map(tracing::field::display),
+                "tcp state"
+            );
         }
         self.state = State::Closed;
         self.timers = Timers::default();
@@ -901,7 +916,7 @@ impl Connection {
     }
 
     fn set_state(&mut self, state: State) {
-        tracing::debug!(from = %self.state, to = %state, local = %self.local, remote = %self.remote, "tcp state");
+        conn_debug!(self, from = %self.state, to = %state, "tcp state");
         self.state = state;
     }
 

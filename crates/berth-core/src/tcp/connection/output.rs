@@ -13,6 +13,7 @@ use super::super::congestion::CongestionControl;
 use super::super::segment::Reset;
 use super::super::seq::SeqNum;
 use super::super::state::State;
+use super::log::conn_debug;
 use super::{Connection, Events, Pending};
 
 /// A segment to emit: everything but the options, which follow the
@@ -599,6 +600,7 @@ impl Connection {
 
     fn emit_reset(&mut self, now: Instant, reset: Reset, buf: &mut [u8]) -> Option<usize> {
         self.stats.resets_sent += 1;
+        conn_debug!(self, seq = reset.seq.get(), "RST sent");
         //= https://www.rfc-editor.org/rfc/rfc7323#section-3.2
         //# Once TSopt has been successfully negotiated, that is both <SYN> and
         //# <SYN,ACK> contain TSopt, the TSopt MUST be sent in every non-<RST>

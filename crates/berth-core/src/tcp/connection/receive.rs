@@ -8,6 +8,7 @@ use crate::time::Instant;
 use super::super::segment::Segment;
 use super::super::seq::SeqNum;
 use super::super::state::State;
+use super::log::conn_trace;
 use super::{Connection, Events, Pending};
 
 impl Connection {
@@ -90,7 +91,14 @@ impl Connection {
         let before = self.recv_buf.readable_len();
         let accepted = self.recv_buf.write_at(offset, data);
         if accepted < data.len() {
-            self.stats.recv_queue_drops += (data.len() - accepted) as u64;
+            let dropped = data.len() - accepted;
+            self.stats.recv_queue_drops += dropped as u64;
+            conn_trace!(
+                self,
+                bytes = dropped,
+                reason = "receive queue full",
+                "data dropped"
+            );
         }
         let advanced = self.recv_buf.readable_len() - before;
         self.rcv_nxt += u32::try_from(advanced).unwrap_or(u32::MAX);

@@ -77,7 +77,12 @@ impl Connection {
         if due(self.timers.close) {
             self.timers.close = None;
             // TIME-WAIT ran out, or an orphan sat in FIN-WAIT-2 too long.
-            self.enter_closed(None);
+            let why = if self.state == State::TimeWait {
+                "TIME-WAIT over"
+            } else {
+                "FIN-WAIT-2 timeout"
+            };
+            self.enter_closed(None, why);
             return;
         }
         // The probe first: when it stands in for the RTO (scheduled at the
@@ -117,7 +122,12 @@ impl Connection {
                 self.retries += 1;
                 if self.retries > limit {
                     let error = self.timeout_error();
-                    self.enter_closed(Some(error));
+                    let why = if self.state == State::SynSent {
+                        "SYN retries exhausted: connect failed"
+                    } else {
+                        "SYN-ACK retries exhausted"
+                    };
+                    self.enter_closed(Some(error), why);
                     return;
                 }
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-5
@@ -142,7 +152,7 @@ impl Connection {
                 self.retries += 1;
                 if self.retries > self.cfg.retries {
                     let error = self.timeout_error();
-                    self.enter_closed(Some(error));
+                    self.enter_closed(Some(error), "retransmissions exhausted");
                     return;
                 }
                 self.stats.rto_fired += 1;
@@ -344,7 +354,7 @@ impl Connection {
                 ack: Some(self.rcv_nxt),
             });
             let error = self.timeout_error();
-            self.enter_closed(Some(error));
+            self.enter_closed(Some(error), "keepalive probes unanswered");
             return;
         }
         //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.6

@@ -329,16 +329,12 @@ impl AsyncWrite for OwnedWriteHalf {
 
 impl std::fmt::Debug for OwnedReadHalf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedReadHalf")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "OwnedReadHalf", None)
     }
 }
 
 impl std::fmt::Debug for OwnedWriteHalf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OwnedWriteHalf")
-            .field("handle", &self.sock.handle)
-            .finish()
+        self.sock.fmt_debug(f, "OwnedWriteHalf", None)
     }
 }
