@@ -87,7 +87,9 @@
 pub mod callback;
 mod driver;
 mod error;
+mod link;
 pub mod net;
+mod notify;
 mod pipe;
 mod ports;
 pub mod server;

@@ -12,8 +12,10 @@
 //! which its attempt failed, and the stack thread wakes waiters under the
 //! same lock after it has drained the core's events.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -21,22 +23,8 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
 
+use crate::link::{Link, transmit};
 use crate::pipe::Pipe;
-
-/// Notifies every thread blocked on a condition variable, as a task waker,
-/// so that the stack thread can wake threads and tasks alike once it has
-/// released its lock (a thread woken under the lock would only wake to wait
-/// for it).
-struct NotifyAll(Arc<Condvar>);
-
-impl std::task::Wake for NotifyAll {
-    fn wake(self: Arc<Self>) {
-        self.0.notify_all();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.notify_all();
-    }
-}
 
 /// Who waits on one socket.
 pub(crate) struct Waiters {
@@ -56,7 +44,7 @@ impl Default for Waiters {
     fn default() -> Self {
         let cv = Arc::new(Condvar::new());
         Self {
-            notify: Waker::from(Arc::new(NotifyAll(cv.clone()))),
+            notify: crate::notify::notify_all(&cv),
             cv,
             sleepers: 0,
             read: Vec::new(),
@@ -151,6 +139,25 @@ impl Inner {
         any
     }
 
+    /// Writes the core's output to `device` and hands readiness to the
+    /// waiters: events pump pipes, and pumps make output (data taken from a
+    /// pipe, window updates), which makes events, so a few rounds.
+    pub(crate) fn flush(
+        &mut self,
+        now: Instant,
+        device: &mut dyn berth_device::Device,
+        buf: &mut [u8],
+        wakers: &mut Vec<Waker>,
+    ) {
+        for _ in 0..4 {
+            transmit(&mut self.stack, device, now, buf);
+            if !self.wake_waiters(now, wakers) {
+                break;
+            }
+        }
+        transmit(&mut self.stack, device, now, buf);
+    }
+
     /// The last handle of stream `h` is gone: closes it now, or (when what
     /// was written still waits in its pipe) returns `true` for the caller
     /// to put it on the stack thread's list once this lock is released.
@@ -225,6 +232,11 @@ impl Inner {
     }
 }
 
+thread_local! {
+    /// The frame buffer of an application thread that transmits inline.
+    static INLINE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     /// Streams whose application side wants the stack thread to pump their
@@ -233,12 +245,26 @@ pub(crate) struct Shared {
     /// The callback handlers (taken before `inner` when both are needed,
     /// and never held while a handler runs).
     pub(crate) handlers: Mutex<crate::callback::Handlers>,
+    /// The device (none in tests that play the stack thread themselves).
+    pub(crate) link: Option<Link>,
+    /// A timer the stack thread waits on with its device: an application
+    /// thread that moved a deadline before the stack thread's sleep arms
+    /// it instead of waking the thread (`pump_inline`).
+    pub(crate) timer: Option<berth_device::Timer>,
+    /// Until when the stack thread sleeps, in the core's microseconds
+    /// (`u64::MAX`: until woken); written under the stack's lock.
+    sleep_until: AtomicU64,
     waker: mio::Waker,
     epoch: StdInstant,
 }
 
 impl Shared {
-    pub(crate) fn new(stack: Stack, waker: mio::Waker) -> Self {
+    pub(crate) fn new(
+        stack: Stack,
+        waker: mio::Waker,
+        link: Option<Link>,
+        timer: Option<berth_device::Timer>,
+    ) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 stack,
@@ -250,6 +276,9 @@ impl Shared {
             }),
             pending: Mutex::new(Vec::new()),
             handlers: Mutex::new(crate::callback::Handlers::default()),
+            link,
+            timer,
+            sleep_until: AtomicU64::new(u64::MAX),
             waker,
             epoch: StdInstant::now(),
         }
@@ -263,6 +292,80 @@ impl Shared {
         } else {
             self.kick();
         }
+    }
+
+    /// The stack thread goes to sleep until `deadline` (the caller holds
+    /// the stack's lock).
+    pub(crate) fn sleeping_until(&self, deadline: Option<Instant>) {
+        self.sleep_until.store(
+            deadline.map_or(u64::MAX, Instant::total_micros),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Pumps `h`'s pipe on the calling (application) thread and writes
+    /// what that produced to the device, when the stack is free: a write
+    /// leaves without waking the stack thread, and a read that made room
+    /// sends its window update the same way. `false` when the stack is busy
+    /// (or stopping): the caller then asks the stack thread. The stack
+    /// thread is woken only if this moved a deadline before its sleep or
+    /// left work only it does (callback events).
+    pub(crate) fn pump_inline(&self, h: SocketHandle) -> bool {
+        let Some(link) = &self.link else {
+            return false;
+        };
+        let mut inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        if inner.shutdown {
+            return false;
+        }
+        let now = self.now();
+        let mut wakers = Vec::new();
+        let kick = {
+            let mut device = link.lock();
+            inner.pump(h, now, &mut wakers);
+            INLINE_BUF.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                if buf.len() < link.frame_len {
+                    buf.resize(link.frame_len, 0);
+                }
+                inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
+            });
+            let sleep_until = self.sleep_until.load(Ordering::Relaxed);
+            let earlier = inner
+                .stack
+                .poll_timeout()
+                .filter(|t| t.total_micros() < sleep_until);
+            // A deadline before the stack thread's sleep (the reply just
+            // sent arms its retransmission timer, say): the timer it also
+            // waits on takes it, a system call instead of a wake-up.
+            let timer_set = earlier.is_some_and(|t| {
+                self.timer.as_ref().is_some_and(|timer| {
+                    let set = timer.set(Some(t.saturating_duration_since(now))).is_ok();
+                    if set {
+                        self.sleep_until.store(t.total_micros(), Ordering::Relaxed);
+                    }
+                    set
+                })
+            });
+            inner.callbacks.has_pending()
+                || inner.stack.has_events()
+                || (earlier.is_some() && !timer_set)
+                || device.poll_at().is_some_and(|t| {
+                    self.epoch
+                        .checked_add(Duration::from_micros(sleep_until))
+                        .is_none_or(|sleep| t < sleep)
+                })
+        };
+        drop(inner);
+        wakers.into_iter().for_each(Waker::wake);
+        if kick {
+            self.kick();
+        }
+        true
     }
 
     /// Asks the stack thread to pump `h`'s pipe.
@@ -387,7 +490,10 @@ mod tests {
         let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
         let mut cfg = StackConfig::default();
         cfg.addrs.push("198.18.0.1".parse().unwrap());
-        (Arc::new(Shared::new(Stack::new(cfg), waker)), poll)
+        (
+            Arc::new(Shared::new(Stack::new(cfg), waker, None, None)),
+            poll,
+        )
     }
 
     #[test]

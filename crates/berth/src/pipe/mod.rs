@@ -24,7 +24,7 @@ pub(crate) use queue::copy_prefix;
 pub(crate) use readiness::PipeReady;
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 #[cfg(feature = "tokio")]
 use std::task::{Context, Poll};
@@ -50,7 +50,10 @@ const TX_MARKS: usize = 64;
 pub(crate) struct Pipe {
     state: Mutex<PipeState>,
     /// Blocking readers and writers wait here.
-    cv: Condvar,
+    cv: Arc<Condvar>,
+    /// Notifies `cv`: put on the list of wake-ups made once the stack's
+    /// lock is released (`notify.rs`).
+    notify: Waker,
 }
 
 struct PipeState {
@@ -228,6 +231,7 @@ pub(crate) struct Pumped {
 
 impl Pipe {
     pub(crate) fn new() -> Self {
+        let cv = Arc::new(Condvar::new());
         Self {
             state: Mutex::new(PipeState {
                 rx: ByteQueue::new(PIPE_CAPACITY),
@@ -251,7 +255,8 @@ impl Pipe {
                 read_wakers: Vec::new(),
                 write_wakers: Vec::new(),
             }),
-            cv: Condvar::new(),
+            notify: crate::notify::notify_all(&cv),
+            cv,
         }
     }
 
@@ -266,7 +271,9 @@ impl Pipe {
     fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &Shared, h: SocketHandle) {
         let request = std::mem::take(&mut st.want_pump) && !std::mem::replace(&mut st.queued, true);
         drop(st);
-        if request {
+        // On this thread if the stack is free (`Shared::pump_inline`),
+        // else by the stack thread.
+        if request && !shared.pump_inline(h) {
             shared.request_pump(h);
         }
     }
@@ -663,10 +670,9 @@ impl Pipe {
         if woken.write {
             wakers.append(&mut st.write_wakers);
         }
-        let notify = (woken.read || woken.write) && st.sleepers > 0;
-        drop(st);
-        if notify {
-            self.cv.notify_all();
+        // Blocked threads too, once the caller has let go of the stack.
+        if (woken.read || woken.write) && st.sleepers > 0 {
+            wakers.push(self.notify.clone());
         }
     }
 
