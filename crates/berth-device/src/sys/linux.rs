@@ -318,9 +318,8 @@ impl TimerFd {
             return Err(io::Error::last_os_error());
         }
         // SAFETY: `fd` was just created and is owned here alone.
-        Ok(Self {
-            fd: unsafe { OwnedFd::from_raw_fd(fd) },
-        })
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { fd })
     }
 
     /// Runs out `after` from now (zero: at once); `None` disarms it.
