@@ -41,7 +41,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use berth_core::handle::SocketHandle;
@@ -148,13 +148,12 @@ pub(crate) struct Handlers {
 
 /// Runs the handlers for `events`, on the stack thread, without the
 /// stack's lock; whether any ran.
-pub(crate) fn dispatch(shared: &Shared, events: &[Dispatch]) -> bool {
+pub(crate) fn dispatch(shared: &Shared, handlers: &Mutex<Handlers>, events: &[Dispatch]) -> bool {
     let mut current: Option<(SocketHandle, Handler)> = None;
     for d in events {
         if current.as_ref().is_none_or(|(l, _)| *l != d.listener) {
-            put_back(shared, current.take());
-            current = shared
-                .handlers()
+            put_back(handlers, current.take());
+            current = lock(handlers)
                 .by_listener
                 .get_mut(&d.listener)
                 .and_then(Option::take)
@@ -177,17 +176,17 @@ pub(crate) fn dispatch(shared: &Shared, events: &[Dispatch]) -> bool {
             let _ = ctx.close(conn);
         }
     }
-    put_back(shared, current);
+    put_back(handlers, current);
     !events.is_empty()
 }
 
 /// A handler back in its place after a run, or dropped (outside the lock:
 /// it may own what takes it) if its port closed meanwhile.
-fn put_back(shared: &Shared, taken: Option<(SocketHandle, Handler)>) {
+fn put_back(handlers: &Mutex<Handlers>, taken: Option<(SocketHandle, Handler)>) {
     let Some((listener, handler)) = taken else {
         return;
     };
-    let mut handlers = shared.handlers();
+    let mut handlers = lock(handlers);
     match handlers.by_listener.get_mut(&listener) {
         Some(slot) => *slot = Some(handler),
         None => {
@@ -197,16 +196,17 @@ fn put_back(shared: &Shared, taken: Option<(SocketHandle, Handler)>) {
     }
 }
 
-impl Shared {
-    pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
-        self.handlers.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// The handlers' lock (taken before the stack's when both are needed, and
+/// never held while a handler runs).
+fn lock(handlers: &Mutex<Handlers>) -> MutexGuard<'_, Handlers> {
+    handlers.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A listening port with a callback; dropping it closes the port and its
 /// connections (even from inside a handler, its own included).
 pub struct PortListener {
     shared: Arc<Shared>,
+    handlers: Arc<Mutex<Handlers>>,
     handle: SocketHandle,
 }
 
@@ -225,7 +225,7 @@ impl Drop for PortListener {
     fn drop(&mut self) {
         // Taken out of the map under its lock, dropped after both locks:
         // the closure may own what takes them.
-        let handler = self.shared.handlers().by_listener.remove(&self.handle);
+        let handler = lock(&self.handlers).by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
         for c in inner.callbacks.remove_listener(self.handle) {
@@ -251,7 +251,7 @@ impl NetStack {
     {
         let addr = crate::net::first_addr(addr)?;
         // The handler is in place before the first event can be found.
-        let mut handlers = self.shared.handlers();
+        let mut handlers = lock(&self.handlers);
         let mut inner = self.shared.lock();
         let handle = inner.stack.tcp_listen(addr, 128).map_err(to_io_error)?;
         inner.callbacks.add_listener(handle);
@@ -260,6 +260,7 @@ impl NetStack {
         drop(handlers);
         Ok(PortListener {
             shared: self.shared.clone(),
+            handlers: self.handlers.clone(),
             handle,
         })
     }

@@ -20,6 +20,7 @@ use berth_device::Device;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::callback::Handlers;
 use crate::link::{Link, transmit};
 use crate::shared::{Inner, Shared};
 
@@ -35,6 +36,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// closes every socket (FIN where data was delivered) and joins the thread.
 pub struct NetStack {
     pub(crate) shared: Arc<Shared>,
+    /// The callback ports' handlers (`callback.rs`).
+    pub(crate) handlers: Arc<std::sync::Mutex<Handlers>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -190,6 +193,8 @@ impl NetStackBuilder {
             timer,
         ));
         let thread_shared = shared.clone();
+        let handlers = Arc::new(std::sync::Mutex::new(Handlers::default()));
+        let thread_handlers = handlers.clone();
         let (pinned_tx, pinned) = std::sync::mpsc::channel();
         let cpu = self.cpu;
         let thread = std::thread::Builder::new()
@@ -204,7 +209,7 @@ impl NetStackBuilder {
                     }
                 }
                 drop(pinned_tx);
-                run(&thread_shared, raw_fd, poll);
+                run(&thread_shared, &thread_handlers, raw_fd, poll);
             })?;
         // The CPU could not be used: the thread ended; say why.
         if let Ok(Err(e)) = pinned.recv() {
@@ -216,6 +221,7 @@ impl NetStackBuilder {
         }
         Ok(NetStack {
             shared,
+            handlers,
             thread: Some(thread),
         })
     }
@@ -300,12 +306,17 @@ impl Turn {
     /// Runs the callback handlers for the events found, then settles what
     /// they did in the same turn (their writes leave now), for a few
     /// rounds. Whether events are still left for the next turn.
-    fn run_handlers(&mut self, shared: &Shared, link: &Link) -> bool {
+    fn run_handlers(
+        &mut self,
+        shared: &Shared,
+        handlers: &std::sync::Mutex<Handlers>,
+        link: &Link,
+    ) -> bool {
         for _ in 0..HANDLER_ROUNDS {
             // Tasks are woken outside the lock: the first thing they do is
             // take it.
             self.wakers.drain(..).for_each(Waker::wake);
-            if !crate::callback::dispatch(shared, &self.events) {
+            if !crate::callback::dispatch(shared, handlers, &self.events) {
                 return false;
             }
             let mut inner = shared.lock();
@@ -316,7 +327,12 @@ impl Turn {
     }
 }
 
-fn run(shared: &Shared, raw_fd: Option<std::os::fd::RawFd>, mut poll: Poll) {
+fn run(
+    shared: &Shared,
+    handlers: &std::sync::Mutex<Handlers>,
+    raw_fd: Option<std::os::fd::RawFd>,
+    mut poll: Poll,
+) {
     let Some(link) = shared.link.as_ref() else {
         return;
     };
@@ -397,7 +413,7 @@ fn run(shared: &Shared, raw_fd: Option<std::os::fd::RawFd>, mut poll: Poll) {
         }
         // Callback handlers run here, on this thread, in this turn, without
         // the stack's lock; what they write leaves before the poll below.
-        let more = turn.run_handlers(shared, link);
+        let more = turn.run_handlers(shared, handlers, link);
         turn.wakers.drain(..).for_each(Waker::wake);
         {
             let inner = shared.lock();

@@ -23,3 +23,11 @@ impl Wake for NotifyAll {
 pub(crate) fn notify_all(cv: &Arc<Condvar>) -> Waker {
     Waker::from(Arc::new(NotifyAll(cv.clone())))
 }
+
+/// Adds `waker` to `slot` unless the same task is already there.
+#[cfg(feature = "tokio")]
+pub(crate) fn register(slot: &mut Vec<Waker>, waker: &Waker) {
+    if !slot.iter().any(|w| w.will_wake(waker)) {
+        slot.push(waker.clone());
+    }
+}

@@ -9,8 +9,39 @@
 //!
 //! No wake-up is lost: a caller registers itself (waits on the condition
 //! variable, or stores its task waker) while still holding the lock under
-//! which its attempt failed, and the stack thread wakes waiters under the
-//! same lock after it has drained the core's events.
+//! which its attempt failed, and whoever drains the core's events collects
+//! the wake-ups under the same lock and carries them out once it is gone.
+//!
+//! # Locks: the runtime's one list
+//!
+//! In the order they may be taken (a lock is only ever taken while holding
+//! locks above it in this list, never below):
+//!
+//! 1. **The handlers** (`callback.rs`, one per stack): `listen_with` and a
+//!    dropped `PortListener` take it, then the stack's. The stack thread
+//!    takes a handler *out* under it and runs the handler with no lock
+//!    held.
+//! 2. **The stack** (`Shared::lock`: the core, the pipes map, the waiters,
+//!    the callback ports). Held by the stack thread for a turn (device
+//!    input, timers, pumps, output), by an application call for one core
+//!    operation, and by an application thread that transmits inline
+//!    (`pump_inline`, taken with `try_lock` only: it never waits for it).
+//! 3. **The device** (`link.rs`): only ever taken with the stack's held, so
+//!    whoever holds the stack's gets it at once.
+//! 4. **A pipe** (`pipe`, one per stream): an application copies data under
+//!    it alone; the stack's holder takes it to pump. An application thread
+//!    never takes the stack's lock while it holds a pipe's (it lets go, then
+//!    asks for a pump).
+//! 5. Leaves, taken with nothing else needed after them: the pending-pump
+//!    list (`Shared::pending`), a socket's options, the thread-local
+//!    buffers.
+//!
+//! Never held across: user code (handlers, sessions: none held); a wake-up
+//! (threads and tasks are woken after the stack's lock is released, or a
+//! woken thread on the same CPU runs at once and finds the stack busy);
+//! a blocking wait (a condition-variable wait releases the lock it waits
+//! on; the stack thread sleeps in `epoll` holding nothing). Device system
+//! calls are made under the stack's and the device's locks.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -89,13 +120,8 @@ impl Waiters {
     }
 }
 
-/// Adds `waker` to `slot` unless the same task is already there.
 #[cfg(feature = "tokio")]
-pub(crate) fn register(slot: &mut Vec<Waker>, waker: &Waker) {
-    if !slot.iter().any(|w| w.will_wake(waker)) {
-        slot.push(waker.clone());
-    }
-}
+pub(crate) use crate::notify::register;
 
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
@@ -237,14 +263,23 @@ thread_local! {
     static INLINE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+impl crate::pipe::PumpRequest for Shared {
+    fn pump_now(&self, h: SocketHandle) {
+        if !self.pump_inline(h) {
+            self.queue_pump(h);
+        }
+    }
+
+    fn pump_later(&self, h: SocketHandle) {
+        self.queue_pump(h);
+    }
+}
+
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     /// Streams whose application side wants the stack thread to pump their
     /// pipe (taken without the stack's lock).
     pending: Mutex<Vec<SocketHandle>>,
-    /// The callback handlers (taken before `inner` when both are needed,
-    /// and never held while a handler runs).
-    pub(crate) handlers: Mutex<crate::callback::Handlers>,
     /// The device (none in tests that play the stack thread themselves).
     pub(crate) link: Option<Link>,
     /// A timer the stack thread waits on with its device: an application
@@ -275,7 +310,6 @@ impl Shared {
                 callbacks: crate::ports::CallbackPorts::default(),
             }),
             pending: Mutex::new(Vec::new()),
-            handlers: Mutex::new(crate::callback::Handlers::default()),
             link,
             timer,
             sleep_until: AtomicU64::new(u64::MAX),
@@ -370,6 +404,10 @@ impl Shared {
 
     /// Asks the stack thread to pump `h`'s pipe.
     pub(crate) fn request_pump(&self, h: SocketHandle) {
+        self.queue_pump(h);
+    }
+
+    fn queue_pump(&self, h: SocketHandle) {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -34,10 +34,19 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{SocketError, Stack};
 use berth_core::time::Instant;
 
-use crate::shared::Shared;
 #[cfg(feature = "tokio")]
-use crate::shared::register;
+use crate::notify::register;
 use queue::ByteQueue;
+
+/// What a pipe asks of the stack when an application call leaves work
+/// for it (implemented by `Shared`; the pipe knows nothing else of it).
+pub(crate) trait PumpRequest {
+    /// Pump the stream now: on the calling thread if the stack is free
+    /// (inline transmission), else by the stack thread.
+    fn pump_now(&self, h: SocketHandle);
+    /// Have the stack thread pump the stream.
+    fn pump_later(&self, h: SocketHandle);
+}
 
 /// Bytes each direction of a pipe holds, on top of the core's buffers.
 pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
@@ -268,13 +277,11 @@ impl Pipe {
     /// Ends an application call: if it asked for a pump, puts the stream on
     /// the stack thread's list (once) and wakes the thread, after the pipe's
     /// lock is released.
-    fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &Shared, h: SocketHandle) {
+    fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &dyn PumpRequest, h: SocketHandle) {
         let request = std::mem::take(&mut st.want_pump) && !std::mem::replace(&mut st.queued, true);
         drop(st);
-        // On this thread if the stack is free (`Shared::pump_inline`),
-        // else by the stack thread.
-        if request && !shared.pump_inline(h) {
-            shared.request_pump(h);
+        if request {
+            shared.pump_now(h);
         }
     }
 
@@ -283,7 +290,7 @@ impl Pipe {
     /// the deadline, or at once when `nonblocking`.
     fn blocking<T>(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
@@ -323,7 +330,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     fn poll<T>(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         read: bool,
@@ -351,7 +358,7 @@ impl Pipe {
     /// Reads (or peeks at) what has arrived: `Ok(0)` is end of stream.
     pub(crate) fn read(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         buf: &mut [u8],
         peek: bool,
@@ -364,7 +371,7 @@ impl Pipe {
     /// Queues `buf` (what fits) for sending.
     pub(crate) fn write(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         buf: &[u8],
         nonblocking: bool,
@@ -376,7 +383,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         buf: &mut [u8],
@@ -388,7 +395,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_write(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         buf: &[u8],
@@ -399,7 +406,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read_ready(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SocketError>> {
@@ -411,7 +418,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_write_ready(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SocketError>> {
@@ -454,7 +461,7 @@ impl Pipe {
 
     /// Shuts the write direction down: the FIN follows what was written.
     /// A writer waiting for room learns of it at once.
-    pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
+    pub(crate) fn shutdown_write(&self, shared: &dyn PumpRequest, h: SocketHandle) {
         let mut st = self.lock();
         if st.shut_write {
             return;
@@ -469,7 +476,7 @@ impl Pipe {
         self.wake(st, &write, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
         if request {
-            shared.request_pump(h);
+            shared.pump_later(h);
         }
     }
 
