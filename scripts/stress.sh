@@ -527,7 +527,7 @@ load_idle() {
     [[ $server == linux ]] && ns_before=$(nstat_json "$sns")
     bg_ns "$f" "$cns" 120 "$py" "$helper" idle "$sip" 7 --conns "$idle_conns" \
         --window 1000 --deadline 40 --connect-timeout 8 --hold 3 --probes 200 \
-        --probe-timeout 5 --after 3 --watch-pid "$spid" --held-cmd "$(server_states_cmd)"
+        --probe-timeout 5 --after 3 --watch-pid "$spid" --link "$link" --held-cmd "$(server_states_cmd)"
     reap "$bg_pid"
     [[ $server == linux ]] && ns_after=$(nstat_json "$sns")
     emit "{\"load\": \"idle\", \"phase\": \"\", \"server\": \"$server\"}" \

@@ -59,6 +59,17 @@ def rss_kib(pid):
     return None
 
 
+def link_tx_dropped(dev):
+    """Frames the kernel dropped sending on DEV (this namespace's /sys)."""
+    if not dev:
+        return None
+    try:
+        with open(f"/sys/class/net/{dev}/statistics/tx_dropped") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
 def slab_kib():
     """The kernel's slab memory (SReclaimable + SUnreclaim), machine-wide."""
     out = 0
@@ -141,6 +152,9 @@ def http_server(args):
     class Server(http.server.ThreadingHTTPServer):
         request_queue_size = args.backlog
         daemon_threads = True
+
+        def handle_error(self, request, client_address):
+            pass  # a client gone (the slow heads at the end): not news
 
         def server_bind(self):
             # HTTPServer's own looks the name up (getfqdn): no DNS here.
@@ -276,6 +290,7 @@ def idle(args):
         sys.exit(f"idle: {args.conns} connections need more than the fd limit {nofile}")
     rss_before = rss_kib(args.watch_pid) if args.watch_pid else None
     slab_before = slab_kib()
+    drops_before = link_tx_dropped(args.link)
     ep = select.epoll()      # connecting
     ep_est = select.epoll()  # established
     pending = {}  # fd -> (sock, started)
@@ -333,6 +348,7 @@ def idle(args):
     time.sleep(args.hold)
     rss_held = rss_kib(args.watch_pid) if args.watch_pid else None
     slab_held = slab_kib()
+    drops_held = link_tx_dropped(args.link)
     server_states = None
     if args.held_cmd:
         try:
@@ -392,6 +408,8 @@ def idle(args):
         "rss_after_close_kib": rss_after,
         "rss_bytes_per_conn": per_conn,
         "server_states_held": server_states,
+        "link_tx_dropped_until_held": (drops_held - drops_before
+                                       if drops_before is not None else None),
         "slab_before_kib": slab_before, "slab_held_kib": slab_held,
         "slab_bytes_per_conn": round((slab_held - slab_before) * 1024 / established) if established else None,
     }), flush=True)
@@ -490,6 +508,8 @@ def table(args):
                 s += f"; server holds {fmt(held.get('ESTABLISHED', 0))} ESTABLISHED"
                 if held.get("SYN-RECEIVED"):
                     s += f", {fmt(held['SYN-RECEIVED'])} SYN-RECEIVED"
+            if r.get("link_tx_dropped_until_held"):
+                s += f"; {r['link_tx_dropped_until_held']:,} frames dropped at the link"
             n = r.get("nstat") or {}
             if n.get("TcpExtListenOverflows"):
                 s += f"; {n['TcpExtListenOverflows']:,} accept-queue overflows"
@@ -544,6 +564,7 @@ def main():
     p.add_argument("--probe-timeout", type=float, default=5.0)
     p.add_argument("--after", type=float, default=2.0)
     p.add_argument("--watch-pid", type=int)
+    p.add_argument("--link", help="the client side of the link (its drops are reported)")
     p.add_argument("--held-cmd", help="a shell command run while the connections "
                    "are held; its JSON output is reported as server_states_held")
     p.set_defaults(fn=idle)
