@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use berth_core::handle::SocketHandle;
-use berth_core::stack::SocketError;
+use berth_core::stack::{SocketError, SocketKind};
 
 use crate::NetStack;
 use crate::error::to_io_error;
@@ -122,6 +122,37 @@ impl PortCtx<'_> {
             inner.callbacks.set_timer(conn, at);
             Ok(())
         })
+    }
+
+    /// The connection's failure (a reset, a refused or timed-out connect),
+    /// if it failed: what the `Closed` event was about.
+    pub fn error(&mut self, conn: SocketHandle) -> Option<io::Error> {
+        self.with_conn(conn, |inner| inner.stack.tcp_error(conn))
+            .ok()
+            .flatten()
+            .map(to_io_error)
+    }
+
+    /// Takes one datagram waiting on a UDP socket of
+    /// [`NetStack::udp_with`]: its length (truncated to `buf`, as std)
+    /// and sender; `WouldBlock` when none waits.
+    pub fn recv_from(
+        &mut self,
+        sock: SocketHandle,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        self.with_conn(sock, |inner| inner.stack.udp_recv_from(sock, buf))
+    }
+
+    /// Sends one datagram from a UDP socket of [`NetStack::udp_with`]; it
+    /// leaves in this turn's transmit batch.
+    pub fn send_to(
+        &mut self,
+        sock: SocketHandle,
+        data: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize> {
+        self.with_conn(sock, |inner| inner.stack.udp_send_to(sock, data, to))
     }
 
     /// The peer's address.
@@ -202,8 +233,10 @@ fn lock(handlers: &Mutex<Handlers>) -> MutexGuard<'_, Handlers> {
     handlers.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A listening port with a callback; dropping it closes the port and its
-/// connections (even from inside a handler, its own included).
+/// A callback registration: a listening port ([`NetStack::listen_with`]),
+/// a client connection ([`NetStack::connect_with`]) or a UDP socket
+/// ([`NetStack::udp_with`]). Dropping it closes them (even from inside a
+/// handler, its own included).
 pub struct PortListener {
     shared: Arc<Shared>,
     handlers: Arc<Mutex<Handlers>>,
@@ -211,7 +244,13 @@ pub struct PortListener {
 }
 
 impl PortListener {
-    /// The address listened on.
+    /// The registration's socket: the listener, the client connection
+    /// (as its events name it) or the UDP socket.
+    pub fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+
+    /// The address listened on (bound to, connected from).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.shared
             .lock()
@@ -228,10 +267,17 @@ impl Drop for PortListener {
         let handler = lock(&self.handlers).by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
+        let mut own = false;
         for c in inner.callbacks.remove_listener(self.handle) {
+            own |= c == self.handle;
             let _ = inner.stack.close(now, c);
         }
-        let _ = inner.stack.close(now, self.handle);
+        // A client connection or UDP socket is its own registration,
+        // closed above unless its handler closed it already (then it is
+        // not to be closed twice).
+        if !own && inner.stack.socket_kind(self.handle) == Some(SocketKind::TcpListener) {
+            let _ = inner.stack.close(now, self.handle);
+        }
         drop(inner);
         drop(handler);
         self.shared.kick();
@@ -239,6 +285,65 @@ impl Drop for PortListener {
 }
 
 impl NetStack {
+    /// Opens a connection to `addr` whose events go to `handler` on the
+    /// stack thread, as a port's do: `Connected` once established (or
+    /// `Closed`, with [`PortCtx::error`] saying why, if it fails), then
+    /// `Readable`/`Writable`/`Closed`. The connection's handle is the
+    /// registration's, [`PortListener::handle`]. Returns at once (the SYN
+    /// leaves from the stack thread).
+    pub fn connect_with<F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: F,
+    ) -> io::Result<PortListener>
+    where
+        F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
+    {
+        let addr = crate::net::first_addr(addr)?;
+        let mut handlers = lock(&self.handlers);
+        let mut inner = self.shared.lock();
+        let now = self.shared.now();
+        let conn = inner
+            .stack
+            .tcp_connect(now, addr, None)
+            .map_err(to_io_error)?;
+        inner.callbacks.add_client(conn);
+        handlers.by_listener.insert(conn, Some(Box::new(handler)));
+        drop(inner);
+        drop(handlers);
+        self.shared.kick();
+        Ok(PortListener {
+            shared: self.shared.clone(),
+            handlers: self.handlers.clone(),
+            handle: conn,
+        })
+    }
+
+    /// Binds a UDP socket to `addr` whose events go to `handler` on the
+    /// stack thread: `Readable(sock)` when datagrams (or an ICMP error of
+    /// a connected socket) wait; [`PortCtx::recv_from`] and
+    /// [`PortCtx::send_to`] move them, a reply leaving in the same turn.
+    pub fn udp_with<F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: F,
+    ) -> io::Result<PortListener>
+    where
+        F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
+    {
+        let addr = crate::net::first_addr(addr)?;
+        let mut handlers = lock(&self.handlers);
+        let mut inner = self.shared.lock();
+        let sock = inner.stack.udp_bind(addr).map_err(to_io_error)?;
+        inner.callbacks.add_udp(sock);
+        handlers.by_listener.insert(sock, Some(Box::new(handler)));
+        Ok(PortListener {
+            shared: self.shared.clone(),
+            handlers: self.handlers.clone(),
+            handle: sock,
+        })
+    }
+
     /// Listens on `addr` and runs `handler` on the stack thread for every
     /// event of the port's connections (see [`PortEvent`]).
     pub fn listen_with<F>(

@@ -284,6 +284,32 @@ struct Entry<S> {
     out: Output,
 }
 
+/// Runs one event of a session's connection; whether the session is done
+/// with (closed, aborted, or gone).
+fn on_event<S: Session>(ctx: &mut PortCtx<'_>, entry: &mut Entry<S>, event: PortEvent) -> bool {
+    let conn = event.conn();
+    let mut io = SessionIo {
+        ctx,
+        conn,
+        slot: &mut entry.out,
+    };
+    match event {
+        PortEvent::Accepted { .. } | PortEvent::Connected { .. } => entry.session.opened(&mut io),
+        PortEvent::Readable(_) => entry.session.readable(&mut io),
+        PortEvent::Writable(_) => {
+            if io.flush() && !io.slot.done && io.slot.then.is_none() {
+                entry.session.writable(&mut io);
+            }
+        }
+        PortEvent::Timer(_) => entry.session.timeout(&mut io),
+        PortEvent::Closed(_) => {
+            entry.session.closed();
+            return true;
+        }
+    }
+    entry.out.done
+}
+
 impl NetStack {
     /// Listens on `addr` and serves each connection with a [`Session`]
     /// made by `new_session` (given the peer's address), on the stack
@@ -310,31 +336,33 @@ impl NetStack {
                     },
                 );
             }
-            let Some(entry) = entries.get_mut(&conn) else {
-                return;
-            };
-            let mut io = SessionIo {
-                ctx,
-                conn,
-                slot: &mut entry.out,
-            };
-            match event {
-                PortEvent::Accepted { .. } => entry.session.opened(&mut io),
-                PortEvent::Readable(_) => entry.session.readable(&mut io),
-                PortEvent::Writable(_) => {
-                    if io.flush() && !io.slot.done && io.slot.then.is_none() {
-                        entry.session.writable(&mut io);
-                    }
-                }
-                PortEvent::Timer(_) => entry.session.timeout(&mut io),
-                PortEvent::Closed(_) => {
-                    entry.session.closed();
-                    entries.remove(&conn);
-                    return;
-                }
-            }
-            if entry.out.done {
+            if let Some(entry) = entries.get_mut(&conn)
+                && on_event(ctx, entry, event)
+            {
                 entries.remove(&conn);
+            }
+        })
+    }
+
+    /// Opens a connection to `addr` run by `session` on the stack thread
+    /// (a client on the run-to-completion path): [`Session::opened`] once
+    /// it is established, [`Session::closed`] if it fails or ends (with no
+    /// `opened` if it never was). Dropping the returned registration
+    /// closes the connection.
+    pub fn connect_session<S: Session>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        session: S,
+    ) -> io::Result<PortListener> {
+        let mut entry = Some(Entry {
+            session,
+            out: Output::default(),
+        });
+        self.connect_with(addr, move |ctx, event| {
+            if let Some(e) = entry.as_mut()
+                && on_event(ctx, e, event)
+            {
+                entry = None;
             }
         })
     }
