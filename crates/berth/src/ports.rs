@@ -233,16 +233,17 @@ impl CallbackPorts {
             return false;
         };
         let conn = ev.handle;
-        if ev.readiness.contains(Readiness::CONNECTED) && self.connecting.remove(&conn) {
-            if let Ok(info) = stack.tcp_info(conn) {
-                self.pending.push(Dispatch {
-                    listener,
-                    event: PortEvent::Connected {
-                        conn,
-                        peer: info.remote,
-                    },
-                });
-            }
+        if ev.readiness.contains(Readiness::CONNECTED)
+            && self.connecting.remove(&conn)
+            && let Ok(info) = stack.tcp_info(conn)
+        {
+            self.pending.push(Dispatch {
+                listener,
+                event: PortEvent::Connected {
+                    conn,
+                    peer: info.remote,
+                },
+            });
         }
         let mut push = |event| self.pending.push(Dispatch { listener, event });
         // Data and the end of stream first: the handler reads everything
