@@ -79,6 +79,19 @@ impl PortCtx<'_> {
         self.with_conn(conn, |inner| inner.stack.tcp_recv(conn, buf))
     }
 
+    /// Reads without a copy: `f` sees the data that arrived, in order, as
+    /// two slices (across the buffer's wrap) and returns how many bytes it
+    /// used, which are consumed. `Ok(0)` at the end of stream (or when `f`
+    /// used nothing), `WouldBlock` when nothing waits. A service that only
+    /// counts bytes (discard; Linux's `MSG_TRUNC`) touches none of them.
+    pub fn recv_with(
+        &mut self,
+        conn: SocketHandle,
+        f: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> io::Result<usize> {
+        self.with_conn(conn, |inner| inner.stack.tcp_recv_with(conn, f))
+    }
+
     /// Queues data for sending; the count taken, or `WouldBlock` when the
     /// send queue is full (a `Writable` event follows when there is room).
     pub fn send(&mut self, conn: SocketHandle, data: &[u8]) -> io::Result<usize> {

@@ -120,6 +120,12 @@ impl SessionIo<'_, '_> {
         self.ctx.recv(self.conn, buf)
     }
 
+    /// Reads without a copy ([`PortCtx::recv_with`]): `f` sees the data
+    /// as two slices and returns how many bytes it used.
+    pub fn read_with(&mut self, f: impl FnOnce(&[u8], &[u8]) -> usize) -> io::Result<usize> {
+        self.ctx.recv_with(self.conn, f)
+    }
+
     /// Writes all of `data`: what the connection takes now goes to it, the
     /// rest waits in the session's buffer and goes out as the peer makes
     /// room, in order. Never blocks; an error only if the connection can no
