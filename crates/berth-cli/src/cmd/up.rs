@@ -161,6 +161,12 @@ pub(crate) struct UpArgs {
     /// too (tcp_ecn=1), `off` never uses it.
     #[arg(long, value_enum, default_value = "passive")]
     ecn: Ecn,
+    /// Reset a connection whose handshake completes while its listener's
+    /// accept queue is full, instead of dropping the final ACK (Linux's
+    /// `tcp_abort_on_overflow = 1`): clients of an overloaded service
+    /// learn it at once.
+    #[arg(long)]
+    tcp_abort_on_overflow: bool,
     /// A network reached through the device, like `198.51.100.0/24`
     /// (repeatable). Without any, the device leads everywhere; with some,
     /// berth reaches only its own prefixes (--addr, --addr6) and these, and
@@ -288,7 +294,10 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         builder
             .seed(seed)
             .mtu(mtu)
-            .config(|c| c.tcp.ecn = args.ecn.into())
+            .config(|c| {
+                c.tcp.ecn = args.ecn.into();
+                c.tcp_abort_on_overflow = args.tcp_abort_on_overflow;
+            })
             .build(device)?,
     );
     let services = Services::start(

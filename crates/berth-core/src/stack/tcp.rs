@@ -613,10 +613,19 @@ impl Stack {
         match target {
             TcpTarget::Connection(h) => {
                 if self.accept_queue_full_for(h) && seg.ack.is_some() && !seg.syn() && !seg.rst() {
-                    // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
+                    self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
+                    if self.cfg.tcp_abort_on_overflow
+                        && let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+                    {
+                        // Linux (tcp_abort_on_overflow = 1): the half-open
+                        // connection is reset (inet_csk_complete_hashdance
+                        // failing into tcp_check_req's embryonic_reset).
+                        t.conn.abort();
+                        self.after_tcp_change(h);
+                    }
+                    // Otherwise (Linux's default) the final ACK is dropped;
                     // the client's retransmission completes the handshake
                     // once the application has accepted.
-                    self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
                     return;
                 }
                 let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
