@@ -45,7 +45,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use berth_core::handle::SocketHandle;
 
@@ -324,28 +324,62 @@ impl NetStack {
     pub fn serve<S, F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
+        new_session: F,
+    ) -> io::Result<PortListener>
+    where
+        S: Session,
+        F: FnMut(SocketAddr) -> S + Send + 'static,
+    {
+        self.serve_limited(addr, usize::MAX, new_session)
+    }
+
+    /// [`NetStack::serve`] with at most `per_source` connections from any
+    /// one address at a time: one more is reset as it arrives (nginx's
+    /// `limit_conn`), so that a single client cannot take every socket.
+    pub fn serve_limited<S, F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        per_source: usize,
         mut new_session: F,
     ) -> io::Result<PortListener>
     where
         S: Session,
         F: FnMut(SocketAddr) -> S + Send + 'static,
     {
-        let mut entries: HashMap<SocketHandle, Entry<S>> = HashMap::new();
+        let mut entries: HashMap<SocketHandle, (IpAddr, Entry<S>)> = HashMap::new();
+        let mut sources: HashMap<IpAddr, usize> = HashMap::new();
         self.listen_with(addr, move |ctx, event| {
             let conn = event.conn();
             if let PortEvent::Accepted { peer, .. } = event {
+                let count = sources.entry(peer.ip()).or_insert(0);
+                if *count >= per_source {
+                    tracing::debug!(%peer, per_source, "connection over the per-source limit: reset");
+                    let _ = ctx.abort(conn);
+                    return;
+                }
+                *count += 1;
                 entries.insert(
                     conn,
-                    Entry {
-                        session: new_session(peer),
-                        out: Output::default(),
-                    },
+                    (
+                        peer.ip(),
+                        Entry {
+                            session: new_session(peer),
+                            out: Output::default(),
+                        },
+                    ),
                 );
             }
-            if let Some(entry) = entries.get_mut(&conn)
+            if let Some((ip, entry)) = entries.get_mut(&conn)
                 && on_event(ctx, entry, event)
             {
+                let ip = *ip;
                 entries.remove(&conn);
+                if let Some(n) = sources.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        sources.remove(&ip);
+                    }
+                }
             }
         })
     }

@@ -255,3 +255,38 @@ fn read_with_sees_every_byte_in_order_without_a_copy() {
     let got = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
     assert_eq!(got, (TOTAL, expected));
 }
+
+/// `serve_limited`: a third connection from one address, while two are
+/// open, is reset; once one closes, a new one is served again.
+#[test]
+fn a_per_source_limit_resets_the_connection_over_it() {
+    let (host, peer) = two_stacks();
+    let _port = host.serve_limited("198.18.0.2:7", 2, |_| Echo).unwrap();
+    let limit = Some(std::time::Duration::from_secs(60));
+    let echo_once = |c: &mut TcpStream| -> std::io::Result<()> {
+        c.set_read_timeout(limit)?;
+        c.write_all(b"x")?;
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b)
+    };
+    let mut a = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let mut b = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    echo_once(&mut a).unwrap();
+    echo_once(&mut b).unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let err = echo_once(&mut c).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+        ),
+        "{err:?}"
+    );
+    // One leaves (its close is seen by the server before the next
+    // connects: the echo of the FIN's end of stream is awaited).
+    a.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    a.read_to_end(&mut rest).unwrap();
+    let mut d = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    echo_once(&mut d).unwrap();
+}

@@ -125,6 +125,11 @@ pub(crate) struct UpArgs {
     /// blocking sockets (blocking), for comparison.
     #[arg(long, value_enum, default_value = "callback")]
     services_api: ServicesApi,
+    /// Connections one address may hold open to each TCP service at a
+    /// time (callback services): one more is reset as it arrives, so that
+    /// a single client cannot take every socket (half the socket table).
+    #[arg(long, default_value_t = 32768, value_parser = clap::value_parser!(u64).range(1..))]
+    per_source_limit: u64,
     /// Serve static files from this directory on HTTP (default: a built-in
     /// index page and /bytes/N).
     #[arg(long)]
@@ -308,6 +313,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         ],
         &args.services,
         args.services_api,
+        usize::try_from(args.per_source_limit).unwrap_or(usize::MAX),
         args.http_root.clone(),
     )?;
     let control_path = args

@@ -83,6 +83,7 @@ impl Services {
         ips: &[IpAddr],
         which: &[Service],
         api: ServicesApi,
+        per_source: usize,
         http_root: Option<PathBuf>,
     ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -99,9 +100,14 @@ impl Services {
             for &svc in which {
                 match api {
                     ServicesApi::Callback => {
-                        services
-                            .ports
-                            .push(serve(stack, ip, svc, root.clone(), &counters)?);
+                        services.ports.push(serve(
+                            stack,
+                            ip,
+                            svc,
+                            per_source,
+                            root.clone(),
+                            &counters,
+                        )?);
                     }
                     ServicesApi::Blocking => services.servers.push(threaded::start_tcp(
                         stack,
@@ -152,17 +158,20 @@ fn serve(
     stack: &NetStack,
     ip: IpAddr,
     svc: Service,
+    per_source: usize,
     root: Option<Arc<PathBuf>>,
     counters: &Arc<Counters>,
 ) -> io::Result<PortListener> {
     let addr = (ip, svc.port());
     let counters = counters.clone();
     match svc {
-        Service::Echo => stack.serve(addr, |_| sessions::Echo),
-        Service::Discard => stack.serve(addr, move |_| sessions::Discard(counters.clone())),
-        Service::Chargen => stack.serve(addr, |_| sessions::Chargen::default()),
-        Service::Daytime => stack.serve(addr, |_| sessions::Daytime),
-        Service::Http => stack.serve(addr, move |_| {
+        Service::Echo => stack.serve_limited(addr, per_source, |_| sessions::Echo),
+        Service::Discard => stack.serve_limited(addr, per_source, move |_| {
+            sessions::Discard(counters.clone())
+        }),
+        Service::Chargen => stack.serve_limited(addr, per_source, |_| sessions::Chargen::default()),
+        Service::Daytime => stack.serve_limited(addr, per_source, |_| sessions::Daytime),
+        Service::Http => stack.serve_limited(addr, per_source, move |_| {
             sessions::Http::new(root.clone(), counters.clone())
         }),
     }
