@@ -298,6 +298,29 @@ impl Drop for PortListener {
 }
 
 impl NetStack {
+    /// Registers `handler` for the socket `open` makes (under the stack's
+    /// lock, with the handler in place before its first event can be
+    /// found); `open` also files it with the callback ports.
+    fn register(
+        &self,
+        handler: Handler,
+        open: impl FnOnce(&mut Inner) -> Result<SocketHandle, SocketError>,
+    ) -> io::Result<PortListener> {
+        let mut handlers = lock(&self.handlers);
+        let mut inner = self.shared.lock();
+        let handle = open(&mut inner).map_err(to_io_error)?;
+        handlers.by_listener.insert(handle, Some(handler));
+        drop(inner);
+        drop(handlers);
+        // A SYN to send, for a client.
+        self.shared.kick();
+        Ok(PortListener {
+            shared: self.shared.clone(),
+            handlers: self.handlers.clone(),
+            handle,
+        })
+    }
+
     /// Opens a connection to `addr` whose events go to `handler` on the
     /// stack thread, as a port's do: `Connected` once established (or
     /// `Closed`, with [`PortCtx::error`] saying why, if it fails), then
@@ -313,22 +336,11 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        let mut handlers = lock(&self.handlers);
-        let mut inner = self.shared.lock();
         let now = self.shared.now();
-        let conn = inner
-            .stack
-            .tcp_connect(now, addr, None)
-            .map_err(to_io_error)?;
-        inner.callbacks.add_client(conn);
-        handlers.by_listener.insert(conn, Some(Box::new(handler)));
-        drop(inner);
-        drop(handlers);
-        self.shared.kick();
-        Ok(PortListener {
-            shared: self.shared.clone(),
-            handlers: self.handlers.clone(),
-            handle: conn,
+        self.register(Box::new(handler), |inner| {
+            let conn = inner.stack.tcp_connect(now, addr, None)?;
+            inner.callbacks.add_client(conn);
+            Ok(conn)
         })
     }
 
@@ -345,15 +357,10 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        let mut handlers = lock(&self.handlers);
-        let mut inner = self.shared.lock();
-        let sock = inner.stack.udp_bind(addr).map_err(to_io_error)?;
-        inner.callbacks.add_udp(sock);
-        handlers.by_listener.insert(sock, Some(Box::new(handler)));
-        Ok(PortListener {
-            shared: self.shared.clone(),
-            handlers: self.handlers.clone(),
-            handle: sock,
+        self.register(Box::new(handler), |inner| {
+            let sock = inner.stack.udp_bind(addr)?;
+            inner.callbacks.add_udp(sock);
+            Ok(sock)
         })
     }
 
@@ -368,18 +375,10 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        // The handler is in place before the first event can be found.
-        let mut handlers = lock(&self.handlers);
-        let mut inner = self.shared.lock();
-        let handle = inner.stack.tcp_listen(addr, 128).map_err(to_io_error)?;
-        inner.callbacks.add_listener(handle);
-        handlers.by_listener.insert(handle, Some(Box::new(handler)));
-        drop(inner);
-        drop(handlers);
-        Ok(PortListener {
-            shared: self.shared.clone(),
-            handlers: self.handlers.clone(),
-            handle,
+        self.register(Box::new(handler), |inner| {
+            let handle = inner.stack.tcp_listen(addr, 128)?;
+            inner.callbacks.add_listener(handle);
+            Ok(handle)
         })
     }
 }

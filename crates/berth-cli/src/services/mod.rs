@@ -11,6 +11,8 @@ mod patterns;
 mod sessions;
 mod threaded;
 
+pub(crate) use sessions::Echo;
+
 use std::io;
 use std::net::IpAddr;
 use std::path::PathBuf;
