@@ -141,6 +141,10 @@ impl Stack {
         let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
             return;
         };
+        if crate::wire::icmpv6::mld::is_mld(IpProtocol::Icmpv6, bytes) {
+            self.mld_input(now, src6, dst6, bytes, hop_limit);
+            return;
+        }
         let Ok(packet) = Icmpv6Packet::new_checked(bytes) else {
             self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;
