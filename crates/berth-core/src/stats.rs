@@ -119,7 +119,8 @@ pub struct StackStats {
     pub mld_reports_out: u64,
     /// IGMP Membership Queries received.
     pub igmp_queries_in: u64,
-    /// MLD Queries received (and valid: link-local source, hop limit 1).
+    /// MLD Queries received (and valid: link-local source, hop limit 1,
+    /// Router Alert).
     pub mld_queries_in: u64,
     /// UDP datagrams to a multicast group delivered to at least one
     /// socket.
@@ -128,8 +129,8 @@ pub struct StackStats {
     /// not listen to, dropped.
     pub multicast_not_joined: u64,
     /// IGMP messages that failed to parse or whose checksum was wrong, and
-    /// MLD Queries from a source that is not link-local or with a hop
-    /// limit other than 1, dropped.
+    /// MLD Queries from a source that is not link-local, with a hop limit
+    /// other than 1 or without the Router Alert option, dropped.
     pub igmp_malformed: u64,
     /// Copies of our own datagrams to a group this host joined, taken
     /// back in (`IP_MULTICAST_LOOP`).

@@ -107,8 +107,8 @@ pub(crate) enum DropReason {
     MulticastNoSocket,
     /// An IGMP message that does not parse, or whose checksum is wrong.
     IgmpMalformed,
-    /// An MLD Query not from a link-local address or with a hop limit
-    /// other than 1 (RFC 3810 5.1.14, 6.2).
+    /// An MLD Query not from a link-local address, with a hop limit other
+    /// than 1, or without the MLD Router Alert (RFC 3810 5.1.14, 6.2).
     MldQueryInvalid,
 }
 
@@ -155,7 +155,7 @@ impl DropReason {
             Self::MulticastNotJoined => "multicast group not joined",
             Self::MulticastNoSocket => "no socket on the group's port",
             Self::IgmpMalformed => "malformed IGMP message",
-            Self::MldQueryInvalid => "MLD query not link-local or forwarded",
+            Self::MldQueryInvalid => "MLD query not link-local, forwarded, or without router alert",
         }
     }
 

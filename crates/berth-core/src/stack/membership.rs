@@ -15,9 +15,13 @@
 //! Reports go to 224.0.0.22 or ff02::16 with a TTL or hop limit of 1 and a
 //! Router Alert option, from one of our addresses (IGMP; 0.0.0.0 without
 //! one) or our link-local address (MLD; `::` without one, as Linux does
-//! when it has none). Not done: the IGMPv1/v2 and MLDv1 compatibility
-//! modes (RFC 3376 section 7, RFC 3810 section 8): older Queries are
-//! answered with v3 and v2 Reports all the same.
+//! when it has none). An MLD Query counts only from a link-local source,
+//! with hop limit 1 and the Router Alert (RFC 3810 section 6.2).
+//!
+//! Not done: the IGMPv1/v2 and MLDv1 compatibility modes (RFC 3376 section
+//! 7, RFC 3810 section 8): older Queries are answered with v3 and v2
+//! Reports all the same; an IGMPv3 Query without the Router Alert is
+//! acted on too (RFC 3376 section 9.1 says hosts SHOULD ignore it).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -193,7 +197,8 @@ impl Stack {
         }
     }
 
-    /// An MLD message (an ICMPv6 type 130 to 132 or 143).
+    /// An MLD message (an ICMPv6 type 130 to 132 or 143), in a packet with
+    /// `hop_limit` and the Router Alert value `router_alert`.
     pub(super) fn mld_input(
         &mut self,
         now: Instant,
@@ -201,6 +206,7 @@ impl Stack {
         dst: Ipv6Addr,
         bytes: &[u8],
         hop_limit: u8,
+        router_alert: Option<u16>,
     ) {
         let flow = Flow::Ip(IpAddr::V6(src), IpAddr::V6(dst));
         let Ok(packet) = mld::Packet::new_checked(bytes) else {
@@ -220,7 +226,13 @@ impl Stack {
         //# the IPv6 Source Address set to the unspecified address (::), or any
         //# other address that is not a valid IPv6 link-local address, it MUST
         //# silently discard the message and SHOULD log a warning.
-        if !src.is_unicast_link_local() || hop_limit != 1 {
+        //= https://www.rfc-editor.org/rfc/rfc3810#section-6.2
+        //# Upon reception of an MLD message that contains a Query, the node
+        //# checks if the source address of the message is a valid link-local
+        //# address, if the Hop Limit is set to 1, and if the Router Alert
+        //# option is present in the Hop-By-Hop Options header of the IPv6
+        //# packet.  If any of these checks fails, the packet is dropped.
+        if !src.is_unicast_link_local() || hop_limit != 1 || router_alert != Some(0) {
             self.dropped(DropReason::MldQueryInvalid, flow);
             return;
         }

@@ -681,10 +681,7 @@ impl Stack {
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
             IpProtocol::Icmp if src.is_ipv4() => self.icmpv4_input(now, src, dst, payload),
             IpProtocol::Igmp if src.is_ipv4() => self.igmp_input(now, src, dst, payload),
-            IpProtocol::Icmpv6 if src.is_ipv6() => {
-                let hop_limit = frame.get(7).copied().unwrap_or(0);
-                self.icmpv6_input(now, src, dst, payload, hop_limit);
-            }
+            IpProtocol::Icmpv6 if src.is_ipv6() => self.icmpv6_input(now, src, dst, payload, frame),
             _ => {
                 self.dropped(DropReason::UnknownProtocol, Flow::Ip(src, dst));
                 if self.is_local(dst) {

@@ -497,8 +497,10 @@ fn queries_are_answered_with_current_state_within_max_resp_time() {
     assert_eq!(s.stats().igmp_malformed, 1);
 }
 
-/// An MLDv2 General Query from `src`, with `hop_limit`.
-fn mld_query(src: Ipv6Addr, hop_limit: u8) -> Vec<u8> {
+/// An MLDv2 General Query from `src`, with `hop_limit`, behind a
+/// Hop-by-Hop header with the Router Alert or (`alert` false) only
+/// padding.
+fn mld_query(src: Ipv6Addr, hop_limit: u8, alert: bool) -> Vec<u8> {
     let repr = mld::Repr::Query(mld::Query {
         version: 2,
         max_resp_code: 1000,
@@ -520,7 +522,13 @@ fn mld_query(src: Ipv6Addr, hop_limit: u8) -> Vec<u8> {
         flow_label: 0,
     }
     .emit(&mut Ipv6Packet::new_unchecked(&mut packet[..40]));
-    packet[40..48].copy_from_slice(&mld::HOP_BY_HOP_ROUTER_ALERT);
+    if alert {
+        packet[40..48].copy_from_slice(&mld::HOP_BY_HOP_ROUTER_ALERT);
+    } else {
+        packet[40..48].copy_from_slice(&[58, 0, 1, 4, 0, 0, 0, 0]);
+    }
+    let ip = Ipv6Packet::new_checked(&packet[..]).unwrap();
+    assert_eq!(ip.router_alert(), alert.then_some(0));
     repr.emit(
         &mut mld::Packet::new_unchecked(&mut packet[48..]),
         src,
@@ -530,12 +538,13 @@ fn mld_query(src: Ipv6Addr, hop_limit: u8) -> Vec<u8> {
     packet
 }
 
-//= https://www.rfc-editor.org/rfc/rfc3810#section-5.1.14
+//= https://www.rfc-editor.org/rfc/rfc3810#section-6.2
 //= type=test
-//# If a node (router or host) receives a Query message with
-//# the IPv6 Source Address set to the unspecified address (::), or any
-//# other address that is not a valid IPv6 link-local address, it MUST
-//# silently discard the message and SHOULD log a warning.
+//# Upon reception of an MLD message that contains a Query, the node
+//# checks if the source address of the message is a valid link-local
+//# address, if the Hop Limit is set to 1, and if the Router Alert
+//# option is present in the Hop-By-Hop Options header of the IPv6
+//# packet.  If any of these checks fails, the packet is dropped.
 #[test]
 fn mld_queries_from_link_local_routers_only() {
     let mut s = Stack::new(config(vec![A6], 1));
@@ -546,11 +555,12 @@ fn mld_queries_from_link_local_routers_only() {
     let _ = run_timers(&mut s, now);
     let now = Instant::from_secs(60);
     let router: Ipv6Addr = "fe80::99".parse().unwrap();
-    s.handle_frame(now, &mld_query("2001:2::99".parse().unwrap(), 1));
-    s.handle_frame(now, &mld_query(router, 2));
+    s.handle_frame(now, &mld_query("2001:2::99".parse().unwrap(), 1, true));
+    s.handle_frame(now, &mld_query(router, 2, true));
+    s.handle_frame(now, &mld_query(router, 1, false));
     assert!(run_timers(&mut s, now).is_empty());
-    assert_eq!(s.stats().igmp_malformed, 2);
-    s.handle_frame(now, &mld_query(router, 1));
+    assert_eq!(s.stats().igmp_malformed, 3);
+    s.handle_frame(now, &mld_query(router, 1, true));
     let answers = run_timers(&mut s, now);
     assert_eq!(answers.len(), 1);
     assert!(answers[0].0 <= now + Duration::from_secs(1));

@@ -41,6 +41,16 @@ fn parse(bytes: &[u8], src: Ipv6Addr, dst: Ipv6Addr) -> Result<Repr<'_>> {
 #[test]
 fn deconstruct_report() {
     assert_eq!(REPORT_JOIN[40..48], HOP_BY_HOP_ROUTER_ALERT);
+    let ip = crate::wire::Ipv6Packet::new_checked(&REPORT_JOIN[..]).unwrap();
+    assert_eq!(ip.router_alert(), Some(0), "MLD's Router Alert (RFC 2711)");
+    let mut no_hbh = REPORT_JOIN;
+    no_hbh[6] = 58;
+    let ip = crate::wire::Ipv6Packet::new_checked(&no_hbh[..]).unwrap();
+    assert_eq!(ip.router_alert(), None);
+    let mut padded = REPORT_JOIN;
+    padded[42..48].copy_from_slice(&[1, 4, 0, 0, 0, 0]);
+    let ip = crate::wire::Ipv6Packet::new_checked(&padded[..]).unwrap();
+    assert_eq!(ip.router_alert(), None, "PadN only");
     let mld = &REPORT_JOIN[48..];
     let packet = Packet::new_checked(mld).unwrap();
     assert_eq!(packet.msg_type(), Message::MldReportV2);
