@@ -256,8 +256,10 @@ impl Query<'_> {
 
     /// How long a member may wait before it answers.
     pub fn max_resp_time(&self) -> Duration {
-        // RFC 2236 section 4: an IGMPv1 router's Query carries 0, and
-        // means 10 seconds (100 tenths).
+        //= https://www.rfc-editor.org/rfc/rfc2236#section-4
+        //# The IGMPv1 router will send General Queries with the Max
+        //# Response Time set to 0.  This MUST be interpreted as a value of
+        //# 100 (10 seconds).
         if self.version == 1 {
             return Duration::from_millis(10_000);
         }
