@@ -8,7 +8,8 @@
 //!
 //! Modules:
 //! - [`wire`]: zero-copy views and `Repr`s for Ethernet, ARP, IPv4, IPv6,
-//!   ICMPv4, ICMPv6, UDP and TCP, plus the Internet checksum.
+//!   ICMPv4, ICMPv6 (with MLD), IGMP, UDP and TCP, plus the Internet
+//!   checksum.
 //! - [`time`]: the core's notion of time.
 //! - [`tcp`]: TCP per connection (RFC 9293) and its building blocks.
 //! - [`stack`]: the host: addresses, the port table ([`demux`]), sockets,

@@ -113,4 +113,26 @@ pub struct StackStats {
     /// Packets the stack sent to itself (to a loopback address or one of
     /// its own) and took back in without the device.
     pub loopback_packets: u64,
+    /// IGMPv3 Membership Reports sent.
+    pub igmp_reports_out: u64,
+    /// MLDv2 Reports sent.
+    pub mld_reports_out: u64,
+    /// IGMP Membership Queries received.
+    pub igmp_queries_in: u64,
+    /// MLD Queries received (and valid: link-local source, hop limit 1,
+    /// Router Alert).
+    pub mld_queries_in: u64,
+    /// UDP datagrams to a multicast group delivered to at least one
+    /// socket.
+    pub multicast_in: u64,
+    /// Packets (or Ethernet frames) to a multicast group this host does
+    /// not listen to, dropped.
+    pub multicast_not_joined: u64,
+    /// IGMP messages that failed to parse or whose checksum was wrong, and
+    /// MLD Queries from a source that is not link-local, with a hop limit
+    /// other than 1 or without the Router Alert option, dropped.
+    pub igmp_malformed: u64,
+    /// Copies of our own datagrams to a group this host joined, taken
+    /// back in (`IP_MULTICAST_LOOP`).
+    pub multicast_loopback: u64,
 }

@@ -3,7 +3,7 @@
 //! berth downloads from Linux's `python3 -m http.server`, Linux `nc` sends
 //! 50 MiB to a berth discard server, 500 concurrent Linux clients, a 20 MiB
 //! transfer under 2% kernel-side loss (iptables `statistic`), refusal and
-//! half-close. Needs root: runs for real when `CI=true` (and fails if setup
+//! half-close, multicast both ways over TAP and TUN. Needs root: runs for real when `CI=true` (and fails if setup
 //! fails), skips with a printed reason elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -488,4 +488,134 @@ fn tap_routes_and_a_silent_neighbour() {
     s.shutdown(Shutdown::Write).unwrap();
     assert_eq!(linux.join().unwrap(), 7);
     drop(stack);
+}
+
+/// The kernel's and berth's sides of a multicast test: berth sends to a
+/// group a kernel socket joined, the kernel sends to a group a berth socket
+/// joined, over IPv4 and IPv6.
+fn multicast_with_the_kernel(tag: &str, net: u8, tap: bool) {
+    use std::net::{Ipv6Addr, SocketAddrV6};
+    let pid = std::process::id();
+    let ns = NetNs::create(&format!("berth-r{pid}-{tag}")).unwrap();
+    let name = format!("br{tag}{}", pid % 10_000);
+    let kernel4 = Ipv4Addr::new(198, 18, net, 1);
+    let berth4 = Ipv4Addr::new(198, 18, net, 2);
+    let kernel6: Ipv6Addr = format!("2001:2:0:{net}::1").parse().unwrap();
+    let berth6: Ipv6Addr = format!("2001:2:0:{net}::2").parse().unwrap();
+    let builder = NetStack::builder()
+        .addr(IpAddr::V4(berth4))
+        .addr(IpAddr::V6(berth6))
+        .seed(u64::from(pid));
+    let (stack, mut iface) = if tap {
+        let dev = berth_device::tap::TapDevice::create(&name, 1500).unwrap();
+        let iface = dev.iface().unwrap();
+        (builder.build(dev).unwrap(), iface)
+    } else {
+        let dev = TunDevice::create(&name, 1500).unwrap();
+        let iface = dev.iface().unwrap();
+        (builder.build(dev).unwrap(), iface)
+    };
+    iface.move_to_netns(ns.name()).unwrap();
+    iface.add_addr(IpAddr::V4(kernel4), 24).unwrap();
+    // No duplicate address detection: the address is usable at once.
+    ns.ip(&[
+        "addr",
+        "add",
+        &format!("{kernel6}/64"),
+        "dev",
+        &name,
+        "nodad",
+    ])
+    .unwrap();
+    iface.set_up().unwrap();
+    // The kernel sends to 239.0.0.0/8 through the device (IPv6 groups go
+    // by the scope id below).
+    ns.ip(&["route", "add", "239.0.0.0/8", "dev", &name])
+        .unwrap();
+    let shown = ns.ip(&["-o", "link", "show", "dev", &name]).unwrap();
+    let ifindex: u32 = shown.split(':').next().unwrap().trim().parse().unwrap();
+    let group4 = Ipv4Addr::new(239, 1, 2, 3);
+    let group6: Ipv6Addr = "ff15::1:2:3".parse().unwrap();
+    let bound = Some(std::time::Duration::from_secs(10));
+
+    // berth to the kernel: a kernel socket joins, berth sends.
+    let (k4, k6) = ns
+        .run(move || {
+            let k4 = std::net::UdpSocket::bind("0.0.0.0:7000").unwrap();
+            k4.join_multicast_v4(&group4, &kernel4).unwrap();
+            let k6 = std::net::UdpSocket::bind("[::]:7006").unwrap();
+            k6.join_multicast_v6(&group6, ifindex).unwrap();
+            (k4, k6)
+        })
+        .unwrap();
+    k4.set_read_timeout(bound).unwrap();
+    k6.set_read_timeout(bound).unwrap();
+    let b4 = berth::net::UdpSocket::bind(&stack, "0.0.0.0:0").unwrap();
+    let b6 = berth::net::UdpSocket::bind(&stack, "[::]:0").unwrap();
+    b4.send_to(b"from berth", (group4, 7000)).unwrap();
+    b6.send_to(b"from berth, v6", SocketAddr::new(group6.into(), 7006))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let (n, from) = k4.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"from berth");
+    assert_eq!(from.ip(), IpAddr::V4(berth4));
+    let (n, from) = k6.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"from berth, v6");
+    assert_eq!(from.ip(), IpAddr::V6(berth6));
+
+    // The kernel to berth: berth joins, a kernel socket sends.
+    let m4 = berth::net::UdpSocket::bind(&stack, "0.0.0.0:7100").unwrap();
+    let m6 = berth::net::UdpSocket::bind(&stack, "[::]:7106").unwrap();
+    m4.set_read_timeout(bound).unwrap();
+    m6.set_read_timeout(bound).unwrap();
+    m4.join_multicast_v4(&group4, &Ipv4Addr::UNSPECIFIED)
+        .unwrap();
+    m6.join_multicast_v6(&group6, 0).unwrap();
+    let (s4, s6) = ns
+        .run(move || {
+            let s4 = std::net::UdpSocket::bind((kernel4, 0)).unwrap();
+            let s6 = std::net::UdpSocket::bind(SocketAddr::new(kernel6.into(), 0)).unwrap();
+            (s4, s6)
+        })
+        .unwrap();
+    s4.send_to(b"from linux", (group4, 7100)).unwrap();
+    s6.send_to(
+        b"from linux, v6",
+        SocketAddrV6::new(group6, 7106, 0, ifindex),
+    )
+    .unwrap();
+    let (n, from) = m4.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"from linux");
+    assert_eq!(from.ip(), IpAddr::V4(kernel4));
+    let (n, from) = m6.recv_from(&mut buf).unwrap();
+    assert_eq!(&buf[..n], b"from linux, v6");
+    assert_eq!(from.ip(), IpAddr::V6(kernel6));
+    let stats = stack.stats();
+    assert!(
+        stats.igmp_reports_out >= 1 && stats.mld_reports_out >= 1,
+        "{stats:?}"
+    );
+    assert_eq!(stats.multicast_in, 2, "{stats:?}");
+    drop(stack);
+}
+
+/// Multicast with the kernel over TAP: berth's frames to a group reach a
+/// kernel socket that joined it (the group's Ethernet address, RFC 1112
+/// 6.4 and RFC 2464 7), and berth takes the kernel's frames to a group it
+/// joined.
+#[test]
+fn tap_multicast_both_ways_with_the_kernel() {
+    if !should_run("tap_multicast_both_ways_with_the_kernel") {
+        return;
+    }
+    multicast_with_the_kernel("m", 38, true);
+}
+
+/// The same over TUN (raw IP packets).
+#[test]
+fn tun_multicast_both_ways_with_the_kernel() {
+    if !should_run("tun_multicast_both_ways_with_the_kernel") {
+        return;
+    }
+    multicast_with_the_kernel("n", 39, false);
 }

@@ -91,6 +91,9 @@ pub(crate) struct PortTable {
     tcp_listeners: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_bound: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_connected: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    /// UDP sockets bound with `SO_REUSEADDR`, sharing their address, in
+    /// the order they were bound.
+    udp_shared: HashMap<SocketAddr, Vec<SocketHandle>, KeyedHasher>,
     /// TCP sockets bound but neither listening nor connected, with their
     /// `SO_REUSEADDR`: they hold their port and receive nothing. Few and
     /// short-lived, so a list.
@@ -109,6 +112,7 @@ impl PortTable {
             tcp_listeners: HashMap::with_hasher(h),
             udp_bound: HashMap::with_hasher(h),
             udp_connected: HashMap::with_hasher(h),
+            udp_shared: HashMap::with_hasher(h),
             tcp_bound: Vec::new(),
             tcp_transparent: None,
             udp_transparent: None,
@@ -145,12 +149,28 @@ impl PortTable {
     }
 
     pub(crate) fn lookup_udp(&self, local: SocketAddr, remote: SocketAddr) -> Option<SocketHandle> {
+        // Of sockets sharing an address, the one bound last (Linux).
+        let shared = |at: SocketAddr| self.udp_shared.get(&at).and_then(|v| v.last());
         self.udp_connected
             .get(&(local, remote))
             .or_else(|| self.udp_bound.get(&local))
+            .or_else(|| shared(local))
             .or_else(|| self.udp_bound.get(&wildcard(local)))
+            .or_else(|| shared(wildcard(local)))
             .or(self.udp_transparent.as_ref())
             .copied()
+    }
+
+    /// Every UDP socket bound to `group`'s port on the wildcard address or
+    /// on the group itself: those a datagram to the group goes to.
+    pub(crate) fn udp_group_targets(&self, group: SocketAddr) -> Vec<SocketHandle> {
+        [group, wildcard(group)]
+            .into_iter()
+            .flat_map(|at| {
+                let shared = self.udp_shared.get(&at).into_iter().flatten();
+                self.udp_bound.get(&at).into_iter().chain(shared).copied()
+            })
+            .collect()
     }
 
     /// Whether a transparent socket of either protocol exists: only then
@@ -305,19 +325,41 @@ impl PortTable {
 
     pub(crate) fn udp_port_taken(&self, local: SocketAddr) -> bool {
         if local.ip().is_unspecified() {
-            return self
-                .udp_bound
-                .keys()
-                .any(|a| a.port() == local.port() && a.is_ipv4() == local.is_ipv4());
+            return self.udp_bound.keys().any(|&a| overlaps(a, local))
+                || self.udp_shared.keys().any(|&a| overlaps(a, local));
         }
-        self.udp_bound.contains_key(&local) || self.udp_bound.contains_key(&wildcard(local))
+        [local, wildcard(local)]
+            .iter()
+            .any(|a| self.udp_bound.contains_key(a) || self.udp_shared.contains_key(a))
     }
 
-    pub(crate) fn bind_udp(&mut self, local: SocketAddr, h: SocketHandle) -> Result<(), BindError> {
-        if self.udp_port_taken(local) {
+    /// Binds `h` at `local`; with `reuse` (`SO_REUSEADDR`) alongside other
+    /// such sockets, but never over or under one without it.
+    pub(crate) fn bind_udp(
+        &mut self,
+        local: SocketAddr,
+        reuse: bool,
+        h: SocketHandle,
+    ) -> Result<(), BindError> {
+        if !reuse {
+            if self.udp_port_taken(local) {
+                return Err(BindError::AddrInUse);
+            }
+            self.udp_bound.insert(local, h);
+            return Ok(());
+        }
+        let exclusive = if local.ip().is_unspecified() {
+            self.udp_bound.keys().any(|&a| overlaps(a, local))
+        } else {
+            self.udp_bound.contains_key(&local) || self.udp_bound.contains_key(&wildcard(local))
+        };
+        if exclusive {
             return Err(BindError::AddrInUse);
         }
-        self.udp_bound.insert(local, h);
+        let sharing = self.udp_shared.entry(local).or_default();
+        if !sharing.contains(&h) {
+            sharing.push(h);
+        }
         Ok(())
     }
 
@@ -329,6 +371,12 @@ impl PortTable {
     ) {
         if self.udp_bound.get(&local) == Some(&h) {
             self.udp_bound.remove(&local);
+        }
+        if let Some(sharing) = self.udp_shared.get_mut(&local) {
+            sharing.retain(|&s| s != h);
+            if sharing.is_empty() {
+                self.udp_shared.remove(&local);
+            }
         }
         if let Some(remote) = remote
             && self.udp_connected.get(&(local, remote)) == Some(&h)

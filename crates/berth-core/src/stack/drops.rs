@@ -101,6 +101,15 @@ pub(crate) enum DropReason {
     FragTimeout,
     /// The queue of ready-made packets (resets, ICMP, UDP) is full.
     OutQueueFull,
+    /// To a multicast group (or its Ethernet address) no socket joined.
+    MulticastNotJoined,
+    /// A datagram to a joined group's port that no socket is bound to.
+    MulticastNoSocket,
+    /// An IGMP message that does not parse, or whose checksum is wrong.
+    IgmpMalformed,
+    /// An MLD Query not from a link-local address, with a hop limit other
+    /// than 1, or without the MLD Router Alert (RFC 3810 5.1.14, 6.2).
+    MldQueryInvalid,
 }
 
 impl DropReason {
@@ -143,6 +152,10 @@ impl DropReason {
             Self::FragMalformed => "malformed fragment",
             Self::FragTimeout => "reassembly timed out",
             Self::OutQueueFull => "output queue full",
+            Self::MulticastNotJoined => "multicast group not joined",
+            Self::MulticastNoSocket => "no socket on the group's port",
+            Self::IgmpMalformed => "malformed IGMP message",
+            Self::MldQueryInvalid => "MLD query not link-local, forwarded, or without router alert",
         }
     }
 
@@ -185,6 +198,10 @@ impl DropReason {
                 | Self::IcmpRateLimited
                 | Self::FragDuplicate
                 | Self::FragMalformed
+                | Self::MulticastNotJoined
+                | Self::MulticastNoSocket
+                | Self::IgmpMalformed
+                | Self::MldQueryInvalid
         )
     }
 
@@ -225,6 +242,9 @@ impl DropReason {
             Self::FragMalformed => &mut s.frag_malformed,
             Self::FragTimeout => &mut s.frag_timeouts,
             Self::OutQueueFull => &mut s.out_queue_full,
+            Self::MulticastNotJoined => &mut s.multicast_not_joined,
+            Self::MulticastNoSocket => &mut s.udp_no_socket,
+            Self::IgmpMalformed | Self::MldQueryInvalid => &mut s.igmp_malformed,
         }
     }
 }

@@ -50,25 +50,11 @@ fn ip_destination(packet: &[u8]) -> Option<IpAddr> {
 }
 
 impl Stack {
-    fn our_mac(&self) -> Option<EthernetAddress> {
+    pub(super) fn our_mac(&self) -> Option<EthernetAddress> {
         match self.cfg.medium {
             Medium::Ethernet(mac) => Some(mac),
             Medium::Ip => None,
         }
-    }
-
-    /// Whether `ip` is a multicast group this host listens to on the
-    /// Ethernet medium: all-nodes, or the solicited-node group of one of
-    /// our IPv6 addresses.
-    pub(super) fn is_our_multicast(&self, ip: IpAddr) -> bool {
-        let IpAddr::V6(ip) = ip else { return false };
-        self.our_mac().is_some()
-            && (ip == Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1)
-                || self
-                    .cfg
-                    .addrs
-                    .iter()
-                    .any(|a| matches!(a, IpAddr::V6(a) if solicited_node(*a) == ip)))
     }
 
     pub(super) fn ethernet_input(&mut self, now: Instant, frame: &[u8]) {
@@ -82,6 +68,12 @@ impl Stack {
         let dst = packet.dst_addr();
         if dst != our_mac && !dst.is_multicast() {
             self.dropped(DropReason::NotForUs, Flow::Unknown);
+            return;
+        }
+        // A group's frame only if we listen to a group that maps to it
+        // (what a NIC's multicast filter would pass).
+        if dst.is_multicast() && !self.accepts_group_mac(dst) {
+            self.dropped(DropReason::MulticastNotJoined, Flow::Unknown);
             return;
         }
         match packet.ethertype() {

@@ -136,11 +136,19 @@ impl Stack {
         src: IpAddr,
         dst: IpAddr,
         bytes: &[u8],
-        hop_limit: u8,
+        frame: &[u8],
     ) {
         let (IpAddr::V6(src6), IpAddr::V6(dst6)) = (src, dst) else {
             return;
         };
+        let hop_limit = frame.get(7).copied().unwrap_or(0);
+        if crate::wire::icmpv6::mld::is_mld(IpProtocol::Icmpv6, bytes) {
+            let router_alert = Ipv6Packet::new_checked(frame)
+                .ok()
+                .and_then(|p| p.router_alert());
+            self.mld_input(now, src6, dst6, bytes, hop_limit, router_alert);
+            return;
+        }
         let Ok(packet) = Icmpv6Packet::new_checked(bytes) else {
             self.dropped(DropReason::IcmpMalformed, Flow::Ip(src, dst));
             return;

@@ -24,6 +24,12 @@
 //! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
 //! touches only the connections that are due.
 //!
+//! Multicast: UDP sockets join groups ([`Stack::udp_join_multicast_v4`],
+//! [`Stack::udp_join_multicast_v6`]); the host tells the routers with
+//! IGMPv3 (RFC 3376) and MLDv2 (RFC 3810) Reports (`membership.rs`) and
+//! delivers a group's datagrams to every socket on their port
+//! (`multicast.rs`).
+//!
 //! Transparent sockets ([`Stack::tcp_listen_transparent`],
 //! [`Stack::udp_bind_transparent`]) take TCP and UDP to addresses that are
 //! not ours, for a proxy that relays each flow to where it was going; without
@@ -37,6 +43,8 @@ mod fragment;
 mod gso;
 mod icmp;
 mod loopback;
+mod membership;
+mod multicast;
 mod neighbor;
 mod output;
 mod route;
@@ -241,6 +249,11 @@ pub struct Stack {
     link_out: VecDeque<Vec<u8>>,
     /// IP to MAC (Ethernet medium).
     neighbors: neighbor::NeighborCache,
+    /// The multicast groups joined, and their Reports' timers.
+    groups: multicast::Groups,
+    /// Copies of our own datagrams to groups we joined, to take back in
+    /// (`multicast.rs`).
+    mcast_loop: VecDeque<Vec<u8>>,
     events: VecDeque<SocketEvent>,
     icmp: IcmpBucket,
     ip_ident: u16,
@@ -311,6 +324,8 @@ impl Stack {
             tx_hop_limit: None,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
+            groups: multicast::Groups::default(),
+            mcast_loop: VecDeque::new(),
             events: VecDeque::new(),
             icmp: IcmpBucket {
                 tokens: burst,
@@ -396,6 +411,10 @@ impl Stack {
                 && Self::transparent_dst_ok(dst))
         {
             return true;
+        }
+        if dst.is_multicast() {
+            self.dropped(DropReason::MulticastNotJoined, Flow::Ip(src, dst));
+            return false;
         }
         self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
         false
@@ -627,7 +646,16 @@ impl Stack {
         payload: &[u8],
         frame: &[u8],
     ) {
+        if dst.is_multicast() && protocol == IpProtocol::Tcp {
+            //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.3.10
+            //# A TCP implementation MUST silently discard an incoming SYN
+            //# segment that is addressed to a broadcast or multicast
+            //# address.
+            self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
+            return;
+        }
         if !self.is_local(dst)
+            && !dst.is_multicast()
             && !matches!(
                 protocol,
                 IpProtocol::Tcp | IpProtocol::Udp | IpProtocol::Icmp | IpProtocol::Icmpv6
@@ -652,10 +680,8 @@ impl Stack {
             }
             IpProtocol::Udp => self.udp_input(now, src, dst, payload, frame),
             IpProtocol::Icmp if src.is_ipv4() => self.icmpv4_input(now, src, dst, payload),
-            IpProtocol::Icmpv6 if src.is_ipv6() => {
-                let hop_limit = frame.get(7).copied().unwrap_or(0);
-                self.icmpv6_input(now, src, dst, payload, hop_limit);
-            }
+            IpProtocol::Igmp if src.is_ipv4() => self.igmp_input(now, src, dst, payload),
+            IpProtocol::Icmpv6 if src.is_ipv6() => self.icmpv6_input(now, src, dst, payload, frame),
             _ => {
                 self.dropped(DropReason::UnknownProtocol, Flow::Ip(src, dst));
                 if self.is_local(dst) {
@@ -736,7 +762,7 @@ impl Stack {
                 Ok(())
             }
             Some(Socket::Udp(_)) => {
-                self.close_udp(handle);
+                self.close_udp(now, handle);
                 Ok(())
             }
             Some(Socket::Bound(_)) => {

@@ -172,6 +172,7 @@ impl Stack {
     /// The next IP packet for the device, whatever the medium: packets
     /// to this host itself are taken back in on the way (`loopback.rs`).
     pub(super) fn poll_ip(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+        self.multicast_loop_input(now);
         loop {
             let n = self.poll_ip_any(now, buf)?;
             if !self.loop_back(now, buf.get(..n).unwrap_or(&[])) {
@@ -287,16 +288,22 @@ impl Stack {
     /// discards it).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
-        [sockets, self.frag_poll_at(), self.neighbors.poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            sockets,
+            self.frag_poll_at(),
+            self.neighbors.poll_at(),
+            self.groups.poll_at(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Runs every timer due at `now`: O(k log n) for k due entries.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.neighbor_timeout(now);
         self.frag_timeout(now);
+        self.membership_timeout(now);
         let mut due = Vec::new();
         while let Some(&Reverse((at, h))) = self.timers.peek() {
             if at > now {

@@ -78,6 +78,10 @@ impl Stack {
             // (Linux adds fe80::/64 to each).
             || matches!(dst, IpAddr::V4(v4) if v4.is_broadcast())
             || matches!(dst, IpAddr::V6(v6) if v6.is_unicast_link_local())
+            // A group is reached on the device, route or not: Linux needs
+            // a route or IP_MULTICAST_IF to choose the interface, and a
+            // stack has one.
+            || dst.is_multicast()
     }
 }
 

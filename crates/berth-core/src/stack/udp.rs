@@ -4,7 +4,8 @@
 //! ([`Stack::udp_bind_transparent`]) receives datagrams to any address and
 //! port nothing else claims, tells the original destination of each
 //! ([`Stack::udp_recv_from_orig`]) and answers from it
-//! ([`Stack::udp_send_from`]).
+//! ([`Stack::udp_send_from`]). Datagrams to and from multicast groups:
+//! `multicast.rs`.
 
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
@@ -80,6 +81,49 @@ pub(super) struct UdpSocket {
     broadcast: bool,
     /// `IP_TTL` / `IPV6_UNICAST_HOPS` of its datagrams (else the stack's).
     pub(super) ttl: Option<u8>,
+    /// Groups joined, loop and TTL of its datagrams to groups.
+    pub(super) mcast: super::multicast::SocketMulticast,
+    /// `SO_REUSEADDR`: it shares its address with other such sockets.
+    reuse: bool,
+}
+
+impl UdpSocket {
+    fn new(local: SocketAddr, transparent: bool, reuse: bool) -> Self {
+        Self {
+            local,
+            remote: None,
+            rx: VecDeque::new(),
+            drops: 0,
+            transparent,
+            error: None,
+            broadcast: false,
+            ttl: None,
+            mcast: super::multicast::SocketMulticast::default(),
+            reuse,
+        }
+    }
+
+    /// Whether it is connected to a peer other than `remote`.
+    pub(super) fn is_connected_elsewhere(&self, remote: SocketAddr) -> bool {
+        self.remote.is_some_and(|r| r != remote)
+    }
+
+    /// Queues a datagram from `remote` to `local`, unless the queue holds
+    /// `limit` already (then it counts a drop and says so).
+    pub(super) fn queue(
+        &mut self,
+        limit: usize,
+        remote: SocketAddr,
+        local: SocketAddr,
+        data: &[u8],
+    ) -> bool {
+        if self.rx.len() >= limit {
+            self.drops += 1;
+            return false;
+        }
+        self.rx.push_back((remote, local, data.to_vec()));
+        true
+    }
 }
 
 impl Stack {
@@ -90,9 +134,29 @@ impl Stack {
         }
     }
 
-    /// Binds a UDP socket; port 0 picks an ephemeral port.
+    /// Binds a UDP socket; port 0 picks an ephemeral port. The address is
+    /// unspecified, one of ours, or a multicast group (then only datagrams
+    /// to that group arrive, as on Linux; they are sent from one of ours).
     pub fn udp_bind(&mut self, local: SocketAddr) -> Result<SocketHandle, SocketError> {
-        if !local.ip().is_unspecified() && !self.is_local(local.ip()) {
+        self.udp_bind_with(local, false)
+    }
+
+    /// [`Stack::udp_bind`] with `SO_REUSEADDR`: any number of sockets bound
+    /// this way share an address and port (Linux lets UDP sockets that all
+    /// set it bind the same one). Each gets its copy of a datagram to a
+    /// multicast group; a unicast one goes to the socket bound last, as on
+    /// Linux.
+    pub fn udp_bind_reuseaddr(&mut self, local: SocketAddr) -> Result<SocketHandle, SocketError> {
+        self.udp_bind_with(local, true)
+    }
+
+    fn udp_bind_with(
+        &mut self,
+        local: SocketAddr,
+        reuse: bool,
+    ) -> Result<SocketHandle, SocketError> {
+        let ip = local.ip();
+        if !ip.is_unspecified() && !self.is_local(ip) && !ip.is_multicast() {
             return Err(SocketError::AddrNotAvailable);
         }
         self.alloc_check()?;
@@ -107,17 +171,10 @@ impl Stack {
         } else {
             local
         };
-        let h = self.sockets.insert(Socket::Udp(UdpSocket {
-            local,
-            remote: None,
-            rx: VecDeque::new(),
-            drops: 0,
-            transparent: false,
-            error: None,
-            broadcast: false,
-            ttl: None,
-        }));
-        if self.ports.bind_udp(local, h).is_err() {
+        let h = self
+            .sockets
+            .insert(Socket::Udp(UdpSocket::new(local, false, reuse)));
+        if self.ports.bind_udp(local, reuse, h).is_err() {
             self.sockets.remove(h);
             return Err(SocketError::AddrInUse);
         }
@@ -132,16 +189,10 @@ impl Stack {
     /// a second); its own `local_addr` is `0.0.0.0:0`.
     pub fn udp_bind_transparent(&mut self) -> Result<SocketHandle, SocketError> {
         self.alloc_check()?;
-        let h = self.sockets.insert(Socket::Udp(UdpSocket {
-            local: SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
-            remote: None,
-            rx: VecDeque::new(),
-            drops: 0,
-            transparent: true,
-            error: None,
-            broadcast: false,
-            ttl: None,
-        }));
+        let unspecified = SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
+        let h = self
+            .sockets
+            .insert(Socket::Udp(UdpSocket::new(unspecified, true, false)));
         if self.ports.bind_udp_transparent(h).is_err() {
             self.sockets.remove(h);
             return Err(SocketError::AddrInUse);
@@ -152,7 +203,7 @@ impl Stack {
     /// Connects a UDP socket: `udp_send` goes to `remote`, and only its
     /// datagrams are received.
     pub fn udp_connect(&mut self, h: SocketHandle, remote: SocketAddr) -> Result<(), SocketError> {
-        if !Self::remote_ok(remote) {
+        if !Self::udp_remote_ok(remote) {
             return Err(SocketError::InvalidInput);
         }
         let u = self.udp_mut(h)?;
@@ -173,9 +224,10 @@ impl Stack {
         }
         let u = self.udp_mut(h)?;
         let old = u.remote.replace(remote);
+        let reuse = u.reuse;
         if let Some(old) = old {
             self.ports.unbind_udp(local, Some(old), h);
-            let _ = self.ports.bind_udp(local, h);
+            let _ = self.ports.bind_udp(local, reuse, h);
         }
         self.ports.connect_udp(local, remote, h);
         Ok(())
@@ -200,7 +252,7 @@ impl Stack {
         payload: &mut UdpPayload,
         remote: SocketAddr,
     ) -> Result<usize, SocketError> {
-        if !Self::remote_ok(remote) {
+        if !Self::udp_remote_ok(remote) {
             return Err(SocketError::InvalidInput);
         }
         let u = self.udp_mut(h)?;
@@ -220,7 +272,9 @@ impl Stack {
         if !self.routable(remote.ip()) {
             return Err(SocketError::NetworkUnreachable);
         }
-        let src_ip = if local.ip().is_unspecified() {
+        // A socket bound to a group sends from one of our addresses
+        // (Linux's `inet_bind` leaves the source to the route).
+        let src_ip = if local.ip().is_unspecified() || local.ip().is_multicast() {
             self.source_for(remote.ip())
                 .ok_or(SocketError::AddrNotAvailable)?
         } else if local.is_ipv4() == remote.is_ipv4() {
@@ -231,8 +285,33 @@ impl Stack {
         if !self.may_send_from(src_ip, remote.ip()) {
             return Err(SocketError::InvalidInput);
         }
-        let ttl = self.udp_mut(h)?.ttl;
-        self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload, ttl)
+        let u = self.udp_mut(h)?;
+        let group = remote.ip();
+        if !group.is_multicast() {
+            let ttl = u.ttl;
+            return self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload, ttl);
+        }
+        let (looped, ttl) = (u.mcast.loops(group), u.mcast.ttl(group));
+        let from = self.out.len();
+        let n = self.udp_emit(
+            SocketAddr::new(src_ip, local.port()),
+            remote,
+            payload,
+            Some(ttl),
+        )?;
+        self.multicast_sent(from, group, looped, ttl);
+        Ok(n)
+    }
+
+    /// Whether a UDP datagram may go to `remote`: a port and an address,
+    /// which may be a multicast group.
+    fn udp_remote_ok(remote: SocketAddr) -> bool {
+        remote.port() != 0 && !remote.ip().is_unspecified()
+    }
+
+    /// The socket's local address.
+    pub(super) fn udp_local(&mut self, h: SocketHandle) -> Result<SocketAddr, SocketError> {
+        Ok(self.udp_mut(h)?.local)
     }
 
     /// Sends one datagram from `from` (any unicast address and port: the
@@ -476,7 +555,8 @@ impl Stack {
         self.push_event(h, Readiness::WRITABLE);
     }
 
-    pub(super) fn close_udp(&mut self, h: SocketHandle) {
+    pub(super) fn close_udp(&mut self, now: Instant, h: SocketHandle) {
+        self.leave_all(now, h);
         if let Some(Socket::Udp(u)) = self.sockets.remove(h) {
             if u.transparent {
                 self.ports.unbind_udp_transparent(h);
@@ -505,6 +585,10 @@ impl Stack {
         let local = SocketAddr::new(dst, repr.dst_port);
         let remote = SocketAddr::new(src, repr.src_port);
         let flow = Flow::Ports { local, remote };
+        if dst.is_multicast() {
+            self.udp_multicast_input(local, remote, &repr);
+            return;
+        }
         if !self.is_local(dst) {
             // Another host's address: only while a transparent socket
             // exists, and never a port unreachable from a host we are not.
@@ -523,16 +607,14 @@ impl Stack {
         let Some(Socket::Udp(u)) = self.sockets.get_mut(h) else {
             return;
         };
-        if u.remote.is_some_and(|r| r != remote) {
+        if u.is_connected_elsewhere(remote) {
             self.dropped(DropReason::UdpOtherPeer, flow);
             return;
         }
-        if u.rx.len() >= limit {
-            u.drops += 1;
+        if !u.queue(limit, remote, local, repr.payload) {
             self.dropped(DropReason::UdpQueueFull, flow);
             return;
         }
-        u.rx.push_back((remote, local, repr.payload.to_vec()));
         if u.transparent {
             self.transparent.udp_in += 1;
         }

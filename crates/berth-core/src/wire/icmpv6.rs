@@ -14,12 +14,13 @@
 //! unspecified sources); the IP Hop Limit of 255 and the link-local source of
 //! a Router Advertisement are the stack's to check. Link-layer addresses are
 //! Ethernet addresses as plain `[u8; 6]`. Redirect (137), MLD and unknown
-//! types parse as [`Error::Unsupported`].
+//! types parse as [`Error::Unsupported`]; MLD messages are [`mld::Repr`]'s.
 
 use std::net::Ipv6Addr;
 
 use super::{Error, IpProtocol, Result, TxChecksum, checksum, ipv6};
 
+pub mod mld;
 pub mod ndp;
 mod repr;
 
@@ -117,6 +118,12 @@ code_enum! {
         EchoRequest = 128,
         /// Echo Reply (129).
         EchoReply = 129,
+        /// Multicast Listener Query (130, RFC 2710 and RFC 3810).
+        MldQuery = 130,
+        /// Version 1 Multicast Listener Report (131, RFC 2710).
+        MldReport = 131,
+        /// Multicast Listener Done (132, RFC 2710).
+        MldDone = 132,
         /// Router Solicitation (133).
         RouterSolicit = 133,
         /// Router Advertisement (134).
@@ -127,6 +134,8 @@ code_enum! {
         NeighborAdvert = 136,
         /// Redirect (137).
         Redirect = 137,
+        /// Version 2 Multicast Listener Report (143, RFC 3810).
+        MldReportV2 = 143,
     }
 }
 

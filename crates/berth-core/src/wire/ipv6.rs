@@ -30,7 +30,7 @@ mod extensions;
 pub use extensions::{
     Discard, DiscardReason, ExtensionsWalk, FRAGMENT_HEADER_LEN, FragmentHeader, OptionAction,
 };
-use extensions::{Mode, is_jumbogram, walk};
+use extensions::{Mode, is_jumbogram, router_alert, walk};
 
 mod field {
     use core::ops::Range;
@@ -193,6 +193,16 @@ impl<T: AsRef<[u8]>> Packet<T> {
             });
         }
         walk(first, self.payload(), Mode::Strict)
+    }
+
+    /// The value of the Router Alert option (RFC 2711) when the packet
+    /// starts with a Hop-by-Hop header that holds one: 0 for an MLD
+    /// message.
+    pub fn router_alert(&self) -> Option<u16> {
+        if self.next_header() != IpProtocol::HopByHop {
+            return None;
+        }
+        router_alert(self.payload())
     }
 }
 

@@ -19,7 +19,9 @@
 //! Parsing never panics on any input: it returns [`Error`], the one error type
 //! of this module. The formats: [`ethernet`] (Ethernet II), [`arp`] (RFC 826),
 //! [`ipv4`] (RFC 791), [`ipv6`] (RFC 8200), [`icmpv4`] (RFC 792, RFC 1191),
-//! [`icmpv6`] (RFC 4443, RFC 4861), [`udp`] (RFC 768), [`tcp`] (RFC 9293,
+//! [`icmpv6`] (RFC 4443, RFC 4861, with MLDv2 of RFC 3810 in
+//! [`icmpv6::mld`]), [`igmp`] (RFC 3376) and the [`group_record`]s their
+//! Reports share, [`udp`] (RFC 768), [`tcp`] (RFC 9293,
 //! RFC 7323, RFC 2018), and the Internet [`checksum`] (RFC 1071, RFC 1624).
 //! [`display`] prints any of them on one line, the way tcpdump does.
 
@@ -27,8 +29,10 @@ pub mod arp;
 pub mod checksum;
 pub mod display;
 pub mod ethernet;
+pub mod group_record;
 pub mod icmpv4;
 pub mod icmpv6;
+pub mod igmp;
 pub mod ipv4;
 pub mod ipv6;
 pub mod tcp;
@@ -42,10 +46,15 @@ pub use display::{PrettyArp, PrettyEthernet, PrettyIp};
 pub use ethernet::{
     Address as EthernetAddress, EtherType, Packet as EthernetPacket, Repr as EthernetRepr,
 };
+pub use group_record::{
+    GroupAddr, Record as GroupRecord, RecordType as GroupRecordType, Records as GroupRecords,
+    RecordsBuf as GroupRecordsBuf,
+};
 pub use icmpv4::{
     DstUnreachable as Icmpv4DstUnreachable, Message as Icmpv4Message, Packet as Icmpv4Packet,
     Repr as Icmpv4Repr, TimeExceeded as Icmpv4TimeExceeded,
 };
+pub use igmp::{Packet as IgmpPacket, Query as IgmpQuery, Repr as IgmpRepr};
 pub use ipv4::{Ecn, Packet as Ipv4Packet, Repr as Ipv4Repr};
 pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr};
 pub use tcp_option::{Iter as TcpOptionIter, TcpOption};
@@ -95,6 +104,8 @@ pub enum IpProtocol {
     HopByHop,
     /// ICMP for IPv4 (1).
     Icmp,
+    /// IGMP (2).
+    Igmp,
     /// TCP (6).
     Tcp,
     /// UDP (17).
@@ -122,6 +133,7 @@ impl From<u8> for IpProtocol {
         match value {
             0 => Self::HopByHop,
             1 => Self::Icmp,
+            2 => Self::Igmp,
             6 => Self::Tcp,
             17 => Self::Udp,
             43 => Self::Ipv6Route,
@@ -141,6 +153,7 @@ impl From<IpProtocol> for u8 {
         match value {
             IpProtocol::HopByHop => 0,
             IpProtocol::Icmp => 1,
+            IpProtocol::Igmp => 2,
             IpProtocol::Tcp => 6,
             IpProtocol::Udp => 17,
             IpProtocol::Ipv6Route => 43,
@@ -160,6 +173,7 @@ impl fmt::Display for IpProtocol {
         match self {
             Self::HopByHop => f.write_str("hop-by-hop"),
             Self::Icmp => f.write_str("icmp"),
+            Self::Igmp => f.write_str("igmp"),
             Self::Tcp => f.write_str("tcp"),
             Self::Udp => f.write_str("udp"),
             Self::Ipv6Route => f.write_str("ipv6-route"),

@@ -1,7 +1,7 @@
 //! [`UdpSocket`], as in `std::net`.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -174,6 +174,124 @@ impl UdpSocket {
             sock: self.sock.clone(),
             peer: self.peer.clone(),
         })
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` (`IP_ADD_MEMBERSHIP`) on
+    /// the interface whose address is `interface`: `0.0.0.0` or one of
+    /// the stack's addresses, which all name its one device. The first
+    /// socket of the stack to join a group sends an IGMPv3 Report (RFC
+    /// 3376). From then on the group's datagrams to this socket's port
+    /// arrive here, and at every other socket of the stack bound to that
+    /// port, as on Linux.
+    ///
+    /// Errors, as Linux's: `InvalidInput` if `multiaddr` is not multicast,
+    /// `AddrInUse` if this socket joined it already, `AddrNotAvailable` for
+    /// an `interface` that is not the stack's (Linux: ENODEV),
+    /// `OutOfMemory` past 20 groups on one socket (ENOBUFS).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use berth::{NetStack, net::UdpSocket};
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// # fn main() -> std::io::Result<()> {
+    /// let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let a = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// let b = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let group = Ipv4Addr::new(239, 1, 2, 3);
+    /// let member = UdpSocket::bind(&a, "0.0.0.0:5000")?;
+    /// member.join_multicast_v4(&group, &Ipv4Addr::UNSPECIFIED)?;
+    /// let sender = UdpSocket::bind(&b, "0.0.0.0:0")?;
+    /// sender.send_to(b"hello, group", (group, 5000))?;
+    /// let mut buf = [0; 32];
+    /// let (n, from) = member.recv_from(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"hello, group");
+    /// assert_eq!(from.ip().to_string(), "198.18.0.1");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        let (h, group, interface) = (self.sock.handle, *multiaddr, *interface);
+        self.sock
+            .call(|s, now| s.udp_join_multicast_v4(now, h, group, interface))
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` (`IPV6_JOIN_GROUP`) on
+    /// interface index `interface`: 0, the stack's one device (another
+    /// index is `AddrNotAvailable`; Linux: ENODEV). The first socket of
+    /// the stack to join sends an MLDv2 Report (RFC 3810). Errors
+    /// otherwise as [`join_multicast_v4`](Self::join_multicast_v4); an IPv4
+    /// socket cannot join (`InvalidInput`).
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        let (h, group) = (self.sock.handle, *multiaddr);
+        self.sock
+            .call(|s, now| s.udp_join_multicast_v6(now, h, group, interface))
+    }
+
+    /// Leaves the IPv4 group `multiaddr` (`IP_DROP_MEMBERSHIP`):
+    /// `AddrNotAvailable` if this socket has not joined it. The last
+    /// socket of the stack to leave sends an IGMPv3 Report. Closing the
+    /// socket leaves its groups too.
+    pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
+        let (h, group, interface) = (self.sock.handle, *multiaddr, *interface);
+        self.sock
+            .call(|s, now| s.udp_leave_multicast_v4(now, h, group, interface))
+    }
+
+    /// Leaves the IPv6 group `multiaddr` (`IPV6_LEAVE_GROUP`):
+    /// `AddrNotAvailable` if this socket has not joined it, `InvalidInput`
+    /// if it is not multicast (both as Linux).
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        let (h, group) = (self.sock.handle, *multiaddr);
+        self.sock
+            .call(|s, now| s.udp_leave_multicast_v6(now, h, group, interface))
+    }
+
+    /// Whether this socket's datagrams to an IPv4 group the stack joined
+    /// are delivered to the stack's own sockets too (`IP_MULTICAST_LOOP`,
+    /// on by default).
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock
+            .call(|s, _| s.udp_set_multicast_loop(h, false, on))
+    }
+
+    /// `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_loop(h, false))
+    }
+
+    /// `IPV6_MULTICAST_LOOP`, as [`set_multicast_loop_v4`](Self::set_multicast_loop_v4)
+    /// for IPv6 groups (on by default).
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_multicast_loop(h, true, on))
+    }
+
+    /// `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_loop(h, true))
+    }
+
+    /// The TTL of this socket's datagrams to IPv4 groups
+    /// (`IP_MULTICAST_TTL`): 0 to 255, 1 by default so that they stay on
+    /// the link; 0 keeps them on this stack (its own sockets get them
+    /// through the loop). Above 255 is `InvalidInput`. IPv6 datagrams to
+    /// a group leave with hop limit 1 (Linux's `IPV6_MULTICAST_HOPS`
+    /// default; std has no setter for it).
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_multicast_ttl(h, ttl))
+    }
+
+    /// `IP_MULTICAST_TTL` (1 unless set).
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_ttl(h))
     }
 }
 

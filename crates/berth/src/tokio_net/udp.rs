@@ -6,7 +6,7 @@ mod readiness;
 
 use std::future::poll_fn;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 
@@ -310,6 +310,106 @@ impl UdpSocket {
     /// [`recv_buf`](Self::recv_buf) without waiting.
     pub fn try_recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         self.try_recv_buf_from(buf).map(|(n, _)| n)
+    }
+
+    /// Joins the IPv4 multicast group `multiaddr` on the interface whose
+    /// address is `interface` (`0.0.0.0` or one of the stack's), as
+    /// [`berth::net::UdpSocket::join_multicast_v4`](crate::net::UdpSocket::join_multicast_v4):
+    /// an IGMPv3 Report when the stack first joins, then the group's
+    /// datagrams to this port arrive. `InvalidInput` for an address that
+    /// is not multicast, `AddrInUse` if joined already.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::net::Ipv4Addr;
+    /// use berth::{NetStack, tokio_net::UdpSocket};
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let a = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// let b = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let group = Ipv4Addr::new(239, 1, 2, 3);
+    /// let member = UdpSocket::bind(&a, "0.0.0.0:5000").await?;
+    /// member.join_multicast_v4(group, Ipv4Addr::UNSPECIFIED)?;
+    /// let sender = UdpSocket::bind(&b, "0.0.0.0:0").await?;
+    /// sender.send_to(b"hello, group", (group, 5000)).await?;
+    /// let mut buf = [0; 32];
+    /// let (n, _) = member.recv_from(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"hello, group");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn join_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock
+            .call(|s, now| s.udp_join_multicast_v4(now, h, multiaddr, interface))
+    }
+
+    /// Joins the IPv6 multicast group `multiaddr` on interface index
+    /// `interface` (0, the stack's one device): an MLDv2 Report when the
+    /// stack first joins.
+    pub fn join_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        let (h, group) = (self.sock.handle, *multiaddr);
+        self.sock
+            .call(|s, now| s.udp_join_multicast_v6(now, h, group, interface))
+    }
+
+    /// Leaves the IPv4 group `multiaddr` (`AddrNotAvailable` if this
+    /// socket has not joined it).
+    pub fn leave_multicast_v4(&self, multiaddr: Ipv4Addr, interface: Ipv4Addr) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock
+            .call(|s, now| s.udp_leave_multicast_v4(now, h, multiaddr, interface))
+    }
+
+    /// Leaves the IPv6 group `multiaddr` (`AddrNotAvailable` if this
+    /// socket has not joined it, `InvalidInput` if it is not multicast).
+    pub fn leave_multicast_v6(&self, multiaddr: &Ipv6Addr, interface: u32) -> io::Result<()> {
+        let (h, group) = (self.sock.handle, *multiaddr);
+        self.sock
+            .call(|s, now| s.udp_leave_multicast_v6(now, h, group, interface))
+    }
+
+    /// `IP_MULTICAST_LOOP`: whether datagrams to an IPv4 group the stack
+    /// joined come back to its own sockets (on by default).
+    pub fn set_multicast_loop_v4(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock
+            .call(|s, _| s.udp_set_multicast_loop(h, false, on))
+    }
+
+    /// `IP_MULTICAST_LOOP`.
+    pub fn multicast_loop_v4(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_loop(h, false))
+    }
+
+    /// `IPV6_MULTICAST_LOOP` (on by default).
+    pub fn set_multicast_loop_v6(&self, on: bool) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_multicast_loop(h, true, on))
+    }
+
+    /// `IPV6_MULTICAST_LOOP`.
+    pub fn multicast_loop_v6(&self) -> io::Result<bool> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_loop(h, true))
+    }
+
+    /// `IP_MULTICAST_TTL`: 0 to 255, 1 by default (see
+    /// [`berth::net::UdpSocket::set_multicast_ttl_v4`](crate::net::UdpSocket::set_multicast_ttl_v4)).
+    pub fn set_multicast_ttl_v4(&self, ttl: u32) -> io::Result<()> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_set_multicast_ttl(h, ttl))
+    }
+
+    /// `IP_MULTICAST_TTL` (1 unless set).
+    pub fn multicast_ttl_v4(&self) -> io::Result<u32> {
+        let h = self.sock.handle;
+        self.sock.call(|s, _| s.udp_multicast_ttl(h))
     }
 }
 

@@ -663,6 +663,7 @@ mod frag6;
 mod limits;
 mod logging;
 mod loopback;
+mod multicast;
 mod scale;
 mod sockopt;
 mod tso;

@@ -310,7 +310,13 @@ impl<'a> Repr<'a> {
             //= https://www.rfc-editor.org/rfc/rfc4443#section-2.4
             //# (b) If an ICMPv6 informational message of unknown type is received,
             //# it MUST be silently discarded.
-            Message::Redirect | Message::Unknown(_) => Err(Error::Unsupported),
+            // MLD is parsed by `mld::Repr`.
+            Message::Redirect
+            | Message::MldQuery
+            | Message::MldReport
+            | Message::MldDone
+            | Message::MldReportV2
+            | Message::Unknown(_) => Err(Error::Unsupported),
         }
     }
 

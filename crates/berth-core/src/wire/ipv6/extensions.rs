@@ -35,6 +35,8 @@ const OPT_PAD1: u8 = 0;
 const OPT_PADN: u8 = 1;
 /// RFC 2675 section 2: the Jumbo Payload option type.
 const OPT_JUMBO: u8 = 0xc2;
+/// RFC 2711 section 2.1: the Router Alert option type.
+const OPT_ROUTER_ALERT: u8 = 5;
 /// RFC 8200 section 4.5: a Fragment header is 8 octets.
 pub const FRAGMENT_HEADER_LEN: usize = 8;
 /// RFC 4302 section 2: Next Header, Payload Len, Reserved, SPI and Sequence
@@ -347,6 +349,20 @@ pub(super) fn is_jumbogram(after_header: &[u8]) -> bool {
             .map_while(|option| option.ok())
             .any(|(_, kind)| kind == OPT_JUMBO)
     })
+}
+
+/// The value of the Router Alert option (RFC 2711) in the Hop-by-Hop
+/// header that starts `payload`, if there is one.
+pub(super) fn router_alert(payload: &[u8]) -> Option<u16> {
+    let len = ext_header_len(IpProtocol::HopByHop, payload).ok()?;
+    let header = payload.get(..len)?;
+    Options::new(header)
+        .map_while(|option| option.ok())
+        .find(|&(_, kind)| kind == OPT_ROUTER_ALERT)
+        .and_then(|(at, _)| match header.get(at + 1..at + 4)? {
+            &[2, a, b] => Some(u16::from_be_bytes([a, b])),
+            _ => None,
+        })
 }
 
 /// Walks the extension headers of `payload`, whose first header is `first`.
