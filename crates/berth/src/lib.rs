@@ -100,6 +100,8 @@ mod shared;
 pub mod tokio_net;
 
 pub use berth_core;
+/// Names a socket of a stack in callback events ([`PortEvent`]).
+pub use berth_core::handle::SocketHandle;
 /// What [`net::TcpStream::info`] returns: a connection's state, RTT,
 /// congestion window, queues and counters.
 pub use berth_core::stack::TcpInfo;

@@ -12,8 +12,10 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketEvent, Stack};
 use berth_core::time::Instant;
 
-/// What happened on a port with a callback.
+/// What happened on a port with a callback. More kinds may come: match
+/// with a `_` arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum PortEvent {
     /// A client connection made with
     /// [`NetStack::connect_with`](crate::NetStack::connect_with) is
