@@ -54,6 +54,47 @@ pub use crate::ports::PortEvent;
 use crate::shared::{Inner, Shared};
 
 /// What a handler may do: read, write and close its port's connections.
+/// Each call names the connection (the `conn` of a [`PortEvent`]); a
+/// connection of another port, or one already closed, is `NotConnected`.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::Read;
+/// use berth::{PortEvent, net::TcpStream};
+///
+/// // A greeting with the peer's address, then the end of the stream.
+/// let _port = server.listen_with("198.18.0.2:79", |ctx, event| match event {
+///     PortEvent::Accepted { conn, .. } => {
+///         if let Ok(peer) = ctx.peer_addr(conn) {
+///             let _ = ctx.send(conn, format!("hello, {peer}\n").as_bytes());
+///         }
+///         let _ = ctx.shutdown_write(conn); // a FIN after the greeting
+///     }
+///     PortEvent::Readable(conn) => {
+///         let mut buf = [0; 512];
+///         loop {
+///             match ctx.recv(conn, &mut buf) {
+///                 Ok(0) => break drop(ctx.close(conn)), // the peer is done
+///                 Ok(_) => {}                           // ignored
+///                 Err(_) => break,                      // WouldBlock: no more now
+///             }
+///         }
+///     }
+///     _ => {}
+/// })?;
+///
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:79")?;
+/// let mut greeting = String::new();
+/// c.read_to_string(&mut greeting)?;
+/// assert_eq!(greeting, format!("hello, {}\n", c.local_addr()?));
+/// # std::io::Result::Ok(())
+/// ```
 pub struct PortCtx<'a> {
     shared: &'a Shared,
     listener: SocketHandle,
@@ -103,6 +144,29 @@ impl PortCtx<'_> {
     /// Resets the connection at once, dropping what is queued either way
     /// (an abortive close: the peer sees `ConnectionReset`, never a stream
     /// that looks complete); it has no more events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{PortEvent, net::TcpStream};
+    /// use std::io::{ErrorKind, Read};
+    ///
+    /// // Turn everyone away with a reset.
+    /// let _port = server.listen_with("198.18.0.2:23", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.abort(conn);
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:23")?;
+    /// let e = c.read(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn abort(&mut self, conn: SocketHandle) -> io::Result<()> {
         let now = self.shared.now();
         self.with_conn(conn, |inner| {
@@ -115,6 +179,34 @@ impl PortCtx<'_> {
     /// Sets a timer for `conn`: a [`PortEvent::Timer`] comes `after` from
     /// now (once; setting it again moves it, `None` clears it). For idle
     /// timeouts and deadlines; moving a deadline later is cheap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Closes connections idle for 50 ms; each read pushes the deadline back.
+    /// let idle = Some(Duration::from_millis(50));
+    /// let _port = server.listen_with("198.18.0.2:7", move |ctx, event| match event {
+    ///     PortEvent::Accepted { conn, .. } => drop(ctx.set_timer(conn, idle)),
+    ///     PortEvent::Readable(conn) => {
+    ///         while let Ok(1..) = ctx.recv(conn, &mut [0; 512]) {}
+    ///         let _ = ctx.set_timer(conn, idle);
+    ///     }
+    ///     PortEvent::Timer(conn) => drop(ctx.close(conn)),
+    ///     _ => {}
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// assert_eq!(c.read(&mut [0; 16])?, 0); // closed by the server after 50 ms
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_timer(&mut self, conn: SocketHandle, after: Option<Duration>) -> io::Result<()> {
         // A deadline beyond the clock's range is none.
         let at = after.and_then(|d| self.shared.now().checked_add(d));
@@ -205,6 +297,26 @@ impl Shared {
 
 /// A listening port with a callback; dropping it closes the port and its
 /// connections (even from inside a handler, its own included).
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::ErrorKind;
+/// use berth::net::TcpStream;
+///
+/// let port = server.listen_with("198.18.0.2:0", |_ctx, _event| {})?;
+/// let addr = port.local_addr()?; // the port the stack chose
+/// TcpStream::connect(&client, addr)?;
+/// drop(port); // closes the port and its connections
+/// let e = TcpStream::connect(&client, addr).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+/// # std::io::Result::Ok(())
+/// ```
 pub struct PortListener {
     shared: Arc<Shared>,
     handle: SocketHandle,
@@ -240,7 +352,36 @@ impl Drop for PortListener {
 
 impl NetStack {
     /// Listens on `addr` and runs `handler` on the stack thread for every
-    /// event of the port's connections (see [`PortEvent`]).
+    /// event of the port's connections (see [`PortEvent`] and the
+    /// [`callback`](crate::callback) module). The port accepts up to 128
+    /// connections not yet handed to the handler; only the first address
+    /// `addr` gives is used. Dropping the returned [`PortListener`] closes
+    /// the port and its connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // A daytime service (RFC 867): a line, then the close.
+    /// let _port = server.listen_with("198.18.0.2:13", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.send(conn, b"Tuesday, February 22, 1982 17:37:43-PST\r\n");
+    ///         let _ = ctx.close(conn);
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:13")?;
+    /// let mut line = String::new();
+    /// c.read_to_string(&mut line)?;
+    /// assert!(line.ends_with("PST\r\n"));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn listen_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
