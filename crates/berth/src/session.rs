@@ -604,12 +604,12 @@ impl SessionIo<'_, '_> {
 }
 
 /// How long [`with_scratch`]'s buffer is.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(berth::session::SCRATCH_LEN, 65536);
-    /// ```
+///
+/// # Examples
+///
+/// ```
+/// assert_eq!(berth::session::SCRATCH_LEN, 65536);
+/// ```
 pub const SCRATCH_LEN: usize = 64 * 1024;
 
 /// Runs `f` with a buffer of [`SCRATCH_LEN`] bytes to read into, kept by
@@ -617,19 +617,19 @@ pub const SCRATCH_LEN: usize = 64 * 1024;
 /// read last), so a session reading a 64-byte request does not clear
 /// 64 KiB first. Sessions run on the stack thread, one at a time, so one
 /// buffer serves them all; a nested call gets a fresh one.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use berth::session::{with_scratch, SCRATCH_LEN};
-    ///
-    /// let n = with_scratch(|buf| {
-    ///     assert_eq!(buf.len(), SCRATCH_LEN);
-    ///     buf[..5].copy_from_slice(b"hello"); // as a read into it would
-    ///     5
-    /// });
-    /// assert_eq!(n, 5);
-    /// ```
+///
+/// # Examples
+///
+/// ```
+/// use berth::session::{with_scratch, SCRATCH_LEN};
+///
+/// let n = with_scratch(|buf| {
+///     assert_eq!(buf.len(), SCRATCH_LEN);
+///     buf[..5].copy_from_slice(b"hello"); // as a read into it would
+///     5
+/// });
+/// assert_eq!(n, 5);
+/// ```
 pub fn with_scratch<T>(f: impl FnOnce(&mut [u8]) -> T) -> T {
     thread_local! {
         static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
