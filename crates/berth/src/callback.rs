@@ -116,12 +116,87 @@ impl PortCtx<'_> {
 
     /// Reads into `buf`: `Ok(0)` is end of stream, `WouldBlock` means
     /// nothing more for now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Discard (RFC 863), counting what it throws away.
+    /// let discarded = Arc::new(AtomicUsize::new(0));
+    /// let count = discarded.clone();
+    /// let _port = server.listen_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Readable(conn) = event {
+    ///         let mut buf = [0; 4096];
+    ///         loop {
+    ///             match ctx.recv(conn, &mut buf) {
+    ///                 Ok(0) => break drop(ctx.close(conn)), // end of stream
+    ///                 Ok(n) => drop(count.fetch_add(n, Ordering::Relaxed)),
+    ///                 Err(_) => break, // WouldBlock: the next Readable brings more
+    ///             }
+    ///         }
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:9")?;
+    /// c.write_all(&[0; 100_000])?;
+    /// c.shutdown(std::net::Shutdown::Write)?;
+    /// assert_eq!(c.read(&mut [0; 1])?, 0); // closed once all was read
+    /// assert_eq!(discarded.load(Ordering::Relaxed), 100_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv(&mut self, conn: SocketHandle, buf: &mut [u8]) -> io::Result<usize> {
         self.with_conn(conn, |inner| inner.stack.tcp_recv(conn, buf))
     }
 
     /// Queues data for sending; the count taken, or `WouldBlock` when the
     /// send queue is full (a `Writable` event follows when there is room).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::collections::HashMap;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // 1 MB to each client, as fast as it reads: send until WouldBlock, go on
+    /// // at the next Writable.
+    /// let mut left = HashMap::new();
+    /// let _port = server.listen_with("198.18.0.2:19", move |ctx, event| {
+    ///     let conn = event.conn();
+    ///     match event {
+    ///         PortEvent::Accepted { .. } => drop(left.insert(conn, 1_000_000usize)),
+    ///         PortEvent::Closed(_) => return drop(left.remove(&conn)),
+    ///         _ => {}
+    ///     }
+    ///     let Some(n) = left.get_mut(&conn) else { return };
+    ///     let chunk = [b'x'; 8192];
+    ///     while *n > 0 {
+    ///         match ctx.send(conn, &chunk[..(*n).min(8192)]) {
+    ///             Ok(sent) => *n -= sent,
+    ///             Err(_) => return, // WouldBlock: a Writable event comes
+    ///         }
+    ///     }
+    ///     let _ = ctx.close(conn);
+    ///     left.remove(&conn);
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:19")?;
+    /// let mut all = Vec::new();
+    /// c.read_to_end(&mut all)?;
+    /// assert_eq!(all.len(), 1_000_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send(&mut self, conn: SocketHandle, data: &[u8]) -> io::Result<usize> {
         self.with_conn(conn, |inner| inner.stack.tcp_send(conn, data))
     }
@@ -133,6 +208,30 @@ impl PortCtx<'_> {
 
     /// Closes the connection (gracefully, or with a reset if unread data
     /// remains, as `close(2)` does); it has no more events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// let _port = server.listen_with("198.18.0.2:17", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.send(conn, b"A quote a day.\r\n");
+    ///         let _ = ctx.close(conn); // a FIN after the quote; no more events
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:17")?;
+    /// let mut quote = String::new();
+    /// c.read_to_string(&mut quote)?;
+    /// assert_eq!(quote, "A quote a day.\r\n");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn close(&mut self, conn: SocketHandle) -> io::Result<()> {
         let now = self.shared.now();
         self.with_conn(conn, |inner| {
@@ -162,9 +261,9 @@ impl PortCtx<'_> {
     ///         let _ = ctx.abort(conn);
     ///     }
     /// })?;
-    /// let mut c = TcpStream::connect(&client, "198.18.0.2:23")?;
-    /// let e = c.read(&mut [0; 16]).unwrap_err();
-    /// assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    /// // The reset may even come before `connect` returns, as on Linux.
+    /// let read = TcpStream::connect(&client, "198.18.0.2:23").and_then(|mut c| c.read(&mut [0; 16]));
+    /// assert_eq!(read.unwrap_err().kind(), ErrorKind::ConnectionReset);
     /// # std::io::Result::Ok(())
     /// ```
     pub fn abort(&mut self, conn: SocketHandle) -> io::Result<()> {
@@ -324,6 +423,19 @@ pub struct PortListener {
 
 impl PortListener {
     /// The address listened on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let port = server.listen_with("0.0.0.0:8080", |_ctx, _event| {})?;
+    /// assert_eq!(port.local_addr()?, "0.0.0.0:8080".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.shared
             .lock()

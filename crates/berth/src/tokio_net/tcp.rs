@@ -2,6 +2,38 @@
 //! and the stream's halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
 //! [`OwnedWriteHalf`]), as in `tokio::net::tcp`. Readiness and vectored
 //! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`.
+//!
+//! # Examples
+//!
+//! A client whose reading and writing run in tasks of their own:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! # use berth::NetStack;
+//! # use berth_device::{channel::ChannelDevice, Medium};
+//! # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+//! # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+//! # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+//! # let listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:7").await?;
+//! # tokio::spawn(async move {
+//! #     let (mut s, _) = listener.accept().await?;
+//! #     let (mut rd, mut wr) = s.split();
+//! #     tokio::io::copy(&mut rd, &mut wr).await
+//! # });
+//! use berth::tokio_net::{TcpStream, tcp::{OwnedReadHalf, OwnedWriteHalf}};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+//! let (mut rd, mut wr): (OwnedReadHalf, OwnedWriteHalf) = stream.into_split();
+//! let writer = tokio::spawn(async move { wr.write_all(b"echo").await });
+//! let mut back = [0; 4];
+//! rd.read_exact(&mut back).await?;
+//! writer.await.unwrap()?;
+//! assert_eq!(&back, b"echo");
+//! # Ok(())
+//! # }
+//! ```
 
 mod readiness;
 mod socket;
@@ -280,6 +312,27 @@ impl TcpListener {
 
     /// The blocking listener, in nonblocking mode like tokio's `into_std`
     /// returns it (`set_nonblocking(false)` to block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let blocking = listener.into_std()?;
+    /// blocking.set_nonblocking(false)?;
+    /// // A thread of its own accepts from now on.
+    /// std::thread::spawn(move || for stream in blocking.incoming() { drop(stream) });
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<crate::net::TcpListener> {
         self.sock.set_opts(|o| o.nonblocking = true);
         Ok(crate::net::TcpListener { sock: self.sock })
@@ -1010,6 +1063,32 @@ impl TcpStream {
     }
 
     /// Polls a peek into `buf`; returns the bytes copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncWriteExt, ReadBuf};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// c.write_all(b"hello").await?;
+    /// let mut storage = [0; 16];
+    /// let mut buf = ReadBuf::new(&mut storage);
+    /// let n = poll_fn(|cx| s.poll_peek(cx, &mut buf)).await?;
+    /// assert_eq!(buf.filled(), &b"hello"[..n]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_peek(
         &self,
         cx: &mut Context<'_>,

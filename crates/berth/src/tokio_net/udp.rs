@@ -120,6 +120,26 @@ impl UdpSocket {
 
     /// The blocking socket, in nonblocking mode like tokio's `into_std`
     /// returns it (`set_nonblocking(false)` to block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&server, "198.18.0.2:53").await?;
+    /// let blocking = socket.into_std()?;
+    /// blocking.set_nonblocking(false)?; // nonblocking as it comes
+    /// assert_eq!(blocking.local_addr()?, "198.18.0.2:53".parse().unwrap());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<crate::net::UdpSocket> {
         self.sock.set_opts(|o| o.nonblocking = true);
         Ok(crate::net::UdpSocket {
@@ -404,6 +424,27 @@ impl UdpSocket {
     }
 
     /// Polls sending one datagram to `target`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// let dest = "198.18.0.2:9".parse().unwrap();
+    /// let n = poll_fn(|cx| socket.poll_send_to(cx, b"hello", dest)).await?;
+    /// assert_eq!(n, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -543,6 +584,31 @@ impl UdpSocket {
     }
 
     /// Polls receiving one datagram into `buf`; returns its sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::UdpSocket;
+    /// use tokio::io::ReadBuf;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// let mut storage = [0; 64];
+    /// let mut buf = ReadBuf::new(&mut storage);
+    /// let from = poll_fn(|cx| server_socket.poll_recv_from(cx, &mut buf)).await?;
+    /// assert_eq!((buf.filled(), from), (&b"hello"[..], "198.18.0.1:4000".parse().unwrap()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,

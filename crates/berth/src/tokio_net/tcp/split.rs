@@ -244,6 +244,33 @@ impl ReadHalf<'_> {
     }
 
     /// Reads without consuming ([`TcpStream::peek`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// c.write_all(b"GET /").await?;
+    /// let (mut rd, _wr) = s.split();
+    /// let mut first = [0; 3];
+    /// let n = rd.peek(&mut first).await?;
+    /// assert_eq!(&first[..n], &b"GET"[..n]);
+    /// let mut all = [0; 5];
+    /// rd.read_exact(&mut all).await?; // still all there
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.peek(buf).await
     }
@@ -275,6 +302,27 @@ impl WriteHalf<'_> {
     }
 
     /// Writes without waiting ([`TcpStream::try_write`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (_rd, wr) = c.split();
+    /// wr.writable().await?;
+    /// assert_eq!(wr.try_write(b"hello")?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.0.try_write(buf)
     }
@@ -346,6 +394,39 @@ impl OwnedReadHalf {
     }
 
     /// Waits until a read would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// s.write_all(b"hi").await?;
+    /// let (rd, _wr) = c.into_split();
+    /// let mut buf = [0; 16];
+    /// let n = loop {
+    ///     rd.readable().await?;
+    ///     match rd.try_read(&mut buf) {
+    ///         Ok(n) => break n,
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| super::poll_read_ready(&self.sock, cx)).await
     }
@@ -419,6 +500,26 @@ impl OwnedWriteHalf {
     }
 
     /// Puts the stream back together with its read half.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (rd, wr) = stream.into_split();
+    /// let stream = wr.reunite(rd).expect("halves of one stream");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
         other.reunite(self)
     }
@@ -434,6 +535,35 @@ impl OwnedWriteHalf {
     }
 
     /// Waits until a write would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (_rd, wr) = c.into_split();
+    /// let mut data: &[u8] = b"hello";
+    /// while !data.is_empty() {
+    ///     wr.writable().await?;
+    ///     match wr.try_write(data) {
+    ///         Ok(n) => data = &data[n..],
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| super::poll_write_ready(&self.sock, cx)).await
     }
