@@ -158,6 +158,12 @@ fn serves_linux_clients(api: &str, net: u8) {
     );
     assert_eq!(String::from_utf8_lossy(&echo.stdout), "echo me");
 
+    let udp = in_ns(
+        &netns,
+        &format!("printf 'udp me' | nc -u -w 2 198.18.{net}.2 7"),
+    );
+    assert_eq!(String::from_utf8_lossy(&udp.stdout), "udp me", "UDP echo");
+
     let discard = in_ns(
         &netns,
         &format!("head -c 1048576 /dev/zero | nc -N -w 10 198.18.{net}.2 9"),

@@ -70,6 +70,12 @@ pub struct StackConfig {
     /// Answer with SYN cookies when a listener's SYN queue is full (Linux
     /// `tcp_syncookies = 1`); off, such SYNs are dropped.
     pub syn_cookies: bool,
+    /// A handshake that completes while its listener's accept queue is
+    /// full is reset (Linux `tcp_abort_on_overflow = 1`): the client
+    /// learns at once that the server is overloaded. Off (Linux's
+    /// default), its final ACK is dropped and the client's retransmission
+    /// completes it once the application has accepted.
+    pub tcp_abort_on_overflow: bool,
     /// ICMP messages (echo replies and errors) sent per second at most
     /// (Linux `icmp_msgs_per_sec`: 1000), with a burst of `icmp_burst`.
     pub icmp_rate: u32,
@@ -116,6 +122,7 @@ impl Default for StackConfig {
             // 4096 connections with the default 256 KiB + 256 KiB buffers.
             max_buffer_memory: 2 << 30,
             syn_cookies: true,
+            tcp_abort_on_overflow: false,
             icmp_rate: 1000,
             icmp_burst: 50,
             tcp_tw_reuse: true,

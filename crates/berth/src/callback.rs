@@ -41,11 +41,11 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use berth_core::handle::SocketHandle;
-use berth_core::stack::SocketError;
+use berth_core::stack::{SocketError, SocketKind};
 
 use crate::NetStack;
 use crate::error::to_io_error;
@@ -153,6 +153,19 @@ impl PortCtx<'_> {
     /// ```
     pub fn recv(&mut self, conn: SocketHandle, buf: &mut [u8]) -> io::Result<usize> {
         self.with_conn(conn, |inner| inner.stack.tcp_recv(conn, buf))
+    }
+
+    /// Reads without a copy: `f` sees the data that arrived, in order, as
+    /// two slices (across the buffer's wrap) and returns how many bytes it
+    /// used, which are consumed. `Ok(0)` at the end of stream (or when `f`
+    /// used nothing), `WouldBlock` when nothing waits. A service that only
+    /// counts bytes (discard; Linux's `MSG_TRUNC`) touches none of them.
+    pub fn recv_with(
+        &mut self,
+        conn: SocketHandle,
+        f: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> io::Result<usize> {
+        self.with_conn(conn, |inner| inner.stack.tcp_recv_with(conn, f))
     }
 
     /// Queues data for sending; the count taken, or `WouldBlock` when the
@@ -315,6 +328,37 @@ impl PortCtx<'_> {
         })
     }
 
+    /// The connection's failure (a reset, a refused or timed-out connect),
+    /// if it failed: what the `Closed` event was about.
+    pub fn error(&mut self, conn: SocketHandle) -> Option<io::Error> {
+        self.with_conn(conn, |inner| inner.stack.tcp_error(conn))
+            .ok()
+            .flatten()
+            .map(to_io_error)
+    }
+
+    /// Takes one datagram waiting on a UDP socket of
+    /// [`NetStack::udp_with`]: its length (truncated to `buf`, as std)
+    /// and sender; `WouldBlock` when none waits.
+    pub fn recv_from(
+        &mut self,
+        sock: SocketHandle,
+        buf: &mut [u8],
+    ) -> io::Result<(usize, SocketAddr)> {
+        self.with_conn(sock, |inner| inner.stack.udp_recv_from(sock, buf))
+    }
+
+    /// Sends one datagram from a UDP socket of [`NetStack::udp_with`]; it
+    /// leaves in this turn's transmit batch.
+    pub fn send_to(
+        &mut self,
+        sock: SocketHandle,
+        data: &[u8],
+        to: SocketAddr,
+    ) -> io::Result<usize> {
+        self.with_conn(sock, |inner| inner.stack.udp_send_to(sock, data, to))
+    }
+
     /// The peer's address.
     pub fn peer_addr(&mut self, conn: SocketHandle) -> io::Result<SocketAddr> {
         self.with_conn(conn, |inner| Ok(inner.stack.tcp_info(conn)?.remote))
@@ -339,13 +383,12 @@ pub(crate) struct Handlers {
 
 /// Runs the handlers for `events`, on the stack thread, without the
 /// stack's lock; whether any ran.
-pub(crate) fn dispatch(shared: &Shared, events: &[Dispatch]) -> bool {
+pub(crate) fn dispatch(shared: &Shared, handlers: &Mutex<Handlers>, events: &[Dispatch]) -> bool {
     let mut current: Option<(SocketHandle, Handler)> = None;
     for d in events {
         if current.as_ref().is_none_or(|(l, _)| *l != d.listener) {
-            put_back(shared, current.take());
-            current = shared
-                .handlers()
+            put_back(handlers, current.take());
+            current = lock(handlers)
                 .by_listener
                 .get_mut(&d.listener)
                 .and_then(Option::take)
@@ -368,17 +411,17 @@ pub(crate) fn dispatch(shared: &Shared, events: &[Dispatch]) -> bool {
             let _ = ctx.close(conn);
         }
     }
-    put_back(shared, current);
+    put_back(handlers, current);
     !events.is_empty()
 }
 
 /// A handler back in its place after a run, or dropped (outside the lock:
 /// it may own what takes it) if its port closed meanwhile.
-fn put_back(shared: &Shared, taken: Option<(SocketHandle, Handler)>) {
+fn put_back(handlers: &Mutex<Handlers>, taken: Option<(SocketHandle, Handler)>) {
     let Some((listener, handler)) = taken else {
         return;
     };
-    let mut handlers = shared.handlers();
+    let mut handlers = lock(handlers);
     match handlers.by_listener.get_mut(&listener) {
         Some(slot) => *slot = Some(handler),
         None => {
@@ -388,14 +431,16 @@ fn put_back(shared: &Shared, taken: Option<(SocketHandle, Handler)>) {
     }
 }
 
-impl Shared {
-    pub(crate) fn handlers(&self) -> MutexGuard<'_, Handlers> {
-        self.handlers.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// The handlers' lock (taken before the stack's when both are needed, and
+/// never held while a handler runs).
+fn lock(handlers: &Mutex<Handlers>) -> MutexGuard<'_, Handlers> {
+    handlers.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A listening port with a callback; dropping it closes the port and its
-/// connections (even from inside a handler, its own included).
+/// A callback registration: a listening port ([`NetStack::listen_with`]),
+/// a client connection ([`NetStack::connect_with`]) or a UDP socket
+/// ([`NetStack::udp_with`]). Dropping it closes them (even from inside a
+/// handler, its own included).
 ///
 /// # Examples
 ///
@@ -418,11 +463,18 @@ impl Shared {
 /// ```
 pub struct PortListener {
     shared: Arc<Shared>,
+    handlers: Arc<Mutex<Handlers>>,
     handle: SocketHandle,
 }
 
 impl PortListener {
-    /// The address listened on.
+    /// The registration's socket: the listener, the client connection
+    /// (as its events name it) or the UDP socket.
+    pub fn handle(&self) -> SocketHandle {
+        self.handle
+    }
+
+    /// The address listened on (bound to, connected from).
     ///
     /// # Examples
     ///
@@ -449,13 +501,20 @@ impl Drop for PortListener {
     fn drop(&mut self) {
         // Taken out of the map under its lock, dropped after both locks:
         // the closure may own what takes them.
-        let handler = self.shared.handlers().by_listener.remove(&self.handle);
+        let handler = lock(&self.handlers).by_listener.remove(&self.handle);
         let mut inner = self.shared.lock();
         let now = self.shared.now();
+        let mut own = false;
         for c in inner.callbacks.remove_listener(self.handle) {
+            own |= c == self.handle;
             let _ = inner.stack.close(now, c);
         }
-        let _ = inner.stack.close(now, self.handle);
+        // A client connection or UDP socket is its own registration,
+        // closed above unless its handler closed it already (then it is
+        // not to be closed twice).
+        if !own && inner.stack.socket_kind(self.handle) == Some(SocketKind::TcpListener) {
+            let _ = inner.stack.close(now, self.handle);
+        }
         drop(inner);
         drop(handler);
         self.shared.kick();
@@ -463,6 +522,72 @@ impl Drop for PortListener {
 }
 
 impl NetStack {
+    /// Registers `handler` for the socket `open` makes (under the stack's
+    /// lock, with the handler in place before its first event can be
+    /// found); `open` also files it with the callback ports.
+    fn register(
+        &self,
+        handler: Handler,
+        open: impl FnOnce(&mut Inner) -> Result<SocketHandle, SocketError>,
+    ) -> io::Result<PortListener> {
+        let mut handlers = lock(&self.handlers);
+        let mut inner = self.shared.lock();
+        let handle = open(&mut inner).map_err(to_io_error)?;
+        handlers.by_listener.insert(handle, Some(handler));
+        drop(inner);
+        drop(handlers);
+        // A SYN to send, for a client.
+        self.shared.kick();
+        Ok(PortListener {
+            shared: self.shared.clone(),
+            handlers: self.handlers.clone(),
+            handle,
+        })
+    }
+
+    /// Opens a connection to `addr` whose events go to `handler` on the
+    /// stack thread, as a port's do: `Connected` once established (or
+    /// `Closed`, with [`PortCtx::error`] saying why, if it fails), then
+    /// `Readable`/`Writable`/`Closed`. The connection's handle is the
+    /// registration's, [`PortListener::handle`]. Returns at once (the SYN
+    /// leaves from the stack thread).
+    pub fn connect_with<F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: F,
+    ) -> io::Result<PortListener>
+    where
+        F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
+    {
+        let addr = crate::net::first_addr(addr)?;
+        let now = self.shared.now();
+        self.register(Box::new(handler), |inner| {
+            let conn = inner.stack.tcp_connect(now, addr, None)?;
+            inner.callbacks.add_client(conn);
+            Ok(conn)
+        })
+    }
+
+    /// Binds a UDP socket to `addr` whose events go to `handler` on the
+    /// stack thread: `Readable(sock)` when datagrams (or an ICMP error of
+    /// a connected socket) wait; [`PortCtx::recv_from`] and
+    /// [`PortCtx::send_to`] move them, a reply leaving in the same turn.
+    pub fn udp_with<F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: F,
+    ) -> io::Result<PortListener>
+    where
+        F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
+    {
+        let addr = crate::net::first_addr(addr)?;
+        self.register(Box::new(handler), |inner| {
+            let sock = inner.stack.udp_bind(addr)?;
+            inner.callbacks.add_udp(sock);
+            Ok(sock)
+        })
+    }
+
     /// Listens on `addr` and runs `handler` on the stack thread for every
     /// event of the port's connections (see [`PortEvent`] and the
     /// [`callback`](crate::callback) module). The port accepts up to 128
@@ -503,17 +628,10 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        // The handler is in place before the first event can be found.
-        let mut handlers = self.shared.handlers();
-        let mut inner = self.shared.lock();
-        let handle = inner.stack.tcp_listen(addr, 128).map_err(to_io_error)?;
-        inner.callbacks.add_listener(handle);
-        handlers.by_listener.insert(handle, Some(Box::new(handler)));
-        drop(inner);
-        drop(handlers);
-        Ok(PortListener {
-            shared: self.shared.clone(),
-            handle,
+        self.register(Box::new(handler), |inner| {
+            let handle = inner.stack.tcp_listen(addr, 128)?;
+            inner.callbacks.add_listener(handle);
+            Ok(handle)
         })
     }
 }

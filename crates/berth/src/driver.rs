@@ -20,10 +20,13 @@ use berth_device::Device;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
+use crate::callback::Handlers;
+use crate::link::{Link, transmit};
 use crate::shared::{Inner, Shared};
 
 const DEVICE: Token = Token(0);
 const WAKER: Token = Token(1);
+const TIMER: Token = Token(2);
 /// Frames read per wake-up before the core's output is written.
 const BATCH: usize = 64;
 /// How long a dropped `NetStack` lets its connections finish closing.
@@ -68,6 +71,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// ```
 pub struct NetStack {
     pub(crate) shared: Arc<Shared>,
+    /// The callback ports' handlers (`callback.rs`).
+    pub(crate) handlers: Arc<std::sync::Mutex<Handlers>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -429,12 +434,27 @@ impl NetStackBuilder {
         }
         let poll = Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
-        if let Some(fd) = device.raw_fd() {
+        let raw_fd = device.raw_fd();
+        if let Some(fd) = raw_fd {
             poll.registry()
                 .register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
         }
-        let shared = Arc::new(Shared::new(Stack::new(cfg), waker));
+        // Without a timer (off Linux) application threads wake the stack
+        // thread instead.
+        let timer = berth_device::Timer::new().ok();
+        if let Some(t) = &timer {
+            poll.registry()
+                .register(&mut SourceFd(&t.raw_fd()), TIMER, Interest::READABLE)?;
+        }
+        let shared = Arc::new(Shared::new(
+            Stack::new(cfg),
+            waker,
+            Some(Link::new(Box::new(device))),
+            timer,
+        ));
         let thread_shared = shared.clone();
+        let handlers = Arc::new(std::sync::Mutex::new(Handlers::default()));
+        let thread_handlers = handlers.clone();
         let (pinned_tx, pinned) = std::sync::mpsc::channel();
         let cpu = self.cpu;
         let thread = std::thread::Builder::new()
@@ -449,7 +469,7 @@ impl NetStackBuilder {
                     }
                 }
                 drop(pinned_tx);
-                run(&thread_shared, Box::new(device), poll);
+                run(&thread_shared, &thread_handlers, raw_fd, poll);
             })?;
         // The CPU could not be used: the thread ended; say why.
         if let Ok(Err(e)) = pinned.recv() {
@@ -461,6 +481,7 @@ impl NetStackBuilder {
         }
         Ok(NetStack {
             shared,
+            handlers,
             thread: Some(thread),
         })
     }
@@ -602,38 +623,6 @@ impl Drop for NetStack {
     }
 }
 
-/// Writes everything the core has to send to the device.
-fn transmit(
-    stack: &mut Stack,
-    device: &mut dyn Device,
-    now: berth_core::time::Instant,
-    buf: &mut [u8],
-) {
-    while let Some((n, gso)) = stack.poll_transmit_gso(now, buf) {
-        let packet = buf.get(..n).unwrap_or(&[]);
-        let sent = match gso {
-            // A long TCP segment (TSO): the device splits it; if it cannot
-            // after all, berth does, rather than lose every such segment.
-            Some(seg) => device.send_tcp_segments(packet, seg).or_else(|e| {
-                tracing::debug!(
-                    "berth: the device did not split a TCP segment ({e}); splitting it here"
-                );
-                let mut result = Ok(true);
-                berth_core::stack::split_tcp_segment(packet, seg, |piece| {
-                    if result.is_ok() {
-                        result = device.send(piece);
-                    }
-                });
-                result
-            }),
-            None => device.send(packet),
-        };
-        if let Err(e) = sent {
-            tracing::warn!("berth: device write failed: {e}");
-        }
-    }
-}
-
 /// Handler rounds per turn: handlers' output makes events (window
 /// updates, acknowledgements of what they sent make room) that may run
 /// them again; after this many the turn ends and the next comes at once.
@@ -657,15 +646,7 @@ impl Turn {
         // turn goes into the core before the core's output is written.
         shared.take_pending(&mut self.pending);
         inner.pump_all(&self.pending, now, &mut self.wakers);
-        // Events pump pipes, and pumps make output (data taken from a
-        // pipe, window updates), which makes events: a few rounds.
-        for _ in 0..4 {
-            transmit(&mut inner.stack, device, now, &mut self.buf);
-            if !inner.wake_waiters(now, &mut self.wakers) {
-                break;
-            }
-        }
-        transmit(&mut inner.stack, device, now, &mut self.buf);
+        inner.flush(now, device, &mut self.buf, &mut self.wakers);
         inner.callbacks.expire(now);
         inner.callbacks.take(&mut self.events);
     }
@@ -673,35 +654,41 @@ impl Turn {
     /// Runs the callback handlers for the events found, then settles what
     /// they did in the same turn (their writes leave now), for a few
     /// rounds. Whether events are still left for the next turn.
-    fn run_handlers(&mut self, shared: &Shared, device: &mut dyn Device) -> bool {
+    fn run_handlers(
+        &mut self,
+        shared: &Shared,
+        handlers: &std::sync::Mutex<Handlers>,
+        link: &Link,
+    ) -> bool {
         for _ in 0..HANDLER_ROUNDS {
             // Tasks are woken outside the lock: the first thing they do is
             // take it.
             self.wakers.drain(..).for_each(Waker::wake);
-            if !crate::callback::dispatch(shared, &self.events) {
+            if !crate::callback::dispatch(shared, handlers, &self.events) {
                 return false;
             }
             let mut inner = shared.lock();
-            self.settle(shared, &mut inner, device);
+            let mut device = link.lock();
+            self.settle(shared, &mut inner, device.as_mut());
         }
         !self.events.is_empty()
     }
 }
 
-fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
+fn run(
+    shared: &Shared,
+    handlers: &std::sync::Mutex<Handlers>,
+    raw_fd: Option<std::os::fd::RawFd>,
+    mut poll: Poll,
+) {
+    let Some(link) = shared.link.as_ref() else {
+        return;
+    };
     let mut events = Events::with_capacity(8);
     let mut turn = Turn {
         // Long enough for whatever the device hands over and for the long
         // TCP segments it splits (TSO).
-        buf: vec![
-            0u8;
-            device
-                .mtu()
-                .max(device.recv_capacity())
-                .max(device.tso_max())
-                .max(1500)
-                + 64
-        ],
+        buf: vec![0u8; link.frame_len],
         wakers: Vec::new(),
         pending: Vec::new(),
         events: Vec::new(),
@@ -712,6 +699,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
         let mut timeout;
         {
             let mut inner = shared.lock();
+            let mut device = link.lock();
             let now = shared.now();
             for _ in 0..BATCH {
                 if device_failed {
@@ -734,7 +722,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                         // stays readable; timers and sockets carry on.
                         tracing::error!("berth: device read failed, no more input: {e}");
                         device_failed = true;
-                        if let Some(fd) = device.raw_fd() {
+                        if let Some(fd) = raw_fd {
                             let _ = poll.registry().deregister(&mut SourceFd(&fd));
                         }
                     }
@@ -764,6 +752,7 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
                     // still blocked woken so they see the end.
                     inner.end_stop(&mut turn.wakers);
                     transmit(&mut inner.stack, device.as_mut(), now, &mut turn.buf);
+                    drop(device);
                     drop(inner);
                     turn.wakers.drain(..).for_each(Waker::wake);
                     return;
@@ -772,19 +761,24 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
         }
         // Callback handlers run here, on this thread, in this turn, without
         // the stack's lock; what they write leaves before the poll below.
-        let more = turn.run_handlers(shared, device.as_mut());
+        let more = turn.run_handlers(shared, handlers, link);
         turn.wakers.drain(..).for_each(Waker::wake);
         {
             let inner = shared.lock();
-            let deadline = [
-                inner.stack.poll_timeout().map(|t| shared.to_std(t)),
-                inner.callbacks.next_timer().map(|t| shared.to_std(t)),
-                device.poll_at(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            timeout = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            let device_at = link.lock().poll_at();
+            let deadline = [inner.stack.poll_timeout(), inner.callbacks.next_timer()]
+                .into_iter()
+                .flatten()
+                .min();
+            // Application threads that transmit inline look at this to
+            // tell whether they moved a deadline before it (and must wake
+            // this thread).
+            shared.sleeping_until(deadline);
+            timeout = [deadline.map(|t| shared.to_std(t)), device_at]
+                .into_iter()
+                .flatten()
+                .min()
+                .map(|d| d.saturating_duration_since(StdInstant::now()));
             if more || inner.stack.has_events() || inner.callbacks.has_pending() {
                 // Output of the last round made events: come straight back.
                 timeout = Some(Duration::ZERO);
@@ -802,6 +796,11 @@ fn run(shared: &Shared, mut device: Box<dyn Device>, mut poll: Poll) {
         {
             tracing::error!("berth: poll failed: {e}");
             return;
+        }
+        if events.iter().any(|e| e.token() == TIMER)
+            && let Some(t) = &shared.timer
+        {
+            t.clear();
         }
     }
 }

@@ -34,11 +34,22 @@ use berth_core::time::Instant;
 ///     PortEvent::Timer(conn) => drop(ctx.close(conn)),
 ///     // Reset, failed or closed both ways: no more events.
 ///     PortEvent::Closed(conn) => println!("{conn:?}: closed"),
+///     // Only for a client connection of NetStack::connect_with.
+///     PortEvent::Connected { .. } => {}
 /// })?;
 /// # std::io::Result::Ok(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PortEvent {
+    /// A client connection made with
+    /// [`NetStack::connect_with`](crate::NetStack::connect_with) is
+    /// established (a failed one gets `Closed` instead).
+    Connected {
+        /// The connection.
+        conn: SocketHandle,
+        /// The peer's address.
+        peer: SocketAddr,
+    },
     /// A new connection, already accepted; `conn` names it from now on.
     Accepted {
         /// The connection.
@@ -46,7 +57,9 @@ pub enum PortEvent {
         /// The peer's address.
         peer: SocketAddr,
     },
-    /// New data (or the end of stream) can be read from `conn`.
+    /// New data (or the end of stream) can be read from `conn` (or, on a
+    /// UDP socket of [`NetStack::udp_with`](crate::NetStack::udp_with),
+    /// datagrams or an error wait).
     Readable(SocketHandle),
     /// `conn` can take more data.
     Writable(SocketHandle),
@@ -91,6 +104,7 @@ impl PortEvent {
     pub fn conn(&self) -> SocketHandle {
         match *self {
             Self::Accepted { conn, .. }
+            | Self::Connected { conn, .. }
             | Self::Readable(conn)
             | Self::Writable(conn)
             | Self::Closed(conn)
@@ -111,8 +125,11 @@ pub(crate) struct Dispatch {
 #[derive(Default)]
 pub(crate) struct CallbackPorts {
     listeners: HashSet<SocketHandle>,
-    /// Each connection's listener.
+    /// Each connection's listener; a client connection (`connect_with`)
+    /// and a UDP socket (`udp_with`) are their own.
     conns: HashMap<SocketHandle, SocketHandle>,
+    /// Client connections not yet established.
+    connecting: HashSet<SocketHandle>,
     pending: Vec<Dispatch>,
     timers: Timers,
 }
@@ -177,6 +194,18 @@ impl CallbackPorts {
         self.listeners.insert(listener);
     }
 
+    /// A client connection with a handler of its own: `Connected` when
+    /// established.
+    pub(crate) fn add_client(&mut self, conn: SocketHandle) {
+        self.conns.insert(conn, conn);
+        self.connecting.insert(conn);
+    }
+
+    /// A UDP socket with a handler of its own.
+    pub(crate) fn add_udp(&mut self, sock: SocketHandle) {
+        self.conns.insert(sock, sock);
+    }
+
     /// The port is closed: its connections, which the caller closes.
     pub(crate) fn remove_listener(&mut self, listener: SocketHandle) -> Vec<SocketHandle> {
         self.listeners.remove(&listener);
@@ -188,6 +217,7 @@ impl CallbackPorts {
             .collect();
         for c in &conns {
             self.conns.remove(c);
+            self.connecting.remove(c);
             self.timers.set(*c, None);
         }
         conns
@@ -201,6 +231,7 @@ impl CallbackPorts {
     /// The handler released `conn`: no more events.
     pub(crate) fn forget(&mut self, conn: SocketHandle) -> bool {
         self.timers.set(conn, None);
+        self.connecting.remove(&conn);
         self.conns.remove(&conn).is_some()
     }
 
@@ -257,6 +288,18 @@ impl CallbackPorts {
             return false;
         };
         let conn = ev.handle;
+        if ev.readiness.contains(Readiness::CONNECTED)
+            && self.connecting.remove(&conn)
+            && let Ok(info) = stack.tcp_info(conn)
+        {
+            self.pending.push(Dispatch {
+                listener,
+                event: PortEvent::Connected {
+                    conn,
+                    peer: info.remote,
+                },
+            });
+        }
         let mut push = |event| self.pending.push(Dispatch { listener, event });
         // Data and the end of stream first: the handler reads everything
         // before it hears of the close.
@@ -269,6 +312,7 @@ impl CallbackPorts {
         if ev.readiness.contains(Readiness::CLOSED) {
             push(PortEvent::Closed(conn));
             self.timers.set(conn, None);
+            self.connecting.remove(&conn);
         }
         true
     }

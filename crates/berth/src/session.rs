@@ -45,7 +45,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use berth_core::handle::SocketHandle;
 
@@ -196,6 +196,12 @@ impl SessionIo<'_, '_> {
     /// nothing more for now (the [`Session`] example reads in a loop).
     pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.ctx.recv(self.conn, buf)
+    }
+
+    /// Reads without a copy ([`PortCtx::recv_with`]): `f` sees the data
+    /// as two slices and returns how many bytes it used.
+    pub fn read_with(&mut self, f: impl FnOnce(&[u8], &[u8]) -> usize) -> io::Result<usize> {
+        self.ctx.recv_with(self.conn, f)
     }
 
     /// Writes all of `data`: what the connection takes now goes to it, the
@@ -651,6 +657,32 @@ struct Entry<S> {
     out: Output,
 }
 
+/// Runs one event of a session's connection; whether the session is done
+/// with (closed, aborted, or gone).
+fn on_event<S: Session>(ctx: &mut PortCtx<'_>, entry: &mut Entry<S>, event: PortEvent) -> bool {
+    let conn = event.conn();
+    let mut io = SessionIo {
+        ctx,
+        conn,
+        slot: &mut entry.out,
+    };
+    match event {
+        PortEvent::Accepted { .. } | PortEvent::Connected { .. } => entry.session.opened(&mut io),
+        PortEvent::Readable(_) => entry.session.readable(&mut io),
+        PortEvent::Writable(_) => {
+            if io.flush() && !io.slot.done && io.slot.then.is_none() {
+                entry.session.writable(&mut io);
+            }
+        }
+        PortEvent::Timer(_) => entry.session.timeout(&mut io),
+        PortEvent::Closed(_) => {
+            entry.session.closed();
+            return true;
+        }
+    }
+    entry.out.done
+}
+
 impl NetStack {
     /// Listens on `addr` and serves each connection with a [`Session`]
     /// made by `new_session` (given the peer's address), on the stack
@@ -692,49 +724,85 @@ impl NetStack {
     pub fn serve<S, F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
+        new_session: F,
+    ) -> io::Result<PortListener>
+    where
+        S: Session,
+        F: FnMut(SocketAddr) -> S + Send + 'static,
+    {
+        self.serve_limited(addr, usize::MAX, new_session)
+    }
+
+    /// [`NetStack::serve`] with at most `per_source` connections from any
+    /// one address at a time: one more is reset as it arrives (nginx's
+    /// `limit_conn`), so that a single client cannot take every socket.
+    pub fn serve_limited<S, F>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        per_source: usize,
         mut new_session: F,
     ) -> io::Result<PortListener>
     where
         S: Session,
         F: FnMut(SocketAddr) -> S + Send + 'static,
     {
-        let mut entries: HashMap<SocketHandle, Entry<S>> = HashMap::new();
+        let mut entries: HashMap<SocketHandle, (IpAddr, Entry<S>)> = HashMap::new();
+        let mut sources: HashMap<IpAddr, usize> = HashMap::new();
         self.listen_with(addr, move |ctx, event| {
             let conn = event.conn();
             if let PortEvent::Accepted { peer, .. } = event {
-                entries.insert(
-                    conn,
-                    Entry {
-                        session: new_session(peer),
-                        out: Output::default(),
-                    },
-                );
-            }
-            let Some(entry) = entries.get_mut(&conn) else {
-                return;
-            };
-            let mut io = SessionIo {
-                ctx,
-                conn,
-                slot: &mut entry.out,
-            };
-            match event {
-                PortEvent::Accepted { .. } => entry.session.opened(&mut io),
-                PortEvent::Readable(_) => entry.session.readable(&mut io),
-                PortEvent::Writable(_) => {
-                    if io.flush() && !io.slot.done && io.slot.then.is_none() {
-                        entry.session.writable(&mut io);
-                    }
-                }
-                PortEvent::Timer(_) => entry.session.timeout(&mut io),
-                PortEvent::Closed(_) => {
-                    entry.session.closed();
-                    entries.remove(&conn);
+                let count = sources.entry(peer.ip()).or_insert(0);
+                if *count >= per_source {
+                    tracing::debug!(%peer, per_source, "connection over the per-source limit: reset");
+                    let _ = ctx.abort(conn);
                     return;
                 }
+                *count += 1;
+                entries.insert(
+                    conn,
+                    (
+                        peer.ip(),
+                        Entry {
+                            session: new_session(peer),
+                            out: Output::default(),
+                        },
+                    ),
+                );
             }
-            if entry.out.done {
+            if let Some((ip, entry)) = entries.get_mut(&conn)
+                && on_event(ctx, entry, event)
+            {
+                let ip = *ip;
                 entries.remove(&conn);
+                if let Some(n) = sources.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        sources.remove(&ip);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Opens a connection to `addr` run by `session` on the stack thread
+    /// (a client on the run-to-completion path): [`Session::opened`] once
+    /// it is established, [`Session::closed`] if it fails or ends (with no
+    /// `opened` if it never was). Dropping the returned registration
+    /// closes the connection.
+    pub fn connect_session<S: Session>(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        session: S,
+    ) -> io::Result<PortListener> {
+        let mut entry = Some(Entry {
+            session,
+            out: Output::default(),
+        });
+        self.connect_with(addr, move |ctx, event| {
+            if let Some(e) = entry.as_mut()
+                && on_event(ctx, e, event)
+            {
+                entry = None;
             }
         })
     }

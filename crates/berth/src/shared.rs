@@ -9,11 +9,44 @@
 //!
 //! No wake-up is lost: a caller registers itself (waits on the condition
 //! variable, or stores its task waker) while still holding the lock under
-//! which its attempt failed, and the stack thread wakes waiters under the
-//! same lock after it has drained the core's events.
+//! which its attempt failed, and whoever drains the core's events collects
+//! the wake-ups under the same lock and carries them out once it is gone.
+//!
+//! # Locks: the runtime's one list
+//!
+//! In the order they may be taken (a lock is only ever taken while holding
+//! locks above it in this list, never below):
+//!
+//! 1. **The handlers** (`callback.rs`, one per stack): `listen_with` and a
+//!    dropped `PortListener` take it, then the stack's. The stack thread
+//!    takes a handler *out* under it and runs the handler with no lock
+//!    held.
+//! 2. **The stack** (`Shared::lock`: the core, the pipes map, the waiters,
+//!    the callback ports). Held by the stack thread for a turn (device
+//!    input, timers, pumps, output), by an application call for one core
+//!    operation, and by an application thread that transmits inline
+//!    (`pump_inline`, taken with `try_lock` only: it never waits for it).
+//! 3. **The device** (`link.rs`): only ever taken with the stack's held, so
+//!    whoever holds the stack's gets it at once.
+//! 4. **A pipe** (`pipe`, one per stream): an application copies data under
+//!    it alone; the stack's holder takes it to pump. An application thread
+//!    never takes the stack's lock while it holds a pipe's (it lets go, then
+//!    asks for a pump).
+//! 5. Leaves, taken with nothing else needed after them: the pending-pump
+//!    list (`Shared::pending`), a socket's options, the thread-local
+//!    buffers.
+//!
+//! Never held across: user code (handlers, sessions: none held); a wake-up
+//! (threads and tasks are woken after the stack's lock is released, or a
+//! woken thread on the same CPU runs at once and finds the stack busy);
+//! a blocking wait (a condition-variable wait releases the lock it waits
+//! on; the stack thread sleeps in `epoll` holding nothing). Device system
+//! calls are made under the stack's and the device's locks.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
@@ -21,22 +54,8 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
 
+use crate::link::{Link, transmit};
 use crate::pipe::Pipe;
-
-/// Notifies every thread blocked on a condition variable, as a task waker,
-/// so that the stack thread can wake threads and tasks alike once it has
-/// released its lock (a thread woken under the lock would only wake to wait
-/// for it).
-struct NotifyAll(Arc<Condvar>);
-
-impl std::task::Wake for NotifyAll {
-    fn wake(self: Arc<Self>) {
-        self.0.notify_all();
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.notify_all();
-    }
-}
 
 /// Who waits on one socket.
 pub(crate) struct Waiters {
@@ -56,7 +75,7 @@ impl Default for Waiters {
     fn default() -> Self {
         let cv = Arc::new(Condvar::new());
         Self {
-            notify: Waker::from(Arc::new(NotifyAll(cv.clone()))),
+            notify: crate::notify::notify_all(&cv),
             cv,
             sleepers: 0,
             read: Vec::new(),
@@ -101,13 +120,8 @@ impl Waiters {
     }
 }
 
-/// Adds `waker` to `slot` unless the same task is already there.
 #[cfg(feature = "tokio")]
-pub(crate) fn register(slot: &mut Vec<Waker>, waker: &Waker) {
-    if !slot.iter().any(|w| w.will_wake(waker)) {
-        slot.push(waker.clone());
-    }
-}
+pub(crate) use crate::notify::register;
 
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
@@ -149,6 +163,25 @@ impl Inner {
             }
         }
         any
+    }
+
+    /// Writes the core's output to `device` and hands readiness to the
+    /// waiters: events pump pipes, and pumps make output (data taken from a
+    /// pipe, window updates), which makes events, so a few rounds.
+    pub(crate) fn flush(
+        &mut self,
+        now: Instant,
+        device: &mut dyn berth_device::Device,
+        buf: &mut [u8],
+        wakers: &mut Vec<Waker>,
+    ) {
+        for _ in 0..4 {
+            transmit(&mut self.stack, device, now, buf);
+            if !self.wake_waiters(now, wakers) {
+                break;
+            }
+        }
+        transmit(&mut self.stack, device, now, buf);
     }
 
     /// The last handle of stream `h` is gone: closes it now, or (when what
@@ -225,20 +258,48 @@ impl Inner {
     }
 }
 
+thread_local! {
+    /// The frame buffer of an application thread that transmits inline.
+    static INLINE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+impl crate::pipe::PumpRequest for Shared {
+    fn pump_now(&self, h: SocketHandle) {
+        if !self.pump_inline(h) {
+            self.queue_pump(h);
+        }
+    }
+
+    fn pump_later(&self, h: SocketHandle) {
+        self.queue_pump(h);
+    }
+}
+
 pub(crate) struct Shared {
     inner: Mutex<Inner>,
     /// Streams whose application side wants the stack thread to pump their
     /// pipe (taken without the stack's lock).
     pending: Mutex<Vec<SocketHandle>>,
-    /// The callback handlers (taken before `inner` when both are needed,
-    /// and never held while a handler runs).
-    pub(crate) handlers: Mutex<crate::callback::Handlers>,
+    /// The device (none in tests that play the stack thread themselves).
+    pub(crate) link: Option<Link>,
+    /// A timer the stack thread waits on with its device: an application
+    /// thread that moved a deadline before the stack thread's sleep arms
+    /// it instead of waking the thread (`pump_inline`).
+    pub(crate) timer: Option<berth_device::Timer>,
+    /// Until when the stack thread sleeps, in the core's microseconds
+    /// (`u64::MAX`: until woken); written under the stack's lock.
+    sleep_until: AtomicU64,
     waker: mio::Waker,
     epoch: StdInstant,
 }
 
 impl Shared {
-    pub(crate) fn new(stack: Stack, waker: mio::Waker) -> Self {
+    pub(crate) fn new(
+        stack: Stack,
+        waker: mio::Waker,
+        link: Option<Link>,
+        timer: Option<berth_device::Timer>,
+    ) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 stack,
@@ -249,7 +310,9 @@ impl Shared {
                 callbacks: crate::ports::CallbackPorts::default(),
             }),
             pending: Mutex::new(Vec::new()),
-            handlers: Mutex::new(crate::callback::Handlers::default()),
+            link,
+            timer,
+            sleep_until: AtomicU64::new(u64::MAX),
             waker,
             epoch: StdInstant::now(),
         }
@@ -265,8 +328,86 @@ impl Shared {
         }
     }
 
+    /// The stack thread goes to sleep until `deadline` (the caller holds
+    /// the stack's lock).
+    pub(crate) fn sleeping_until(&self, deadline: Option<Instant>) {
+        self.sleep_until.store(
+            deadline.map_or(u64::MAX, Instant::total_micros),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Pumps `h`'s pipe on the calling (application) thread and writes
+    /// what that produced to the device, when the stack is free: a write
+    /// leaves without waking the stack thread, and a read that made room
+    /// sends its window update the same way. `false` when the stack is busy
+    /// (or stopping): the caller then asks the stack thread. The stack
+    /// thread is woken only if this moved a deadline before its sleep or
+    /// left work only it does (callback events).
+    pub(crate) fn pump_inline(&self, h: SocketHandle) -> bool {
+        let Some(link) = &self.link else {
+            return false;
+        };
+        let mut inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        if inner.shutdown {
+            return false;
+        }
+        let now = self.now();
+        let mut wakers = Vec::new();
+        let kick = {
+            let mut device = link.lock();
+            inner.pump(h, now, &mut wakers);
+            INLINE_BUF.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                if buf.len() < link.frame_len {
+                    buf.resize(link.frame_len, 0);
+                }
+                inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
+            });
+            let sleep_until = self.sleep_until.load(Ordering::Relaxed);
+            let earlier = inner
+                .stack
+                .poll_timeout()
+                .filter(|t| t.total_micros() < sleep_until);
+            // A deadline before the stack thread's sleep (the reply just
+            // sent arms its retransmission timer, say): the timer it also
+            // waits on takes it, a system call instead of a wake-up.
+            let timer_set = earlier.is_some_and(|t| {
+                self.timer.as_ref().is_some_and(|timer| {
+                    let set = timer.set(Some(t.saturating_duration_since(now))).is_ok();
+                    if set {
+                        self.sleep_until.store(t.total_micros(), Ordering::Relaxed);
+                    }
+                    set
+                })
+            });
+            inner.callbacks.has_pending()
+                || inner.stack.has_events()
+                || (earlier.is_some() && !timer_set)
+                || device.poll_at().is_some_and(|t| {
+                    self.epoch
+                        .checked_add(Duration::from_micros(sleep_until))
+                        .is_none_or(|sleep| t < sleep)
+                })
+        };
+        drop(inner);
+        wakers.into_iter().for_each(Waker::wake);
+        if kick {
+            self.kick();
+        }
+        true
+    }
+
     /// Asks the stack thread to pump `h`'s pipe.
     pub(crate) fn request_pump(&self, h: SocketHandle) {
+        self.queue_pump(h);
+    }
+
+    fn queue_pump(&self, h: SocketHandle) {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -387,7 +528,10 @@ mod tests {
         let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
         let mut cfg = StackConfig::default();
         cfg.addrs.push("198.18.0.1".parse().unwrap());
-        (Arc::new(Shared::new(Stack::new(cfg), waker)), poll)
+        (
+            Arc::new(Shared::new(Stack::new(cfg), waker, None, None)),
+            poll,
+        )
     }
 
     #[test]

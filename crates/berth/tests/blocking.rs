@@ -1126,3 +1126,41 @@ fn info_and_debug_show_the_connection() {
         assert_eq!(e.kind(), io::ErrorKind::NotConnected);
     }
 }
+
+/// A write goes out on the writer's own thread when the stack is free:
+/// with the stack thread held up (in a callback handler that waits, which
+/// runs without the stack's lock), a stream's write still reaches the
+/// peer. Before inline transmission it waited for the stack thread.
+#[test]
+fn a_write_leaves_on_the_writers_thread_while_the_stack_thread_is_busy() {
+    let (server, client) = pair();
+    // The client side (198.18.0.1) listens; the server stack connects.
+    let listener = TcpListener::bind(&client, "198.18.0.1:80").unwrap();
+    let mut out = TcpStream::connect(&server, "198.18.0.1:80").unwrap();
+    let (mut peer, _) = listener.accept().unwrap();
+    // Hold the server's stack thread in a handler until released.
+    let (held_tx, held) = std::sync::mpsc::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let _port = server
+        .listen_with("198.18.0.2:9", move |_, event| {
+            if let berth::PortEvent::Accepted { .. } = event {
+                let _ = held_tx.send(());
+                let _ = release_rx
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(60));
+            }
+        })
+        .unwrap();
+    let _trigger = TcpStream::connect(&client, "198.18.0.2:9").unwrap();
+    held.recv_timeout(Duration::from_secs(60)).unwrap();
+    out.write_all(b"inline").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut got = [0u8; 6];
+    let read = peer.read_exact(&mut got);
+    release.send(()).unwrap();
+    read.unwrap();
+    assert_eq!(&got, b"inline");
+}

@@ -237,3 +237,127 @@ fn a_handler_opens_a_port_and_drops_its_own() {
     );
     assert_eq!(fetch(7).unwrap(), "7");
 }
+
+/// A client connection on the callback path: `Connected`, then its data;
+/// a refused one gets `Closed` with the reason in `PortCtx::error`.
+#[test]
+fn a_callback_client_connects_exchanges_and_hears_a_refusal() {
+    let (host, peer) = two_stacks();
+    let listener = berth::net::TcpListener::bind(&peer, "198.18.0.1:7").unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 5];
+        s.read_exact(&mut buf).unwrap();
+        s.write_all(&buf).unwrap();
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut got = Vec::new();
+    let client = host
+        .connect_with("198.18.0.1:7", move |ctx, event| match event {
+            PortEvent::Connected { conn, peer } => {
+                assert_eq!(peer, "198.18.0.1:7".parse().unwrap());
+                ctx.send(conn, b"hello").unwrap();
+            }
+            PortEvent::Readable(conn) => {
+                let mut buf = [0u8; 16];
+                while let Ok(n @ 1..) = ctx.recv(conn, &mut buf) {
+                    got.extend_from_slice(&buf[..n]);
+                }
+                if got.len() == 5 {
+                    let _ = tx.send(std::mem::take(&mut got));
+                    let _ = ctx.close(conn);
+                }
+            }
+            _ => {}
+        })
+        .unwrap();
+    let limit = std::time::Duration::from_secs(60);
+    assert_eq!(rx.recv_timeout(limit).unwrap(), b"hello");
+    echo.join().unwrap();
+    drop(client);
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _refused = host
+        .connect_with("198.18.0.1:8", move |ctx, event| {
+            if let PortEvent::Closed(conn) = event {
+                let _ = tx.send(ctx.error(conn).map(|e| e.kind()));
+            }
+        })
+        .unwrap();
+    assert_eq!(
+        rx.recv_timeout(limit).unwrap(),
+        Some(std::io::ErrorKind::ConnectionRefused)
+    );
+}
+
+/// UDP on the callback path: an echo that answers in the turn the
+/// datagram came in.
+#[test]
+fn a_callback_udp_socket_echoes() {
+    let (host, peer) = two_stacks();
+    let _echo = host
+        .udp_with("198.18.0.2:7", |ctx, event| {
+            if let PortEvent::Readable(sock) = event {
+                let mut buf = [0u8; 1500];
+                while let Ok((n, from)) = ctx.recv_from(sock, &mut buf) {
+                    let _ = ctx.send_to(sock, &buf[..n], from);
+                }
+            }
+        })
+        .unwrap();
+    let s = berth::net::UdpSocket::bind(&peer, "198.18.0.1:0").unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    for i in 0..3u8 {
+        s.send_to(&[i; 100], "198.18.0.2:7").unwrap();
+        let mut buf = [0u8; 200];
+        let (n, from) = s.recv_from(&mut buf).unwrap();
+        assert_eq!((n, from), (100, "198.18.0.2:7".parse().unwrap()));
+        assert_eq!(&buf[..n], &[i; 100][..]);
+    }
+}
+
+/// A client session (`connect_session`): opened once connected, its
+/// buffered write goes out, it reads the echo and closes itself.
+#[test]
+fn a_client_session_runs_to_completion() {
+    struct Ask {
+        got: Vec<u8>,
+        done: std::sync::mpsc::Sender<Vec<u8>>,
+    }
+    impl berth::Session for Ask {
+        fn opened(&mut self, io: &mut berth::SessionIo<'_, '_>) {
+            io.write(&[9u8; 100_000]).unwrap();
+        }
+        fn readable(&mut self, io: &mut berth::SessionIo<'_, '_>) {
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = io.read(&mut buf) {
+                self.got.extend_from_slice(&buf[..n]);
+            }
+            if self.got.len() == 100_000 {
+                let _ = self.done.send(std::mem::take(&mut self.got));
+                io.close();
+            }
+        }
+    }
+    let (host, peer) = two_stacks();
+    let listener = berth::net::TcpListener::bind(&peer, "198.18.0.1:7").unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut r = s.try_clone().unwrap();
+        std::io::copy(&mut r, &mut s).unwrap();
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _client = host
+        .connect_session(
+            "198.18.0.1:7",
+            Ask {
+                got: Vec::new(),
+                done: tx,
+            },
+        )
+        .unwrap();
+    let got = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(got, vec![9u8; 100_000]);
+    echo.join().unwrap();
+}

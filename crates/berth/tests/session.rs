@@ -212,3 +212,81 @@ fn an_idle_connection_times_out_with_a_reset() {
     assert_eq!(err.kind(), ErrorKind::ConnectionReset);
     assert_eq!(fired.load(Ordering::SeqCst), 1);
 }
+
+/// `read_with` consumes without copying: a discard that only counts sees
+/// every byte (as slices) and the end.
+struct Count(mpsc::Sender<(usize, u64)>, usize, u64);
+
+impl Session for Count {
+    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+        loop {
+            match io.read_with(|a, b| {
+                for &x in a.iter().chain(b) {
+                    self.2 = self.2.wrapping_mul(31).wrapping_add(u64::from(x));
+                }
+                a.len() + b.len()
+            }) {
+                Ok(0) => {
+                    let _ = self.0.send((self.1, self.2));
+                    return io.close();
+                }
+                Ok(n) => self.1 += n,
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+#[test]
+fn read_with_sees_every_byte_in_order_without_a_copy() {
+    const TOTAL: usize = 3 << 20;
+    let (host, peer) = two_stacks();
+    let (tx, rx) = mpsc::channel();
+    let _port = host
+        .serve("198.18.0.2:9", move |_| Count(tx.clone(), 0, 0))
+        .unwrap();
+    let data: Vec<u8> = (0..TOTAL).map(pattern).collect();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:9").unwrap();
+    c.write_all(&data).unwrap();
+    c.shutdown(Shutdown::Write).unwrap();
+    let expected = data
+        .iter()
+        .fold(0u64, |h, &x| h.wrapping_mul(31).wrapping_add(u64::from(x)));
+    let got = rx.recv_timeout(std::time::Duration::from_secs(60)).unwrap();
+    assert_eq!(got, (TOTAL, expected));
+}
+
+/// `serve_limited`: a third connection from one address, while two are
+/// open, is reset; once one closes, a new one is served again.
+#[test]
+fn a_per_source_limit_resets_the_connection_over_it() {
+    let (host, peer) = two_stacks();
+    let _port = host.serve_limited("198.18.0.2:7", 2, |_| Echo).unwrap();
+    let limit = Some(std::time::Duration::from_secs(60));
+    let echo_once = |c: &mut TcpStream| -> std::io::Result<()> {
+        c.set_read_timeout(limit)?;
+        c.write_all(b"x")?;
+        let mut b = [0u8; 1];
+        c.read_exact(&mut b)
+    };
+    let mut a = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let mut b = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    echo_once(&mut a).unwrap();
+    echo_once(&mut b).unwrap();
+    let mut c = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let err = echo_once(&mut c).unwrap_err();
+    assert!(
+        matches!(
+            err.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof
+        ),
+        "{err:?}"
+    );
+    // One leaves (its close is seen by the server before the next
+    // connects: the echo of the FIN's end of stream is awaited).
+    a.shutdown(Shutdown::Write).unwrap();
+    let mut rest = Vec::new();
+    a.read_to_end(&mut rest).unwrap();
+    let mut d = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    echo_once(&mut d).unwrap();
+}

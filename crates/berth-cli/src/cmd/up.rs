@@ -125,6 +125,11 @@ pub(crate) struct UpArgs {
     /// blocking sockets (blocking), for comparison.
     #[arg(long, value_enum, default_value = "callback")]
     services_api: ServicesApi,
+    /// Connections one address may hold open to each TCP service at a
+    /// time (callback services): one more is reset as it arrives, so that
+    /// a single client cannot take every socket (half the socket table).
+    #[arg(long, default_value_t = 32768, value_parser = clap::value_parser!(u64).range(1..))]
+    per_source_limit: u64,
     /// Serve static files from this directory on HTTP (default: a built-in
     /// index page and /bytes/N).
     #[arg(long)]
@@ -161,6 +166,12 @@ pub(crate) struct UpArgs {
     /// too (tcp_ecn=1), `off` never uses it.
     #[arg(long, value_enum, default_value = "passive")]
     ecn: Ecn,
+    /// Reset a connection whose handshake completes while its listener's
+    /// accept queue is full, instead of dropping the final ACK (Linux's
+    /// `tcp_abort_on_overflow = 1`): clients of an overloaded service
+    /// learn it at once.
+    #[arg(long)]
+    tcp_abort_on_overflow: bool,
     /// A network reached through the device, like `198.51.100.0/24`
     /// (repeatable). Without any, the device leads everywhere; with some,
     /// berth reaches only its own prefixes (--addr, --addr6) and these, and
@@ -288,7 +299,10 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         builder
             .seed(seed)
             .mtu(mtu)
-            .config(|c| c.tcp.ecn = args.ecn.into())
+            .config(|c| {
+                c.tcp.ecn = args.ecn.into();
+                c.tcp_abort_on_overflow = args.tcp_abort_on_overflow;
+            })
             .build(device)?,
     );
     let services = Services::start(
@@ -299,6 +313,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         ],
         &args.services,
         args.services_api,
+        usize::try_from(args.per_source_limit).unwrap_or(usize::MAX),
         args.http_root.clone(),
     )?;
     let control_path = args

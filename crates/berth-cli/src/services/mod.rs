@@ -2,13 +2,16 @@
 //! TCP and UDP 7), discard (RFC 863, TCP and UDP 9), daytime (RFC 867, TCP
 //! 13), chargen (RFC 864, TCP 19) and a small HTTP/1.1 server (TCP 80).
 //! The TCP services run as sessions on the stack thread by default
-//! (`sessions.rs`, run to completion), or on threads with the blocking
-//! sockets (`threaded.rs`, `--services-api blocking`), for comparison.
+//! (`sessions.rs`, run to completion) and the UDP ones as callbacks there
+//! too, or on threads with the blocking sockets (`threaded.rs`,
+//! `--services-api blocking`), for comparison.
 
 mod http;
 mod patterns;
 mod sessions;
 mod threaded;
+
+pub(crate) use sessions::Echo;
 
 use std::io;
 use std::net::IpAddr;
@@ -82,6 +85,7 @@ impl Services {
         ips: &[IpAddr],
         which: &[Service],
         api: ServicesApi,
+        per_source: usize,
         http_root: Option<PathBuf>,
     ) -> io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
@@ -98,9 +102,14 @@ impl Services {
             for &svc in which {
                 match api {
                     ServicesApi::Callback => {
-                        services
-                            .ports
-                            .push(serve(stack, ip, svc, root.clone(), &counters)?);
+                        services.ports.push(serve(
+                            stack,
+                            ip,
+                            svc,
+                            per_source,
+                            root.clone(),
+                            &counters,
+                        )?);
                     }
                     ServicesApi::Blocking => services.servers.push(threaded::start_tcp(
                         stack,
@@ -111,14 +120,22 @@ impl Services {
                     )?),
                 }
                 if matches!(svc, Service::Echo | Service::Discard) {
-                    services.threads.push(threaded::udp_service(
-                        stack,
-                        ip,
-                        svc.port(),
-                        svc == Service::Echo,
-                        stop.clone(),
-                        counters.clone(),
-                    )?);
+                    let echo = svc == Service::Echo;
+                    match api {
+                        ServicesApi::Callback => {
+                            services
+                                .ports
+                                .push(udp_serve(stack, ip, svc.port(), echo, &counters)?)
+                        }
+                        ServicesApi::Blocking => services.threads.push(threaded::udp_service(
+                            stack,
+                            ip,
+                            svc.port(),
+                            echo,
+                            stop.clone(),
+                            counters.clone(),
+                        )?),
+                    }
                 }
             }
         }
@@ -143,20 +160,49 @@ fn serve(
     stack: &NetStack,
     ip: IpAddr,
     svc: Service,
+    per_source: usize,
     root: Option<Arc<PathBuf>>,
     counters: &Arc<Counters>,
 ) -> io::Result<PortListener> {
     let addr = (ip, svc.port());
     let counters = counters.clone();
     match svc {
-        Service::Echo => stack.serve(addr, |_| sessions::Echo),
-        Service::Discard => stack.serve(addr, move |_| sessions::Discard(counters.clone())),
-        Service::Chargen => stack.serve(addr, |_| sessions::Chargen::default()),
-        Service::Daytime => stack.serve(addr, |_| sessions::Daytime),
-        Service::Http => stack.serve(addr, move |_| {
+        Service::Echo => stack.serve_limited(addr, per_source, |_| sessions::Echo),
+        Service::Discard => stack.serve_limited(addr, per_source, move |_| {
+            sessions::Discard(counters.clone())
+        }),
+        Service::Chargen => stack.serve_limited(addr, per_source, |_| sessions::Chargen::default()),
+        Service::Daytime => stack.serve_limited(addr, per_source, |_| sessions::Daytime),
+        Service::Http => stack.serve_limited(addr, per_source, move |_| {
             sessions::Http::new(root.clone(), counters.clone())
         }),
     }
+}
+
+/// UDP echo (RFC 862) or discard (RFC 863) on `ip`, on the stack thread:
+/// each datagram is answered (or counted) in the turn it came in.
+fn udp_serve(
+    stack: &NetStack,
+    ip: IpAddr,
+    port: u16,
+    echo: bool,
+    counters: &Arc<Counters>,
+) -> io::Result<PortListener> {
+    let counters = counters.clone();
+    stack.udp_with((ip, port), move |ctx, event| {
+        let berth::PortEvent::Readable(sock) = event else {
+            return;
+        };
+        berth::session::with_scratch(|buf| {
+            while let Ok((n, from)) = ctx.recv_from(sock, buf) {
+                if echo {
+                    let _ = ctx.send_to(sock, &buf[..n], from);
+                } else {
+                    counters.discarded.fetch_add(n as u64, Ordering::Relaxed);
+                }
+            }
+        });
+    })
 }
 
 /// RFC 867 suggests "Weekday, Month Day, Year Time-Zone"; like most

@@ -66,18 +66,17 @@ impl Session for Discard {
 
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
         io.set_timeout(Some(IDLE));
-        berth::session::with_scratch(|buf| {
-            loop {
-                match io.read(buf) {
-                    Ok(0) => return io.close(),
-                    Ok(n) => {
-                        self.0.discarded.fetch_add(n as u64, Ordering::Relaxed);
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                    Err(_) => return io.abort(),
+        // Counted, not copied (Linux's MSG_TRUNC).
+        loop {
+            match io.read_with(|a, b| a.len() + b.len()) {
+                Ok(0) => return io.close(),
+                Ok(n) => {
+                    self.0.discarded.fetch_add(n as u64, Ordering::Relaxed);
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(_) => return io.abort(),
             }
-        })
+        }
     }
 }
 

@@ -1,7 +1,6 @@
 //! The TCP and UDP services on threads and berth's blocking sockets: an
 //! acceptor and a pool of workers per TCP service (`berth::server`), a
-//! thread per UDP service. `berth up --services-api blocking`; the UDP
-//! services always run here.
+//! thread per UDP service: `berth up --services-api blocking`.
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr};

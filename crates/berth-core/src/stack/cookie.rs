@@ -13,6 +13,7 @@ use super::tcp::TcpSocket;
 use super::{Readiness, Socket, SocketError, Stack};
 use crate::handle::SocketHandle;
 use crate::syn_cookie::{CookieOptions, SynCookies};
+use crate::tcp::segment::reset_for;
 use crate::tcp::{Connection, Segment};
 use crate::time::{Duration, Instant};
 use crate::wire::tcp_option::MAX_SACK_BLOCKS;
@@ -181,8 +182,12 @@ impl Stack {
         self.stats.syncookies_validated += 1;
         if accept_full {
             // Linux drops it too (ListenOverflows); the client's next
-            // segment carries the same cookie and may find room.
+            // segment carries the same cookie and may find room; with
+            // tcp_abort_on_overflow it is reset instead.
             self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
+            if self.cfg.tcp_abort_on_overflow {
+                self.send_reset(local, remote, reset_for(seg));
+            }
             return true;
         }
         if self.admit(Some(lh), Flow::Ports { local, remote }).is_err() {

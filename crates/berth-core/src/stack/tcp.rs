@@ -429,6 +429,28 @@ impl Stack {
         out
     }
 
+    /// Receives without a copy ([`Connection::recv_with`]): `f` sees the
+    /// in-order data as two slices and returns how much it used. `Ok(0)`
+    /// at the end of stream (or when `f` used nothing); `WouldBlock` when
+    /// nothing waits.
+    pub fn tcp_recv_with(
+        &mut self,
+        h: SocketHandle,
+        f: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> Result<usize, SocketError> {
+        let t = self.tcp_mut(h)?;
+        let had = t.conn.can_recv();
+        let out = match t.conn.recv_with(f) {
+            Ok(0) if !had => Err(SocketError::WouldBlock),
+            Ok(n) => Ok(n),
+            Err(RecvError::Finished) => Ok(0),
+            Err(RecvError::Failed(e)) => Err(map_conn_error(e)),
+        };
+        // Reading may open the window: let a window update out.
+        self.mark_dirty(h);
+        out
+    }
+
     /// Reads without consuming.
     pub fn tcp_peek(&self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, SocketError> {
         Ok(self.tcp_ref(h)?.conn.peek(buf))
@@ -591,10 +613,19 @@ impl Stack {
         match target {
             TcpTarget::Connection(h) => {
                 if self.accept_queue_full_for(h) && seg.ack.is_some() && !seg.syn() && !seg.rst() {
-                    // Linux (tcp_abort_on_overflow = 0): drop the final ACK;
+                    self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
+                    if self.cfg.tcp_abort_on_overflow
+                        && let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
+                    {
+                        // Linux (tcp_abort_on_overflow = 1): the half-open
+                        // connection is reset (inet_csk_complete_hashdance
+                        // failing into tcp_check_req's embryonic_reset).
+                        t.conn.abort();
+                        self.after_tcp_change(h);
+                    }
+                    // Otherwise (Linux's default) the final ACK is dropped;
                     // the client's retransmission completes the handshake
                     // once the application has accepted.
-                    self.dropped(DropReason::AcceptQueueFull, Flow::Ports { local, remote });
                     return;
                 }
                 let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {

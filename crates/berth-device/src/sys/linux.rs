@@ -298,3 +298,75 @@ pub(crate) fn pin_current_thread(cpu: usize) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// A `timerfd` on CLOCK_MONOTONIC: readable once it runs out.
+pub(crate) struct TimerFd {
+    fd: OwnedFd,
+}
+
+impl TimerFd {
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: timerfd_create takes no pointers; a non-negative result is
+        // a new descriptor that nothing else owns.
+        let fd = unsafe {
+            libc::timerfd_create(
+                libc::CLOCK_MONOTONIC,
+                libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+            )
+        };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned here alone.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { fd })
+    }
+
+    /// Runs out `after` from now (zero: at once); `None` disarms it.
+    pub(crate) fn set(&self, after: Option<Duration>) -> io::Result<()> {
+        let value = match after {
+            // A zero it_value disarms: the smallest wait instead.
+            Some(d) => libc::timespec {
+                tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: libc::c_long::from(d.subsec_nanos().max(u32::from(d.is_zero()))),
+            },
+            None => libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+        };
+        let spec = libc::itimerspec {
+            it_interval: libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            },
+            it_value: value,
+        };
+        // SAFETY: `spec` is a live, initialised itimerspec read by the call;
+        // the old value pointer is null (not wanted).
+        let rc =
+            unsafe { libc::timerfd_settime(self.fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) };
+        if rc < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// Clears a run-out timer's readiness (reads its expiry count).
+    pub(crate) fn clear(&self) {
+        let mut count = 0u64;
+        // SAFETY: reads at most 8 bytes into `count`, a live, exclusively
+        // borrowed u64; a nonblocking descriptor answers EAGAIN if none.
+        let _ = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                std::ptr::from_mut(&mut count).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}

@@ -81,3 +81,24 @@ pub(crate) fn pin_current_thread(_cpu: usize) -> io::Result<()> {
         "pinning threads to CPUs is implemented for Linux only",
     ))
 }
+
+pub(crate) struct TimerFd;
+
+impl TimerFd {
+    pub(crate) fn new() -> io::Result<Self> {
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "timerfd is Linux-only",
+        ))
+    }
+
+    pub(crate) fn set(&self, _after: Option<std::time::Duration>) -> io::Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn clear(&self) {}
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        -1
+    }
+}

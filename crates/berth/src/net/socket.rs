@@ -118,7 +118,7 @@ impl SocketRef {
         let deadline = deadline_after(opts.read_timeout);
         self.pipe()?
             .read(
-                &self.shared,
+                &*self.shared,
                 self.handle,
                 buf,
                 peek,
@@ -133,7 +133,7 @@ impl SocketRef {
         let opts = self.opts();
         let deadline = deadline_after(opts.write_timeout);
         self.pipe()?
-            .write(&self.shared, self.handle, buf, opts.nonblocking, deadline)
+            .write(&*self.shared, self.handle, buf, opts.nonblocking, deadline)
             .map_err(to_io_error)
     }
 
@@ -141,7 +141,7 @@ impl SocketRef {
     #[cfg(feature = "tokio")]
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.pipe()?
-            .read(&self.shared, self.handle, buf, false, true, None)
+            .read(&*self.shared, self.handle, buf, false, true, None)
             .map_err(to_io_error)
     }
 
@@ -149,7 +149,7 @@ impl SocketRef {
     #[cfg(feature = "tokio")]
     pub(crate) fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.pipe()?
-            .write(&self.shared, self.handle, buf, true, None)
+            .write(&*self.shared, self.handle, buf, true, None)
             .map_err(to_io_error)
     }
 
@@ -172,7 +172,7 @@ impl SocketRef {
 
     /// Shuts the stream's write direction down (a FIN after the data).
     pub(crate) fn shutdown_write(&self) -> io::Result<()> {
-        self.pipe()?.shutdown_write(&self.shared, self.handle);
+        self.pipe()?.shutdown_write(&*self.shared, self.handle);
         Ok(())
     }
 
@@ -320,7 +320,7 @@ impl SocketRef {
         buf: &mut [u8],
         peek: bool,
     ) -> std::task::Poll<io::Result<usize>> {
-        self.poll_pipe(|p| p.poll_read(&self.shared, self.handle, cx, buf, peek))
+        self.poll_pipe(|p| p.poll_read(&*self.shared, self.handle, cx, buf, peek))
     }
 
     pub(crate) fn poll_write(
@@ -328,7 +328,7 @@ impl SocketRef {
         cx: &mut std::task::Context<'_>,
         buf: &[u8],
     ) -> std::task::Poll<io::Result<usize>> {
-        self.poll_pipe(|p| p.poll_write(&self.shared, self.handle, cx, buf))
+        self.poll_pipe(|p| p.poll_write(&*self.shared, self.handle, cx, buf))
     }
 
     /// Reads without waiting through `take`, which is given the received
@@ -340,14 +340,14 @@ impl SocketRef {
         take: impl FnOnce(&[u8], &[u8]) -> usize,
     ) -> io::Result<usize> {
         self.pipe()?
-            .try_read_with(&self.shared, self.handle, want, take)
+            .try_read_with(&*self.shared, self.handle, want, take)
             .map_err(to_io_error)
     }
 
     /// Writes the slices of `bufs` without waiting, as one write.
     pub(crate) fn try_write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         self.pipe()?
-            .try_write_vectored(&self.shared, self.handle, bufs)
+            .try_write_vectored(&*self.shared, self.handle, bufs)
             .map_err(to_io_error)
     }
 
@@ -375,14 +375,14 @@ impl SocketRef {
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
-        self.poll_pipe(|p| p.poll_read_ready(&self.shared, self.handle, cx))
+        self.poll_pipe(|p| p.poll_read_ready(&*self.shared, self.handle, cx))
     }
 
     pub(crate) fn poll_write_ready(
         &self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<io::Result<()>> {
-        self.poll_pipe(|p| p.poll_write_ready(&self.shared, self.handle, cx))
+        self.poll_pipe(|p| p.poll_write_ready(&*self.shared, self.handle, cx))
     }
 }
 

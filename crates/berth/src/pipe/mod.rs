@@ -24,7 +24,7 @@ pub(crate) use queue::copy_prefix;
 pub(crate) use readiness::PipeReady;
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::task::Waker;
 #[cfg(feature = "tokio")]
 use std::task::{Context, Poll};
@@ -34,10 +34,19 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{SocketError, Stack};
 use berth_core::time::Instant;
 
-use crate::shared::Shared;
 #[cfg(feature = "tokio")]
-use crate::shared::register;
+use crate::notify::register;
 use queue::ByteQueue;
+
+/// What a pipe asks of the stack when an application call leaves work
+/// for it (implemented by `Shared`; the pipe knows nothing else of it).
+pub(crate) trait PumpRequest {
+    /// Pump the stream now: on the calling thread if the stack is free
+    /// (inline transmission), else by the stack thread.
+    fn pump_now(&self, h: SocketHandle);
+    /// Have the stack thread pump the stream.
+    fn pump_later(&self, h: SocketHandle);
+}
 
 /// Bytes each direction of a pipe holds, on top of the core's buffers.
 pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
@@ -50,7 +59,10 @@ const TX_MARKS: usize = 64;
 pub(crate) struct Pipe {
     state: Mutex<PipeState>,
     /// Blocking readers and writers wait here.
-    cv: Condvar,
+    cv: Arc<Condvar>,
+    /// Notifies `cv`: put on the list of wake-ups made once the stack's
+    /// lock is released (`notify.rs`).
+    notify: Waker,
 }
 
 struct PipeState {
@@ -228,6 +240,7 @@ pub(crate) struct Pumped {
 
 impl Pipe {
     pub(crate) fn new() -> Self {
+        let cv = Arc::new(Condvar::new());
         Self {
             state: Mutex::new(PipeState {
                 rx: ByteQueue::new(PIPE_CAPACITY),
@@ -251,7 +264,8 @@ impl Pipe {
                 read_wakers: Vec::new(),
                 write_wakers: Vec::new(),
             }),
-            cv: Condvar::new(),
+            notify: crate::notify::notify_all(&cv),
+            cv,
         }
     }
 
@@ -263,11 +277,11 @@ impl Pipe {
     /// Ends an application call: if it asked for a pump, puts the stream on
     /// the stack thread's list (once) and wakes the thread, after the pipe's
     /// lock is released.
-    fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &Shared, h: SocketHandle) {
+    fn finish(&self, mut st: MutexGuard<'_, PipeState>, shared: &dyn PumpRequest, h: SocketHandle) {
         let request = std::mem::take(&mut st.want_pump) && !std::mem::replace(&mut st.queued, true);
         drop(st);
         if request {
-            shared.request_pump(h);
+            shared.pump_now(h);
         }
     }
 
@@ -276,7 +290,7 @@ impl Pipe {
     /// the deadline, or at once when `nonblocking`.
     fn blocking<T>(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
@@ -316,7 +330,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     fn poll<T>(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         read: bool,
@@ -344,7 +358,7 @@ impl Pipe {
     /// Reads (or peeks at) what has arrived: `Ok(0)` is end of stream.
     pub(crate) fn read(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         buf: &mut [u8],
         peek: bool,
@@ -357,7 +371,7 @@ impl Pipe {
     /// Queues `buf` (what fits) for sending.
     pub(crate) fn write(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         buf: &[u8],
         nonblocking: bool,
@@ -369,7 +383,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         buf: &mut [u8],
@@ -381,7 +395,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_write(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
         buf: &[u8],
@@ -392,7 +406,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_read_ready(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SocketError>> {
@@ -404,7 +418,7 @@ impl Pipe {
     #[cfg(feature = "tokio")]
     pub(crate) fn poll_write_ready(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), SocketError>> {
@@ -447,7 +461,7 @@ impl Pipe {
 
     /// Shuts the write direction down: the FIN follows what was written.
     /// A writer waiting for room learns of it at once.
-    pub(crate) fn shutdown_write(&self, shared: &Shared, h: SocketHandle) {
+    pub(crate) fn shutdown_write(&self, shared: &dyn PumpRequest, h: SocketHandle) {
         let mut st = self.lock();
         if st.shut_write {
             return;
@@ -462,7 +476,7 @@ impl Pipe {
         self.wake(st, &write, &mut wakers);
         wakers.into_iter().for_each(Waker::wake);
         if request {
-            shared.request_pump(h);
+            shared.pump_later(h);
         }
     }
 
@@ -663,10 +677,9 @@ impl Pipe {
         if woken.write {
             wakers.append(&mut st.write_wakers);
         }
-        let notify = (woken.read || woken.write) && st.sleepers > 0;
-        drop(st);
-        if notify {
-            self.cv.notify_all();
+        // Blocked threads too, once the caller has let go of the stack.
+        if (woken.read || woken.write) && st.sleepers > 0 {
+            wakers.push(self.notify.clone());
         }
     }
 

@@ -8,8 +8,9 @@ use std::task::{Context, Poll};
 use berth_core::handle::SocketHandle;
 use berth_core::stack::SocketError;
 
+use super::PumpRequest;
 use super::{Pipe, PipeState, is_failure};
-use crate::shared::{Shared, register};
+use crate::notify::register;
 
 /// What a stream is ready for (tokio's `ready()`): reading (data, the end
 /// or an error), the read side closed (the end or a failure arrived),
@@ -74,7 +75,7 @@ impl Pipe {
     /// Reads without waiting through `take` (see `PipeState::read_with`).
     pub(crate) fn try_read_with(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         want: usize,
         take: impl FnOnce(&[u8], &[u8]) -> usize,
@@ -89,7 +90,7 @@ impl Pipe {
     /// as one write.
     pub(crate) fn try_write_vectored(
         &self,
-        shared: &Shared,
+        shared: &dyn PumpRequest,
         h: SocketHandle,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Result<usize, SocketError> {

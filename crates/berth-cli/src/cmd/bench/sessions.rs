@@ -1,6 +1,7 @@
-//! berth's servers for `--api callback`: discard, echo and source as
-//! sessions on the stack thread (`NetStack::serve`), run to completion,
-//! speaking the same protocols as the threaded servers of `workload.rs`.
+//! berth's servers for `--api callback`: discard, echo (`berth up`'s) and
+//! source as sessions on the stack thread (`NetStack::serve`), run to
+//! completion, speaking the same protocols as the threaded servers of
+//! `workload.rs`.
 
 use std::io::ErrorKind;
 
@@ -16,44 +17,20 @@ pub(super) struct Discard;
 
 impl Session for Discard {
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        berth::session::with_scratch(|buf| {
-            loop {
-                match io.read(buf) {
-                    Ok(0) => return io.close(),
-                    Ok(_) => {}
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                    Err(_) => return io.abort(),
-                }
+        // Counted, not copied (Linux's MSG_TRUNC).
+        loop {
+            match io.read_with(|a, b| a.len() + b.len()) {
+                Ok(0) => return io.close(),
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(_) => return io.abort(),
             }
-        })
+        }
     }
 }
 
-/// Sends back what it receives, reading only while its output has gone.
-pub(super) struct Echo;
-
-impl Session for Echo {
-    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        berth::session::with_scratch(|buf| {
-            while io.buffered() == 0 {
-                match io.read(buf) {
-                    Ok(0) => return io.close(),
-                    Ok(n) => {
-                        if io.write(&buf[..n]).is_err() {
-                            return io.abort();
-                        }
-                    }
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                    Err(_) => return io.abort(),
-                }
-            }
-        })
-    }
-
-    fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
-        self.readable(io);
-    }
-}
+/// Echo is `berth up`'s own (idle timeout included): what a user gets.
+pub(super) use crate::services::Echo;
 
 /// Reads an 8-byte big-endian count, sends that many [`SOURCE_BYTE`]s,
 /// closes.

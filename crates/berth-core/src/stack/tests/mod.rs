@@ -611,6 +611,50 @@ fn backlog_overflow_completes_after_accept() {
     }
 }
 
+/// With `tcp_abort_on_overflow`, a handshake that completes into a full
+/// accept queue is reset at once: the client sees its connection fail
+/// instead of waiting. Without it (Linux's default) the final ACK is
+/// dropped and the client stays established, waiting.
+#[test]
+fn abort_on_overflow_resets_what_the_accept_queue_cannot_take() {
+    for abort in [true, false] {
+        let mut p = Pair::new(Faults::default());
+        p.b = Stack::new(StackConfig {
+            syn_cookies: false,
+            tcp_abort_on_overflow: abort,
+            ..config(vec![B4, B6], 2)
+        });
+        let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 2).unwrap();
+        let first =
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap();
+        p.run_until(|p| p.a.tcp_state(first) == Ok(State::Established));
+        // Two handshakes at once while one slot of the accept queue is
+        // left: both fit the SYN queue, the second's final ACK overflows.
+        let late: Vec<_> = (0..2)
+            .map(|_| {
+                p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                    .unwrap()
+            })
+            .collect();
+        p.run_until(|p| {
+            p.b.stats().accept_queue_overflow > 0
+                && late.iter().all(|&c| p.a.tcp_state(c) != Ok(State::SynSent))
+        });
+        let reset = |p: &Pair| {
+            late.iter()
+                .filter(|&&c| p.a.tcp_error(c).ok().flatten() == Some(SocketError::ConnectionReset))
+                .count()
+        };
+        // Let the reset (if any) arrive.
+        for _ in 0..10 {
+            p.step();
+        }
+        assert_eq!(reset(&p), usize::from(abort), "abort_on_overflow {abort}");
+        assert!(accept(&mut p.b, l).is_some());
+    }
+}
+
 mod bound;
 mod cookie;
 mod ethernet;

@@ -727,6 +727,28 @@ impl Connection {
         Ok(0)
     }
 
+    /// Reads without a copy: `f` sees the in-order data as (up to) two
+    /// slices, across the buffer's wrap, and returns how many bytes it
+    /// used, which are consumed (at most what it saw). `Ok(0)` when `f`
+    /// used nothing; with no data at all, what [`recv`](Self::recv) with a
+    /// non-empty buffer returns (the end of stream, the error, or
+    /// `Ok(0)`). A consumer that only counts (a discard service, Linux's
+    /// `MSG_TRUNC` on TCP) touches no payload byte.
+    pub fn recv_with(&mut self, f: impl FnOnce(&[u8], &[u8]) -> usize) -> Result<usize, RecvError> {
+        let (a, b) = self.recv_buf.readable_slices();
+        let seen = a.len() + b.len();
+        if seen == 0 {
+            return self.recv(&mut [0u8; 1]);
+        }
+        let used = f(a, b).min(seen);
+        let n = self.recv_buf.consume(used);
+        if n > 0 {
+            self.rcv_tuning.copied += n as u64;
+            self.after_app_read();
+        }
+        Ok(n)
+    }
+
     /// Copies in-order data into `buf` without consuming it.
     pub fn peek(&self, buf: &mut [u8]) -> usize {
         self.recv_buf.peek(buf)
