@@ -160,6 +160,44 @@ impl PortCtx<'_> {
     /// used, which are consumed. `Ok(0)` at the end of stream (or when `f`
     /// used nothing), `WouldBlock` when nothing waits. A service that only
     /// counts bytes (discard; Linux's `MSG_TRUNC`) touches none of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Discard, counting the bytes without copying them.
+    /// let (total, counted) = mpsc::channel();
+    /// let mut n = 0;
+    /// let _port = server.listen_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Readable(conn) = event {
+    ///         loop {
+    ///             match ctx.recv_with(conn, |a, b| a.len() + b.len()) {
+    ///                 Ok(0) => {
+    ///                     let _ = total.send(n);
+    ///                     let _ = ctx.close(conn);
+    ///                     break;
+    ///                 }
+    ///                 Ok(k) => n += k,
+    ///                 Err(_) => break, // WouldBlock
+    ///             }
+    ///         }
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:9")?;
+    /// c.write_all(&[7; 50_000])?;
+    /// c.shutdown(Shutdown::Write)?;
+    /// assert_eq!(counted.recv().unwrap(), 50_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv_with(
         &mut self,
         conn: SocketHandle,
@@ -330,6 +368,29 @@ impl PortCtx<'_> {
 
     /// The connection's failure (a reset, a refused or timed-out connect),
     /// if it failed: what the `Closed` event was about.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use std::sync::mpsc;
+    /// use berth::PortEvent;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// // Nobody listens on port 9.
+    /// let _conn = client.connect_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Closed(conn) = event {
+    ///         let _ = tx.send(ctx.error(conn).map(|e| e.kind()));
+    ///     }
+    /// })?;
+    /// assert_eq!(rx.recv().unwrap(), Some(ErrorKind::ConnectionRefused));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn error(&mut self, conn: SocketHandle) -> Option<io::Error> {
         self.with_conn(conn, |inner| inner.stack.tcp_error(conn))
             .ok()
@@ -340,6 +401,7 @@ impl PortCtx<'_> {
     /// Takes one datagram waiting on a UDP socket of
     /// [`NetStack::udp_with`]: its length (truncated to `buf`, as std)
     /// and sender; `WouldBlock` when none waits.
+    /// [`NetStack::udp_with`] has an example.
     pub fn recv_from(
         &mut self,
         sock: SocketHandle,
@@ -349,7 +411,8 @@ impl PortCtx<'_> {
     }
 
     /// Sends one datagram from a UDP socket of [`NetStack::udp_with`]; it
-    /// leaves in this turn's transmit batch.
+    /// leaves in this turn's transmit batch. [`NetStack::udp_with`] has
+    /// an example.
     pub fn send_to(
         &mut self,
         sock: SocketHandle,
@@ -470,6 +533,28 @@ pub struct PortListener {
 impl PortListener {
     /// The registration's socket: the listener, the client connection
     /// (as its events name it) or the UDP socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpListener};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let registration = client.connect_with("198.18.0.2:7", move |_ctx, event| {
+    ///     if let PortEvent::Connected { conn, .. } = event {
+    ///         let _ = tx.send(conn);
+    ///     }
+    /// })?;
+    /// assert_eq!(rx.recv().unwrap(), registration.handle()); // the connection's handle
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn handle(&self) -> SocketHandle {
         self.handle
     }
@@ -551,6 +636,43 @@ impl NetStack {
     /// `Readable`/`Writable`/`Closed`. The connection's handle is the
     /// registration's, [`PortListener::handle`]. Returns at once (the SYN
     /// leaves from the stack thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpListener};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let (tx, replies) = mpsc::channel();
+    /// let _conn = client.connect_with("198.18.0.2:7", move |ctx, event| match event {
+    ///     PortEvent::Connected { conn, .. } => drop(ctx.send(conn, b"hello")),
+    ///     PortEvent::Readable(conn) => {
+    ///         let mut buf = [0; 64];
+    ///         while let Ok(n @ 1..) = ctx.recv(conn, &mut buf) {
+    ///             let _ = tx.send(buf[..n].to_vec());
+    ///         }
+    ///     }
+    ///     _ => {}
+    /// })?;
+    ///
+    /// let (mut s, _) = listener.accept()?;
+    /// let mut hello = [0; 5];
+    /// s.read_exact(&mut hello)?;
+    /// s.write_all(b"world")?;
+    /// let mut reply = Vec::new();
+    /// while reply.len() < 5 {
+    ///     reply.extend(replies.recv().unwrap());
+    /// }
+    /// assert_eq!(reply, b"world");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
@@ -572,6 +694,33 @@ impl NetStack {
     /// stack thread: `Readable(sock)` when datagrams (or an ICMP error of
     /// a connected socket) wait; [`PortCtx::recv_from`] and
     /// [`PortCtx::send_to`] move them, a reply leaving in the same turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{PortEvent, net::UdpSocket};
+    ///
+    /// // UDP echo on the stack thread: the reply leaves in the turn the request came in.
+    /// let _echo = server.udp_with("198.18.0.2:7", |ctx, event| {
+    ///     if let PortEvent::Readable(sock) = event {
+    ///         let mut buf = [0; 1500];
+    ///         while let Ok((n, from)) = ctx.recv_from(sock, &mut buf) {
+    ///             let _ = ctx.send_to(sock, &buf[..n], from);
+    ///         }
+    ///     }
+    /// })?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.send_to(b"ping", "198.18.0.2:7")?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = socket.recv_from(&mut buf)?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], "198.18.0.2:7".parse().unwrap()));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn udp_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,

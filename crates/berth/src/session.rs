@@ -200,6 +200,49 @@ impl SessionIo<'_, '_> {
 
     /// Reads without a copy ([`PortCtx::recv_with`]): `f` sees the data
     /// as two slices and returns how many bytes it used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use std::net::Shutdown;
+    /// use std::sync::mpsc;
+    /// use berth::{Session, SessionIo, net::TcpStream};
+    ///
+    /// /// Discard, counting bytes it never copies.
+    /// struct Discard {
+    ///     bytes: usize,
+    ///     total: mpsc::Sender<usize>,
+    /// }
+    ///
+    /// impl Session for Discard {
+    ///     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+    ///         loop {
+    ///             match io.read_with(|a, b| a.len() + b.len()) {
+    ///                 Ok(0) => {
+    ///                     let _ = self.total.send(self.bytes);
+    ///                     return io.close();
+    ///                 }
+    ///                 Ok(n) => self.bytes += n,
+    ///                 Err(_) => return,
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let (total, counted) = mpsc::channel();
+    /// let _port = server.serve("198.18.0.2:9", move |_peer| Discard { bytes: 0, total: total.clone() })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:9")?;
+    /// c.write_all(&[0; 50_000])?;
+    /// c.shutdown(Shutdown::Write)?;
+    /// assert_eq!(counted.recv().unwrap(), 50_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn read_with(&mut self, f: impl FnOnce(&[u8], &[u8]) -> usize) -> io::Result<usize> {
         self.ctx.recv_with(self.conn, f)
     }
@@ -736,6 +779,30 @@ impl NetStack {
     /// [`NetStack::serve`] with at most `per_source` connections from any
     /// one address at a time: one more is reset as it arrives (nginx's
     /// `limit_conn`), so that a single client cannot take every socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read};
+    /// use berth::{Session, SessionIo, net::TcpStream};
+    ///
+    /// struct Idle;
+    /// impl Session for Idle {
+    ///     fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+    /// }
+    ///
+    /// let _port = server.serve_limited("198.18.0.2:80", 1, |_peer| Idle)?;
+    /// let _first = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// // A second one from the same address is reset (perhaps before connect returns).
+    /// let second = TcpStream::connect(&client, "198.18.0.2:80").and_then(|mut c| c.read(&mut [0; 1]));
+    /// assert_eq!(second.unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn serve_limited<S, F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
@@ -789,6 +856,55 @@ impl NetStack {
     /// it is established, [`Session::closed`] if it fails or ends (with no
     /// `opened` if it never was). Dropping the returned registration
     /// closes the connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::sync::mpsc;
+    /// use berth::{Session, SessionIo, net::TcpListener};
+    ///
+    /// /// An HTTP/1.0 GET: the request once connected, the reply to the end.
+    /// struct Get {
+    ///     reply: Vec<u8>,
+    ///     done: mpsc::Sender<Vec<u8>>,
+    /// }
+    ///
+    /// impl Session for Get {
+    ///     fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+    ///         let _ = io.write(b"GET / HTTP/1.0\r\n\r\n");
+    ///     }
+    ///     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
+    ///         let mut buf = [0; 1024];
+    ///         loop {
+    ///             match io.read(&mut buf) {
+    ///                 Ok(0) => {
+    ///                     let _ = self.done.send(std::mem::take(&mut self.reply));
+    ///                     return io.close();
+    ///                 }
+    ///                 Ok(n) => self.reply.extend_from_slice(&buf[..n]),
+    ///                 Err(_) => return,
+    ///             }
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let (done, replied) = mpsc::channel();
+    /// let _get = client.connect_session("198.18.0.2:80", Get { reply: Vec::new(), done })?;
+    /// let (mut s, _) = listener.accept()?;
+    /// let mut request = [0; 18];
+    /// s.read_exact(&mut request)?;
+    /// s.write_all(b"HTTP/1.0 204 No Content\r\n\r\n")?;
+    /// drop(s);
+    /// assert!(replied.recv().unwrap().starts_with(b"HTTP/1.0 204"));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect_session<S: Session>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
