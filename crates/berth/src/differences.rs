@@ -104,11 +104,14 @@
 //! - Transparent sockets for proxies:
 //!   [`TcpListener::bind_transparent`](crate::net::TcpListener::bind_transparent),
 //!   [`UdpSocket::bind_transparent`](crate::net::UdpSocket::bind_transparent).
-//! - Servers without a thread per connection:
-//!   [`NetStack::serve`](crate::NetStack::serve) and
-//!   [`NetStack::listen_with`](crate::NetStack::listen_with), run on the
-//!   stack thread; and [`server::Server`](crate::server::Server), the
-//!   acceptor/worker pool for blocking handlers.
+//! - Servers and clients without a thread per connection, run on the
+//!   stack thread: [`NetStack::serve`](crate::NetStack::serve),
+//!   [`NetStack::listen_with`](crate::NetStack::listen_with),
+//!   [`NetStack::connect_session`](crate::NetStack::connect_session),
+//!   [`NetStack::connect_with`](crate::NetStack::connect_with) and
+//!   [`NetStack::udp_with`](crate::NetStack::udp_with); and
+//!   [`server::Server`](crate::server::Server), the acceptor/worker pool
+//!   for blocking handlers.
 //!
 //! # Examples
 //!
