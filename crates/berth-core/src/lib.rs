@@ -18,6 +18,7 @@
 //! - [`handle`], [`rng`]: socket handles and the seeded random numbers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod config;
 pub mod demux;
@@ -30,6 +31,7 @@ pub mod stats;
 pub mod syn_cookie;
 pub mod tcp;
 #[cfg(any(test, feature = "testing"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod time;
 pub mod wire;

@@ -54,6 +54,47 @@ pub use crate::ports::PortEvent;
 use crate::shared::{Inner, Shared};
 
 /// What a handler may do: read, write and close its port's connections.
+/// Each call names the connection (the `conn` of a [`PortEvent`]); a
+/// connection of another port, or one already closed, is `NotConnected`.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::Read;
+/// use berth::{PortEvent, net::TcpStream};
+///
+/// // A greeting with the peer's address, then the end of the stream.
+/// let _port = server.listen_with("198.18.0.2:79", |ctx, event| match event {
+///     PortEvent::Accepted { conn, .. } => {
+///         if let Ok(peer) = ctx.peer_addr(conn) {
+///             let _ = ctx.send(conn, format!("hello, {peer}\n").as_bytes());
+///         }
+///         let _ = ctx.shutdown_write(conn); // a FIN after the greeting
+///     }
+///     PortEvent::Readable(conn) => {
+///         let mut buf = [0; 512];
+///         loop {
+///             match ctx.recv(conn, &mut buf) {
+///                 Ok(0) => break drop(ctx.close(conn)), // the peer is done
+///                 Ok(_) => {}                           // ignored
+///                 Err(_) => break,                      // WouldBlock: no more now
+///             }
+///         }
+///     }
+///     _ => {}
+/// })?;
+///
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:79")?;
+/// let mut greeting = String::new();
+/// c.read_to_string(&mut greeting)?;
+/// assert_eq!(greeting, format!("hello, {}\n", c.local_addr()?));
+/// # std::io::Result::Ok(())
+/// ```
 pub struct PortCtx<'a> {
     shared: &'a Shared,
     listener: SocketHandle,
@@ -75,6 +116,41 @@ impl PortCtx<'_> {
 
     /// Reads into `buf`: `Ok(0)` is end of stream, `WouldBlock` means
     /// nothing more for now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::sync::{Arc, atomic::{AtomicUsize, Ordering}};
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Discard (RFC 863), counting what it throws away.
+    /// let discarded = Arc::new(AtomicUsize::new(0));
+    /// let count = discarded.clone();
+    /// let _port = server.listen_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Readable(conn) = event {
+    ///         let mut buf = [0; 4096];
+    ///         loop {
+    ///             match ctx.recv(conn, &mut buf) {
+    ///                 Ok(0) => break drop(ctx.close(conn)), // end of stream
+    ///                 Ok(n) => drop(count.fetch_add(n, Ordering::Relaxed)),
+    ///                 Err(_) => break, // WouldBlock: the next Readable brings more
+    ///             }
+    ///         }
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:9")?;
+    /// c.write_all(&[0; 100_000])?;
+    /// c.shutdown(std::net::Shutdown::Write)?;
+    /// assert_eq!(c.read(&mut [0; 1])?, 0); // closed once all was read
+    /// assert_eq!(discarded.load(Ordering::Relaxed), 100_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv(&mut self, conn: SocketHandle, buf: &mut [u8]) -> io::Result<usize> {
         self.with_conn(conn, |inner| inner.stack.tcp_recv(conn, buf))
     }
@@ -84,6 +160,44 @@ impl PortCtx<'_> {
     /// used, which are consumed. `Ok(0)` at the end of stream (or when `f`
     /// used nothing), `WouldBlock` when nothing waits. A service that only
     /// counts bytes (discard; Linux's `MSG_TRUNC`) touches none of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Discard, counting the bytes without copying them.
+    /// let (total, counted) = mpsc::channel();
+    /// let mut n = 0;
+    /// let _port = server.listen_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Readable(conn) = event {
+    ///         loop {
+    ///             match ctx.recv_with(conn, |a, b| a.len() + b.len()) {
+    ///                 Ok(0) => {
+    ///                     let _ = total.send(n);
+    ///                     let _ = ctx.close(conn);
+    ///                     break;
+    ///                 }
+    ///                 Ok(k) => n += k,
+    ///                 Err(_) => break, // WouldBlock
+    ///             }
+    ///         }
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:9")?;
+    /// c.write_all(&[7; 50_000])?;
+    /// c.shutdown(Shutdown::Write)?;
+    /// assert_eq!(counted.recv().unwrap(), 50_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv_with(
         &mut self,
         conn: SocketHandle,
@@ -94,6 +208,46 @@ impl PortCtx<'_> {
 
     /// Queues data for sending; the count taken, or `WouldBlock` when the
     /// send queue is full (a `Writable` event follows when there is room).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::collections::HashMap;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // 1 MB to each client, as fast as it reads: send until WouldBlock, go on
+    /// // at the next Writable.
+    /// let mut left = HashMap::new();
+    /// let _port = server.listen_with("198.18.0.2:19", move |ctx, event| {
+    ///     let conn = event.conn();
+    ///     match event {
+    ///         PortEvent::Accepted { .. } => drop(left.insert(conn, 1_000_000usize)),
+    ///         PortEvent::Closed(_) => return drop(left.remove(&conn)),
+    ///         _ => {}
+    ///     }
+    ///     let Some(n) = left.get_mut(&conn) else { return };
+    ///     let chunk = [b'x'; 8192];
+    ///     while *n > 0 {
+    ///         match ctx.send(conn, &chunk[..(*n).min(8192)]) {
+    ///             Ok(sent) => *n -= sent,
+    ///             Err(_) => return, // WouldBlock: a Writable event comes
+    ///         }
+    ///     }
+    ///     let _ = ctx.close(conn);
+    ///     left.remove(&conn);
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:19")?;
+    /// let mut all = Vec::new();
+    /// c.read_to_end(&mut all)?;
+    /// assert_eq!(all.len(), 1_000_000);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send(&mut self, conn: SocketHandle, data: &[u8]) -> io::Result<usize> {
         self.with_conn(conn, |inner| inner.stack.tcp_send(conn, data))
     }
@@ -105,6 +259,30 @@ impl PortCtx<'_> {
 
     /// Closes the connection (gracefully, or with a reset if unread data
     /// remains, as `close(2)` does); it has no more events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// let _port = server.listen_with("198.18.0.2:17", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.send(conn, b"A quote a day.\r\n");
+    ///         let _ = ctx.close(conn); // a FIN after the quote; no more events
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:17")?;
+    /// let mut quote = String::new();
+    /// c.read_to_string(&mut quote)?;
+    /// assert_eq!(quote, "A quote a day.\r\n");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn close(&mut self, conn: SocketHandle) -> io::Result<()> {
         let now = self.shared.now();
         self.with_conn(conn, |inner| {
@@ -116,6 +294,29 @@ impl PortCtx<'_> {
     /// Resets the connection at once, dropping what is queued either way
     /// (an abortive close: the peer sees `ConnectionReset`, never a stream
     /// that looks complete); it has no more events.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{PortEvent, net::TcpStream};
+    /// use std::io::{ErrorKind, Read};
+    ///
+    /// // Turn everyone away with a reset.
+    /// let _port = server.listen_with("198.18.0.2:23", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.abort(conn);
+    ///     }
+    /// })?;
+    /// // The reset may even come before `connect` returns, as on Linux.
+    /// let read = TcpStream::connect(&client, "198.18.0.2:23").and_then(|mut c| c.read(&mut [0; 16]));
+    /// assert_eq!(read.unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn abort(&mut self, conn: SocketHandle) -> io::Result<()> {
         let now = self.shared.now();
         self.with_conn(conn, |inner| {
@@ -128,6 +329,34 @@ impl PortCtx<'_> {
     /// Sets a timer for `conn`: a [`PortEvent::Timer`] comes `after` from
     /// now (once; setting it again moves it, `None` clears it). For idle
     /// timeouts and deadlines; moving a deadline later is cheap.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use std::time::Duration;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // Closes connections idle for 50 ms; each read pushes the deadline back.
+    /// let idle = Some(Duration::from_millis(50));
+    /// let _port = server.listen_with("198.18.0.2:7", move |ctx, event| match event {
+    ///     PortEvent::Accepted { conn, .. } => drop(ctx.set_timer(conn, idle)),
+    ///     PortEvent::Readable(conn) => {
+    ///         while let Ok(1..) = ctx.recv(conn, &mut [0; 512]) {}
+    ///         let _ = ctx.set_timer(conn, idle);
+    ///     }
+    ///     PortEvent::Timer(conn) => drop(ctx.close(conn)),
+    ///     _ => {}
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// assert_eq!(c.read(&mut [0; 16])?, 0); // closed by the server after 50 ms
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_timer(&mut self, conn: SocketHandle, after: Option<Duration>) -> io::Result<()> {
         // A deadline beyond the clock's range is none.
         let at = after.and_then(|d| self.shared.now().checked_add(d));
@@ -139,6 +368,29 @@ impl PortCtx<'_> {
 
     /// The connection's failure (a reset, a refused or timed-out connect),
     /// if it failed: what the `Closed` event was about.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use std::sync::mpsc;
+    /// use berth::PortEvent;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// // Nobody listens on port 9.
+    /// let _conn = client.connect_with("198.18.0.2:9", move |ctx, event| {
+    ///     if let PortEvent::Closed(conn) = event {
+    ///         let _ = tx.send(ctx.error(conn).map(|e| e.kind()));
+    ///     }
+    /// })?;
+    /// assert_eq!(rx.recv().unwrap(), Some(ErrorKind::ConnectionRefused));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn error(&mut self, conn: SocketHandle) -> Option<io::Error> {
         self.with_conn(conn, |inner| inner.stack.tcp_error(conn))
             .ok()
@@ -149,6 +401,7 @@ impl PortCtx<'_> {
     /// Takes one datagram waiting on a UDP socket of
     /// [`NetStack::udp_with`]: its length (truncated to `buf`, as std)
     /// and sender; `WouldBlock` when none waits.
+    /// [`NetStack::udp_with`] has an example.
     pub fn recv_from(
         &mut self,
         sock: SocketHandle,
@@ -158,7 +411,8 @@ impl PortCtx<'_> {
     }
 
     /// Sends one datagram from a UDP socket of [`NetStack::udp_with`]; it
-    /// leaves in this turn's transmit batch.
+    /// leaves in this turn's transmit batch. [`NetStack::udp_with`] has
+    /// an example.
     pub fn send_to(
         &mut self,
         sock: SocketHandle,
@@ -250,6 +504,26 @@ fn lock(handlers: &Mutex<Handlers>) -> MutexGuard<'_, Handlers> {
 /// a client connection ([`NetStack::connect_with`]) or a UDP socket
 /// ([`NetStack::udp_with`]). Dropping it closes them (even from inside a
 /// handler, its own included).
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::ErrorKind;
+/// use berth::net::TcpStream;
+///
+/// let port = server.listen_with("198.18.0.2:0", |_ctx, _event| {})?;
+/// let addr = port.local_addr()?; // the port the stack chose
+/// TcpStream::connect(&client, addr)?;
+/// drop(port); // closes the port and its connections
+/// let e = TcpStream::connect(&client, addr).unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+/// # std::io::Result::Ok(())
+/// ```
 pub struct PortListener {
     shared: Arc<Shared>,
     handlers: Arc<Mutex<Handlers>>,
@@ -259,11 +533,46 @@ pub struct PortListener {
 impl PortListener {
     /// The registration's socket: the listener, the client connection
     /// (as its events name it) or the UDP socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpListener};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let (tx, rx) = mpsc::channel();
+    /// let registration = client.connect_with("198.18.0.2:7", move |_ctx, event| {
+    ///     if let PortEvent::Connected { conn, .. } = event {
+    ///         let _ = tx.send(conn);
+    ///     }
+    /// })?;
+    /// assert_eq!(rx.recv().unwrap(), registration.handle()); // the connection's handle
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn handle(&self) -> SocketHandle {
         self.handle
     }
 
     /// The address listened on (bound to, connected from).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let port = server.listen_with("0.0.0.0:8080", |_ctx, _event| {})?;
+    /// assert_eq!(port.local_addr()?, "0.0.0.0:8080".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.shared
             .lock()
@@ -327,6 +636,43 @@ impl NetStack {
     /// `Readable`/`Writable`/`Closed`. The connection's handle is the
     /// registration's, [`PortListener::handle`]. Returns at once (the SYN
     /// leaves from the stack thread).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::sync::mpsc;
+    /// use berth::{PortEvent, net::TcpListener};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let (tx, replies) = mpsc::channel();
+    /// let _conn = client.connect_with("198.18.0.2:7", move |ctx, event| match event {
+    ///     PortEvent::Connected { conn, .. } => drop(ctx.send(conn, b"hello")),
+    ///     PortEvent::Readable(conn) => {
+    ///         let mut buf = [0; 64];
+    ///         while let Ok(n @ 1..) = ctx.recv(conn, &mut buf) {
+    ///             let _ = tx.send(buf[..n].to_vec());
+    ///         }
+    ///     }
+    ///     _ => {}
+    /// })?;
+    ///
+    /// let (mut s, _) = listener.accept()?;
+    /// let mut hello = [0; 5];
+    /// s.read_exact(&mut hello)?;
+    /// s.write_all(b"world")?;
+    /// let mut reply = Vec::new();
+    /// while reply.len() < 5 {
+    ///     reply.extend(replies.recv().unwrap());
+    /// }
+    /// assert_eq!(reply, b"world");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
@@ -348,6 +694,33 @@ impl NetStack {
     /// stack thread: `Readable(sock)` when datagrams (or an ICMP error of
     /// a connected socket) wait; [`PortCtx::recv_from`] and
     /// [`PortCtx::send_to`] move them, a reply leaving in the same turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{PortEvent, net::UdpSocket};
+    ///
+    /// // UDP echo on the stack thread: the reply leaves in the turn the request came in.
+    /// let _echo = server.udp_with("198.18.0.2:7", |ctx, event| {
+    ///     if let PortEvent::Readable(sock) = event {
+    ///         let mut buf = [0; 1500];
+    ///         while let Ok((n, from)) = ctx.recv_from(sock, &mut buf) {
+    ///             let _ = ctx.send_to(sock, &buf[..n], from);
+    ///         }
+    ///     }
+    /// })?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.send_to(b"ping", "198.18.0.2:7")?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = socket.recv_from(&mut buf)?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], "198.18.0.2:7".parse().unwrap()));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn udp_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,
@@ -365,7 +738,36 @@ impl NetStack {
     }
 
     /// Listens on `addr` and runs `handler` on the stack thread for every
-    /// event of the port's connections (see [`PortEvent`]).
+    /// event of the port's connections (see [`PortEvent`] and the
+    /// [`callback`](crate::callback) module). The port accepts up to 128
+    /// connections not yet handed to the handler; only the first address
+    /// `addr` gives is used. Dropping the returned [`PortListener`] closes
+    /// the port and its connections.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Read;
+    /// use berth::{PortEvent, net::TcpStream};
+    ///
+    /// // A daytime service (RFC 867): a line, then the close.
+    /// let _port = server.listen_with("198.18.0.2:13", |ctx, event| {
+    ///     if let PortEvent::Accepted { conn, .. } = event {
+    ///         let _ = ctx.send(conn, b"Tuesday, February 22, 1982 17:37:43-PST\r\n");
+    ///         let _ = ctx.close(conn);
+    ///     }
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:13")?;
+    /// let mut line = String::new();
+    /// c.read_to_string(&mut line)?;
+    /// assert!(line.ends_with("PST\r\n"));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn listen_with<F>(
         &self,
         addr: impl crate::net::ToSocketAddrs,

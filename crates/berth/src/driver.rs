@@ -34,6 +34,41 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
 /// A running stack: its thread, its device and its sockets. Dropping it
 /// closes every socket (FIN where data was delivered) and joins the thread.
+///
+/// Made with [`NetStack::builder`]; every socket constructor
+/// ([`net::TcpListener::bind`](crate::net::TcpListener::bind),
+/// [`net::TcpStream::connect`](crate::net::TcpStream::connect),
+/// [`net::UdpSocket::bind`](crate::net::UdpSocket::bind) and their
+/// `tokio_net` twins) takes it as its first argument. Keep it for as long
+/// as its sockets are used: once it is dropped, every call on them fails
+/// with `NotConnected`.
+///
+/// # Examples
+///
+/// Two stacks joined by an in-memory link (a real program gives one a
+/// TUN or TAP device from [`berth_device`]):
+///
+/// ```
+/// use std::io::{Read, Write};
+/// use berth::{NetStack, net::{TcpListener, TcpStream}};
+/// use berth_device::{channel::ChannelDevice, Medium};
+///
+/// let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+/// let (mut s, peer) = listener.accept()?;
+/// assert_eq!(peer, c.local_addr()?);
+/// c.write_all(b"hi")?;
+/// let mut buf = [0; 2];
+/// s.read_exact(&mut buf)?;
+///
+/// drop(server); // closes its sockets and stops its thread
+/// assert_eq!(s.write(b"x").unwrap_err().kind(), std::io::ErrorKind::NotConnected);
+/// # std::io::Result::Ok(())
+/// ```
 pub struct NetStack {
     pub(crate) shared: Arc<Shared>,
     /// The callback ports' handlers (`callback.rs`).
@@ -41,7 +76,27 @@ pub struct NetStack {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Settings for a [`NetStack`].
+/// Settings for a [`NetStack`]: its addresses, routes, MTU, TCP settings
+/// and seed; [`build`](Self::build) starts the stack on a device.
+///
+/// # Examples
+///
+/// ```
+/// use std::net::IpAddr;
+/// use berth::NetStack;
+/// use berth_device::{channel::ChannelDevice, Medium};
+///
+/// let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+/// let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// let stack = NetStack::builder()
+///     .addr_prefix(ip("198.18.0.2"), 24) // 198.18.0.0/24 on-link
+///     .addr_prefix(ip("2001:2::2"), 64)
+///     .default_route(ip("198.18.0.1")) // everything else through a gateway
+///     .mtu(1400)
+///     .seed(7) // deterministic: for tests and simulations only
+///     .build(device)?;
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct NetStackBuilder {
     cfg: StackConfig,
@@ -55,6 +110,26 @@ pub struct NetStackBuilder {
 
 impl NetStackBuilder {
     /// Adds an address the stack answers to (any number, both families).
+    /// Without routes ([`addr_prefix`](Self::addr_prefix),
+    /// [`route`](Self::route)) every destination is sent out of the device.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .addr("2001:2::2".parse().unwrap())
+    ///     .build(device)?;
+    /// let v4 = berth::net::UdpSocket::bind(&stack, "198.18.0.2:53")?;
+    /// let v6 = berth::net::UdpSocket::bind(&stack, "[2001:2::2]:53")?;
+    /// // Not one of the stack's addresses:
+    /// let e = berth::net::UdpSocket::bind(&stack, "198.18.0.9:53").unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::AddrNotAvailable);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn addr(mut self, addr: IpAddr) -> Self {
         self.cfg.addrs.push(addr);
         self
@@ -66,6 +141,26 @@ impl NetStackBuilder {
     /// them leads to fails at once with `NetworkUnreachable`, as on Linux;
     /// add a default route ([`NetStackBuilder::default_route`]) for the
     /// rest. With `addr` alone, and no routes, the device leads everywhere.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let stack = NetStack::builder()
+    ///     .addr_prefix("198.18.0.2".parse().unwrap(), 24)
+    ///     .build(device)?;
+    /// let socket = UdpSocket::bind(&stack, "198.18.0.2:0")?;
+    /// socket.send_to(b"on-link", "198.18.0.1:9")?;
+    /// // No route leads to another network:
+    /// let e = socket.send_to(b"elsewhere", "198.19.0.1:9").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::NetworkUnreachable);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn addr_prefix(mut self, addr: IpAddr, prefix_len: u8) -> Self {
         self.cfg.addrs.push(addr);
         self.route(addr, prefix_len, None)
@@ -73,6 +168,26 @@ impl NetStackBuilder {
 
     /// Adds a route: `prefix/prefix_len` through `gateway` (`None`:
     /// on-link, straight out of the device). The longest prefix wins.
+    /// A `prefix_len` longer than the family's (32, 128) counts as the
+    /// whole address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// use std::net::IpAddr;
+    /// let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    /// let stack = NetStack::builder()
+    ///     .addr_prefix(ip("198.18.0.2"), 24)
+    ///     // 198.19.0.0/16 through the router at 198.18.0.1:
+    ///     .route(ip("198.19.0.0"), 16, Some(ip("198.18.0.1")))
+    ///     // 2001:2::/48 straight out of the device:
+    ///     .route(ip("2001:2::"), 48, None)
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn route(mut self, prefix: IpAddr, prefix_len: u8, gateway: Option<IpAddr>) -> Self {
         let max = if prefix.is_ipv4() { 32 } else { 128 };
         self.cfg.routes.push(berth_core::config::Route {
@@ -83,7 +198,25 @@ impl NetStackBuilder {
         self
     }
 
-    /// Adds a default route of `gateway`'s family through it.
+    /// Adds a default route of `gateway`'s family through it
+    /// (`0.0.0.0/0` or `::/0`); one for each family that needs one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// use std::net::IpAddr;
+    /// let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    /// let stack = NetStack::builder()
+    ///     .addr_prefix(ip("198.18.0.2"), 24)
+    ///     .default_route(ip("198.18.0.1"))
+    ///     .addr_prefix(ip("2001:2::2"), 64)
+    ///     .default_route(ip("2001:2::1"))
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn default_route(self, gateway: IpAddr) -> Self {
         let any = match gateway {
             IpAddr::V4(_) => IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
@@ -92,7 +225,23 @@ impl NetStackBuilder {
         self.route(any, 0, Some(gateway))
     }
 
-    /// The MTU (default: the device's).
+    /// The IP MTU (default: the device's, less the Ethernet header on a
+    /// TAP device). The TCP MSS follows from it (the MTU less 40 bytes of
+    /// headers, 60 over IPv6); larger UDP datagrams leave in fragments.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// // Room for a tunnel's headers on the path:
+    /// let stack = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .mtu(1400)
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn mtu(mut self, mtu: usize) -> Self {
         self.mtu = Some(mtu);
         self
@@ -104,19 +253,75 @@ impl NetStackBuilder {
     /// behaviour, for simulations and tests. Without it the stack draws a
     /// seed from the operating system's randomness, so that none of these
     /// can be predicted: leave it unset in production.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// // A test that replays the same ports and sequence numbers each run.
+    /// let stack = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .seed(42)
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = Some(seed);
         self
     }
 
-    /// TCP settings for every connection.
+    /// TCP settings for every connection (default: Linux's, see
+    /// [`TcpConfig`]). Two fields are not taken as given: `mss` is
+    /// computed from the MTU ([`mtu`](Self::mtu)) and `tso` from the
+    /// device. Per-socket options (`set_nodelay`, `set_linger`, tokio's
+    /// `TcpSocket` buffer sizes) override these for one connection.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// use std::time::Duration;
+    /// use berth::berth_core::tcp::{Keepalive, TcpConfig};
+    ///
+    /// let tcp = TcpConfig {
+    ///     nodelay: true,
+    ///     keepalive: Some(Keepalive { idle: Duration::from_secs(60), ..Keepalive::default() }),
+    ///     ..TcpConfig::default()
+    /// };
+    /// let stack = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .tcp_config(tcp)
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn tcp_config(mut self, tcp: TcpConfig) -> Self {
         self.cfg.tcp = tcp;
         self
     }
 
     /// The MAC address on a TAP device (default: a locally administered one
-    /// drawn from the seed).
+    /// drawn from the seed). `build` fails with `InvalidInput` on an IP
+    /// (TUN or in-memory) device, which has no MAC.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// use berth::NetStack;
+    /// use berth_device::tap::TapDevice;
+    ///
+    /// let tap = TapDevice::create("tap0", 1500)?; // needs CAP_NET_ADMIN
+    /// let stack = NetStack::builder()
+    ///     .addr_prefix("198.18.0.2".parse().unwrap(), 24)
+    ///     .mac([0x02, 0, 0, 0, 0, 0x02])
+    ///     .build(tap)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn mac(mut self, mac: [u8; 6]) -> Self {
         self.cfg.medium = Medium::Ethernet(EthernetAddress(mac));
         self
@@ -125,12 +330,52 @@ impl NetStackBuilder {
     /// Keeps the stack thread on CPU `cpu` (`sched_setaffinity`): a
     /// server that gives the stack a core of its own, or a benchmark that
     /// places client and server. `build` fails if the CPU cannot be used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let built = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .stack_thread_cpu(0)
+    ///     .build(device);
+    /// match built {
+    ///     Ok(_stack) => { /* serve */ }
+    ///     // A CPU this process may not use (its cpuset), or not Linux:
+    ///     Err(e) => eprintln!("{e}"),
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn stack_thread_cpu(mut self, cpu: usize) -> Self {
         self.cpu = Some(cpu);
         self
     }
 
-    /// Any other core setting.
+    /// Any other core setting: `f` may change any field of
+    /// [`StackConfig`] (limits, ephemeral ports, SYN cookies, ICMP rate,
+    /// hop limit, reassembly bounds). Three are not taken as given: `mtu`
+    /// is [`mtu`](Self::mtu)'s or the device's, `tso_max` the device's,
+    /// and a `seed` counts only if `f` changes it ([`seed`](Self::seed)
+    /// says it plainly).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder()
+    ///     .addr("198.18.0.2".parse().unwrap())
+    ///     .config(|c| {
+    ///         c.ephemeral_ports = 49152..=65535;
+    ///         c.max_sockets = 10_000;
+    ///         c.hop_limit = 32;
+    ///     })
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
         let before = self.cfg.seed;
         f(&mut self.cfg);
@@ -140,7 +385,22 @@ impl NetStackBuilder {
         self
     }
 
-    /// Starts the stack thread on `device`.
+    /// Starts the stack thread on `device`. Fails if the operating system's
+    /// randomness cannot be read (without [`seed`](Self::seed)), the
+    /// thread cannot be started or kept on its CPU
+    /// ([`stack_thread_cpu`](Self::stack_thread_cpu)), or a MAC was given
+    /// for a device without Ethernet (`InvalidInput`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use berth::NetStack;
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn build<D: Device + 'static>(self, device: D) -> io::Result<NetStack> {
         let mut cfg = self.cfg;
         cfg.seed = match self.seed {
@@ -228,19 +488,78 @@ impl NetStackBuilder {
 }
 
 impl NetStack {
-    /// A builder.
+    /// A builder, with no address, no routes and Linux's TCP settings.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = berth::NetStack::builder()
+    ///     .addr_prefix("198.18.0.2".parse().unwrap(), 24)
+    ///     .build(device)?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn builder() -> NetStackBuilder {
         NetStackBuilder::default()
     }
 
-    /// A snapshot of the stack's counters.
+    /// A snapshot of the stack's counters ([`StackStats`](berth_core::stats::StackStats)): frames in and
+    /// out, what was dropped and why, resets and ICMP errors sent, queue
+    /// overflows. Per-connection figures are in
+    /// [`net::TcpStream::info`](crate::net::TcpStream::info).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::TcpStream;
+    ///
+    /// // No one listens on port 9: the server answers with a reset.
+    /// let e = TcpStream::connect(&client, "198.18.0.2:9").unwrap_err();
+    /// assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused);
+    /// let stats = server.stats();
+    /// assert_eq!(stats.tcp_no_socket, 1);
+    /// assert_eq!(stats.resets_sent, 1);
+    /// assert!(client.stats().frames_out >= 1);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn stats(&self) -> berth_core::stats::StackStats {
         *self.shared.lock().stack.stats()
     }
 
     /// The bytes each TCP stream holds in its own queues, outside the core
     /// (received but not read, written but not yet handed to the core), by
-    /// socket: what `ss` adds to the core's Recv-Q and Send-Q.
+    /// socket: what `ss` adds to the core's Recv-Q and Send-Q. The keys are
+    /// the core's handles, as [`with_stack`](Self::with_stack) sees them;
+    /// for one stream, [`TcpStream::info`](crate::net::TcpStream::info)
+    /// already counts them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// let (s, _) = listener.accept()?;
+    /// c.write_all(b"unread")?;
+    /// s.peek(&mut [0; 1])?; // waits for the data to arrive
+    /// // What the server's stream holds and its application has not read:
+    /// let unread: usize = server.app_queues().values().map(|&(rx, _tx)| rx).sum();
+    /// assert_eq!(unread, 6);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn app_queues(&self) -> std::collections::HashMap<SocketHandle, (usize, usize)> {
         let inner = self.shared.lock();
         inner
@@ -250,7 +569,36 @@ impl NetStack {
             .collect()
     }
 
-    /// Runs `f` on the core stack (for `berth ss` and diagnostics).
+    /// Runs `f` on the core stack (for `berth ss` and diagnostics), under
+    /// the stack's lock: the stack thread and every socket call wait until
+    /// `f` returns, so keep it short, and call no `NetStack` or socket
+    /// method from inside it (that would wait for the lock `f` holds).
+    /// `f` may change anything, sockets that berth's objects own
+    /// included: prefer the socket methods for what they offer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// // The client's connections, as `berth ss` lists them:
+    /// let conns = client.with_stack(|stack| {
+    ///     stack.sockets().into_iter()
+    ///         .filter_map(|h| stack.tcp_info(h).ok())
+    ///         .map(|info| (info.local, info.remote, info.state))
+    ///         .collect::<Vec<_>>()
+    /// });
+    /// assert_eq!(conns.len(), 1);
+    /// assert_eq!(conns[0].1, "198.18.0.2:7".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn with_stack<T>(&self, f: impl FnOnce(&mut Stack) -> T) -> T {
         let mut inner = self.shared.lock();
         let out = f(&mut inner.stack);

@@ -5,7 +5,22 @@ use std::io;
 
 use berth_core::stack::SocketError;
 
-/// The `io::Error` for a core socket error.
+/// The `io::Error` for a core socket error, with the kind std gives on
+/// Linux (the [crate documentation](crate#errors-as-std-on-linux) has the
+/// table): for code that calls the core directly, through
+/// [`NetStack::with_stack`](crate::NetStack::with_stack) or
+/// `berth_core::stack::Stack` itself.
+///
+/// # Examples
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use berth::{berth_core::stack::SocketError, to_io_error};
+///
+/// assert_eq!(to_io_error(SocketError::ConnectionRefused).kind(), ErrorKind::ConnectionRefused);
+/// assert_eq!(to_io_error(SocketError::MessageTooLong).kind(), ErrorKind::InvalidInput);
+/// assert_eq!(to_io_error(SocketError::LimitReached).kind(), ErrorKind::OutOfMemory);
+/// ```
 pub fn to_io_error(e: SocketError) -> io::Error {
     let kind = match e {
         // A handle the core no longer knows: the socket is gone.

@@ -35,7 +35,8 @@
 //! `AsyncWrite`, `split`/`into_split`, so hyper and axum run over berth
 //! unchanged. With the `axum` feature, `axum::serve` takes a berth
 //! listener (see `examples/async_axum.rs`). [`server`] is the
-//! acceptor/worker helper for blocking servers.
+//! acceptor/worker helper for blocking servers. [`differences`] lists what
+//! differs from `std::net` and `tokio::net`, and what is not supported.
 //!
 //! The fastest servers run on the stack thread itself, run to completion:
 //! [`NetStack::serve`] gives each connection a [`Session`] (its state and
@@ -85,6 +86,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod callback;
+pub mod differences;
 mod driver;
 mod error;
 mod link;

@@ -14,6 +14,33 @@ use berth_core::time::Instant;
 
 /// What happened on a port with a callback. More kinds may come: match
 /// with a `_` arm.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::PortEvent;
+///
+/// let _port = server.listen_with("198.18.0.2:7", |ctx, event| match event {
+///     PortEvent::Accepted { conn, peer } => println!("{conn:?}: from {peer}"),
+///     // Read until WouldBlock (edge-triggered); Ok(0) is the peer's FIN.
+///     PortEvent::Readable(conn) => { /* ctx.recv(conn, ..) */ }
+///     // Room again after a send answered WouldBlock.
+///     PortEvent::Writable(conn) => { /* ctx.send(conn, ..) */ }
+///     // A timer set with ctx.set_timer ran out.
+///     PortEvent::Timer(conn) => drop(ctx.close(conn)),
+///     // Reset, failed or closed both ways: no more events.
+///     PortEvent::Closed(conn) => println!("{conn:?}: closed"),
+///     // Only for a client connection of NetStack::connect_with.
+///     PortEvent::Connected { .. } => {}
+///     _ => {}
+/// })?;
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PortEvent {
@@ -48,6 +75,35 @@ pub enum PortEvent {
 
 impl PortEvent {
     /// The connection the event is about.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::collections::HashMap;
+    /// use berth::PortEvent;
+    ///
+    /// // State per connection, keyed by its handle.
+    /// let mut received: HashMap<_, usize> = HashMap::new();
+    /// let _port = server.listen_with("198.18.0.2:9", move |ctx, event| {
+    ///     let conn = event.conn();
+    ///     match event {
+    ///         PortEvent::Readable(_) => {
+    ///             let mut buf = [0; 1024];
+    ///             while let Ok(n @ 1..) = ctx.recv(conn, &mut buf) {
+    ///                 *received.entry(conn).or_default() += n;
+    ///             }
+    ///         }
+    ///         PortEvent::Closed(_) => drop(received.remove(&conn)),
+    ///         _ => {}
+    ///     }
+    /// })?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn conn(&self) -> SocketHandle {
         match *self {
             Self::Accepted { conn, .. }

@@ -59,6 +59,39 @@ const ACCEPT_POLL: Duration = Duration::from_millis(100);
 /// Dropping it is [`shutdown`](Self::shutdown): it stops accepting and
 /// waits, without limit, for the handlers to finish; use
 /// [`shutdown_timeout`](Self::shutdown_timeout) to bound the wait.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::{BufRead, BufReader, Write};
+/// use berth::{net::{TcpListener, TcpStream}, server::Server};
+///
+/// // A line-by-line uppercasing service, 4 threads, 16 connections queued.
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+/// let srv = Server::start(listener, 4, 16, |stream, _peer| {
+///     let mut lines = BufReader::new(&stream);
+///     let mut line = String::new();
+///     while lines.read_line(&mut line)? > 0 {
+///         (&stream).write_all(line.to_uppercase().as_bytes())?;
+///         line.clear();
+///     }
+///     Ok(())
+/// })?;
+///
+/// let c = TcpStream::connect(&client, "198.18.0.2:7")?;
+/// (&c).write_all(b"hello\n")?;
+/// let mut reply = String::new();
+/// BufReader::new(&c).read_line(&mut reply)?;
+/// assert_eq!(reply, "HELLO\n");
+/// drop(c); // the handler sees the end of stream and returns
+/// srv.shutdown();
+/// # std::io::Result::Ok(())
+/// ```
 pub struct Server {
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
@@ -71,6 +104,26 @@ pub struct Server {
 /// Every connection a handler took up ends in exactly one of `served`,
 /// `failed` and `panicked`; the counts are updated before the connection
 /// closes, so a client that sees its connection end sees it counted.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::Read;
+/// use berth::{net::{TcpListener, TcpStream}, server::{Server, ServerStats}};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+/// let srv = Server::start(listener, 1, 1, |_stream, _peer| Ok(()))?;
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+/// assert_eq!(c.read(&mut [0; 1])?, 0); // served: the handler returned, the stream closed
+/// let ServerStats { served, failed, panicked, active, .. } = srv.stats();
+/// assert_eq!((served, failed, panicked, active), (1, 0, 0, 0));
+/// # std::io::Result::Ok(())
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ServerStats {
@@ -91,7 +144,33 @@ impl Server {
     /// Starts `workers` worker threads and an acceptor on `listener`; at most
     /// `queue` accepted connections wait for a worker. `handler` runs once
     /// per connection; its error is logged, not fatal, and so is its panic
-    /// (see [`ServerStats`]).
+    /// (see [`ServerStats`]). `workers` and `queue` are at least 1. The
+    /// listener is put in blocking mode; the server owns it from now on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{self, Read, Write};
+    /// use berth::{net::{TcpListener, TcpStream}, server::Server};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// // RFC 862 echo, two workers, up to eight connections waiting for one.
+    /// let srv = Server::start(listener, 2, 8, |mut stream, _peer| {
+    ///     io::copy(&mut stream.try_clone()?, &mut stream)?;
+    ///     Ok(())
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// c.write_all(b"ping")?;
+    /// let mut back = [0; 4];
+    /// c.read_exact(&mut back)?;
+    /// assert_eq!(&back, b"ping");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn start<F>(
         listener: TcpListener,
         workers: usize,
@@ -142,15 +221,40 @@ impl Server {
         })
     }
 
-    /// A snapshot of the handlers' outcomes and of the connections open.
+    /// A snapshot of the handlers' outcomes and of the connections open.    ///
+    /// # Examples
     ///
-    /// ```no_run
-    /// # fn f(server: &berth::server::Server) {
-    /// let stats = server.stats();
-    /// if stats.panicked > 0 {
-    ///     eprintln!("{} handlers panicked (of {} served)", stats.panicked, stats.served);
-    /// }
-    /// # }
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use berth::{net::{TcpListener, TcpStream}, server::Server};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let srv = Server::start(listener, 1, 4, |mut stream, _peer| {
+    ///     let mut buf = [0; 4];
+    ///     stream.read_exact(&mut buf)?;
+    ///     if &buf == b"boom" {
+    ///         panic!("a bug in the handler");
+    ///     }
+    ///     stream.write_all(&buf)
+    /// })?;
+    ///
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// c.write_all(b"boom")?;
+    /// // The panic costs its connection only: a reset, and a count.
+    /// assert_eq!(c.read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// let stats = srv.stats();
+    /// assert_eq!(stats.panicked, 1);
+    ///
+    /// // The worker lives on.
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// c.write_all(b"ping")?;
+    /// c.read_exact(&mut [0; 4])?;
+    /// # std::io::Result::Ok(())
     /// ```
     pub fn stats(&self) -> ServerStats {
         self.state.stats()
@@ -158,6 +262,23 @@ impl Server {
 
     /// The address the server's listener is bound to (with the port the
     /// stack chose, if it was bound to port 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{net::TcpListener, server::Server};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:0")?;
+    /// let srv = Server::start(listener, 1, 1, |_stream, _peer| Ok(()))?;
+    /// assert_eq!(srv.local_addr().ip().to_string(), "198.18.0.2");
+    /// assert_ne!(srv.local_addr().port(), 0);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
@@ -168,6 +289,38 @@ impl Server {
     /// [`shutdown_timeout`](Self::shutdown_timeout)). Clients still in the
     /// listener's backlog are closed with the listener, and new ones
     /// refused.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    ///
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use berth::{net::{TcpListener, TcpStream}, server::Server};
+    ///
+    /// let (started, handler_started) = mpsc::channel();
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let srv = Server::start(listener, 1, 1, move |mut stream, _peer| {
+    ///     let _ = started.send(());
+    ///     std::thread::sleep(Duration::from_millis(50)); // some work
+    ///     stream.write_all(b"done\n")
+    /// })?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// handler_started.recv().unwrap();
+    /// srv.shutdown(); // waits for the handler
+    /// let mut reply = String::new();
+    /// c.read_to_string(&mut reply)?;
+    /// assert_eq!(reply, "done\n");
+    /// let e = TcpStream::connect(&client, "198.18.0.2:7").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn shutdown(mut self) {
         self.stop.store(true, Ordering::Relaxed);
         self.join();
@@ -181,6 +334,33 @@ impl Server {
     /// without running the handler. The call returns once the handlers have returned: a
     /// handler blocked on something other than its connection still holds
     /// it up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    ///
+    /// use std::io::{ErrorKind, Read};
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    /// use berth::{net::{TcpListener, TcpStream}, server::Server};
+    ///
+    /// let (started, handler_started) = mpsc::channel();
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let srv = Server::start(listener, 1, 1, move |mut stream, _peer| {
+    ///     let _ = started.send(());
+    ///     stream.read_to_end(&mut Vec::new()).map(drop) // until the client is done
+    /// })?;
+    /// let mut idle = TcpStream::connect(&client, "198.18.0.2:7")?; // and never done
+    /// handler_started.recv().unwrap();
+    /// srv.shutdown_timeout(Duration::from_millis(100)); // returns all the same
+    /// assert_eq!(idle.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.stop.store(true, Ordering::Relaxed);
         let deadline = Instant::now().checked_add(timeout);

@@ -138,7 +138,7 @@ pub struct RecvBuffer {
 impl RecvBuffer {
     /// An empty buffer of `capacity` bytes, capped at [`WindowSize::MAX`]
     /// because a larger buffer could never be advertised. Its storage grows
-    /// as data comes (see [`Ring`]).
+    /// as data comes (see the private `Ring`).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.min(WindowSize::MAX.get() as usize);
         Self {

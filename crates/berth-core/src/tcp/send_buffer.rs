@@ -23,7 +23,7 @@ pub struct SendBuffer {
 
 impl SendBuffer {
     /// An empty buffer that holds up to `capacity` bytes; its storage grows
-    /// as data comes (see [`Ring`]).
+    /// as data comes (see the private `Ring`).
     pub fn new(capacity: usize) -> Self {
         Self {
             ring: Ring::new(capacity),

@@ -21,7 +21,7 @@
 //! - a CLOSED connection runs no timers.
 //!
 //! The property tests generate [`Action`]s with proptest; the fuzz target
-//! decodes them from bytes with [`decode`].
+//! decodes them from bytes with [`Decoder`].
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 

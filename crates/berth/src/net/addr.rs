@@ -14,6 +14,29 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// What a berth socket call accepts as its address (see the module doc).
+///
+/// # Examples
+///
+/// ```
+/// use std::io::ErrorKind;
+/// use std::net::{Ipv4Addr, SocketAddr};
+/// use berth::net::ToSocketAddrs;
+///
+/// let v4: SocketAddr = "198.18.0.2:80".parse().unwrap();
+/// assert_eq!("198.18.0.2:80".to_socket_addrs()?.next(), Some(v4));
+/// assert_eq!(("198.18.0.2", 80).to_socket_addrs()?.next(), Some(v4));
+/// assert_eq!((Ipv4Addr::new(198, 18, 0, 2), 80).to_socket_addrs()?.next(), Some(v4));
+/// assert_eq!(v4.to_socket_addrs()?.next(), Some(v4));
+///
+/// // `localhost` is the loopback addresses, IPv4 first:
+/// let local: Vec<_> = "localhost:80".to_socket_addrs()?.collect();
+/// assert_eq!(local, ["127.0.0.1:80".parse::<SocketAddr>().unwrap(), "[::1]:80".parse().unwrap()]);
+///
+/// // Any other name is refused, never sent to the host's resolver:
+/// let e = "example.com:80".to_socket_addrs().unwrap_err();
+/// assert_eq!(e.kind(), ErrorKind::InvalidInput);
+/// # std::io::Result::Ok(())
+/// ```
 pub trait ToSocketAddrs {
     /// The addresses, in the order to try them.
     fn to_socket_addrs(&self) -> io::Result<std::vec::IntoIter<SocketAddr>>;

@@ -17,16 +17,106 @@ use crate::error::to_io_error;
 const BACKLOG: usize = 128;
 
 /// A TCP socket server, listening for connections.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::{Read, Write};
+/// use std::thread;
+/// use berth::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+/// let echo = thread::spawn(move || -> std::io::Result<()> {
+///     for stream in listener.incoming().take(1) {
+///         let mut stream = stream?;
+///         let mut buf = [0; 1024];
+///         loop {
+///             match stream.read(&mut buf)? {
+///                 0 => return Ok(()),
+///                 n => stream.write_all(&buf[..n])?,
+///             }
+///         }
+///     }
+///     Ok(())
+/// });
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:7")?;
+/// c.write_all(b"ping")?;
+/// let mut back = [0; 4];
+/// c.read_exact(&mut back)?;
+/// assert_eq!(&back, b"ping");
+/// drop(c);
+/// echo.join().unwrap()?;
+/// # std::io::Result::Ok(())
+/// ```
 pub struct TcpListener {
     pub(crate) sock: Arc<SocketRef>,
 }
 
 /// A TCP stream between a local and a remote socket.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::{Read, Write};
+/// use std::net::Shutdown;
+/// use berth::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+/// let (mut s, _) = listener.accept()?; // the handshake was done by the stack
+///
+/// c.write_all(b"GET / HTTP/1.0\r\n\r\n")?;
+/// c.shutdown(Shutdown::Write)?; // a FIN: the request is complete
+/// let mut request = String::new();
+/// s.read_to_string(&mut request)?;
+/// s.write_all(b"HTTP/1.0 204 No Content\r\n\r\n")?;
+/// drop(s); // a FIN after the data
+/// let mut response = String::new();
+/// c.read_to_string(&mut response)?;
+/// assert!(response.starts_with("HTTP/1.0 204"));
+/// # std::io::Result::Ok(())
+/// ```
 pub struct TcpStream {
     pub(crate) sock: Arc<SocketRef>,
 }
 
 /// An iterator over a listener's connections ([`TcpListener::incoming`]).
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use std::io::Write;
+/// use berth::net::{TcpListener, TcpStream};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:13")?;
+/// let daytime = std::thread::spawn(move || {
+///     for stream in listener.incoming() {
+///         match stream {
+///             Ok(mut stream) => drop(stream.write_all(b"it is now\r\n")),
+///             Err(e) => eprintln!("accept failed: {e}"), // ends once the stack is gone
+///         }
+///     }
+/// });
+/// let c = TcpStream::connect(&client, "198.18.0.2:13")?;
+/// drop(server); // `incoming` yields NotConnected once, then ends
+/// daytime.join().unwrap();
+/// # std::io::Result::Ok(())
+/// ```
 pub struct Incoming<'a> {
     listener: &'a TcpListener,
     /// The stack is gone: the iteration is over.
@@ -36,6 +126,30 @@ pub struct Incoming<'a> {
 impl TcpListener {
     /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
     /// `[::]`), with std's backlog of 128.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// // Any address of the stack, on a port it picks:
+    /// let any = TcpListener::bind(&server, "0.0.0.0:0")?;
+    /// assert_ne!(any.local_addr()?.port(), 0);
+    /// // The port is taken:
+    /// let e = TcpListener::bind(&server, "198.18.0.2:80").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrInUse);
+    /// // Not an address of the stack:
+    /// let e = TcpListener::bind(&server, "198.18.0.7:80").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrNotAvailable);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         // Each address in turn, as std does.
         each_addr(addr, |addr| {
@@ -51,6 +165,24 @@ impl TcpListener {
     }
 
     /// Waits for a connection and returns it with the peer's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (s, peer) = listener.accept()?;
+    /// assert_eq!(peer, c.local_addr()?);
+    /// assert_eq!(s.peer_addr()?, peer);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let h = self.sock.handle;
         let (conn, peer) = self
@@ -65,6 +197,25 @@ impl TcpListener {
     }
 
     /// Like `accept`, but gives up after `timeout` with `Ok(None)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// assert!(listener.accept_timeout(Duration::from_millis(10))?.is_none());
+    /// let _c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (_s, peer) = listener.accept_timeout(Duration::from_secs(5))?.expect("a connection");
+    /// assert_eq!(peer.ip().to_string(), "198.18.0.1");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn accept_timeout(&self, timeout: Duration) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         let h = self.sock.handle;
         match self.sock.wait(Some(timeout), |s, _| {
@@ -83,6 +234,26 @@ impl TcpListener {
 
     /// An iterator of accepted connections; it ends only when the stack is
     /// gone (after yielding that error once).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let _c1 = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let _c2 = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// for stream in listener.incoming().take(2) {
+    ///     stream?.write_all(b"HTTP/1.0 200 OK\r\n\r\n")?;
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn incoming(&self) -> Incoming<'_> {
         Incoming {
             listener: self,
@@ -91,6 +262,23 @@ impl TcpListener {
     }
 
     /// The address listened on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:0")?;
+    /// let addr = listener.local_addr()?;
+    /// assert_eq!(addr.ip().to_string(), "198.18.0.2");
+    /// assert_ne!(addr.port(), 0); // the port the stack picked
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
@@ -99,6 +287,26 @@ impl TcpListener {
     /// Sets the TTL (IPv4) or hop limit (IPv6) of the packets of this
     /// listener's connections (`IP_TTL`): 1 to 255, else `InvalidInput`.
     /// Connections it accepts afterwards inherit it, as on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// listener.set_ttl(16)?;
+    /// assert_eq!(listener.ttl()?, 16);
+    /// let _c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (s, _) = listener.accept()?;
+    /// assert_eq!(s.ttl()?, 16); // inherited
+    /// assert!(listener.set_ttl(0).is_err());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -109,12 +317,46 @@ impl TcpListener {
     }
 
     /// Makes `accept` return `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// listener.set_nonblocking(true)?;
+    /// match listener.accept() {
+    ///     Ok((_stream, _peer)) => { /* serve it */ }
+    ///     Err(e) if e.kind() == ErrorKind::WouldBlock => { /* nothing yet: do other work */ }
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);
         Ok(())
     }
 
     /// Listeners carry no pending error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let listener = berth::net::TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// assert!(listener.take_error()?.is_none());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         Ok(None)
     }
@@ -168,11 +410,50 @@ impl TcpStream {
     /// about two minutes, like Linux, before `TimedOut`). Each address
     /// `addr` gives is tried in turn, as std does: the first connection,
     /// or the last error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// assert_eq!(stream.peer_addr()?, "198.18.0.2:80".parse().unwrap());
+    /// // Nobody listens on port 81: the peer answers with a reset.
+    /// let e = TcpStream::connect(&client, ("198.18.0.2", 81)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         each_addr(addr, |a| Self::connect_inner(stack, a, None))
     }
 
     /// Connects with a timeout.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    /// use berth::net::TcpStream;
+    ///
+    /// // Nothing answers for 198.18.0.9: give up after 100 ms, not two minutes.
+    /// let addr = "198.18.0.9:80".parse().unwrap();
+    /// let e = TcpStream::connect_timeout(&client, &addr, Duration::from_millis(100)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::TimedOut);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect_timeout(
         stack: &NetStack,
         addr: &SocketAddr,
@@ -215,12 +496,48 @@ impl TcpStream {
     }
 
     /// The peer's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (s, _) = listener.accept()?;
+    /// assert_eq!(c.peer_addr()?, s.local_addr()?);
+    /// assert_eq!(s.peer_addr()?, c.local_addr()?);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| Ok(s.tcp_info(h)?.remote))
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let local = c.local_addr()?;
+    /// assert_eq!(local.ip().to_string(), "198.18.0.1"); // the source the route chose
+    /// assert_ne!(local.port(), 0); // an ephemeral port
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
@@ -228,6 +545,24 @@ impl TcpStream {
 
     /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
     /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// assert_eq!(c.ttl()?, 64);
+    /// c.set_ttl(8)?;
+    /// assert_eq!(c.ttl()?, 8);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -240,6 +575,33 @@ impl TcpStream {
     /// Shuts down reading, writing or both. After `Read`, reads (on every
     /// clone) return what is already queued and then 0 instead of
     /// waiting; a read blocked at the time returns 0, as on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use std::net::Shutdown;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (mut s, _) = listener.accept()?;
+    /// c.write_all(b"request")?;
+    /// c.shutdown(Shutdown::Write)?; // the server reads to the end...
+    /// let mut request = Vec::new();
+    /// s.read_to_end(&mut request)?;
+    /// s.write_all(b"reply")?; // ...and can still answer
+    /// drop(s);
+    /// let mut reply = Vec::new();
+    /// c.read_to_end(&mut reply)?;
+    /// assert_eq!((&request[..], &reply[..]), (&b"request"[..], &b"reply"[..]));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         if matches!(how, Shutdown::Read | Shutdown::Both) {
             self.sock.shutdown_read()?;
@@ -251,6 +613,23 @@ impl TcpStream {
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// c.set_nodelay(true)?; // small writes leave at once
+    /// assert!(c.nodelay()?);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
@@ -263,6 +642,30 @@ impl TcpStream {
     }
 
     /// Bounds how long a read waits (`None`: forever). Expiry is `WouldBlock`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read};
+    /// use std::time::Duration;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// c.set_read_timeout(Some(Duration::from_millis(20)))?;
+    /// assert_eq!(c.read_timeout()?, Some(Duration::from_millis(20)));
+    /// // Nothing comes: WouldBlock, as std on Unix (not TimedOut).
+    /// let e = c.read(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// // A zero timeout is refused, as with std.
+    /// assert!(c.set_read_timeout(Some(Duration::ZERO)).is_err());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.read_timeout = t);
@@ -275,6 +678,33 @@ impl TcpStream {
     }
 
     /// Bounds how long a write waits for room (`None`: forever).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Write};
+    /// use std::time::Duration;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// c.set_write_timeout(Some(Duration::from_millis(20)))?;
+    /// // The server never reads: once its window and our buffers are full,
+    /// // a write waits 20 ms and fails with WouldBlock.
+    /// let chunk = vec![0; 64 * 1024];
+    /// let e = loop {
+    ///     if let Err(e) = c.write(&chunk) {
+    ///         break e;
+    ///     }
+    /// };
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.write_timeout = t);
@@ -287,6 +717,25 @@ impl TcpStream {
     }
 
     /// Makes reads and writes return `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read};
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// c.set_nonblocking(true)?;
+    /// let e = c.read(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock); // nothing has come yet
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);
         Ok(())
@@ -301,26 +750,78 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read};
     /// use std::time::Duration;
-    /// let stream = berth::net::TcpStream::connect(stack, "198.18.0.2:80")?;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (mut s, _) = listener.accept()?;
     /// stream.set_linger(Some(Duration::ZERO))?;
     /// assert_eq!(stream.linger()?, Some(Duration::ZERO));
     /// drop(stream); // a reset, not a FIN
-    /// # Ok(())
-    /// # }
+    /// assert_eq!(s.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
     /// ```
     pub fn set_linger(&self, linger: Option<Duration>) -> io::Result<()> {
         self.sock.set_linger(linger)
     }
 
     /// The `SO_LINGER` time, in whole seconds (`None` unless set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// assert_eq!(c.linger()?, None);
+    /// c.set_linger(Some(Duration::from_millis(2500)))?;
+    /// assert_eq!(c.linger()?, Some(Duration::from_secs(2))); // whole seconds
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.sock.linger()
     }
 
     /// Another handle to the same connection; it closes when the last goes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// let (s, _) = listener.accept()?;
+    /// // One thread writes while another reads the same connection.
+    /// let mut writer = c.try_clone()?;
+    /// let t = std::thread::spawn(move || writer.write_all(b"from a thread"));
+    /// let mut got = [0; 13];
+    /// (&s).read_exact(&mut got)?;
+    /// t.join().unwrap()?;
+    /// assert_eq!(&got, b"from a thread");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             sock: self.sock.clone(),
@@ -329,11 +830,63 @@ impl TcpStream {
 
     /// The error that ended the connection, once: this call, a read or a
     /// write reports it, whichever comes first, as `SO_ERROR` on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read};
+    /// use std::time::Duration;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (s, _) = listener.accept()?;
+    /// s.abort()?; // the server resets the connection
+    /// let e = loop {
+    ///     if let Some(e) = c.take_error()? {
+    ///         break e;
+    ///     }
+    ///     std::thread::sleep(Duration::from_millis(1));
+    /// };
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    /// assert!(c.take_error()?.is_none()); // reported once
+    /// assert_eq!(c.read(&mut [0; 1])?, 0); // then reads see the end
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()
     }
 
     /// Reads without consuming, waiting like `read`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{Read, Write};
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (mut s, _) = listener.accept()?;
+    /// c.write_all(b"GET /")?;
+    /// let mut first = [0; 3];
+    /// let n = s.peek(&mut first)?; // waits for data, takes none
+    /// assert_eq!(&first[..n], &b"GET"[..n]);
+    /// let mut all = [0; 5];
+    /// s.read_exact(&mut all)?; // still all there
+    /// assert_eq!(&all, b"GET /");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.sock.read(buf, true)
     }
@@ -402,6 +955,27 @@ impl TcpListener {
     /// accepted stream's [`TcpStream::local_addr`] is the destination the
     /// peer dialled, so a proxy knows where to relay. One per stack
     /// (`AddrInUse` otherwise); backlog 128 like [`TcpListener::bind`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let catch_all = TcpListener::bind_transparent(&server)?;
+    /// // The client's packets reach the server's stack whatever their address.
+    /// let mut c = TcpStream::connect(&client, "198.19.7.7:443")?;
+    /// c.write_all(b"hello")?;
+    /// let (s, peer) = catch_all.accept()?;
+    /// assert_eq!(peer, c.local_addr()?);
+    /// assert_eq!(s.local_addr()?, "198.19.7.7:443".parse().unwrap()); // where to relay
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind_transparent(stack: &NetStack) -> io::Result<Self> {
         let shared = stack.shared.clone();
         let h = {
@@ -421,6 +995,28 @@ impl TcpStream {
     /// Resets the connection at once (an RST to the peer; unsent data is
     /// dropped), like closing a Linux socket with a zero `SO_LINGER`. A
     /// proxy uses it to pass on a failure it cannot carry any other way.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::{ErrorKind, Read, Write};
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80")?;
+    /// let (mut s, _) = listener.accept()?;
+    /// c.write_all(b"never delivered, or cut short")?;
+    /// c.abort()?;
+    /// let mut buf = Vec::new();
+    /// let e = s.read_to_end(&mut buf).unwrap_err(); // never a stream that looks complete
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionReset);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn abort(&self) -> io::Result<()> {
         self.sock.abort()
     }
@@ -433,14 +1029,24 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # fn f(stack: &berth::NetStack) -> std::io::Result<()> {
-    /// let stream = berth::net::TcpStream::connect(stack, "198.18.0.2:7")?;
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use berth::berth_core::tcp::State;
+    /// use berth::net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let mut stream = TcpStream::connect(&client, "198.18.0.2:7")?;
+    /// stream.write_all(b"hello")?;
     /// let info = stream.info()?;
-    /// println!("{:?} srtt {:?} cwnd {} retransmits {}",
-    ///          info.state, info.srtt, info.cwnd, info.stats.retransmits);
-    /// # Ok(())
-    /// # }
+    /// assert_eq!(info.state, State::Established);
+    /// assert_eq!(info.remote, "198.18.0.2:7".parse().unwrap());
+    /// println!("srtt {:?} cwnd {} retransmits {}", info.srtt, info.cwnd, info.stats.retransmits);
+    /// # std::io::Result::Ok(())
     /// ```
     pub fn info(&self) -> io::Result<crate::TcpInfo> {
         self.sock.tcp_info()

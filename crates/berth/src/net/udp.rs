@@ -11,7 +11,30 @@ use crate::NetStack;
 use crate::error::to_io_error;
 use berth_core::stack::{Datagram, UdpPayload};
 
-/// A UDP socket.
+/// A UDP socket. A datagram longer than the MTU leaves in IP fragments;
+/// one longer than IP allows (65,507 bytes of data over IPv4, 65,527 over
+/// IPv6) fails with `InvalidInput`.
+///
+/// # Examples
+///
+/// ```
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::net::UdpSocket;
+///
+/// let echo = UdpSocket::bind(&server, "198.18.0.2:7")?;
+/// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+/// socket.send_to(b"ping", "198.18.0.2:7")?;
+/// let mut buf = [0; 1500];
+/// let (n, from) = echo.recv_from(&mut buf)?;
+/// echo.send_to(&buf[..n], from)?;
+/// let (n, from) = socket.recv_from(&mut buf)?;
+/// assert_eq!((&buf[..n], from), (&b"ping"[..], "198.18.0.2:7".parse().unwrap()));
+/// # std::io::Result::Ok(())
+/// ```
 pub struct UdpSocket {
     pub(crate) sock: Arc<SocketRef>,
     pub(crate) peer: Arc<Mutex<Option<SocketAddr>>>,
@@ -19,6 +42,25 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds to `addr`; port 0 picks an ephemeral port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let dns = UdpSocket::bind(&server, "198.18.0.2:53")?;
+    /// let any = UdpSocket::bind(&server, "0.0.0.0:0")?; // any address, a free port
+    /// assert_ne!(any.local_addr()?.port(), 0);
+    /// let e = UdpSocket::bind(&server, "198.18.0.2:53").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrInUse);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         // Each address in turn, as std does.
         each_addr(addr, |addr| {
@@ -32,6 +74,24 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `addr`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:0")?;
+    /// assert_eq!(socket.send_to(b"hello", "198.18.0.2:9")?, 5);
+    /// let mut buf = [0; 16];
+    /// assert_eq!(server_socket.recv_from(&mut buf)?.0, 5);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send_to(&self, buf: &[u8], addr: impl ToSocketAddrs) -> io::Result<usize> {
         let addr = first_addr(addr)?;
         let h = self.sock.handle;
@@ -43,6 +103,26 @@ impl UdpSocket {
     }
 
     /// Receives one datagram (truncated to `buf`) and its sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:5000")?;
+    /// socket.send_to(b"a longer datagram", "198.18.0.2:9")?;
+    /// let mut small = [0; 8];
+    /// let (n, from) = server_socket.recv_from(&mut small)?; // waits for one
+    /// assert_eq!(&small[..n], b"a longer"); // the rest is dropped, as with std
+    /// assert_eq!(from, "198.18.0.1:5000".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().read_timeout;
@@ -53,6 +133,26 @@ impl UdpSocket {
     /// Receives one datagram (truncated to `buf`) and its sender, leaving
     /// it queued: the next peek or receive returns it again (`MSG_PEEK`).
     /// Waits like `recv_from`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:0")?;
+    /// socket.send_to(b"first", "198.18.0.2:9")?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = server_socket.peek_from(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"first");
+    /// assert_eq!(server_socket.recv_from(&mut buf)?, (n, from)); // the same one
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().read_timeout;
@@ -61,6 +161,28 @@ impl UdpSocket {
     }
 
     /// Sends to and receives from `addr` only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.connect("198.18.0.2:9")?;
+    /// assert_eq!(socket.peer_addr()?, "198.18.0.2:9".parse().unwrap());
+    /// socket.send(b"to the connected peer")?;
+    /// let mut buf = [0; 64];
+    /// let (n, from) = server_socket.recv_from(&mut buf)?;
+    /// server_socket.send_to(&buf[..n], from)?;
+    /// assert_eq!(socket.recv(&mut buf)?, n); // only the peer's datagrams come
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let h = self.sock.handle;
         each_addr(addr, |addr| {
@@ -71,6 +193,25 @@ impl UdpSocket {
     }
 
     /// Sends to the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let _sink = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// assert_eq!(socket.send(b"x").unwrap_err().kind(), ErrorKind::NotConnected);
+    /// socket.connect("198.18.0.2:9")?;
+    /// assert_eq!(socket.send(b"x")?, 1);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;
@@ -80,17 +221,72 @@ impl UdpSocket {
     }
 
     /// Receives from the connected peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000")?;
+    /// socket.connect("198.18.0.2:9")?;
+    /// server_socket.send_to(b"reply", "198.18.0.1:4000")?;
+    /// let mut buf = [0; 16];
+    /// let n = socket.recv(&mut buf)?;
+    /// assert_eq!(&buf[..n], b"reply");
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_from(buf).map(|(n, _)| n)
     }
 
     /// Receives the next datagram from the connected peer without taking
     /// it off the queue (see [`peek_from`](Self::peek_from)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000")?;
+    /// socket.connect("198.18.0.2:9")?;
+    /// server_socket.send_to(b"reply", "198.18.0.1:4000")?;
+    /// let mut buf = [0; 16];
+    /// let n = socket.peek(&mut buf)?;
+    /// assert_eq!(socket.recv(&mut buf)?, n); // still there
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.peek_from(buf).map(|(n, _)| n)
     }
 
     /// The local address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::net::UdpSocket::bind(&client, "198.18.0.1:0")?;
+    /// let addr = socket.local_addr()?;
+    /// assert_eq!(addr.ip().to_string(), "198.18.0.1");
+    /// assert_ne!(addr.port(), 0);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
@@ -98,6 +294,21 @@ impl UdpSocket {
 
     /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
     /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// assert_eq!(socket.ttl()?, 64);
+    /// socket.set_ttl(1)?; // one hop: the local network only
+    /// assert_eq!(socket.ttl()?, 1);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -108,6 +319,22 @@ impl UdpSocket {
     }
 
     /// The connected peer.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// assert_eq!(socket.peer_addr().unwrap_err().kind(), ErrorKind::NotConnected);
+    /// socket.connect("198.18.0.2:53")?;
+    /// assert_eq!(socket.peer_addr()?, "198.18.0.2:53".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.peer
             .lock()
@@ -117,6 +344,25 @@ impl UdpSocket {
 
     /// Bounds how long `recv`/`recv_from`/`peek` wait (`None`: for
     /// ever); expiry is `WouldBlock`. A zero duration is `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    ///
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+    /// assert_eq!(socket.read_timeout()?, Some(Duration::from_millis(20)));
+    /// let e = socket.recv_from(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock); // as std on Unix
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.read_timeout = t);
@@ -124,6 +370,22 @@ impl UdpSocket {
     }
 
     /// Bounds how long a send waits for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    ///
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.set_write_timeout(Some(Duration::from_millis(100)))?;
+    /// assert_eq!(socket.write_timeout()?, Some(Duration::from_millis(100)));
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         check_timeout(t)?;
         self.sock.set_opts(|o| o.write_timeout = t);
@@ -143,6 +405,27 @@ impl UdpSocket {
     /// The pending error (an ICMP error about the connected peer), once,
     /// as `SO_ERROR`: it is then gone, as if a send or receive had
     /// reported it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.connect("198.18.0.2:9")?; // nobody listens there
+    /// socket.send(b"anyone?")?;
+    /// // The ICMP port unreachable comes back as ConnectionRefused, once:
+    /// let e = socket.recv(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    /// assert!(socket.take_error()?.is_none()); // already reported
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         let h = self.sock.handle;
         Ok(self.sock.call(|s, _| s.udp_take_error(h))?.map(to_io_error))
@@ -151,6 +434,24 @@ impl UdpSocket {
     /// Allows sending to the broadcast address 255.255.255.255
     /// (`SO_BROADCAST`); without it such a send or connect fails with
     /// `PermissionDenied`, as on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// let e = socket.send_to(b"hello?", "255.255.255.255:67").unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    /// socket.set_broadcast(true)?;
+    /// assert!(socket.broadcast()?);
+    /// socket.send_to(b"hello?", "255.255.255.255:67")?;
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.udp_set_broadcast(h, on))
@@ -163,12 +464,52 @@ impl UdpSocket {
     }
 
     /// Makes calls return `WouldBlock` instead of waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// socket.set_nonblocking(true)?;
+    /// let e = socket.recv_from(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         self.sock.set_opts(|o| o.nonblocking = nonblocking);
         Ok(())
     }
 
     /// Another handle to the same socket.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9")?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000")?;
+    /// let receiver = socket.try_clone()?;
+    /// let t = std::thread::spawn(move || {
+    ///     let mut buf = [0; 16];
+    ///     receiver.recv_from(&mut buf).map(|(n, _)| n)
+    /// });
+    /// socket.send_to(b"ping", "198.18.0.2:9")?;
+    /// let (n, from) = server_socket.recv_from(&mut [0; 16])?;
+    /// server_socket.send_to(b"pong", from)?;
+    /// assert_eq!(t.join().unwrap()?, 4);
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn try_clone(&self) -> io::Result<Self> {
         Ok(Self {
             sock: self.sock.clone(),
@@ -301,6 +642,29 @@ impl UdpSocket {
     /// address and port that no other socket of `stack` claims. Read them
     /// with [`UdpSocket::recv_from_orig`] and answer with
     /// [`UdpSocket::send_from`]. One per stack (`AddrInUse` otherwise).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::net::UdpSocket;
+    ///
+    /// let catch_all = UdpSocket::bind_transparent(&server)?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:5353")?;
+    /// socket.send_to(b"query", "198.19.8.8:53")?; // not an address of the server's
+    /// let mut buf = [0; 512];
+    /// let (n, from, to) = catch_all.recv_from_orig(&mut buf)?;
+    /// assert_eq!((from, to), ("198.18.0.1:5353".parse().unwrap(), "198.19.8.8:53".parse().unwrap()));
+    /// // The answer comes from the address the client asked.
+    /// catch_all.send_from(b"answer", to, from)?;
+    /// let (n, answered_by) = socket.recv_from(&mut buf)?;
+    /// assert_eq!(answered_by, "198.19.8.8:53".parse().unwrap());
+    /// # std::io::Result::Ok(())
+    /// ```
     pub fn bind_transparent(stack: &NetStack) -> io::Result<Self> {
         let shared = stack.shared.clone();
         let h = shared
@@ -316,6 +680,7 @@ impl UdpSocket {
 
     /// Receives one datagram (truncated to `buf`): its length, its sender,
     /// and the address and port it was sent to (the original destination).
+    /// [`bind_transparent`](Self::bind_transparent) has an example.
     pub fn recv_from_orig(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr, SocketAddr)> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().read_timeout;
@@ -325,6 +690,7 @@ impl UdpSocket {
 
     /// Sends one datagram from `from` (an original destination) to `to`;
     /// only on a transparent socket (`InvalidInput` otherwise).
+    /// [`bind_transparent`](Self::bind_transparent) has an example.
     pub fn send_from(&self, buf: &[u8], from: SocketAddr, to: SocketAddr) -> io::Result<usize> {
         let h = self.sock.handle;
         let timeout = self.sock.opts().write_timeout;

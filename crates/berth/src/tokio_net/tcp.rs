@@ -2,6 +2,38 @@
 //! and the stream's halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
 //! [`OwnedWriteHalf`]), as in `tokio::net::tcp`. Readiness and vectored
 //! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`.
+//!
+//! # Examples
+//!
+//! A client whose reading and writing run in tasks of their own:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! # use berth::NetStack;
+//! # use berth_device::{channel::ChannelDevice, Medium};
+//! # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+//! # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+//! # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+//! # let listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:7").await?;
+//! # tokio::spawn(async move {
+//! #     let (mut s, _) = listener.accept().await?;
+//! #     let (mut rd, mut wr) = s.split();
+//! #     tokio::io::copy(&mut rd, &mut wr).await
+//! # });
+//! use berth::tokio_net::{TcpStream, tcp::{OwnedReadHalf, OwnedWriteHalf}};
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+//! let (mut rd, mut wr): (OwnedReadHalf, OwnedWriteHalf) = stream.into_split();
+//! let writer = tokio::spawn(async move { wr.write_all(b"echo").await });
+//! let mut back = [0; 4];
+//! rd.read_exact(&mut back).await?;
+//! writer.await.unwrap()?;
+//! assert_eq!(&back, b"echo");
+//! # Ok(())
+//! # }
+//! ```
 
 mod readiness;
 mod socket;
@@ -60,17 +92,31 @@ pub struct TcpListener {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// use berth::{NetStack, tokio_net::TcpStream};
-/// use tokio::io::AsyncWriteExt;
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+/// use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 ///
-/// # async fn f(stack: &NetStack) -> std::io::Result<()> {
-/// let mut stream = TcpStream::connect(stack, "198.18.0.2:80").await?;
+/// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+/// let mut stream = TcpStream::connect(&client, "198.18.0.2:80").await?;
 /// stream.set_nodelay(true)?;
 /// stream.write_all(b"GET / HTTP/1.0\r\n\r\n").await?;
+///
+/// let (accepted, _peer) = listener.accept().await?;
+/// let mut request_line = String::new();
+/// BufReader::new(accepted).read_line(&mut request_line).await?; // then dropped: FIN
+/// assert_eq!(request_line, "GET / HTTP/1.0\r\n");
+/// assert_eq!(stream.read(&mut [0; 16]).await?, 0);
 /// # Ok(())
 /// # }
 /// ```
+
 pub struct TcpStream {
     sock: Arc<SocketRef>,
 }
@@ -78,6 +124,28 @@ pub struct TcpStream {
 impl TcpListener {
     /// Listens on `addr` (one of the stack's addresses, or `0.0.0.0` /
     /// `[::]`). Fails with `AddrInUse` or `AddrNotAvailable` like tokio's.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let any = TcpListener::bind(&server, "0.0.0.0:0").await?; // a free port
+    /// assert_ne!(any.local_addr()?.port(), 0);
+    /// let e = TcpListener::bind(&server, "198.18.0.2:80").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrInUse);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         // Each address in turn, as tokio does.
         crate::net::each_addr(addr, |addr| {
@@ -95,12 +163,59 @@ impl TcpListener {
 
     /// Waits for a connection and returns it with the peer's address.
     /// Cancel-safe: a connection is only taken when this returns it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// tokio::spawn(async move {
+    ///     loop {
+    ///         let Ok((mut stream, _peer)) = listener.accept().await else { break };
+    ///         tokio::spawn(async move { stream.write_all(b"hello\n").await });
+    ///     }
+    /// });
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// stream.readable().await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         poll_fn(|cx| self.poll_accept(cx)).await
     }
 
     /// Polls for a connection; on `Pending` the task is woken when one
     /// arrives.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (_s, peer) = poll_fn(|cx| listener.poll_accept(cx)).await?;
+    /// assert_eq!(peer, c.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<(TcpStream, SocketAddr)>> {
         let h = self.sock.handle;
         let (conn, peer) = ready!(self.sock.poll_op(cx, Direction::Read, false, |s, _| {
@@ -113,6 +228,24 @@ impl TcpListener {
     }
 
     /// The address listened on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let listener = berth::tokio_net::TcpListener::bind(&server, "0.0.0.0:0").await?;
+    /// let addr = listener.local_addr()?;
+    /// assert!(addr.ip().is_unspecified());
+    /// assert_ne!(addr.port(), 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.local_addr(h))
@@ -121,6 +254,23 @@ impl TcpListener {
     /// Sets the TTL (IPv4) or hop limit (IPv6) of the packets of this
     /// listener's connections (`IP_TTL`): 1 to 255, else `InvalidInput`.
     /// Connections it accepts afterwards inherit it, as on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// listener.set_ttl(32)?; // and the connections it accepts from now on
+    /// assert_eq!(listener.ttl()?, 32);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -132,6 +282,28 @@ impl TcpListener {
 
     /// An async listener from a blocking one (tokio's `from_std`, with
     /// berth's blocking type). Its blocking mode does not matter here.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{net, tokio_net};
+    ///
+    /// let blocking = net::TcpListener::bind(&server, "198.18.0.2:80")?;
+    /// let listener = tokio_net::TcpListener::from_std(blocking)?;
+    /// let _c = tokio_net::TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (_s, _peer) = listener.accept().await?;
+    /// let blocking = listener.into_std()?; // nonblocking, as tokio's into_std
+    /// blocking.set_nonblocking(false)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_std(listener: crate::net::TcpListener) -> io::Result<Self> {
         Ok(Self {
             sock: listener.sock,
@@ -140,6 +312,27 @@ impl TcpListener {
 
     /// The blocking listener, in nonblocking mode like tokio's `into_std`
     /// returns it (`set_nonblocking(false)` to block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpListener;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let blocking = listener.into_std()?;
+    /// blocking.set_nonblocking(false)?;
+    /// // A thread of its own accepts from now on.
+    /// std::thread::spawn(move || for stream in blocking.incoming() { drop(stream) });
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<crate::net::TcpListener> {
         self.sock.set_opts(|o| o.nonblocking = true);
         Ok(crate::net::TcpListener { sock: self.sock })
@@ -152,6 +345,34 @@ impl TcpStream {
     /// after the SYN retries (wrap it in `tokio::time::timeout` for less).
     /// Dropping the future abandons the attempt. Each address `addr`
     /// gives is tried in turn: the first connection, or the last error.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use std::time::Duration;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// assert_eq!(stream.peer_addr()?, "198.18.0.2:80".parse().unwrap());
+    ///
+    /// let refused = TcpStream::connect(&client, "198.18.0.2:81").await.unwrap_err();
+    /// assert_eq!(refused.kind(), ErrorKind::ConnectionRefused);
+    ///
+    /// // Nothing answers for 198.18.0.9; a deadline of our own:
+    /// let attempt = TcpStream::connect(&client, "198.18.0.9:80");
+    /// assert!(tokio::time::timeout(Duration::from_millis(100), attempt).await.is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         let mut last = None;
         for a in addr.to_socket_addrs()? {
@@ -202,10 +423,18 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
-    /// let blocking = berth::net::TcpStream::connect(stack, "198.18.0.2:7")?;
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let _listener = berth::net::TcpListener::bind(&server, "198.18.0.2:7")?;
+    /// let blocking = berth::net::TcpStream::connect(&client, "198.18.0.2:7")?;
     /// let stream = berth::tokio_net::TcpStream::from_std(blocking)?;
+    /// stream.writable().await?;
     /// let blocking_again = stream.into_std()?;
     /// blocking_again.set_nonblocking(false)?;
     /// # Ok(())
@@ -217,12 +446,55 @@ impl TcpStream {
 
     /// The blocking stream, in nonblocking mode like tokio's `into_std`
     /// returns it (`set_nonblocking(false)` to block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::Write;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let mut blocking = stream.into_std()?;
+    /// blocking.set_nonblocking(false)?; // nonblocking as it comes, like tokio's
+    /// blocking.write_all(b"from a blocking thread")?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<crate::net::TcpStream> {
         self.sock.set_opts(|o| o.nonblocking = true);
         Ok(crate::net::TcpStream { sock: self.sock })
     }
 
     /// The peer's address.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// assert_eq!(c.peer_addr()?, s.local_addr()?);
+    /// assert_eq!(s.peer_addr()?, c.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn peer_addr(&self) -> io::Result<SocketAddr> {
         peer_addr(&self.sock)
     }
@@ -235,6 +507,26 @@ impl TcpStream {
 
     /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
     /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// c.set_ttl(8)?;
+    /// assert_eq!(c.ttl()?, 8);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -245,6 +537,26 @@ impl TcpStream {
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// c.set_nodelay(true)?;
+    /// assert!(c.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
@@ -258,6 +570,33 @@ impl TcpStream {
 
     /// The error that ended the connection, once: this call, a read or a
     /// write reports it, whichever comes first, as `SO_ERROR` on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::Interest;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// s.set_zero_linger()?;
+    /// drop(s); // a reset
+    /// let ready = c.ready(Interest::ERROR).await?; // the reset has come
+    /// assert!(ready.is_error());
+    /// assert_eq!(c.take_error()?.map(|e| e.kind()), Some(ErrorKind::ConnectionReset));
+    /// assert!(c.take_error()?.is_none()); // once
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         self.sock.take_error()
     }
@@ -268,6 +607,28 @@ impl TcpStream {
     /// blocks the drop (tokio deprecates its `set_linger` because it
     /// would): the connection closes gracefully in the background, as
     /// without it, so berth does not deprecate it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// c.set_linger(Some(Duration::from_secs(5)))?;
+    /// assert_eq!(c.linger()?, Some(Duration::from_secs(5)));
+    /// drop(c); // does not wait: the close goes on in the background
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
         self.sock.set_linger(dur)
     }
@@ -277,12 +638,27 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn f(stack: &berth::NetStack) -> std::io::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
     /// use std::time::Duration;
-    /// let stream = berth::tokio_net::TcpStream::connect(stack, "198.18.0.2:80").await?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncReadExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (mut s, _) = listener.accept().await?;
     /// stream.set_zero_linger()?;
     /// assert_eq!(stream.linger()?, Some(Duration::ZERO));
+    /// drop(stream);
+    /// let e = s.read(&mut [0; 1]).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionReset);
     /// # Ok(())
     /// # }
     /// ```
@@ -291,6 +667,25 @@ impl TcpStream {
     }
 
     /// The `SO_LINGER` time, in whole seconds (`None` unless set).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// assert_eq!(c.linger()?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn linger(&self) -> io::Result<Option<Duration>> {
         self.sock.linger()
     }
@@ -298,6 +693,38 @@ impl TcpStream {
     /// Waits until a read would not block (data, end of stream or an
     /// error). Like tokio's, the readiness may be gone by the time
     /// `try_read` runs: it then answers `WouldBlock` and the loop goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// c.write_all(b"hello").await?;
+    /// let mut buf = [0; 64];
+    /// let n = loop {
+    ///     s.readable().await?;
+    ///     match s.try_read(&mut buf) {
+    ///         Ok(n) => break n,
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_read_ready(cx)).await
     }
@@ -308,6 +735,34 @@ impl TcpStream {
     }
 
     /// Waits until a write would not block (room, or an error to report).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let mut data: &[u8] = b"a request";
+    /// while !data.is_empty() {
+    ///     c.writable().await?;
+    ///     match c.try_write(data) {
+    ///         Ok(n) => data = &data[n..],
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| self.poll_write_ready(cx)).await
     }
@@ -319,12 +774,52 @@ impl TcpStream {
 
     /// Reads what is there without waiting: `Ok(0)` is end of stream,
     /// `WouldBlock` means nothing yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// // Nothing has come: no waiting.
+    /// assert_eq!(c.try_read(&mut [0; 16]).unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         try_read(&self.sock, buf)
     }
 
     /// Writes what fits without waiting; `WouldBlock` when the send buffer
     /// is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// assert_eq!(c.try_write(b"fits at once")?, 12);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         try_write(&self.sock, buf)
     }
@@ -340,9 +835,18 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let _listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// # let stream = berth::tokio_net::TcpStream::connect(&client, "198.18.0.2:80").await?;
     /// use tokio::io::Interest;
-    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    ///
     /// let ready = stream.ready(Interest::READABLE | Interest::WRITABLE).await?;
     /// if ready.is_readable() {
     ///     let mut buf = [0; 1024];
@@ -352,6 +856,7 @@ impl TcpStream {
     ///         Err(e) => return Err(e),
     ///     }
     /// }
+    /// assert!(ready.is_writable()); // room to send
     /// # Ok(())
     /// # }
     /// ```
@@ -363,6 +868,32 @@ impl TcpStream {
     /// `WouldBlock` without running it. `f` does the I/O, with this
     /// stream's `try_*` calls: berth's sockets have no descriptor for a
     /// system call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::Interest;
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// c.writable().await?;
+    /// let sent = c.try_io(Interest::WRITABLE, || c.try_write(b"ping"))?;
+    /// assert_eq!(sent, 4);
+    /// // Not readable: `f` does not even run.
+    /// let e = c.try_io(Interest::READABLE, || -> std::io::Result<()> { unreachable!() });
+    /// assert_eq!(e.unwrap_err().kind(), ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_io<R>(
         &self,
         interest: Interest,
@@ -374,6 +905,30 @@ impl TcpStream {
     /// Waits for `interest` and runs `f` until it answers other than
     /// `WouldBlock`; after a `WouldBlock` it waits for the stream's next
     /// event, as tokio's waits for the next readiness.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncWriteExt, Interest};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// c.write_all(b"hello").await?;
+    /// let mut buf = [0; 16];
+    /// let n = s.async_io(Interest::READABLE, || s.try_read(&mut buf)).await?;
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn async_io<R>(
         &self,
         interest: Interest,
@@ -384,6 +939,33 @@ impl TcpStream {
 
     /// Reads what is there into `bufs`, in order, without waiting: `Ok(0)`
     /// is end of stream (or no room in `bufs`), `WouldBlock` nothing yet.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::IoSliceMut;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// c.write_all(b"headbody").await?;
+    /// let (mut head, mut body) = ([0; 4], [0; 16]);
+    /// s.readable().await?;
+    /// let n = s.try_read_vectored(&mut [IoSliceMut::new(&mut head), IoSliceMut::new(&mut body)])?;
+    /// assert_eq!(n, 8);
+    /// assert_eq!((&head, &body[..4]), (b"head", &b"body"[..]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_read_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>]) -> io::Result<usize> {
         readiness::try_read_vectored(&self.sock, bufs)
     }
@@ -393,8 +975,19 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn f(stream: berth::tokio_net::TcpStream) -> std::io::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # use tokio::io::AsyncWriteExt;
+    /// # let listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// # let mut c = berth::tokio_net::TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// # let (stream, _) = listener.accept().await?;
+    /// # c.write_all(b"some data").await?;
     /// let mut buf = Vec::with_capacity(4096);
     /// stream.readable().await?;
     /// match stream.try_read_buf(&mut buf) {
@@ -411,16 +1004,91 @@ impl TcpStream {
 
     /// Writes what fits of `bufs`, in order, without waiting, as one write;
     /// `WouldBlock` when the send buffer is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::IoSlice;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// c.writable().await?;
+    /// let n = c.try_write_vectored(&[IoSlice::new(b"head"), IoSlice::new(b"body")])?;
+    /// assert_eq!(n, 8);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_write_vectored(&self, bufs: &[std::io::IoSlice<'_>]) -> io::Result<usize> {
         readiness::try_write_vectored(&self.sock, bufs)
     }
 
     /// Reads without consuming, waiting for data like a read.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// c.write_all(b"GET /").await?;
+    /// let mut first = [0; 3];
+    /// let n = s.peek(&mut first).await?; // waits for data, takes none
+    /// assert_eq!(&first[..n], &b"GET"[..n]);
+    /// let mut all = [0; 5];
+    /// s.read_exact(&mut all).await?;
+    /// assert_eq!(&all, b"GET /");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         poll_fn(|cx| poll_peek_slice(&self.sock, cx, buf)).await
     }
 
     /// Polls a peek into `buf`; returns the bytes copied.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncWriteExt, ReadBuf};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (s, _) = listener.accept().await?;
+    /// c.write_all(b"hello").await?;
+    /// let mut storage = [0; 16];
+    /// let mut buf = ReadBuf::new(&mut storage);
+    /// let n = poll_fn(|cx| s.poll_peek(cx, &mut buf)).await?;
+    /// assert_eq!(buf.filled(), &b"hello"[..n]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_peek(
         &self,
         cx: &mut Context<'_>,
@@ -431,6 +1099,35 @@ impl TcpStream {
 
     /// Borrowed read and write halves, usable at the same time (for
     /// example by `tokio::io::copy` in one task). Zero cost.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// tokio::spawn(async move {
+    ///     let (mut rd, mut wr) = s.split();
+    ///     tokio::io::copy(&mut rd, &mut wr).await // echo until the client's FIN
+    /// });
+    /// c.write_all(b"echo me").await?;
+    /// c.shutdown().await?;
+    /// let mut back = String::new();
+    /// c.read_to_string(&mut back).await?;
+    /// assert_eq!(back, "echo me");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split(&mut self) -> (ReadHalf<'_>, WriteHalf<'_>) {
         split::split(self)
     }
@@ -441,12 +1138,24 @@ impl TcpStream {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// use berth::{NetStack, tokio_net::TcpStream};
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// # tokio::spawn(async move {
+    /// #     let (mut s, _) = listener.accept().await?;
+    /// #     let (mut rd, mut wr) = s.split();
+    /// #     tokio::io::copy(&mut rd, &mut wr).await
+    /// # });
+    /// use berth::tokio_net::TcpStream;
     /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
     ///
-    /// # async fn f(stack: &NetStack) -> std::io::Result<()> {
-    /// let stream = TcpStream::connect(stack, "198.18.0.2:7").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
     /// let (mut rd, mut wr) = stream.into_split();
     /// let writer = tokio::spawn(async move { wr.write_all(b"ping").await });
     /// let mut buf = [0; 4];
@@ -464,6 +1173,28 @@ impl TcpStream {
     /// congestion window, the queues (the bytes in this stream's own
     /// buffers included) and the connection's counters, retransmissions
     /// among them. `NotConnected` once the stack no longer has it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::berth_core::tcp::State;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let info = c.info()?;
+    /// assert_eq!(info.state, State::Established);
+    /// println!("srtt {:?}, cwnd {}", info.srtt, info.cwnd);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn info(&self) -> io::Result<crate::TcpInfo> {
         self.sock.tcp_info()
     }

@@ -53,6 +53,28 @@ pub struct UdpSocket {
 
 impl UdpSocket {
     /// Binds to `addr`; port 0 picks an ephemeral port.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let dns = UdpSocket::bind(&server, "198.18.0.2:53").await?;
+    /// let any = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// assert_ne!(any.local_addr()?.port(), 0);
+    /// let e = UdpSocket::bind(&server, "198.18.0.2:53").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrInUse);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn bind(stack: &NetStack, addr: impl ToSocketAddrs) -> io::Result<Self> {
         // Each address in turn, as std does.
         each_addr(addr, |addr| {
@@ -68,6 +90,27 @@ impl UdpSocket {
     /// An async socket from a blocking one (tokio's `from_std`, with
     /// berth's blocking type). Its timeouts and blocking mode do not apply
     /// to async calls.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::{net, tokio_net};
+    ///
+    /// let blocking = net::UdpSocket::bind(&client, "0.0.0.0:0")?;
+    /// let socket = tokio_net::UdpSocket::from_std(blocking)?;
+    /// socket.send_to(b"async now", "198.18.0.2:9").await?;
+    /// let blocking = socket.into_std()?; // nonblocking, as tokio's into_std
+    /// blocking.set_nonblocking(false)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn from_std(socket: crate::net::UdpSocket) -> io::Result<Self> {
         Ok(Self {
             sock: socket.sock,
@@ -77,6 +120,26 @@ impl UdpSocket {
 
     /// The blocking socket, in nonblocking mode like tokio's `into_std`
     /// returns it (`set_nonblocking(false)` to block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&server, "198.18.0.2:53").await?;
+    /// let blocking = socket.into_std()?;
+    /// blocking.set_nonblocking(false)?; // nonblocking as it comes
+    /// assert_eq!(blocking.local_addr()?, "198.18.0.2:53".parse().unwrap());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn into_std(self) -> io::Result<crate::net::UdpSocket> {
         self.sock.set_opts(|o| o.nonblocking = true);
         Ok(crate::net::UdpSocket {
@@ -86,6 +149,30 @@ impl UdpSocket {
     }
 
     /// Sends to and receives from `addr` only.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:0").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// assert_eq!(socket.peer_addr()?, "198.18.0.2:9".parse().unwrap());
+    /// socket.send(b"hello").await?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = server_socket.recv_from(&mut buf).await?;
+    /// assert_eq!(from, socket.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(&self, addr: impl ToSocketAddrs) -> io::Result<()> {
         let h = self.sock.handle;
         each_addr(addr, |addr| {
@@ -98,6 +185,31 @@ impl UdpSocket {
     /// The pending error (an ICMP error about the connected peer), once,
     /// as `SO_ERROR`: it is then gone, as if a send or receive had
     /// reported it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::UdpSocket;
+    /// use tokio::io::Interest;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.connect("198.18.0.2:9").await?; // nobody listens there
+    /// socket.send(b"anyone?").await?;
+    /// assert!(socket.ready(Interest::ERROR).await?.is_error()); // the ICMP error came
+    /// let e = socket.take_error()?.expect("an error");
+    /// assert_eq!(e.kind(), ErrorKind::ConnectionRefused);
+    /// assert!(socket.take_error()?.is_none()); // once
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn take_error(&self) -> io::Result<Option<io::Error>> {
         let h = self.sock.handle;
         Ok(self.sock.call(|s, _| s.udp_take_error(h))?.map(to_io_error))
@@ -106,6 +218,29 @@ impl UdpSocket {
     /// Allows sending to the broadcast address 255.255.255.255
     /// (`SO_BROADCAST`); without it such a send or connect fails with
     /// `PermissionDenied`, as on Linux.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// let e = socket.send_to(b"hello?", "255.255.255.255:67").await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::PermissionDenied);
+    /// socket.set_broadcast(true)?;
+    /// assert!(socket.broadcast()?);
+    /// socket.send_to(b"hello?", "255.255.255.255:67").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_broadcast(&self, on: bool) -> io::Result<()> {
         let h = self.sock.handle;
         self.sock.call(|s, _| s.udp_set_broadcast(h, on))
@@ -125,6 +260,23 @@ impl UdpSocket {
 
     /// Sets the TTL (IPv4) or hop limit (IPv6) of this socket's packets
     /// (`IP_TTL`): 1 to 255, else `InvalidInput`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.set_ttl(1)?;
+    /// assert_eq!(socket.ttl()?, 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_ttl(&self, ttl: u32) -> io::Result<()> {
         self.sock.set_ttl(ttl)
     }
@@ -142,6 +294,25 @@ impl UdpSocket {
     /// `SO_BINDTODEVICE`: `None` is what a berth socket is; a device name
     /// fails with `Unsupported` (a stack has one device, and its sockets
     /// use it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// assert_eq!(socket.device()?, None);
+    /// let e = socket.bind_device(Some(b"eth0")).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
         match interface {
             None => Ok(()),
@@ -164,6 +335,30 @@ impl UdpSocket {
     /// MTU leaves in IP fragments; one larger than IP allows (65,507 bytes
     /// of data over IPv4, 65,527 over IPv6) fails with `InvalidInput`
     /// (Linux's EMSGSIZE).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let _sink = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// assert_eq!(socket.send(&[0; 1400]).await?, 1400);
+    /// assert_eq!(socket.send(&[0; 4000]).await?, 4000); // in fragments
+    /// let e = socket.send(&vec![0; 70_000]).await.unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidInput); // longer than IP allows
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         poll_fn(|cx| self.poll_send(cx, buf)).await
     }
@@ -178,6 +373,24 @@ impl UdpSocket {
     }
 
     /// Sends without waiting; `WouldBlock` when the stack's output is full.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// socket.writable().await?;
+    /// assert_eq!(socket.try_send(b"now or never")?, 12);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
         let h = self.sock.handle;
         let mut payload = UdpPayload::new(buf);
@@ -185,12 +398,53 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to `target`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// assert_eq!(socket.send_to(b"hello", "198.18.0.2:9").await?, 5);
+    /// assert_eq!(server_socket.recv_from(&mut [0; 16]).await?.0, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send_to(&self, buf: &[u8], target: impl ToSocketAddrs) -> io::Result<usize> {
         let target = first_addr(target)?;
         poll_fn(|cx| self.poll_send_to(cx, buf, target)).await
     }
 
     /// Polls sending one datagram to `target`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// let dest = "198.18.0.2:9".parse().unwrap();
+    /// let n = poll_fn(|cx| socket.poll_send_to(cx, b"hello", dest)).await?;
+    /// assert_eq!(n, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_send_to(
         &self,
         cx: &mut Context<'_>,
@@ -205,6 +459,23 @@ impl UdpSocket {
     }
 
     /// Sends to `target` without waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.writable().await?;
+    /// socket.try_send_to(b"hello", "198.18.0.2:9".parse().unwrap())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_send_to(&self, buf: &[u8], target: SocketAddr) -> io::Result<usize> {
         let h = self.sock.handle;
         let mut payload = UdpPayload::new(buf);
@@ -214,6 +485,29 @@ impl UdpSocket {
 
     /// Receives one datagram from the connected peer; a datagram longer
     /// than `buf` is truncated and the rest dropped, as with tokio.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// server_socket.send_to(b"a long reply", "198.18.0.1:4000").await?;
+    /// let mut buf = [0; 6];
+    /// let n = socket.recv(&mut buf).await?;
+    /// assert_eq!(&buf[..n], b"a long"); // the rest is dropped
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.recv_from(buf).await.map(|(n, _)| n)
     }
@@ -225,11 +519,60 @@ impl UdpSocket {
     }
 
     /// Receives without waiting; `WouldBlock` when no datagram waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// let e = socket.try_recv(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.try_recv_from(buf).map(|(n, _)| n)
     }
 
     /// Receives one datagram and its sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let echo = UdpSocket::bind(&server, "198.18.0.2:7").await?;
+    /// tokio::spawn(async move {
+    ///     let mut buf = [0; 1500];
+    ///     loop {
+    ///         let (n, from) = echo.recv_from(&mut buf).await?;
+    ///         echo.send_to(&buf[..n], from).await?;
+    ///     }
+    ///     #[allow(unreachable_code)]
+    ///     std::io::Result::Ok(())
+    /// });
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.send_to(b"ping", "198.18.0.2:7").await?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = socket.recv_from(&mut buf).await?;
+    /// assert_eq!((&buf[..n], from), (&b"ping"[..], "198.18.0.2:7".parse().unwrap()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
         let d = poll_fn(|cx| {
@@ -241,6 +584,31 @@ impl UdpSocket {
     }
 
     /// Polls receiving one datagram into `buf`; returns its sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::future::poll_fn;
+    /// use berth::tokio_net::UdpSocket;
+    /// use tokio::io::ReadBuf;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// let mut storage = [0; 64];
+    /// let mut buf = ReadBuf::new(&mut storage);
+    /// let from = poll_fn(|cx| server_socket.poll_recv_from(cx, &mut buf)).await?;
+    /// assert_eq!((buf.filled(), from), (&b"hello"[..], "198.18.0.1:4000".parse().unwrap()));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn poll_recv_from(
         &self,
         cx: &mut Context<'_>,
@@ -257,6 +625,29 @@ impl UdpSocket {
     }
 
     /// Receives one datagram and its sender without waiting.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:0").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// server_socket.readable().await?;
+    /// let mut buf = [0; 16];
+    /// let (n, from) = server_socket.try_recv_from(&mut buf)?;
+    /// assert_eq!((n, from), (5, socket.local_addr()?));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let h = self.sock.handle;
         let d = self.sock.call(|s, _| s.udp_recv_datagram(h))?;
@@ -269,8 +660,17 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn f(socket: berth::tokio_net::UdpSocket) -> std::io::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let socket = berth::tokio_net::UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// # let sender = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// # sender.send_to(b"a datagram", "198.18.0.2:9").await?;
     /// let mut buf = Vec::with_capacity(1500);
     /// let (n, from) = socket.recv_buf_from(&mut buf).await?;
     /// assert_eq!(buf.len(), n);
@@ -292,6 +692,25 @@ impl UdpSocket {
 
     /// [`recv_buf_from`](Self::recv_buf_from) without waiting; `WouldBlock`
     /// when no datagram waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let mut buf = Vec::with_capacity(1500);
+    /// let e = socket.try_recv_buf_from(&mut buf).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_recv_buf_from<B: bytes::BufMut>(
         &self,
         buf: &mut B,
@@ -303,6 +722,29 @@ impl UdpSocket {
 
     /// Receives one datagram (from the connected peer) into `buf`'s next
     /// chunk, advancing it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// server_socket.send_to(b"reply", "198.18.0.1:4000").await?;
+    /// let mut buf = Vec::with_capacity(1500);
+    /// socket.recv_buf(&mut buf).await?;
+    /// assert_eq!(buf, b"reply");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn recv_buf<B: bytes::BufMut>(&self, buf: &mut B) -> io::Result<usize> {
         self.recv_buf_from(buf).await.map(|(n, _)| n)
     }

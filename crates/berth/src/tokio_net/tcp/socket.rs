@@ -76,11 +76,51 @@ struct State {
 
 impl TcpSocket {
     /// A socket for IPv4.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let _listener = berth::tokio_net::TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// let stream = socket.connect("198.18.0.2:80".parse().unwrap()).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_v4(stack: &NetStack) -> io::Result<Self> {
         Ok(Self::new(stack, false))
     }
 
     /// A socket for IPv6.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// use std::io::ErrorKind;
+    /// use berth::{NetStack, tokio_net::TcpSocket};
+    /// use berth_device::{channel::ChannelDevice, Medium};
+    ///
+    /// let (device, _other_end) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// let stack = NetStack::builder().addr("2001:2::2".parse().unwrap()).build(device)?;
+    /// let socket = TcpSocket::new_v6(&stack)?;
+    /// socket.bind("[2001:2::2]:8080".parse().unwrap())?;
+    /// let listener = socket.listen(128)?;
+    /// // An IPv4 address does not fit a v6 socket:
+    /// let e = TcpSocket::new_v6(&stack)?.bind("198.18.0.2:80".parse().unwrap()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new_v6(stack: &NetStack) -> io::Result<Self> {
         Ok(Self::new(stack, true))
     }
@@ -106,6 +146,25 @@ impl TcpSocket {
 
     /// `SO_KEEPALIVE`: the connections probe their peer once idle (with
     /// the stack's keepalive timing, or Linux's defaults).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_keepalive(true)?;
+    /// assert!(socket.keepalive()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_keepalive(&self, keepalive: bool) -> io::Result<()> {
         self.state().opts.keepalive = Some(keepalive);
         Ok(())
@@ -120,6 +179,33 @@ impl TcpSocket {
     /// [`listen`](Self::listen): the port may be bound while connections
     /// on it linger (TIME-WAIT), and by other sockets that set it too
     /// (until one listens).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// // Two sockets may hold one port when both ask...
+    /// let a = TcpSocket::new_v4(&server)?;
+    /// a.set_reuseaddr(true)?;
+    /// a.bind("198.18.0.2:8080".parse().unwrap())?;
+    /// let b = TcpSocket::new_v4(&server)?;
+    /// b.set_reuseaddr(true)?;
+    /// assert!(b.reuseaddr()?);
+    /// b.bind("198.18.0.2:8080".parse().unwrap())?;
+    /// // ...until one of them listens.
+    /// let _listener = a.listen(128)?;
+    /// assert!(b.listen(128).is_err());
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_reuseaddr(&self, reuseaddr: bool) -> io::Result<()> {
         self.state().reuseaddr = reuseaddr;
         Ok(())
@@ -132,6 +218,28 @@ impl TcpSocket {
 
     /// `SO_REUSEPORT` is not supported: `true` fails with `Unsupported`
     /// (a berth port has one listener); `false` is what it is.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&server)?;
+    /// let e = socket.set_reuseport(true).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// socket.set_reuseport(false)?;
+    /// assert!(!socket.reuseport()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_reuseport(&self, reuseport: bool) -> io::Result<()> {
         if reuseport {
             return Err(io::Error::new(
@@ -149,6 +257,27 @@ impl TcpSocket {
 
     /// `SO_SNDBUF`: the send buffer of the socket's connections, in bytes
     /// of data (bounded; see the type's docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_send_buffer_size(64 * 1024)?;
+    /// assert_eq!(socket.send_buffer_size()?, 64 * 1024); // not doubled, unlike Linux
+    /// socket.set_send_buffer_size(1)?;
+    /// assert_eq!(socket.send_buffer_size()?, 2048); // the smallest
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_send_buffer_size(&self, size: u32) -> io::Result<()> {
         self.state().opts.send_buffer = Some(usize::try_from(size).unwrap_or(usize::MAX));
         Ok(())
@@ -163,6 +292,27 @@ impl TcpSocket {
     /// `SO_RCVBUF`: the receive buffer of the socket's connections, in
     /// bytes of data (bounded; see the type's docs). It sets the window
     /// they offer, and so takes effect for connections made after it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&server)?;
+    /// socket.set_recv_buffer_size(32 * 1024)?; // a 32 KiB window for every accepted stream
+    /// assert_eq!(socket.recv_buffer_size()?, 32 * 1024);
+    /// socket.bind("198.18.0.2:80".parse().unwrap())?;
+    /// let listener = socket.listen(1024)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_recv_buffer_size(&self, size: u32) -> io::Result<()> {
         self.state().opts.recv_buffer = Some(usize::try_from(size).unwrap_or(usize::MAX));
         Ok(())
@@ -179,12 +329,57 @@ impl TcpSocket {
     /// makes closing a connection of this socket abortive (a reset); any
     /// other time closes gracefully in the background, never blocking a
     /// drop (see [`TcpStream::set_linger`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_linger(Some(Duration::from_millis(1500)))?;
+    /// assert_eq!(socket.linger()?, Some(Duration::from_secs(1))); // whole seconds
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_linger(&self, dur: Option<Duration>) -> io::Result<()> {
         self.state().opts.linger = dur.map(linger_secs);
         Ok(())
     }
 
     /// Sets a zero `SO_LINGER`: closing a connection resets it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpSocket};
+    /// use tokio::io::AsyncReadExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_zero_linger()?;
+    /// let stream = socket.connect("198.18.0.2:80".parse().unwrap()).await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// drop(stream); // a reset
+    /// assert_eq!(s.read(&mut [0; 1]).await.unwrap_err().kind(), ErrorKind::ConnectionReset);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_zero_linger(&self) -> io::Result<()> {
         self.set_linger(Some(Duration::ZERO))
     }
@@ -195,6 +390,25 @@ impl TcpSocket {
     }
 
     /// `TCP_NODELAY`: Nagle's algorithm off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_nodelay(true)?;
+    /// assert!(socket.nodelay()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
         self.state().opts.nodelay = Some(nodelay);
         Ok(())
@@ -213,6 +427,28 @@ impl TcpSocket {
     /// `SO_BINDTODEVICE`: `None` is what a berth socket is; a device name
     /// fails with `Unsupported` (a stack has one device, and its sockets
     /// use it).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.bind_device(None)?; // what it is anyway
+    /// let e = socket.bind_device(Some(b"eth0")).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::Unsupported);
+    /// assert_eq!(socket.device()?, None);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind_device(&self, interface: Option<&[u8]>) -> io::Result<()> {
         match interface {
             None => Ok(()),
@@ -225,6 +461,26 @@ impl TcpSocket {
 
     /// The bound address; before [`bind`](Self::bind), the unspecified
     /// address and port 0, as Linux's `getsockname` says.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// assert_eq!(socket.local_addr()?, "0.0.0.0:0".parse().unwrap());
+    /// socket.bind("198.18.0.1:0".parse().unwrap())?;
+    /// assert_ne!(socket.local_addr()?.port(), 0); // the port picked at bind
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         match self.state().bound {
             Some(h) => self.shared.lock().stack.local_addr(h).map_err(to_io_error),
@@ -244,6 +500,30 @@ impl TcpSocket {
     /// without `SO_REUSEADDR`, a connection uses it; `AddrNotAvailable`
     /// for an address not the stack's; `InvalidInput` for an address of
     /// the other family or a second bind.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::TcpSocket;
+    ///
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.bind("198.18.0.1:40000".parse().unwrap())?; // the client's source port
+    /// let other = TcpSocket::new_v4(&client)?;
+    /// let e = other.bind("198.18.0.1:40000".parse().unwrap()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrInUse);
+    /// let e = other.bind("198.18.0.7:0".parse().unwrap()).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::AddrNotAvailable);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
         self.check_family(addr)?;
         let mut st = self.state();
@@ -266,6 +546,29 @@ impl TcpSocket {
     /// Connects to `addr` (from the bound address, if bound) with the
     /// socket's options, and waits for the handshake, as
     /// [`TcpStream::connect`] does.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpSocket};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:80").await?;
+    /// let socket = TcpSocket::new_v4(&client)?;
+    /// socket.set_nodelay(true)?;
+    /// let stream = socket.connect("198.18.0.2:80".parse().unwrap()).await?;
+    /// assert!(stream.nodelay()?);
+    /// let (_s, peer) = listener.accept().await?;
+    /// assert_eq!(peer, stream.local_addr()?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn connect(self, addr: SocketAddr) -> io::Result<TcpStream> {
         self.check_family(addr)?;
         let (bound, opts) = {
@@ -288,6 +591,28 @@ impl TcpSocket {
     /// a free port, as Linux's `listen` binds), with up to `backlog`
     /// connections waiting to be accepted. The socket's options pass to
     /// every stream it accepts.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpSocket, TcpStream};
+    ///
+    /// let socket = TcpSocket::new_v4(&server)?;
+    /// socket.set_keepalive(true)?;
+    /// socket.bind("198.18.0.2:80".parse().unwrap())?;
+    /// let listener = socket.listen(4096)?;
+    /// let _c = TcpStream::connect(&client, "198.18.0.2:80").await?;
+    /// let (_s, _) = listener.accept().await?; // keepalive on
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn listen(self, backlog: u32) -> io::Result<TcpListener> {
         let (bound, reuse, opts) = {
             let mut st = self.state();

@@ -17,21 +17,138 @@ use super::{TcpStream, readiness as ops};
 use crate::net::socket::SocketRef;
 
 /// The read half of a borrowed [`TcpStream`] ([`TcpStream::split`]).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let (mut s, _) = listener.accept().await?;
+/// c.write_all(b"hi").await?;
+/// let (mut rd, mut wr) = s.split(); // borrowed: no allocation, one task
+/// let mut buf = [0; 2];
+/// rd.read_exact(&mut buf).await?;
+/// wr.write_all(&buf).await?;
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ReadHalf<'a>(&'a TcpStream);
 
 /// The write half of a borrowed [`TcpStream`] ([`TcpStream::split`]).
 /// `poll_shutdown` shuts the write direction of the stream down.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+/// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let (mut s, _) = listener.accept().await?;
+/// let (_rd, mut wr) = s.split();
+/// wr.write_all(b"bye").await?;
+/// wr.shutdown().await?; // a FIN; the stream can still read
+/// let mut all = Vec::new();
+/// c.read_to_end(&mut all).await?;
+/// assert_eq!(all, b"bye");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct WriteHalf<'a>(&'a TcpStream);
 
 /// The owned read half of a [`TcpStream`] ([`TcpStream::into_split`]).
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+/// use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+/// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let (mut s, _) = listener.accept().await?;
+/// tokio::spawn(async move {
+///     let (mut rd, mut wr) = s.split();
+///     tokio::io::copy(&mut rd, &mut wr).await // echo
+/// });
+///
+/// // A reader task and a writer task on one connection.
+/// let (rd, mut wr) = c.into_split();
+/// let reader = tokio::spawn(async move {
+///     let mut line = String::new();
+///     BufReader::new(rd).read_line(&mut line).await.map(|_| line)
+/// });
+/// wr.write_all(b"ping\n").await?;
+/// assert_eq!(reader.await.unwrap()?, "ping\n");
+/// # Ok(())
+/// # }
+/// ```
 pub struct OwnedReadHalf {
     sock: Arc<SocketRef>,
 }
 
 /// The owned write half of a [`TcpStream`] ([`TcpStream::into_split`]).
 /// Dropping it shuts the write direction down (a FIN), like tokio's.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+/// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+///
+/// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+/// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let (mut s, _) = listener.accept().await?;
+/// let (mut rd, mut wr) = c.into_split();
+/// tokio::spawn(async move {
+///     wr.write_all(b"request").await
+///     // `wr` dropped here: a FIN, as tokio's
+/// });
+/// let mut request = Vec::new();
+/// s.read_to_end(&mut request).await?;
+/// assert_eq!(request, b"request");
+/// s.write_all(b"reply").await?;
+/// drop(s);
+/// let mut reply = Vec::new();
+/// rd.read_to_end(&mut reply).await?; // the read half still reads
+/// assert_eq!(reply, b"reply");
+/// # Ok(())
+/// # }
+/// ```
 pub struct OwnedWriteHalf {
     sock: Arc<SocketRef>,
     shutdown_on_drop: bool,
@@ -39,6 +156,31 @@ pub struct OwnedWriteHalf {
 
 /// The halves given to [`OwnedReadHalf::reunite`] came from different
 /// streams; they are handed back.
+///
+/// # Examples
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> std::io::Result<()> {
+/// # use berth::NetStack;
+/// # use berth_device::{channel::ChannelDevice, Medium};
+/// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+/// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+/// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+/// use berth::tokio_net::{TcpListener, TcpStream};
+///
+/// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+/// let a = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let b = TcpStream::connect(&client, "198.18.0.2:7").await?;
+/// let (a_rd, a_wr) = a.into_split();
+/// let (b_rd, b_wr) = b.into_split();
+/// let err = a_rd.reunite(b_wr).unwrap_err();
+/// let berth::tokio_net::tcp::ReuniteError(a_rd, b_wr) = err; // handed back
+/// let a = a_rd.reunite(a_wr).expect("the same stream");
+/// let b = b_rd.reunite(b_wr).expect("the same stream");
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug)]
 pub struct ReuniteError(pub OwnedReadHalf, pub OwnedWriteHalf);
 
@@ -102,6 +244,33 @@ impl ReadHalf<'_> {
     }
 
     /// Reads without consuming ([`TcpStream::peek`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// c.write_all(b"GET /").await?;
+    /// let (mut rd, _wr) = s.split();
+    /// let mut first = [0; 3];
+    /// let n = rd.peek(&mut first).await?;
+    /// assert_eq!(&first[..n], &b"GET"[..n]);
+    /// let mut all = [0; 5];
+    /// rd.read_exact(&mut all).await?; // still all there
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn peek(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.0.peek(buf).await
     }
@@ -133,6 +302,27 @@ impl WriteHalf<'_> {
     }
 
     /// Writes without waiting ([`TcpStream::try_write`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let mut c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (_rd, wr) = c.split();
+    /// wr.writable().await?;
+    /// assert_eq!(wr.try_write(b"hello")?, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.0.try_write(buf)
     }
@@ -163,6 +353,28 @@ impl AsRef<TcpStream> for WriteHalf<'_> {
 impl OwnedReadHalf {
     /// Puts the stream back together with its write half, or hands both
     /// back if they are from different streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let local = stream.local_addr()?;
+    /// let (rd, wr) = stream.into_split();
+    /// let stream = rd.reunite(wr).expect("halves of one stream");
+    /// assert_eq!(stream.local_addr()?, local);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reunite(self, other: OwnedWriteHalf) -> Result<TcpStream, ReuniteError> {
         if !Arc::ptr_eq(&self.sock, &other.sock) {
             return Err(ReuniteError(self, other));
@@ -182,6 +394,39 @@ impl OwnedReadHalf {
     }
 
     /// Waits until a read would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncWriteExt;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// s.write_all(b"hi").await?;
+    /// let (rd, _wr) = c.into_split();
+    /// let mut buf = [0; 16];
+    /// let n = loop {
+    ///     rd.readable().await?;
+    ///     match rd.try_read(&mut buf) {
+    ///         Ok(n) => break n,
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hi");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         poll_fn(|cx| super::poll_read_ready(&self.sock, cx)).await
     }
@@ -223,11 +468,58 @@ impl OwnedReadHalf {
 
 impl OwnedWriteHalf {
     /// Drops the half without shutting the write direction down.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::time::Duration;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    /// use tokio::io::AsyncReadExt;
+    /// use tokio::time::timeout;
+    ///
+    /// let listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (mut s, _) = listener.accept().await?;
+    /// let (rd, wr) = c.into_split();
+    /// wr.forget(); // no FIN: the server's read still waits
+    /// assert!(timeout(Duration::from_millis(50), s.read(&mut [0; 1])).await.is_err());
+    /// drop(rd); // the last of the stream: now it closes
+    /// assert_eq!(s.read(&mut [0; 1]).await?, 0);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn forget(mut self) {
         self.shutdown_on_drop = false;
     }
 
     /// Puts the stream back together with its read half.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let stream = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (rd, wr) = stream.into_split();
+    /// let stream = wr.reunite(rd).expect("halves of one stream");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reunite(self, other: OwnedReadHalf) -> Result<TcpStream, ReuniteError> {
         other.reunite(self)
     }
@@ -243,6 +535,35 @@ impl OwnedWriteHalf {
     }
 
     /// Waits until a write would not block.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::{TcpListener, TcpStream};
+    ///
+    /// let _listener = TcpListener::bind(&server, "198.18.0.2:7").await?;
+    /// let c = TcpStream::connect(&client, "198.18.0.2:7").await?;
+    /// let (_rd, wr) = c.into_split();
+    /// let mut data: &[u8] = b"hello";
+    /// while !data.is_empty() {
+    ///     wr.writable().await?;
+    ///     match wr.try_write(data) {
+    ///         Ok(n) => data = &data[n..],
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         poll_fn(|cx| super::poll_write_ready(&self.sock, cx)).await
     }

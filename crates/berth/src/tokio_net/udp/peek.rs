@@ -32,8 +32,17 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// ```no_run
-    /// # async fn f(socket: berth::tokio_net::UdpSocket) -> std::io::Result<()> {
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let socket = berth::tokio_net::UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// # let sender = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// # sender.send_to(b"a datagram", "198.18.0.2:9").await?;
     /// let mut buf = [0; 1500];
     /// let (n, from) = socket.peek_from(&mut buf).await?;
     /// // The same datagram again:
@@ -59,6 +68,24 @@ impl UdpSocket {
     }
 
     /// Peeks without waiting; `WouldBlock` when no datagram waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let e = socket.try_peek_from(&mut [0; 16]).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::WouldBlock);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
         let d = self.try_peek_datagram()?;
         Ok((copy_datagram(buf, &d), d.from))
@@ -66,6 +93,29 @@ impl UdpSocket {
 
     /// Waits for a datagram (from the connected peer) and copies it,
     /// leaving it queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.connect("198.18.0.2:9").await?;
+    /// server_socket.send_to(b"reply", "198.18.0.1:4000").await?;
+    /// let mut buf = [0; 16];
+    /// let n = socket.peek(&mut buf).await?;
+    /// assert_eq!(socket.recv(&mut buf).await?, n); // still there
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.peek_from(buf).await.map(|(n, _)| n)
     }
@@ -82,6 +132,30 @@ impl UdpSocket {
     }
 
     /// Waits for a datagram and returns its sender, leaving it queued.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "198.18.0.1:4000").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// // Who is it from? Decide before taking it.
+    /// let from = server_socket.peek_sender().await?;
+    /// assert_eq!(from, "198.18.0.1:4000".parse().unwrap());
+    /// let mut buf = [0; 16];
+    /// assert_eq!(server_socket.recv_from(&mut buf).await?, (5, from));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn peek_sender(&self) -> io::Result<SocketAddr> {
         poll_fn(|cx| self.poll_peek_sender(cx)).await
     }

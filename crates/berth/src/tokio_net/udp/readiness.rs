@@ -48,9 +48,17 @@ impl UdpSocket {
     ///
     /// # Examples
     ///
-    /// ```no_run
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// # let socket = berth::tokio_net::UdpSocket::bind(&server, "198.18.0.2:9").await?;
     /// use tokio::io::Interest;
-    /// # async fn f(socket: berth::tokio_net::UdpSocket) -> std::io::Result<()> {
+    ///
     /// let ready = socket.ready(Interest::READABLE | Interest::WRITABLE).await?;
     /// if ready.is_readable() {
     ///     let mut buf = [0; 1500];
@@ -79,6 +87,36 @@ impl UdpSocket {
     }
 
     /// Waits until a receive would not block (a datagram or an error).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use std::io::ErrorKind;
+    /// use berth::tokio_net::UdpSocket;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// let mut buf = [0; 16];
+    /// let (n, _from) = loop {
+    ///     server_socket.readable().await?;
+    ///     match server_socket.try_recv_from(&mut buf) {
+    ///         Ok(got) => break got,
+    ///         Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// };
+    /// assert_eq!(&buf[..n], b"hello");
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn readable(&self) -> io::Result<()> {
         self.ready(Interest::READABLE).await.map(|_| ())
     }
@@ -90,6 +128,23 @@ impl UdpSocket {
     }
 
     /// Waits until a send would not wait for room.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// let socket = berth::tokio_net::UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.writable().await?; // room in the stack's output queue
+    /// socket.try_send_to(b"hello", "198.18.0.2:9".parse().unwrap())?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn writable(&self) -> io::Result<()> {
         self.ready(Interest::WRITABLE).await.map(|_| ())
     }
@@ -104,6 +159,28 @@ impl UdpSocket {
     /// `WouldBlock` without running it. `f` does the I/O with this
     /// socket's `try_*` calls: berth's sockets have no descriptor for a
     /// system call.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    /// use tokio::io::Interest;
+    ///
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.writable().await?;
+    /// let dest = "198.18.0.2:9".parse().unwrap();
+    /// let sent = socket.try_io(Interest::WRITABLE, || socket.try_send_to(b"ping", dest))?;
+    /// assert_eq!(sent, 4);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn try_io<R>(
         &self,
         interest: Interest,
@@ -120,6 +197,31 @@ impl UdpSocket {
     /// Waits for `interest` and runs `f` until it answers other than
     /// `WouldBlock`; after a `WouldBlock` it waits for the socket's next
     /// event, as tokio's waits for the next readiness.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// # use berth::NetStack;
+    /// # use berth_device::{channel::ChannelDevice, Medium};
+    /// # let (left, right) = ChannelDevice::pair(1500, Medium::Ip)?;
+    /// # let server = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(left)?;
+    /// # let client = NetStack::builder().addr("198.18.0.1".parse().unwrap()).build(right)?;
+    /// use berth::tokio_net::UdpSocket;
+    /// use tokio::io::Interest;
+    ///
+    /// let server_socket = UdpSocket::bind(&server, "198.18.0.2:9").await?;
+    /// let socket = UdpSocket::bind(&client, "0.0.0.0:0").await?;
+    /// socket.send_to(b"hello", "198.18.0.2:9").await?;
+    /// let mut buf = [0; 16];
+    /// let (n, _) = server_socket
+    ///     .async_io(Interest::READABLE, || server_socket.try_recv_from(&mut buf))
+    ///     .await?;
+    /// assert_eq!(n, 5);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn async_io<R>(
         &self,
         interest: Interest,
