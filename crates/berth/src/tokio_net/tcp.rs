@@ -116,7 +116,6 @@ pub struct TcpListener {
 /// # Ok(())
 /// # }
 /// ```
-
 pub struct TcpStream {
     sock: Arc<SocketRef>,
 }
