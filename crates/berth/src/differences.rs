@@ -83,12 +83,16 @@
 //! | tokio's `TcpSocket::set_reuseport(true)` (`SO_REUSEPORT`) | a berth port has one listener; `false` is accepted, and `reuseport()` is `false` |
 //! | tokio's `TcpSocket::bind_device(Some(_))` and `UdpSocket::bind_device(Some(_))` (`SO_BINDTODEVICE`) | a stack has one device, which all its sockets use; `None` is accepted, and `device()` is `None` |
 //!
+//! Multicast is there with std's and tokio's names (`join_multicast_v4`
+//! and the rest): IGMPv3 and MLDv2 reports, delivery to every socket on
+//! the group's port as Linux's `IP_MULTICAST_ALL`; the interface
+//! argument must name the stack's own (an address of it, or index 0).
+//!
 //! These methods do not exist yet (a program that calls them does not
 //! compile):
 //!
 //! | methods | why |
 //! | --- | --- |
-//! | `UdpSocket::join_multicast_v4`/`_v6`, `leave_multicast_v4`/`_v6`, `set_multicast_loop_v4`/`_v6`, `multicast_loop_v4`/`_v6`, `set_multicast_ttl_v4`, `multicast_ttl_v4` (std and tokio) | multicast (IGMP, MLD) is not implemented yet |
 //! | tokio's `TcpSocket`/`UdpSocket` `set_tos_v4`/`tos_v4`, `set_tclass_v6`/`tclass_v6` (and the deprecated `set_tos`/`tos`) | `IP_TOS`/`IPV6_TCLASS` per socket are not implemented yet |
 //! | tokio's `TcpStream::set_quickack`/`quickack` (`TCP_QUICKACK`) | not implemented yet |
 //! | tokio's `TcpSocket::from_std_stream` | there is no std stream to take: berth's sockets have no descriptor |
