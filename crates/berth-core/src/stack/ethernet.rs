@@ -385,6 +385,10 @@ impl Stack {
 
     /// Resolution timeouts: solicit again, or give up.
     pub(super) fn neighbor_timeout(&mut self, now: Instant) {
+        // Nothing unresolved is due (always so on the IP medium).
+        if self.neighbors.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
         let (again, failed) = self.neighbors.on_timeout(now);
         for ip in again {
             self.solicit(ip);

@@ -98,6 +98,11 @@ impl Stack {
 
     /// The Report timers due at `now`.
     pub(super) fn membership_timeout(&mut self, now: Instant) {
+        // Nothing joined and nothing pending: the common case, at every
+        // timeout of every connection.
+        if self.groups.poll_at().is_none_or(|at| at > now) {
+            return;
+        }
         for family in 0..2 {
             if self.groups.change_at[family].is_some_and(|at| at <= now) {
                 self.send_state_changes(now, family);
@@ -125,7 +130,9 @@ impl Stack {
                 }
             }
             self.groups.prune();
-            self.send_reports(family, &records);
+            if !records.is_empty() {
+                self.send_reports(family, &records);
+            }
         }
     }
 

@@ -47,19 +47,18 @@ pub(super) struct Timers {
 }
 
 impl Timers {
+    /// The first deadline (on every change of a connection: kept to a
+    /// few integer compares).
     fn earliest(&self) -> Option<Instant> {
-        [
-            self.rto,
-            self.pto,
-            self.reo,
-            self.delack,
-            self.persist,
-            self.keepalive,
-            self.close,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        let at = |t: Option<Instant>| t.map_or(u64::MAX, Instant::total_micros);
+        let min = at(self.rto)
+            .min(at(self.pto))
+            .min(at(self.reo))
+            .min(at(self.delack))
+            .min(at(self.persist))
+            .min(at(self.keepalive))
+            .min(at(self.close));
+        (min != u64::MAX).then(|| Instant::from_micros(min))
     }
 }
 
