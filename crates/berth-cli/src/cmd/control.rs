@@ -1,8 +1,8 @@
 //! The control socket between `berth up` and `berth ss`: a Unix stream
 //! socket; each connection gets one JSON document describing every socket
-//! of the running stack, then the connection closes.
+//! of the running stack and its counters, then the connection closes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -49,6 +49,10 @@ pub(crate) struct TcpRow {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub(crate) struct Snapshot {
     pub(crate) sockets: Vec<SocketRow>,
+    /// Every `StackStats` counter by name. Absent from the answers of
+    /// older servers: then empty.
+    #[serde(default)]
+    pub(crate) stats: BTreeMap<String, u64>,
 }
 
 /// `app`: what each stream holds outside the core ([`NetStack::app_queues`]).
@@ -123,7 +127,13 @@ pub(crate) fn snapshot(stack: &Stack, app: &HashMap<SocketHandle, (usize, usize)
         };
         sockets.push(row);
     }
-    Snapshot { sockets }
+    let stats = stack
+        .stats()
+        .counters()
+        .iter()
+        .map(|&(name, value)| (name.to_string(), value))
+        .collect();
+    Snapshot { sockets, stats }
 }
 
 /// Serves snapshots on `path` from a thread until the process ends (or the
@@ -164,4 +174,46 @@ pub(crate) fn fetch(path: &Path) -> anyhow::Result<Snapshot> {
     let mut buf = Vec::new();
     conn.read_to_end(&mut buf)?;
     serde_json::from_slice(&buf).context("reading the control socket's answer")
+}
+
+#[cfg(test)]
+mod tests {
+    use berth_core::config::StackConfig;
+    use berth_core::stats::StackStats;
+    use berth_core::time::Instant;
+
+    use super::*;
+
+    #[test]
+    fn snapshot_has_every_counter_and_the_listener() {
+        let mut stack = Stack::new(StackConfig {
+            addrs: vec!["198.18.0.2".parse().unwrap()],
+            ..StackConfig::default()
+        });
+        stack
+            .tcp_listen("198.18.0.2:80".parse().unwrap(), 8)
+            .unwrap();
+        // Not an IP packet: counted in frames_in and ip_malformed.
+        stack.handle_frame(Instant::ZERO, &[0xff; 20]);
+        let snap = snapshot(&stack, &HashMap::new());
+        assert_eq!(snap.stats.len(), StackStats::COUNT);
+        assert_eq!(snap.stats["frames_in"], 1);
+        assert_eq!(snap.stats["ip_malformed"], 1);
+        assert_eq!(snap.stats["syncookies_sent"], 0);
+        assert!(
+            snap.sockets
+                .iter()
+                .any(|r| r.state == "LISTEN" && r.local == "198.18.0.2:80")
+        );
+        // What a client reads back is what was sent.
+        let json = serde_json::to_vec(&snap).unwrap();
+        assert_eq!(serde_json::from_slice::<Snapshot>(&json).unwrap(), snap);
+    }
+
+    #[test]
+    fn snapshot_without_stats_still_parses() {
+        // The answer of a server from before the counters were sent.
+        let snap: Snapshot = serde_json::from_str(r#"{"sockets":[]}"#).unwrap();
+        assert!(snap.stats.is_empty());
+    }
 }
