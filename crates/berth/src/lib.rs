@@ -84,6 +84,11 @@
 //! }
 //! ```
 //!
+//! With the `control` feature, `NetStack::serve_control(path)` serves
+//! the stack's sockets and counters on a Unix socket, so that
+//! `berth ss --control PATH` (and `--stats`, like `nstat`) shows any
+//! program's stack as it shows `berth up`'s (see `berth::control`).
+//!
 //! # Errors, as std on Linux
 //!
 //! | `io::ErrorKind` | when |
@@ -106,6 +111,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod callback;
+#[cfg(feature = "control")]
+#[cfg_attr(docsrs, doc(cfg(feature = "control")))]
+pub mod control;
 mod driver;
 mod error;
 pub mod net;
