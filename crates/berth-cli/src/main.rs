@@ -46,7 +46,8 @@ enum Command {
     /// Bring up a userspace host on a TUN device in its own network
     /// namespace (root): ping, echo, discard, chargen, daytime and HTTP.
     Up(cmd::up::UpArgs),
-    /// Show the sockets of a running `berth up`, like `ss -tuna -i`.
+    /// Show the sockets of a running `berth up`, like `ss -tuna -i`, or
+    /// its counters (`--stats`), like `nstat`.
     Ss(cmd::ss::SsArgs),
     /// A deterministic simulation: two stacks on an in-memory link with
     /// faults and virtual time; transfers, verifies every byte, reports.

@@ -265,6 +265,15 @@ print(ok)
             .any(|r| r["local"] == "0.0.0.0:80" && r["state"] == "LISTEN"),
         "{listening:?}"
     );
+    // The counters, like nstat: the pings and curls above came in.
+    let stats = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["ss", "--stats", "--json", "--control"])
+        .arg(&control)
+        .output()
+        .unwrap();
+    assert!(stats.status.success());
+    let stats: serde_json::Value = serde_json::from_slice(&stats.stdout).unwrap();
+    assert!(stats["frames_in"].as_u64().unwrap() > 0, "{stats}");
 
     // Ctrl-C: a clean exit that removes the namespace.
     let pid = up.child.id().to_string();
@@ -276,6 +285,7 @@ print(ok)
         !String::from_utf8_lossy(&list.stdout).contains(&netns),
         "namespace removed"
     );
+    assert!(!control.exists(), "control socket removed");
     std::io::stderr().flush().unwrap();
 }
 

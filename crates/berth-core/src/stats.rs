@@ -1,138 +1,174 @@
 //! Per-stack counters: frames in and out and every reason a packet was
 //! dropped, for `berth ss`, logs and tests. Every drop is counted (and
 //! logged) through one call, `Stack::dropped` (`stack/drops.rs`).
+//!
+//! The counters are declared once, in the list below: the same list makes
+//! the fields of [`StackStats`] and [`StackStats::counters`], so a new
+//! counter is listed (and shown by `berth ss --stats`) as soon as it exists.
 
-/// Counters of one stack. They only increase.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct StackStats {
+/// Defines [`StackStats`] with one `u64` field per name (its doc comment
+/// kept), and [`StackStats::counters`] listing them in the same order.
+macro_rules! stack_stats {
+    ($($(#[$attr:meta])* $name:ident,)*) => {
+        /// Counters of one stack. They only increase.
+        ///
+        /// [`StackStats::counters`] lists every one by name, in the order
+        /// below (what `berth ss --stats` and the control socket show).
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        pub struct StackStats {
+            $($(#[$attr])* pub $name: u64,)*
+        }
+
+        impl StackStats {
+            /// How many counters there are.
+            pub const COUNT: usize = [$(stringify!($name)),*].len();
+
+            /// Every counter, as `(field name, value)`, in declaration order.
+            ///
+            /// ```
+            /// use berth_core::stats::StackStats;
+            ///
+            /// let stats = StackStats { frames_in: 3, ..StackStats::default() };
+            /// let counters = stats.counters();
+            /// assert_eq!(counters.len(), StackStats::COUNT);
+            /// assert!(counters.contains(&("frames_in", 3)));
+            /// ```
+            pub fn counters(&self) -> [(&'static str, u64); Self::COUNT] {
+                [$((stringify!($name), self.$name)),*]
+            }
+        }
+    };
+}
+
+stack_stats! {
     /// Frames handed to `handle_frame`.
-    pub frames_in: u64,
+    frames_in,
     /// Frames produced by `poll_transmit`.
-    pub frames_out: u64,
+    frames_out,
     /// Not an IP packet we can parse (bad version, truncated, bad header checksum).
-    pub ip_malformed: u64,
+    ip_malformed,
     /// Addressed to an address that is not ours.
-    pub not_for_us: u64,
+    not_for_us,
     /// IPv4 and IPv6 fragments taken in for reassembly (atomic IPv6
     /// fragments, whole datagrams, are not counted).
-    pub frag_in: u64,
+    frag_in,
     /// Datagrams reassembled and delivered.
-    pub frag_reassembled: u64,
+    frag_reassembled,
     /// Fragments that were exact duplicates (ignored).
-    pub frag_duplicates: u64,
+    frag_duplicates,
     /// Datagrams dropped because fragments overlapped.
-    pub frag_overlaps: u64,
+    frag_overlaps,
     /// Fragments dropped because their family's reassembly memory was full.
-    pub frag_no_memory: u64,
+    frag_no_memory,
     /// Datagrams dropped for having too many fragments.
-    pub frag_too_many: u64,
+    frag_too_many,
     /// Fragments (or datagrams) dropped as inconsistent: bad lengths or
     /// offsets, an IPv6 first fragment without its whole header chain, a
     /// reassembled packet too long or fragmented again.
-    pub frag_malformed: u64,
+    frag_malformed,
     /// Incomplete datagrams freed by the reassembly timeout.
-    pub frag_timeouts: u64,
+    frag_timeouts,
     /// Upper-layer protocols we do not speak.
-    pub unknown_protocol: u64,
+    unknown_protocol,
     /// TCP segments that failed to parse or whose checksum was wrong.
-    pub tcp_malformed: u64,
+    tcp_malformed,
     /// UDP datagrams that failed to parse or whose checksum was wrong.
-    pub udp_malformed: u64,
+    udp_malformed,
     /// ICMP messages that failed to parse or whose checksum was wrong.
-    pub icmp_malformed: u64,
+    icmp_malformed,
     /// TCP segments for no connection or listener (answered with RST).
-    pub tcp_no_socket: u64,
+    tcp_no_socket,
     /// ACKs to a listener that complete no handshake (no connection, no
     /// valid SYN cookie), answered with RST (RFC 9293 3.10.7.2).
-    pub tcp_listener_acks: u64,
+    tcp_listener_acks,
     /// Other segments to a listener that start nothing (a RST, neither SYN
     /// nor ACK, a SYN from an address that cannot be a peer), dropped.
-    pub tcp_listener_stray: u64,
+    tcp_listener_stray,
     /// UDP datagrams for no socket (answered with port unreachable).
-    pub udp_no_socket: u64,
+    udp_no_socket,
     /// UDP datagrams dropped because the socket's queue was full.
-    pub udp_queue_full: u64,
+    udp_queue_full,
     /// UDP datagrams from a peer other than the one their socket is
     /// connected to, dropped.
-    pub udp_other_peer: u64,
+    udp_other_peer,
     /// SYNs that found a listener's SYN queue full (answered with a cookie,
     /// or dropped when cookies are off).
-    pub syn_queue_overflow: u64,
+    syn_queue_overflow,
     /// SYNs and final ACKs dropped because a listener's accept queue was
     /// full (Linux `ListenOverflows`).
-    pub accept_queue_overflow: u64,
+    accept_queue_overflow,
     /// New connections refused because `max_sockets` was reached.
-    pub socket_limit: u64,
+    socket_limit,
     /// New connections refused because `max_conns_per_listener` was reached.
-    pub listener_conn_limit: u64,
+    listener_conn_limit,
     /// New connections refused because `max_buffer_memory` was reached.
-    pub buffer_memory_limit: u64,
+    buffer_memory_limit,
     /// SYN-ACKs sent with a SYN cookie (Linux `SyncookiesSent`).
-    pub syncookies_sent: u64,
+    syncookies_sent,
     /// Final ACKs whose cookie was valid (Linux `SyncookiesRecv`).
-    pub syncookies_validated: u64,
+    syncookies_validated,
     /// ACKs to a listener whose cookie was not valid (Linux
     /// `SyncookiesFailed`).
-    pub syncookies_failed: u64,
+    syncookies_failed,
     /// RSTs sent for segments without a connection.
-    pub resets_sent: u64,
+    resets_sent,
     /// ICMP echo requests answered.
-    pub echo_replies: u64,
+    echo_replies,
     /// ICMP errors sent.
-    pub icmp_errors_sent: u64,
+    icmp_errors_sent,
     /// ICMP messages not sent because of the rate limit.
-    pub icmp_rate_limited: u64,
+    icmp_rate_limited,
     /// ICMP errors received and handed to a socket.
-    pub icmp_errors_received: u64,
+    icmp_errors_received,
     /// Link frames we could not use (Ethernet, ARP, NDP).
-    pub link_malformed: u64,
+    link_malformed,
     /// ARP requests for our addresses answered.
-    pub arp_replies: u64,
+    arp_replies,
     /// ARP requests and Neighbor Solicitations sent.
-    pub neighbor_solicits: u64,
+    neighbor_solicits,
     /// Neighbor Advertisements sent.
-    pub neighbor_adverts: u64,
+    neighbor_adverts,
     /// Outbound connections that took over a 4-tuple in TIME-WAIT.
-    pub time_wait_reused: u64,
+    time_wait_reused,
     /// ICMP errors received and ignored: one quoting a TCP sequence number
     /// outside the connection's unacknowledged data (RFC 5927 4.1), about
     /// a packet that never left this host, for no socket, too short, or of
     /// a code we do not act on.
-    pub icmp_errors_ignored: u64,
+    icmp_errors_ignored,
     /// Packets from a source no other host can have: one of our own
     /// addresses (the "land" attack), loopback, multicast or broadcast
     /// (Linux's martian sources).
-    pub martian_source: u64,
+    martian_source,
     /// Packets from the device to a loopback address (Linux's martian
     /// destinations), dropped.
-    pub martian_destination: u64,
+    martian_destination,
     /// Ready-made packets (resets, ICMP, UDP datagrams, SYN cookies)
     /// dropped because the output queue was full: the device is not
     /// draining `poll_transmit` fast enough.
-    pub out_queue_full: u64,
+    out_queue_full,
     /// Packets the stack sent to itself (to a loopback address or one of
     /// its own) and took back in without the device.
-    pub loopback_packets: u64,
+    loopback_packets,
     /// IGMPv3 Membership Reports sent.
-    pub igmp_reports_out: u64,
+    igmp_reports_out,
     /// MLDv2 Reports sent.
-    pub mld_reports_out: u64,
+    mld_reports_out,
     /// IGMP Membership Queries received.
-    pub igmp_queries_in: u64,
+    igmp_queries_in,
     /// MLD Queries received (and valid: link-local source, hop limit 1,
     /// Router Alert).
-    pub mld_queries_in: u64,
+    mld_queries_in,
     /// UDP datagrams to a multicast group delivered to at least one
     /// socket.
-    pub multicast_in: u64,
+    multicast_in,
     /// Packets (or Ethernet frames) to a multicast group this host does
     /// not listen to, dropped.
-    pub multicast_not_joined: u64,
+    multicast_not_joined,
     /// IGMP messages that failed to parse or whose checksum was wrong, and
     /// MLD Queries from a source that is not link-local, with a hop limit
     /// other than 1 or without the Router Alert option, dropped.
-    pub igmp_malformed: u64,
+    igmp_malformed,
     /// Copies of our own datagrams to a group this host joined, taken
     /// back in (`IP_MULTICAST_LOOP`).
-    pub multicast_loopback: u64,
+    multicast_loopback,
 }

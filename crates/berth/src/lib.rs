@@ -64,6 +64,32 @@
 //!   resolver: `localhost` is 127.0.0.1 then ::1, any other name is
 //!   `InvalidInput`.
 //!
+//! # Counters
+//!
+//! [`NetStack::stats`] returns the stack's counters
+//! ([`StackStats`](berth_core::stats::StackStats): frames in and out,
+//! every reason a packet was dropped, SYN cookies, queue overflows, …).
+//! `counters()` lists every one by name, so a program can log or export
+//! them all without naming each:
+//!
+//! ```
+//! use berth::NetStack;
+//! use berth_device::{channel::ChannelDevice, Medium};
+//!
+//! let (dev, _peer) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+//! let stack = NetStack::builder().addr("198.18.0.2".parse().unwrap()).build(dev).unwrap();
+//! for (name, value) in stack.stats().counters() {
+//!     if value != 0 {
+//!         println!("{name} {value}");
+//!     }
+//! }
+//! ```
+//!
+//! With the `control` feature, `NetStack::serve_control(path)` serves
+//! the stack's sockets and counters on a Unix socket, so that
+//! `berth ss --control PATH` (and `--stats`, like `nstat`) shows any
+//! program's stack as it shows `berth up`'s (see `berth::control`).
+//!
 //! # Errors, as std on Linux
 //!
 //! | `io::ErrorKind` | when |
@@ -86,6 +112,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod callback;
+#[cfg(feature = "control")]
+#[cfg_attr(docsrs, doc(cfg(feature = "control")))]
+pub mod control;
 pub mod differences;
 mod driver;
 mod error;

@@ -278,7 +278,7 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
         .control
         .clone()
         .unwrap_or_else(|| control::default_path(&args.netns));
-    control::serve(&control_path, Arc::downgrade(&stack))?;
+    let control = control::serve(&control_path, &stack)?;
 
     let proxy = Arc::new(Proxy {
         routes: routes.clone(),
@@ -341,7 +341,7 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
     while proxy.threads.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = std::fs::remove_file(&control_path);
+    drop(control);
     ns.delete()
         .with_context(|| format!("removing network namespace {}", args.netns))?;
     let c = &proxy.counters;

@@ -320,7 +320,7 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         .control
         .clone()
         .unwrap_or_else(|| control::default_path(&args.netns));
-    control::serve(&control_path, Arc::downgrade(&stack))?;
+    let control = control::serve(&control_path, &stack)?;
 
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
@@ -350,11 +350,11 @@ pub(crate) fn run(args: &UpArgs) -> anyhow::Result<ExitCode> {
         .counters
         .discarded
         .load(std::sync::atomic::Ordering::Relaxed);
-    // The control thread may hold the stack for an instant; the last
-    // reference, wherever it is dropped, shuts the stack down the same way.
+    // Stop answering `berth ss` (the socket file goes), then close the
+    // stack; the last reference, wherever it is dropped, shuts it down.
+    drop(control);
     drop(stack);
     services.shutdown();
-    let _ = std::fs::remove_file(&control_path);
     ns.delete()
         .with_context(|| format!("removing network namespace {}", args.netns))?;
     eprintln!(

@@ -316,6 +316,22 @@ impl Connection {
     }
 
     fn on_persist(&mut self, now: Instant) {
+        //= https://www.rfc-editor.org/rfc/rfc1122#section-4.2.2.17
+        //# As long as the receiving TCP continues to send acknowledgments in
+        //# response to the probe segments, the sending TCP MUST allow the
+        //# connection to stay open.
+        // A peer that answers nothing at all any more is another matter:
+        // after as many probes as retransmissions (Linux tcp_probe_timer:
+        // tcp_retries2) and the silence the closed-window RTO allows, the
+        // connection times out; otherwise a peer that closes its window and
+        // vanishes holds the connection (and its buffers) for good.
+        if self.timers.persist_probes >= self.cfg.retries
+            && now.saturating_duration_since(self.last_recv) > self.cfg.rto_max.saturating_mul(2)
+        {
+            let error = self.timeout_error();
+            self.enter_closed(Some(error), "zero-window probes unanswered");
+            return;
+        }
         self.pending.insert(Pending::PROBE);
         self.stats.window_probes += 1;
         self.timers.persist_probes = self.timers.persist_probes.saturating_add(1);

@@ -5,7 +5,7 @@
 //! and accept (gVisor `tcp_rcv_buf_space`).
 
 use super::harness::*;
-use crate::tcp::State;
+use crate::tcp::{ConnError, State};
 
 /// Window scaling on, a 256 KiB receive buffer (our shift: 3); the peer's
 /// SYN offers `peer_ws` and a window of `syn_win`.
@@ -233,6 +233,42 @@ fn answered_zero_window_probes_never_give_up() {
     });
     assert_eq!(h.poll().unwrap().data, b"blocked");
     h.inject(peer_ack(ISS + 8));
+    assert_eq!(h.conn.poll_at(), None);
+}
+
+/// A peer that closes its window and then never answers again is dead:
+/// once as many probes as retransmissions (`retries`, Linux
+/// `tcp_retries2`) went unanswered over 2 * `rto_max` of silence, the
+/// connection times out (Linux `tcp_probe_timer`). Before, it probed every
+/// two minutes forever, so a peer could hold any number of connections,
+/// closed by the application or not, for good (found by the `stack` fuzz
+/// target).
+#[test]
+fn unanswered_zero_window_probes_time_out() {
+    let mut h = established();
+    h.inject(Seg {
+        win: 0,
+        ..peer_ack(ISS + 1)
+    });
+    h.send(b"blocked");
+    h.expect_none();
+    let mut silent_ms = 0;
+    while h.state() != State::Closed {
+        silent_ms += h.advance_to_timer();
+        if h.state() != State::Closed {
+            h.expect(our_ack(ISS, IRS + 1));
+        }
+        assert!(
+            silent_ms < 3_600_000,
+            "still probing after an hour of silence"
+        );
+    }
+    assert_eq!(h.conn.error(), Some(ConnError::TimedOut));
+    assert_eq!(
+        h.conn.stats().window_probes,
+        u64::from(plain_config().retries)
+    );
+    assert!(silent_ms > 240_000, "gave up after only {silent_ms} ms");
     assert_eq!(h.conn.poll_at(), None);
 }
 
