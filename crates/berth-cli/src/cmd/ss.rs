@@ -47,6 +47,12 @@ pub(crate) fn run(args: &SsArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| default_path("berth"));
     let snap: Snapshot = fetch(&path)?;
     if args.stats {
+        if snap.stats.is_empty() {
+            eprintln!(
+                "berth ss: {} sends no counters (a berth from before they were served)",
+                path.display()
+            );
+        }
         let mut out = std::io::stdout().lock();
         if args.json {
             writeln!(out, "{}", stats_json(&snap.stats, args.all)?)?;
