@@ -214,6 +214,14 @@ struct Figure {
     run_secs: Vec<Option<f64>>,
     /// The median run's wall time, seconds; null if that run failed.
     median_secs: Option<f64>,
+    /// rr over sockets: the median over runs of each run's median
+    /// exchange latency, microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p50_us: Option<f64>,
+    /// rr over sockets: the median over runs of each run's 99th
+    /// percentile exchange latency, microseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p99_us: Option<f64>,
     /// Runs that failed or missed the time limit (only under loss; without
     /// loss a failure ends the bench).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -362,7 +370,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 for (((stack, api), setup), t) in setups.iter().zip(times.iter_mut()) {
                     let what = || format!("{target:?} {stack:?} {api:?} {workload:?}");
                     match setup.measure(workload, &report) {
-                        Ok(took) => t.push(Ok(took)),
+                        Ok(measured) => t.push(Ok(measured)),
                         // Under loss, failing is a result: say so, go on.
                         Err(e) if lossy => {
                             eprintln!("berth bench: {} run {run}: {e:#}", what());
@@ -394,8 +402,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A run's wall time, or how it failed.
-type Outcome = Result<Duration, Failure>;
+/// A run's wall time (and rr's latencies), or how it failed.
+type Outcome = Result<setup::Measured, Failure>;
 
 fn failure(run: u64, e: &anyhow::Error) -> Failure {
     Failure {
@@ -441,15 +449,26 @@ fn figure(
     let rate = |d: Option<Duration>| d.map_or(0.0, |d| amount / d.as_secs_f64().max(1e-9));
     let mut secs = Vec::new();
     let mut failures = Vec::new();
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
     for t in times {
         match t {
-            Ok(d) => secs.push(Some(d)),
+            Ok((d, latency)) => {
+                secs.push(Some(d));
+                if let Some(l) = latency {
+                    p50s.push(l.p50.as_secs_f64() * 1e6);
+                    p99s.push(l.p99.as_secs_f64() * 1e6);
+                }
+            }
             Err(f) => {
                 secs.push(None);
                 failures.push(f);
             }
         }
     }
+    let middle = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied()
+    };
     let runs = secs.iter().copied().map(rate).collect();
     let run_secs = secs.iter().map(|d| d.map(|d| d.as_secs_f64())).collect();
     let median = median(secs);
@@ -463,6 +482,8 @@ fn figure(
         runs,
         run_secs,
         median_secs: median.map(|d| d.as_secs_f64()),
+        p50_us: middle(p50s),
+        p99_us: middle(p99s),
         failures,
         time_vs_linux: None,
     }
@@ -490,15 +511,20 @@ fn print_table(report: &Report) {
             .map(|b| b.median);
         let ratio = berth.map_or(String::from("-"), |b| format!("{:.2}x", f.median / b));
         let runs: Vec<String> = f.runs.iter().map(|r| format!("{r:.3}")).collect();
+        let latency = match (f.p50_us, f.p99_us) {
+            (Some(p50), Some(p99)) => format!("   p50 {p50:.1} µs, p99 {p99:.1} µs"),
+            _ => String::new(),
+        };
         println!(
-            "{:<5} {:<14} {:<8} {:>14.3} {:<15} {:>9}   {}",
+            "{:<5} {:<14} {:<8} {:>14.3} {:<15} {:>9}   {}{}",
             format!("{:?}", f.target).to_lowercase(),
             f.contender(),
             format!("{:?}", f.workload).to_lowercase(),
             f.median,
             f.unit,
             ratio,
-            runs.join(" ")
+            runs.join(" "),
+            latency
         );
     }
 }

@@ -125,26 +125,28 @@ impl Setup {
         }))
     }
 
-    /// One run of `workload`: its wall time.
-    pub(super) fn measure(&self, workload: Workload, r: &Report) -> anyhow::Result<Duration> {
+    /// One run of `workload`: its wall time (and, for rr over sockets,
+    /// each exchange's latency percentiles).
+    pub(super) fn measure(&self, workload: Workload, r: &Report) -> anyhow::Result<Measured> {
         let size = usize::try_from(r.rr_size)?;
+        let alone = |d: anyhow::Result<Duration>| d.map(|d| (d, None));
         match self {
             Self::BerthMem {
                 client, servers, ..
             } => run(&BerthDial(client), servers.addrs(), workload, r),
             Self::KernelLoopback { servers } => run(&KernelDial, servers.addrs(), workload, r),
-            &Self::BerthCore { mtu } => match workload {
+            &Self::BerthCore { mtu } => alone(match workload {
                 Workload::Bulk => core::mem_bulk(r.bulk_bytes, mtu),
                 Workload::Download => core::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => core::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => core::mem_crr(r.crr_conns, mtu),
-            },
-            &Self::SmoltcpCore { mtu } => match workload {
+            }),
+            &Self::SmoltcpCore { mtu } => alone(match workload {
                 Workload::Bulk => smoltcp::mem_bulk(r.bulk_bytes, mtu),
                 Workload::Download => smoltcp::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => smoltcp::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => smoltcp::mem_crr(r.crr_conns, mtu),
-            },
+            }),
             Self::BerthTun { ns, .. } | Self::SmoltcpTun { ns, .. } => {
                 let addrs = Addrs::new(|service| addr(USERSPACE, service.port()));
                 ns.run(|| run(&KernelDial, addrs, workload, r))?
@@ -206,23 +208,40 @@ impl Setup {
 
 /// One run of `workload`; with loss, bulk and download are the checked
 /// transfers, bounded in time.
-fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Duration> {
+/// A run's wall time, and rr's latency percentiles.
+pub(super) type Measured = (Duration, Option<workload::Latency>);
+
+fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Measured> {
     // The client runs on this thread (in the client's namespace).
     workload::pin(r.pin.client_cpu())?;
     let echo = addrs.get(Service::Echo);
+    let alone = |d: anyhow::Result<Duration>| d.map(|d| (d, None));
     match (workload, r.transfer_limit()) {
-        (Workload::Bulk, None) => workload::bulk(d, addrs.get(Service::Discard), r.bulk_bytes),
-        (Workload::Download, None) => {
-            workload::download(d, addrs.get(Service::Source), r.bulk_bytes)
+        (Workload::Bulk, None) => {
+            alone(workload::bulk(d, addrs.get(Service::Discard), r.bulk_bytes))
         }
-        (Workload::Bulk, Some(limit)) => {
-            checked::bulk(d, addrs.get(Service::Verify), r.bulk_bytes, limit)
+        (Workload::Download, None) => alone(workload::download(
+            d,
+            addrs.get(Service::Source),
+            r.bulk_bytes,
+        )),
+        (Workload::Bulk, Some(limit)) => alone(checked::bulk(
+            d,
+            addrs.get(Service::Verify),
+            r.bulk_bytes,
+            limit,
+        )),
+        (Workload::Download, Some(limit)) => alone(checked::download(
+            d,
+            addrs.get(Service::Pattern),
+            r.bulk_bytes,
+            limit,
+        )),
+        (Workload::Rr, None) => {
+            let (took, latency) = workload::rr(d, echo, r.rr_rounds, usize::try_from(r.rr_size)?)?;
+            Ok((took, Some(latency)))
         }
-        (Workload::Download, Some(limit)) => {
-            checked::download(d, addrs.get(Service::Pattern), r.bulk_bytes, limit)
-        }
-        (Workload::Rr, None) => workload::rr(d, echo, r.rr_rounds, usize::try_from(r.rr_size)?),
-        (Workload::Crr, None) => workload::crr(d, echo, r.crr_conns),
+        (Workload::Crr, None) => alone(workload::crr(d, echo, r.crr_conns)),
         (Workload::Rr | Workload::Crr, Some(_)) => bail!("rr and crr are not run under loss"),
     }
 }

@@ -77,25 +77,45 @@ pub(crate) fn download<D: Dial>(d: &D, source: SocketAddr, bytes: u64) -> anyhow
     Ok(start.elapsed())
 }
 
-/// `rounds` exchanges of `size` bytes with an echo server on one connection.
+/// The latency of one exchange: the median and the 99th percentile.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Latency {
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+}
+
+/// `rounds` exchanges of `size` bytes with an echo server on one
+/// connection: the wall time, and each exchange's latency percentiles.
 pub(crate) fn rr<D: Dial>(
     d: &D,
     echo: SocketAddr,
     rounds: u64,
     size: usize,
-) -> anyhow::Result<Duration> {
+) -> anyhow::Result<(Duration, Latency)> {
     let mut s = d.dial(echo).context("connecting to echo")?;
     let out = vec![0x42_u8; size.max(1)];
     let mut back = vec![0u8; out.len()];
+    let mut each = Vec::with_capacity(usize::try_from(rounds).unwrap_or(0));
     let start = Instant::now();
     for _ in 0..rounds {
+        let sent = Instant::now();
         s.write_all(&out).context("sending a request")?;
         s.read_exact(&mut back).context("reading a response")?;
+        each.push(sent.elapsed());
     }
     let took = start.elapsed();
     ensure!(back == out, "the echo differs");
     D::shutdown_write(&s)?;
-    Ok(took)
+    each.sort_unstable();
+    let at = |q: usize| {
+        each.get((each.len() * q / 100).min(each.len().saturating_sub(1)))
+            .copied()
+    };
+    let latency = Latency {
+        p50: at(50).unwrap_or_default(),
+        p99: at(99).unwrap_or_default(),
+    };
+    Ok((took, latency))
 }
 
 /// `conns` connections, each a 1-byte exchange with the echo server.
