@@ -189,10 +189,11 @@ impl Driver {
                 self.cfg.max_buffer_memory
             ));
         }
-        let (v4, v6) = self.stack.frag_memory();
-        if v4 > self.cfg.frag.memory || v6 > self.cfg.frag6.memory {
+        // Both families together, each under its own bound.
+        let (held, datagrams) = self.stack.frag_memory();
+        if held > self.cfg.frag.memory + self.cfg.frag6.memory {
             return Err(format!(
-                "reassembly holds {v4} + {v6} bytes, over its limits"
+                "reassembly holds {held} bytes in {datagrams} datagrams, over its limits"
             ));
         }
         for i in 0..self.conns.len() {
