@@ -1164,3 +1164,33 @@ fn a_write_leaves_on_the_writers_thread_while_the_stack_thread_is_busy() {
     read.unwrap();
     assert_eq!(&got, b"inline");
 }
+
+/// A UDP socket bound to the wildcard names, once connected, the address
+/// its datagrams leave from (as getsockname on Linux after connect); the
+/// peer sees the datagram come from that address.
+#[test]
+fn a_connected_wildcard_udp_socket_names_its_source_address() {
+    let (server, client) = pair();
+    let peer = UdpSocket::bind(&server, "198.18.0.2:9999").unwrap();
+    let s = UdpSocket::bind(&client, "0.0.0.0:0").unwrap();
+    let port = s.local_addr().unwrap().port();
+    assert_eq!(
+        s.local_addr().unwrap(),
+        SocketAddr::from(([0, 0, 0, 0], port))
+    );
+    s.connect("198.18.0.2:9999").unwrap();
+    assert_eq!(
+        s.local_addr().unwrap(),
+        SocketAddr::from(([198, 18, 0, 1], port))
+    );
+    s.send(b"from").unwrap();
+    peer.set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 8];
+    let (n, from) = peer.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&b"from"[..], s.local_addr().unwrap()));
+    // And a reply to it reaches the connected socket.
+    peer.send_to(b"back", from).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    assert_eq!(s.recv(&mut buf).unwrap(), 4);
+}

@@ -272,7 +272,15 @@ impl Stack {
         match self.sockets.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
             Some(Socket::Tcp(t)) => Ok(t.conn.local()),
-            Some(Socket::Udp(u)) => Ok(u.local),
+            // A connected socket bound to the wildcard names the address
+            // its datagrams leave from, as Linux's getsockname does after
+            // connect(2) (ip4_datagram_connect takes the route's source).
+            Some(Socket::Udp(u)) => Ok(match u.remote {
+                Some(remote) if u.local.ip().is_unspecified() && !u.transparent => self
+                    .source_for(remote.ip())
+                    .map_or(u.local, |ip| SocketAddr::new(ip, u.local.port())),
+                _ => u.local,
+            }),
             Some(Socket::Bound(b)) => Ok(b.local),
             None => Err(SocketError::InvalidHandle),
         }

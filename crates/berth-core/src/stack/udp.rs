@@ -67,7 +67,7 @@ pub struct Datagram {
 #[derive(Debug)]
 pub(super) struct UdpSocket {
     pub(super) local: SocketAddr,
-    remote: Option<SocketAddr>,
+    pub(super) remote: Option<SocketAddr>,
     /// Each datagram's sender, the destination it was sent to, its bytes.
     rx: VecDeque<(SocketAddr, SocketAddr, Vec<u8>)>,
     /// Datagrams dropped because `rx` was full.
