@@ -266,12 +266,12 @@ thread_local! {
 impl crate::pipe::PumpRequest for Shared {
     fn pump_now(&self, h: SocketHandle) {
         if !self.pump_inline(h) {
-            self.queue_pump(h);
+            self.request_pump(h);
         }
     }
 
     fn pump_later(&self, h: SocketHandle) {
-        self.queue_pump(h);
+        self.request_pump(h);
     }
 }
 
@@ -404,10 +404,6 @@ impl Shared {
 
     /// Asks the stack thread to pump `h`'s pipe.
     pub(crate) fn request_pump(&self, h: SocketHandle) {
-        self.queue_pump(h);
-    }
-
-    fn queue_pump(&self, h: SocketHandle) {
         self.pending
             .lock()
             .unwrap_or_else(|p| p.into_inner())

@@ -11,7 +11,7 @@ mod patterns;
 mod sessions;
 mod threaded;
 
-pub(crate) use sessions::Echo;
+pub(crate) use sessions::{Discard, Echo};
 
 use std::io;
 use std::net::IpAddr;

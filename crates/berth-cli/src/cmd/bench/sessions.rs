@@ -1,5 +1,5 @@
-//! berth's servers for `--api callback`: discard, echo (`berth up`'s) and
-//! source as sessions on the stack thread (`NetStack::serve`), run to
+//! berth's servers for `--api callback`: discard and echo (`berth up`'s)
+//! and source as sessions on the stack thread (`NetStack::serve`), run to
 //! completion, speaking the same protocols as the threaded servers of
 //! `workload.rs`.
 
@@ -12,22 +12,8 @@ use super::workload::SOURCE_BYTE;
 /// What a session reads at a time.
 const CHUNK: usize = 64 * 1024;
 
-/// Reads everything; closes after the end of stream.
-pub(super) struct Discard;
-
-impl Session for Discard {
-    fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
-        // Counted, not copied (Linux's MSG_TRUNC).
-        loop {
-            match io.read_with(|a, b| a.len() + b.len()) {
-                Ok(0) => return io.close(),
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => return io.abort(),
-            }
-        }
-    }
-}
+/// Discard is `berth up`'s own too (counted into counters nobody reads).
+pub(super) use crate::services::Discard;
 
 /// Echo is `berth up`'s own (idle timeout included): what a user gets.
 pub(super) use crate::services::Echo;

@@ -261,7 +261,7 @@ fn berth_servers(
         let on_thread = match (api, service) {
             (Api::Blocking, _) | (_, Service::Verify | Service::Pattern) => true,
             (Api::Callback, Service::Discard) => {
-                ports.push(stack.serve(a, |_| sessions::Discard)?);
+                ports.push(stack.serve(a, |_| sessions::Discard(Default::default()))?);
                 false
             }
             (Api::Callback, Service::Echo) => {
