@@ -950,10 +950,13 @@ def _(h):
     """In a long transfer, PSH keeps marking the ends of the sender's
     writes (Linux: every write it sends, and at least every half window),
     not only the moments its queue runs dry: chargen writes 4736 bytes at
-    a time, and in 150 KB no stretch of more than four writes' worth
-    (18944 bytes) goes without PSH. (At the rate our ACKs allow, Linux's
-    TSO segments are a few MSS and nearly every write ends in a PSH; a TSO
-    segment carries PSH only on its last piece.)"""
+    a time, and in 150 KB no stretch of more than four writes' worth goes
+    without PSH. A write that ends inside a TSO segment is marked at that
+    segment's end (a TSO segment carries PSH only on its last piece, and
+    here they are a few MSS, shorter than a write), up to one write
+    later: so marks are at most five writes' worth (23680 bytes) apart.
+    An idle machine's Linux showed 18980 and 21400 bytes, over the four
+    writes' 18944 that an earlier version of this check allowed."""
     f = chargen(h, options=[("MSS", 1460)], window=30000)
     base = f.rcv_nxt
     got = len(f.read(150000, timeout=6))
@@ -961,7 +964,7 @@ def _(h):
                    if r.payload and r.flags & PSH})
     marks = [0] + [e for e in ends if 0 < e < got] + [got]
     gap, at = max((b - a, a) for a, b in zip(marks, marks[1:]))
-    need(gap <= 4 * 4736, "%d bytes without PSH from byte %d (PSH at %s)" % (gap, at, ends[:12] or "none"))
+    need(gap <= 5 * 4736, "%d bytes without PSH from byte %d (PSH at %s)" % (gap, at, ends[:12] or "none"))
 
 
 @check("data_acked_promptly", "RFC 1122 4.2.3.2, RFC 9293 3.8.6.3")
