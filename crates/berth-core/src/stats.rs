@@ -97,6 +97,9 @@ stack_stats! {
     /// SYNs and final ACKs dropped because a listener's accept queue was
     /// full (Linux `ListenOverflows`).
     accept_queue_overflow,
+    /// Retransmitted SYNs dropped while a deferring listener held the
+    /// first for the application's decision.
+    syn_held_retransmits,
     /// New connections refused because `max_sockets` was reached.
     socket_limit,
     /// New connections refused because `max_conns_per_listener` was reached.

@@ -65,6 +65,8 @@ pub(crate) enum DropReason {
     SynQueueFull,
     /// A listener's accept queue is full: the SYN or final ACK is dropped.
     AcceptQueueFull,
+    /// A retransmitted SYN for one a deferring listener holds.
+    SynHeld,
     /// `max_sockets` reached.
     SocketLimit,
     /// `max_conns_per_listener` reached.
@@ -135,6 +137,7 @@ impl DropReason {
             Self::UdpQueueFull => "socket receive queue full",
             Self::SynQueueFull => "SYN queue full",
             Self::AcceptQueueFull => "accept queue full",
+            Self::SynHeld => "SYN already held for a decision",
             Self::SocketLimit => "max_sockets reached",
             Self::ListenerConnLimit => "max_conns_per_listener reached",
             Self::BufferMemoryLimit => "max_buffer_memory reached",
@@ -194,6 +197,7 @@ impl DropReason {
                 | Self::UdpMalformed
                 | Self::IcmpMalformed
                 | Self::ListenerStray
+                | Self::SynHeld
                 | Self::UdpOtherPeer
                 | Self::IcmpRateLimited
                 | Self::FragDuplicate
@@ -225,6 +229,7 @@ impl DropReason {
             Self::UdpQueueFull => &mut s.udp_queue_full,
             Self::SynQueueFull => &mut s.syn_queue_overflow,
             Self::AcceptQueueFull => &mut s.accept_queue_overflow,
+            Self::SynHeld => &mut s.syn_held_retransmits,
             Self::SocketLimit => &mut s.socket_limit,
             Self::ListenerConnLimit => &mut s.listener_conn_limit,
             Self::BufferMemoryLimit => &mut s.buffer_memory_limit,

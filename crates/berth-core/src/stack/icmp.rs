@@ -47,7 +47,7 @@ pub(super) enum Icmpv6Error {
 
 impl Stack {
     /// Takes a token from the ICMP bucket, refilled at `icmp_rate` per second.
-    fn icmp_allowed(&mut self, now: Instant) -> bool {
+    pub(super) fn icmp_allowed(&mut self, now: Instant) -> bool {
         if self.rx_loopback {
             // An answer to ourselves costs the network nothing (Linux
             // exempts loopback: icmpv4_xrlim_allow).
@@ -481,13 +481,13 @@ impl Stack {
         self.send_icmpv6(dst, src, &repr);
     }
 
-    fn send_icmpv4(&mut self, src: Ipv4Addr, dst: Ipv4Addr, repr: &Icmpv4Repr<'_>) {
+    pub(super) fn send_icmpv4(&mut self, src: Ipv4Addr, dst: Ipv4Addr, repr: &Icmpv4Repr<'_>) {
         let mut msg = vec![0u8; repr.buffer_len()];
         repr.emit(&mut Icmpv4Packet::new_unchecked(&mut msg[..]));
         self.queue_ip(IpAddr::V4(src), IpAddr::V4(dst), IpProtocol::Icmp, &msg);
     }
 
-    fn send_icmpv6(&mut self, src: Ipv6Addr, dst: Ipv6Addr, repr: &Icmpv6Repr<'_>) {
+    pub(super) fn send_icmpv6(&mut self, src: Ipv6Addr, dst: Ipv6Addr, repr: &Icmpv6Repr<'_>) {
         let mut msg = vec![0u8; repr.buffer_len()];
         repr.emit(
             &mut Icmpv6Packet::new_unchecked(&mut msg[..]),

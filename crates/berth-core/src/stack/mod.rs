@@ -37,6 +37,7 @@
 
 mod bound;
 mod cookie;
+mod deferred;
 mod drops;
 mod ethernet;
 mod fragment;
@@ -70,6 +71,7 @@ use crate::time::Instant;
 use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 use drops::{DropReason, Flow};
 
+pub use deferred::{SynRefusal, SynRequest};
 pub use gso::split_tcp_segment;
 pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
 pub use tcp::TcpInfo;
@@ -211,6 +213,10 @@ pub struct TransparentStats {
     pub udp_in: u64,
     /// Datagrams sent from an original destination (`udp_send_from`).
     pub udp_out: u64,
+    /// SYNs a deferring listener held for the application's decision.
+    pub syn_held: u64,
+    /// Held SYNs the application refused.
+    pub syn_refused: u64,
 }
 
 /// The host.
@@ -758,7 +764,7 @@ impl Stack {
     pub fn close(&mut self, now: Instant, handle: SocketHandle) -> Result<(), SocketError> {
         match self.sockets.get(handle) {
             Some(Socket::Listener(_)) => {
-                self.close_listener(handle);
+                self.close_listener(now, handle);
                 Ok(())
             }
             Some(Socket::Udp(_)) => {

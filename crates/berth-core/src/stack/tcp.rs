@@ -10,6 +10,7 @@
 use std::collections::VecDeque;
 use std::net::{IpAddr, SocketAddr};
 
+use super::deferred::Held;
 use super::drops::{DropReason, Flow};
 use super::{Readiness, Socket, SocketError, Stack, TcpOptions};
 use crate::demux::{TcpTarget, ephemeral};
@@ -43,6 +44,10 @@ pub(super) struct Listener {
     pub(super) ttl: Option<u8>,
     /// The socket options its connections are made with.
     pub(super) opts: TcpOptions,
+    /// Holds each SYN until the application decides (`deferred.rs`).
+    pub(super) defer: bool,
+    /// The SYNs it holds.
+    pub(super) held: Held,
 }
 
 impl Listener {
@@ -63,6 +68,8 @@ impl Listener {
             transparent: false,
             ttl,
             opts,
+            defer: false,
+            held: Held::default(),
         }
     }
 }
@@ -259,6 +266,8 @@ impl Stack {
             transparent: true,
             ttl: None,
             opts: TcpOptions::default(),
+            defer: false,
+            held: Held::default(),
         }));
         if self.ports.bind_tcp_transparent(h).is_err() {
             self.sockets.remove(h);
@@ -547,10 +556,11 @@ impl Stack {
         })
     }
 
-    pub(super) fn close_listener(&mut self, h: SocketHandle) {
-        let Some(Socket::Listener(l)) = self.sockets.remove(h) else {
+    pub(super) fn close_listener(&mut self, now: Instant, h: SocketHandle) {
+        let Some(Socket::Listener(mut l)) = self.sockets.remove(h) else {
             return;
         };
+        self.refuse_all_held(now, std::mem::take(&mut l.held));
         if l.transparent {
             self.ports.unbind_tcp_transparent(h);
         } else {
@@ -724,6 +734,10 @@ impl Stack {
         let Some(Socket::Listener(l)) = self.sockets.get_mut(lh) else {
             return;
         };
+        if l.defer {
+            self.hold_syn(lh, local, remote, seg);
+            return;
+        }
         if l.accept_queue.len() >= l.backlog {
             // Linux (tcp_conn_request): with the accept queue full even a
             // cookie could not complete; drop, the client retries.

@@ -33,10 +33,12 @@
 //! ```
 
 mod addr;
+mod forward;
 pub(crate) mod socket;
 mod tcp;
 pub(crate) mod udp;
 
+pub use forward::{SynRefusal, SynRequest, TcpForwarder};
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

@@ -54,10 +54,12 @@
 #[cfg(feature = "axum")]
 mod axum;
 mod buf;
+mod forward;
 mod ready;
 pub mod tcp;
 mod udp;
 
+pub use forward::TcpForwarder;
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 

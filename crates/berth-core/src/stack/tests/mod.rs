@@ -657,6 +657,7 @@ fn abort_on_overflow_resets_what_the_accept_queue_cannot_take() {
 
 mod bound;
 mod cookie;
+mod deferred;
 mod ethernet;
 mod frag;
 mod frag6;
