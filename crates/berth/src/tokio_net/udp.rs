@@ -3,6 +3,7 @@
 
 mod peek;
 mod readiness;
+mod transparent;
 
 use std::future::poll_fn;
 use std::io;
