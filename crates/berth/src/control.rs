@@ -33,7 +33,7 @@ use std::time::Duration;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
-pub use self::snapshot::{Snapshot, SocketRow, TcpRow};
+pub use self::snapshot::{RelayRow, Snapshot, SocketRow, TcpRow};
 use crate::NetStack;
 use crate::shared::Shared;
 
@@ -53,6 +53,18 @@ impl NetStack {
     /// stops, and the file is removed, when the returned [`ControlServer`]
     /// is dropped. See [the module](crate::control) for an example.
     pub fn serve_control(&self, path: impl AsRef<Path>) -> io::Result<ControlServer> {
+        self.serve_control_with(path, |_| {})
+    }
+
+    /// [`serve_control`](Self::serve_control), with `extend` adding what
+    /// the application knows to each snapshot before it is sent (a proxy's
+    /// relays, say; see [`Snapshot::relays`]). It runs on the control
+    /// thread, without the stack's lock.
+    pub fn serve_control_with(
+        &self,
+        path: impl AsRef<Path>,
+        extend: impl Fn(&mut Snapshot) + Send + 'static,
+    ) -> io::Result<ControlServer> {
         let path = path.as_ref().to_path_buf();
         let listener = bind(&path)?;
         let ino = std::fs::symlink_metadata(&path).ok().map(|m| m.ino());
@@ -67,7 +79,7 @@ impl NetStack {
         let shared = Arc::downgrade(&self.shared);
         let thread = std::thread::Builder::new()
             .name("berth-control".into())
-            .spawn(move || serve(&listener, poll, &shared))?;
+            .spawn(move || serve(&listener, poll, &shared, &extend))?;
         Ok(ControlServer {
             path,
             ino,
@@ -149,7 +161,12 @@ fn bind(path: &Path) -> io::Result<UnixListener> {
 /// The control thread: answers every connection until told to stop, or
 /// until the stack is gone (then the listener closes, and clients are
 /// refused).
-fn serve(listener: &UnixListener, mut poll: Poll, shared: &Weak<Shared>) {
+fn serve(
+    listener: &UnixListener,
+    mut poll: Poll,
+    shared: &Weak<Shared>,
+    extend: &dyn Fn(&mut Snapshot),
+) {
     let mut events = Events::with_capacity(4);
     loop {
         match poll.poll(&mut events, None) {
@@ -170,8 +187,9 @@ fn serve(listener: &UnixListener, mut poll: Poll, shared: &Weak<Shared>) {
                     let Some(shared) = shared.upgrade() else {
                         return;
                     };
-                    let snap = snapshot_of(&shared);
+                    let mut snap = snapshot_of(&shared);
                     drop(shared);
+                    extend(&mut snap);
                     if let Err(e) = answer(conn, &snap) {
                         tracing::debug!("berth: a control client went away: {e}");
                     }

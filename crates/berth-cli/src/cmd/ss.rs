@@ -1,5 +1,6 @@
 //! `berth ss`: the socket table of a running `berth up`, shaped like
-//! `ss -tuna -i`; with `--stats`, its counters, shaped like `nstat`.
+//! `ss -tuna -i`; with `--stats`, its counters, shaped like `nstat`; with
+//! `--relays`, the flows a `berth proxy` relays.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -38,6 +39,10 @@ pub(crate) struct SsArgs {
     /// With `--stats`: counters that are zero too.
     #[arg(short = 'a', long, requires = "stats")]
     all: bool,
+    /// The flows a `berth proxy` relays (each with its upstream and the
+    /// bytes it carried each way) instead of the sockets.
+    #[arg(short = 'r', long, conflicts_with = "stats")]
+    relays: bool,
 }
 
 pub(crate) fn run(args: &SsArgs) -> anyhow::Result<ExitCode> {
@@ -62,6 +67,47 @@ pub(crate) fn run(args: &SsArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let all_protos = !args.tcp && !args.udp;
+    if args.relays {
+        let rows = snap.relays.iter().filter(|r| {
+            all_protos || (args.tcp && r.proto == "tcp") || (args.udp && r.proto == "udp")
+        });
+        let mut out = std::io::stdout().lock();
+        if args.json {
+            for r in rows {
+                writeln!(out, "{}", serde_json::to_string(r)?)?;
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        writeln!(
+            out,
+            "{:<5} {:<40} {:<40} {:<30} {:<24} {:>12} {:>12} {:>6} {:>6}",
+            "Netid",
+            "Client",
+            "Destination",
+            "Target",
+            "Upstream",
+            "Bytes-Up",
+            "Bytes-Down",
+            "Age",
+            "Idle"
+        )?;
+        for r in rows {
+            writeln!(
+                out,
+                "{:<5} {:<40} {:<40} {:<30} {:<24} {:>12} {:>12} {:>6} {:>6}",
+                r.proto,
+                r.client,
+                r.destination,
+                r.target,
+                r.upstream,
+                r.bytes_up,
+                r.bytes_down,
+                r.age_secs,
+                r.idle_secs
+            )?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
     let rows = snap.sockets.into_iter().filter(|r| {
         (all_protos || (args.tcp && r.proto == "tcp") || (args.udp && r.proto == "udp"))
             && (!args.listening || r.state == "LISTEN" || r.state == "UNCONN")

@@ -23,6 +23,36 @@ pub struct Snapshot {
     /// counters: then empty.
     #[serde(default)]
     pub stats: BTreeMap<String, u64>,
+    /// The flows a proxy relays, if the program serving the socket is one
+    /// (`NetStack::serve_control_with`); else empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub relays: Vec<RelayRow>,
+}
+
+/// One relayed flow of a proxy: the client's connection (or UDP mapping)
+/// and where it goes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RelayRow {
+    /// `tcp` or `udp`.
+    pub proto: String,
+    /// The client's address and port.
+    pub client: String,
+    /// The destination the client dialled (for a full-cone UDP mapping,
+    /// `*:*`).
+    pub destination: String,
+    /// What the upstream was asked for: the destination, or the name
+    /// behind a fake address.
+    pub target: String,
+    /// The upstream (`direct`, `socks5://host:port`, ...).
+    pub upstream: String,
+    /// Bytes from the client to the upstream.
+    pub bytes_up: u64,
+    /// Bytes from the upstream to the client.
+    pub bytes_down: u64,
+    /// Seconds since the relay started.
+    pub age_secs: u64,
+    /// Seconds since anything moved either way.
+    pub idle_secs: u64,
 }
 
 /// One socket, as `ss` shows it.
@@ -86,7 +116,11 @@ impl Snapshot {
             .iter()
             .map(|&(name, value)| (name.to_string(), value))
             .collect();
-        Self { sockets, stats }
+        Self {
+            sockets,
+            stats,
+            relays: Vec::new(),
+        }
     }
 }
 
