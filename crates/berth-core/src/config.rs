@@ -76,6 +76,10 @@ pub struct StackConfig {
     /// default), its final ACK is dropped and the client's retransmission
     /// completes it once the application has accepted.
     pub tcp_abort_on_overflow: bool,
+    /// While a transparent socket exists, answer echo requests (ping) to
+    /// any unicast address it would take, not only to our own: a proxy
+    /// that stands in for every host behind it answers their pings too.
+    pub transparent_echo: bool,
     /// ICMP messages (echo replies and errors) sent per second at most
     /// (Linux `icmp_msgs_per_sec`: 1000), with a burst of `icmp_burst`.
     pub icmp_rate: u32,
@@ -123,6 +127,7 @@ impl Default for StackConfig {
             max_buffer_memory: 2 << 30,
             syn_cookies: true,
             tcp_abort_on_overflow: false,
+            transparent_echo: false,
             icmp_rate: 1000,
             icmp_burst: 50,
             tcp_tw_reuse: true,

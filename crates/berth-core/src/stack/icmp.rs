@@ -71,6 +71,16 @@ impl Stack {
         true
     }
 
+    /// Whether an echo request to `dst` is answered: ours, or (with
+    /// `transparent_echo`, while a transparent socket exists) any unicast
+    /// host's.
+    fn answers_echo(&self, dst: IpAddr) -> bool {
+        self.is_local(dst)
+            || (self.cfg.transparent_echo
+                && self.ports.has_transparent()
+                && Self::transparent_dst_ok(dst))
+    }
+
     pub(super) fn icmpv4_input(&mut self, now: Instant, src: IpAddr, dst: IpAddr, bytes: &[u8]) {
         let (IpAddr::V4(src4), IpAddr::V4(dst4)) = (src, dst) else {
             return;
@@ -89,9 +99,10 @@ impl Stack {
                 seq_no,
                 data,
             } => {
-                // Only our own addresses answer pings; a transparent socket
-                // stands in for TCP and UDP only.
-                if !self.is_local(dst) {
+                // Our own addresses answer pings; another host's only when
+                // `transparent_echo` says a transparent socket stands in for
+                // ICMP echo too.
+                if !self.answers_echo(dst) {
                     self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;
                 }
@@ -163,7 +174,7 @@ impl Stack {
                 seq_no,
                 data,
             } => {
-                if !self.is_local(dst) {
+                if !self.answers_echo(dst) {
                     self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;
                 }

@@ -286,6 +286,26 @@ fn pings_to_other_addresses_are_not_answered() {
     assert_eq!(b.transparent_stats().non_local_in, 0, "ICMP is not relayed");
 }
 
+#[test]
+fn with_transparent_echo_pings_to_any_address_are_answered_from_it() {
+    let mut cfg = super::config(vec![B4], 2);
+    cfg.transparent_echo = true;
+    let mut b = crate::stack::Stack::new(cfg);
+    let mut buf = [0u8; 1500];
+    // Not without a transparent socket.
+    b.handle_frame(Instant::ZERO, &echo_to([198, 19, 0, 1]));
+    assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
+    let _t = b.udp_bind_transparent().unwrap();
+    b.handle_frame(Instant::ZERO, &echo_to([198, 19, 0, 1]));
+    let n = b.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+    let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+    assert_eq!(ip.src_addr(), Ipv4Addr::new(198, 19, 0, 1), "from the address pinged");
+    assert_eq!(b.stats().echo_replies, 1);
+    // Martians still are not.
+    b.handle_frame(Instant::ZERO, &echo_to([255, 255, 255, 255]));
+    assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
+}
+
 /// Hostile input at transparent sockets: segments with random flags,
 /// numbers and options to random 198.19.x.y addresses and ports, random
 /// datagrams, some corrupted or cut short, never panic, and the sockets
