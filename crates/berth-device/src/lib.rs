@@ -47,6 +47,13 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     sys::pin_current_thread(cpu)
 }
 
+/// Raises this process's soft limit on open files to its hard limit
+/// (`RLIMIT_NOFILE`), for a proxy that holds a host socket per flow;
+/// returns the limit now in force. `Unsupported` off Linux.
+pub fn raise_fd_limit() -> io::Result<u64> {
+    sys::raise_fd_limit()
+}
+
 /// A timer that is a file descriptor (Linux's `timerfd`): it becomes
 /// readable when it runs out, so a thread waiting on its device in
 /// `epoll` can be given an earlier deadline by another thread without

@@ -10,15 +10,20 @@
 //! - `run_in_netns(path, f)`: run `f` on a thread that joined the network
 //!   namespace at `path`;
 //! - `wait_readable(fd, timeout)`: `poll(2)` for one descriptor;
+//! - `raise_fd_limit()`: `setrlimit(2)` of `RLIMIT_NOFILE` to its hard limit;
 //! - `pin_current_thread(cpu)`: `sched_setaffinity(2)` for this thread;
 //! - `TimerFd`: a `timerfd` to wait on with the device.
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
-pub(crate) use linux::{TimerFd, TunTap, pin_current_thread, run_in_netns, wait_readable};
+pub(crate) use linux::{
+    TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_readable,
+};
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
-pub(crate) use unsupported::{TimerFd, TunTap, pin_current_thread, run_in_netns, wait_readable};
+pub(crate) use unsupported::{
+    TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_readable,
+};

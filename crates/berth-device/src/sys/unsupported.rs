@@ -75,6 +75,13 @@ pub(crate) fn wait_readable(_fd: RawFd, _timeout: Duration) -> io::Result<bool> 
     Err(unsupported())
 }
 
+pub(crate) fn raise_fd_limit() -> io::Result<u64> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "raising the open-file limit is implemented for Linux only",
+    ))
+}
+
 pub(crate) fn pin_current_thread(_cpu: usize) -> io::Result<()> {
     Err(io::Error::new(
         io::ErrorKind::Unsupported,
