@@ -15,6 +15,7 @@
 //! - [`stack`]: the host: addresses, the port table ([`demux`]), sockets,
 //!   IP, ICMP and UDP, configured by [`config`], counted in [`stats`].
 //! - [`sim`]: an in-memory link with seeded faults for simulations.
+//! - [`dns`]: DNS messages (RFC 1035), parsed and emitted.
 //! - [`handle`], [`rng`]: socket handles and the seeded random numbers.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -22,6 +23,7 @@
 
 pub mod config;
 pub mod demux;
+pub mod dns;
 pub mod frag;
 pub mod handle;
 pub mod rng;

@@ -45,6 +45,9 @@ use clap::Args;
 use super::control;
 use super::up::{Cidr, ifname, is_root, netns_name, random_seed, same_prefix};
 
+#[allow(dead_code)] // wired into the proxy next
+mod fake_ip;
+
 /// How long an upstream connect may take before the client is reset.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many TCP relays at once; more are reset.
