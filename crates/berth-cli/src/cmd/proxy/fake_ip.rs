@@ -284,5 +284,15 @@ pub(crate) fn answer(pool: &mut FakePool, query: &[u8]) -> Reply {
     response.to_bytes().map_or(Reply::Drop, Reply::Answer)
 }
 
+/// SERVFAIL in answer to `query` (a server to forward to failed), if it
+/// is a query at all.
+pub(crate) fn server_failure(query: &[u8]) -> Option<Vec<u8>> {
+    let query = Message::parse(query).ok()?;
+    if query.header.response {
+        return None;
+    }
+    query.response(Rcode::SERVFAIL).to_bytes().ok()
+}
+
 #[cfg(test)]
 mod tests;

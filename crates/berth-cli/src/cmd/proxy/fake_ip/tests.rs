@@ -314,3 +314,15 @@ fn bookkeeping_stays_within_capacity() {
         assert_eq!(&p.slots[slot].name, name);
     }
 }
+
+#[test]
+fn a_failed_forward_is_a_server_failure_to_queries_only() {
+    let q = Message::query(9, "mx.example".parse().unwrap(), RecordType::MX);
+    let bytes = q.to_bytes().unwrap();
+    let r = Message::parse(&server_failure(&bytes).unwrap()).unwrap();
+    assert_eq!((r.header.rcode, r.header.id), (Rcode::SERVFAIL, 9));
+    assert_eq!(r.questions, q.questions);
+    let answer = q.response(Rcode::NOERROR).to_bytes().unwrap();
+    assert_eq!(server_failure(&answer), None, "never answer an answer");
+    assert_eq!(server_failure(b"\x00"), None);
+}
