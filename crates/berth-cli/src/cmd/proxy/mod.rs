@@ -45,6 +45,10 @@ use clap::Args;
 use super::control;
 use super::up::{Cidr, ifname, is_root, netns_name, random_seed, same_prefix};
 
+// Wired into the relays next.
+#[allow(dead_code)]
+mod upstream;
+
 /// How long an upstream connect may take before the client is reset.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// At most this many TCP relays at once; more are reset.
