@@ -7,9 +7,17 @@
 //! [`Target`]s, addresses or names, and names are handed to the proxy
 //! unresolved.
 
+mod direct;
+mod error;
 mod spec;
 mod target;
+#[cfg(test)]
+mod tests;
 
+// The relays' API: until they are wired in, some of it is named only by
+// tests.
+#[allow(unused_imports)]
+pub(crate) use error::{ConnectError, FailureKind};
 pub(crate) use spec::{Credentials, HostPort};
 pub(crate) use target::Target;
 
