@@ -69,8 +69,9 @@ pub(crate) enum ConnectError {
     TimedOut(Duration),
     /// The upstream cannot relay UDP.
     UdpUnsupported(&'static str),
-    /// The destination cannot be expressed (not a host name).
-    InvalidTarget(String),
+    /// The request cannot be expressed: a destination that is not a host
+    /// name, credentials the protocol cannot carry.
+    Invalid(String),
 }
 
 impl ConnectError {
@@ -90,7 +91,7 @@ impl ConnectError {
             | Self::NoAcceptableMethod
             | Self::AuthRejected
             | Self::UdpUnsupported(_)
-            | Self::InvalidTarget(_) => FailureKind::Failed,
+            | Self::Invalid(_) => FailureKind::Failed,
         }
     }
 
@@ -107,7 +108,7 @@ impl ConnectError {
             FailureKind::Failed => match self {
                 Self::Direct(e) => e.kind(),
                 Self::Protocol(_) => io::ErrorKind::InvalidData,
-                Self::InvalidTarget(_) => io::ErrorKind::InvalidInput,
+                Self::Invalid(_) => io::ErrorKind::InvalidInput,
                 Self::UdpUnsupported(_) => io::ErrorKind::Unsupported,
                 _ => io::ErrorKind::Other,
             },
@@ -213,7 +214,7 @@ impl fmt::Display for ConnectError {
             Self::UdpUnsupported(upstream) => {
                 write!(f, "UDP not supported by this upstream ({upstream})")
             }
-            Self::InvalidTarget(why) => write!(f, "invalid destination: {why}"),
+            Self::Invalid(why) => write!(f, "invalid request: {why}"),
         }
     }
 }
@@ -344,7 +345,7 @@ mod tests {
                 io::ErrorKind::Unsupported,
             ),
             (
-                ConnectError::InvalidTarget("x".into()),
+                ConnectError::Invalid("x".into()),
                 io::ErrorKind::InvalidInput,
             ),
             (ConnectError::AuthRejected, io::ErrorKind::Other),

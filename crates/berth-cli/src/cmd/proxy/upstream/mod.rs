@@ -9,6 +9,7 @@
 
 mod direct;
 mod error;
+mod socks5;
 mod spec;
 mod target;
 #[cfg(test)]
