@@ -9,6 +9,7 @@
 
 mod direct;
 mod error;
+mod http;
 mod socks5;
 mod spec;
 mod target;

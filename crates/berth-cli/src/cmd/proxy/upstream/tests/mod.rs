@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod direct;
+mod http;
 mod socks5;
 
 use std::net::SocketAddr;
