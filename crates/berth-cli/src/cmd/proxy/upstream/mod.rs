@@ -5,7 +5,12 @@
 //!
 //! `--upstream` values parse into an [`Upstream`] (`spec`); destinations are
 //! [`Target`]s, addresses or names, and names are handed to the proxy
-//! unresolved.
+//! unresolved. [`Upstream::connect`] opens a TCP connection through it; a
+//! failure is a [`ConnectError`] whose [`kind`](ConnectError::kind) says
+//! what to tell the client. The protocols' bytes are pure functions
+//! (`socks5::wire`, `http`) that the async code drives, and everything
+//! runs on the caller's tokio runtime, which needs IO and time enabled:
+//! no thread of its own, none per connection.
 
 mod direct;
 mod error;
@@ -16,12 +21,16 @@ mod target;
 #[cfg(test)]
 mod tests;
 
-// The relays' API: until they are wired in, some of it is named only by
-// tests.
+pub(crate) use error::ConnectError;
+// Named only by tests until the relays are wired in.
 #[allow(unused_imports)]
-pub(crate) use error::{ConnectError, FailureKind};
+pub(crate) use error::FailureKind;
 pub(crate) use spec::{Credentials, HostPort};
 pub(crate) use target::Target;
+
+use std::time::Duration;
+
+use tokio::net::TcpStream;
 
 /// Where relayed flows go, the `--upstream` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,4 +51,36 @@ pub(crate) enum Upstream {
         /// `Basic` credentials for `Proxy-Authorization`.
         auth: Option<Credentials>,
     },
+}
+
+impl Upstream {
+    /// Opens a TCP connection to `target` through this upstream. On success
+    /// the stream carries the destination's bytes, none of them consumed.
+    /// `timeout` bounds all of it: resolving, reaching the proxy server, its
+    /// handshake.
+    pub(crate) async fn connect(
+        &self,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<TcpStream, ConnectError> {
+        if let Some(why) = target.invalid() {
+            return Err(ConnectError::Invalid(why));
+        }
+        let attempt = async {
+            match self {
+                Self::Direct => direct::connect(target).await,
+                Self::Socks5 { server, auth } => {
+                    let stream = direct::connect_server(server).await?;
+                    socks5::connect(stream, auth.as_ref(), target).await
+                }
+                Self::Http { server, auth } => {
+                    let stream = direct::connect_server(server).await?;
+                    http::connect(stream, auth.as_ref(), target).await
+                }
+            }
+        };
+        tokio::time::timeout(timeout, attempt)
+            .await
+            .map_err(|_| ConnectError::TimedOut(timeout))?
+    }
 }
