@@ -5,9 +5,10 @@
 //!
 //! `--upstream` values parse into an [`Upstream`] (`spec`); destinations are
 //! [`Target`]s, addresses or names, and names are handed to the proxy
-//! unresolved. [`Upstream::connect`] opens a TCP connection through it; a
-//! failure is a [`ConnectError`] whose [`kind`](ConnectError::kind) says
-//! what to tell the client. The protocols' bytes are pure functions
+//! unresolved. [`Upstream::connect`] opens a TCP connection through it,
+//! [`Upstream::udp_associate`] a SOCKS5 UDP association; a failure is a
+//! [`ConnectError`] whose [`kind`](ConnectError::kind) says what to tell
+//! the client. The protocols' bytes are pure functions
 //! (`socks5::wire`, `http`) that the async code drives, and everything
 //! runs on the caller's tokio runtime, which needs IO and time enabled:
 //! no thread of its own, none per connection.
@@ -25,6 +26,7 @@ pub(crate) use error::ConnectError;
 // Named only by tests until the relays are wired in.
 #[allow(unused_imports)]
 pub(crate) use error::FailureKind;
+pub(crate) use socks5::UdpAssociation;
 pub(crate) use spec::{Credentials, HostPort};
 pub(crate) use target::Target;
 
@@ -78,6 +80,28 @@ impl Upstream {
                     http::connect(stream, auth.as_ref(), target).await
                 }
             }
+        };
+        tokio::time::timeout(timeout, attempt)
+            .await
+            .map_err(|_| ConnectError::TimedOut(timeout))?
+    }
+
+    /// Opens a UDP association through a SOCKS5 upstream (RFC 1928 UDP
+    /// ASSOCIATE), within `timeout`. It lasts while the returned value
+    /// lives. The direct upstream relays UDP with plain sockets and an HTTP
+    /// proxy cannot relay it: both are an error here.
+    pub(crate) async fn udp_associate(
+        &self,
+        timeout: Duration,
+    ) -> Result<UdpAssociation, ConnectError> {
+        let (server, auth) = match self {
+            Self::Socks5 { server, auth } => (server, auth),
+            Self::Direct => return Err(ConnectError::UdpUnsupported("direct")),
+            Self::Http { .. } => return Err(ConnectError::UdpUnsupported("HTTP CONNECT")),
+        };
+        let attempt = async {
+            let control = direct::connect_server(server).await?;
+            socks5::udp_associate(control, auth.as_ref()).await
         };
         tokio::time::timeout(timeout, attempt)
             .await

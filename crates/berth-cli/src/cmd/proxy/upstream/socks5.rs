@@ -1,11 +1,16 @@
 //! The SOCKS5 client (RFC 1928): method negotiation, RFC 1929 user name and
-//! password, requests. The bytes are `wire`'s; this drives them over a
-//! tokio `TcpStream`.
+//! password, CONNECT and UDP ASSOCIATE. The bytes are `wire`'s; this drives
+//! them over a tokio `TcpStream`.
 
+mod udp;
 mod wire;
 
+use std::net::{Ipv4Addr, SocketAddr};
+
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, lookup_host};
+
+pub(crate) use udp::UdpAssociation;
 
 use super::{ConnectError, Credentials, Target};
 
@@ -24,6 +29,54 @@ pub(super) async fn connect(
     //# passing data.
     request(&mut stream, wire::CMD_CONNECT, target).await?;
     Ok(stream)
+}
+
+/// Asks the SOCKS5 server at the other end of `control` for a UDP
+/// association, and sets up the local end of it.
+pub(super) async fn udp_associate(
+    mut control: TcpStream,
+    auth: Option<&Credentials>,
+) -> Result<UdpAssociation, ConnectError> {
+    negotiate(&mut control, auth).await?;
+    // Where datagrams will come from is not known here: a NAT on the way
+    // changes it, and the server sees that, not this.
+    //= https://www.rfc-editor.org/rfc/rfc1928#section-6
+    //# If the
+    //# client is not in possesion of the information at the time of the UDP
+    //# ASSOCIATE, the client MUST use a port number and address of all
+    //# zeros.
+    let zeros = Target::Addr(SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), 0));
+    let bound = request(&mut control, wire::CMD_UDP_ASSOCIATE, &zeros).await?;
+    let relay = relay_addr(bound, &control).await?;
+    UdpAssociation::open(control, relay).await
+}
+
+/// The relay's address from the reply to UDP ASSOCIATE.
+async fn relay_addr(bound: Target, control: &TcpStream) -> Result<SocketAddr, ConnectError> {
+    //= https://www.rfc-editor.org/rfc/rfc1928#section-6
+    //# In the reply to a UDP ASSOCIATE request, the BND.PORT and BND.ADDR
+    //# fields indicate the port number/address where the client MUST send
+    //# UDP request messages to be relayed.
+    let relay = match bound {
+        // A server whose relay listens on its wildcard address says so:
+        // the relay is at the address the server was reached on.
+        Target::Addr(a) if a.ip().is_unspecified() => {
+            let server = control.peer_addr().map_err(ConnectError::Exchange)?;
+            SocketAddr::new(server.ip(), a.port())
+        }
+        Target::Addr(a) => a,
+        Target::Name(name, port) => lookup_host((name.as_str(), port))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next())
+            .ok_or_else(|| {
+                ConnectError::Protocol(format!("the relay's name `{name}` does not resolve"))
+            })?,
+    };
+    if relay.port() == 0 {
+        return Err(ConnectError::Protocol("the relay's port is 0".into()));
+    }
+    Ok(relay)
 }
 
 /// The method negotiation, and the user name and password if the server

@@ -6,6 +6,7 @@
 mod direct;
 mod http;
 mod socks5;
+mod udp;
 mod upstream;
 
 use std::net::SocketAddr;
