@@ -5,6 +5,7 @@
 
 mod direct;
 mod http;
+mod real;
 mod socks5;
 mod udp;
 mod upstream;
