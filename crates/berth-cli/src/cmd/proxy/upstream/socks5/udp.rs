@@ -72,8 +72,11 @@ impl UdpAssociation {
     /// Receives the next datagram relayed back: its payload is moved to the
     /// start of `buf`, and the length and the address it came from are
     /// returned. `buf` holds the header too while it is read, so one of
-    /// 65535 bytes never truncates. Fragments and malformed datagrams are
-    /// dropped, and so is anything not from the relay.
+    /// 65535 bytes never truncates (a datagram cut inside its header is
+    /// dropped). Fragments and malformed datagrams are dropped, and so is
+    /// anything not from the relay. An error is the socket's: a relay that
+    /// has gone away shows as `ConnectionRefused` (an ICMP port
+    /// unreachable).
     pub(crate) async fn recv_from(&self, buf: &mut [u8]) -> io::Result<(usize, Target)> {
         loop {
             let n = self.socket.recv(buf).await?;
