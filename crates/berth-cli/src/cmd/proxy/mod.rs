@@ -47,6 +47,9 @@ use super::up::{Cidr, ifname, is_root, netns_name, random_seed, same_prefix};
 
 #[allow(dead_code)] // wired into the proxy next
 mod fake_ip;
+// Wired into the relays next.
+#[allow(dead_code)]
+mod upstream;
 
 /// How long an upstream connect may take before the client is reset.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
