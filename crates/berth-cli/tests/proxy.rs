@@ -202,7 +202,7 @@ fn berth_proxy_relays_tcp_and_udp_through_the_host() {
     BufReader::new(proxy_out).read_line(&mut ready).unwrap();
     assert_eq!(
         ready.trim(),
-        format!("berth proxy: routing 198.19.0.0/16 from netns {client_ns} via {tun}")
+        format!("berth proxy: routing 198.19.0.0/16 from netns {client_ns} via {tun} to direct")
     );
 
     // TCP: a download checked by SHA-256.
@@ -241,14 +241,32 @@ for i in range(2):
         "udp: {}",
         String::from_utf8_lossy(&udp.stderr)
     );
-    let udp_flows = || {
-        let ss = Command::new("ss")
-            .args(["-Hun", "dst", "198.19.1.1:7"])
+    // `berth ss --relays` lists the UDP mapping (full cone: one per client
+    // endpoint) with the bytes it carried.
+    let relays = || -> Vec<serde_json::Value> {
+        let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["ss", "--relays", "--json", "--control"])
+            .arg(&control)
             .output()
             .unwrap();
-        String::from_utf8_lossy(&ss.stdout).lines().count()
+        assert!(
+            ss.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ss.stderr)
+        );
+        String::from_utf8_lossy(&ss.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     };
-    assert_eq!(udp_flows(), 1, "one host socket for the flow, not yet idle");
+    let udp_flows = || relays().iter().filter(|r| r["proto"] == "udp").count();
+    let rows = relays();
+    let udp_rows: Vec<_> = rows.iter().filter(|r| r["proto"] == "udp").collect();
+    assert_eq!(udp_rows.len(), 1, "one mapping, not yet idle: {rows:?}");
+    assert_eq!(udp_rows[0]["destination"], "*:*", "full cone");
+    assert_eq!(udp_rows[0]["upstream"], "direct");
+    assert_eq!(udp_rows[0]["bytes_up"], 2 * "berth udp 0".len());
+    assert_eq!(udp_rows[0]["bytes_down"], 2 * "berth udp 0".len());
     {
         let seen = seen.lock().unwrap();
         assert_eq!(seen.len(), 2);
@@ -281,15 +299,30 @@ for i in range(2):
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    // A closed upstream port: the client's connection is reset, not hung.
+    // A closed upstream port: the client's connect is refused (a RST to
+    // its SYN), never a connection that succeeds and is then reset.
     let refused = in_ns(
         &client_ns,
         "curl -sS --max-time 10 http://198.19.1.1:8081/ 2>&1; echo rc=$?",
     );
     let out = String::from_utf8_lossy(&refused.stdout);
-    assert!(
-        out.contains("rc=7") || out.contains("rc=56"),
-        "refused upstream becomes a reset: {out}"
+    assert!(out.contains("rc=7"), "curl (7), could not connect: {out}");
+    let connect = in_ns(
+        &client_ns,
+        "python3 -c '
+import socket
+try:
+    socket.create_connection((\"198.19.1.1\", 8081), timeout=10)
+    print(\"connected\")
+except OSError as e:
+    print(type(e).__name__)
+'",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&connect.stdout).trim(),
+        "ConnectionRefusedError",
+        "a refused upstream refuses the client's connect: {}",
+        String::from_utf8_lossy(&connect.stderr)
     );
 
     // `berth ss` shows the transparent sockets.
@@ -342,8 +375,10 @@ fn berth_proxy_flags_and_root() {
             .unwrap()
     };
     for bad in [
-        &["--route", "2001:2::/48"][..],
-        &["--route", "198.19.0.0"],
+        &["--route", "198.19.0.0"][..],
+        &["--route", "2001:2::/64"],
+        &["--upstream", "gopher://198.19.1.1:70"],
+        &["--dns", "sometimes"],
         &["--udp-idle", "0"],
         &["--addr", "198.18.0.2"],
         &["--netns", "no/slash"],

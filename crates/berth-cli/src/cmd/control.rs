@@ -18,11 +18,21 @@ pub(crate) fn serve(
     path: &Path,
     stack: &berth::NetStack,
 ) -> anyhow::Result<berth::control::ControlServer> {
+    serve_with(path, stack, |_| {})
+}
+
+/// [`serve`], with `extend` adding the program's own rows (a proxy's
+/// relays) to each snapshot.
+pub(crate) fn serve_with(
+    path: &Path,
+    stack: &berth::NetStack,
+    extend: impl Fn(&mut Snapshot) + Send + 'static,
+) -> anyhow::Result<berth::control::ControlServer> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     stack
-        .serve_control(path)
+        .serve_control_with(path, extend)
         .with_context(|| format!("serving the control socket {}", path.display()))
 }
 

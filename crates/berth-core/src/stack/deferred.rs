@@ -43,6 +43,10 @@ pub enum SynRefusal {
     HostUnreachable,
     /// ICMP communication administratively prohibited.
     Prohibited,
+    /// No answer: the SYN is forgotten as if it had been lost, and the
+    /// client's retransmission comes back as a new request (to shed load
+    /// without telling the client no).
+    Silent,
 }
 
 /// A held SYN, as the application sees it: who dialled where.
@@ -183,7 +187,9 @@ impl Stack {
         how: SynRefusal,
     ) -> Result<(), SocketError> {
         let syn = self.release_syn(listener, req)?;
-        self.transparent.syn_refused += 1;
+        if how != SynRefusal::Silent {
+            self.transparent.syn_refused += 1;
+        }
         self.refuse(now, req, &syn.seg, how);
         Ok(())
     }
@@ -259,6 +265,7 @@ impl Stack {
     fn refuse(&mut self, now: Instant, req: SynRequest, syn: &Segment<'_>, how: SynRefusal) {
         let (local, remote) = (req.local, req.remote);
         let code = match how {
+            SynRefusal::Silent => return,
             SynRefusal::Reset => {
                 //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
                 //# If the ACK bit is off, sequence number zero is used,

@@ -160,6 +160,27 @@ fn held_syns_are_bounded_by_the_backlog() {
 }
 
 #[test]
+fn a_silent_refusal_brings_the_retransmission_back_as_a_new_request() {
+    let mut p = pair();
+    let (l, c, req) = held(&mut p, far4(7070));
+    p.b.tcp_refuse_syn(p.now, l, req, SynRefusal::Silent)
+        .unwrap();
+    assert_eq!(p.b.transparent_stats().syn_refused, 0);
+    let mut again = None;
+    p.run_until(|p| {
+        again = p.b.tcp_take_syn(l).unwrap();
+        again.is_some()
+    });
+    assert_eq!(again, Some(req), "the client's retransmitted SYN");
+    assert_eq!(p.a.tcp_state(c).unwrap(), State::SynSent);
+    let s = p.b.tcp_complete_syn(p.now, l, req).unwrap();
+    p.run_until(|p| {
+        p.a.tcp_state(c).unwrap() == State::Established
+            && p.b.tcp_state(s).unwrap() == State::Established
+    });
+}
+
+#[test]
 fn closing_the_listener_refuses_what_it_holds() {
     let mut p = pair();
     let (l, c, _req) = held(&mut p, far4(8080));

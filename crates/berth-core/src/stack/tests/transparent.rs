@@ -299,7 +299,11 @@ fn with_transparent_echo_pings_to_any_address_are_answered_from_it() {
     b.handle_frame(Instant::ZERO, &echo_to([198, 19, 0, 1]));
     let n = b.poll_transmit(Instant::ZERO, &mut buf).unwrap();
     let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
-    assert_eq!(ip.src_addr(), Ipv4Addr::new(198, 19, 0, 1), "from the address pinged");
+    assert_eq!(
+        ip.src_addr(),
+        Ipv4Addr::new(198, 19, 0, 1),
+        "from the address pinged"
+    );
     assert_eq!(b.stats().echo_replies, 1);
     // Martians still are not.
     b.handle_frame(Instant::ZERO, &echo_to([255, 255, 255, 255]));

@@ -25,6 +25,7 @@ pub(crate) enum Target {
 
 impl Target {
     /// The destination port.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn port(&self) -> u16 {
         match self {
             Self::Addr(a) => a.port(),

@@ -48,11 +48,13 @@ impl UdpAssociation {
 
     /// The relay's address: where datagrams go, and the only place they are
     /// taken from.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn relay_addr(&self) -> SocketAddr {
         self.relay
     }
 
     /// The local UDP socket's address.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn local_addr(&self) -> io::Result<SocketAddr> {
         self.socket.local_addr()
     }

@@ -1,0 +1,161 @@
+//! The namespace's DNS (port 53, UDP and TCP, to any address): with
+//! `--dns fake-ip`, A and AAAA queries are answered from the fake pool (the
+//! name is remembered, and a connection to the fake address reaches the
+//! upstream as that name); everything else, and every query with
+//! `--dns forward`, goes over TCP (RFC 1035 4.2.2) through the upstream to
+//! `--dns-server`.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use berth::tokio_net::{TcpStream, UdpSocket};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::fake_ip::{self, Reply};
+use super::state::{Counters, DnsMode, Proxy, lock};
+use super::upstream::Target;
+
+/// How long a forwarded query may take.
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a DNS-over-TCP client may sit idle between queries.
+const TCP_IDLE: Duration = Duration::from_secs(30);
+/// Forwarded queries in flight at once; more are dropped (the client
+/// retries).
+pub(crate) const MAX_FORWARDS: usize = 256;
+
+/// What the proxy does with one query.
+enum Decision {
+    Answer(Vec<u8>),
+    Forward,
+    Drop,
+}
+
+fn decide(proxy: &Proxy, query: &[u8]) -> Decision {
+    if proxy.dns == DnsMode::FakeIp
+        && let Some(pool) = &proxy.fake
+    {
+        return match fake_ip::answer(&mut lock(pool), query) {
+            Reply::Answer(bytes) => {
+                Counters::add(&proxy.counters.dns_answered);
+                Decision::Answer(bytes)
+            }
+            Reply::Forward => Decision::Forward,
+            Reply::Drop => Decision::Drop,
+        };
+    }
+    Decision::Forward
+}
+
+/// A query over UDP from `src` to `dst`: answered from `dst`.
+pub(crate) fn query_udp(
+    proxy: &Arc<Proxy>,
+    sock: &Arc<UdpSocket>,
+    query: Vec<u8>,
+    src: SocketAddr,
+    dst: SocketAddr,
+) {
+    let reply = match decide(proxy, &query) {
+        Decision::Answer(bytes) => Some(bytes),
+        Decision::Drop => {
+            Counters::add(&proxy.counters.udp_dropped);
+            return;
+        }
+        Decision::Forward => None,
+    };
+    let Ok(permit) = proxy.dns_forwards.clone().try_acquire_owned() else {
+        Counters::add(&proxy.counters.udp_dropped);
+        return;
+    };
+    let (proxy, sock) = (proxy.clone(), sock.clone());
+    tokio::spawn(async move {
+        let _permit = permit;
+        let reply = match reply {
+            Some(r) => r,
+            None => match forward(&proxy, &query).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::debug!("berth proxy: DNS query from {src}: {e}");
+                    match fake_ip::server_failure(&query) {
+                        Some(r) => r,
+                        None => return,
+                    }
+                }
+            },
+        };
+        if let Err(e) = sock.send_from(&reply, dst, src).await {
+            tracing::debug!("berth proxy: DNS answer to {src}: {e}");
+        }
+    });
+}
+
+/// DNS over TCP, answered query by query until the client closes or
+/// idles.
+pub(crate) async fn serve_tcp(proxy: Arc<Proxy>, mut stream: TcpStream) {
+    loop {
+        let mut len = [0u8; 2];
+        match tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut len)).await {
+            Ok(Ok(_)) => {}
+            _ => return,
+        }
+        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        if stream.read_exact(&mut query).await.is_err() {
+            return;
+        }
+        let reply = match decide(&proxy, &query) {
+            Decision::Answer(r) => r,
+            Decision::Drop => return,
+            Decision::Forward => match forward(&proxy, &query).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::debug!("berth proxy: DNS over TCP: {e}");
+                    match fake_ip::server_failure(&query) {
+                        Some(r) => r,
+                        None => return,
+                    }
+                }
+            },
+        };
+        let Ok(n) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut out = n.to_be_bytes().to_vec();
+        out.extend_from_slice(&reply);
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Sends `query` over TCP through the upstream to the DNS server; its
+/// answer.
+async fn forward(proxy: &Proxy, query: &[u8]) -> io::Result<Vec<u8>> {
+    let Some(server) = proxy.dns_server else {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            "no --dns-server to forward to",
+        ));
+    };
+    Counters::add(&proxy.counters.dns_forwarded);
+    let exchange = async {
+        let mut s = proxy
+            .upstream
+            .connect(&Target::Addr(server), FORWARD_TIMEOUT)
+            .await
+            .map_err(io::Error::from)?;
+        let len = u16::try_from(query.len())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "query too long"))?;
+        let mut out = len.to_be_bytes().to_vec();
+        out.extend_from_slice(query);
+        s.write_all(&out).await?;
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).await?;
+        let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        s.read_exact(&mut reply).await?;
+        Ok(reply)
+    };
+    tokio::time::timeout(FORWARD_TIMEOUT, exchange)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "DNS server did not answer"))?
+}
