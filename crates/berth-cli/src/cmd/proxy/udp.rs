@@ -238,6 +238,9 @@ async fn mapping(proxy: &Arc<Proxy>, sock: &UdpSocket, key: Key, mut rx: mpsc::R
     // Remote endpoint -> the destination the client addressed it by (a
     // fake address, for a name).
     let mut sent_to: HashMap<SocketAddr, SocketAddr> = HashMap::new();
+    // Port -> the fake destination of a name sent to the SOCKS5 server
+    // unresolved: its answers come from an address only the server knows.
+    let mut named: HashMap<u16, SocketAddr> = HashMap::new();
     let mut resolved = HashMap::new();
     let mut buf = vec![0u8; MAX_DATAGRAM];
     loop {
@@ -247,6 +250,11 @@ async fn mapping(proxy: &Arc<Proxy>, sock: &UdpSocket, key: Key, mut rx: mpsc::R
                 match up.send(&out.data, &out.target, client.is_ipv4(), &mut resolved).await {
                     Ok(remote) => {
                         relay.add_up(out.data.len());
+                        if let Target::Name(_, port) = &out.target
+                            && (named.len() < REMEMBERED || named.contains_key(port))
+                        {
+                            named.insert(*port, out.dst);
+                        }
                         if let Some(remote) = remote
                             && (sent_to.len() < REMEMBERED || sent_to.contains_key(&remote))
                         {
@@ -276,7 +284,11 @@ async fn mapping(proxy: &Arc<Proxy>, sock: &UdpSocket, key: Key, mut rx: mpsc::R
                 };
                 // What the client knows the remote as; a remote it never
                 // sent to answers under its own address (full cone).
-                let shown = sent_to.get(&from).copied().unwrap_or(from);
+                let shown = sent_to
+                    .get(&from)
+                    .or_else(|| named.get(&from.port()))
+                    .copied()
+                    .unwrap_or(from);
                 let filtered = match key.1 {
                     Some(dst) => shown != dst,
                     None => false,
