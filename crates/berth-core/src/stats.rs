@@ -100,6 +100,9 @@ stack_stats! {
     /// Retransmitted SYNs dropped while a deferring listener held the
     /// first for the application's decision.
     syn_held_retransmits,
+    /// Echo requests to other hosts dropped because the echo socket's queue
+    /// was full.
+    echo_queue_full,
     /// New connections refused because `max_sockets` was reached.
     socket_limit,
     /// New connections refused because `max_conns_per_listener` was reached.

@@ -67,6 +67,8 @@ pub(crate) enum DropReason {
     AcceptQueueFull,
     /// A retransmitted SYN for one a deferring listener holds.
     SynHeld,
+    /// The echo socket's queue of requests is full.
+    EchoQueueFull,
     /// `max_sockets` reached.
     SocketLimit,
     /// `max_conns_per_listener` reached.
@@ -138,6 +140,7 @@ impl DropReason {
             Self::SynQueueFull => "SYN queue full",
             Self::AcceptQueueFull => "accept queue full",
             Self::SynHeld => "SYN already held for a decision",
+            Self::EchoQueueFull => "echo socket queue full",
             Self::SocketLimit => "max_sockets reached",
             Self::ListenerConnLimit => "max_conns_per_listener reached",
             Self::BufferMemoryLimit => "max_buffer_memory reached",
@@ -230,6 +233,7 @@ impl DropReason {
             Self::SynQueueFull => &mut s.syn_queue_overflow,
             Self::AcceptQueueFull => &mut s.accept_queue_overflow,
             Self::SynHeld => &mut s.syn_held_retransmits,
+            Self::EchoQueueFull => &mut s.echo_queue_full,
             Self::SocketLimit => &mut s.socket_limit,
             Self::ListenerConnLimit => &mut s.listener_conn_limit,
             Self::BufferMemoryLimit => &mut s.buffer_memory_limit,

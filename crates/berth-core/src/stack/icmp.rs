@@ -102,6 +102,9 @@ impl Stack {
                 // Our own addresses answer pings; another host's only when
                 // `transparent_echo` says a transparent socket stands in for
                 // ICMP echo too.
+                if !self.is_local(dst) && self.deliver_echo(src, dst, ident, seq_no, data) {
+                    return;
+                }
                 if !self.answers_echo(dst) {
                     self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;
@@ -174,6 +177,9 @@ impl Stack {
                 seq_no,
                 data,
             } => {
+                if !self.is_local(dst) && self.deliver_echo(src, dst, ident, seq_no, data) {
+                    return;
+                }
                 if !self.answers_echo(dst) {
                     self.dropped(DropReason::NotForUs, Flow::Ip(src, dst));
                     return;

@@ -39,6 +39,7 @@ mod bound;
 mod cookie;
 mod deferred;
 mod drops;
+mod echo;
 mod ethernet;
 mod fragment;
 mod gso;
@@ -72,6 +73,7 @@ use crate::wire::{ChecksumCaps, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ip
 use drops::{DropReason, Flow};
 
 pub use deferred::{SynRefusal, SynRequest};
+pub use echo::EchoRequest;
 pub use gso::split_tcp_segment;
 pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
 pub use tcp::TcpInfo;
@@ -184,6 +186,8 @@ pub enum SocketKind {
     /// A TCP socket bound, not yet listening or connected
     /// ([`Stack::tcp_bind`]).
     TcpBound,
+    /// The transparent echo socket ([`Stack::icmp_echo_bind_transparent`]).
+    IcmpEcho,
 }
 
 #[derive(Debug)]
@@ -192,6 +196,7 @@ enum Socket {
     Tcp(Box<TcpSocket>),
     Udp(UdpSocket),
     Bound(bound::BoundTcp),
+    Echo(echo::EchoSocket),
 }
 
 /// A token bucket for ICMP output (Linux `icmp_global_allow`).
@@ -275,6 +280,8 @@ pub struct Stack {
     /// Live TCP connections whose local address is not ours (made by a
     /// transparent listener): they keep receiving after it closes.
     non_local_conns: usize,
+    /// The transparent echo socket, if any (`echo.rs`).
+    echo_socket: Option<SocketHandle>,
     stats: StackStats,
     transparent: TransparentStats,
 }
@@ -314,6 +321,7 @@ impl Stack {
             cookies: SynCookies::new(keys),
             buffer_memory: 0,
             non_local_conns: 0,
+            echo_socket: None,
             ip_ident: rng.next_u64() as u16,
             cfg,
             isn: IsnGenerator::new(secret),
@@ -413,7 +421,9 @@ impl Stack {
         }
         if self.is_local(dst)
             || self.is_our_multicast(dst)
-            || ((self.ports.has_transparent() || self.non_local_conns > 0)
+            || ((self.ports.has_transparent()
+                || self.non_local_conns > 0
+                || self.has_echo_socket())
                 && Self::transparent_dst_ok(dst))
         {
             return true;
@@ -723,6 +733,8 @@ impl Stack {
             Some(Socket::Listener(l)) => l.ttl = Some(ttl),
             Some(Socket::Udp(u)) => u.ttl = Some(ttl),
             Some(Socket::Bound(b)) => b.ttl = Some(ttl),
+            // Replies carry the stack's hop limit.
+            Some(Socket::Echo(_)) => return Err(SocketError::InvalidInput),
             None => return Err(SocketError::InvalidHandle),
         }
         Ok(())
@@ -735,6 +747,7 @@ impl Stack {
             Some(Socket::Listener(l)) => l.ttl,
             Some(Socket::Udp(u)) => u.ttl,
             Some(Socket::Bound(b)) => b.ttl,
+            Some(Socket::Echo(_)) => None,
             None => return Err(SocketError::InvalidHandle),
         };
         Ok(u32::from(ttl.unwrap_or(self.cfg.hop_limit)))
@@ -747,6 +760,7 @@ impl Stack {
             Socket::Tcp(_) => Some(SocketKind::Tcp),
             Socket::Udp(_) => Some(SocketKind::Udp),
             Socket::Bound(_) => Some(SocketKind::TcpBound),
+            Socket::Echo(_) => Some(SocketKind::IcmpEcho),
         }
     }
 
@@ -755,6 +769,7 @@ impl Stack {
         match self.sockets.get(handle) {
             Some(Socket::Listener(l)) => l.transparent,
             Some(Socket::Udp(u)) => u.transparent,
+            Some(Socket::Echo(_)) => true,
             _ => false,
         }
     }
@@ -773,6 +788,10 @@ impl Stack {
             }
             Some(Socket::Bound(_)) => {
                 self.close_bound(handle);
+                Ok(())
+            }
+            Some(Socket::Echo(_)) => {
+                self.close_echo(handle);
                 Ok(())
             }
             Some(Socket::Tcp(_)) => self.tcp_close(now, handle),

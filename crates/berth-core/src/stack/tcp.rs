@@ -291,6 +291,11 @@ impl Stack {
                 _ => u.local,
             }),
             Some(Socket::Bound(b)) => Ok(b.local),
+            // Any address: it takes what nothing else does.
+            Some(Socket::Echo(_)) => Ok(SocketAddr::new(
+                IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                0,
+            )),
             None => Err(SocketError::InvalidHandle),
         }
     }

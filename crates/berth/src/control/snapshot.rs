@@ -188,6 +188,16 @@ fn socket_row(stack: &Stack, h: SocketHandle, app: Option<(usize, usize)>) -> Op
         },
         // Bound, not listening or connected: not in `ss` on Linux either.
         SocketKind::TcpBound => return None,
+        // Linux's `ss -w` shows raw sockets; ours for echo as one.
+        SocketKind::IcmpEcho => SocketRow {
+            proto: "icmp".into(),
+            state: "UNCONN".into(),
+            recv_q: 0,
+            send_q: 0,
+            local: local(),
+            peer: "*:*".into(),
+            tcp: None,
+        },
     };
     Some(row)
 }

@@ -451,7 +451,7 @@ impl SocketRef {
                     })
                 }),
                 // A bound TCP socket shows its address, as a UDP one does.
-                Some(SocketKind::Udp | SocketKind::TcpBound) => {
+                Some(SocketKind::Udp | SocketKind::TcpBound | SocketKind::IcmpEcho) => {
                     s.local_addr(h).map(Snapshot::Udp).ok()
                 }
                 None => None,

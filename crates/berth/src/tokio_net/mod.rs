@@ -54,11 +54,13 @@
 #[cfg(feature = "axum")]
 mod axum;
 mod buf;
+mod echo;
 mod forward;
 mod ready;
 pub mod tcp;
 mod udp;
 
+pub use echo::{EchoRequest, IcmpEchoSocket};
 pub use forward::TcpForwarder;
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;

@@ -310,6 +310,43 @@ fn with_transparent_echo_pings_to_any_address_are_answered_from_it() {
     assert_eq!(b.poll_transmit(Instant::ZERO, &mut buf), None);
 }
 
+#[test]
+fn the_echo_socket_takes_pings_to_other_hosts_and_answers_only_when_told() {
+    let mut b = crate::stack::Stack::new(super::config(vec![B4], 2));
+    let e = b.icmp_echo_bind_transparent().unwrap();
+    assert_eq!(
+        b.icmp_echo_bind_transparent(),
+        Err(SocketError::AddrInUse),
+        "one per stack"
+    );
+    let mut buf = [0u8; 1500];
+    b.handle_frame(Instant::ZERO, &echo_to([198, 19, 0, 1]));
+    assert_eq!(
+        b.poll_transmit(Instant::ZERO, &mut buf),
+        None,
+        "not answered yet"
+    );
+    let req = b.icmp_echo_recv(e).unwrap();
+    assert_eq!(req.dst, IpAddr::V4(Ipv4Addr::new(198, 19, 0, 1)));
+    assert_eq!(req.src, IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)));
+    assert_eq!(b.icmp_echo_recv(e), Err(SocketError::WouldBlock));
+    b.icmp_echo_reply(e, &req).unwrap();
+    let n = b.poll_transmit(Instant::ZERO, &mut buf).unwrap();
+    let ip = Ipv4Packet::new_checked(&buf[..n]).unwrap();
+    assert_eq!(ip.src_addr(), Ipv4Addr::new(198, 19, 0, 1));
+    // Pings to our own address are still the stack's to answer.
+    b.handle_frame(Instant::ZERO, &echo_to([198, 18, 0, 2]));
+    assert!(b.poll_transmit(Instant::ZERO, &mut buf).is_some());
+    assert_eq!(b.icmp_echo_recv(e), Err(SocketError::WouldBlock));
+    // A full queue drops, counted.
+    for _ in 0..100 {
+        b.handle_frame(Instant::ZERO, &echo_to([198, 19, 0, 2]));
+    }
+    assert_eq!(b.stats().echo_queue_full, 100 - 64);
+    b.close(Instant::ZERO, e).unwrap();
+    assert!(b.icmp_echo_bind_transparent().is_ok(), "free again");
+}
+
 /// Hostile input at transparent sockets: segments with random flags,
 /// numbers and options to random 198.19.x.y addresses and ports, random
 /// datagrams, some corrupted or cut short, never panic, and the sockets
