@@ -17,7 +17,9 @@
 //! - DNS (`dns.rs`): with `--dns fake-ip` answered from a pool of fake
 //!   addresses whose connections reach the upstream by name; with `--dns
 //!   forward` relayed over TCP through the upstream.
-//! - ICMP echo to relayed destinations is answered by the stack.
+//! - ICMP echo to relayed destinations is answered by the stack, or with
+//!   `--icmp forward` only when the destination answers this host's ping
+//!   (`icmp.rs`).
 //!
 //! Only destinations inside the routed prefixes are relayed (never the
 //! link's own addresses): other TCP is reset, other UDP dropped, so the
@@ -28,6 +30,7 @@
 
 mod dns;
 mod fake_ip;
+mod icmp;
 mod relays;
 mod route;
 mod state;
@@ -52,7 +55,7 @@ use clap::Args;
 
 use self::fake_ip::FakePool;
 pub(crate) use self::route::Route;
-use self::state::{DnsMode, Limits, Proxy, UdpNat};
+use self::state::{DnsMode, IcmpMode, Limits, Proxy, UdpNat};
 use self::upstream::Upstream;
 use super::control;
 use super::up::{Cidr, ifname, is_root, netns_name, random_seed, same_prefix};
@@ -134,6 +137,11 @@ pub(crate) struct ProxyArgs {
     /// are dropped, and the client's retransmission tries again).
     #[arg(long, default_value_t = 64)]
     dials_per_client: usize,
+    /// Pings to relayed destinations: answered by the proxy (`local`), or
+    /// only when the destination answers a ping from this host
+    /// (`forward`).
+    #[arg(long, value_enum, default_value = "local")]
+    icmp: IcmpMode,
     /// The link MTU.
     #[arg(long, default_value_t = 1500, value_parser = clap::value_parser!(u16).range(1280..=9000))]
     mtu: u16,
@@ -301,8 +309,9 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
         .addr_prefix(IpAddr::V6(addr6), args.addr6.prefix)
         .seed(seed)
         .mtu(mtu)
-        // Pings to relayed destinations are answered here.
-        .config(|c| c.transparent_echo = true)
+        // Pings to relayed destinations are answered here, unless they
+        // are forwarded.
+        .config(|c| c.transparent_echo = args.icmp == IcmpMode::Local)
         .build(tun)?;
     let fake = match (args.dns, args.fake_ip_range.net, args.fake_ip_range6.net) {
         (DnsMode::FakeIp, IpAddr::V4(v4), IpAddr::V6(v6)) => Some(FakePool::new(
@@ -358,6 +367,13 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
     let udp = Arc::new(UdpSocket::bind_transparent(&stack)?);
     let tcp_loop = runtime.spawn(tcp::accept_loop(proxy.clone(), forwarder));
     let udp_loop = runtime.spawn(udp::udp_loop(proxy.clone(), udp));
+    let icmp_loop = match args.icmp {
+        IcmpMode::Forward => {
+            let pings = berth::tokio_net::IcmpEchoSocket::bind_transparent(&stack)?;
+            Some(runtime.spawn(icmp::forward_loop(proxy.clone(), pings)))
+        }
+        IcmpMode::Local => None,
+    };
 
     let shown: Vec<String> = routed.iter().map(Route::to_string).collect();
     println!(
@@ -381,6 +397,9 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
     // the relays end (their upstream sockets with them).
     tcp_loop.abort();
     udp_loop.abort();
+    if let Some(l) = icmp_loop {
+        l.abort();
+    }
     let stats = stack.stats();
     drop(stack);
     let live = proxy.relays.len();
@@ -390,13 +409,14 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("removing network namespace {}", args.netns))?;
     let c = &proxy.counters;
     eprintln!(
-        "berth proxy: done ({} TCP connections relayed, {} refused; {} UDP mappings, {} datagrams dropped; {} DNS answers, {} forwarded; {} relays cut short; {} frames in, {} out)",
+        "berth proxy: done ({} TCP connections relayed, {} refused; {} UDP mappings, {} datagrams dropped; {} DNS answers, {} forwarded; {} pings answered; {} relays cut short; {} frames in, {} out)",
         c.tcp_relayed.load(Ordering::Relaxed),
         c.tcp_refused.load(Ordering::Relaxed),
         c.udp_mappings.load(Ordering::Relaxed),
         c.udp_dropped.load(Ordering::Relaxed),
         c.dns_answered.load(Ordering::Relaxed),
         c.dns_forwarded.load(Ordering::Relaxed),
+        c.echo_answered.load(Ordering::Relaxed),
         live,
         stats.frames_in,
         stats.frames_out

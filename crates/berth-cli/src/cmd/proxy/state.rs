@@ -66,6 +66,7 @@ pub(crate) struct Counters {
     pub(crate) udp_dropped: AtomicU64,
     pub(crate) dns_answered: AtomicU64,
     pub(crate) dns_forwarded: AtomicU64,
+    pub(crate) echo_answered: AtomicU64,
 }
 
 impl Counters {
@@ -157,6 +158,11 @@ impl Proxy {
             && !ip.is_multicast()
             && !ip.is_unspecified()
             && (self.routes.iter().any(|r| r.contains(ip)) || self.is_fake(ip))
+    }
+
+    /// Whether a ping to `ip` may be answered (as `allowed`, for hosts).
+    pub(crate) fn allowed_ip(&self, ip: IpAddr) -> bool {
+        self.allowed(SocketAddr::new(ip, 1))
     }
 
     /// Whether a flow to `dst` is a DNS query the proxy handles itself.
