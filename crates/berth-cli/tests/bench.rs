@@ -4,10 +4,10 @@
 //! for real under CI=true) and must leave no namespace behind.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
 use std::process::Command;
 use std::sync::Mutex;
+
+use berth_device::testing::precondition;
 
 /// The TUN tests use the same namespace names: one at a time.
 static TUN: Mutex<()> = Mutex::new(());
@@ -107,7 +107,7 @@ fn core_and_memory_targets_measure_every_stack() {
 
 #[test]
 fn tun_target_with_the_kernel_as_client() {
-    if !common::precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
+    if !precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
@@ -123,7 +123,7 @@ fn tun_target_with_the_kernel_as_client() {
 /// and no namespace is left.
 #[test]
 fn tun_target_under_loss() {
-    if !common::precondition("tun_target_under_loss", &["ip", "iptables"]) {
+    if !precondition("tun_target_under_loss", &["ip", "iptables"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
@@ -218,7 +218,7 @@ fn bad_flags_are_refused() {
 /// namespaces before it exits (130, as for SIGINT).
 #[test]
 fn an_interrupted_tun_run_leaves_no_namespace() {
-    if !common::precondition("an_interrupted_tun_run_leaves_no_namespace", &["ip"]) {
+    if !precondition("an_interrupted_tun_run_leaves_no_namespace", &["ip"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
