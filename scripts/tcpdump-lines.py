@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes crates/berth-core/src/wire/display/tcpdump.rs: what tcpdump prints
+"""Writes crates/berth-core/src/wire/display/tests/tcpdump_expected.rs: what tcpdump prints
 for each wire test vector and for the extra cases below, which the display
 tests compare with berth's one-line printer.
 
@@ -8,7 +8,8 @@ LINKTYPE_ETHERNET for frames), read back with `tcpdump -n -t -S -r` (plus
 `-e` for frames); the first line of the output is kept. Needs tcpdump and
 Debian's python3-scapy (run with /usr/bin/python3):
 
-    /usr/bin/python3 scripts/tcpdump-lines.py > crates/berth-core/src/wire/display/tcpdump.rs
+    /usr/bin/python3 scripts/tcpdump-lines.py > crates/berth-core/src/wire/display/tests/tcpdump_expected.rs
+    cargo fmt --all
 
 The vectors are read from crates/berth-core/src/wire/vectors.rs, so rerun
 this after scripts/wire-vectors.py.
@@ -198,13 +199,24 @@ def rust_bytes(data):
 
 def main():
     version = subprocess.run(["tcpdump", "--version"], capture_output=True, text=True).stdout.split("\n", 1)[0]
-    print(f"""//! What tcpdump prints for the wire vectors and for extra cases, written by
-//! scripts/tcpdump-lines.py (generated: do not edit by hand, rerun the
-//! script). Each packet was written to a pcap of its own with Scapy and read
-//! back with `tcpdump -n -t -S -r` (`-e` too for Ethernet frames); the first
-//! line of the output is kept. {version}.
+    print(f"""//! Generated, test-only: what tcpdump prints for each wire test vector and
+//! for the extra cases of scripts/tcpdump-lines.py, the expected lines of
+//! the display tests (`tests/mod.rs`). Do not edit by hand: with tcpdump and
+//! Debian's python3-scapy installed, regenerate it from the repository root
+//! with
+//!
+//! ```text
+//! /usr/bin/python3 scripts/tcpdump-lines.py \\
+//!     > crates/berth-core/src/wire/display/tests/tcpdump_expected.rs
+//! cargo fmt --all
+//! ```
+//!
+//! (after scripts/wire-vectors.py, if the vectors changed). Each packet was
+//! written to a pcap of its own with Scapy and read back with
+//! `tcpdump -n -t -S -r` (`-e` too for Ethernet frames); the first line of
+//! the output is kept. {version}.
 
-use super::super::vectors;
+use crate::wire::vectors;
 
 /// How a case's bytes are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

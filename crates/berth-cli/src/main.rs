@@ -36,7 +36,7 @@ const EXAMPLES: &str = "Examples:
   sudo berth up                             a host at 198.18.0.2 in netns 'berth'
   sudo ip netns exec berth curl http://198.18.0.2/
   sudo berth ss
-  berth bench --target mem --runs 3        berth vs Linux vs smoltcp in memory
+  berth bench --target mem --runs 3        berth vs Linux in memory
   sudo berth bench --target tun --loss 0.05 --runs 3   the same over TUN, 5% loss
   sudo berth proxy --netns cage --route 198.19.0.0/16
   sudo ip netns exec cage curl http://198.19.1.1:8080/";
@@ -57,8 +57,9 @@ enum Command {
     /// device, berth terminates each flow and reopens it from here.
     Proxy(cmd::proxy::ProxyArgs),
     /// Throughput, request/response and connection rates of berth, side by
-    /// side with the Linux kernel and smoltcp, in memory and (root) over
-    /// TUN with the kernel as the client, there also under random loss.
+    /// side with the Linux kernel and smoltcp (in a build with the
+    /// `smoltcp` feature), in memory and (root) over TUN with the kernel as
+    /// the client, there also under random loss.
     Bench(cmd::bench::BenchArgs),
     /// Time-sequence graphs (SVG, tcptrace style) of the TCP connections in
     /// a pcap or pcapng capture: segments, retransmissions, ACKs, window,

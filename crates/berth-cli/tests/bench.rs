@@ -2,15 +2,46 @@
 //! stack produces a figure for every workload, the JSON says what was
 //! measured, and bad flags are refused. The TUN target needs root (it runs
 //! for real under CI=true) and must leave no namespace behind.
+//!
+//! smoltcp is measured when berth-cli is built with its `smoltcp` feature
+//! (as these tests then are: `cargo test -p berth-cli --features smoltcp`);
+//! otherwise every test checks that `berth bench` skips it and says why.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::process::Command;
 use std::sync::Mutex;
 
+use berth_device::testing::precondition;
+
 /// The TUN tests use the same namespace names: one at a time.
 static TUN: Mutex<()> = Mutex::new(());
+
+/// Whether this `berth` measures smoltcp.
+const SMOLTCP: bool = cfg!(feature = "smoltcp");
+
+/// `stacks` as `berth bench` reports them: without smoltcp where it is not
+/// compiled in.
+fn measured(stacks: &[&str]) -> Vec<String> {
+    stacks
+        .iter()
+        .filter(|s| SMOLTCP || !s.starts_with("smoltcp"))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// The report says smoltcp was skipped exactly when it is not compiled in,
+/// and how to build it in.
+fn check_skipped(report: &serde_json::Value) {
+    if SMOLTCP {
+        assert!(report["skipped"].is_null(), "{}", report["skipped"]);
+    } else {
+        let skipped = report["skipped"].as_array().unwrap();
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0]["stack"], "smoltcp");
+        let reason = skipped[0]["reason"].as_str().unwrap();
+        assert!(reason.contains("--features smoltcp"), "{reason}");
+    }
+}
 
 fn bench(args: &[&str]) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_berth"))
@@ -100,20 +131,23 @@ fn core_and_memory_targets_measure_every_stack() {
         ("mem", "linux"),
     ]
     .iter()
+    .filter(|(_, s)| SMOLTCP || *s != "smoltcp")
     .map(|(t, s)| (t.to_string(), s.to_string()))
     .collect();
     assert_eq!(pairs(&report), expect);
+    check_skipped(&report);
 }
 
 #[test]
 fn tun_target_with_the_kernel_as_client() {
-    if !common::precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
+    if !precondition("tun_target_with_the_kernel_as_client", &["ip"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
     let report = bench(&["--target", "tun"]);
     let stacks: Vec<String> = pairs(&report).into_iter().map(|(_, s)| s).collect();
-    assert_eq!(stacks, ["berth", "linux", "smoltcp"]);
+    assert_eq!(stacks, measured(&["berth", "linux", "smoltcp"]));
+    check_skipped(&report);
     let left = leaked_namespaces();
     assert!(left.is_empty(), "namespaces left: {left:?}");
 }
@@ -123,7 +157,7 @@ fn tun_target_with_the_kernel_as_client() {
 /// and no namespace is left.
 #[test]
 fn tun_target_under_loss() {
-    if !common::precondition("tun_target_under_loss", &["ip", "iptables"]) {
+    if !precondition("tun_target_under_loss", &["ip", "iptables"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
@@ -160,15 +194,16 @@ fn tun_target_under_loss() {
     seen.sort();
     assert_eq!(
         seen,
-        [
+        measured(&[
             "berth bulk",
             "berth download",
             "linux bulk",
             "linux download",
             "smoltcp bulk",
             "smoltcp download"
-        ]
+        ])
     );
+    check_skipped(&report);
     let left = leaked_namespaces();
     assert!(left.is_empty(), "namespaces left: {left:?}");
 }
@@ -218,7 +253,7 @@ fn bad_flags_are_refused() {
 /// namespaces before it exits (130, as for SIGINT).
 #[test]
 fn an_interrupted_tun_run_leaves_no_namespace() {
-    if !common::precondition("an_interrupted_tun_run_leaves_no_namespace", &["ip"]) {
+    if !precondition("an_interrupted_tun_run_leaves_no_namespace", &["ip"]) {
         return;
     }
     let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
@@ -244,9 +279,12 @@ fn an_interrupted_tun_run_leaves_no_namespace() {
             .filter(|l| l.starts_with(&prefix))
             .count()
     };
-    // Wait (bounded) until the namespaces exist: it is measuring.
+    // Wait (bounded) until the namespaces exist: it is measuring. One for
+    // berth's TUN device, two for the kernels' veth pair, one for
+    // smoltcp's TUN device where it is compiled in.
+    let expected = if SMOLTCP { 4 } else { 3 };
     let mut polls = 0;
-    while namespaces() < 4 {
+    while namespaces() < expected {
         polls += 1;
         assert!(polls < 10_000, "the namespaces never appeared");
         if let Some(status) = child.try_wait().unwrap() {

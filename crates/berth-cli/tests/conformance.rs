@@ -18,8 +18,7 @@ use std::sync::Mutex;
 use std::sync::mpsc;
 use std::time::Duration;
 
-mod common;
-use common::{precondition, require};
+use berth_device::testing::{precondition, require};
 
 /// One suite at a time: they time answers, and share the machine's CPUs.
 static SERIAL: Mutex<()> = Mutex::new(());

@@ -17,8 +17,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-mod common;
-use common::precondition;
+use berth_device::testing::precondition;
 
 /// The longest any one transfer may take.
 const LIMIT: Duration = Duration::from_secs(300);

@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 use berth_device::kernel::NetNs;
 use sha2::{Digest, Sha256};
 
-mod common;
-use common::{is_root, precondition};
+use berth_device::testing::{is_root, precondition};
 
 /// Everything the test creates, undone on drop (success or panic): child
 /// processes killed, server threads told to stop, namespaces and the veth

@@ -8,8 +8,7 @@
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
-mod common;
-use common::{is_root, precondition};
+use berth_device::testing::{is_root, precondition};
 
 /// The running `berth up`; killed and its namespace removed on drop.
 struct Up {

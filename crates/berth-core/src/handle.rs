@@ -1,6 +1,7 @@
-//! Generational handles for the stack's sockets (STYLE.md rule 13): an index
-//! into the socket table plus a generation, so a stale handle to a freed and
-//! reused slot is detected instead of reaching the wrong socket.
+//! Generational handles for the stack's sockets (docs/ARCHITECTURE.md rule
+//! 13): an index into the socket table plus a generation, so a stale handle
+//! to a freed and reused slot is detected instead of reaching the wrong
+//! socket.
 
 use core::fmt;
 

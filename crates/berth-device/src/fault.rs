@@ -6,11 +6,12 @@
 //! first `recv` or `send` call after it comes due, and [`Device::poll_at`]
 //! tells the runtime when that is.
 //!
-//! Every decision comes from a [`SplitMix64`] stream per direction, seeded
-//! from one `u64`: the same seed, configuration and sequence of frames give
-//! the same faults. (Delivery *times* follow the wall clock; the
+//! Every decision comes from a SplitMix64 stream per direction
+//! (`berth-core`'s [`Rng`], the workspace's one generator), seeded from one
+//! `u64`: the same seed, configuration and sequence of frames give the same
+//! faults. (Delivery *times* follow the wall clock; the
 //! `*_at` methods take the time as an argument for tests.) The in-memory
-//! link in `berth-core`'s testing module is the virtual-time counterpart.
+//! link [`berth_core::sim::Link`] is the virtual-time counterpart.
 //!
 //! "Inbound" frames are the ones read from the wrapped device (`recv`),
 //! "outbound" the ones written to it (`send`).
@@ -21,50 +22,9 @@ use std::io;
 use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
+use berth_core::rng::Rng;
+
 use crate::{Device, Medium};
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): a tiny, fast, seedable
-/// generator, plenty for choosing faults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitMix64 {
-    state: u64,
-}
-
-impl SplitMix64 {
-    /// A generator seeded with `seed`.
-    pub fn new(seed: u64) -> Self {
-        Self { state: seed }
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`, from the top 53 bits of one draw.
-    pub fn next_f64(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// True with probability `p`. Draws only when `p > 0`, so a fault that
-    /// is off does not shift the stream of the others.
-    pub fn chance(&mut self, p: f64) -> bool {
-        p > 0.0 && self.next_f64() < p
-    }
-
-    /// Uniform in `[0, n)` (Lemire's multiply-shift; 0 when `n == 0`,
-    /// without a draw).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            return 0;
-        }
-        ((u128::from(self.next_u64()) * u128::from(n)) >> 64) as u64
-    }
-}
 
 /// The faults applied to one direction. `Default` applies none.
 #[derive(Debug, Clone, PartialEq)]
@@ -185,7 +145,7 @@ struct Plan {
 #[derive(Debug)]
 struct Lane {
     config: FaultConfig,
-    rng: SplitMix64,
+    rng: Rng,
     held: BinaryHeap<Reverse<Held>>,
     next_seq: u64,
     /// When the rate-limited link finishes sending what it already has.
@@ -197,7 +157,7 @@ impl Lane {
     fn new(config: FaultConfig, seed: u64) -> Self {
         Self {
             config,
-            rng: SplitMix64::new(seed),
+            rng: Rng::new(seed),
             held: BinaryHeap::new(),
             next_seq: 0,
             link_free: None,
@@ -311,8 +271,8 @@ const MAX_SPARE: usize = 256;
 /// A device that injects seeded faults into the frames of the device it
 /// wraps. See the [module documentation](self).
 ///
-/// The inbound stream is `SplitMix64` seeded with the first output of
-/// `SplitMix64::new(seed)`, the outbound stream with the second.
+/// The inbound stream is an [`Rng`] seeded with the first output of
+/// `Rng::new(seed)`, the outbound stream with the second.
 #[derive(Debug)]
 pub struct FaultDevice<D: Device> {
     inner: D,
@@ -336,7 +296,7 @@ impl<D: Device> FaultDevice<D> {
         inbound: FaultConfig,
         outbound: FaultConfig,
     ) -> Self {
-        let mut seeds = SplitMix64::new(seed);
+        let mut seeds = Rng::new(seed);
         let inbound = Lane::new(inbound, seeds.next_u64());
         let outbound = Lane::new(outbound, seeds.next_u64());
         Self {
@@ -595,24 +555,6 @@ mod tests {
     }
 
     #[test]
-    fn splitmix64_matches_the_reference_values() {
-        // Reference outputs of splitmix64.c for seed 1234567.
-        let mut rng = SplitMix64::new(1_234_567);
-        let expected = [
-            6_457_827_717_110_365_317u64,
-            3_203_168_211_198_807_973,
-            9_817_491_932_198_370_423,
-            4_593_380_528_125_082_431,
-            16_408_922_859_458_223_821,
-        ];
-        for want in expected {
-            assert_eq!(rng.next_u64(), want);
-        }
-        assert!(!SplitMix64::new(1).chance(0.0));
-        assert_eq!(SplitMix64::new(1).below(0), 0);
-    }
-
-    #[test]
     fn no_faults_pass_everything_through_in_order() {
         let (sent, stats) = run_outbound(1, FaultConfig::default(), 100);
         assert_eq!(sent, (0..100).map(frame).collect::<Vec<_>>());
@@ -631,11 +573,11 @@ mod tests {
         let (sent, stats) = run_outbound(seed, config, 10_000);
 
         // The same draws by hand: the outbound stream is seeded with the
-        // second output of SplitMix64(seed), and loss is its only draw.
-        let mut seeds = SplitMix64::new(seed);
+        // second output of Rng::new(seed), and loss is its only draw.
+        let mut seeds = Rng::new(seed);
         seeds.next_u64();
-        let mut rng = SplitMix64::new(seeds.next_u64());
-        let expected_lost = (0..10_000).filter(|_| rng.next_f64() < 0.1).count() as u64;
+        let mut rng = Rng::new(seeds.next_u64());
+        let expected_lost = (0..10_000).filter(|_| rng.chance(0.1)).count() as u64;
 
         assert_eq!(stats.lost, expected_lost);
         assert_eq!(sent.len() as u64, 10_000 - expected_lost);

@@ -12,7 +12,7 @@
 //! iperf3) runs inside a namespace of its own.
 //!
 //! Tests and benchmarks use only 198.18.0.0/15 and 2001:2::/48 inside
-//! namespaces they create (DESIGN.md, "Network safety").
+//! namespaces they create (docs/ARCHITECTURE.md rule 18, network safety).
 
 use std::io;
 use std::net::IpAddr;

@@ -15,6 +15,8 @@
 //!   reorders and rate-limits frames, from a seed.
 //! - [`pcap`]: a middleware that captures every frame to a pcap file, and a
 //!   standalone pcap writer for simulations.
+//! - `testing` (feature `testing`): the precondition of the test suites
+//!   that need root and a TUN device (run, skip, or under `CI=true` fail).
 //!
 //! This is the only crate of the workspace that may contain `unsafe` code,
 //! confined to its `sys` modules (TUN/TAP ioctls, `setns`, `poll`).
@@ -29,6 +31,8 @@ pub mod kernel;
 pub mod pcap;
 mod sys;
 pub mod tap;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tun;
 mod vnet;
 

@@ -10,50 +10,17 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::{IpAddr, Ipv4Addr, UdpSocket};
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use berth_device::kernel::NetNs;
 use berth_device::tap::TapDevice;
+use berth_device::testing::precondition;
 use berth_device::tun::TunDevice;
 use berth_device::{Device, Medium, wait_readable};
 
-/// Why these tests cannot run here, if they cannot.
-fn missing_prerequisite() -> Option<String> {
-    if !cfg!(target_os = "linux") {
-        return Some("not Linux".into());
-    }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let euid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))
-        .and_then(|ids| ids.split_whitespace().nth(1))
-        .unwrap_or("?");
-    if euid != "0" {
-        return Some(format!("not root (euid {euid})"));
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing".into());
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("iproute2's `ip` is not installed".into());
-    }
-    None
-}
-
-/// Whether to run: always under `CI=true` (failing if a prerequisite is
-/// missing), elsewhere only when the prerequisites are there.
+/// Whether to run `test`: see `berth_device::testing` for the rule.
 fn should_run(test: &str) -> bool {
-    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    match missing_prerequisite() {
-        None => true,
-        Some(reason) if ci => panic!("CI=true but {test} cannot run: {reason}"),
-        Some(reason) => {
-            println!("skipped {test}: {reason}");
-            false
-        }
-    }
+    precondition(test, &["ip"])
 }
 
 /// A namespace and interface name unique to this process and test.

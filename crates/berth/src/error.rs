@@ -1,5 +1,6 @@
 //! The mapping from the core's socket errors to the `io::ErrorKind`s std
-//! users expect (STYLE.md rule 10): deliberate, one arm per variant.
+//! users expect (docs/ARCHITECTURE.md rule 10): deliberate, one arm per
+//! variant.
 
 use std::io;
 

@@ -4,8 +4,8 @@
 //! writers), the pipes of the TCP streams (their data moves between the
 //! application and the stack through them, see `pipe`, so that no
 //! application copies data under this mutex), and the waker that tells the
-//! stack thread there is work (STYLE.md section 8: "every user call that
-//! can produce output nudges the driver").
+//! stack thread there is work (docs/ARCHITECTURE.md rule 16: every user
+//! call that can produce output gets it out).
 //!
 //! No wake-up is lost: a caller registers itself (waits on the condition
 //! variable, or stores its task waker) while still holding the lock under

@@ -9,51 +9,19 @@
 
 use std::io::{Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr};
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use berth::NetStack;
 use berth::net::{TcpListener, TcpStream};
 use berth::server::Server;
 use berth_device::kernel::NetNs;
+use berth_device::testing::precondition;
 use berth_device::tun::{TunConfig, TunDevice};
 use sha2::{Digest, Sha256};
 
-fn missing() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let root = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .is_some_and(|l| l.split_whitespace().nth(2) == Some("0"));
-    if !root {
-        return Some("not root".into());
-    }
-    if !Path::new("/dev/net/tun").exists() {
-        return Some("/dev/net/tun is missing".into());
-    }
-    for tool in ["ip", "nc", "python3", "iptables"] {
-        let ok = Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !ok {
-            return Some(format!("`{tool}` is not installed"));
-        }
-    }
-    None
-}
-
+/// Whether to run `test`: see `berth_device::testing` for the rule.
 fn should_run(test: &str) -> bool {
-    match missing() {
-        None => true,
-        Some(why) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("CI=true but {test} cannot run: {why}")
-        }
-        Some(why) => {
-            eprintln!("skipped {test}: {why}");
-            false
-        }
-    }
+    precondition(test, &["ip", "nc", "python3", "iptables"])
 }
 
 /// A berth host on a TUN device whose kernel side lives in a fresh

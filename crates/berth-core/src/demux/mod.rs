@@ -11,8 +11,8 @@
 //! kernel's equivalent).
 //! Keys the peer chooses (its address and port) live in hash maps keyed with a
 //! secret from the stack's seed (SipHash-1-3), so a peer cannot aim
-//! collisions at one bucket (STYLE.md rule 13). Ephemeral ports follow
-//! RFC 6056 ([`ephemeral`]).
+//! collisions at one bucket (docs/ARCHITECTURE.md rule 13). Ephemeral ports
+//! follow RFC 6056 ([`ephemeral`]).
 
 pub mod ephemeral;
 

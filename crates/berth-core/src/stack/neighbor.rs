@@ -2,8 +2,13 @@
 //! learned from ARP (RFC 826) and NDP (RFC 4861), with timeouts, a bounded
 //! number of resolution attempts, and a bounded queue of packets waiting for
 //! each resolution (Linux's `unres_qlen_bytes` idea).
+//!
+//! The entries are kept in address order (a `BTreeMap`), so which entry a
+//! full cache evicts, and the order of probes and log lines, depend only on
+//! what the stack was told, never on a hasher's random keys: two stacks fed
+//! the same frames behave the same.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::IpAddr;
 
 use crate::time::{Duration, Instant};
@@ -17,8 +22,8 @@ pub(super) const RETRANS: Duration = Duration::from_secs(1);
 pub(super) const MAX_PROBES: u32 = 3;
 /// Bytes of packets queued per unresolved neighbour (64 KiB).
 const MAX_PENDING_BYTES: usize = 64 * 1024;
-/// Entries at most (Linux `gc_thresh3`: 1024); a new one then evicts a
-/// resolved entry or is refused.
+/// Entries at most (Linux `gc_thresh3`: 1024); a new one then evicts the
+/// resolved entry learned longest ago or, with none resolved, is refused.
 const MAX_ENTRIES: usize = 1024;
 
 #[derive(Debug)]
@@ -43,7 +48,7 @@ pub(super) enum Lookup {
 
 #[derive(Debug, Default)]
 pub(super) struct NeighborCache {
-    entries: HashMap<IpAddr, Entry>,
+    entries: BTreeMap<IpAddr, Entry>,
     /// Packets dropped: queue full, cache full, or resolution failed.
     pub(super) dropped: u64,
 }
@@ -96,11 +101,15 @@ impl NeighborCache {
         Lookup::Queued { probe: true }
     }
 
+    /// Makes room by dropping the resolved entry whose confirmation is the
+    /// oldest (its expiry is the earliest; the lowest address among equals).
+    /// Unresolved entries are kept: their packets are waiting.
     fn evict_one(&mut self) -> bool {
         let victim = self
             .entries
             .iter()
-            .find(|(_, e)| e.mac.is_some())
+            .filter(|(_, e)| e.mac.is_some())
+            .min_by_key(|(_, e)| e.deadline)
             .map(|(ip, _)| *ip);
         victim.is_some_and(|ip| self.entries.remove(&ip).is_some())
     }
@@ -184,8 +193,7 @@ impl NeighborCache {
                 );
             }
         }
-        again.sort();
-        failed.sort();
+        // Both in address order: the map's.
         (again, failed)
     }
 }
@@ -251,5 +259,31 @@ mod tests {
             c.resolve(Instant::ZERO, IP, b"p"),
             Lookup::Queued { probe: false }
         );
+    }
+
+    /// A full cache evicts the resolved entry learned longest ago, so the
+    /// victims follow the order of learning, whatever the addresses.
+    #[test]
+    fn a_full_cache_evicts_the_oldest_resolved_entry() {
+        let addr = |i: usize| IpAddr::V4(std::net::Ipv4Addr::from(0xc612_0000 + i as u32 * 7919));
+        let mut c = NeighborCache::default();
+        let mut t = Instant::ZERO;
+        // Learned in an order unrelated to the addresses' own.
+        let order: Vec<usize> = (0..MAX_ENTRIES).map(|i| (i * 389) % MAX_ENTRIES).collect();
+        for &i in &order {
+            t += Duration::from_millis(1);
+            c.learn(t, addr(i), MAC, true);
+        }
+        // One unresolved entry, which eviction must spare.
+        c.resolve(t, addr(MAX_ENTRIES), b"waiting");
+        assert!(!c.entries.contains_key(&addr(order[0])), "victim 0");
+        for k in 1..=5 {
+            t += Duration::from_millis(1);
+            c.learn(t, addr(MAX_ENTRIES + k), MAC, true);
+            assert!(!c.entries.contains_key(&addr(order[k])), "victim {k}");
+            assert!(c.entries.contains_key(&addr(order[k + 1])));
+        }
+        assert_eq!(c.entries.len(), MAX_ENTRIES);
+        assert!(c.entries.contains_key(&addr(MAX_ENTRIES)));
     }
 }

@@ -3,9 +3,10 @@
 //! `M` is a clock ticking every 4 µs (taken from the `now` argument, never
 //! from a real clock) and `F` is SipHash-2-4 keyed with a 128-bit secret.
 //!
-//! The secret comes from the stack's seeded RNG (STYLE.md rule 3), so a
-//! simulation with a fixed seed picks the same ISNs on every run, while a real
-//! stack seeded from the OS gives ISNs an off-path attacker cannot predict.
+//! The secret comes from the stack's seeded RNG (docs/ARCHITECTURE.md rule
+//! 3), so a simulation with a fixed seed picks the same ISNs on every run,
+//! while a real stack seeded from the OS gives ISNs an off-path attacker
+//! cannot predict.
 //! The result is a raw `u32`; the TCP layer wraps it in its sequence number
 //! type.
 

@@ -8,7 +8,8 @@
 //! window. Out-of-order data is stored directly in the ring at its offset in
 //! the window, and a fixed array of at most [`MAX_RANGES`] ranges (an
 //! assembler in the manner of smoltcp's) records which offsets hold data.
-//! Nothing is allocated after [`RecvBuffer::new`] (STYLE rule 13).
+//! The ring's storage grows on demand up to its capacity and is then reused:
+//! nothing is allocated per segment (docs/ARCHITECTURE.md rule 13).
 //!
 //! Offsets count from the in-order end, RCV.NXT: offset 0 is the next byte
 //! the application is missing. That keeps this module free of sequence

@@ -1,5 +1,5 @@
 //! [`Segment`]: a received TCP segment after parsing, the state machine's
-//! input type (STYLE.md rule 5: parse, don't validate).
+//! input type (docs/ARCHITECTURE.md rule 5: parse, don't validate).
 //!
 //! The wire layer keeps raw `u32`s; here sequence numbers become [`SeqNum`]
 //! and windows [`UnscaledWindowSize`]. The checksum was verified and the ports

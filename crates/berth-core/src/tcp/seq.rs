@@ -4,8 +4,8 @@
 //! and subtracts modulo 2^32 and is compared only with
 //! [`before`](SeqNum::before)/[`after`](SeqNum::after) and friends: it
 //! implements neither `PartialOrd` nor `Ord`, because wrapping order is not a
-//! total order (STYLE rule 6). [`is_acceptable`] is the segment acceptability
-//! test of RFC 9293 §3.10.7.4.
+//! total order (docs/ARCHITECTURE.md rule 6). [`is_acceptable`] is the
+//! segment acceptability test of RFC 9293 §3.10.7.4.
 //!
 //! The window types carry RFC 7323 §2 window scaling in their types:
 //! [`UnscaledWindowSize`] is the 16-bit header field, [`WindowScale`] a shift

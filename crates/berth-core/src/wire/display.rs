@@ -655,6 +655,4 @@ impl fmt::Display for IcmpTime {
 }
 
 #[cfg(test)]
-mod tcpdump;
-#[cfg(test)]
 mod tests;

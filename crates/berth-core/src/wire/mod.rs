@@ -1,6 +1,7 @@
 //! Wire formats: zero-copy views over bytes, and `Repr`s that parse and emit.
 //!
-//! Every protocol follows one contract (smoltcp's, STYLE.md rule 4):
+//! Every protocol follows one contract (smoltcp's; docs/ARCHITECTURE.md
+//! rule 4):
 //!
 //! - `Packet<T: AsRef<[u8]>>` is a view over a buffer. Getters live in
 //!   `impl<T: AsRef<[u8]>>`, setters in `impl<T: AsRef<[u8]> + AsMut<[u8]>>`.

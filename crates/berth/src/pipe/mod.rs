@@ -1,7 +1,7 @@
 //! Each TCP stream's own pair of byte queues between the application and
 //! the stack thread, so that an application copies data under its stream's
-//! lock only, never under the stack's (DESIGN.md: "per-socket state reached
-//! without one global lock on the data path").
+//! lock only, never under the stack's (docs/ARCHITECTURE.md rule 17:
+//! per-socket state is reached without one global lock on the data path).
 //!
 //! The application writes into `tx` and reads from `rx`. The stack thread
 //! moves bytes between these queues and the core's connection buffers (it

@@ -54,7 +54,9 @@ fn pattern_at(offset: u64, len: usize) -> &'static [u8] {
         .unwrap_or_default()
 }
 
-/// Fills `buf` with the pattern from stream offset `offset`.
+/// Fills `buf` with the pattern from stream offset `offset` (for smoltcp's
+/// pattern service, which writes into its socket's buffer, and the tests).
+#[cfg(any(test, feature = "smoltcp"))]
 pub(crate) fn fill(buf: &mut [u8], offset: u64) {
     let mut at = offset;
     for piece in buf.chunks_mut(CHUNK) {

@@ -2,7 +2,7 @@
 //! two `Stack`s stepped by one thread, their packets handed across in
 //! memory at a given MTU, checksums computed and verified. It is the
 //! arrangement smoltcp's side runs in (one thread, no system calls, see
-//! `smoltcp.rs`), so the two protocol implementations are compared on the
+//! `smoltcp/mem_net.rs`), so the two protocol implementations are compared on the
 //! same footing; the threaded runtime is measured by the `mem` target.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -21,13 +21,18 @@
 //! download then move a fixed size, checked byte for byte, within a time
 //! limit per transfer (`checked.rs`), and a run that fails or misses the
 //! limit is reported as such, counted as slower than any that finished.
+//!
+//! smoltcp is measured only in a `berth` built with the `smoltcp` feature
+//! (`smoltcp/`); any other build skips it, says so on stderr and after the
+//! table, and lists it under `skipped` in the JSON.
 
 mod checked;
 mod core;
 mod dial;
 mod sessions;
 mod setup;
-pub(crate) mod smoltcp;
+#[cfg(feature = "smoltcp")]
+mod smoltcp;
 mod workload;
 
 use std::process::ExitCode;
@@ -58,6 +63,26 @@ pub(crate) enum StackKind {
     Berth,
     Linux,
     Smoltcp,
+}
+
+impl StackKind {
+    /// Why this build of `berth` cannot measure the stack, if it cannot.
+    fn not_compiled_in(self) -> Option<&'static str> {
+        match self {
+            Self::Smoltcp if !cfg!(feature = "smoltcp") => Some(
+                "not compiled into this berth: build it with `--features smoltcp` \
+                 (cargo build --release -p berth-cli --features smoltcp)",
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// A stack asked for that this build cannot measure.
+#[derive(Debug, Serialize)]
+struct Skipped {
+    stack: StackKind,
+    reason: &'static str,
 }
 
 /// How berth's servers run (mem and tun targets).
@@ -121,7 +146,8 @@ pub(crate) struct BenchArgs {
     /// Targets (default: core and mem, and tun when running as root).
     #[arg(long, value_enum, value_delimiter = ',')]
     target: Vec<Target>,
-    /// Stacks to measure.
+    /// Stacks to measure (smoltcp only in a berth built with
+    /// `--features smoltcp`; skipped otherwise).
     #[arg(
         long,
         value_enum,
@@ -235,7 +261,7 @@ struct Figure {
 impl Figure {
     /// The stack, and berth's server API where it has one.
     fn contender(&self) -> String {
-        let stack = format!("{:?}", self.stack).to_lowercase();
+        let stack = stack_name(self.stack);
         match self.api {
             Some(api) => format!("{stack}/{}", format!("{api:?}").to_lowercase()),
             None => stack,
@@ -274,6 +300,10 @@ struct Report {
     /// Under loss, the time limit of each transfer, seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     transfer_timeout_secs: Option<u64>,
+    /// Stacks asked for that this build cannot measure (smoltcp without
+    /// the `smoltcp` feature): no figures.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<Skipped>,
     figures: Vec<Figure>,
 }
 
@@ -338,8 +368,19 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         offload: !args.no_offload,
         loss: args.loss,
         transfer_timeout_secs: lossy.then_some(args.loss_timeout),
+        skipped: Vec::new(),
         figures: Vec::new(),
     };
+    let mut stacks = Vec::new();
+    for &stack in &args.stacks {
+        match stack.not_compiled_in() {
+            None => stacks.push(stack),
+            Some(reason) => {
+                eprintln!("berth bench: skipping {}: {reason}", stack_name(stack));
+                report.skipped.push(Skipped { stack, reason });
+            }
+        }
+    }
     let link = Link {
         mtu: usize::try_from(args.mtu)?,
         offload: !args.no_offload,
@@ -348,7 +389,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     };
     for &target in &targets {
         let mut setups = Vec::new();
-        for &stack in &args.stacks {
+        for &stack in &stacks {
             // berth's server APIs are contenders of their own where it
             // runs servers (the core target has none).
             let apis: Vec<Option<Api>> = match (stack, target) {
@@ -394,12 +435,27 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
-    } else if lossy {
-        print_loss_table(&report);
     } else {
-        print_table(&report);
+        if lossy {
+            print_loss_table(&report);
+        } else {
+            print_table(&report);
+        }
+        print_skipped(&report);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The stack's name as the CLI and the JSON spell it.
+fn stack_name(stack: StackKind) -> String {
+    format!("{stack:?}").to_lowercase()
+}
+
+/// Prints the stacks skipped, after a table.
+fn print_skipped(report: &Report) {
+    for s in &report.skipped {
+        println!("{} skipped: {}", stack_name(s.stack), s.reason);
+    }
 }
 
 /// A run's wall time (and rr's latencies), or how it failed.

@@ -10,8 +10,11 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
+#[cfg(feature = "smoltcp")]
 use std::sync::Arc;
+#[cfg(feature = "smoltcp")]
 use std::sync::atomic::{AtomicBool, Ordering};
+#[cfg(feature = "smoltcp")]
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -23,8 +26,10 @@ use berth_device::kernel::NetNs;
 use berth_device::tun::{TunConfig, TunDevice};
 
 use super::dial::{BerthDial, Dial, KernelDial};
+#[cfg(feature = "smoltcp")]
+use super::smoltcp;
 use super::workload::{self, Addrs, Servers, Service, bind_all};
-use super::{Api, Report, StackKind, Target, Workload, checked, core, sessions, smoltcp};
+use super::{Api, Report, StackKind, Target, Workload, checked, core, sessions};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -53,6 +58,7 @@ pub(super) enum Setup {
         mtu: usize,
     },
     /// smoltcp, one thread.
+    #[cfg(feature = "smoltcp")]
     SmoltcpCore {
         mtu: usize,
     },
@@ -71,6 +77,7 @@ pub(super) enum Setup {
         servers: Servers,
         stack: NetStack,
     },
+    #[cfg(feature = "smoltcp")]
     SmoltcpTun {
         loss: Option<LossRules>,
         ns: NetNs,
@@ -92,7 +99,8 @@ fn addr(ip: Ipv4Addr, port: u16) -> SocketAddr {
 impl Setup {
     /// The arrangement for `stack` on `target`; `None` where the pair
     /// makes no sense (the kernel has no single-thread core to run; smoltcp
-    /// has no threaded runtime).
+    /// has no threaded runtime) or smoltcp is not compiled in (the
+    /// `smoltcp` feature; [`super::run`] says so).
     pub(super) fn start(
         target: Target,
         stack: StackKind,
@@ -110,13 +118,17 @@ impl Setup {
         }
         Ok(Some(match (target, stack) {
             (Target::Core, StackKind::Berth) => Self::BerthCore { mtu },
+            #[cfg(feature = "smoltcp")]
             (Target::Core, StackKind::Smoltcp) => Self::SmoltcpCore { mtu },
             (Target::Core, StackKind::Linux) | (Target::Mem, StackKind::Smoltcp) => {
                 return Ok(None);
             }
+            #[cfg(not(feature = "smoltcp"))]
+            (Target::Core | Target::Tun, StackKind::Smoltcp) => return Ok(None),
             (Target::Mem, StackKind::Berth) => berth_mem(mtu, offload, api, server_cpu)?,
             (Target::Mem, StackKind::Linux) => kernel_loopback(server_cpu)?,
             (Target::Tun, StackKind::Berth) => berth_tun(mtu, offload, loss, api, server_cpu)?,
+            #[cfg(feature = "smoltcp")]
             (Target::Tun, StackKind::Smoltcp) => smoltcp_tun(mtu, loss, server_cpu)?,
             // Without loss the kernels keep their default offloads.
             (Target::Tun, StackKind::Linux) => {
@@ -141,16 +153,16 @@ impl Setup {
                 Workload::Rr => core::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => core::mem_crr(r.crr_conns, mtu),
             }),
+            #[cfg(feature = "smoltcp")]
             &Self::SmoltcpCore { mtu } => alone(match workload {
                 Workload::Bulk => smoltcp::mem_bulk(r.bulk_bytes, mtu),
                 Workload::Download => smoltcp::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => smoltcp::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => smoltcp::mem_crr(r.crr_conns, mtu),
             }),
-            Self::BerthTun { ns, .. } | Self::SmoltcpTun { ns, .. } => {
-                let addrs = Addrs::new(|service| addr(USERSPACE, service.port()));
-                ns.run(|| run(&KernelDial, addrs, workload, r))?
-            }
+            Self::BerthTun { ns, .. } => kernel_client_of_userspace(ns, workload, r),
+            #[cfg(feature = "smoltcp")]
+            Self::SmoltcpTun { ns, .. } => kernel_client_of_userspace(ns, workload, r),
             Self::KernelVeth {
                 client_ns, servers, ..
             } => {
@@ -167,7 +179,9 @@ impl Setup {
                 client, servers, ..
             } => servers.stop(&BerthDial(&client)),
             Self::KernelLoopback { servers } => servers.stop(&KernelDial),
-            Self::BerthCore { .. } | Self::SmoltcpCore { .. } => {}
+            Self::BerthCore { .. } => {}
+            #[cfg(feature = "smoltcp")]
+            Self::SmoltcpCore { .. } => {}
             Self::BerthTun {
                 loss,
                 ns,
@@ -182,6 +196,7 @@ impl Setup {
                 drop(stack);
                 drop(ns);
             }
+            #[cfg(feature = "smoltcp")]
             Self::SmoltcpTun {
                 loss,
                 ns,
@@ -206,11 +221,22 @@ impl Setup {
     }
 }
 
-/// One run of `workload`; with loss, bulk and download are the checked
-/// transfers, bounded in time.
 /// A run's wall time, and rr's latency percentiles.
 pub(super) type Measured = (Duration, Option<workload::Latency>);
 
+/// One run of `workload` by the kernel in namespace `ns`, the client of
+/// the userspace stack on the other end of its TUN device.
+fn kernel_client_of_userspace(
+    ns: &NetNs,
+    workload: Workload,
+    r: &Report,
+) -> anyhow::Result<Measured> {
+    let addrs = Addrs::new(|service| addr(USERSPACE, service.port()));
+    ns.run(|| run(&KernelDial, addrs, workload, r))?
+}
+
+/// One run of `workload`; with loss, bulk and download are the checked
+/// transfers, bounded in time.
 fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Measured> {
     // The client runs on this thread (in the client's namespace).
     workload::pin(r.pin.client_cpu())?;
@@ -371,6 +397,7 @@ fn berth_tun(
     })
 }
 
+#[cfg(feature = "smoltcp")]
 fn smoltcp_tun(mtu: usize, loss: f64, cpu: Option<usize>) -> anyhow::Result<Setup> {
     // smoltcp has no use for offloads.
     let (ns, dev) = tun_namespace(&netns_name('s'), &device_name('s'), mtu, false)?;

@@ -254,3 +254,75 @@ fn the_source_is_the_address_on_the_way_out() {
             .unwrap();
     assert_eq!(p.a.local_addr(d).unwrap().ip(), A4);
 }
+
+/// A broadcast ARP request from `mac` at `ip` for `target`.
+fn arp_request(mac: EthernetAddress, ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
+    use crate::wire::{ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetPacket, EthernetRepr};
+    let arp = ArpRepr::EthernetIpv4 {
+        operation: ArpOperation::Request,
+        source_hardware_addr: mac,
+        source_protocol_addr: ip,
+        target_hardware_addr: EthernetAddress([0; 6]),
+        target_protocol_addr: target,
+    };
+    let mut frame = vec![0u8; 14 + arp.buffer_len()];
+    EthernetRepr {
+        src_addr: mac,
+        dst_addr: EthernetAddress::BROADCAST,
+        ethertype: EtherType::Arp,
+    }
+    .emit(&mut EthernetPacket::new_unchecked(&mut frame[..]));
+    arp.emit(&mut ArpPacket::new_unchecked(&mut frame[14..]));
+    frame
+}
+
+/// A full neighbour cache evicts the entry learned longest ago, so two
+/// stacks fed the same frames evict the same entries in the same order and
+/// send the same frames: nothing depends on a hasher's random keys.
+#[test]
+fn a_full_neighbour_cache_evicts_the_same_entries_every_time() {
+    // More peers than the cache holds (1024), learned in an order unlike
+    // that of their addresses.
+    const PEERS: usize = 1024 + 8;
+    let learned = |k: usize| k * 389 % PEERS;
+    let peer = |i: usize| Ipv4Addr::new(198, 18, 1 + (i / 250) as u8, 1 + (i % 250) as u8);
+    let mac = |i: usize| EthernetAddress([2, 0, 0, 1, (i >> 8) as u8, i as u8]);
+    let IpAddr::V4(a4) = A4 else { unreachable!() };
+    let run = || {
+        let mut a = Stack::new(StackConfig {
+            medium: Medium::Ethernet(MAC_A),
+            ..config(vec![A4], 1)
+        });
+        let mut now = Instant::ZERO;
+        let mut sent = Vec::new();
+        let mut buf = [0u8; 1514];
+        for k in 0..PEERS {
+            now += Duration::from_millis(1);
+            a.handle_frame(now, &arp_request(mac(learned(k)), peer(learned(k)), a4));
+            while let Some(n) = a.poll_transmit(now, &mut buf) {
+                sent.push(buf[..n].to_vec());
+            }
+        }
+        // A datagram to each of the first 16 peers learned, newest first:
+        // an IPv4 frame when the peer is still known, an ARP request when
+        // it was evicted (which evicts the next oldest, already probed).
+        let u = a.udp_bind(SocketAddr::new(A4, 0)).unwrap();
+        let mut known = Vec::new();
+        for k in (0..16).rev() {
+            let to = SocketAddr::new(IpAddr::V4(peer(learned(k))), 9);
+            a.udp_send_to(u, b"x", to).unwrap();
+            let mut ipv4 = false;
+            while let Some(n) = a.poll_transmit(now, &mut buf) {
+                ipv4 |= buf[12..14] == [0x08, 0x00];
+                sent.push(buf[..n].to_vec());
+            }
+            known.push(ipv4);
+        }
+        (known, sent)
+    };
+    let (known, sent) = run();
+    let mut expected = vec![true; 8];
+    expected.extend([false; 8]);
+    assert_eq!(known, expected, "the 8 peers learned first were evicted");
+    assert_eq!(run().1, sent, "the same frames, byte for byte");
+}

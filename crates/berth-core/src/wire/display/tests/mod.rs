@@ -1,7 +1,9 @@
-use super::tcpdump::{CASES, Case, Link};
+mod tcpdump_expected;
+
 use super::*;
 use crate::wire::vectors;
 use proptest::prelude::*;
+use tcpdump_expected::{CASES, Case, Link};
 
 /// Where berth's line is meant to differ from tcpdump's, and why.
 enum Difference {
@@ -76,7 +78,7 @@ fn berth_line(case: &Case) -> String {
 }
 
 // Every wire vector, and the extra cases of scripts/tcpdump-lines.py, prints
-// as tcpdump 4.99 prints it (display/tcpdump.rs holds tcpdump's lines).
+// as tcpdump 4.99 prints it (tcpdump_expected.rs holds tcpdump's lines).
 #[test]
 fn lines_match_tcpdump() {
     let mut checked = 0;

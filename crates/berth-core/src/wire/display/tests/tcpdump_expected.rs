@@ -1,10 +1,21 @@
-//! What tcpdump prints for the wire vectors and for extra cases, written by
-//! scripts/tcpdump-lines.py (generated: do not edit by hand, rerun the
-//! script). Each packet was written to a pcap of its own with Scapy and read
-//! back with `tcpdump -n -t -S -r` (`-e` too for Ethernet frames); the first
-//! line of the output is kept. tcpdump version 4.99.3.
+//! Generated, test-only: what tcpdump prints for each wire test vector and
+//! for the extra cases of scripts/tcpdump-lines.py, the expected lines of
+//! the display tests (`tests/mod.rs`). Do not edit by hand: with tcpdump and
+//! Debian's python3-scapy installed, regenerate it from the repository root
+//! with
+//!
+//! ```text
+//! /usr/bin/python3 scripts/tcpdump-lines.py \
+//!     > crates/berth-core/src/wire/display/tests/tcpdump_expected.rs
+//! cargo fmt --all
+//! ```
+//!
+//! (after scripts/wire-vectors.py, if the vectors changed). Each packet was
+//! written to a pcap of its own with Scapy and read back with
+//! `tcpdump -n -t -S -r` (`-e` too for Ethernet frames); the first line of
+//! the output is kept. tcpdump version 4.99.3.
 
-use super::super::vectors;
+use crate::wire::vectors;
 
 /// How a case's bytes are framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
