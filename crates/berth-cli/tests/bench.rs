@@ -152,6 +152,53 @@ fn tun_target_with_the_kernel_as_client() {
     assert!(left.is_empty(), "namespaces left: {left:?}");
 }
 
+/// Through berth proxy (direct and, where microsocks is installed, via
+/// SOCKS5) and through a routing kernel: every workload, held flows
+/// included, and nothing left behind.
+#[test]
+fn proxy_target_through_berth_proxy_and_a_routing_kernel() {
+    if !precondition(
+        "proxy_target_through_berth_proxy_and_a_routing_kernel",
+        &["ip", "microsocks"],
+    ) {
+        return;
+    }
+    let _one = TUN.lock().unwrap_or_else(|p| p.into_inner());
+    let report = bench(&["--target", "proxy", "--flows", "50"]);
+    let figures = report["figures"].as_array().unwrap();
+    let mut contenders: Vec<String> = figures
+        .iter()
+        .map(|f| match f["via"].as_str() {
+            Some(via) => format!("{}/{via}", f["stack"].as_str().unwrap()),
+            None => f["stack"].as_str().unwrap().to_owned(),
+        })
+        .collect();
+    contenders.sort();
+    contenders.dedup();
+    assert_eq!(contenders, ["berth/direct", "berth/socks5", "linux"]);
+    for c in &contenders {
+        let workloads: Vec<&str> = figures
+            .iter()
+            .filter(|f| {
+                let name = match f["via"].as_str() {
+                    Some(via) => format!("{}/{via}", f["stack"].as_str().unwrap()),
+                    None => f["stack"].as_str().unwrap().to_owned(),
+                };
+                &name == c
+            })
+            .map(|f| {
+                assert!(f["median"].as_f64().unwrap() > 0.0, "{f}");
+                f["workload"].as_str().unwrap()
+            })
+            .collect();
+        assert_eq!(workloads, ["bulk", "download", "rr", "crr", "flows"], "{c}");
+    }
+    assert_eq!(report["flows"], 50);
+    // A proxy left running would hold its namespace.
+    let left = leaked_namespaces();
+    assert!(left.is_empty(), "namespaces left: {left:?}");
+}
+
 /// Under loss every stack moves the same checked bytes within the limit;
 /// the JSON says what loss it was, each stack's time against the kernel's,
 /// and no namespace is left.

@@ -222,6 +222,18 @@ impl NetNs {
         crate::sys::run_in_netns(&self.path(), f)
     }
 
+    /// [`NetNs::run`] in the named namespace `name`, which this process
+    /// does not own (another made it, and will remove it): for a client
+    /// that works inside the namespace of a program it started.
+    pub fn run_in<T, F>(name: &str, f: F) -> io::Result<T>
+    where
+        T: Send,
+        F: FnOnce() -> T + Send,
+    {
+        check_name("network namespace", name, 64)?;
+        crate::sys::run_in_netns(&PathBuf::from(NETNS_DIR).join(name), f)
+    }
+
     /// Deletes the namespace now and reports whether that worked (dropping
     /// does the same but ignores errors).
     pub fn delete(self) -> io::Result<()> {

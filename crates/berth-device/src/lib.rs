@@ -51,9 +51,11 @@ pub fn pin_current_thread(cpu: usize) -> io::Result<()> {
     sys::pin_current_thread(cpu)
 }
 
-/// Raises this process's soft limit on open files to its hard limit
-/// (`RLIMIT_NOFILE`), for a proxy that holds a host socket per flow;
-/// returns the limit now in force. `Unsupported` off Linux.
+/// Raises this process's limit on open files (`RLIMIT_NOFILE`): with
+/// `CAP_SYS_RESOURCE` both limits to the kernel's `fs.nr_open` (at most
+/// 2^20), else the soft limit to the hard one; for a proxy that holds a
+/// host socket per flow. Returns the limit now in force. `Unsupported` off
+/// Linux.
 pub fn raise_fd_limit() -> io::Result<u64> {
     sys::raise_fd_limit()
 }

@@ -286,6 +286,23 @@ pub(crate) fn raise_fd_limit() -> io::Result<u64> {
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } < 0 {
         return Err(io::Error::last_os_error());
     }
+    // With CAP_SYS_RESOURCE the hard limit itself may rise, up to the
+    // kernel's `fs.nr_open` (kept below a million).
+    let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open")
+        .ok()
+        .and_then(|s| s.trim().parse::<libc::rlim_t>().ok())
+        .unwrap_or(0)
+        .min(1 << 20);
+    if nr_open > lim.rlim_max {
+        let higher = libc::rlimit {
+            rlim_cur: nr_open,
+            rlim_max: nr_open,
+        };
+        // SAFETY: setrlimit reads one `rlimit` from the borrowed value.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &higher) } == 0 {
+            return Ok(nr_open);
+        }
+    }
     if lim.rlim_cur < lim.rlim_max {
         lim.rlim_cur = lim.rlim_max;
         // SAFETY: setrlimit reads one `rlimit` from the borrowed value.

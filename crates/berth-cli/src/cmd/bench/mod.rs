@@ -29,6 +29,7 @@
 mod checked;
 mod core;
 mod dial;
+mod proxy;
 mod sessions;
 mod setup;
 #[cfg(feature = "smoltcp")]
@@ -54,6 +55,20 @@ pub(crate) enum Target {
     Mem,
     /// Over TUN (and veth for the kernel) with the kernel as the client; root.
     Tun,
+    /// Through `berth proxy` (direct, and via a local SOCKS5 server) from a
+    /// client namespace to a server namespace, against a kernel routing
+    /// between the two; root. Not run unless asked for.
+    Proxy,
+}
+
+/// `berth proxy`'s upstream (proxy target).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Via {
+    /// This host's sockets.
+    Direct,
+    /// A SOCKS5 server on loopback (microsocks).
+    Socks5,
 }
 
 /// Whose TCP/IP.
@@ -139,6 +154,10 @@ pub(crate) enum Workload {
     Rr,
     /// Connection rate: connect, one exchange, close.
     Crr,
+    /// Concurrent flows (proxy target): `--flows` connections opened, one
+    /// exchange each, all held open at once; the rate they opened at, and
+    /// berth proxy's memory per flow (on stderr).
+    Flows,
 }
 
 #[derive(Debug, clap::Args)]
@@ -175,6 +194,17 @@ pub(crate) struct BenchArgs {
     /// Bytes each way in an rr exchange.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=65536))]
     rr_size: u64,
+    /// `berth proxy`'s upstreams to measure (proxy target).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "direct,socks5"
+    )]
+    via: Vec<Via>,
+    /// Connections held open at once by a flows run (proxy target).
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    flows: u64,
     /// Connections in each crr run.
     #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
     crr_conns: u64,
@@ -230,6 +260,9 @@ struct Figure {
     /// berth's servers (mem and tun targets).
     #[serde(skip_serializing_if = "Option::is_none")]
     api: Option<Api>,
+    /// berth proxy's upstream (proxy target).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    via: Option<Via>,
     workload: Workload,
     unit: &'static str,
     /// The median run's figure.
@@ -262,9 +295,10 @@ impl Figure {
     /// The stack, and berth's server API where it has one.
     fn contender(&self) -> String {
         let stack = stack_name(self.stack);
-        match self.api {
-            Some(api) => format!("{stack}/{}", format!("{api:?}").to_lowercase()),
-            None => stack,
+        match (self.api, self.via) {
+            (Some(api), _) => format!("{stack}/{}", format!("{api:?}").to_lowercase()),
+            (None, Some(via)) => format!("{stack}/{}", format!("{via:?}").to_lowercase()),
+            (None, None) => stack,
         }
     }
 }
@@ -287,6 +321,8 @@ struct Report {
     rr_rounds: u64,
     rr_size: u64,
     crr_conns: u64,
+    /// Connections each flows run holds open at once (proxy target).
+    flows: u64,
     runs: u64,
     mtu: u64,
     /// Client and server placement.
@@ -331,12 +367,16 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     } else if lossy {
         vec![Workload::Bulk, Workload::Download]
     } else {
-        vec![
+        let mut all = vec![
             Workload::Bulk,
             Workload::Download,
             Workload::Rr,
             Workload::Crr,
-        ]
+        ];
+        if targets.contains(&Target::Proxy) {
+            all.push(Workload::Flows);
+        }
+        all
     };
     if lossy {
         ensure!(
@@ -350,9 +390,9 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             "--loss runs bulk and download only (rr and crr have no time limit yet)"
         );
     }
-    if targets.contains(&Target::Tun) {
+    if targets.contains(&Target::Tun) || targets.contains(&Target::Proxy) {
         if !root {
-            bail!("--target tun needs root (a TUN device and network namespaces)");
+            bail!("--target tun and proxy need root (a TUN device and network namespaces)");
         }
         setup::remove_stale_namespaces();
         setup::clean_up_on_signal()?;
@@ -362,6 +402,11 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         rr_rounds: args.rr_rounds,
         rr_size: args.rr_size,
         crr_conns: args.crr_conns,
+        flows: if targets.contains(&Target::Proxy) && workloads.contains(&Workload::Flows) {
+            proxy::flows_that_fit(args.flows)
+        } else {
+            args.flows
+        },
         runs: args.runs,
         mtu: args.mtu,
         pin: args.pin,
@@ -392,24 +437,32 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         for &stack in &stacks {
             // berth's server APIs are contenders of their own where it
             // runs servers (the core target has none).
-            let apis: Vec<Option<Api>> = match (stack, target) {
+            // berth proxy's upstreams likewise, on the proxy target.
+            let variants: Vec<(Option<Api>, Option<Via>)> = match (stack, target) {
                 (StackKind::Berth, Target::Mem | Target::Tun) => {
-                    args.api.iter().copied().map(Some).collect()
+                    args.api.iter().map(|&a| (Some(a), None)).collect()
                 }
-                _ => vec![None],
+                (StackKind::Berth, Target::Proxy) => {
+                    args.via.iter().map(|&v| (None, Some(v))).collect()
+                }
+                _ => vec![(None, None)],
             };
-            for api in apis {
+            for (api, via) in variants {
                 let on = api.unwrap_or(Api::Callback);
-                if let Some(setup) = Setup::start(target, stack, on, &link)? {
-                    setups.push(((stack, api), setup));
+                if let Some(setup) = Setup::start(target, stack, on, via, &link)? {
+                    setups.push(((stack, api, via), setup));
                 }
             }
         }
         for &workload in &workloads {
+            // Held concurrent flows are a proxy's measure only.
+            if workload == Workload::Flows && target != Target::Proxy {
+                continue;
+            }
             let mut times: Vec<Vec<Outcome>> = vec![Vec::new(); setups.len()];
             for run in 1..=args.runs {
-                for (((stack, api), setup), t) in setups.iter().zip(times.iter_mut()) {
-                    let what = || format!("{target:?} {stack:?} {api:?} {workload:?}");
+                for (((stack, api, via), setup), t) in setups.iter().zip(times.iter_mut()) {
+                    let what = || format!("{target:?} {stack:?} {api:?} {via:?} {workload:?}");
                     match setup.measure(workload, &report) {
                         Ok(measured) => t.push(Ok(measured)),
                         // Under loss, failing is a result: say so, go on.
@@ -421,8 +474,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            for (((stack, api), _), t) in setups.iter().zip(times) {
-                let f = figure(target, (*stack, *api), workload, &report, t);
+            for (((stack, api, via), _), t) in setups.iter().zip(times) {
+                let f = figure(target, (*stack, *api, *via), workload, &report, t);
                 report.figures.push(f);
             }
         }
@@ -489,7 +542,7 @@ fn compare_with_linux(figures: &mut [Figure]) {
 /// failed run counts as 0, slower than any that finished.
 fn figure(
     target: Target,
-    (stack, api): (StackKind, Option<Api>),
+    (stack, api, via): (StackKind, Option<Api>, Option<Via>),
     workload: Workload,
     report: &Report,
     times: Vec<Outcome>,
@@ -501,6 +554,7 @@ fn figure(
         Workload::Bulk | Workload::Download => ("Gbit/s", bits / 1e9),
         Workload::Rr => ("exchanges/s", report.rr_rounds as f64),
         Workload::Crr => ("connections/s", report.crr_conns as f64),
+        Workload::Flows => ("flows/s", report.flows as f64),
     };
     let rate = |d: Option<Duration>| d.map_or(0.0, |d| amount / d.as_secs_f64().max(1e-9));
     let mut secs = Vec::new();
@@ -532,6 +586,7 @@ fn figure(
         target,
         stack,
         api,
+        via,
         workload,
         unit,
         median: rate(median),

@@ -29,7 +29,7 @@ use super::dial::{BerthDial, Dial, KernelDial};
 #[cfg(feature = "smoltcp")]
 use super::smoltcp;
 use super::workload::{self, Addrs, Servers, Service, bind_all};
-use super::{Api, Report, StackKind, Target, Workload, checked, core, sessions};
+use super::{Api, Report, StackKind, Target, Via, Workload, checked, core, proxy, sessions};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -90,6 +90,10 @@ pub(super) enum Setup {
         _server_ns: NetNs,
         servers: Servers,
     },
+    /// `berth proxy` between two kernels (`proxy.rs`).
+    ProxyBerth(proxy::BerthProxy),
+    /// A third kernel routing between them.
+    ProxyKernel(proxy::KernelRouter),
 }
 
 fn addr(ip: Ipv4Addr, port: u16) -> SocketAddr {
@@ -105,6 +109,7 @@ impl Setup {
         target: Target,
         stack: StackKind,
         api: Api,
+        via: Option<Via>,
         link: &Link,
     ) -> anyhow::Result<Option<Self>> {
         let Link {
@@ -134,6 +139,15 @@ impl Setup {
             (Target::Tun, StackKind::Linux) => {
                 kernel_veth(mtu, offload || loss == 0.0, loss, server_cpu)?
             }
+            (Target::Proxy, StackKind::Berth) => Self::ProxyBerth(proxy::BerthProxy::start(
+                via.unwrap_or(Via::Direct),
+                mtu,
+                offload,
+            )?),
+            (Target::Proxy, StackKind::Linux) => {
+                Self::ProxyKernel(proxy::KernelRouter::start(mtu)?)
+            }
+            (Target::Proxy, StackKind::Smoltcp) => return Ok(None),
         }))
     }
 
@@ -152,6 +166,7 @@ impl Setup {
                 Workload::Download => core::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => core::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => core::mem_crr(r.crr_conns, mtu),
+                Workload::Flows => bail!("flows is a workload of the proxy target only"),
             }),
             #[cfg(feature = "smoltcp")]
             &Self::SmoltcpCore { mtu } => alone(match workload {
@@ -159,6 +174,7 @@ impl Setup {
                 Workload::Download => smoltcp::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => smoltcp::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => smoltcp::mem_crr(r.crr_conns, mtu),
+                Workload::Flows => bail!("flows is a workload of the proxy target only"),
             }),
             Self::BerthTun { ns, .. } => kernel_client_of_userspace(ns, workload, r),
             #[cfg(feature = "smoltcp")]
@@ -169,6 +185,8 @@ impl Setup {
                 let addrs = servers.addrs();
                 client_ns.run(|| run(&KernelDial, addrs, workload, r))?
             }
+            Self::ProxyBerth(p) => p.measure(workload, r),
+            Self::ProxyKernel(k) => k.measure(workload, r),
         }
     }
 
@@ -217,6 +235,8 @@ impl Setup {
                 drop(loss);
                 let _ = client_ns.run(|| servers.stop(&KernelDial));
             }
+            Self::ProxyBerth(p) => p.stop(),
+            Self::ProxyKernel(k) => k.stop(),
         }
     }
 }
@@ -237,7 +257,12 @@ fn kernel_client_of_userspace(
 
 /// One run of `workload`; with loss, bulk and download are the checked
 /// transfers, bounded in time.
-fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::Result<Measured> {
+pub(super) fn run<D: Dial>(
+    d: &D,
+    addrs: Addrs,
+    workload: Workload,
+    r: &Report,
+) -> anyhow::Result<Measured> {
     // The client runs on this thread (in the client's namespace).
     workload::pin(r.pin.client_cpu())?;
     let echo = addrs.get(Service::Echo);
@@ -269,6 +294,7 @@ fn run<D: Dial>(d: &D, addrs: Addrs, workload: Workload, r: &Report) -> anyhow::
         }
         (Workload::Crr, None) => alone(workload::crr(d, echo, r.crr_conns)),
         (Workload::Rr | Workload::Crr, Some(_)) => bail!("rr and crr are not run under loss"),
+        (Workload::Flows, _) => bail!("flows is a workload of the proxy target only"),
     }
 }
 
@@ -543,8 +569,8 @@ impl Drop for LossRules {
 const NETNS_PREFIX: &str = "berth-bench-";
 
 /// This process's namespace for `role` (`b`: berth, `s`: smoltcp, `c` and
-/// `k`: the kernels' client and server).
-fn netns_name(role: char) -> String {
+/// `k`: the kernels' client and server; the proxy target's in `proxy.rs`).
+pub(super) fn netns_name(role: char) -> String {
     format!("{NETNS_PREFIX}{}-{role}", std::process::id())
 }
 
