@@ -21,7 +21,10 @@ use super::relays::{Relay, Relays};
 use super::state::{Counters, Proxy};
 use super::upstream::{FailureKind, Target};
 
-/// Copy buffer per direction.
+/// Copy buffer per direction: it starts small (most flows are
+/// interactive, and ten thousand of them should not cost 640 MiB) and
+/// doubles up to the largest while reads fill it.
+const COPY_BUF_FIRST: usize = 2 * 1024;
 const COPY_BUF: usize = 32 * 1024;
 
 /// Takes connection attempts until the forwarder fails (the stack is
@@ -182,7 +185,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
-    let mut buf = vec![0u8; COPY_BUF];
+    let mut buf = vec![0u8; COPY_BUF_FIRST];
     loop {
         let n = from.read(&mut buf).await?;
         if n == 0 {
@@ -191,5 +194,8 @@ where
         }
         to.write_all(buf.get(..n).unwrap_or(&[])).await?;
         count(n);
+        if n == buf.len() && buf.len() < COPY_BUF {
+            buf.resize(buf.len() * 2, 0);
+        }
     }
 }
