@@ -1,6 +1,9 @@
 //! What the root tests of `berth up` and `berth proxy` share: whether they
-//! can run here, and the rule that under `CI=true` they must.
+//! can run here, and the rule that under `CI=true` they must; and (in
+//! `proxy`) the namespaces, servers and clean-up of `berth proxy`'s tests.
 #![allow(dead_code)]
+
+pub(crate) mod proxy;
 
 use std::process::Command;
 
