@@ -1,12 +1,15 @@
 //! `berth proxy` for real, with the direct upstream: a "server" namespace
 //! joined to the root namespace by a veth pair (198.19.N.1 inside,
 //! 198.19.N.2 outside, see `common::proxy`) runs an HTTP server, a UDP echo
-//! and a half-close server; `berth proxy` routes 198.19.0.0/16 from a
-//! client namespace into its TUN and relays every flow through the root
-//! namespace's own sockets. From the client namespace: curl downloads a
-//! file intact (SHA-256), a datagram comes back echoed from the original
-//! destination, `nc -N` sees its half-close carried through, an idle UDP
-//! flow expires, and SIGINT removes the namespace. Needs root: runs for real when `CI=true` (and fails if setup
+//! and a half-close server; `berth proxy` routes 198.19.0.0/16 (and
+//! 2001:2:0:100::/56) from a client namespace into its TUN and relays every
+//! flow through the root namespace's own sockets. From the client
+//! namespace: curl downloads a file intact (SHA-256) over IPv4 and IPv6, a
+//! datagram comes back echoed from the original destination, a remote the
+//! client never sent to reaches it through the full-cone mapping, a ping is
+//! answered, `nc -N` sees its half-close carried through, an idle UDP flow
+//! expires, 1,000 connections are open at once, and SIGINT removes the
+//! namespace. Needs root: runs for real when `CI=true` (and fails if setup
 //! fails), skips with a printed reason elsewhere. Every namespace and veth
 //! is removed at the end, also when a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -18,14 +21,14 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::proxy::Lab;
+use common::proxy::{Lab, relays_until};
 use common::{is_root, precondition};
 
 #[test]
 fn berth_proxy_relays_tcp_and_udp_through_the_host() {
     if !precondition(
         "the berth proxy test",
-        &["ip", "curl", "nc", "python3", "ss"],
+        &["ip", "curl", "nc", "ping", "python3", "ss"],
     ) {
         return;
     }
@@ -77,6 +80,15 @@ fn berth_proxy_relays_tcp_and_udp_through_the_host() {
 
     // TCP: a download checked by SHA-256.
     lab.download("", &format!("http://{server}:8080/blob.bin"), &sha);
+
+    // A ping to a relayed destination is answered (by the proxy).
+    let ping = lab.client(&format!("ping -c 1 -W 5 {server}"));
+    assert!(
+        ping.status.success(),
+        "ping {server}: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
 
     // UDP: two datagrams on one flow, echoed back from 198.19.N.1:7.
     let udp = lab.client_python(
@@ -201,6 +213,178 @@ try:
 except OSError as e:
     print(type(e).__name__)
 ";
+
+/// IPv6: a route of the proxy's v6 prefix, a server on 2001:2:0:1NN::1,
+/// reached from the root namespace over the veth's IPv6.
+#[test]
+fn berth_proxy_relays_ipv6() {
+    if !precondition(
+        "the berth proxy IPv6 test",
+        &["ip", "curl", "ping", "python3", "ss"],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new('b');
+    let server6 = lab.add_ipv6();
+    let sha = lab.blob_file(3 << 20);
+    lab.http_server("http6", &server6.to_string());
+    let ready = lab.start_proxy(&["--route", "198.19.0.0/16", "--route", "2001:2:0:100::/56"]);
+    assert_eq!(
+        ready.trim(),
+        format!(
+            "berth proxy: routing 198.19.0.0/16, 2001:2:0:100::/56 from netns {} via {} to direct",
+            lab.client_ns, lab.tun
+        )
+    );
+    lab.download("-g", &format!("http://[{server6}]:8080/blob.bin"), &sha);
+    let ping = lab.client(&format!("ping -6 -c 1 -W 5 {server6}"));
+    assert!(
+        ping.status.success(),
+        "ping {server6}: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
+}
+
+/// Full-cone UDP: once the client sent to 198.19.N.1:7, a datagram from
+/// 198.19.N.1:8 (a remote it never sent to) to the mapping's public
+/// endpoint reaches the client's socket, from 198.19.N.1:8.
+#[test]
+fn berth_proxy_udp_is_full_cone() {
+    if !precondition("the berth proxy full-cone test", &["ip", "python3"]) {
+        return;
+    }
+    let mut lab = Lab::new('c');
+    let server = lab.server();
+    let seen = lab.udp_echo();
+    lab.start_proxy(&["--udp-nat", "full-cone"]);
+    let udp = lab.client_python(
+        "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+for msg in (b'hello', b'poke'):
+    s.sendto(msg, (sys.argv[1], 7))
+    data, addr = s.recvfrom(2048)
+    print(data.decode(), addr[0], addr[1])
+",
+        &[&server.to_string()],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&udp.stdout),
+        format!("hello {server} 7\nfrom 8 {server} 8\n"),
+        "udp: {}",
+        String::from_utf8_lossy(&udp.stderr)
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0], seen[1], "one mapping, one public endpoint");
+    let rows = lab.relays();
+    let udp_rows: Vec<_> = rows.iter().filter(|r| r["proto"] == "udp").collect();
+    assert_eq!(udp_rows.len(), 1, "{rows:?}");
+    assert_eq!(udp_rows[0]["destination"], "*:*", "full cone");
+    assert_eq!(udp_rows[0]["bytes_down"], "hello".len() + "from 8".len());
+}
+
+/// Echoes each connection's bytes back; keeps it open until the client
+/// closes. Listens on `argv[1]:argv[2]`.
+const ECHO_SERVER: &str = "
+import resource, selectors, socket, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 4096
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+sel = selectors.DefaultSelector()
+ls = socket.socket()
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(4096)
+ls.setblocking(False)
+sel.register(ls, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        s = key.fileobj
+        if s is ls:
+            c, _ = ls.accept()
+            c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ)
+            continue
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b''
+        if data:
+            s.setblocking(True)
+            s.sendall(data)
+            s.setblocking(False)
+        else:
+            sel.unregister(s)
+            s.close()
+";
+
+/// Opens `argv[3]` connections to `argv[1]:argv[2]`, writes a distinct
+/// line on each, reads each echo back and prints how many matched; then,
+/// all still open, waits for a line on stdin before closing them all.
+const MANY_CLIENTS: &str = "
+import resource, socket, sys
+n = int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = n + 256
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+socks = []
+for i in range(n):
+    socks.append(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30))
+for i, s in enumerate(socks):
+    s.sendall(b'flow %d\\n' % i)
+ok = 0
+for i, s in enumerate(socks):
+    want = b'flow %d\\n' % i
+    got = b''
+    while len(got) < len(want):
+        d = s.recv(len(want) - len(got))
+        if not d:
+            break
+        got += d
+    ok += got == want
+print('echoed', ok)
+sys.stdin.readline()
+for s in socks:
+    s.close()
+print('closed')
+";
+
+/// 1,000 TCP connections open at once through the proxy, each carrying its
+/// own line both ways, all listed by `berth ss --relays` while open and
+/// gone once closed.
+#[test]
+fn berth_proxy_holds_1000_tcp_flows() {
+    const FLOWS: usize = 1000;
+    if !precondition("the berth proxy 1,000-flow test", &["ip", "python3", "ss"]) {
+        return;
+    }
+    let mut lab = Lab::new('d');
+    let server = lab.server().to_string();
+    lab.spawn_server(
+        "echo",
+        &["python3", "-c", ECHO_SERVER, &server, "9100"],
+        ("tcp", 9100),
+    );
+    lab.start_proxy(&[]);
+    let (mut stdin, out) =
+        lab.spawn_client_python(MANY_CLIENTS, &[&server, "9100", &FLOWS.to_string()]);
+    assert_eq!(out.next("the clients"), format!("echoed {FLOWS}"));
+    let rows = lab.relays();
+    let tcp = rows.iter().filter(|r| r["proto"] == "tcp").count();
+    assert!(
+        tcp >= FLOWS,
+        "{tcp} TCP relays listed while {FLOWS} are open"
+    );
+    stdin.write_all(b"close\n").unwrap();
+    assert_eq!(out.next("the clients"), "closed");
+    relays_until(&lab, "every TCP relay ends once closed", |rows| {
+        rows.iter().all(|r| r["proto"] != "tcp")
+    });
+}
 
 #[test]
 fn berth_proxy_flags_and_root() {
