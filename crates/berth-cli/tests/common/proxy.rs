@@ -10,6 +10,8 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,13 +23,13 @@ use sha2::{Digest, Sha256};
 
 /// How long a server or the proxy may take to start, a log line to appear,
 /// a relay to show in `berth ss`: bounds on a wait, not expectations.
-pub(crate) const DEADLINE: Duration = Duration::from_secs(30);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(60);
 /// How often a wait looks again.
 const POLL: Duration = Duration::from_millis(20);
 
 /// Everything a test creates, undone on drop (success or panic): child
-/// processes killed, then any process left in the namespaces (a daemon's
-/// own children), server threads told to stop, namespaces and the veth
+/// processes stopped (SIGTERM, SIGKILL if that is not enough), then any
+/// process left in the namespaces killed (a daemon's own children), server threads told to stop, namespaces and the veth
 /// deleted, directories removed.
 #[derive(Default)]
 pub(crate) struct Cleanup {
@@ -42,7 +44,20 @@ pub(crate) struct Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
+        // SIGTERM first, so that a daemon reaps its own children (danted)
+        // and the proxy removes its namespace; SIGKILL for what is left.
         for c in &mut self.children {
+            if matches!(c.try_wait(), Ok(None)) {
+                let _ = Command::new("kill")
+                    .args(["-TERM", &c.id().to_string()])
+                    .output();
+            }
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for c in &mut self.children {
+            while matches!(c.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(POLL);
+            }
             let _ = c.kill();
             let _ = c.wait();
         }
@@ -84,6 +99,24 @@ fn kill_all_in(ns: &str) {
         }
         std::thread::sleep(POLL);
     }
+}
+
+/// Claims a 198.19.N.0/24 (N from 1 to 250, the search starting from
+/// `seed`) for as long as the returned socket lives, so that tests running
+/// at once, in this process or another, never give two veths in the root
+/// namespace the same subnet. The claim is an abstract Unix socket named
+/// after N: binding it fails while another holds it, and it goes away with
+/// its holder, even a killed one, leaving no file behind.
+fn claim_net(seed: u32) -> (u8, UnixListener) {
+    for k in 0..250 {
+        let net = u8::try_from(1 + (seed + k) % 250).unwrap();
+        let name = format!("berth-proxy-test-198.19.{net}");
+        let addr = UnixAddr::from_abstract_name(name.as_bytes()).unwrap();
+        if let Ok(lock) = UnixListener::bind_addr(&addr) {
+            return (net, lock);
+        }
+    }
+    panic!("every 198.19.N.0/24 is held by another test");
 }
 
 /// Runs `cmd`, which must succeed.
@@ -168,22 +201,21 @@ pub(crate) struct Lab {
     pub(crate) net: u8,
     /// Where in `guard.children` the proxy is.
     proxy: Option<usize>,
+    /// Holds `net` for this test until the veth is gone (after `guard`).
+    _net_lock: UnixListener,
 }
 
 impl Lab {
     /// Creates the server namespace for the test called `letter` (unique
     /// within its test binary), its veth link with the root namespace, its
     /// hosts file (web.berth.test is the server's address) and the
-    /// temporary directory. Names carry the process id and `letter`;
-    /// the link's /24 is chosen from both so that tests running at once
-    /// (here, or in another process) do not share it.
+    /// temporary directory. Names carry the process id and `letter`; the
+    /// link's /24 is one no other test holds (see [`claim_net`]).
     pub(crate) fn new(letter: char) -> Self {
         assert!(letter.is_ascii_lowercase());
         let id = std::process::id();
         let short = id % 100_000;
-        let index = u32::from(letter) - u32::from('a');
-        // 11 blocks of 20 nets, 1 to 220.
-        let net = u8::try_from((id % 11) * 20 + index % 20 + 1).unwrap();
+        let (net, net_lock) = claim_net(id + u32::from(letter));
         let client_ns = format!("berth-pc{id}{letter}");
         let server_ns = format!("berth-ps{id}{letter}");
         let (veth_out, veth_in) = (
@@ -235,6 +267,7 @@ impl Lab {
             control,
             net,
             proxy: None,
+            _net_lock: net_lock,
         }
     }
 
