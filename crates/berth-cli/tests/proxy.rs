@@ -21,7 +21,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 mod common;
-use common::proxy::{Lab, relays_until};
+use common::proxy::{DEADLINE, Lab, relays_until};
 use common::{is_root, precondition};
 
 #[test]
@@ -67,8 +67,10 @@ fn berth_proxy_relays_tcp_and_udp_through_the_host() {
         "198.18.9.1",
         "--route",
         "198.19.0.0/16",
+        // Long enough that the mapping is still there when `berth ss`
+        // looks right after the exchange, short enough to wait for.
         "--udp-idle",
-        "2",
+        "5",
     ]);
     assert_eq!(
         ready.trim(),
@@ -139,12 +141,12 @@ for i in range(2):
         String::from_utf8_lossy(&nc.stdout),
         "got 16 bytes: skrow esolc flah"
     );
-    let (clean_eof, got) = half_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (clean_eof, got) = half_rx.recv_timeout(DEADLINE).unwrap();
     assert!(clean_eof, "the server read a clean end of stream");
     assert_eq!(got, b"half close works");
 
-    // The idle UDP flow's host socket goes away (--udp-idle 2).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The idle UDP flow's host socket goes away (--udp-idle 5).
+    let deadline = Instant::now() + DEADLINE;
     while udp_flows() > 0 {
         assert!(Instant::now() < deadline, "the idle UDP flow never expired");
         std::thread::sleep(Duration::from_millis(100));
