@@ -106,13 +106,29 @@ fn kill_all_in(ns: &str) {
 /// at once, in this process or another, never give two veths in the root
 /// namespace the same subnet. The claim is an abstract Unix socket named
 /// after N: binding it fails while another holds it, and it goes away with
-/// its holder, even a killed one, leaving no file behind.
+/// its holder, even a killed one, leaving no file behind. A subnet already
+/// on an interface of the root namespace is passed over too.
 fn claim_net(seed: u32) -> (u8, UnixListener) {
     for k in 0..250 {
         let net = u8::try_from(1 + (seed + k) % 250).unwrap();
         let name = format!("berth-proxy-test-198.19.{net}");
         let addr = UnixAddr::from_abstract_name(name.as_bytes()).unwrap();
-        if let Ok(lock) = UnixListener::bind_addr(&addr) {
+        let Ok(lock) = UnixListener::bind_addr(&addr) else {
+            continue;
+        };
+        // A test that takes no claims (another tree's) may use it anyway.
+        let used = Command::new("ip")
+            .args([
+                "-o",
+                "-4",
+                "addr",
+                "show",
+                "to",
+                &format!("198.19.{net}.0/24"),
+            ])
+            .output()
+            .unwrap();
+        if used.status.success() && used.stdout.is_empty() {
             return (net, lock);
         }
     }
