@@ -1,176 +1,51 @@
-//! `berth proxy` for real: a "server" namespace joined to the root namespace
-//! by a veth pair (198.19.1.1 inside, 198.19.1.2 outside) runs an HTTP
-//! server, a UDP echo and a half-close server; `berth proxy` routes
-//! 198.19.0.0/16 from a client namespace into its TUN and relays every flow
-//! through the root namespace's own sockets. From the client namespace: curl
-//! downloads a file intact (SHA-256), a datagram comes back echoed from the
-//! original destination, `nc -N` sees its half-close carried through, an
-//! idle UDP flow expires, and SIGINT removes the namespace. Needs root: runs
-//! for real when `CI=true` (and fails if setup fails), skips with a printed
-//! reason elsewhere. Every namespace and veth is removed at the end, also
-//! when the test fails.
+//! `berth proxy` for real, with the direct upstream: a "server" namespace
+//! joined to the root namespace by a veth pair (198.19.N.1 inside,
+//! 198.19.N.2 outside, see `common::proxy`) runs an HTTP server, a UDP echo
+//! and a half-close server; `berth proxy` routes 198.19.0.0/16 (and
+//! 2001:2:0:100::/56) from a client namespace into its TUN and relays every
+//! flow through the root namespace's own sockets. From the client
+//! namespace: curl downloads a file intact (SHA-256) over IPv4 and IPv6, a
+//! datagram comes back echoed from the original destination, a remote the
+//! client never sent to reaches it through the full-cone mapping, a ping is
+//! answered, `nc -N` sees its half-close carried through, an idle UDP flow
+//! expires, 1,000 connections are open at once, and SIGINT removes the
+//! namespace. Needs root: runs for real when `CI=true` (and fails if setup
+//! fails), skips with a printed reason elsewhere. Every namespace and veth
+//! is removed at the end, also when a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, UdpSocket};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener};
+use std::process::Command;
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use berth_device::kernel::NetNs;
-use sha2::{Digest, Sha256};
-
-use berth_device::testing::{is_root, precondition};
-
-/// Everything the test creates, undone on drop (success or panic): child
-/// processes killed, server threads told to stop, namespaces and the veth
-/// deleted, the temporary directory removed.
-#[derive(Default)]
-struct Cleanup {
-    children: Vec<Child>,
-    stop: Arc<AtomicBool>,
-    server_ns: Option<NetNs>,
-    netns: Vec<String>,
-    links: Vec<String>,
-    dir: Option<PathBuf>,
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        // Deleting the server namespace deletes the veth end inside it, and
-        // with it the pair.
-        drop(self.server_ns.take());
-        for ns in &self.netns {
-            let _ = Command::new("ip").args(["netns", "del", ns]).output();
-        }
-        for link in &self.links {
-            let _ = Command::new("ip").args(["link", "del", link]).output();
-        }
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn sh(cmd: &[&str]) {
-    let out = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
-    Command::new("ip")
-        .args(["netns", "exec", netns, "sh", "-c", cmd])
-        .output()
-        .unwrap()
-}
-
-/// A file with a pattern that catches reordered or repeated blocks.
-fn blob(len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut x: u32 = 0x1234_5678;
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
+mod common;
+use common::proxy::{DEADLINE, Lab, relays_until};
+use common::{is_root, precondition};
 
 #[test]
 fn berth_proxy_relays_tcp_and_udp_through_the_host() {
     if !precondition(
         "the berth proxy test",
-        &["ip", "curl", "nc", "python3", "sha256sum", "ss"],
+        &["ip", "curl", "nc", "ping", "python3", "ss"],
     ) {
         return;
     }
-    let id = std::process::id();
-    let short = id % 100_000;
-    let client_ns = format!("berth-pc{id}");
-    let server_ns = format!("berth-ps{id}");
-    let (veth_out, veth_in) = (format!("bpv{short}o"), format!("bpv{short}i"));
-    let tun = format!("bpt{short}");
-    let dir = std::env::temp_dir().join(format!("berth-proxy-test-{id}"));
-    let control = dir.join("control.sock");
-    let mut guard = Cleanup::default();
-    guard.netns.push(client_ns.clone());
-    guard.links.push(veth_out.clone());
-    guard.dir = Some(dir.clone());
-    std::fs::create_dir_all(&dir).unwrap();
+    let mut lab = Lab::new('a');
+    let server = lab.server();
 
-    // The server namespace and its veth link to the root namespace.
-    let srv = NetNs::create(&server_ns).unwrap();
-    sh(&[
-        "ip", "link", "add", &veth_out, "type", "veth", "peer", "name", &veth_in, "netns",
-        &server_ns,
-    ]);
-    srv.ip(&["addr", "add", "198.19.1.1/24", "dev", &veth_in])
-        .unwrap();
-    srv.ip(&["link", "set", "dev", &veth_in, "up"]).unwrap();
-    sh(&["ip", "addr", "add", "198.19.1.2/24", "dev", &veth_out]);
-    sh(&["ip", "link", "set", "dev", &veth_out, "up"]);
-
-    // HTTP: python's server, ready when it says so on stdout.
-    let file = blob(6 << 20);
-    std::fs::write(dir.join("blob.bin"), &file).unwrap();
-    let mut http = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &server_ns,
-            "python3",
-            "-u",
-            "-m",
-            "http.server",
-        ])
-        .args(["--bind", "198.19.1.1", "8080", "--directory"])
-        .arg(&dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let http_out = http.stdout.take().unwrap();
-    guard.children.push(http);
-    let mut line = String::new();
-    BufReader::new(http_out).read_line(&mut line).unwrap();
-    assert!(line.starts_with("Serving HTTP"), "http.server: {line:?}");
+    // HTTP: python's server.
+    let sha = lab.blob_file(6 << 20);
+    lab.http_server("http", &server.to_string());
 
     // UDP echo, recording who the datagrams came from.
-    let echo = srv
-        .run(|| UdpSocket::bind("198.19.1.1:7").unwrap())
-        .unwrap();
-    echo.set_read_timeout(Some(Duration::from_millis(100)))
-        .unwrap();
-    let seen: Arc<Mutex<Vec<SocketAddr>>> = Arc::default();
-    {
-        let (stop, seen) = (guard.stop.clone(), seen.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 2048];
-            while !stop.load(Ordering::SeqCst) {
-                if let Ok((n, from)) = echo.recv_from(&mut buf) {
-                    seen.lock().unwrap().push(from);
-                    echo.send_to(&buf[..n], from).unwrap();
-                }
-            }
-        });
-    }
+    let seen = lab.udp_echo();
 
     // Half-close: read to end of stream, only then answer and close.
-    let half = srv
-        .run(|| TcpListener::bind("198.19.1.1:9000").unwrap())
+    let half = lab
+        .srv()
+        .run(move || TcpListener::bind((server, 9000)).unwrap())
         .unwrap();
     let (half_tx, half_rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -183,83 +58,63 @@ fn berth_proxy_relays_tcp_and_udp_through_the_host() {
         s.shutdown(Shutdown::Write).unwrap();
         half_tx.send((r.is_ok(), got)).unwrap();
     });
-    guard.server_ns = Some(srv);
 
     // The proxy.
-    let mut proxy = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["proxy", "--netns", &client_ns, "--tun", &tun])
-        .args(["--addr", "198.18.9.2/24", "--peer-addr", "198.18.9.1"])
-        .args(["--route", "198.19.0.0/16", "--udp-idle", "2", "--control"])
-        .arg(&control)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let proxy_out = proxy.stdout.take().unwrap();
-    guard.children.push(proxy);
-    let mut ready = String::new();
-    BufReader::new(proxy_out).read_line(&mut ready).unwrap();
+    let ready = lab.start_proxy(&[
+        "--addr",
+        "198.18.9.2/24",
+        "--peer-addr",
+        "198.18.9.1",
+        "--route",
+        "198.19.0.0/16",
+        // Long enough that the mapping is still there when `berth ss`
+        // looks right after the exchange, short enough to wait for.
+        "--udp-idle",
+        "5",
+    ]);
     assert_eq!(
         ready.trim(),
-        format!("berth proxy: routing 198.19.0.0/16 from netns {client_ns} via {tun} to direct")
+        format!(
+            "berth proxy: routing 198.19.0.0/16 from netns {} via {} to direct",
+            lab.client_ns, lab.tun
+        )
     );
 
     // TCP: a download checked by SHA-256.
-    let got = in_ns(
-        &client_ns,
-        "curl -sS --max-time 60 http://198.19.1.1:8080/blob.bin | sha256sum",
-    );
+    lab.download("", &format!("http://{server}:8080/blob.bin"), &sha);
+
+    // A ping to a relayed destination is answered (by the proxy).
+    let ping = lab.client(&format!("ping -c 1 -W 5 {server}"));
     assert!(
-        got.status.success(),
-        "curl: {}",
-        String::from_utf8_lossy(&got.stderr)
-    );
-    let expected = format!("{:x}", Sha256::digest(&file));
-    assert!(
-        String::from_utf8_lossy(&got.stdout).starts_with(&expected),
-        "sha256 of the download: {}",
-        String::from_utf8_lossy(&got.stdout)
+        ping.status.success(),
+        "ping {server}: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
     );
 
-    // UDP: two datagrams on one flow, echoed back from 198.19.1.1:7.
-    let udp = in_ns(
-        &client_ns,
-        "python3 -c '
-import socket
+    // UDP: two datagrams on one flow, echoed back from 198.19.N.1:7.
+    let udp = lab.client_python(
+        "
+import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(5)
 for i in range(2):
-    s.sendto(b\"berth udp %d\" % i, (\"198.19.1.1\", 7))
+    s.sendto(b'berth udp %d' % i, (sys.argv[1], 7))
     data, addr = s.recvfrom(2048)
     print(data.decode(), addr[0], addr[1])
-'",
+",
+        &[&server.to_string()],
     );
     assert_eq!(
         String::from_utf8_lossy(&udp.stdout),
-        "berth udp 0 198.19.1.1 7\nberth udp 1 198.19.1.1 7\n",
+        format!("berth udp 0 {server} 7\nberth udp 1 {server} 7\n"),
         "udp: {}",
         String::from_utf8_lossy(&udp.stderr)
     );
     // `berth ss --relays` lists the UDP mapping (full cone: one per client
     // endpoint) with the bytes it carried.
-    let relays = || -> Vec<serde_json::Value> {
-        let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["ss", "--relays", "--json", "--control"])
-            .arg(&control)
-            .output()
-            .unwrap();
-        assert!(
-            ss.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ss.stderr)
-        );
-        String::from_utf8_lossy(&ss.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    };
-    let udp_flows = || relays().iter().filter(|r| r["proto"] == "udp").count();
-    let rows = relays();
+    let udp_flows = || lab.relays().iter().filter(|r| r["proto"] == "udp").count();
+    let rows = lab.relays();
     let udp_rows: Vec<_> = rows.iter().filter(|r| r["proto"] == "udp").collect();
     assert_eq!(udp_rows.len(), 1, "one mapping, not yet idle: {rows:?}");
     assert_eq!(udp_rows[0]["destination"], "*:*", "full cone");
@@ -271,28 +126,27 @@ for i in range(2):
         assert_eq!(seen.len(), 2);
         assert_eq!(seen[0], seen[1], "one flow, one host socket");
         assert_eq!(
-            seen[0].ip().to_string(),
-            "198.19.1.2",
+            seen[0].ip(),
+            lab.host(),
             "relayed from the root namespace's own address"
         );
     }
 
     // Half-close carried through: nc -N shuts its sending side after the
     // input; the server sees end of stream, answers, and nc prints it.
-    let nc = in_ns(
-        &client_ns,
-        "printf 'half close works' | nc -N -w 10 198.19.1.1 9000",
-    );
+    let nc = lab.client(&format!(
+        "printf 'half close works' | nc -N -w 10 {server} 9000"
+    ));
     assert_eq!(
         String::from_utf8_lossy(&nc.stdout),
         "got 16 bytes: skrow esolc flah"
     );
-    let (clean_eof, got) = half_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    let (clean_eof, got) = half_rx.recv_timeout(DEADLINE).unwrap();
     assert!(clean_eof, "the server read a clean end of stream");
     assert_eq!(got, b"half close works");
 
-    // The idle UDP flow's host socket goes away (--udp-idle 2).
-    let deadline = Instant::now() + Duration::from_secs(10);
+    // The idle UDP flow's host socket goes away (--udp-idle 5).
+    let deadline = Instant::now() + DEADLINE;
     while udp_flows() > 0 {
         assert!(Instant::now() < deadline, "the idle UDP flow never expired");
         std::thread::sleep(Duration::from_millis(100));
@@ -300,23 +154,12 @@ for i in range(2):
 
     // A closed upstream port: the client's connect is refused (a RST to
     // its SYN), never a connection that succeeds and is then reset.
-    let refused = in_ns(
-        &client_ns,
-        "curl -sS --max-time 10 http://198.19.1.1:8081/ 2>&1; echo rc=$?",
-    );
+    let refused = lab.client(&format!(
+        "curl -sS --max-time 10 http://{server}:8081/ 2>&1; echo rc=$?"
+    ));
     let out = String::from_utf8_lossy(&refused.stdout);
     assert!(out.contains("rc=7"), "curl (7), could not connect: {out}");
-    let connect = in_ns(
-        &client_ns,
-        "python3 -c '
-import socket
-try:
-    socket.create_connection((\"198.19.1.1\", 8081), timeout=10)
-    print(\"connected\")
-except OSError as e:
-    print(type(e).__name__)
-'",
-    );
+    let connect = lab.client_python(CONNECT, &[&server.to_string(), "8081"]);
     assert_eq!(
         String::from_utf8_lossy(&connect.stdout).trim(),
         "ConnectionRefusedError",
@@ -327,7 +170,7 @@ except OSError as e:
     // `berth ss` shows the transparent sockets.
     let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
         .args(["ss", "--json", "-l", "--control"])
-        .arg(&control)
+        .arg(&lab.control)
         .output()
         .unwrap();
     assert!(ss.status.success());
@@ -344,17 +187,15 @@ except OSError as e:
     }
 
     // SIGINT: a clean exit that removes the client namespace.
-    let proxy = guard.children.last_mut().unwrap();
-    let pid = proxy.id().to_string();
-    Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    let status = proxy.wait().unwrap();
+    let status = lab.stop_proxy();
     assert!(status.success(), "berth proxy exits 0 on SIGINT");
     let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(
-        !String::from_utf8_lossy(&list.stdout).contains(&client_ns),
+        !String::from_utf8_lossy(&list.stdout).contains(&lab.client_ns),
         "client namespace removed"
     );
-    drop(guard);
+    let (server_ns, veth_out) = (lab.server_ns.clone(), lab.veth_out.clone());
+    drop(lab);
     let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
     assert!(!String::from_utf8_lossy(&list.stdout).contains(&server_ns));
     let link = Command::new("ip")
@@ -362,6 +203,189 @@ except OSError as e:
         .output()
         .unwrap();
     assert!(!link.status.success(), "veth removed");
+}
+
+/// Connects to `argv[1]:argv[2]` and prints what happened: `connected` or
+/// the exception's class.
+const CONNECT: &str = "
+import socket, sys
+try:
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+    print('connected')
+except OSError as e:
+    print(type(e).__name__)
+";
+
+/// IPv6: a route of the proxy's v6 prefix, a server on 2001:2:0:1NN::1,
+/// reached from the root namespace over the veth's IPv6.
+#[test]
+fn berth_proxy_relays_ipv6() {
+    if !precondition(
+        "the berth proxy IPv6 test",
+        &["ip", "curl", "ping", "python3", "ss"],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new('b');
+    let server6 = lab.add_ipv6();
+    let sha = lab.blob_file(3 << 20);
+    lab.http_server("http6", &server6.to_string());
+    let ready = lab.start_proxy(&["--route", "198.19.0.0/16", "--route", "2001:2:0:100::/56"]);
+    assert_eq!(
+        ready.trim(),
+        format!(
+            "berth proxy: routing 198.19.0.0/16, 2001:2:0:100::/56 from netns {} via {} to direct",
+            lab.client_ns, lab.tun
+        )
+    );
+    lab.download("-g", &format!("http://[{server6}]:8080/blob.bin"), &sha);
+    let ping = lab.client(&format!("ping -6 -c 1 -W 5 {server6}"));
+    assert!(
+        ping.status.success(),
+        "ping {server6}: {}{}",
+        String::from_utf8_lossy(&ping.stdout),
+        String::from_utf8_lossy(&ping.stderr)
+    );
+}
+
+/// Full-cone UDP: once the client sent to 198.19.N.1:7, a datagram from
+/// 198.19.N.1:8 (a remote it never sent to) to the mapping's public
+/// endpoint reaches the client's socket, from 198.19.N.1:8.
+#[test]
+fn berth_proxy_udp_is_full_cone() {
+    if !precondition("the berth proxy full-cone test", &["ip", "python3"]) {
+        return;
+    }
+    let mut lab = Lab::new('c');
+    let server = lab.server();
+    let seen = lab.udp_echo();
+    lab.start_proxy(&["--udp-nat", "full-cone"]);
+    let udp = lab.client_python(
+        "
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(5)
+for msg in (b'hello', b'poke'):
+    s.sendto(msg, (sys.argv[1], 7))
+    data, addr = s.recvfrom(2048)
+    print(data.decode(), addr[0], addr[1])
+",
+        &[&server.to_string()],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&udp.stdout),
+        format!("hello {server} 7\nfrom 8 {server} 8\n"),
+        "udp: {}",
+        String::from_utf8_lossy(&udp.stderr)
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0], seen[1], "one mapping, one public endpoint");
+    let rows = lab.relays();
+    let udp_rows: Vec<_> = rows.iter().filter(|r| r["proto"] == "udp").collect();
+    assert_eq!(udp_rows.len(), 1, "{rows:?}");
+    assert_eq!(udp_rows[0]["destination"], "*:*", "full cone");
+    assert_eq!(udp_rows[0]["bytes_down"], "hello".len() + "from 8".len());
+}
+
+/// Echoes each connection's bytes back; keeps it open until the client
+/// closes. Listens on `argv[1]:argv[2]`.
+const ECHO_SERVER: &str = "
+import resource, selectors, socket, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = 4096
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+sel = selectors.DefaultSelector()
+ls = socket.socket()
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(4096)
+ls.setblocking(False)
+sel.register(ls, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        s = key.fileobj
+        if s is ls:
+            c, _ = ls.accept()
+            c.setblocking(False)
+            sel.register(c, selectors.EVENT_READ)
+            continue
+        try:
+            data = s.recv(4096)
+        except OSError:
+            data = b''
+        if data:
+            s.setblocking(True)
+            s.sendall(data)
+            s.setblocking(False)
+        else:
+            sel.unregister(s)
+            s.close()
+";
+
+/// Opens `argv[3]` connections to `argv[1]:argv[2]`, writes a distinct
+/// line on each, reads each echo back and prints how many matched; then,
+/// all still open, waits for a line on stdin before closing them all.
+const MANY_CLIENTS: &str = "
+import resource, socket, sys
+n = int(sys.argv[3])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+want = n + 256
+if soft < want:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(hard, want)))
+socks = []
+for i in range(n):
+    socks.append(socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30))
+for i, s in enumerate(socks):
+    s.sendall(b'flow %d\\n' % i)
+ok = 0
+for i, s in enumerate(socks):
+    want = b'flow %d\\n' % i
+    got = b''
+    while len(got) < len(want):
+        d = s.recv(len(want) - len(got))
+        if not d:
+            break
+        got += d
+    ok += got == want
+print('echoed', ok)
+sys.stdin.readline()
+for s in socks:
+    s.close()
+print('closed')
+";
+
+/// 1,000 TCP connections open at once through the proxy, each carrying its
+/// own line both ways, all listed by `berth ss --relays` while open and
+/// gone once closed.
+#[test]
+fn berth_proxy_holds_1000_tcp_flows() {
+    const FLOWS: usize = 1000;
+    if !precondition("the berth proxy 1,000-flow test", &["ip", "python3", "ss"]) {
+        return;
+    }
+    let mut lab = Lab::new('d');
+    let server = lab.server().to_string();
+    lab.spawn_server(
+        "echo",
+        &["python3", "-c", ECHO_SERVER, &server, "9100"],
+        ("tcp", 9100),
+    );
+    lab.start_proxy(&[]);
+    let (mut stdin, out) =
+        lab.spawn_client_python(MANY_CLIENTS, &[&server, "9100", &FLOWS.to_string()]);
+    assert_eq!(out.next("the clients"), format!("echoed {FLOWS}"));
+    let rows = lab.relays();
+    let tcp = rows.iter().filter(|r| r["proto"] == "tcp").count();
+    assert!(
+        tcp >= FLOWS,
+        "{tcp} TCP relays listed while {FLOWS} are open"
+    );
+    stdin.write_all(b"close\n").unwrap();
+    assert_eq!(out.next("the clients"), "closed");
+    relays_until(&lab, "every TCP relay ends once closed", |rows| {
+        rows.iter().all(|r| r["proto"] != "tcp")
+    });
 }
 
 #[test]
