@@ -8,8 +8,9 @@
 //! datagram comes back echoed from the original destination, a remote the
 //! client never sent to reaches it through the full-cone mapping, a ping is
 //! answered, `nc -N` sees its half-close carried through, an idle UDP flow
-//! expires, 1,000 connections are open at once, and SIGINT removes the
-//! namespace. Needs root: runs for real when `CI=true` (and fails if setup
+//! expires, 1,000 connections are open at once, `--icmp forward` answers
+//! only pings that the real host answers, `--dns forward` resolves through
+//! a DNS server over TCP, and SIGINT removes the namespace. Needs root: runs for real when `CI=true` (and fails if setup
 //! fails), skips with a printed reason elsewhere. Every namespace and veth
 //! is removed at the end, also when a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -416,4 +417,105 @@ fn berth_proxy_flags_and_root() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("root"), "{err}");
     }
+}
+
+/// `--icmp forward`: a ping to a host that answers this host's ping is
+/// answered; a ping to an address nobody has is not (with the default
+/// `--icmp local` the proxy would answer both).
+#[test]
+fn berth_proxy_forwards_pings_only_to_hosts_that_answer() {
+    if !precondition("the berth proxy ICMP forward test", &["ip", "ping"]) {
+        return;
+    }
+    let mut lab = Lab::new('e');
+    let net = format!("198.19.{}.0/24", lab.net);
+    lab.start_proxy(&["--route", &net, "--icmp", "forward"]);
+    let server = lab.server();
+    let ping = lab.client(&format!("ping -c 1 -W 10 {server}"));
+    assert!(
+        ping.status.success(),
+        "ping {server}: {}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    let nobody = format!("198.19.{}.77", lab.net);
+    let ping = lab.client(&format!("ping -c 1 -W 2 {nobody}"));
+    assert!(
+        !ping.status.success(),
+        "nobody has {nobody}, yet: {}",
+        String::from_utf8_lossy(&ping.stdout)
+    );
+    assert!(lab.stop_proxy().success());
+}
+
+/// A DNS server that answers each A query over TCP with its own address
+/// (argv[1]), printing `query NAME TYPE` for each.
+const TCP_DNS: &str = r#"
+import socket, struct, sys
+ip = sys.argv[1]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((ip, 53))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    with c:
+        while True:
+            h = c.recv(2, socket.MSG_WAITALL)
+            if len(h) < 2:
+                break
+            q = c.recv(struct.unpack("!H", h)[0], socket.MSG_WAITALL)
+            i, labels = 12, []
+            while q[i]:
+                labels.append(q[i + 1:i + 1 + q[i]].decode())
+                i += 1 + q[i]
+            qtype = struct.unpack("!H", q[i + 1:i + 3])[0]
+            print("query", ".".join(labels), qtype, flush=True)
+            ans = b""
+            if qtype == 1:
+                ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + socket.inet_aton(ip)
+            r = q[:2] + struct.pack("!HHHHH", 0x8180, 1, 1 if ans else 0, 0, 0) + q[12:i + 5] + ans
+            c.sendall(struct.pack("!H", len(r)) + r)
+"#;
+
+/// `--dns forward`: the namespace's resolver (resolv.conf names berth)
+/// gets its answer from the DNS server, reached over TCP through the
+/// upstream.
+#[test]
+fn berth_proxy_forwards_dns_over_tcp() {
+    if !precondition(
+        "the berth proxy DNS forward test",
+        &["ip", "python3", "ss", "getent"],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new('f');
+    let server = lab.server().to_string();
+    let log = lab.spawn_server(
+        "dns",
+        &["python3", "-u", "-c", TCP_DNS, &server],
+        ("tcp", 53),
+    );
+    let net = format!("198.19.{}.0/24", lab.net);
+    let dns_server = format!("{server}:53");
+    lab.start_proxy(&[
+        "--route",
+        &net,
+        "--dns",
+        "forward",
+        "--dns-server",
+        &dns_server,
+    ]);
+    let got = lab.client("getent ahostsv4 printer.berth.test");
+    let out = String::from_utf8_lossy(&got.stdout);
+    assert!(
+        out.lines().next().is_some_and(|l| l.starts_with(&server)),
+        "getent: {out}{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    common::proxy::wait_for_log(&log, "query printer.berth.test 1");
+    assert!(lab.stop_proxy().success());
+    assert!(
+        !std::path::Path::new(&format!("/etc/netns/{}/resolv.conf", lab.client_ns)).exists(),
+        "the namespace's resolv.conf is removed"
+    );
 }

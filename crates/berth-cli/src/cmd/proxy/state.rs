@@ -92,6 +92,8 @@ pub(crate) struct Proxy {
     pub(crate) counters: Counters,
     pub(crate) relays: Relays,
     pub(crate) tcp_live: AtomicUsize,
+    /// The upstream's lack of UDP has been logged (once per run).
+    pub(crate) udp_unsupported_logged: std::sync::atomic::AtomicBool,
     /// Upstream dials in flight, per client address.
     dials: Mutex<HashMap<IpAddr, usize>>,
 }
@@ -143,6 +145,7 @@ impl Proxy {
             counters: Counters::default(),
             relays: Relays::default(),
             tcp_live: AtomicUsize::new(0),
+            udp_unsupported_logged: std::sync::atomic::AtomicBool::new(false),
             dials: Mutex::new(HashMap::new()),
         }
     }

@@ -225,6 +225,19 @@ async fn mapping(proxy: &Arc<Proxy>, sock: &UdpSocket, key: Key, mut rx: mpsc::R
     let client = key.0;
     let up = match Upstream::open(proxy, client).await {
         Ok(u) => u,
+        Err(e) if e.kind() == io::ErrorKind::Unsupported => {
+            // An HTTP CONNECT upstream carries TCP only: say so once,
+            // then count what is dropped.
+            if !proxy.udp_unsupported_logged.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    "berth proxy: UDP from {client} refused: the upstream {} carries no UDP ({e}); \
+                     UDP flows are dropped (counted in the summary)",
+                    proxy.upstream
+                );
+            }
+            Counters::add(&proxy.counters.udp_dropped);
+            return;
+        }
         Err(e) => {
             tracing::debug!("berth proxy: UDP mapping for {client}: {e}");
             Counters::add(&proxy.counters.udp_dropped);
