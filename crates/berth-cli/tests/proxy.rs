@@ -519,3 +519,36 @@ fn berth_proxy_forwards_dns_over_tcp() {
         "the namespace's resolv.conf is removed"
     );
 }
+
+/// An upstream that cannot be reached (an address nobody on the server's
+/// link has: ARP fails, the host's connect says "no route to host"): the
+/// client's SYN is answered with an ICMP host unreachable, so its connect
+/// fails the same way, never a connection that succeeds and is then cut.
+#[test]
+fn berth_proxy_refuses_an_unreachable_upstream_with_an_icmp_unreachable() {
+    if !precondition("the berth proxy unreachable test", &["ip", "python3"]) {
+        return;
+    }
+    let mut lab = Lab::new('g');
+    let net = format!("198.19.{}.0/24", lab.net);
+    lab.start_proxy(&["--route", &net]);
+    let nobody = format!("198.19.{}.77", lab.net);
+    let out = lab.client_python(
+        "
+import errno, socket, sys
+try:
+    socket.create_connection((sys.argv[1], 80), timeout=60)
+    print('connected')
+except OSError as e:
+    print(errno.errorcode.get(e.errno, e))
+",
+        &[&nobody],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "EHOSTUNREACH",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(lab.stop_proxy().success());
+}
