@@ -12,7 +12,7 @@ pub(crate) const STALL: Duration = Duration::from_secs(20);
 
 /// Opens client connections on one stack.
 pub(crate) trait Dial {
-    type Stream: Read + Write;
+    type Stream: Read + Write + Send;
     fn dial(&self, addr: SocketAddr) -> io::Result<Self::Stream>;
     fn shutdown_write(stream: &Self::Stream) -> io::Result<()>;
     /// Bounds every later read and write on `stream` by `timeout`.

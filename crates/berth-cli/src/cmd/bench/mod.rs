@@ -26,6 +26,7 @@
 //! (`smoltcp/`); any other build skips it, says so on stderr and after the
 //! table, and lists it under `skipped` in the JSON.
 
+mod asyncs;
 mod checked;
 mod core;
 mod dial;
@@ -71,6 +72,18 @@ pub(crate) enum Via {
     Socks5,
 }
 
+impl Workload {
+    /// Whether the workload runs on `target`: held flows are a proxy's
+    /// measure; the core target has no threads for concurrent clients.
+    fn applies_to(self, target: Target) -> bool {
+        match self {
+            Self::Flows => target == Target::Proxy,
+            Self::Rr100 => target != Target::Core,
+            _ => true,
+        }
+    }
+}
+
 /// Whose TCP/IP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,6 +122,9 @@ pub(crate) enum Api {
     Callback,
     /// A thread per connection on the blocking sockets.
     Blocking,
+    /// A tokio task per connection on `berth::tokio_net`, one runtime
+    /// thread.
+    Async,
 }
 
 /// Where the client and the server run (`--pin`).
@@ -152,6 +168,11 @@ pub(crate) enum Workload {
     Download,
     /// Request/response rate on one connection.
     Rr,
+    /// Request/response rate of 100 connections at once, each on its own
+    /// client thread (a server under load): exchanges/s over all.
+    #[value(name = "rr100")]
+    #[serde(rename = "rr100")]
+    Rr100,
     /// Connection rate: connect, one exchange, close.
     Crr,
     /// Concurrent flows (proxy target): `--flows` connections opened, one
@@ -371,6 +392,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             Workload::Bulk,
             Workload::Download,
             Workload::Rr,
+            Workload::Rr100,
             Workload::Crr,
         ];
         if targets.contains(&Target::Proxy) {
@@ -456,7 +478,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
         for &workload in &workloads {
             // Held concurrent flows are a proxy's measure only.
-            if workload == Workload::Flows && target != Target::Proxy {
+            if !workload.applies_to(target) {
                 continue;
             }
             let mut times: Vec<Vec<Outcome>> = vec![Vec::new(); setups.len()];
@@ -553,6 +575,10 @@ fn figure(
         Workload::Bulk | Workload::Download if report.loss > 0.0 => ("Mbit/s", bits / 1e6),
         Workload::Bulk | Workload::Download => ("Gbit/s", bits / 1e9),
         Workload::Rr => ("exchanges/s", report.rr_rounds as f64),
+        Workload::Rr100 => (
+            "exchanges/s",
+            (workload::RR_CONNS * rr100_rounds(report)) as f64,
+        ),
         Workload::Crr => ("connections/s", report.crr_conns as f64),
         Workload::Flows => ("flows/s", report.flows as f64),
     };
@@ -598,6 +624,12 @@ fn figure(
         failures,
         time_vs_linux: None,
     }
+}
+
+/// Exchanges each connection of an rr100 run does: rr's count spread over
+/// the connections, at least one each.
+fn rr100_rounds(report: &Report) -> u64 {
+    (report.rr_rounds / workload::RR_CONNS).max(1)
 }
 
 /// The median run (the upper one of an even count), failed runs (`None`)

@@ -29,7 +29,9 @@ use super::dial::{BerthDial, Dial, KernelDial};
 #[cfg(feature = "smoltcp")]
 use super::smoltcp;
 use super::workload::{self, Addrs, Servers, Service, bind_all};
-use super::{Api, Report, StackKind, Target, Via, Workload, checked, core, proxy, sessions};
+use super::{
+    Api, Report, StackKind, Target, Via, Workload, asyncs, checked, core, proxy, sessions,
+};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -166,7 +168,9 @@ impl Setup {
                 Workload::Download => core::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => core::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => core::mem_crr(r.crr_conns, mtu),
-                Workload::Flows => bail!("flows is a workload of the proxy target only"),
+                Workload::Flows | Workload::Rr100 => {
+                    bail!("{workload:?} is not a workload of the core target")
+                }
             }),
             #[cfg(feature = "smoltcp")]
             &Self::SmoltcpCore { mtu } => alone(match workload {
@@ -174,7 +178,9 @@ impl Setup {
                 Workload::Download => smoltcp::mem_download(r.bulk_bytes, mtu),
                 Workload::Rr => smoltcp::mem_rr(r.rr_rounds, size, mtu),
                 Workload::Crr => smoltcp::mem_crr(r.crr_conns, mtu),
-                Workload::Flows => bail!("flows is a workload of the proxy target only"),
+                Workload::Flows | Workload::Rr100 => {
+                    bail!("{workload:?} is not a workload of the core target")
+                }
             }),
             Self::BerthTun { ns, .. } => kernel_client_of_userspace(ns, workload, r),
             #[cfg(feature = "smoltcp")]
@@ -293,14 +299,24 @@ pub(super) fn run<D: Dial>(
             Ok((took, Some(latency)))
         }
         (Workload::Crr, None) => alone(workload::crr(d, echo, r.crr_conns)),
-        (Workload::Rr | Workload::Crr, Some(_)) => bail!("rr and crr are not run under loss"),
+        (Workload::Rr100, None) => alone(workload::rr_concurrent(
+            d,
+            echo,
+            super::rr100_rounds(r),
+            usize::try_from(r.rr_size)?,
+        )),
+        (Workload::Rr | Workload::Rr100 | Workload::Crr, Some(_)) => {
+            bail!("rr and crr are not run under loss")
+        }
         (Workload::Flows, _) => bail!("flows is a workload of the proxy target only"),
     }
 }
 
 /// berth's servers: with `Api::Callback`, discard, echo and source as
-/// sessions on the stack thread (the checked services of the loss
-/// workloads stay threaded); with `Api::Blocking`, all on threads.
+/// sessions on the stack thread; with `Api::Async`, as tokio tasks on a
+/// runtime thread of their own (`asyncs.rs`); with `Api::Blocking`, all on
+/// threads. The checked services of the loss workloads are threaded
+/// always.
 fn berth_servers(
     stack: &NetStack,
     ip: Ipv4Addr,
@@ -308,10 +324,15 @@ fn berth_servers(
     cpu: Option<usize>,
 ) -> anyhow::Result<Servers> {
     let mut ports = Vec::new();
+    let mut tasks = Vec::new();
     let listeners = bind_all(|service| -> anyhow::Result<_> {
         let a = addr(ip, service.port());
         let on_thread = match (api, service) {
             (Api::Blocking, _) | (_, Service::Verify | Service::Pattern) => true,
+            (Api::Async, _) => {
+                tasks.push((service, a));
+                false
+            }
             (Api::Callback, Service::Discard) => {
                 ports.push(stack.serve(a, |_| sessions::Discard(Default::default()))?);
                 false
@@ -332,7 +353,12 @@ fn berth_servers(
         };
         Ok((listener, a))
     })?;
-    Servers::start_some(listeners, ports, cpu)
+    let asyncs = if tasks.is_empty() {
+        None
+    } else {
+        Some(asyncs::AsyncServers::start(stack, tasks, cpu)?)
+    };
+    Ok(Servers::start_some(listeners, ports, cpu)?.with_async(asyncs))
 }
 
 fn berth_mem(mtu: usize, offload: bool, api: Api, cpu: Option<usize>) -> anyhow::Result<Setup> {
@@ -404,6 +430,7 @@ fn berth_tun(
     let role = match api {
         Api::Callback => 'b',
         Api::Blocking => 't',
+        Api::Async => 'a',
     };
     let (ns, dev) = tun_namespace(&netns_name(role), &device_name(role), mtu, offload)?;
     let mut stack = NetStack::builder()

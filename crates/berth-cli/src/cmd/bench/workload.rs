@@ -118,6 +118,59 @@ pub(crate) fn rr<D: Dial>(
     Ok((took, latency))
 }
 
+/// Connections of the concurrent rr workload.
+pub(crate) const RR_CONNS: u64 = 100;
+
+/// [`RR_CONNS`] connections to the echo server at once, each on its own
+/// client thread doing `rounds_each` exchanges of `size` bytes: a server
+/// under load rather than one ping-pong. Timed from when all are connected
+/// until the last finishes.
+pub(crate) fn rr_concurrent<D>(
+    d: &D,
+    echo: SocketAddr,
+    rounds_each: u64,
+    size: usize,
+) -> anyhow::Result<Duration>
+where
+    D: Dial,
+{
+    let mut streams = Vec::new();
+    for i in 0..RR_CONNS {
+        streams.push(
+            d.dial(echo)
+                .with_context(|| format!("connection {i} of {RR_CONNS}"))?,
+        );
+    }
+    let ready = std::sync::Barrier::new(streams.len() + 1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = streams
+            .into_iter()
+            .map(|mut s| {
+                let ready = &ready;
+                scope.spawn(move || -> anyhow::Result<()> {
+                    let out = vec![0x42_u8; size.max(1)];
+                    let mut back = vec![0u8; out.len()];
+                    ready.wait();
+                    for _ in 0..rounds_each {
+                        s.write_all(&out).context("sending a request")?;
+                        s.read_exact(&mut back).context("reading a response")?;
+                    }
+                    ensure!(back == out, "the echo differs");
+                    D::shutdown_write(&s)?;
+                    Ok(())
+                })
+            })
+            .collect();
+        ready.wait();
+        let start = Instant::now();
+        for w in workers {
+            w.join()
+                .map_err(|_| anyhow::anyhow!("an rr client thread panicked"))??;
+        }
+        Ok(start.elapsed())
+    })
+}
+
 /// `conns` connections, each a 1-byte exchange with the echo server.
 pub(crate) fn crr<D: Dial>(d: &D, echo: SocketAddr, conns: u64) -> anyhow::Result<Duration> {
     let start = Instant::now();
@@ -228,11 +281,21 @@ pub(crate) struct Servers {
     /// Services berth serves on its stack thread (`sessions.rs`), closed
     /// with the servers.
     sessions: Vec<berth::PortListener>,
+    /// Services berth serves as tokio tasks (`asyncs.rs`), stopped with
+    /// the servers.
+    asyncs: Option<super::asyncs::AsyncServers>,
 }
 
 impl Servers {
     pub(crate) fn addrs(&self) -> Addrs {
         self.addrs
+    }
+
+    /// These servers, with `asyncs` serving the services without a
+    /// listener.
+    pub(crate) fn with_async(mut self, asyncs: Option<super::asyncs::AsyncServers>) -> Self {
+        self.asyncs = asyncs;
+        self
     }
 
     /// Starts a server on each listener, given in [`Service::ALL`]'s order.
@@ -272,6 +335,7 @@ impl Servers {
             acceptors,
             addrs,
             sessions,
+            asyncs: None,
         })
     }
 
@@ -280,6 +344,7 @@ impl Servers {
     pub(crate) fn stop<D: Dial>(self, dial: &D) {
         self.stop.store(true, Ordering::SeqCst);
         drop(self.sessions);
+        drop(self.asyncs);
         for addr in self.addrs.0 {
             drop(dial.dial(addr));
         }
