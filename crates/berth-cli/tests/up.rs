@@ -45,6 +45,12 @@ fn berth_up_serves_linux_clients_from_threads() {
     serves_linux_clients("blocking", 8);
 }
 
+/// The same services as tokio tasks on berth::tokio_net.
+#[test]
+fn berth_up_serves_linux_clients_from_tasks() {
+    serves_linux_clients("async", 9);
+}
+
 fn serves_linux_clients(api: &str, net: u8) {
     if !precondition(
         "the berth up TUN test",

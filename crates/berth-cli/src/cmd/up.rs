@@ -120,9 +120,10 @@ pub(crate) struct UpArgs {
         default_value = "echo,discard,chargen,daytime,http"
     )]
     services: Vec<Service>,
-    /// How the TCP services run: as sessions on the stack thread, run to
-    /// completion (callback), or on acceptor and worker threads with the
-    /// blocking sockets (blocking), for comparison.
+    /// How the services run: as sessions on the stack thread, run to
+    /// completion (callback), on acceptor and worker threads with the
+    /// blocking sockets (blocking), or as tokio tasks on berth::tokio_net
+    /// (async), for comparison.
     #[arg(long, value_enum, default_value = "callback")]
     services_api: ServicesApi,
     /// Connections one address may hold open to each TCP service at a

@@ -4,8 +4,10 @@
 //! The TCP services run as sessions on the stack thread by default
 //! (`sessions.rs`, run to completion) and the UDP ones as callbacks there
 //! too, or on threads with the blocking sockets (`threaded.rs`,
-//! `--services-api blocking`), for comparison.
+//! `--services-api blocking`) or as tokio tasks (`asyncs.rs`,
+//! `--services-api async`), for comparison.
 
+mod asyncs;
 mod http;
 mod patterns;
 mod sessions;
@@ -60,6 +62,8 @@ pub(crate) enum ServicesApi {
     Callback,
     /// Acceptor and worker threads on the blocking sockets.
     Blocking,
+    /// Tokio tasks on `berth::tokio_net`, two runtime threads.
+    Async,
 }
 
 /// Counters the services keep (bytes the discard service swallowed, …).
@@ -74,6 +78,8 @@ pub(crate) struct Services {
     ports: Vec<PortListener>,
     servers: Vec<Server>,
     threads: Vec<JoinHandle<()>>,
+    /// The async services' runtime (`--services-api async`).
+    runtime: Option<tokio::runtime::Runtime>,
     stop: Arc<AtomicBool>,
     pub(crate) counters: Arc<Counters>,
 }
@@ -95,9 +101,13 @@ impl Services {
             ports: Vec::new(),
             servers: Vec::new(),
             threads: Vec::new(),
+            runtime: None,
             stop: stop.clone(),
             counters: counters.clone(),
         };
+        if api == ServicesApi::Async {
+            services.runtime = Some(asyncs::runtime()?);
+        }
         for &ip in ips {
             for &svc in which {
                 match api {
@@ -118,6 +128,11 @@ impl Services {
                         root.clone(),
                         &counters,
                     )?),
+                    ServicesApi::Async => {
+                        if let Some(rt) = &services.runtime {
+                            asyncs::start_tcp(rt, stack, ip, svc, root.clone(), &counters)?;
+                        }
+                    }
                 }
                 if matches!(svc, Service::Echo | Service::Discard) {
                     let echo = svc == Service::Echo;
@@ -135,6 +150,11 @@ impl Services {
                             stop.clone(),
                             counters.clone(),
                         )?),
+                        ServicesApi::Async => {
+                            if let Some(rt) = &services.runtime {
+                                asyncs::udp_service(rt, stack, ip, svc.port(), echo, &counters)?;
+                            }
+                        }
                     }
                 }
             }
@@ -151,6 +171,9 @@ impl Services {
         }
         for t in self.threads {
             let _ = t.join();
+        }
+        if let Some(rt) = self.runtime {
+            rt.shutdown_timeout(std::time::Duration::from_secs(2));
         }
     }
 }
