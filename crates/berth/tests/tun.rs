@@ -3,8 +3,11 @@
 //! berth downloads from Linux's `python3 -m http.server`, Linux `nc` sends
 //! 50 MiB to a berth discard server, 500 concurrent Linux clients, a 20 MiB
 //! transfer under 2% kernel-side loss (iptables `statistic`), refusal and
-//! half-close, multicast both ways over TAP and TUN. Needs root: runs for real when `CI=true` (and fails if setup
-//! fails), skips with a printed reason elsewhere.
+//! half-close, multicast both ways over TAP and TUN, Linux clients beyond
+//! a full accept queue reset with `tcp_abort_on_overflow`, a zero-window
+//! Linux peer that falls silent timing out. Needs root: runs for real when
+//! `CI=true` (and fails if setup fails), skips with a printed reason
+//! elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{Read, Write};
@@ -37,6 +40,16 @@ struct Host {
 /// `offload`: the TUN device passes long TCP segments both ways (checksum
 /// offload and TSO through virtio-net headers), as `berth up` has it.
 fn host(tag: &str, net: u8, offload: bool) -> Host {
+    host_with(tag, net, offload, |_| {})
+}
+
+/// [`host`], with `config` changing the stack's configuration.
+fn host_with(
+    tag: &str,
+    net: u8,
+    offload: bool,
+    configure: impl FnOnce(&mut berth_core::config::StackConfig),
+) -> Host {
     let pid = std::process::id();
     let ns = NetNs::create(&format!("berth-r{pid}-{tag}")).unwrap();
     let config = TunConfig::new(&format!("br{tag}{}", pid % 10_000), 1500).with_offload(offload);
@@ -50,6 +63,7 @@ fn host(tag: &str, net: u8, offload: bool) -> Host {
     let stack = NetStack::builder()
         .addr(IpAddr::V4(berth))
         .seed(u64::from(pid))
+        .config(configure)
         .build(tun)
         .unwrap();
     Host {
@@ -586,4 +600,109 @@ fn tun_multicast_both_ways_with_the_kernel() {
         return;
     }
     multicast_with_the_kernel("n", 39, false);
+}
+
+/// Linux clients beyond a full accept queue, with `tcp_abort_on_overflow`:
+/// 200 connections opened at once to a listener nobody accepts from (its
+/// backlog is 128); the handshakes berth cannot queue are answered with a
+/// RST, which the kernel reports as ECONNRESET, and exactly the backlog's
+/// worth wait to be accepted.
+#[test]
+fn abort_on_overflow_resets_linux_clients_beyond_the_backlog() {
+    if !should_run("abort_on_overflow_resets_linux_clients_beyond_the_backlog") {
+        return;
+    }
+    let h = host_with("f", 36, false, |c| c.tcp_abort_on_overflow = true);
+    let listener = TcpListener::bind(&h.stack, (h.berth, 7100)).unwrap();
+    // Non-blocking connects all at once, then wait (bounded) until some
+    // connection is reset; report how many were.
+    let script = format!(
+        r#"python3 -c '
+import errno, select, socket, time
+socks = []
+for _ in range(200):
+    s = socket.socket()
+    s.setblocking(False)
+    s.connect_ex(("{berth}", 7100))
+    socks.append(s)
+p = select.poll()
+for s in socks:
+    p.register(s, select.POLLIN | select.POLLERR)
+reset = set()
+deadline = time.monotonic() + 30
+while not reset and time.monotonic() < deadline:
+    for fd, ev in p.poll(1000):
+        s = next(x for x in socks if x.fileno() == fd)
+        if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == errno.ECONNRESET:
+            reset.add(fd)
+            p.unregister(fd)
+print(len(reset))
+'"#,
+        berth = h.berth
+    );
+    let out = in_ns(&h.ns, &script);
+    let reset: usize = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    assert!(reset > 0, "no client was reset");
+    assert!(h.stack.stats().accept_queue_overflow > 0);
+    // What waits in the accept queue is the backlog's worth, all alive.
+    listener.set_nonblocking(true).unwrap();
+    let mut accepted = 0;
+    while listener.accept().is_ok() {
+        accepted += 1;
+    }
+    assert_eq!(accepted, 128, "the backlog's worth waited to be accepted");
+}
+
+/// A Linux peer that closes its window and answers berth's probes keeps the
+/// connection open (RFC 1122 4.2.2.17); once it falls silent (iptables
+/// drops everything from berth), the probes go unanswered and berth's
+/// connection times out instead of probing forever. With rto_max 1 s and 3
+/// retries, as small as the core allows, so the test is short.
+#[test]
+fn a_zero_window_linux_peer_that_falls_silent_times_out() {
+    if !should_run("a_zero_window_linux_peer_that_falls_silent_times_out") {
+        return;
+    }
+    let h = host_with("g", 37, false, |c| {
+        c.tcp.rto_max = berth_core::time::Duration::from_secs(1);
+        c.tcp.retries = 3;
+    });
+    let kernel = SocketAddr::new(IpAddr::V4(h.kernel), 9100);
+    let listener =
+        h.ns.run(move || std::net::TcpListener::bind(kernel))
+            .unwrap()
+            .unwrap();
+    let mut s = TcpStream::connect(&h.stack, kernel).unwrap();
+    // The kernel accepts and never reads: its window closes.
+    let (held, _) = listener.accept().unwrap();
+    // Writes wait at most 200 ms for room, so that the loop looks at the
+    // probe count while the window stays shut.
+    s.set_write_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let chunk = vec![7u8; 64 * 1024];
+    let probes = |s: &TcpStream| s.info().unwrap().stats.window_probes;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    // Write while it takes; then wait for probes beyond the retry count,
+    // all answered: the connection stays.
+    while probes(&s) < 5 {
+        assert!(std::time::Instant::now() < deadline, "no window probes");
+        match s.write(&chunk) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("write: {e}"),
+        }
+    }
+    assert_eq!(s.info().unwrap().state.to_string(), "ESTABLISHED");
+    // Now the kernel falls silent.
+    let drop_rule = format!("iptables -w -A INPUT -s {} -j DROP", h.berth);
+    assert!(in_ns(&h.ns, &drop_rule).status.success());
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    let e = s.read(&mut buf).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+    drop(held);
 }
