@@ -582,6 +582,17 @@ impl PortListener {
     }
 }
 
+/// `PortListener { local: 198.18.0.2:7, handle: .. }`.
+impl std::fmt::Debug for PortListener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("PortListener");
+        if let Ok(local) = self.local_addr() {
+            d.field("local", &local);
+        }
+        d.field("handle", &self.handle).finish()
+    }
+}
+
 impl Drop for PortListener {
     fn drop(&mut self) {
         // Taken out of the map under its lock, dropped after both locks:

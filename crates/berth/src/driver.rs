@@ -76,6 +76,23 @@ pub struct NetStack {
     thread: Option<JoinHandle<()>>,
 }
 
+/// `NetStack { addrs: [198.18.0.2], mtu: 1500, sockets: 3 }`.
+impl std::fmt::Debug for NetStack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.shared.lock();
+        let cfg = inner.stack.config();
+        f.debug_struct("NetStack")
+            .field("addrs", &cfg.addrs)
+            .field("mtu", &cfg.mtu)
+            .field("sockets", &inner.stack.socket_count())
+            .finish()
+    }
+}
+
+/// What [`NetStackBuilder::config`] leaves in `StackConfig::seed` while
+/// its closure runs, to tell whether the closure set the seed.
+const SEED_UNSET: u64 = 0xB3E7_5EED_0000_0001;
+
 /// Settings for a [`NetStack`]: its addresses, routes, MTU, TCP settings
 /// and seed; [`build`](Self::build) starts the stack on a device.
 ///
@@ -357,8 +374,8 @@ impl NetStackBuilder {
     /// [`StackConfig`] (limits, ephemeral ports, SYN cookies, ICMP rate,
     /// hop limit, reassembly bounds). Three are not taken as given: `mtu`
     /// is [`mtu`](Self::mtu)'s or the device's, `tso_max` the device's,
-    /// and a `seed` counts only if `f` changes it ([`seed`](Self::seed)
-    /// says it plainly).
+    /// and a `seed` counts only if `f` sets it (to any value, 0 included;
+    /// [`seed`](Self::seed) says it plainly).
     ///
     /// # Examples
     ///
@@ -377,9 +394,14 @@ impl NetStackBuilder {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn config(mut self, f: impl FnOnce(&mut StackConfig)) -> Self {
+        // The seed field holds a marker while `f` runs: any value `f`
+        // writes, 0 included, is then seen as chosen.
         let before = self.cfg.seed;
+        self.cfg.seed = SEED_UNSET;
         f(&mut self.cfg);
-        if self.cfg.seed != before {
+        if self.cfg.seed == SEED_UNSET {
+            self.cfg.seed = before;
+        } else {
             self.seed = Some(self.cfg.seed);
         }
         self

@@ -140,6 +140,17 @@ pub struct ServerStats {
 
 type Job = (TcpStream, SocketAddr);
 
+/// `Server { local: 198.18.0.2:80, workers: 64, stats: .. }`.
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local", &self.local_addr)
+            .field("workers", &self.workers.len())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
 impl Server {
     /// Starts `workers` worker threads and an acceptor on `listener`; at most
     /// `queue` accepted connections wait for a worker. `handler` runs once

@@ -632,6 +632,38 @@ fn stacks_are_unpredictable_unless_seeded() {
         first_ports(NetStack::builder().seed(7)),
         first_ports(NetStack::builder().seed(7))
     );
+    // A seed set through `config`, 0 included, is a seed too.
+    assert_eq!(
+        first_ports(NetStack::builder().config(|c| c.seed = 0)),
+        first_ports(NetStack::builder().seed(0))
+    );
+    assert_ne!(
+        first_ports(NetStack::builder().config(|c| c.hop_limit = 32)),
+        first_ports(NetStack::builder().config(|c| c.hop_limit = 32)),
+        "a config that leaves the seed alone keeps the stack unpredictable"
+    );
+}
+
+/// The handles say what they are in `{:?}`.
+#[test]
+fn stacks_ports_and_servers_debug_print_what_they_are() {
+    let (server, _client) = pair();
+    let shown = format!("{server:?}");
+    assert!(
+        shown.starts_with("NetStack {") && shown.contains("198.18.0.2"),
+        "{shown}"
+    );
+    let port = server.listen_with("198.18.0.2:7", |_, _| {}).unwrap();
+    let shown = format!("{port:?}");
+    assert!(shown.contains("198.18.0.2:7"), "{shown}");
+    let listener = TcpListener::bind(&server, "198.18.0.2:80").unwrap();
+    let srv = berth::server::Server::start(listener, 2, 8, |_, _| Ok(())).unwrap();
+    let shown = format!("{srv:?}");
+    assert!(
+        shown.contains("198.18.0.2:80") && shown.contains("workers: 2"),
+        "{shown}"
+    );
+    srv.shutdown();
 }
 
 /// `take_error` reports a reset once and clears it (`SO_ERROR`); what
