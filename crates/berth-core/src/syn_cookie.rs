@@ -16,6 +16,29 @@
 //! (Linux's `msstab`). When the peer sent timestamps, the low six bits of our
 //! TSval carry its window scale and SACK-permitted (Linux
 //! `cookie_init_timestamp`), and come back in the final ACK's TSecr.
+//!
+//! # Where SYN cookies live
+//!
+//! This file is the cookie; the rest lives with the state it changes:
+//!
+//! | what | where |
+//! | --- | --- |
+//! | the cookie: making and checking it, the options in the timestamp, the keys | here |
+//! | when a cookie is sent (a full SYN queue), sending it, the while after an overflow in which ACKs are checked, checking them | `stack/syn_cookie.rs` |
+//! | the listener's SYN and accept queues and `last_overflow` | `stack/tcp.rs` (`Listener`, `listener_input`) |
+//! | the limits a cookie connection must fit, like any other | `stack/admission.rs` |
+//! | the connection a valid cookie builds, straight into ESTABLISHED | `Connection::from_cookie`, `tcp/connection/cookie.rs` |
+//! | the switch and the counters | `StackConfig::syn_cookies`; `StackStats::syncookies_sent`, `syncookies_validated`, `syncookies_failed` |
+//! | the tests | the codec's below; through a whole stack (a SYN flood, options kept, bad cookies, a full accept queue) in `stack/tests/cookie.rs` |
+//!
+//! Why not one directory: the stack's part is an `impl Stack` that reads
+//! and writes the stack's private state (listeners, the output queue, the
+//! counters), and the connection's part an `impl Connection` that sets the
+//! TCB's private fields (`snd_nxt`, `rcv_adv`, what is pending). Privacy in
+//! Rust follows the module tree, so moving either under a `syn_cookie/`
+//! directory would open that state to the whole crate. The codec knows
+//! neither a stack nor a connection (addresses, numbers and the time in,
+//! numbers out), so it sits below both and serves as this map.
 
 use core::hash::Hasher;
 use std::net::{IpAddr, SocketAddr};

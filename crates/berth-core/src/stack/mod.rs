@@ -35,8 +35,8 @@
 //! not ours, for a proxy that relays each flow to where it was going; without
 //! one, such packets are dropped as `not_for_us`.
 
+mod admission;
 mod bound;
-mod cookie;
 mod deferred;
 mod drops;
 mod echo;
@@ -51,6 +51,7 @@ mod neighbor;
 mod output;
 mod route;
 mod sockopt;
+mod syn_cookie;
 mod tcp;
 mod udp;
 mod unreachable;

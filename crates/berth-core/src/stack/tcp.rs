@@ -1,8 +1,9 @@
 //! TCP in the stack: listeners with a SYN queue and an accept queue (Linux
 //! backlog semantics), connections routed by the port table, active opens
 //! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
-//! segment that reaches no socket (RFC 9293 3.10.7.1). SYN cookies and the
-//! admission limits are in `cookie.rs`. A transparent listener
+//! segment that reaches no socket (RFC 9293 3.10.7.1). What happens when
+//! the SYN queue overflows (SYN cookies) is in `syn_cookie.rs`, the limits
+//! every new connection must fit in `admission.rs`. A transparent listener
 //! ([`Stack::tcp_listen_transparent`]) accepts connections to any address
 //! and port nothing else claims; each keeps the original destination as its
 //! local address.
@@ -36,7 +37,8 @@ pub(super) struct Listener {
     /// Live connections made from this listener, accepted ones included.
     pub(super) conns: usize,
     /// When the SYN queue last overflowed: ACKs are checked for cookies
-    /// only for a while after (Linux `tcp_synq_no_recent_overflow`).
+    /// only for a while after (Linux `tcp_synq_no_recent_overflow`;
+    /// `syn_cookie.rs`).
     pub(super) last_overflow: Option<Instant>,
     /// The catch-all listener: connections to any address and port.
     pub(super) transparent: bool,
@@ -750,13 +752,8 @@ impl Stack {
             return;
         }
         if l.syn_queue >= l.backlog {
-            if self.cfg.syn_cookies {
-                l.last_overflow = Some(now);
-            }
-            self.dropped(DropReason::SynQueueFull, flow);
-            if self.cfg.syn_cookies {
-                self.send_cookie_syn_ack(now, lh, local, remote, seg);
-            }
+            // Dropped, or answered with a SYN cookie (`syn_cookie.rs`).
+            self.syn_queue_overflow(now, lh, local, remote, seg);
             return;
         }
         if self.admit(Some(lh), flow).is_err() {
