@@ -22,8 +22,7 @@ use crate::tcp::{
     ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, Segment, SendError, State,
 };
 use crate::time::{Duration, Instant};
-use crate::wire::tcp_option::MAX_SACK_BLOCKS;
-use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::{IpProtocol, TcpPacket, TcpRepr};
 
 /// A listening socket.
 #[derive(Debug)]
@@ -890,35 +889,13 @@ impl Stack {
         {
             return;
         }
-        let flags = if reset.ack.is_some() {
-            TcpFlags::RST | TcpFlags::ACK
-        } else {
-            TcpFlags::RST
+        // Without options an RST is a bare header.
+        let mut seg = [0u8; crate::wire::tcp::HEADER_LEN];
+        let Some(len) = reset.emit(local, remote, None, self.cfg.tcp.checksums, &mut seg) else {
+            return;
         };
-        let repr = TcpRepr {
-            src_port: local.port(),
-            dst_port: remote.port(),
-            seq_number: reset.seq.get(),
-            ack_number: reset.ack.map(SeqNum::get),
-            flags,
-            window_len: 0,
-            urgent_pointer: 0,
-            max_seg_size: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: None,
-            payload: &[],
-        };
-        let mut seg = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut TcpPacket::new_unchecked(&mut seg[..]),
-            local.ip(),
-            remote.ip(),
-            self.cfg.tcp.checksums,
-        );
         self.stats.resets_sent += 1;
-        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
+        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg[..len]);
     }
 }
 

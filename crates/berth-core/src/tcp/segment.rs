@@ -5,9 +5,13 @@
 //! and windows [`UnscaledWindowSize`]. The checksum was verified and the ports
 //! matched by the port table before a segment gets here, so the segment
 //! carries neither. Also here: the reply RFC 9293 section 3.10.7.1 prescribes
-//! for a segment that reaches no connection ([`reset_for`]).
+//! for a segment that reaches no connection ([`reset_for`]), and the one
+//! builder of an RST ([`Reset`]'s `emit`), which a connection and the
+//! stack both use.
 
-use crate::wire::{TcpFlags as Flags, TcpRepr};
+use std::net::SocketAddr;
+
+use crate::wire::{ChecksumCaps, TcpFlags as Flags, TcpPacket, TcpRepr};
 
 use super::seq::{SeqNum, UnscaledWindowSize};
 
@@ -108,6 +112,53 @@ pub struct Reset {
     pub ack: Option<SeqNum>,
 }
 
+impl Reset {
+    /// Writes this RST from `local` to `remote` at the front of `buf`, and
+    /// returns its length (`None` if `buf` is too short). The one place an
+    /// RST is built, for a connection and for the stack alike: no window,
+    /// no data, no option but the Timestamps a connection that negotiated
+    /// them passes (RFC 7323 section 3.2), the ACK bit exactly when `ack`
+    /// is set.
+    pub(crate) fn emit(
+        &self,
+        local: SocketAddr,
+        remote: SocketAddr,
+        timestamp: Option<(u32, u32)>,
+        checksums: ChecksumCaps,
+        buf: &mut [u8],
+    ) -> Option<usize> {
+        let flags = if self.ack.is_some() {
+            Flags::RST | Flags::ACK
+        } else {
+            Flags::RST
+        };
+        let repr = TcpRepr {
+            src_port: local.port(),
+            dst_port: remote.port(),
+            seq_number: self.seq.get(),
+            ack_number: self.ack.map(SeqNum::get),
+            flags,
+            window_len: 0,
+            urgent_pointer: 0,
+            max_seg_size: None,
+            window_scale: None,
+            sack_permitted: false,
+            sack_ranges: [None; crate::wire::tcp_option::MAX_SACK_BLOCKS],
+            timestamp,
+            payload: &[],
+        };
+        let len = repr.buffer_len();
+        let out = buf.get_mut(..len)?;
+        repr.emit(
+            &mut TcpPacket::new_unchecked(out),
+            local.ip(),
+            remote.ip(),
+            checksums,
+        );
+        Some(len)
+    }
+}
+
 /// The reset to send in answer to `seg` when no connection exists for it
 /// (CLOSED), or `None` when nothing may be sent.
 pub fn reset_for(seg: &Segment<'_>) -> Option<Reset> {
@@ -134,4 +185,73 @@ pub fn reset_for(seg: &Segment<'_>) -> Option<Reset> {
             ack: None,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::{IpAddr, Ipv4Addr};
+
+    fn ends() -> (SocketAddr, SocketAddr) {
+        (
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 2)), 80),
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 1)), 40000),
+        )
+    }
+
+    fn parse(buf: &[u8], local: SocketAddr, remote: SocketAddr) -> TcpRepr<'_> {
+        TcpRepr::parse(
+            &TcpPacket::new_checked(buf).unwrap(),
+            local.ip(),
+            remote.ip(),
+            ChecksumCaps::FULL,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn reset_emit_sets_ack_bit_and_only_timestamps() {
+        let (local, remote) = ends();
+        let mut buf = [0u8; 60];
+        let rst = Reset {
+            seq: SeqNum::new(0),
+            ack: Some(SeqNum::new(1001)),
+        };
+        let len = rst
+            .emit(local, remote, None, ChecksumCaps::FULL, &mut buf)
+            .unwrap();
+        assert_eq!(len, 20);
+        let repr = parse(&buf[..len], local, remote);
+        assert_eq!(repr.flags, Flags::RST | Flags::ACK);
+        assert_eq!((repr.seq_number, repr.ack_number), (0, Some(1001)));
+        assert_eq!(
+            (repr.src_port, repr.dst_port, repr.window_len),
+            (80, 40000, 0)
+        );
+
+        let rst = Reset {
+            seq: SeqNum::new(7),
+            ack: None,
+        };
+        let len = rst
+            .emit(local, remote, Some((5, 6)), ChecksumCaps::FULL, &mut buf)
+            .unwrap();
+        let repr = parse(&buf[..len], local, remote);
+        assert_eq!(repr.flags, Flags::RST);
+        assert_eq!((repr.seq_number, repr.ack_number), (7, None));
+        assert_eq!(repr.timestamp, Some((5, 6)));
+        assert_eq!(repr.max_seg_size, None);
+        assert!(repr.payload.is_empty());
+        // A buffer too short for it: nothing written.
+        assert_eq!(
+            rst.emit(
+                local,
+                remote,
+                Some((5, 6)),
+                ChecksumCaps::FULL,
+                &mut buf[..20]
+            ),
+            None
+        );
+    }
 }
