@@ -240,7 +240,6 @@ impl Stack {
             self.sockets.remove(h);
             return Err(match e {
                 crate::demux::BindError::AddrInUse => SocketError::AddrInUse,
-                crate::demux::BindError::AddrNotAvailable => SocketError::AddrNotAvailable,
                 crate::demux::BindError::InvalidInput => SocketError::InvalidInput,
             });
         }
@@ -452,7 +451,7 @@ impl Stack {
         out
     }
 
-    /// Receives without a copy ([`Connection::recv_with`]): `f` sees the
+    /// Receives without a copy (`Connection::recv_with`): `f` sees the
     /// in-order data as two slices and returns how much it used. `Ok(0)`
     /// at the end of stream (or when `f` used nothing); `WouldBlock` when
     /// nothing waits.

@@ -16,11 +16,11 @@ use crate::wire::{ChecksumCaps, TcpFlags as Flags, TcpPacket, TcpRepr};
 use super::seq::{SeqNum, UnscaledWindowSize};
 
 /// The largest number of SACK blocks a segment carries (RFC 2018 section 3).
-pub const MAX_SACK_BLOCKS: usize = 4;
+pub(crate) const MAX_SACK_BLOCKS: usize = 4;
 
 /// A received segment, as the state machine sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment<'a> {
+pub(crate) struct Segment<'a> {
     /// SEG.SEQ.
     pub seq: SeqNum,
     /// SEG.ACK, present exactly when the ACK bit is set.
@@ -48,7 +48,7 @@ pub struct Segment<'a> {
 
 impl<'a> Segment<'a> {
     /// The segment a parsed header describes.
-    pub fn from_repr(repr: &TcpRepr<'a>) -> Self {
+    pub(crate) fn from_repr(repr: &TcpRepr<'a>) -> Self {
         let mut sack_blocks = [None; MAX_SACK_BLOCKS];
         for (out, block) in sack_blocks.iter_mut().zip(repr.sack_ranges.iter()) {
             *out = block.map(|(l, r)| (SeqNum::new(l), SeqNum::new(r)));
@@ -69,43 +69,38 @@ impl<'a> Segment<'a> {
     }
 
     /// Whether SYN is set.
-    pub fn syn(&self) -> bool {
+    pub(crate) fn syn(&self) -> bool {
         self.flags.contains(Flags::SYN)
     }
 
     /// Whether FIN is set.
-    pub fn fin(&self) -> bool {
+    pub(crate) fn fin(&self) -> bool {
         self.flags.contains(Flags::FIN)
     }
 
     /// Whether RST is set.
-    pub fn rst(&self) -> bool {
+    pub(crate) fn rst(&self) -> bool {
         self.flags.contains(Flags::RST)
     }
 
     /// SEG.LEN: the octets of sequence space the segment occupies, SYN and
     /// FIN included.
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         // A payload is at most 65535 octets (it came in one IP packet).
         let data = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
         data.saturating_add(u32::from(self.syn()))
             .saturating_add(u32::from(self.fin()))
     }
 
-    /// Whether the segment occupies no sequence space.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// The sequence number just past the segment.
-    pub fn end(&self) -> SeqNum {
+    pub(crate) fn end(&self) -> SeqNum {
         self.seq + self.len()
     }
 }
 
 /// The header of a reset: its sequence and acknowledgment numbers and flags.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reset {
+pub(crate) struct Reset {
     /// SEQ of the RST.
     pub seq: SeqNum,
     /// ACK of the RST, when the ACK bit is to be set.
@@ -161,7 +156,7 @@ impl Reset {
 
 /// The reset to send in answer to `seg` when no connection exists for it
 /// (CLOSED), or `None` when nothing may be sent.
-pub fn reset_for(seg: &Segment<'_>) -> Option<Reset> {
+pub(crate) fn reset_for(seg: &Segment<'_>) -> Option<Reset> {
     //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.1
     //# An incoming segment containing a RST is discarded.
     if seg.rst() {

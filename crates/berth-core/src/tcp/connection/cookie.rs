@@ -23,7 +23,7 @@ impl Connection {
     /// our cookie SYN-ACK's TSval used. The ACK (and any data on it) is
     /// processed as in SYN-RECEIVED, so the result is ESTABLISHED, or
     /// CLOSE-WAIT when it carried a FIN.
-    pub fn from_cookie(
+    pub(crate) fn from_cookie(
         now: Instant,
         cfg: TcpConfig,
         local: SocketAddr,

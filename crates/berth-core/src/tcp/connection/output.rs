@@ -31,7 +31,7 @@ impl Connection {
     /// Writes the next segment, TCP header first, into `buf` and returns its
     /// length; `None` when there is nothing to send. `buf` bounds the segment
     /// (the caller passes what is left after the IP header, at most the MTU).
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if let Some(reset) = self.reset_to_send.take() {
             return self.emit_reset(now, reset, buf);
         }
@@ -671,7 +671,7 @@ impl Connection {
     /// After `poll_transmit`: the payload size to split the segment just
     /// written at, when it carries more than one segment's worth (TSO);
     /// `None` for an ordinary segment.
-    pub fn take_gso(&mut self) -> Option<u16> {
+    pub(crate) fn take_gso(&mut self) -> Option<u16> {
         self.gso.take()
     }
 
