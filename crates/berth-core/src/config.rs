@@ -4,10 +4,12 @@ use core::ops::RangeInclusive;
 use std::net::IpAddr;
 
 use crate::demux::ephemeral::DEFAULT_RANGE;
-use crate::frag::{FragLimits, IPV6_MAX_PAYLOAD, MAX_PAYLOAD};
+use crate::frag::{IPV6_MAX_PAYLOAD, MAX_PAYLOAD};
 use crate::tcp::TcpConfig;
 use crate::time::Duration;
 use crate::wire::EthernetAddress;
+
+pub use crate::frag::FragLimits;
 
 /// What the stack's frames are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -16,6 +16,29 @@
 //! (Linux's `msstab`). When the peer sent timestamps, the low six bits of our
 //! TSval carry its window scale and SACK-permitted (Linux
 //! `cookie_init_timestamp`), and come back in the final ACK's TSecr.
+//!
+//! # Where SYN cookies live
+//!
+//! This file is the cookie; the rest lives with the state it changes:
+//!
+//! | what | where |
+//! | --- | --- |
+//! | the cookie: making and checking it, the options in the timestamp, the keys | here |
+//! | when a cookie is sent (a full SYN queue), sending it, the while after an overflow in which ACKs are checked, checking them | `stack/syn_cookie.rs` |
+//! | the listener's SYN and accept queues and `last_overflow` | `stack/tcp.rs` (`Listener`, `listener_input`) |
+//! | the limits a cookie connection must fit, like any other | `stack/admission.rs` |
+//! | the connection a valid cookie builds, straight into ESTABLISHED | `Connection::from_cookie`, `tcp/connection/cookie.rs` |
+//! | the switch and the counters | `StackConfig::syn_cookies`; `StackStats::syncookies_sent`, `syncookies_validated`, `syncookies_failed` |
+//! | the tests | the codec's below; through a whole stack (a SYN flood, options kept, bad cookies, a full accept queue) in `stack/tests/cookie.rs` |
+//!
+//! Why not one directory: the stack's part is an `impl Stack` that reads
+//! and writes the stack's private state (listeners, the output queue, the
+//! counters), and the connection's part an `impl Connection` that sets the
+//! TCB's private fields (`snd_nxt`, `rcv_adv`, what is pending). Privacy in
+//! Rust follows the module tree, so moving either under a `syn_cookie/`
+//! directory would open that state to the whole crate. The codec knows
+//! neither a stack nor a connection (addresses, numbers and the time in,
+//! numbers out), so it sits below both and serves as this map.
 
 use core::hash::Hasher;
 use std::net::{IpAddr, SocketAddr};
@@ -25,11 +48,11 @@ use siphasher::sip::SipHasher24;
 use crate::time::Instant;
 
 /// Linux's `msstab` for IPv4: the MSS values a cookie can carry.
-pub const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
+pub(crate) const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
 
 /// Seconds per tick of the cookie clock (Linux counts minutes; 64 s makes
 /// the tick a shift).
-pub const PERIOD_SECS: u64 = 64;
+pub(crate) const PERIOD_SECS: u64 = 64;
 
 /// Ticks a cookie stays valid (Linux `MAX_SYNCOOKIE_AGE`: 2).
 const MAX_AGE: u32 = 2;
@@ -46,7 +69,7 @@ const TS_SACK: u32 = 1 << 4;
 
 /// Options recovered from a cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookieOptions {
+pub(crate) struct CookieOptions {
     /// The peer's MSS, rounded down to a [`MSS_TABLE`] entry.
     pub mss: u16,
     /// The peer's window scale shift, if it offered one.
@@ -57,7 +80,7 @@ pub struct CookieOptions {
 
 /// Makes and checks SYN cookies for one stack.
 #[derive(Clone)]
-pub struct SynCookies {
+pub(crate) struct SynCookies {
     keys: [[u8; 16]; 3],
 }
 
@@ -69,7 +92,7 @@ impl core::fmt::Debug for SynCookies {
 
 impl SynCookies {
     /// Keyed with three 128-bit secrets from the stack's RNG.
-    pub const fn new(keys: [[u8; 16]; 3]) -> Self {
+    pub(crate) const fn new(keys: [[u8; 16]; 3]) -> Self {
         Self { keys }
     }
 
@@ -88,7 +111,7 @@ impl SynCookies {
     }
 
     /// The coarse clock at `now`.
-    pub fn counter(now: Instant) -> u32 {
+    pub(crate) fn counter(now: Instant) -> u32 {
         // Truncation is fine: only differences modulo 2^8 are used.
         (now.total_micros() / 1_000_000 / PERIOD_SECS) as u32
     }
@@ -103,7 +126,7 @@ impl SynCookies {
 
     /// The ISN of a cookie SYN-ACK answering a SYN with sequence number
     /// `client_isn` and MSS option `peer_mss`.
-    pub fn make(
+    pub(crate) fn make(
         &self,
         now: Instant,
         local: SocketAddr,
@@ -121,7 +144,7 @@ impl SynCookies {
 
     /// The MSS a cookie carries, if `cookie` is one we made for this
     /// 4-tuple and `client_isn` within the last two ticks.
-    pub fn check(
+    pub(crate) fn check(
         &self,
         now: Instant,
         local: SocketAddr,
@@ -145,14 +168,14 @@ impl SynCookies {
     /// The timestamp offset of a connection made from a cookie: a keyed
     /// hash of the 4-tuple (Linux `secure_tcp_ts_off`), so it can be
     /// computed again when the ACK comes back.
-    pub fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
+    pub(crate) fn ts_offset(&self, local: SocketAddr, remote: SocketAddr) -> u32 {
         self.hash(2, local, remote, 0)
     }
 
     /// Our TSval for a cookie SYN-ACK: the millisecond clock with its low
     /// six bits replaced by the options, never ahead of the clock (Linux
     /// `cookie_init_timestamp`), plus `ts_offset`.
-    pub fn timestamp(now: Instant, ts_offset: u32, wscale: Option<u8>, sack: bool) -> u32 {
+    pub(crate) fn timestamp(now: Instant, ts_offset: u32, wscale: Option<u8>, sack: bool) -> u32 {
         let clock = now.total_millis() as u32;
         let mut options = wscale.map_or(TS_WSCALE_NONE, |s| u32::from(s.min(14)));
         if sack {
@@ -167,7 +190,7 @@ impl SynCookies {
 
     /// The options a returned TSecr carries (Linux
     /// `cookie_timestamp_decode`).
-    pub fn options_from_echo(ts_ecr: u32, ts_offset: u32) -> (Option<u8>, bool) {
+    pub(crate) fn options_from_echo(ts_ecr: u32, ts_offset: u32) -> (Option<u8>, bool) {
         let bits = ts_ecr.wrapping_sub(ts_offset) & TS_MASK;
         let wscale = bits & 0xf;
         let wscale = (wscale != TS_WSCALE_NONE).then_some(wscale as u8);

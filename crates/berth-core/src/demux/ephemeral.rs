@@ -15,11 +15,11 @@ use std::net::{IpAddr, SocketAddr};
 use siphasher::sip::SipHasher13;
 
 /// Linux's default `net.ipv4.ip_local_port_range`.
-pub const DEFAULT_RANGE: RangeInclusive<u16> = 32768..=60999;
+pub(crate) const DEFAULT_RANGE: RangeInclusive<u16> = 32768..=60999;
 
 /// Picks a port in `range` for which `is_free` holds, starting at a random
 /// offset (`random`) and trying each port of the range at most once.
-pub fn pick(
+pub(crate) fn pick(
     range: &RangeInclusive<u16>,
     random: u64,
     mut is_free: impl FnMut(u16) -> bool,
@@ -49,7 +49,7 @@ const TABLE_LENGTH: usize = 256;
 /// RFC 6056 Algorithm 4's state: the secret of its hash functions and its
 /// table of per-destination-group increments.
 #[derive(Clone)]
-pub struct DoubleHash {
+pub(crate) struct DoubleHash {
     key: [u8; 16],
     table: Box<[u16; TABLE_LENGTH]>,
 }
@@ -64,7 +64,7 @@ impl core::fmt::Debug for DoubleHash {
 impl DoubleHash {
     /// A selector keyed with `key` (128 secret bits); the table starts at
     /// zero (the offset `F` is already secret and per destination).
-    pub fn new(key: [u8; 16]) -> Self {
+    pub(crate) fn new(key: [u8; 16]) -> Self {
         Self {
             key,
             table: Box::new([0; TABLE_LENGTH]),
@@ -73,7 +73,7 @@ impl DoubleHash {
 
     /// A port in `range` for a connection from `local` to `remote` for
     /// which `is_suitable` holds, or `None` once every port was tried.
-    pub fn pick(
+    pub(crate) fn pick(
         &mut self,
         range: &RangeInclusive<u16>,
         local: IpAddr,

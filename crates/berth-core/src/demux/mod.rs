@@ -14,7 +14,7 @@
 //! collisions at one bucket (docs/ARCHITECTURE.md rule 13). Ephemeral ports
 //! follow RFC 6056 ([`ephemeral`]).
 
-pub mod ephemeral;
+pub(crate) mod ephemeral;
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
@@ -47,13 +47,10 @@ impl BuildHasher for KeyedHasher {
 
 /// Why a bind failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum BindError {
+pub(crate) enum BindError {
     /// Another socket holds the address and port.
     #[error("address in use")]
     AddrInUse,
-    /// The address is not one of the stack's, or no ephemeral port is free.
-    #[error("address not available")]
-    AddrNotAvailable,
     /// The address family or port is not usable here.
     #[error("invalid address")]
     InvalidInput,

@@ -40,11 +40,11 @@ pub(crate) mod ipv6;
 
 /// RFC 791 section 3.1: "This field allows the length of a datagram to be up
 /// to 65,535 octets"; less the 20-byte header, the largest payload.
-pub const MAX_PAYLOAD: usize = 65535 - 20;
+pub(crate) const MAX_PAYLOAD: usize = 65535 - 20;
 
 /// RFC 8200 section 4.5: a reassembled packet's Payload Length is at most
 /// 65,535 octets, so its Fragmentable Part is no longer.
-pub const IPV6_MAX_PAYLOAD: usize = 65535;
+pub(crate) const IPV6_MAX_PAYLOAD: usize = 65535;
 
 /// The limits of reassembly, one set per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

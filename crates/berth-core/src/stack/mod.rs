@@ -7,7 +7,7 @@
 //! Medium: raw IP packets (a TUN device). IPv4 (RFC 791) and IPv6 (RFC 8200,
 //! extension headers walked; a packet the walk says to discard is answered
 //! with an ICMPv6 Parameter Problem where RFC 4443 allows). Fragments of
-//! both families are reassembled within bounds ([`crate::frag`], RFC 791
+//! both families are reassembled within bounds (`crate::frag`, RFC 791
 //! 3.2, RFC 8200 4.5, RFC 5722, RFC 7112), an atomic IPv6 fragment (RFC
 //! 6946) is taken as it is, and datagrams bigger than the MTU leave as
 //! fragments (UDP and ICMP; TCP sizes its segments instead). ICMP echo is
@@ -18,7 +18,7 @@
 //! (`drops.rs`).
 //!
 //! Under load: a listener whose SYN queue is full answers with SYN cookies
-//! (RFC 4987 3.6, [`crate::syn_cookie`]); new connections are admitted only
+//! (RFC 4987 3.6, `crate::syn_cookie`); new connections are admitted only
 //! within `max_sockets`, `max_conns_per_listener` and `max_buffer_memory`
 //! (refusals are counted, existing connections untouched); connection
 //! deadlines sit in a heap, so `poll_timeout` is O(1) and `handle_timeout`
@@ -35,8 +35,8 @@
 //! not ours, for a proxy that relays each flow to where it was going; without
 //! one, such packets are dropped as `not_for_us`.
 
+mod admission;
 mod bound;
-mod cookie;
 mod deferred;
 mod drops;
 mod echo;
@@ -51,6 +51,7 @@ mod neighbor;
 mod output;
 mod route;
 mod sockopt;
+mod syn_cookie;
 mod tcp;
 mod udp;
 mod unreachable;

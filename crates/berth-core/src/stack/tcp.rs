@@ -1,8 +1,9 @@
 //! TCP in the stack: listeners with a SYN queue and an accept queue (Linux
 //! backlog semantics), connections routed by the port table, active opens
 //! with RFC 6056 ephemeral ports and RFC 6528 ISNs, and the RST owed to a
-//! segment that reaches no socket (RFC 9293 3.10.7.1). SYN cookies and the
-//! admission limits are in `cookie.rs`. A transparent listener
+//! segment that reaches no socket (RFC 9293 3.10.7.1). What happens when
+//! the SYN queue overflows (SYN cookies) is in `syn_cookie.rs`, the limits
+//! every new connection must fit in `admission.rs`. A transparent listener
 //! ([`Stack::tcp_listen_transparent`]) accepts connections to any address
 //! and port nothing else claims; each keeps the original destination as its
 //! local address.
@@ -21,8 +22,7 @@ use crate::tcp::{
     ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, Segment, SendError, State,
 };
 use crate::time::{Duration, Instant};
-use crate::wire::tcp_option::MAX_SACK_BLOCKS;
-use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
+use crate::wire::{IpProtocol, TcpPacket, TcpRepr};
 
 /// A listening socket.
 #[derive(Debug)]
@@ -36,7 +36,8 @@ pub(super) struct Listener {
     /// Live connections made from this listener, accepted ones included.
     pub(super) conns: usize,
     /// When the SYN queue last overflowed: ACKs are checked for cookies
-    /// only for a while after (Linux `tcp_synq_no_recent_overflow`).
+    /// only for a while after (Linux `tcp_synq_no_recent_overflow`;
+    /// `syn_cookie.rs`).
     pub(super) last_overflow: Option<Instant>,
     /// The catch-all listener: connections to any address and port.
     pub(super) transparent: bool,
@@ -239,7 +240,6 @@ impl Stack {
             self.sockets.remove(h);
             return Err(match e {
                 crate::demux::BindError::AddrInUse => SocketError::AddrInUse,
-                crate::demux::BindError::AddrNotAvailable => SocketError::AddrNotAvailable,
                 crate::demux::BindError::InvalidInput => SocketError::InvalidInput,
             });
         }
@@ -451,7 +451,7 @@ impl Stack {
         out
     }
 
-    /// Receives without a copy ([`Connection::recv_with`]): `f` sees the
+    /// Receives without a copy (`Connection::recv_with`): `f` sees the
     /// in-order data as two slices and returns how much it used. `Ok(0)`
     /// at the end of stream (or when `f` used nothing); `WouldBlock` when
     /// nothing waits.
@@ -750,13 +750,8 @@ impl Stack {
             return;
         }
         if l.syn_queue >= l.backlog {
-            if self.cfg.syn_cookies {
-                l.last_overflow = Some(now);
-            }
-            self.dropped(DropReason::SynQueueFull, flow);
-            if self.cfg.syn_cookies {
-                self.send_cookie_syn_ack(now, lh, local, remote, seg);
-            }
+            // Dropped, or answered with a SYN cookie (`syn_cookie.rs`).
+            self.syn_queue_overflow(now, lh, local, remote, seg);
             return;
         }
         if self.admit(Some(lh), flow).is_err() {
@@ -893,35 +888,13 @@ impl Stack {
         {
             return;
         }
-        let flags = if reset.ack.is_some() {
-            TcpFlags::RST | TcpFlags::ACK
-        } else {
-            TcpFlags::RST
+        // Without options an RST is a bare header.
+        let mut seg = [0u8; crate::wire::tcp::HEADER_LEN];
+        let Some(len) = reset.emit(local, remote, None, self.cfg.tcp.checksums, &mut seg) else {
+            return;
         };
-        let repr = TcpRepr {
-            src_port: local.port(),
-            dst_port: remote.port(),
-            seq_number: reset.seq.get(),
-            ack_number: reset.ack.map(SeqNum::get),
-            flags,
-            window_len: 0,
-            urgent_pointer: 0,
-            max_seg_size: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp: None,
-            payload: &[],
-        };
-        let mut seg = vec![0u8; repr.buffer_len()];
-        repr.emit(
-            &mut TcpPacket::new_unchecked(&mut seg[..]),
-            local.ip(),
-            remote.ip(),
-            self.cfg.tcp.checksums,
-        );
         self.stats.resets_sent += 1;
-        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg);
+        self.queue_ip(local.ip(), remote.ip(), IpProtocol::Tcp, &seg[..len]);
     }
 }
 

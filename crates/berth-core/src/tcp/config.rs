@@ -81,11 +81,10 @@ pub struct TcpConfig {
     /// TCP segmentation offload: new data may go out in segments of many
     /// MSS (as long as the caller's buffer allows), for a device that splits
     /// them (a TUN device with offloads). Such a segment's checksum field
-    /// holds the pseudo-header sum only, and [`Connection::take_gso`] tells
-    /// the caller the size to split it at. Off by default; the stack turns
-    /// it on when its device can.
-    ///
-    /// [`Connection::take_gso`]: super::Connection::take_gso
+    /// holds the pseudo-header sum only, and
+    /// [`Stack::poll_transmit_gso`](crate::stack::Stack::poll_transmit_gso)
+    /// tells the caller the size to split it at. Off by default; the stack
+    /// turns it on when its device can.
     pub tso: bool,
     /// Tail loss probes (RFC 8985 section 7): when the last segments of a
     /// flight go unanswered for two round trips, one segment is sent to

@@ -25,13 +25,13 @@ const CLOCK_TICK_MICROS: u64 = 4;
 ///
 /// One generator serves a whole stack; it holds only the secret key.
 #[derive(Clone)]
-pub struct IsnGenerator {
+pub(crate) struct IsnGenerator {
     secret: [u8; 16],
 }
 
 impl IsnGenerator {
     /// A generator keyed with `secret`, 128 bits from the stack's RNG.
-    pub const fn new(secret: [u8; 16]) -> Self {
+    pub(crate) const fn new(secret: [u8; 16]) -> Self {
         Self { secret }
     }
 
@@ -40,7 +40,7 @@ impl IsnGenerator {
     /// The same 4-tuple at the same time always gives the same number;
     /// different 4-tuples give unrelated numbers; for one 4-tuple the number
     /// grows by one every 4 µs and wraps modulo 2^32.
-    pub fn generate(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
+    pub(crate) fn generate(&self, now: Instant, local: SocketAddr, remote: SocketAddr) -> u32 {
         //= https://www.rfc-editor.org/rfc/rfc6528#section-3
         //# TCP SHOULD generate its Initial Sequence Numbers with the expression:
         //#

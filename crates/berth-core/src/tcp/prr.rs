@@ -10,7 +10,7 @@
 
 /// PRR's state for one recovery episode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Prr {
+pub(crate) struct Prr {
     /// RecoverFS: FlightSize when recovery began.
     recover_fs: u32,
     /// prr_delivered: bytes delivered to the receiver since then.
@@ -24,7 +24,7 @@ pub struct Prr {
 
 impl Prr {
     /// Recovery begins with `flight` bytes outstanding.
-    pub fn new(flight: u32) -> Self {
+    pub(crate) fn new(flight: u32) -> Self {
         //= https://www.rfc-editor.org/rfc/rfc6937#section-3.1
         //# prr_delivered = 0         // Total bytes delivered during recovery
         //# prr_out = 0               // Total bytes sent during recovery
@@ -41,7 +41,7 @@ impl Prr {
     /// change in SACKed bytes, RFC 6937's DeliveredData); `pipe` is what is
     /// in flight after it, `ssthresh` the target. Sets the window:
     /// pipe + sndcnt.
-    pub fn on_ack(&mut self, delivered: u32, pipe: u32, ssthresh: u32, mss: u32) {
+    pub(crate) fn on_ack(&mut self, delivered: u32, pipe: u32, ssthresh: u32, mss: u32) {
         //# prr_delivered += DeliveredData
         self.delivered = self.delivered.saturating_add(delivered);
         //# pipe = (RFC 6675 pipe algorithm)
@@ -83,12 +83,12 @@ impl Prr {
     }
 
     /// What may be in flight now.
-    pub fn cwnd(&self) -> u32 {
+    pub(crate) fn cwnd(&self) -> u32 {
         self.cwnd
     }
 
     /// `bytes` were sent.
-    pub fn on_sent(&mut self, bytes: u32) {
+    pub(crate) fn on_sent(&mut self, bytes: u32) {
         //# On any data transmission or retransmission:
         //# prr_out += (data sent)
         self.out = self.out.saturating_add(bytes);

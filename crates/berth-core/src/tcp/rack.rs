@@ -12,7 +12,7 @@ use super::seq::SeqNum;
 
 /// DupThresh (RFC 5681, RFC 6675 section 2): three segments SACKed above
 /// a hole (or three duplicate ACKs) signal a loss.
-pub const DUP_THRESH: u32 = 3;
+pub(crate) const DUP_THRESH: u32 = 3;
 
 /// How long a minimum RTT sample is kept (Linux `tcp_min_rtt_wlen`: 300 s).
 const MIN_RTT_WINDOW: Duration = Duration::from_secs(300);
@@ -23,7 +23,7 @@ const REO_WND_PERSIST: u32 = 16;
 
 /// The RACK variables of RFC 8985 section 6.1.
 #[derive(Debug, Clone, Default)]
-pub struct Rack {
+pub(crate) struct Rack {
     /// RACK.xmit_ts and RACK.end_seq.
     latest: Option<Latest>,
     /// RACK.rtt: the RTT of `latest`.
@@ -46,29 +46,30 @@ pub struct Rack {
 
 impl Rack {
     /// No delivery seen yet.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
     /// RACK.xmit_ts and RACK.end_seq, once a segment has been delivered.
-    pub fn latest(&self) -> Option<Latest> {
+    pub(crate) fn latest(&self) -> Option<Latest> {
         self.latest
     }
 
     /// RACK.min_RTT, once measured.
-    pub fn min_rtt(&self) -> Option<Duration> {
+    pub(crate) fn min_rtt(&self) -> Option<Duration> {
         self.min_rtt.map(|(rtt, _)| rtt)
     }
 
+    #[cfg(test)]
     /// Whether reordering has been seen on the path.
-    pub fn reordering_seen(&self) -> bool {
+    pub(crate) fn reordering_seen(&self) -> bool {
         self.reordering_seen
     }
 
     /// Feeds an RTT sample (one that passed Karn's rule) to the minimum
     /// filter: the minimum over the last five minutes, approximately (a
     /// sample older than that is replaced by the next one).
-    pub fn on_rtt_sample(&mut self, rtt: Duration, now: Instant) {
+    pub(crate) fn on_rtt_sample(&mut self, rtt: Duration, now: Instant) {
         match self.min_rtt {
             Some((min, at)) if rtt > min && now.saturating_duration_since(at) < MIN_RTT_WINDOW => {}
             _ => self.min_rtt = Some((rtt, now)),
@@ -77,7 +78,7 @@ impl Rack {
 
     /// An ACK is about to be processed: what it delivers is compared with
     /// what was delivered before it.
-    pub fn begin_ack(&mut self) {
+    pub(crate) fn begin_ack(&mut self) {
         self.prior_fack = self.fack;
     }
 
@@ -85,7 +86,7 @@ impl Rack {
     /// (cumulatively or selectively acknowledged). `orig_echoed`: the
     /// ACK's timestamp echo shows it answers a transmission before this
     /// segment's last one.
-    pub fn on_delivered(&mut self, seg: &Sent, now: Instant, orig_echoed: bool) {
+    pub(crate) fn on_delivered(&mut self, seg: &Sent, now: Instant, orig_echoed: bool) {
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         //# If Segment.end_seq > RACK.fack:
         //#     RACK.fack = Segment.end_seq
@@ -144,7 +145,7 @@ impl Rack {
     }
 
     /// RFC 8985 6.2 step 4, its D-SACK part: an ACK carried a D-SACK block.
-    pub fn on_dsack(&mut self, snd_nxt: SeqNum) {
+    pub(crate) fn on_dsack(&mut self, snd_nxt: SeqNum) {
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         //# If RACK.dsack_round is None AND
         //#    any DSACK option is present on latest received ACK:
@@ -160,7 +161,7 @@ impl Rack {
 
     /// RFC 8985 6.2 step 4: the round that grew the multiplier ends when
     /// SND.UNA passes it.
-    pub fn on_snd_una(&mut self, snd_una: SeqNum) {
+    pub(crate) fn on_snd_una(&mut self, snd_una: SeqNum) {
         //# If RACK.dsack_round is not None AND
         //#    SND.UNA >= RACK.dsack_round:
         //#     RACK.dsack_round = None
@@ -170,7 +171,7 @@ impl Rack {
     }
 
     /// RFC 8985 6.2 step 4: leaving fast or RTO recovery.
-    pub fn on_recovery_exit(&mut self) {
+    pub(crate) fn on_recovery_exit(&mut self) {
         //# Else if exiting Fast or RTO recovery:
         //#     RACK.reo_wnd_persist -= 1
         //#     If RACK.reo_wnd_persist <= 0:
@@ -185,7 +186,12 @@ impl Rack {
     /// if recovery is under way or DupThresh segments are SACKed;
     /// otherwise a quarter of the minimum RTT per multiplier step, capped
     /// at SRTT.
-    pub fn reo_wnd(&self, in_recovery: bool, segs_sacked: u32, srtt: Option<Duration>) -> Duration {
+    pub(crate) fn reo_wnd(
+        &self,
+        in_recovery: bool,
+        segs_sacked: u32,
+        srtt: Option<Duration>,
+    ) -> Duration {
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         //# If RACK.reordering_seen is FALSE:
         //#     If in Fast or RTO recovery:
@@ -203,13 +209,13 @@ impl Rack {
 
     /// How long after its transmission a segment sent before RACK's latest
     /// delivery counts as lost: RACK.rtt + RACK.reo_wnd.
-    pub fn wait(&self, reo_wnd: Duration) -> Duration {
+    pub(crate) fn wait(&self, reo_wnd: Duration) -> Duration {
         self.rtt.saturating_add(reo_wnd)
     }
 
     /// Forgets what RACK learnt from deliveries (RACK.xmit_ts, RACK.fack)
     /// when SACK information is discarded (the receiver reneged).
-    pub fn on_sacks_cleared(&mut self) {
+    pub(crate) fn on_sacks_cleared(&mut self) {
         self.fack = None;
         self.prior_fack = None;
     }

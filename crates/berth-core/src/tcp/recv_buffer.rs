@@ -24,7 +24,7 @@ use super::seq::WindowSize;
 
 /// How many separate out-of-order ranges the buffer tracks. A segment that
 /// would need one more is refused (the peer retransmits it later).
-pub const MAX_RANGES: usize = 32;
+pub(crate) const MAX_RANGES: usize = 32;
 
 /// One out-of-order range of offsets, `start..end`, never empty.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,7 +127,7 @@ impl Assembler {
 /// In-order bytes for the application, followed by the receive window in
 /// which out-of-order bytes are reassembled.
 #[derive(Debug, Clone)]
-pub struct RecvBuffer {
+pub(crate) struct RecvBuffer {
     ring: Ring,
     /// Ring position of the first readable byte.
     head: usize,
@@ -140,7 +140,7 @@ impl RecvBuffer {
     /// An empty buffer of `capacity` bytes, capped at [`WindowSize::MAX`]
     /// because a larger buffer could never be advertised. Its storage grows
     /// as data comes (see the private `Ring`).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         let capacity = capacity.min(WindowSize::MAX.get() as usize);
         Self {
             ring: Ring::new(capacity),
@@ -152,27 +152,28 @@ impl RecvBuffer {
 
     /// The size the buffer is meant to have now: its storage doubles as
     /// data comes, but not beyond this unless the data needs it.
-    pub fn set_soft_cap(&mut self, size: usize) {
+    pub(crate) fn set_soft_cap(&mut self, size: usize) {
         self.ring.set_soft_cap(size);
     }
 
     /// Bytes of storage allocated now (it grows as data comes).
-    pub fn allocated(&self) -> usize {
+    pub(crate) fn allocated(&self) -> usize {
         self.ring.allocated()
     }
 
     /// The most bytes the buffer holds: readable bytes plus the window.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.ring.capacity()
     }
 
     /// In-order bytes the application can read now.
-    pub fn readable_len(&self) -> usize {
+    pub(crate) fn readable_len(&self) -> usize {
         self.len
     }
 
+    #[cfg(test)]
     /// No in-order bytes are waiting to be read.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
@@ -180,7 +181,7 @@ impl RecvBuffer {
     /// included (it sits inside the window). Reading grows it; in-order data
     /// shrinks it by exactly what RCV.NXT advances, so its right edge never
     /// moves left.
-    pub fn window(&self) -> WindowSize {
+    pub(crate) fn window(&self) -> WindowSize {
         WindowSize::from_usize_saturating(self.window_len())
     }
 
@@ -190,7 +191,7 @@ impl RecvBuffer {
 
     /// Whether every offset in `start..end` (from RCV.NXT) already holds
     /// out-of-order data.
-    pub fn holds(&self, start: u32, end: u32) -> bool {
+    pub(crate) fn holds(&self, start: u32, end: u32) -> bool {
         start < end
             && self
                 .ooo
@@ -200,7 +201,7 @@ impl RecvBuffer {
     }
 
     /// Out-of-order data is waiting for a hole to fill.
-    pub fn has_out_of_order(&self) -> bool {
+    pub(crate) fn has_out_of_order(&self) -> bool {
         self.ooo.count > 0
     }
 
@@ -217,7 +218,7 @@ impl RecvBuffer {
     /// - When the hole at offset 0 fills, the readable length grows by the
     ///   bytes that became in order (RCV.NXT advances by as much; compare
     ///   [`readable_len`](Self::readable_len) before and after).
-    pub fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
+    pub(crate) fn write_at(&mut self, offset: usize, data: &[u8]) -> usize {
         let window = self.window_len();
         if offset >= window || data.is_empty() {
             return 0;
@@ -260,13 +261,13 @@ impl RecvBuffer {
     }
 
     /// Copies readable bytes into `out` and consumes them; returns the count.
-    pub fn read(&mut self, out: &mut [u8]) -> usize {
+    pub(crate) fn read(&mut self, out: &mut [u8]) -> usize {
         let n = self.peek(out);
         self.consume(n)
     }
 
     /// Copies readable bytes into `out` without consuming them.
-    pub fn peek(&self, out: &mut [u8]) -> usize {
+    pub(crate) fn peek(&self, out: &mut [u8]) -> usize {
         let n = out.len().min(self.len);
         self.ring
             .read(self.head, out.get_mut(..n).unwrap_or(&mut []))
@@ -274,12 +275,12 @@ impl RecvBuffer {
 
     /// The readable bytes as two slices across the ring's wrap, for reading
     /// without a copy; follow with [`consume`](Self::consume).
-    pub fn readable_slices(&self) -> (&[u8], &[u8]) {
+    pub(crate) fn readable_slices(&self) -> (&[u8], &[u8]) {
         self.ring.slices(self.head, self.len)
     }
 
     /// Drops up to `n` readable bytes; returns how many were dropped.
-    pub fn consume(&mut self, n: usize) -> usize {
+    pub(crate) fn consume(&mut self, n: usize) -> usize {
         let n = n.min(self.len);
         self.len -= n;
         self.head = if self.len == 0 && !self.has_out_of_order() {
@@ -313,7 +314,7 @@ impl RecvBuffer {
     // sends ACKs until every range has been reported once (see
     // `has_unreported`). A sender that never hears of a range takes it for
     // lost and sends it again.
-    pub fn sack_blocks(&self, out: &mut [(u32, u32)]) -> usize {
+    pub(crate) fn sack_blocks(&self, out: &mut [(u32, u32)]) -> usize {
         let ranges = self.ooo.ranges();
         let mut chosen = [0u64; MAX_RANGES];
         let mut written = 0;
@@ -337,7 +338,7 @@ impl RecvBuffer {
 
     /// Counts a SACK option that reported the ranges starting at `starts`
     /// (offsets as [`sack_blocks`](Self::sack_blocks) gave them).
-    pub fn mark_reported(&mut self, starts: &[u32]) {
+    pub(crate) fn mark_reported(&mut self, starts: &[u32]) {
         let count = self.ooo.count;
         for r in self.ooo.ranges.iter_mut().take(count) {
             if starts.contains(&r.start) {
@@ -348,7 +349,7 @@ impl RecvBuffer {
 
     /// Whether some out-of-order range has not been reported in any SACK
     /// option yet.
-    pub fn has_unreported(&self) -> bool {
+    pub(crate) fn has_unreported(&self) -> bool {
         self.ooo.ranges().iter().any(|r| r.reported == 0)
     }
 }

@@ -29,23 +29,23 @@
 use crate::time::Duration;
 
 /// RFC 6298 (2.1): the RTO before any measurement, 1 s.
-pub const INITIAL_RTO: Duration = Duration::from_secs(1);
+pub(crate) const INITIAL_RTO: Duration = Duration::from_secs(1);
 /// The minimum RTO, 200 ms: Linux's `TCP_RTO_MIN` (RFC 6298 (2.4) says 1 s;
 /// see the module docs for why we follow Linux).
-pub const MIN_RTO: Duration = Duration::from_millis(200);
+pub(crate) const MIN_RTO: Duration = Duration::from_millis(200);
 /// The maximum RTO, 120 s: Linux's `TCP_RTO_MAX` (RFC 6298 (2.5): any
 /// maximum "provided it is at least 60 seconds").
-pub const MAX_RTO: Duration = Duration::from_secs(120);
+pub(crate) const MAX_RTO: Duration = Duration::from_secs(120);
 /// The clock granularity G, 1 ms: the resolution the runtime's timers fire
 /// at, not the microseconds of [`crate::time::Instant`].
-pub const GRANULARITY: Duration = Duration::from_millis(1);
+pub(crate) const GRANULARITY: Duration = Duration::from_millis(1);
 
 /// RFC 6298 (2.2): K = 4.
 const K: u32 = 4;
 
 /// Settings for an [`RttEstimator`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RttConfig {
+pub(crate) struct RttConfig {
     /// The RTO until the first measurement.
     pub initial_rto: Duration,
     /// No computed or backed-off RTO is below this.
@@ -77,7 +77,7 @@ impl RttConfig {
 
 /// SRTT, RTTVAR and the RTO derived from them, with backoff.
 #[derive(Debug, Clone)]
-pub struct RttEstimator {
+pub(crate) struct RttEstimator {
     config: RttConfig,
     /// `None` until the first measurement.
     srtt: Option<Duration>,
@@ -90,7 +90,7 @@ pub struct RttEstimator {
 
 impl RttEstimator {
     /// An estimator with no measurement yet.
-    pub fn new(config: RttConfig) -> Self {
+    pub(crate) fn new(config: RttConfig) -> Self {
         //= https://www.rfc-editor.org/rfc/rfc6298#section-2
         //# (2.1) Until a round-trip time (RTT) measurement has been made for a
         //# segment sent between the sender and receiver, the sender SHOULD
@@ -105,14 +105,9 @@ impl RttEstimator {
         }
     }
 
-    /// The settings.
-    pub fn config(&self) -> &RttConfig {
-        &self.config
-    }
-
     /// Takes the measurement `r`. Only pass unambiguous measurements (Karn's
     /// rule, see the module docs). Clears any backoff.
-    pub fn sample(&mut self, r: Duration) {
+    pub(crate) fn sample(&mut self, r: Duration) {
         match self.srtt {
             None => {
                 //= https://www.rfc-editor.org/rfc/rfc6298#section-2
@@ -157,7 +152,7 @@ impl RttEstimator {
 
     /// The retransmission timer expired: back off (double the RTO, up to the
     /// maximum).
-    pub fn on_timeout(&mut self) {
+    pub(crate) fn on_timeout(&mut self) {
         //= https://www.rfc-editor.org/rfc/rfc6298#section-5
         //# (5.5) The host MUST set RTO <- RTO * 2 ("back off the timer").  The
         //# maximum value discussed in (2.5) above may be used to provide
@@ -167,13 +162,13 @@ impl RttEstimator {
 
     /// Forgets the backoff without a measurement, for a caller that wants
     /// RTO to collapse on an ACK of new data it could not time.
-    pub fn reset_backoff(&mut self) {
+    pub(crate) fn reset_backoff(&mut self) {
         self.backoffs = 0;
     }
 
     /// The RTO to arm the retransmission timer with: the computed RTO doubled
     /// once per timeout since the last measurement, within the bounds.
-    pub fn rto(&self) -> Duration {
+    pub(crate) fn rto(&self) -> Duration {
         let factor = 1u32.checked_shl(self.backoffs).unwrap_or(u32::MAX);
         //= https://www.rfc-editor.org/rfc/rfc6298#section-2
         //# (2.5) A maximum value MAY be placed on RTO provided it is at least 60
@@ -182,18 +177,20 @@ impl RttEstimator {
     }
 
     /// The smoothed round-trip time, once there is a measurement.
-    pub fn srtt(&self) -> Option<Duration> {
+    pub(crate) fn srtt(&self) -> Option<Duration> {
         self.srtt
     }
 
+    #[cfg(test)]
     /// The round-trip time variation (zero before the first measurement).
-    pub fn rttvar(&self) -> Duration {
+    pub(crate) fn rttvar(&self) -> Duration {
         self.rttvar
     }
 
+    #[cfg(test)]
     /// Timeouts since the last measurement or backoff reset: how many
     /// consecutive retransmissions the current RTO reflects.
-    pub fn backoffs(&self) -> u32 {
+    pub(crate) fn backoffs(&self) -> u32 {
         self.backoffs
     }
 }

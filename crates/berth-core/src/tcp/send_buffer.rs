@@ -13,7 +13,7 @@ use super::ring::Ring;
 
 /// Unacknowledged and unsent bytes, oldest first.
 #[derive(Debug, Clone)]
-pub struct SendBuffer {
+pub(crate) struct SendBuffer {
     ring: Ring,
     /// Ring position of the first unacknowledged byte.
     head: usize,
@@ -24,7 +24,7 @@ pub struct SendBuffer {
 impl SendBuffer {
     /// An empty buffer that holds up to `capacity` bytes; its storage grows
     /// as data comes (see the private `Ring`).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Self {
             ring: Ring::new(capacity),
             head: 0,
@@ -34,37 +34,37 @@ impl SendBuffer {
 
     /// The size the buffer is meant to have now: its storage doubles as
     /// data comes, but not beyond this unless the data needs it.
-    pub fn set_soft_cap(&mut self, size: usize) {
+    pub(crate) fn set_soft_cap(&mut self, size: usize) {
         self.ring.set_soft_cap(size);
     }
 
     /// Bytes of storage allocated now (it grows as data comes).
-    pub fn allocated(&self) -> usize {
+    pub(crate) fn allocated(&self) -> usize {
         self.ring.allocated()
     }
 
     /// The most bytes the buffer can hold.
-    pub fn capacity(&self) -> usize {
+    pub(crate) fn capacity(&self) -> usize {
         self.ring.capacity()
     }
 
     /// Bytes held: unacknowledged (sent or not) plus unsent.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
     /// Nothing is held.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len == 0
     }
 
     /// Room left for [`write`](Self::write).
-    pub fn free(&self) -> usize {
+    pub(crate) fn free(&self) -> usize {
         self.capacity().saturating_sub(self.len)
     }
 
     /// Appends as much of `data` as fits; returns how many bytes were taken.
-    pub fn write(&mut self, data: &[u8]) -> usize {
+    pub(crate) fn write(&mut self, data: &[u8]) -> usize {
         let n = data.len().min(self.free());
         self.head = self.ring.reserve(self.head, self.len, self.len + n);
         let tail = self.ring.wrap_add(self.head, self.len);
@@ -75,7 +75,7 @@ impl SendBuffer {
 
     /// Drops up to `n` bytes from the front, because the peer acknowledged
     /// them; returns how many were dropped (`n` clamped to [`len`](Self::len)).
-    pub fn ack(&mut self, n: usize) -> usize {
+    pub(crate) fn ack(&mut self, n: usize) -> usize {
         let n = n.min(self.len);
         self.len -= n;
         self.head = if self.len == 0 {
@@ -86,10 +86,11 @@ impl SendBuffer {
         n
     }
 
+    #[cfg(test)]
     /// The held bytes at `offset..offset + len` from the front (clamped to
     /// what is held), as two slices across the ring's wrap; the second is
     /// empty when the range does not wrap. For copying a segment's payload.
-    pub fn slices(&self, offset: usize, len: usize) -> (&[u8], &[u8]) {
+    pub(crate) fn slices(&self, offset: usize, len: usize) -> (&[u8], &[u8]) {
         if offset >= self.len {
             return (&[], &[]);
         }
@@ -99,7 +100,7 @@ impl SendBuffer {
 
     /// Copies the held bytes from `offset` on into `out`, as many as fit or
     /// are held; returns the count.
-    pub fn copy_out(&self, offset: usize, out: &mut [u8]) -> usize {
+    pub(crate) fn copy_out(&self, offset: usize, out: &mut [u8]) -> usize {
         let n = self.len.saturating_sub(offset).min(out.len());
         let pos = self.ring.wrap_add(self.head, offset.min(self.len));
         self.ring.read(pos, out.get_mut(..n).unwrap_or(&mut []))

@@ -52,7 +52,7 @@ impl Marks {
 
 /// One transmission: `start..end` of sequence space (a FIN counts one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Sent {
+pub(crate) struct Sent {
     /// The first sequence number.
     pub start: SeqNum,
     /// One past the last.
@@ -68,32 +68,27 @@ pub struct Sent {
 
 impl Sent {
     /// Octets of sequence space.
-    pub fn len(&self) -> u32 {
+    pub(crate) fn len(&self) -> u32 {
         self.end.wrapping_offset_from(self.start)
     }
 
-    /// Never empty in a queue; here for clippy's `len` rule.
-    pub fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
-
     /// The peer SACKed it.
-    pub fn is_sacked(&self) -> bool {
+    pub(crate) fn is_sacked(&self) -> bool {
         self.marks.has(Marks::SACKED)
     }
 
     /// Marked lost.
-    pub fn is_lost(&self) -> bool {
+    pub(crate) fn is_lost(&self) -> bool {
         self.marks.has(Marks::LOST)
     }
 
     /// Retransmitted, and not known lost since.
-    pub fn is_retrans(&self) -> bool {
+    pub(crate) fn is_retrans(&self) -> bool {
         self.marks.has(Marks::RETRANS)
     }
 
     /// Sent more than once.
-    pub fn ever_retrans(&self) -> bool {
+    pub(crate) fn ever_retrans(&self) -> bool {
         self.marks.has(Marks::EVER_RETRANS)
     }
 
@@ -103,7 +98,7 @@ impl Sent {
     }
 
     /// When it was last sent, in the total order of transmissions.
-    pub fn when(&self) -> Latest {
+    pub(crate) fn when(&self) -> Latest {
         Latest {
             xmit: self.xmit,
             order: self.order,
@@ -113,7 +108,7 @@ impl Sent {
 
     /// When it was first sent: a lower bound on the transmission any
     /// delivery of it answers.
-    pub fn first_sent(&self) -> Latest {
+    pub(crate) fn first_sent(&self) -> Latest {
         Latest {
             xmit: self.first.0,
             order: self.first.1,
@@ -138,7 +133,7 @@ impl Sent {
 /// end sequence number (the pieces of one burst). RFC 8985 keeps
 /// RACK.xmit_ts and RACK.end_seq for the most recent delivery in this form.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Latest {
+pub(crate) struct Latest {
     /// RACK.xmit_ts.
     pub xmit: Instant,
     order: u64,
@@ -149,7 +144,7 @@ pub struct Latest {
 impl Latest {
     /// RFC 8985's `RACK_sent_after(t1, seq1, t2, seq2)`, with the order of
     /// transmission between the time and the sequence number.
-    pub fn sent_after(&self, other: &Self) -> bool {
+    pub(crate) fn sent_after(&self, other: &Self) -> bool {
         //= https://www.rfc-editor.org/rfc/rfc8985#section-6.2
         //# RACK_sent_after(t1, seq1, t2, seq2):
         //#     If t1 > t2:
@@ -165,7 +160,7 @@ impl Latest {
 
 /// The sent-and-unacknowledged queue.
 #[derive(Debug, Clone, Default)]
-pub struct SentQueue {
+pub(crate) struct SentQueue {
     segs: VecDeque<Sent>,
     /// The next transmission's place in the order.
     next_order: u64,
@@ -176,37 +171,40 @@ pub struct SentQueue {
 
 impl SentQueue {
     /// An empty queue.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
+    #[cfg(test)]
     /// Nothing is outstanding.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.segs.is_empty()
     }
 
+    #[cfg(test)]
     /// Entries held (for tests and bounds).
-    pub fn entries(&self) -> usize {
+    pub(crate) fn entries(&self) -> usize {
         self.segs.len()
     }
 
     /// SACKed octets.
-    pub fn sacked_bytes(&self) -> u32 {
+    pub(crate) fn sacked_bytes(&self) -> u32 {
         self.sacked
     }
 
     /// Octets marked lost (retransmitted or not).
-    pub fn lost_bytes(&self) -> u32 {
+    pub(crate) fn lost_bytes(&self) -> u32 {
         self.lost
     }
 
+    #[cfg(test)]
     /// Octets retransmitted and not known lost since.
-    pub fn retrans_bytes(&self) -> u32 {
+    pub(crate) fn retrans_bytes(&self) -> u32 {
         self.retrans
     }
 
     /// Whether anything is SACKed.
-    pub fn has_sacked(&self) -> bool {
+    pub(crate) fn has_sacked(&self) -> bool {
         self.sacked > 0
     }
 
@@ -214,7 +212,7 @@ impl SentQueue {
     /// acknowledged (`outstanding`), less what is SACKed or lost, plus what
     /// was retransmitted since (RFC 6675 `SetPipe`, Linux
     /// `tcp_packets_in_flight`).
-    pub fn in_flight(&self, outstanding: u32) -> u32 {
+    pub(crate) fn in_flight(&self, outstanding: u32) -> u32 {
         outstanding
             .saturating_sub(self.sacked)
             .saturating_sub(self.lost)
@@ -222,12 +220,13 @@ impl SentQueue {
     }
 
     /// The entries, in sequence order.
-    pub fn iter(&self) -> impl Iterator<Item = &Sent> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Sent> {
         self.segs.iter()
     }
 
+    #[cfg(test)]
     /// One past the highest SACKed octet (RACK.fack's upper bound).
-    pub fn highest_sacked(&self) -> Option<SeqNum> {
+    pub(crate) fn highest_sacked(&self) -> Option<SeqNum> {
         self.segs
             .iter()
             .rev()
@@ -235,22 +234,10 @@ impl SentQueue {
             .map(|s| s.end)
     }
 
-    /// When `seq` was last sent, if it is outstanding.
-    pub fn xmit_time(&self, seq: SeqNum) -> Option<Instant> {
-        self.index_of(seq)
-            .and_then(|i| self.segs.get(i))
-            .map(|s| s.xmit)
-    }
-
-    /// Whether any outstanding octet was retransmitted.
-    pub fn any_retransmitted(&self) -> bool {
-        self.segs.iter().any(Sent::ever_retrans)
-    }
-
     /// Records new data `start..end` sent at `now`, at the end of the queue.
     /// A segment that does not continue the queue is ignored (the caller
     /// only sends new data from SND.MAX).
-    pub fn on_send(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+    pub(crate) fn on_send(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
         if !start.before(end) {
             return;
         }
@@ -289,7 +276,7 @@ impl SentQueue {
 
     /// Records that `start..end` (outstanding octets) was sent again at
     /// `now`.
-    pub fn on_retransmit(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
+    pub(crate) fn on_retransmit(&mut self, start: SeqNum, end: SeqNum, now: Instant) {
         let Some((from, to)) = self.cut(start, end) else {
             return;
         };
@@ -311,7 +298,7 @@ impl SentQueue {
     /// The cumulative ACK reached `snd_una`: forgets everything below it.
     /// `delivered` sees each forgotten piece that was not SACKed (SACKed
     /// ones were delivered before).
-    pub fn on_ack(&mut self, snd_una: SeqNum, mut delivered: impl FnMut(&Sent)) {
+    pub(crate) fn on_ack(&mut self, snd_una: SeqNum, mut delivered: impl FnMut(&Sent)) {
         while let Some(first) = self.segs.front_mut() {
             if first.end.before_or_eq(snd_una) {
                 let s = *first;
@@ -351,7 +338,7 @@ impl SentQueue {
     /// A SACK block `left..right`: marks what it covers SACKed (clipped to
     /// the queue). `delivered` sees each newly SACKed piece. Returns the
     /// octets newly SACKed.
-    pub fn on_sack(
+    pub(crate) fn on_sack(
         &mut self,
         left: SeqNum,
         right: SeqNum,
@@ -499,7 +486,7 @@ impl SentQueue {
     /// `wait` = RACK.rtt + RACK.reo_wnd before `now`) is marked lost,
     /// retransmissions included. Returns how long until the next one's
     /// time is up, if any is still waiting: the reordering timer.
-    pub fn rack_detect_loss(
+    pub(crate) fn rack_detect_loss(
         &mut self,
         latest: Latest,
         wait: Duration,
@@ -536,7 +523,7 @@ impl SentQueue {
 
     /// After a retransmission timeout: everything not SACKed is lost (Linux
     /// `tcp_timeout_mark_lost`), retransmissions included.
-    pub fn mark_all_lost(&mut self) {
+    pub(crate) fn mark_all_lost(&mut self) {
         for i in 0..self.segs.len() {
             if self.segs.get(i).is_some_and(|s| !s.is_sacked()) {
                 self.mark_lost_at(i);
@@ -547,7 +534,7 @@ impl SentQueue {
     /// Without SACK: the first segment (at most `mss` octets from SND.UNA)
     /// is lost (the third duplicate ACK, or a partial ACK in recovery;
     /// RFC 6582).
-    pub fn mark_head_lost(&mut self, mss: u32) {
+    pub(crate) fn mark_head_lost(&mut self, mss: u32) {
         let Some(first) = self.segs.front() else {
             return;
         };
@@ -561,7 +548,7 @@ impl SentQueue {
     /// After a path MTU drop: every unSACKed piece longer than `mss` must
     /// go again at the new size (RFC 1191 6.5; Linux
     /// `tcp_simple_retransmit`).
-    pub fn mark_lost_longer_than(&mut self, mss: u32) {
+    pub(crate) fn mark_lost_longer_than(&mut self, mss: u32) {
         for i in 0..self.segs.len() {
             if self
                 .segs
@@ -576,14 +563,14 @@ impl SentQueue {
     /// The first lost piece not yet sent again, from `start`, at most
     /// `max` octets long: what recovery sends next (RFC 6675 NextSeg rule
     /// 1, with RACK's marks).
-    pub fn next_lost(&self, max: u32) -> Option<(SeqNum, u32)> {
+    pub(crate) fn next_lost(&self, max: u32) -> Option<(SeqNum, u32)> {
         let s = self.segs.iter().find(|s| s.awaits_retransmission())?;
         Some((s.start, s.len().min(max)))
     }
 
     /// Undoes every loss mark (a reduction found spurious, RFC 3522 / RFC
     /// 5682): what was marked lost is counted in flight again.
-    pub fn unmark_lost(&mut self) {
+    pub(crate) fn unmark_lost(&mut self) {
         for s in &mut self.segs {
             s.marks.clear(Marks::LOST);
         }
@@ -591,7 +578,7 @@ impl SentQueue {
     }
 
     /// Forgets every SACK mark: the receiver reneged (RFC 2018 section 8).
-    pub fn clear_sacks(&mut self) {
+    pub(crate) fn clear_sacks(&mut self) {
         for s in &mut self.segs {
             s.marks.clear(Marks::SACKED);
         }
@@ -600,7 +587,7 @@ impl SentQueue {
 
     /// Whether the first outstanding octet is SACKed: a cumulative ACK
     /// stopped at data the receiver had SACKed, so it reneged.
-    pub fn head_sacked(&self) -> bool {
+    pub(crate) fn head_sacked(&self) -> bool {
         self.segs.front().is_some_and(Sent::is_sacked)
     }
 }

@@ -28,19 +28,19 @@ use core::ops::{Add, AddAssign, Shl, Shr, Sub, SubAssign};
 //# Since the space is finite, all arithmetic dealing with sequence numbers
 //# must be performed modulo 2^32.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct SeqNum(u32);
+pub(crate) struct SeqNum(u32);
 
 /// Half the sequence space: the distance at which order becomes ambiguous.
 const HALF: u32 = 1 << 31;
 
 impl SeqNum {
     /// The sequence number with this raw value (for example from a header).
-    pub const fn new(raw: u32) -> Self {
+    pub(crate) const fn new(raw: u32) -> Self {
         Self(raw)
     }
 
     /// The raw value, for writing into a header.
-    pub const fn get(self) -> u32 {
+    pub(crate) const fn get(self) -> u32 {
         self.0
     }
 
@@ -56,32 +56,32 @@ impl SeqNum {
     }
 
     /// `self` comes strictly before `other` in sequence space.
-    pub fn before(self, other: Self) -> bool {
+    pub(crate) fn before(self, other: Self) -> bool {
         self.serial_cmp(other) == Ordering::Less
     }
 
     /// `self` comes strictly after `other` in sequence space.
-    pub fn after(self, other: Self) -> bool {
+    pub(crate) fn after(self, other: Self) -> bool {
         self.serial_cmp(other) == Ordering::Greater
     }
 
     /// `self` is `other` or comes before it.
-    pub fn before_or_eq(self, other: Self) -> bool {
+    pub(crate) fn before_or_eq(self, other: Self) -> bool {
         self.serial_cmp(other) != Ordering::Greater
     }
 
     /// `self` is `other` or comes after it.
-    pub fn after_or_eq(self, other: Self) -> bool {
+    pub(crate) fn after_or_eq(self, other: Self) -> bool {
         self.serial_cmp(other) != Ordering::Less
     }
 
     /// The earlier of the two (either one when equal).
-    pub fn earliest(self, other: Self) -> Self {
+    pub(crate) fn earliest(self, other: Self) -> Self {
         if self.before(other) { self } else { other }
     }
 
     /// The later of the two (either one when equal).
-    pub fn latest(self, other: Self) -> Self {
+    pub(crate) fn latest(self, other: Self) -> Self {
         if self.after(other) { self } else { other }
     }
 
@@ -90,7 +90,7 @@ impl SeqNum {
     /// Equal to `self - base` whenever `base.before_or_eq(self)` (and the
     /// two are less than 2^31 apart); use it to turn a sequence number into an
     /// offset from a window edge once the order is known.
-    pub const fn wrapping_offset_from(self, base: Self) -> u32 {
+    pub(crate) const fn wrapping_offset_from(self, base: Self) -> u32 {
         self.0.wrapping_sub(base.0)
     }
 
@@ -98,7 +98,7 @@ impl SeqNum {
     ///
     /// Measured as the forward distance from `start`, so it is exact for any
     /// `len` up to 2^32 - 1 and `len == 0` contains nothing.
-    pub const fn in_window(self, start: Self, len: u32) -> bool {
+    pub(crate) const fn in_window(self, start: Self, len: u32) -> bool {
         self.wrapping_offset_from(start) < len
     }
 }
@@ -156,7 +156,12 @@ impl Sub for SeqNum {
 /// before `rcv_nxt` *and* ends past the window's right edge fails it
 /// (neither its first nor its last octet is inside), even though it carries
 /// the bytes we want. A peer that respects our window never sends one.
-pub fn is_acceptable(seg_seq: SeqNum, seg_len: u32, rcv_nxt: SeqNum, rcv_wnd: WindowSize) -> bool {
+pub(crate) fn is_acceptable(
+    seg_seq: SeqNum,
+    seg_len: u32,
+    rcv_nxt: SeqNum,
+    rcv_wnd: WindowSize,
+) -> bool {
     let wnd = rcv_wnd.get();
     //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.7.4
     //# There are four cases for the acceptability test for an incoming

@@ -25,10 +25,10 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use crate::tcp::config::{Keepalive, TcpConfig};
 use crate::tcp::segment::{MAX_SACK_BLOCKS, Segment};
 use crate::tcp::seq::{SeqNum, UnscaledWindowSize};
 use crate::tcp::{ConnError, Connection, RecvError, State};
+use crate::tcp::{Keepalive, TcpConfig};
 use crate::time::{Duration, Instant};
 use crate::wire::{ChecksumCaps, TcpFlags, TcpPacket, TcpRepr};
 

@@ -10,6 +10,7 @@ use core::fmt;
 use std::net::Ipv4Addr;
 
 use super::ethernet::{Address as EthernetAddress, EtherType};
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{Error, Result};
 
 mod field {
@@ -114,25 +115,12 @@ impl fmt::Display for Operation {
     }
 }
 
-/// A view over an ARP packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an ARP packet.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the fixed fields and the four addresses
     /// whose lengths they declare. The address getters end at the target
     /// protocol address, which this proves is inside the buffer; bytes after
@@ -146,16 +134,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
     }
 
     /// The length the fixed fields declare: 8 bytes plus two hardware and
@@ -211,10 +189,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16(&mut self, range: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Sets the Hardware Type field.
     pub fn set_hardware_type(&mut self, value: Hardware) {
         self.set_u16(field::HTYPE, value.into());

@@ -13,6 +13,7 @@
 use core::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{Error, Result};
 
 mod field {
@@ -154,25 +155,12 @@ impl fmt::Display for EtherType {
     }
 }
 
-/// A view over an Ethernet II frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an Ethernet II frame.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the 14-byte header. Ethernet has no
     /// length field (the frame ends where the buffer ends), so every getter
     /// is in bounds after this.
@@ -181,11 +169,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     fn get_addr(&self, range: core::ops::Range<usize>) -> Address {
@@ -206,8 +189,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// The EtherType field.
     pub fn ethertype(&self) -> EtherType {
-        let b = &self.buffer.as_ref()[field::ETHERTYPE];
-        EtherType::from(u16::from_be_bytes([b[0], b[1]]))
+        EtherType::from(self.get_u16(field::ETHERTYPE))
     }
 
     /// Everything after the header, link padding included.
@@ -229,7 +211,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Sets the EtherType field.
     pub fn set_ethertype(&mut self, value: EtherType) {
-        self.buffer.as_mut()[field::ETHERTYPE].copy_from_slice(&u16::from(value).to_be_bytes());
+        self.set_u16(field::ETHERTYPE, value.into());
     }
 
     /// Everything after the header, mutably.

@@ -18,6 +18,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::view::packet_view;
 use super::{Error, IpProtocol, Result, TxChecksum, checksum, ipv6};
 
 pub mod mld;
@@ -235,27 +236,13 @@ impl From<ipv6::DiscardReason> for ParamProblem {
     }
 }
 
-/// A view over an ICMPv6 message: exactly the upper-layer data of its IPv6
-/// packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an ICMPv6 message: exactly the upper-layer data of its IPv6
+    /// packet.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter of its type stays inside
-    /// it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the header and, for an NDP message, the
     /// fixed part before its options.
     ///
@@ -268,11 +255,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// `N` octets at `range`, zero where the buffer ends before them.

@@ -11,6 +11,7 @@
 use std::net::Ipv4Addr;
 
 use super::group_record::Records;
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{Error, Result, RxChecksum, checksum};
 use crate::time::Duration;
 
@@ -95,25 +96,12 @@ impl From<Message> for u8 {
     }
 }
 
-/// A view over an IGMP message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an IGMP message.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the 8-byte header, and for a v3 Query
     /// the sources it declares. A v3 Report's records are checked by
     /// [`Repr::parse`].
@@ -129,16 +117,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
     }
 
     /// The Type field.
@@ -217,10 +195,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16(&mut self, range: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Computes and stores the checksum over the whole message.
     pub fn fill_checksum(&mut self) {
         self.set_u16(field::CHECKSUM, 0);

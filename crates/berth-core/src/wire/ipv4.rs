@@ -16,6 +16,7 @@
 use core::fmt;
 use std::net::Ipv4Addr;
 
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{ChecksumCaps, Error, IpProtocol, Result, RxChecksum, checksum};
 
 mod field {
@@ -97,25 +98,12 @@ impl fmt::Display for Ecn {
     }
 }
 
-/// A view over an IPv4 datagram.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an IPv4 datagram.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks the header alone: the buffer holds the whole header (options
     /// included), IHL is at least 5, and Total Length covers the header.
     /// Every getter but the payload's is then in bounds, and the payload
@@ -155,16 +143,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
     }
 
     fn get_addr(&self, range: core::ops::Range<usize>) -> Ipv4Addr {
@@ -277,10 +255,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16(&mut self, range: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
     fn set_flag(&mut self, flag: u16, value: bool) {
         let old = self.get_u16(field::FLG_OFF);
         let new = if value { old | flag } else { old & !flag };

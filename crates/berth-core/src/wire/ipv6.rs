@@ -23,6 +23,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{Error, IpProtocol, Result};
 
 mod extensions;
@@ -53,25 +54,12 @@ pub const HEADER_LEN: usize = field::PAYLOAD;
 /// than the recommended order of section 4.1 ever uses.
 pub const MAX_EXTENSION_HEADERS: usize = 8;
 
-/// A view over an IPv6 packet.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an IPv6 packet.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the header and the payload its Payload
     /// Length declares.
     ///
@@ -91,11 +79,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
     }
 
     /// The Version field (6 for IPv6).
@@ -129,8 +112,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// The Payload Length field: extension headers and upper-layer data, in
     /// octets.
     pub fn payload_len(&self) -> u16 {
-        let b = &self.buffer.as_ref()[field::PAYLOAD_LEN];
-        u16::from_be_bytes([b[0], b[1]])
+        self.get_u16(field::PAYLOAD_LEN)
     }
 
     /// The Next Header field of the IPv6 header itself.
@@ -231,7 +213,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 
     /// Sets the Payload Length field.
     pub fn set_payload_len(&mut self, value: u16) {
-        self.buffer.as_mut()[field::PAYLOAD_LEN].copy_from_slice(&value.to_be_bytes());
+        self.set_u16(field::PAYLOAD_LEN, value);
     }
 
     /// Sets the Next Header field of the IPv6 header.

@@ -12,6 +12,9 @@
 //!   that every getter (including those that follow length fields inside the
 //!   packet) stays inside the buffer. Untrusted bytes always go through it.
 //! - `Packet::into_inner()` gives the buffer back.
+//! - These, and the struct itself, are written once, by the `packet_view!`
+//!   macro (`view.rs`); `check_len` and the getters and setters are each
+//!   protocol's own.
 //! - `Repr::parse(&packet, ..)` turns a checked view into plain values and
 //!   rejects what no correct sender emits; `Repr::buffer_len()` is the exact
 //!   size `Repr::emit(&mut packet, ..)` writes. `emit` is given exactly
@@ -39,6 +42,7 @@ pub mod ipv6;
 pub mod tcp;
 pub mod tcp_option;
 pub mod udp;
+mod view;
 
 pub use arp::{
     Hardware as ArpHardware, Operation as ArpOperation, Packet as ArpPacket, Repr as ArpRepr,

@@ -22,6 +22,7 @@ use core::ops::{BitOr, BitOrAssign};
 use std::net::IpAddr;
 
 use super::tcp_option::{self, MAX_SACK_BLOCKS, TcpOption};
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{ChecksumCaps, Error, IpProtocol, Result, RxChecksum, TxChecksum, checksum};
 
 mod field {
@@ -210,25 +211,12 @@ impl fmt::Debug for Flags {
     }
 }
 
-/// A view over a TCP segment: header, options and payload.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over a TCP segment: header, options and payload.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the fixed header and the options the
     /// Data Offset field declares.
     ///
@@ -251,21 +239,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
-    }
-
-    fn get_u32(&self, range: core::ops::Range<usize>) -> u32 {
-        let b = &self.buffer.as_ref()[range];
-        u32::from_be_bytes([b[0], b[1], b[2], b[3]])
     }
 
     /// The Source Port field.
@@ -355,14 +328,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16(&mut self, range: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
-    fn set_u32(&mut self, range: core::ops::Range<usize>, value: u32) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Sets the Source Port field.
     pub fn set_src_port(&mut self, value: u16) {
         self.set_u16(field::SRC_PORT, value);

@@ -8,6 +8,7 @@
 
 use std::net::IpAddr;
 
+use super::view::{Fields, FieldsMut, packet_view};
 use super::{ChecksumCaps, Error, IpProtocol, Result, RxChecksum, TxChecksum, checksum};
 
 mod field {
@@ -23,25 +24,12 @@ mod field {
 /// The length of a UDP header.
 pub const HEADER_LEN: usize = field::PAYLOAD;
 
-/// A view over a UDP datagram.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over a UDP datagram.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the header and the length it declares.
     ///
     /// A buffer longer than the Length field is fine (link padding); the
@@ -59,16 +47,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
     }
 
     /// The Source Port field.
@@ -122,10 +100,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
 }
 
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
-    fn set_u16(&mut self, range: core::ops::Range<usize>, value: u16) {
-        self.buffer.as_mut()[range].copy_from_slice(&value.to_be_bytes());
-    }
-
     /// Sets the Source Port field.
     pub fn set_src_port(&mut self, value: u16) {
         self.set_u16(field::SRC_PORT, value);

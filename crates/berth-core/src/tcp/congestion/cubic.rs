@@ -46,7 +46,7 @@ const ALPHA: f64 = 3.0 * (1.0 - BETA) / (1.0 + BETA);
 
 /// The CUBIC congestion controller (RFC 9438) with HyStart++ (RFC 9406).
 #[derive(Debug, Clone)]
-pub struct Cubic {
+pub(crate) struct Cubic {
     window: Window,
     hystart: HyStart,
     /// `W_max` in bytes: cwnd before the last cut (lowered by fast
@@ -94,7 +94,7 @@ impl Epoch {
 
 impl Cubic {
     /// A controller for sender MSS `smss`, created at `now`.
-    pub fn new(smss: u32, now: Instant) -> Self {
+    pub(crate) fn new(smss: u32, now: Instant) -> Self {
         Self {
             window: Window::new(smss),
             hystart: HyStart::new(),
@@ -239,10 +239,12 @@ impl Cubic {
 }
 
 impl CongestionControl for Cubic {
+    #[cfg(test)]
     fn name(&self) -> &'static str {
         "cubic"
     }
 
+    #[cfg(test)]
     fn smss(&self) -> u32 {
         self.window.smss
     }
@@ -259,6 +261,7 @@ impl CongestionControl for Cubic {
         self.window.in_slow_start()
     }
 
+    #[cfg(test)]
     fn in_recovery(&self) -> bool {
         self.window.recovery
     }

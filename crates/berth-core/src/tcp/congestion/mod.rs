@@ -1,12 +1,16 @@
 //! Congestion control, one controller per connection, counted in bytes:
 //! the congestion window (cwnd) and slow-start threshold (ssthresh) of
-//! RFC 5681, grown and cut by a pluggable algorithm. [`Cubic`] (RFC 9438,
+//! RFC 5681, grown and cut by a pluggable algorithm. `Cubic` (RFC 9438,
 //! with HyStart++ slow start per RFC 9406) is the default, as on Linux;
-//! [`NewReno`] (RFC 5681 + RFC 6582) is the alternative. Both share the
+//! `NewReno` (RFC 5681 + RFC 6582) is the alternative. Both share the
 //! initial window of RFC 6928, slow start with appropriate byte counting
 //! (RFC 3465, L = 2*SMSS), the fast-recovery window arithmetic of RFC 5681 /
 //! RFC 6582 (or plain cwnd = ssthresh for SACK recovery, RFC 6675), the
 //! timeout response of RFC 5681 and Linux's restart after idle.
+//!
+//! Public: [`CongestionAlgorithm`], the choice in
+//! [`TcpConfig`](crate::tcp::TcpConfig). The controllers are the crate's
+//! own.
 //!
 //! The controller only does arithmetic. It never reads a clock (time is the
 //! `now` argument), never sees a sequence number and never decides what to
@@ -14,11 +18,11 @@
 //! `pipe`, and limited transmit (RFC 3042, folded into RFC 5681 section 3.2
 //! step 1: one new segment on each of the first two duplicate ACKs, sent
 //! beyond cwnd by at most 2*SMSS) are all sender rules of the connection,
-//! which reads [`CongestionControl::cwnd`] and calls the events below.
+//! which reads `CongestionControl::cwnd` and calls the events below.
 //!
 //! # Dispatch
 //!
-//! [`CongestionControl`] is an object-safe trait, and [`Controller`] is an
+//! `CongestionControl` is an object-safe trait, and `Controller` is an
 //! enum over the algorithms we ship that implements it by `match`. A
 //! connection holds a `Controller` by value: no allocation per connection, no
 //! virtual call on the per-ACK path, `Clone` and `Debug` for free, and the
@@ -32,18 +36,18 @@
 //!
 //! | when | call |
 //! | --- | --- |
-//! | connection created | [`new_controller`]`(alg, smss, now)` |
-//! | handshake done (effective SMSS known) and on every PMTU/MSS change | [`CongestionControl::set_mss`]; before any data is acknowledged this resets cwnd to the RFC 6928 initial window |
-//! | about to send new data while nothing is in flight | [`CongestionControl::on_idle_restart`]`(now, now - last data sent, rto)`; optional, a no-op unless idle > RTO |
-//! | ACK advances SND.UNA, not in recovery | [`CongestionControl::on_ack`] |
-//! | loss detected (RACK, or the third duplicate ACK without SACK), or an ECN echo (RFC 3168), not already reducing | [`CongestionControl::on_enter_recovery`]`(now, FlightSize)`; then retransmit under PRR |
-//! | ACK advances SND.UNA during recovery but not past its end | [`CongestionControl::on_partial_ack`] |
-//! | ACK advances SND.UNA past the end of recovery | [`CongestionControl::on_recovery_exit`] |
-//! | retransmission timer fires (every time, also when backed off) | [`CongestionControl::on_rto`]`(now, FlightSize)` |
-//! | the reduction was spurious (Eifel, D-SACK, F-RTO) | [`CongestionControl::on_undo`] |
+//! | connection created | `new_controller(alg, smss, now)` |
+//! | handshake done (effective SMSS known) and on every PMTU/MSS change | `CongestionControl::set_mss`; before any data is acknowledged this resets cwnd to the RFC 6928 initial window |
+//! | about to send new data while nothing is in flight | `CongestionControl::on_idle_restart(now, now - last data sent, rto)`; optional, a no-op unless idle > RTO |
+//! | ACK advances SND.UNA, not in recovery | `CongestionControl::on_ack` |
+//! | loss detected (RACK, or the third duplicate ACK without SACK), or an ECN echo (RFC 3168), not already reducing | `CongestionControl::on_enter_recovery(now, FlightSize)`; then retransmit under PRR |
+//! | ACK advances SND.UNA during recovery but not past its end | `CongestionControl::on_partial_ack` |
+//! | ACK advances SND.UNA past the end of recovery | `CongestionControl::on_recovery_exit` |
+//! | retransmission timer fires (every time, also when backed off) | `CongestionControl::on_rto(now, FlightSize)` |
+//! | the reduction was spurious (Eifel, D-SACK, F-RTO) | `CongestionControl::on_undo` |
 //!
 //! The sender may have `min(cwnd, rwnd)` bytes in flight outside recovery;
-//! during recovery PRR decides. Every [`Ack`] carries FlightSize = SND.NXT -
+//! during recovery PRR decides. Every `Ack` carries FlightSize = SND.NXT -
 //! SND.UNA *after* the ACK; that, with the running sum of `bytes_acked`, is
 //! all HyStart++ needs to find its round boundaries (a round ends when the
 //! bytes that were outstanding at its start are acknowledged), so the
@@ -54,16 +58,16 @@
 mod cubic;
 mod new_reno;
 
-pub use cubic::Cubic;
-pub use new_reno::NewReno;
+pub(crate) use cubic::Cubic;
+pub(crate) use new_reno::NewReno;
 
 use crate::time::{Duration, Instant};
 
 /// ssthresh before the first congestion event: "arbitrarily high".
-pub const INFINITE_SSTHRESH: u32 = u32::MAX;
+pub(crate) const INFINITE_SSTHRESH: u32 = u32::MAX;
 
 /// The largest congestion window, in bytes. Every update saturates here.
-pub const MAX_CWND: u32 = u32::MAX;
+pub(crate) const MAX_CWND: u32 = u32::MAX;
 
 /// Slow start's growth per ACK, in segments: RFC 3465 section 2.3's L.
 /// `None` is Linux's choice (tcp_slow_start grows cwnd by everything an ACK
@@ -86,7 +90,7 @@ pub enum CongestionAlgorithm {
 
 /// One ACK that acknowledged new data, as the connection saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Ack {
+pub(crate) struct Ack {
     /// When the ACK arrived.
     pub now: Instant,
     /// Bytes newly acknowledged: how far SND.UNA advanced.
@@ -111,10 +115,12 @@ pub struct Ack {
 /// Windows are in bytes. The methods never panic, whatever their order or
 /// arguments: cwnd stays within `[SMSS, MAX_CWND]`, and ssthresh never falls
 /// below 2*SMSS.
-pub trait CongestionControl {
+pub(crate) trait CongestionControl {
     /// The algorithm's name, as `ss` prints it (`"cubic"`, `"newreno"`).
+    #[cfg(test)]
     fn name(&self) -> &'static str;
     /// The sender maximum segment size in use.
+    #[cfg(test)]
     fn smss(&self) -> u32;
     /// The congestion window, in bytes.
     fn cwnd(&self) -> u32;
@@ -125,6 +131,7 @@ pub trait CongestionControl {
     fn in_slow_start(&self) -> bool;
     /// Between [`on_enter_recovery`](Self::on_enter_recovery) and
     /// [`on_recovery_exit`](Self::on_recovery_exit) (or a timeout).
+    #[cfg(test)]
     fn in_recovery(&self) -> bool;
     /// Sets the SMSS (at least 1). Before any data has been acknowledged
     /// cwnd becomes the initial window for it; later cwnd and ssthresh keep
@@ -153,7 +160,7 @@ pub trait CongestionControl {
 
 /// The controller a connection holds: one of the shipped algorithms.
 #[derive(Debug, Clone)]
-pub enum Controller {
+pub(crate) enum Controller {
     /// CUBIC with HyStart++.
     Cubic(Cubic),
     /// NewReno.
@@ -162,7 +169,7 @@ pub enum Controller {
 
 /// A controller running `alg` for a connection with sender MSS `smss`,
 /// created at `now`, starting from the RFC 6928 initial window.
-pub fn new_controller(alg: CongestionAlgorithm, smss: u32, now: Instant) -> Controller {
+pub(crate) fn new_controller(alg: CongestionAlgorithm, smss: u32, now: Instant) -> Controller {
     match alg {
         CongestionAlgorithm::Cubic => Controller::Cubic(Cubic::new(smss, now)),
         CongestionAlgorithm::NewReno => Controller::NewReno(NewReno::new(smss, now)),
@@ -180,9 +187,11 @@ macro_rules! dispatch {
 }
 
 impl CongestionControl for Controller {
+    #[cfg(test)]
     fn name(&self) -> &'static str {
         dispatch!(self, c => c.name())
     }
+    #[cfg(test)]
     fn smss(&self) -> u32 {
         dispatch!(self, c => c.smss())
     }
@@ -195,6 +204,7 @@ impl CongestionControl for Controller {
     fn in_slow_start(&self) -> bool {
         dispatch!(self, c => c.in_slow_start())
     }
+    #[cfg(test)]
     fn in_recovery(&self) -> bool {
         dispatch!(self, c => c.in_recovery())
     }
@@ -225,7 +235,7 @@ impl CongestionControl for Controller {
 }
 
 /// The RFC 6928 initial window for `smss` (taken as at least 1), in bytes.
-pub fn initial_window(smss: u32) -> u32 {
+pub(crate) fn initial_window(smss: u32) -> u32 {
     let smss = smss.max(1);
     //= https://www.rfc-editor.org/rfc/rfc6928#section-2
     //# min (10*MSS, max (2*MSS, 14600))

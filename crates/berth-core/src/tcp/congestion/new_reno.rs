@@ -9,7 +9,7 @@ use crate::time::{Duration, Instant};
 
 /// The NewReno congestion controller (RFC 5681, RFC 6582).
 #[derive(Debug, Clone)]
-pub struct NewReno {
+pub(crate) struct NewReno {
     window: Window,
     /// Bytes acknowledged in congestion avoidance since cwnd last grew.
     bytes_acked: u32,
@@ -17,7 +17,7 @@ pub struct NewReno {
 
 impl NewReno {
     /// A controller for sender MSS `smss`, created at `now`.
-    pub fn new(smss: u32, now: Instant) -> Self {
+    pub(crate) fn new(smss: u32, now: Instant) -> Self {
         let _ = now;
         Self {
             window: Window::new(smss),
@@ -47,10 +47,12 @@ impl NewReno {
 }
 
 impl CongestionControl for NewReno {
+    #[cfg(test)]
     fn name(&self) -> &'static str {
         "newreno"
     }
 
+    #[cfg(test)]
     fn smss(&self) -> u32 {
         self.window.smss
     }
@@ -67,6 +69,7 @@ impl CongestionControl for NewReno {
         self.window.in_slow_start()
     }
 
+    #[cfg(test)]
     fn in_recovery(&self) -> bool {
         self.window.recovery
     }

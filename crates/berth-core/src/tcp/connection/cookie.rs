@@ -1,6 +1,9 @@
 //! A connection completed by a SYN cookie (RFC 4987 section 3.6): the
 //! listener kept no state for it, so it is built from the final ACK and the
 //! options the cookie carried, and enters ESTABLISHED at once.
+//!
+//! It lives here, not with the cookie, because it sets the TCB's private
+//! fields; [`crate::syn_cookie`] has the map of the rest.
 
 use std::net::SocketAddr;
 
@@ -20,7 +23,7 @@ impl Connection {
     /// our cookie SYN-ACK's TSval used. The ACK (and any data on it) is
     /// processed as in SYN-RECEIVED, so the result is ESTABLISHED, or
     /// CLOSE-WAIT when it carried a FIN.
-    pub fn from_cookie(
+    pub(crate) fn from_cookie(
         now: Instant,
         cfg: TcpConfig,
         local: SocketAddr,

@@ -176,12 +176,13 @@ impl Connection {
     //= https://www.rfc-editor.org/rfc/rfc3168#section-6.1.5
     //# the TCP data sender MUST NOT set either an
     //# ECT codepoint or the CWR bit on retransmitted packets.
-    pub fn take_ect(&mut self) -> bool {
+    pub(crate) fn take_ect(&mut self) -> bool {
         core::mem::take(&mut self.ecn.last_ect)
     }
 
+    #[cfg(test)]
     /// Whether ECN was negotiated.
-    pub fn ecn_negotiated(&self) -> bool {
+    pub(crate) fn ecn_negotiated(&self) -> bool {
         self.ecn.negotiated
     }
 }

@@ -10,7 +10,7 @@ impl Connection {
     /// Whether `seq`, the sequence number quoted by an ICMP error, lies in
     /// our unacknowledged data (SND.UNA =< seq < SND.MAX), as Linux checks in
     /// `tcp_v4_err`. A SYN we have not seen acknowledged counts too.
-    pub fn icmp_seq_acceptable(&self, seq: SeqNum) -> bool {
+    pub(crate) fn icmp_seq_acceptable(&self, seq: SeqNum) -> bool {
         //= https://www.rfc-editor.org/rfc/rfc5927#section-4.1
         //# Many TCP implementations have incorporated a validation check such that
         //# they react only to those ICMP error messages that appear to relate to

@@ -13,7 +13,7 @@ use super::{ConnError, Connection, Events, Pending};
 
 /// What the port table must do after a segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The connection handled the segment.
     Handled,
     /// A SYN arrived in TIME-WAIT that may start a new incarnation of the
@@ -34,7 +34,7 @@ pub(super) fn ts_before(a: u32, b: u32) -> bool {
 
 impl Connection {
     /// Processes a segment the port table routed to this connection.
-    pub fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Outcome {
+    pub(crate) fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Outcome {
         self.stats.segs_in += 1;
         match self.state {
             State::Closed => {

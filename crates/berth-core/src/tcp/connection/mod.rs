@@ -51,15 +51,15 @@ use super::seq::{SeqNum, WindowScale, WindowSize};
 use super::state::State;
 use super::stats::ConnStats;
 
-pub use input::Outcome;
+pub(crate) use input::Outcome;
 use log::conn_debug;
 use recovery::{Recovery, Undo};
 use timers::Timers;
-pub use tuning::MemoryPressure;
+pub(crate) use tuning::MemoryPressure;
 
 /// Why a connection failed. The facades map these to `io::ErrorKind`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum ConnError {
+pub(crate) enum ConnError {
     /// The peer answered our SYN with a reset.
     #[error("connection refused")]
     Refused,
@@ -83,7 +83,7 @@ pub enum ConnError {
 
 /// Why `send` refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     /// The sending direction was shut down (`shutdown(Write)` or `close`).
     #[error("sending side closed")]
     Closed,
@@ -94,7 +94,7 @@ pub enum SendError {
 
 /// Why `recv` returned no data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum RecvError {
+pub(crate) enum RecvError {
     /// The peer closed its direction and every byte has been read.
     #[error("end of stream")]
     Finished,
@@ -106,26 +106,21 @@ pub enum RecvError {
 /// Things that happened to a connection since the last `take_events`, for the
 /// runtime to wake exactly the right waiters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Events(u8);
+pub(crate) struct Events(u8);
 
 impl Events {
     /// Data, end of stream or an error is ready to read.
-    pub const READABLE: Self = Self(1);
+    pub(crate) const READABLE: Self = Self(1);
     /// Space to send opened up (or the sending side failed).
-    pub const WRITABLE: Self = Self(2);
+    pub(crate) const WRITABLE: Self = Self(2);
     /// The handshake completed.
-    pub const CONNECTED: Self = Self(4);
+    pub(crate) const CONNECTED: Self = Self(4);
     /// The connection reached CLOSED (or failed).
-    pub const CLOSED: Self = Self(8);
+    pub(crate) const CLOSED: Self = Self(8);
 
     /// Whether every event of `other` is in `self`.
-    pub const fn contains(self, other: Self) -> bool {
+    pub(crate) const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
-    }
-
-    /// Whether no event is set.
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
     }
 
     fn insert(&mut self, other: Self) {
@@ -187,7 +182,7 @@ struct Tlp {
 
 /// One TCP connection.
 #[derive(Debug)]
-pub struct Connection {
+pub(crate) struct Connection {
     cfg: TcpConfig,
     local: SocketAddr,
     remote: SocketAddr,
@@ -426,7 +421,7 @@ impl Connection {
     ///
     /// `iss` comes from [`super::isn`] (RFC 6528); `ts_offset` is a random
     /// per-connection offset for our timestamps.
-    pub fn connect(
+    pub(crate) fn connect(
         now: Instant,
         cfg: TcpConfig,
         local: SocketAddr,
@@ -442,7 +437,7 @@ impl Connection {
 
     /// Passive open: a connection in SYN-RECEIVED made from the SYN a
     /// listener received; `poll_transmit` sends the SYN-ACK.
-    pub fn accept(
+    pub(crate) fn accept(
         now: Instant,
         cfg: TcpConfig,
         local: SocketAddr,
@@ -501,43 +496,43 @@ impl Connection {
     }
 
     /// The connection's state.
-    pub fn state(&self) -> State {
+    pub(crate) fn state(&self) -> State {
         self.state
     }
 
     /// The local address.
-    pub fn local(&self) -> SocketAddr {
+    pub(crate) fn local(&self) -> SocketAddr {
         self.local
     }
 
     /// The peer's address.
-    pub fn remote(&self) -> SocketAddr {
+    pub(crate) fn remote(&self) -> SocketAddr {
         self.remote
     }
 
     /// Counters.
-    pub fn stats(&self) -> &ConnStats {
+    pub(crate) fn stats(&self) -> &ConnStats {
         &self.stats
     }
 
     /// The error that ended the connection, if one did.
-    pub fn error(&self) -> Option<ConnError> {
+    pub(crate) fn error(&self) -> Option<ConnError> {
         self.error
     }
 
     /// Whether the connection reached CLOSED and can be forgotten.
-    pub fn is_closed(&self) -> bool {
+    pub(crate) fn is_closed(&self) -> bool {
         self.state == State::Closed && self.reset_to_send.is_none()
     }
 
     /// Events since the last call.
-    pub fn take_events(&mut self) -> Events {
+    pub(crate) fn take_events(&mut self) -> Events {
         core::mem::take(&mut self.events)
     }
 
     /// Drops the buffers' storage when both are empty, which they stay in
     /// TIME-WAIT once everything is read; returns whether it did.
-    pub fn release_buffers(&mut self) -> bool {
+    pub(crate) fn release_buffers(&mut self) -> bool {
         if !self.send_buf.is_empty()
             || self.recv_buf.readable_len() > 0
             || self.recv_buf.has_out_of_order()
@@ -552,17 +547,17 @@ impl Connection {
     }
 
     /// Bytes ready to read.
-    pub fn recv_queue(&self) -> usize {
+    pub(crate) fn recv_queue(&self) -> usize {
         self.recv_buf.readable_len()
     }
 
     /// Bytes not yet acknowledged by the peer (sent or not).
-    pub fn send_queue(&self) -> usize {
+    pub(crate) fn send_queue(&self) -> usize {
         self.send_buf.len()
     }
 
     /// Free space in the send queue.
-    pub fn send_capacity(&self) -> usize {
+    pub(crate) fn send_capacity(&self) -> usize {
         self.snd_space
             .saturating_sub(self.send_buf.len())
             .min(self.send_buf.free())
@@ -570,49 +565,51 @@ impl Connection {
 
     /// The send buffer's current size (it grows toward
     /// `TcpConfig::send_buffer_max` with the congestion window).
-    pub fn send_buffer_size(&self) -> usize {
+    pub(crate) fn send_buffer_size(&self) -> usize {
         self.snd_space
     }
 
     /// The receive buffer's current size (it grows toward
     /// `TcpConfig::recv_buffer_max` as the application keeps up).
-    pub fn recv_buffer_size(&self) -> usize {
+    pub(crate) fn recv_buffer_size(&self) -> usize {
         self.rcv_tuning.space
     }
 
     /// The smoothed RTT, once measured.
-    pub fn srtt(&self) -> Option<Duration> {
+    pub(crate) fn srtt(&self) -> Option<Duration> {
         self.rtt.srtt()
     }
 
     /// The current retransmission timeout.
-    pub fn rto(&self) -> Duration {
+    pub(crate) fn rto(&self) -> Duration {
         self.rtt.rto()
     }
 
     /// The congestion window, in bytes.
-    pub fn cwnd(&self) -> usize {
+    pub(crate) fn cwnd(&self) -> usize {
         self.cc.cwnd() as usize
     }
 
     /// Bytes in flight: sent, less SACKed and lost, plus retransmitted
     /// (RFC 6675 pipe).
-    pub fn in_flight_bytes(&self) -> usize {
+    pub(crate) fn in_flight_bytes(&self) -> usize {
         self.in_flight() as usize
     }
 
     /// The slow-start threshold, in bytes.
-    pub fn ssthresh(&self) -> usize {
+    pub(crate) fn ssthresh(&self) -> usize {
         self.cc.ssthresh() as usize
     }
 
+    #[cfg(test)]
     /// The congestion control algorithm's name (`cubic`, `newreno`).
-    pub fn congestion_algorithm(&self) -> &'static str {
+    pub(crate) fn congestion_algorithm(&self) -> &'static str {
         self.cc.name()
     }
 
+    #[cfg(test)]
     /// Our send MSS.
-    pub fn smss(&self) -> u16 {
+    pub(crate) fn smss(&self) -> u16 {
         self.smss
     }
 
@@ -626,28 +623,35 @@ impl Connection {
     }
 
     /// Turns Nagle's algorithm off (`true`) or on.
-    pub fn set_nodelay(&mut self, nodelay: bool) {
+    pub(crate) fn set_nodelay(&mut self, nodelay: bool) {
         self.cfg.nodelay = nodelay;
     }
 
     /// Whether Nagle's algorithm is off.
-    pub fn nodelay(&self) -> bool {
+    pub(crate) fn nodelay(&self) -> bool {
         self.cfg.nodelay
     }
 
     /// Changes keepalive (RFC 1122 4.2.3.6); `None` turns it off.
-    pub fn set_keepalive(&mut self, now: Instant, keepalive: Option<super::config::Keepalive>) {
+    // Only the tests and the TCP driver change keepalive on a live
+    // connection so far; a socket option set after connecting will.
+    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
+    pub(crate) fn set_keepalive(
+        &mut self,
+        now: Instant,
+        keepalive: Option<super::config::Keepalive>,
+    ) {
         self.cfg.keepalive = keepalive;
         self.keepalive_probes_reset(now);
     }
 
     /// Whether `recv` would return data, end of stream or an error.
-    pub fn can_recv(&self) -> bool {
+    pub(crate) fn can_recv(&self) -> bool {
         self.recv_buf.readable_len() > 0 || self.peer_fin_received || self.error.is_some()
     }
 
     /// Whether `send` would accept data (or return an error).
-    pub fn can_send(&self) -> bool {
+    pub(crate) fn can_send(&self) -> bool {
         self.error.is_some()
             || !self.state.may_send()
             || self.our_fin.is_some()
@@ -657,7 +661,7 @@ impl Connection {
     /// Queues data for sending; returns how much was taken (0 when the send
     /// queue is full). Before the handshake completes, data is queued and
     /// sent once ESTABLISHED (RFC 9293 3.10.2).
-    pub fn send(&mut self, data: &[u8]) -> Result<usize, SendError> {
+    pub(crate) fn send(&mut self, data: &[u8]) -> Result<usize, SendError> {
         if let Some(err) = self.error {
             return Err(SendError::Failed(err));
         }
@@ -708,7 +712,7 @@ impl Connection {
 
     /// Reads in-order data into `buf`. `Ok(0)` with a non-empty `buf` means
     /// nothing is ready yet; end of stream is `Err(RecvError::Finished)`.
-    pub fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
+    pub(crate) fn recv(&mut self, buf: &mut [u8]) -> Result<usize, RecvError> {
         let n = self.recv_buf.read(buf);
         if n > 0 {
             self.rcv_tuning.copied += n as u64;
@@ -734,7 +738,10 @@ impl Connection {
     /// non-empty buffer returns (the end of stream, the error, or
     /// `Ok(0)`). A consumer that only counts (a discard service, Linux's
     /// `MSG_TRUNC` on TCP) touches no payload byte.
-    pub fn recv_with(&mut self, f: impl FnOnce(&[u8], &[u8]) -> usize) -> Result<usize, RecvError> {
+    pub(crate) fn recv_with(
+        &mut self,
+        f: impl FnOnce(&[u8], &[u8]) -> usize,
+    ) -> Result<usize, RecvError> {
         let (a, b) = self.recv_buf.readable_slices();
         let seen = a.len() + b.len();
         if seen == 0 {
@@ -750,13 +757,13 @@ impl Connection {
     }
 
     /// Copies in-order data into `buf` without consuming it.
-    pub fn peek(&self, buf: &mut [u8]) -> usize {
+    pub(crate) fn peek(&self, buf: &mut [u8]) -> usize {
         self.recv_buf.peek(buf)
     }
 
     /// Shuts down the sending direction: a FIN follows the queued data
     /// (RFC 9293 3.10.4 CLOSE, for the half-close of `shutdown(Write)`).
-    pub fn shutdown_write(&mut self) {
+    pub(crate) fn shutdown_write(&mut self) {
         match self.state {
             // No SYN has been answered: nothing to close gracefully. Linux
             // keeps the FIN for after the handshake; so do we.
@@ -787,7 +794,7 @@ impl Connection {
     /// The application closes the socket: shuts down sending, and resets the
     /// connection if received data was never read (RFC 9293 3.10.4 / RFC
     /// 2525 2.17, as Linux does) or if data arrives later.
-    pub fn close(&mut self, now: Instant) {
+    pub(crate) fn close(&mut self, now: Instant) {
         self.closed_by_app = true;
         if self.recv_buf.readable_len() > 0 {
             self.abort();
@@ -808,7 +815,7 @@ impl Connection {
 
     /// Aborts: sends a reset where the peer knows of the connection, and
     /// closes at once (RFC 9293 3.10.5 ABORT).
-    pub fn abort(&mut self) {
+    pub(crate) fn abort(&mut self) {
         //= https://www.rfc-editor.org/rfc/rfc9293#section-3.10.5
         //# Send a reset segment:
         //#
@@ -838,7 +845,7 @@ impl Connection {
     /// port is `Refused`, an unreachable host `HostUnreachable`); on an
     /// open connection it is only remembered, and becomes the error the
     /// connection ends with if it then times out (Linux `sk_err_soft`).
-    pub fn on_icmp_unreachable(&mut self, error: ConnError) {
+    pub(crate) fn on_icmp_unreachable(&mut self, error: ConnError) {
         if self.state == State::SynSent {
             self.enter_closed(Some(error), "ICMP unreachable: connect failed");
             return;
@@ -862,7 +869,7 @@ impl Connection {
     /// The path MTU to the peer dropped (ICMP fragmentation-needed / packet
     /// too big, RFC 1191 / RFC 8201): lower the send MSS to fit
     /// `mtu - ip_header - 20`.
-    pub fn on_path_mtu(&mut self, mss_for_mtu: u16) {
+    pub(crate) fn on_path_mtu(&mut self, mss_for_mtu: u16) {
         let mss = mss_for_mtu.max(88);
         if mss < self.smss {
             conn_debug!(self, from = self.smss, to = mss, "path MTU lowered: MSS");

@@ -31,7 +31,7 @@ impl Connection {
     /// Writes the next segment, TCP header first, into `buf` and returns its
     /// length; `None` when there is nothing to send. `buf` bounds the segment
     /// (the caller passes what is left after the IP header, at most the MTU).
-    pub fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
+    pub(crate) fn poll_transmit(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         if let Some(reset) = self.reset_to_send.take() {
             return self.emit_reset(now, reset, buf);
         }
@@ -610,35 +610,7 @@ impl Connection {
             .opts
             .timestamps
             .then(|| (self.ts_val(now), self.ts_recent.map_or(0, |(v, _)| v)));
-        let flags = if reset.ack.is_some() {
-            Flags::RST | Flags::ACK
-        } else {
-            Flags::RST
-        };
-        let repr = TcpRepr {
-            src_port: self.local.port(),
-            dst_port: self.remote.port(),
-            seq_number: reset.seq.get(),
-            ack_number: reset.ack.map(SeqNum::get),
-            flags,
-            window_len: 0,
-            urgent_pointer: 0,
-            max_seg_size: None,
-            window_scale: None,
-            sack_permitted: false,
-            sack_ranges: [None; MAX_SACK_BLOCKS],
-            timestamp,
-            payload: &[],
-        };
-        let len = repr.buffer_len();
-        let out = buf.get_mut(..len)?;
-        let mut packet = TcpPacket::new_unchecked(out);
-        repr.emit(
-            &mut packet,
-            self.local.ip(),
-            self.remote.ip(),
-            self.cfg.checksums,
-        );
+        let len = reset.emit(self.local, self.remote, timestamp, self.cfg.checksums, buf)?;
         self.stats.segs_out += 1;
         Some(len)
     }
@@ -699,7 +671,7 @@ impl Connection {
     /// After `poll_transmit`: the payload size to split the segment just
     /// written at, when it carries more than one segment's worth (TSO);
     /// `None` for an ordinary segment.
-    pub fn take_gso(&mut self) -> Option<u16> {
+    pub(crate) fn take_gso(&mut self) -> Option<u16> {
         self.gso.take()
     }
 

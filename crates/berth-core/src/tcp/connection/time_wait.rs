@@ -66,7 +66,7 @@ impl Connection {
     }
 
     /// When TIME-WAIT began, if the connection is in it.
-    pub fn time_wait_since(&self) -> Option<Instant> {
+    pub(crate) fn time_wait_since(&self) -> Option<Instant> {
         if self.state != State::TimeWait {
             return None;
         }
@@ -75,7 +75,7 @@ impl Connection {
 
     /// Whether both ends send timestamps (RFC 7323), which lets a new
     /// incarnation of the 4-tuple be told from the old one's stray segments.
-    pub fn uses_timestamps(&self) -> bool {
+    pub(crate) fn uses_timestamps(&self) -> bool {
         self.opts.timestamps
     }
 }

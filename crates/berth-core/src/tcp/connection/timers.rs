@@ -66,12 +66,12 @@ impl Connection {
     /// When [`on_timeout`](Self::on_timeout) is next due, if ever. Output
     /// that is due now is not reported here: the caller polls
     /// `poll_transmit` after every input and every API call.
-    pub fn poll_at(&self) -> Option<Instant> {
+    pub(crate) fn poll_at(&self) -> Option<Instant> {
         self.timers.earliest()
     }
 
     /// Runs every timer that is due at `now`.
-    pub fn on_timeout(&mut self, now: Instant) {
+    pub(crate) fn on_timeout(&mut self, now: Instant) {
         let due = |t: Option<Instant>| t.is_some_and(|t| t <= now);
         if due(self.timers.close) {
             self.timers.close = None;

@@ -25,7 +25,7 @@ const MIN_BUFFER: usize = 4096;
 
 /// How short the stack is of buffer memory, as it tells each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum MemoryPressure {
+pub(crate) enum MemoryPressure {
     /// Buffers grow as their connections need.
     #[default]
     None,
@@ -93,14 +93,14 @@ impl Connection {
 
     /// Bytes of buffer storage the connection holds now (what the stack
     /// charges against its memory bound).
-    pub fn buffer_memory(&self) -> usize {
+    pub(crate) fn buffer_memory(&self) -> usize {
         self.recv_buf.allocated() + self.send_buf.allocated()
     }
 
     /// The stack's memory state. Under exhaustion both buffers shrink to
     /// what they hold (at least 4096 bytes each): the window we offer
     /// closes as data arrives, and the application's writes wait.
-    pub fn set_memory_pressure(&mut self, pressure: MemoryPressure) {
+    pub(crate) fn set_memory_pressure(&mut self, pressure: MemoryPressure) {
         self.memory = pressure;
         if pressure == MemoryPressure::Exhausted {
             let rcv_floor = self.recv_buf.allocated().max(MIN_BUFFER);

@@ -13,6 +13,7 @@ use std::net::Ipv6Addr;
 use super::Message;
 use crate::time::Duration;
 use crate::wire::group_record::Records;
+use crate::wire::view::{Fields, packet_view};
 use crate::wire::{ChecksumCaps, Error, IpProtocol, Result, RxChecksum};
 
 mod field {
@@ -56,25 +57,12 @@ pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// Multicast Listener Discovery message"), and a two-octet PadN.
 pub const HOP_BY_HOP_ROUTER_ALERT: [u8; 8] = [58, 0, 5, 2, 0, 0, 1, 0];
 
-/// A view over an MLD message: the whole ICMPv6 message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Packet<T: AsRef<[u8]>> {
-    buffer: T,
+packet_view! {
+    /// A view over an MLD message: the whole ICMPv6 message.
+    pub struct Packet;
 }
 
 impl<T: AsRef<[u8]>> Packet<T> {
-    /// Wraps a buffer without checking its length.
-    pub const fn new_unchecked(buffer: T) -> Self {
-        Self { buffer }
-    }
-
-    /// Wraps a buffer and checks that every getter stays inside it.
-    pub fn new_checked(buffer: T) -> Result<Self> {
-        let packet = Self::new_unchecked(buffer);
-        packet.check_len()?;
-        Ok(packet)
-    }
-
     /// Checks that the buffer holds the fields of its type: 8 octets for
     /// a v2 Report (its records are checked by [`Repr::parse`]), 24 for
     /// the others, and a v2 Query's sources.
@@ -94,16 +82,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
             return Err(Error::Truncated);
         }
         Ok(())
-    }
-
-    /// Gives the buffer back.
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
-    fn get_u16(&self, range: core::ops::Range<usize>) -> u16 {
-        let b = &self.buffer.as_ref()[range];
-        u16::from_be_bytes([b[0], b[1]])
     }
 
     /// The ICMPv6 Type.

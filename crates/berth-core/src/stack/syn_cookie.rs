@@ -1,16 +1,15 @@
-//! Admission of new connections: the resource limits (sockets, connections
-//! per listener, buffer memory) and SYN cookies (RFC 4987 section 3.6,
-//! Linux style; the cookie itself is [`crate::syn_cookie`]).
+//! SYN cookies in the stack (RFC 4987 section 3.6, Linux style): when a
+//! listener's SYN queue overflows, its SYN is answered with a cookie SYN-ACK
+//! and no state is kept; an ACK that later reaches the listener with no
+//! connection is checked for a cookie, and a valid one makes the connection.
 //!
-//! A limit refuses new work only: a SYN is dropped (the client retries),
-//! `tcp_connect` returns [`SocketError::LimitReached`]; connections that
-//! exist are never touched.
+//! The cookie itself, and the map of everything about SYN cookies, is
+//! [`crate::syn_cookie`].
 
 use std::net::SocketAddr;
 
 use super::drops::{DropReason, Flow};
-use super::tcp::TcpSocket;
-use super::{Readiness, Socket, SocketError, Stack};
+use super::{Readiness, Socket, Stack};
 use crate::handle::SocketHandle;
 use crate::syn_cookie::{CookieOptions, SynCookies};
 use crate::tcp::segment::reset_for;
@@ -24,73 +23,32 @@ use crate::wire::{IpProtocol, TcpFlags, TcpPacket, TcpRepr};
 const COOKIE_WINDOW: Duration = Duration::from_secs(2 * crate::syn_cookie::PERIOD_SECS);
 
 impl Stack {
-    /// Bytes of buffer memory a new connection needs room for: the first
-    /// storage of each of its buffers.
-    pub(super) const NEW_CONN_BUFFERS: usize = 2 * 4096;
-
-    /// Whether one more connection (from listener `lh`, if any) fits the
-    /// limits; each refusal is counted and logged against `flow`, the
-    /// connection refused.
-    pub(super) fn admit(
+    /// A SYN found listener `lh`'s SYN queue full (Linux
+    /// `tcp_conn_request`): it is dropped, and with cookies on (Linux
+    /// `tcp_syncookies = 1`) answered with a cookie SYN-ACK, which also
+    /// opens the while in which ACKs to the listener are checked for
+    /// cookies ([`COOKIE_WINDOW`]).
+    pub(super) fn syn_queue_overflow(
         &mut self,
-        lh: Option<SocketHandle>,
-        flow: Flow,
-    ) -> Result<(), SocketError> {
-        if self.sockets.len() >= self.cfg.max_sockets {
-            self.dropped(DropReason::SocketLimit, flow);
-            return Err(SocketError::LimitReached);
-        }
-        if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get(lh))
-            && l.conns >= self.cfg.max_conns_per_listener
+        now: Instant,
+        lh: SocketHandle,
+        local: SocketAddr,
+        remote: SocketAddr,
+        syn: &Segment<'_>,
+    ) {
+        if self.cfg.syn_cookies
+            && let Some(Socket::Listener(l)) = self.sockets.get_mut(lh)
         {
-            self.dropped(DropReason::ListenerConnLimit, flow);
-            return Err(SocketError::LimitReached);
+            l.last_overflow = Some(now);
         }
-        if self.buffer_memory.saturating_add(Self::NEW_CONN_BUFFERS) > self.cfg.max_buffer_memory {
-            self.dropped(DropReason::BufferMemoryLimit, flow);
-            return Err(SocketError::LimitReached);
+        self.dropped(DropReason::SynQueueFull, Flow::Ports { local, remote });
+        if self.cfg.syn_cookies {
+            self.send_cookie_syn_ack(now, lh, local, remote, syn);
         }
-        Ok(())
-    }
-
-    /// Puts an admitted connection in the socket table and the port table,
-    /// charging its buffers (and its listener's count).
-    pub(super) fn insert_conn(
-        &mut self,
-        conn: Connection,
-        lh: Option<SocketHandle>,
-        app_owned: bool,
-    ) -> SocketHandle {
-        let (local, remote) = (conn.local(), conn.remote());
-        // A connection a listener makes inherits its TTL (Linux copies
-        // `uc_ttl` in inet_csk_clone_lock).
-        let (ttl, linger) = match lh.and_then(|lh| self.sockets.get(lh)) {
-            Some(Socket::Listener(l)) => (l.ttl, l.opts.linger),
-            _ => (None, None),
-        };
-        let h = self.sockets.insert(Socket::Tcp(Box::new(TcpSocket {
-            conn,
-            listener: lh,
-            origin: lh,
-            app_owned,
-            queued: false,
-            timer_at: None,
-            charged: 0,
-            ttl,
-            linger,
-        })));
-        if !self.is_local(local.ip()) {
-            self.non_local_conns += 1;
-        }
-        if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get_mut(lh)) {
-            l.conns += 1;
-        }
-        self.ports.insert_tcp_conn(local, remote, h);
-        h
     }
 
     /// Answers a SYN with a cookie SYN-ACK, keeping no state.
-    pub(super) fn send_cookie_syn_ack(
+    fn send_cookie_syn_ack(
         &mut self,
         now: Instant,
         lh: SocketHandle,
