@@ -127,7 +127,7 @@ impl KeepaliveTiming {
     }
 
     /// This timing with `newer`'s settings laid over it.
-    fn merged(self, newer: Self) -> Self {
+    pub fn merged(self, newer: Self) -> Self {
         Self {
             idle: newer.idle.or(self.idle),
             interval: newer.interval.or(self.interval),
