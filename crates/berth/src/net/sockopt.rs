@@ -115,10 +115,42 @@ pub(crate) fn wrong_family(v6: bool) -> io::Error {
 }
 
 impl SocketRef {
+    /// Runs `op` once under the stack's lock, after moving what the
+    /// stream's pipe holds into the core, then nudges the stack thread. An
+    /// option that decides how written data is cut into segments (the
+    /// cork, Nagle) must find that data in the core, as a Linux socket
+    /// finds it in its write queue: else uncorking could overtake the
+    /// writes it was meant to send together.
+    pub(crate) fn call_pumped<T>(
+        &self,
+        op: impl FnOnce(
+            &mut berth_core::stack::Stack,
+            berth_core::time::Instant,
+        ) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        let mut wakers = Vec::new();
+        let r = {
+            let mut inner = self.shared.lock();
+            let now = self.shared.now();
+            inner.pump(self.handle, now, &mut wakers);
+            op(&mut inner.stack, now)
+        };
+        wakers.drain(..).for_each(std::task::Waker::wake);
+        self.shared.kick();
+        r.map_err(to_io_error)
+    }
+
     /// `TCP_CORK` of a stream or a listener.
     pub(crate) fn set_cork(&self, cork: bool) -> io::Result<()> {
         let h = self.handle;
-        self.call(|s, _| s.tcp_set_cork(h, cork))
+        self.call_pumped(|s, _| s.tcp_set_cork(h, cork))
+    }
+
+    /// `TCP_NODELAY` of a stream: what was written before goes out under
+    /// the new setting.
+    pub(crate) fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        let h = self.handle;
+        self.call_pumped(|s, _| s.tcp_set_nodelay(h, nodelay))
     }
 
     pub(crate) fn cork(&self) -> io::Result<bool> {
