@@ -374,7 +374,10 @@ impl Stack {
 
     /// Turns `SO_KEEPALIVE` on or off on a connection (on: the first probe
     /// after its idle time from now, as Linux's `tcp_set_keepalive`) or a
-    /// listener (for the connections it makes from now on).
+    /// listener (for the connections it makes from now on). Asking for
+    /// what is already so changes nothing: Linux (`sk_setsockopt`,
+    /// `tcp_set_keepalive`) restarts the timer only when keepalive goes
+    /// from off to on.
     pub fn tcp_set_keepalive(
         &mut self,
         now: Instant,
@@ -382,6 +385,7 @@ impl Stack {
         on: bool,
     ) -> Result<(), SocketError> {
         match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) if t.conn.keepalive().is_some() == on => {}
             Some(Socket::Tcp(t)) => {
                 let timing = on.then(|| t.conn.keepalive_timing());
                 t.conn.set_keepalive(now, timing);

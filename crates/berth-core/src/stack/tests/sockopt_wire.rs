@@ -501,3 +501,41 @@ fn a_listeners_keepalive_timing_reaches_its_connections() {
     assert_eq!(p.b.tcp_error(s), Ok(Some(SocketError::ConnectionReset)));
     assert!(p.now.saturating_duration_since(gone) <= want.idle);
 }
+
+/// Turning keepalive on when it is on changes nothing (Linux restarts the
+/// timer only from off to on), nor does setting the idle time it has: a
+/// program that calls socket2's `set_tcp_keepalive` again does not put
+/// the probe off.
+#[test]
+fn keepalive_on_again_keeps_its_timer() {
+    let mut p = Pair::new(Faults::default());
+    let mut seen = Vec::new();
+    let (c, _, _) = connect(
+        &mut p,
+        &mut seen,
+        SocketAddr::new(B4, 80),
+        TcpOptions::default(),
+        TcpOptions::default(),
+    );
+    let idle = KeepaliveTiming {
+        idle: Some(Duration::from_secs(10)),
+        ..KeepaliveTiming::default()
+    };
+    // The connection's own deadline (the stack's heap may hold stale
+    // ones).
+    let deadline = |s: &Stack| match s.sockets.get(c) {
+        Some(crate::stack::Socket::Tcp(t)) => t.conn.poll_at(),
+        _ => None,
+    };
+    p.a.tcp_set_keepalive_timing(p.now, c, idle).unwrap();
+    assert_eq!(deadline(&p.a), None, "off: no timer");
+    p.a.tcp_set_keepalive(p.now, c, true).unwrap();
+    let due = p.now + Duration::from_secs(10);
+    assert_eq!(deadline(&p.a), Some(due));
+    p.now += Duration::from_secs(4);
+    p.a.tcp_set_keepalive_timing(p.now, c, idle).unwrap();
+    p.a.tcp_set_keepalive(p.now, c, true).unwrap();
+    assert_eq!(deadline(&p.a), Some(due));
+    p.a.tcp_set_keepalive(p.now, c, false).unwrap();
+    assert_eq!(deadline(&p.a), None);
+}

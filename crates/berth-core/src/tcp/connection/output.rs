@@ -134,6 +134,9 @@ impl Connection {
             return None;
         }
         let seq = self.snd_nxt;
+        // (Looked at on every call, so that an override is forgotten as
+        // soon as what it covered has gone.)
+        let cork_pushed = self.cork_pushed(seq);
         let data_end = self.send_data_end();
         let avail = if seq.before(data_end) {
             data_end.wrapping_offset_from(seq)
@@ -209,7 +212,7 @@ impl Connection {
         // flight, for the probe timer (tcp_check_probe_timer arms it at
         // max(RTO, TCP_RTO_MIN): the 200 ms ceiling tcp(7) documents),
         // whose tcp_write_wakeup sends it (`poll_probe`).
-        if self.cfg.cork && !fin_unsent && !self.cork_pushed(seq) {
+        if self.cfg.cork && !fin_unsent && !cork_pushed {
             let full = len - len % per_segment.max(1);
             if full == 0 {
                 if self.snd_nxt == self.snd_una {
