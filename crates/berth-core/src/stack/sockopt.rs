@@ -236,7 +236,11 @@ impl Stack {
     pub(super) fn tcp_config_for(&self, remote: IpAddr, opts: &TcpOptions) -> TcpConfig {
         let mut cfg = opts.apply(self.cfg.tcp);
         cfg.mss = self.tcp_default_mss(remote.is_ipv6());
-        // Linux (tcp_connect_init, tcp_openreq_init via tcp_parse_options,
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.2
+        //# If this option is present, then it communicates the maximum
+        //# receive segment size at the TCP endpoint that sends this segment.
+        // What an endpoint takes may be less than its MTU allows. Linux
+        // (tcp_connect_init, tcp_openreq_init via tcp_parse_options,
         // tcp_mss_clamp): TCP_MAXSEG set before the handshake caps both the
         // MSS announced and the one we send with; the route's MTU caps it
         // in turn.
