@@ -86,7 +86,11 @@ fn bench(c: &mut Criterion) {
     let flood: Vec<Vec<u8>> = (0..4096u32)
         .map(|i| {
             let src = Ipv4Addr::new(198, 19, (i >> 8) as u8 + 1, i as u8);
-            syn(src, 2000 + (i % 60000) as u16, i.wrapping_mul(2_654_435_761))
+            syn(
+                src,
+                2000 + (i % 60000) as u16,
+                i.wrapping_mul(2_654_435_761),
+            )
         })
         .collect();
     let before = stack.stats().syncookies_sent;

@@ -70,6 +70,15 @@
 //!   `set_recv_buffer_size` fix the buffers of the socket's connections
 //!   (between 2 KiB and the stack's largest); the getters return the
 //!   bytes of data, not twice the size as Linux's do.
+//! - **`IP_TOS` and `IPV6_TCLASS`.** `set_tos_v4` on an IPv6 socket, or
+//!   `set_tclass_v6` on an IPv4 one, is `InvalidInput` (Linux takes
+//!   `IP_TOS` on an IPv6 socket for its IPv4-mapped traffic, which berth's
+//!   sockets do not have), and so is a value over 255 (Linux's `IP_TOS`
+//!   keeps its low byte). On TCP only the DSCP bits are taken, as on
+//!   Linux; a UDP socket sends the byte whole.
+//! - **`TCP_MAXSEG` before a connection.** `mss()` on a listener or a
+//!   tokio `TcpSocket` without `set_mss` reads the MSS its connections
+//!   will announce (the MTU less the headers), where Linux reads 536.
 //! - **Listen backlogs.** As in each library: 128 for
 //!   `net::TcpListener::bind`, 1024 for `tokio_net::TcpListener::bind`,
 //!   what `TcpSocket::listen` is given.
@@ -93,7 +102,6 @@
 //!
 //! | methods | why |
 //! | --- | --- |
-//! | tokio's `TcpSocket`/`UdpSocket` `set_tos_v4`/`tos_v4`, `set_tclass_v6`/`tclass_v6` (and the deprecated `set_tos`/`tos`) | `IP_TOS`/`IPV6_TCLASS` per socket are not implemented yet |
 //! | tokio's `TcpStream::set_quickack`/`quickack` (`TCP_QUICKACK`) | not implemented yet |
 //! | tokio's `TcpSocket::from_std_stream` | there is no std stream to take: berth's sockets have no descriptor |
 //! | std's `TcpListener::set_only_v6`/`only_v6` (deprecated in std) | a `[::]` socket is always IPv6-only |
@@ -101,6 +109,18 @@
 //!
 //! # What berth adds
 //!
+//! - The options std leaves to socket2 and tokio to its `TcpSocket`, with
+//!   socket2's names, on the streams of both facades, on
+//!   [`net::TcpListener`](crate::net::TcpListener) (its streams inherit
+//!   them, as Linux's accepted sockets do) and on tokio's `TcpSocket`:
+//!   `set_mss`/`mss` (`TCP_MAXSEG`; socket2 0.6 calls them
+//!   `set_tcp_mss`/`tcp_mss`), `set_cork`/`cork` (`TCP_CORK`; 0.6:
+//!   `set_tcp_cork`), `set_tos_v4`/`tos_v4` and `set_tclass_v6`/
+//!   `tclass_v6` (also on UDP sockets), `set_keepalive`/`keepalive`, and
+//!   `set_tcp_keepalive` with a [`TcpKeepalive`](crate::net::TcpKeepalive)
+//!   and `tcp_keepalive_time`/`_interval`/`_retries` (`TCP_KEEPIDLE`,
+//!   `TCP_KEEPINTVL`, `TCP_KEEPCNT`). Values Linux refuses with `EINVAL`
+//!   are `InvalidInput`.
 //! - [`TcpListener::accept_timeout`](crate::net::TcpListener::accept_timeout),
 //!   [`TcpStream::abort`](crate::net::TcpStream::abort) (a reset now),
 //!   [`TcpStream::info`](crate::net::TcpStream::info) (the connection's

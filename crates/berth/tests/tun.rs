@@ -612,7 +612,7 @@ fn abort_on_overflow_resets_linux_clients_beyond_the_backlog() {
     if !should_run("abort_on_overflow_resets_linux_clients_beyond_the_backlog") {
         return;
     }
-    let h = host_with("f", 36, false, |c| c.tcp_abort_on_overflow = true);
+    let h = host_with("k", 41, false, |c| c.tcp_abort_on_overflow = true);
     let listener = TcpListener::bind(&h.stack, (h.berth, 7100)).unwrap();
     // Non-blocking connects all at once, then wait (bounded) until some
     // connection is reset; report how many were.
@@ -666,7 +666,7 @@ fn a_zero_window_linux_peer_that_falls_silent_times_out() {
     if !should_run("a_zero_window_linux_peer_that_falls_silent_times_out") {
         return;
     }
-    let h = host_with("g", 37, false, |c| {
+    let h = host_with("l", 42, false, |c| {
         c.tcp.rto_max = berth_core::time::Duration::from_secs(1);
         c.tcp.retries = 3;
     });

@@ -244,8 +244,8 @@ impl Stack {
             next_header: protocol,
             payload_len: 0,
             hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
-            dscp: 0,
-            ecn: Ecn::NotEct,
+            dscp: self.tx_tos >> 2,
+            ecn: Ecn::from_bits(self.tx_tos),
             ident: self.ip_ident,
             dont_frag: false,
             more_frags: false,
@@ -294,7 +294,7 @@ impl Stack {
             next_header: IpProtocol::Ipv6Frag,
             payload_len: 0,
             hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
-            traffic_class: 0,
+            traffic_class: self.tx_tos,
             flow_label: 0,
         };
         let ident = self.ipv6_frag_ident();

@@ -76,7 +76,10 @@ use drops::{DropReason, Flow};
 pub use deferred::{SynRefusal, SynRequest};
 pub use echo::EchoRequest;
 pub use gso::split_tcp_segment;
-pub use sockopt::{MIN_SOCKET_BUFFER, TcpOptions};
+pub use sockopt::{
+    KeepaliveTiming, MAX_KEEPALIVE_COUNT, MAX_KEEPALIVE_SECS, MAX_USER_MSS, MIN_SOCKET_BUFFER,
+    MIN_USER_MSS, TcpOptions, check_mss, check_tos,
+};
 pub use tcp::TcpInfo;
 use tcp::{Listener, TcpSocket};
 use udp::UdpSocket;
@@ -256,6 +259,9 @@ pub struct Stack {
     /// The hop limit of the packet being made, when its socket sets one
     /// (`IP_TTL`); else `cfg.hop_limit`.
     tx_hop_limit: Option<u8>,
+    /// The traffic class byte of the packet being made, when its socket
+    /// sets one (`IP_TOS`, `IPV6_TCLASS`); else 0.
+    tx_tos: u8,
     /// Ready-made link frames (Ethernet medium): ARP, NDP, and packets whose
     /// neighbour was just resolved.
     link_out: VecDeque<Vec<u8>>,
@@ -337,6 +343,7 @@ impl Stack {
             rx_csum_trusted: false,
             rx_loopback: false,
             tx_hop_limit: None,
+            tx_tos: 0,
             link_out: VecDeque::new(),
             neighbors: neighbor::NeighborCache::default(),
             groups: multicast::Groups::default(),

@@ -23,8 +23,20 @@ impl Stack {
         if ip.is_ipv4() { 20 } else { 40 }
     }
 
+    /// The traffic class byte of the packet being made: the socket's
+    /// (`tx_tos`), with the ECN codepoint `ecn` in its low bits unless that
+    /// is Not-ECT (a UDP socket's own codepoint then stays).
+    fn tx_traffic_class(&self, ecn: Ecn) -> u8 {
+        if ecn == Ecn::NotEct {
+            self.tx_tos
+        } else {
+            (self.tx_tos & !0b11) | ecn.bits()
+        }
+    }
+
     /// Writes the IP header for `payload_len` bytes of `protocol` into the
-    /// front of `buf`. Returns the header length.
+    /// front of `buf`, with the hop limit and traffic class of the socket
+    /// it comes from (`tx_hop_limit`, `tx_tos`). Returns the header length.
     fn emit_ip(
         &mut self,
         buf: &mut [u8],
@@ -34,6 +46,7 @@ impl Stack {
         payload_len: usize,
         ecn: Ecn,
     ) -> Option<usize> {
+        let class = self.tx_traffic_class(ecn);
         match (src, dst) {
             (IpAddr::V4(s), IpAddr::V4(d)) => {
                 self.ip_ident = self.ip_ident.wrapping_add(1);
@@ -43,8 +56,8 @@ impl Stack {
                     next_header: protocol,
                     payload_len,
                     hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
-                    dscp: 0,
-                    ecn,
+                    dscp: class >> 2,
+                    ecn: Ecn::from_bits(class),
                     ident: self.ip_ident,
                     // Path MTU discovery (RFC 1191): TCP sets DF, as Linux does.
                     dont_frag: protocol == IpProtocol::Tcp,
@@ -62,7 +75,7 @@ impl Stack {
                     next_header: protocol,
                     payload_len,
                     hop_limit: self.tx_hop_limit.unwrap_or(self.cfg.hop_limit),
-                    traffic_class: ecn.bits(),
+                    traffic_class: class,
                     flow_label: 0,
                 };
                 let header = buf.get_mut(..40)?;
@@ -220,8 +233,10 @@ impl Stack {
                         Ecn::NotEct
                     };
                     self.tx_hop_limit = t.ttl;
+                    self.tx_tos = t.conn.tos();
                     let emitted = self.emit_ip(buf, src, dst, IpProtocol::Tcp, n, ecn);
                     self.tx_hop_limit = None;
+                    self.tx_tos = 0;
                     emitted?;
                     self.stats.frames_out += 1;
                     self.after_tcp_change(h);

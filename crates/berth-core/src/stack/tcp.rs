@@ -510,9 +510,12 @@ impl Stack {
         Ok(())
     }
 
-    /// Turns Nagle's algorithm off or on.
+    /// Turns Nagle's algorithm off or on. Off, what it held goes out (and
+    /// what a cork held until then: Linux's `__tcp_sock_set_nodelay`
+    /// pushes the pending frames with `TCP_NAGLE_PUSH`).
     pub fn tcp_set_nodelay(&mut self, h: SocketHandle, nodelay: bool) -> Result<(), SocketError> {
         self.tcp_mut(h)?.conn.set_nodelay(nodelay);
+        self.mark_dirty(h);
         Ok(())
     }
 

@@ -81,6 +81,10 @@ pub(super) struct UdpSocket {
     broadcast: bool,
     /// `IP_TTL` / `IPV6_UNICAST_HOPS` of its datagrams (else the stack's).
     pub(super) ttl: Option<u8>,
+    /// `IP_TOS` / `IPV6_TCLASS`: the traffic class byte of its datagrams,
+    /// ECN bits included (a UDP application may set its own codepoint, as
+    /// on Linux).
+    pub(super) tos: u8,
     /// Groups joined, loop and TTL of its datagrams to groups.
     pub(super) mcast: super::multicast::SocketMulticast,
     /// `SO_REUSEADDR`: it shares its address with other such sockets.
@@ -98,6 +102,7 @@ impl UdpSocket {
             error: None,
             broadcast: false,
             ttl: None,
+            tos: 0,
             mcast: super::multicast::SocketMulticast::default(),
             reuse,
         }
@@ -287,9 +292,16 @@ impl Stack {
         }
         let u = self.udp_mut(h)?;
         let group = remote.ip();
+        let tos = u.tos;
         if !group.is_multicast() {
             let ttl = u.ttl;
-            return self.udp_emit(SocketAddr::new(src_ip, local.port()), remote, payload, ttl);
+            return self.udp_emit(
+                SocketAddr::new(src_ip, local.port()),
+                remote,
+                payload,
+                ttl,
+                tos,
+            );
         }
         let (looped, ttl) = (u.mcast.loops(group), u.mcast.ttl(group));
         let from = self.out.len();
@@ -298,6 +310,7 @@ impl Stack {
             remote,
             payload,
             Some(ttl),
+            tos,
         )?;
         self.multicast_sent(from, group, looped, ttl);
         Ok(n)
@@ -344,10 +357,12 @@ impl Stack {
         {
             return Err(SocketError::InvalidInput);
         }
-        if !self.udp_mut(h)?.transparent {
+        let u = self.udp_mut(h)?;
+        if !u.transparent {
             return Err(SocketError::InvalidInput);
         }
-        let n = self.udp_emit(from, to, payload, None)?;
+        let tos = u.tos;
+        let n = self.udp_emit(from, to, payload, None, tos)?;
         self.transparent.udp_out += 1;
         Ok(n)
     }
@@ -360,6 +375,7 @@ impl Stack {
         remote: SocketAddr,
         payload: &mut UdpPayload,
         ttl: Option<u8>,
+        tos: u8,
     ) -> Result<usize, SocketError> {
         let len = payload.len();
         // Datagrams bigger than the MTU leave as fragments, up to IPv4's
@@ -392,8 +408,10 @@ impl Stack {
         packet.set_len(u16::try_from(len + 8).unwrap_or(u16::MAX));
         packet.fill_checksum(local.ip(), remote.ip(), self.cfg.tcp.checksums.tx);
         self.tx_hop_limit = ttl;
+        self.tx_tos = tos;
         self.queue_ip_in_place(local.ip(), remote.ip(), IpProtocol::Udp, buf, start);
         self.tx_hop_limit = None;
+        self.tx_tos = 0;
         Ok(len)
     }
 

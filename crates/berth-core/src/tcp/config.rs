@@ -41,6 +41,10 @@ pub struct TcpConfig {
     pub sack: bool,
     /// Disable Nagle's algorithm (`TCP_NODELAY`). std default: off.
     pub nodelay: bool,
+    /// `TCP_CORK`: while set, only full-sized segments go out; a partial
+    /// one waits for more data, the uncork, a FIN, or the probe timer
+    /// (Linux's 200 ms ceiling). Linux default: off.
+    pub cork: bool,
     /// Lower bound of the retransmission timeout. RFC 6298 (2.4) says 1 s;
     /// Linux uses 200 ms (`TCP_RTO_MIN`), and so do we.
     pub rto_min: Duration,
@@ -67,6 +71,16 @@ pub struct TcpConfig {
     pub delayed_ack: Duration,
     /// Keepalive (RFC 1122 4.2.3.6); `None` is off, the std default.
     pub keepalive: Option<Keepalive>,
+    /// The keepalive timing a connection keeps while `keepalive` is off,
+    /// for when the application turns it on (`SO_KEEPALIVE` after
+    /// `TCP_KEEPIDLE` and the rest were set). `None`: `keepalive`'s, or
+    /// Linux's defaults.
+    pub keepalive_timing: Option<Keepalive>,
+    /// `IP_TOS` / `IPV6_TCLASS`: the traffic class byte of the
+    /// connection's packets. Its two ECN bits are not taken from here: the
+    /// connection sets its own codepoint there (Linux masks
+    /// `INET_ECN_MASK` off a stream socket's TOS). Default: 0.
+    pub tos: u8,
     /// RFC 1337: ignore RST in TIME-WAIT instead of closing early.
     /// Linux's `tcp_rfc1337` is 0 by default; berth protects by default.
     pub rfc1337: bool,
@@ -150,6 +164,7 @@ impl Default for TcpConfig {
             timestamps: true,
             sack: true,
             nodelay: false,
+            cork: false,
             rto_min: Duration::from_millis(200),
             rto_max: Duration::from_secs(120),
             rto_initial: Duration::from_secs(1),
@@ -160,6 +175,8 @@ impl Default for TcpConfig {
             fin_wait_2_timeout: Duration::from_secs(60),
             delayed_ack: Duration::from_millis(40),
             keepalive: None,
+            keepalive_timing: None,
+            tos: 0,
             rfc1337: true,
             invalid_ratelimit: Duration::from_millis(500),
             congestion: CongestionAlgorithm::default(),

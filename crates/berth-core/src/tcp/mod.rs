@@ -16,7 +16,7 @@
 //! | file | what | RFCs |
 //! | --- | --- | --- |
 //! | `seq` | `SeqNum` with `before`/`after` (no `Ord`), window newtypes and window scaling, the segment acceptability test | RFC 9293 §3.4, §3.10.7.4; RFC 7323 §2 |
-//! | `connection` | `Connection`: one TCB as a pure state machine: `on_segment`, `poll_transmit`, `on_timeout`, `poll_at` and the application calls | RFC 9293 §3.10; RFC 5961; RFC 7323; RFC 2018, RFC 6675; RFC 6298; RFC 5681, RFC 3042, RFC 6582; RFC 1122 4.2.3.6; RFC 1337 |
+//! | `connection` | `Connection`: one TCB as a pure state machine: `on_segment`, `poll_transmit`, `on_timeout`, `poll_at` and the application calls | RFC 9293 §3.10; RFC 5961; RFC 7323; RFC 2018, RFC 6675; RFC 6298; RFC 5681, RFC 3042, RFC 6582; RFC 1122 4.2.3.6; RFC 1337; the socket options an application changes on it (Linux's `do_tcp_setsockopt`) |
 //! | `state` | [`State`], with RFC names and the transition table | RFC 9293 §3.3.2 |
 //! | `segment` | `Segment`, the validated input; the reset owed to a segment without a connection | RFC 9293 §3.10.7.1 |
 //! | `config` | [`TcpConfig`] with Linux's defaults | — |

@@ -112,6 +112,8 @@ pub enum Action {
     NoDelay(bool),
     /// `set_keepalive` (on with short intervals, or off).
     Keepalive(bool),
+    /// `set_cork`.
+    Cork(bool),
 }
 
 /// How the connection is opened before the actions run.
@@ -448,6 +450,7 @@ impl Driver {
             Action::PathMtu(mss) => self.conn.on_path_mtu(*mss),
             Action::IcmpUnreachable => self.conn.on_icmp_unreachable(ConnError::HostUnreachable),
             Action::NoDelay(on) => self.conn.set_nodelay(*on),
+            Action::Cork(on) => self.conn.set_cork(*on),
             Action::Keepalive(on) => {
                 let ka = on.then_some(Keepalive {
                     idle: Duration::from_secs(10),
@@ -709,6 +712,7 @@ impl<'a> Decoder<'a> {
                 12 => Action::Recv(u16::MAX),
                 13 => Action::PathMtu(self.u16()),
                 14 if op & 0x30 == 0x30 => Action::IcmpUnreachable,
+                14 if op & 0x30 == 0x20 => Action::Cork(self.bool()),
                 14 => Action::NoDelay(self.bool()),
                 _ => Action::Keepalive(self.bool()),
             });

@@ -1,6 +1,8 @@
 //! Blocking sockets with `std::net`'s names and semantics: [`TcpListener`],
 //! [`TcpStream`] (with `Read`/`Write` for the stream and for `&TcpStream`),
-//! [`UdpSocket`]. Timeouts (`set_read_timeout`, `set_write_timeout`) expire
+//! [`UdpSocket`], and the options std leaves to socket2, with socket2's
+//! names (`set_mss`, `set_cork`, `set_tos_v4`, `set_tclass_v6`,
+//! `set_keepalive`, `set_tcp_keepalive` with a [`TcpKeepalive`]). Timeouts (`set_read_timeout`, `set_write_timeout`) expire
 //! with `WouldBlock`, as std's do on Unix. Addresses are what
 //! [`ToSocketAddrs`] takes: std's forms, but no name goes to the host's
 //! resolver.
@@ -35,10 +37,12 @@
 mod addr;
 mod forward;
 pub(crate) mod socket;
+pub(crate) mod sockopt;
 mod tcp;
 pub(crate) mod udp;
 
 pub use forward::{SynRefusal, SynRequest, TcpForwarder};
+pub use sockopt::TcpKeepalive;
 pub use tcp::{Incoming, TcpListener, TcpStream};
 pub use udp::UdpSocket;
 

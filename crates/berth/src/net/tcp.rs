@@ -631,8 +631,7 @@ impl TcpStream {
     /// # std::io::Result::Ok(())
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        let h = self.sock.handle;
-        self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
+        self.sock.set_nodelay(nodelay)
     }
 
     /// Whether Nagle's algorithm is off.

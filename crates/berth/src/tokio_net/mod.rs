@@ -65,4 +65,4 @@ pub use forward::TcpForwarder;
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 
-pub use crate::net::ToSocketAddrs;
+pub use crate::net::{TcpKeepalive, ToSocketAddrs};

@@ -1,7 +1,8 @@
 //! [`TcpListener`], [`TcpStream`] and [`TcpSocket`], as in `tokio::net`,
 //! and the stream's halves ([`ReadHalf`], [`WriteHalf`], [`OwnedReadHalf`],
 //! [`OwnedWriteHalf`]), as in `tokio::net::tcp`. Readiness and vectored
-//! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`.
+//! I/O are in `readiness.rs`, `TcpSocket` in `socket.rs`, the options tokio
+//! leaves to socket2 (MSS, cork, traffic class, keepalive) in `sockopt.rs`.
 //!
 //! # Examples
 //!
@@ -37,6 +38,7 @@
 
 mod readiness;
 mod socket;
+mod sockopt;
 mod split;
 
 use std::future::poll_fn;
@@ -557,8 +559,7 @@ impl TcpStream {
     /// # }
     /// ```
     pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
-        let h = self.sock.handle;
-        self.sock.call(|s, _| s.tcp_set_nodelay(h, nodelay))
+        self.sock.set_nodelay(nodelay)
     }
 
     /// Whether Nagle's algorithm is off.

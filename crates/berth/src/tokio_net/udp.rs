@@ -1,8 +1,10 @@
 //! [`UdpSocket`], as in `tokio::net`; peeking is in `peek.rs`, readiness
-//! in `readiness.rs`.
+//! in `readiness.rs`, the traffic class (`set_tos_v4`, `set_tclass_v6`) in
+//! `sockopt.rs`.
 
 mod peek;
 mod readiness;
+mod sockopt;
 mod transparent;
 
 use std::future::poll_fn;

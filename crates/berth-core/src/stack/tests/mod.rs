@@ -667,6 +667,7 @@ mod loopback;
 mod multicast;
 mod scale;
 mod sockopt;
+mod sockopt_wire;
 mod tso;
 
 /// An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`

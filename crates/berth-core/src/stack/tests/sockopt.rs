@@ -94,7 +94,7 @@ fn options_are_applied_and_inherited() {
         linger: Some(Duration::ZERO),
         recv_buffer: Some(8192),
         send_buffer: Some(1),
-        keepalive: None,
+        ..TcpOptions::default()
     };
     let l =
         p.b.tcp_listen_with(SocketAddr::new(B4, 80), 4, true, opts)

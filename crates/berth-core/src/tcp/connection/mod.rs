@@ -21,6 +21,7 @@
 //! | `timers.rs` | the deadlines: retransmission, loss probe, delayed ACK, persist, keepalive, FIN-WAIT-2 |
 //! | `time_wait.rs` | TIME-WAIT: entering it, the segments it still takes, 4-tuple reuse |
 //! | `cookie.rs`, `icmp.rs` | a connection from a SYN cookie; ICMP errors checked against it |
+//! | `sockopt.rs` | the options an application changes on an open connection: Nagle, cork, keepalive, traffic class |
 
 mod ack;
 mod cookie;
@@ -31,6 +32,7 @@ mod log;
 mod output;
 mod receive;
 mod recovery;
+mod sockopt;
 mod time_wait;
 mod timers;
 mod tuning;
@@ -207,6 +209,10 @@ pub(crate) struct Connection {
     /// The end of the last short segment sent (Linux `snd_sml`), for
     /// Minshall's variant of Nagle.
     snd_sml: SeqNum,
+    /// Data queued before this point may go out short although the
+    /// connection is corked: `TCP_NODELAY` was set meanwhile (Linux's
+    /// `TCP_NAGLE_PUSH`, see `sockopt.rs`).
+    cork_push: Option<SeqNum>,
     /// The largest window the peer has offered (RFC 5961 MAX.SND.WND, and the
     /// sender SWS rule of RFC 9293 3.8.6.2.1).
     max_snd_wnd: u32,
@@ -357,6 +363,7 @@ impl Connection {
             snd_wl1: SeqNum::new(0),
             snd_wl2: iss,
             snd_sml: iss,
+            cork_push: None,
             push_marks: std::collections::VecDeque::new(),
             pushed: iss,
             max_snd_wnd: 0,
@@ -620,29 +627,6 @@ impl Connection {
     fn eff_mss(&self) -> u32 {
         let options = if self.opts.timestamps { 12 } else { 0 };
         u32::from(self.smss).saturating_sub(options).max(1)
-    }
-
-    /// Turns Nagle's algorithm off (`true`) or on.
-    pub(crate) fn set_nodelay(&mut self, nodelay: bool) {
-        self.cfg.nodelay = nodelay;
-    }
-
-    /// Whether Nagle's algorithm is off.
-    pub(crate) fn nodelay(&self) -> bool {
-        self.cfg.nodelay
-    }
-
-    /// Changes keepalive (RFC 1122 4.2.3.6); `None` turns it off.
-    // Only the tests and the TCP driver change keepalive on a live
-    // connection so far; a socket option set after connecting will.
-    #[cfg_attr(not(any(test, feature = "testing")), allow(dead_code))]
-    pub(crate) fn set_keepalive(
-        &mut self,
-        now: Instant,
-        keepalive: Option<super::config::Keepalive>,
-    ) {
-        self.cfg.keepalive = keepalive;
-        self.keepalive_probes_reset(now);
     }
 
     /// Whether `recv` would return data, end of stream or an error.

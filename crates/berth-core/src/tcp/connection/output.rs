@@ -134,6 +134,9 @@ impl Connection {
             return None;
         }
         let seq = self.snd_nxt;
+        // (Looked at on every call, so that an override is forgotten as
+        // soon as what it covered has gone.)
+        let cork_pushed = self.cork_pushed(seq);
         let data_end = self.send_data_end();
         let avail = if seq.before(data_end) {
             data_end.wrapping_offset_from(seq)
@@ -199,6 +202,25 @@ impl Connection {
                 self.arm_persist(now);
             }
             return None;
+        }
+        // TCP_CORK, as Linux's tcp_nagle_check with TCP_NAGLE_CORK: while
+        // corked only full-sized segments go, whatever TCP_NODELAY says
+        // ("TCP_CORK ... is stronger than TCP_NODELAY"); a segment that
+        // carries the FIN goes (tcp_nagle_test), as does what was queued
+        // before TCP_NODELAY was set (TCP_NAGLE_PUSH). The partial tail
+        // otherwise waits for more data or the uncork, or, with nothing in
+        // flight, for the probe timer (tcp_check_probe_timer arms it at
+        // max(RTO, TCP_RTO_MIN): the 200 ms ceiling tcp(7) documents),
+        // whose tcp_write_wakeup sends it (`poll_probe`).
+        if self.cfg.cork && !fin_unsent && !cork_pushed {
+            let full = len - len % per_segment.max(1);
+            if full == 0 {
+                if self.snd_nxt == self.snd_una {
+                    self.arm_persist(now);
+                }
+                return None;
+            }
+            len = full;
         }
         if !sends_fin && len < max_payload.min(per_segment) {
             let flight = self.snd_nxt.wrapping_offset_from(self.snd_una);

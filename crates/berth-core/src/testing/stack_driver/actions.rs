@@ -185,6 +185,17 @@ pub enum Action {
     /// Closes the port-80 listener (with what waits in its queue) and
     /// listens again.
     Relisten,
+    /// Sets a socket option (any value, in range or not) on a connection,
+    /// a listener or a UDP socket.
+    SetOption {
+        /// Which socket: a connection (modulo the number held), else a
+        /// listener, else a UDP socket.
+        target: u8,
+        /// Cork, Nagle, MSS, traffic class, keepalive, keepalive timing.
+        option: u8,
+        /// The value (a flag is its lowest bit).
+        value: u32,
+    },
 }
 
 /// What a run reached, for tests that the driver gets deep.

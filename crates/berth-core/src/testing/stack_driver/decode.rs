@@ -104,7 +104,11 @@ impl<'a> Decoder<'a> {
                     len: self.u16() % 5000,
                 },
                 30 => Action::Relisten,
-                _ => Action::Accept,
+                _ => Action::SetOption {
+                    target: self.u8(),
+                    option: self.u8(),
+                    value: u32::from(self.u16()),
+                },
             });
         }
         out

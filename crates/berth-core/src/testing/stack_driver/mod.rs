@@ -350,6 +350,11 @@ impl Driver {
                 let udp = self.udp[usize::from(peer.is_ipv6())];
                 let _ = self.stack.udp_send_to(udp, &data, peer);
             }
+            Action::SetOption {
+                target,
+                option,
+                value,
+            } => self.set_option(*target, *option, *value),
             Action::Relisten => {
                 if let Some(l) = self.listeners[0].take() {
                     let _ = self.stack.close(self.now, l);
@@ -361,6 +366,36 @@ impl Driver {
             }
         }
         self.drain()
+    }
+
+    /// Sets option `option` to `value` on the socket `target` picks; the
+    /// stack refuses what is out of range, which is all right.
+    fn set_option(&mut self, target: u8, option: u8, value: u32) {
+        let h = match self.pick(target) {
+            Some(i) if target & 0x80 == 0 => self.conns[i].h,
+            _ if target & 0x40 == 0 => match self.listeners[usize::from(target) % 3] {
+                Some(l) => l,
+                None => return,
+            },
+            _ => self.udp[usize::from(target & 1)],
+        };
+        let flag = value & 1 != 0;
+        let _ = match option % 6 {
+            0 => self.stack.tcp_set_cork(h, flag),
+            1 => self.stack.tcp_set_nodelay(h, flag),
+            2 => self.stack.tcp_set_mss(h, value),
+            3 => self.stack.set_tos(h, value % 300),
+            4 => self.stack.tcp_set_keepalive(self.now, h, flag),
+            _ => self.stack.tcp_set_keepalive_timing(
+                self.now,
+                h,
+                crate::stack::KeepaliveTiming {
+                    idle: Some(crate::time::Duration::from_secs(u64::from(value % 40))),
+                    interval: Some(crate::time::Duration::from_secs(u64::from(value % 7))),
+                    count: Some(value % 130),
+                },
+            ),
+        };
     }
 
     /// The index of the connection `c` picks, if the application holds any.

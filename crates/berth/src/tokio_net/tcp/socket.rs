@@ -59,19 +59,19 @@ use crate::shared::Shared;
 /// # }
 /// ```
 pub struct TcpSocket {
-    shared: Arc<Shared>,
-    v6: bool,
+    pub(super) shared: Arc<Shared>,
+    pub(super) v6: bool,
     state: Mutex<State>,
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(super) struct State {
     /// The core's bound socket, after `bind`.
     bound: Option<SocketHandle>,
     /// `SO_REUSEADDR`.
     reuseaddr: bool,
     /// The options its connections are made with.
-    opts: TcpOptions,
+    pub(super) opts: TcpOptions,
 }
 
 impl TcpSocket {
@@ -133,13 +133,13 @@ impl TcpSocket {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(super) fn state(&self) -> MutexGuard<'_, State> {
         // Plain data, consistent between statements.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The options as they apply on this stack.
-    fn resolved(&self) -> TcpOptions {
+    pub(super) fn resolved(&self) -> TcpOptions {
         let opts = self.state().opts;
         self.shared.lock().stack.tcp_resolve_options(opts)
     }

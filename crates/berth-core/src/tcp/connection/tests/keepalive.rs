@@ -123,6 +123,81 @@ fn keepalive_can_be_turned_on_and_off_at_run_time() {
     assert_eq!(h.conn.poll_at(), None);
 }
 
+/// The timing set while keepalive is off is the one it starts with, and
+/// turning it off keeps the timing for the next time (Linux keeps
+/// `keepalive_time` and the rest apart from `SOCK_KEEPOPEN`).
+#[test]
+fn a_timing_set_while_off_is_used_once_on() {
+    let mut h = established();
+    let timing = Keepalive {
+        idle: Duration::from_secs(3),
+        interval: Duration::from_secs(1),
+        count: 2,
+    };
+    h.conn.set_keepalive_timing(h.now, timing);
+    assert_eq!(h.conn.keepalive(), None);
+    assert_eq!(h.conn.poll_at(), None, "still off");
+    assert_eq!(h.conn.keepalive_timing(), timing);
+    h.conn.set_keepalive(h.now, Some(h.conn.keepalive_timing()));
+    assert_eq!(h.advance_to_timer(), 3_000);
+    h.expect(probe());
+    assert_eq!(h.advance_to_timer(), 1_000);
+    h.expect(probe());
+    h.conn.set_keepalive(h.now, None);
+    assert_eq!(h.conn.keepalive_timing(), timing, "kept while off");
+}
+
+/// A new idle time on a probing connection rearms the timer at the new
+/// time less what has passed since the peer was last heard (Linux
+/// tcp_sock_set_keepidle_locked), at once if that is already past.
+#[test]
+fn a_new_idle_time_counts_from_the_last_segment_received() {
+    let mut h = established_with(ka_config(), 0);
+    h.advance(4_000);
+    let shorter = Keepalive {
+        idle: Duration::from_secs(6),
+        ..ka_config().keepalive.unwrap()
+    };
+    h.conn.set_keepalive_timing(h.now, shorter);
+    // 6 s from the handshake's ACK, 4 s of which have passed.
+    assert_eq!(h.advance_to_timer(), 2_000);
+    h.expect(probe());
+    h.inject(peer_ack(ISS + 1));
+    h.advance(5_000);
+    h.conn.set_keepalive_timing(
+        h.now,
+        Keepalive {
+            idle: Duration::from_secs(1),
+            ..shorter
+        },
+    );
+    // Silent for 5 s already: the probe is due now.
+    assert_eq!(h.advance_to_timer(), 0);
+    h.expect(probe());
+}
+
+/// A new interval and count apply from the next probe; the idle timer
+/// keeps its time.
+#[test]
+fn a_new_interval_and_count_apply_to_the_next_probes() {
+    let mut h = established_with(ka_config(), 0);
+    h.advance(1_000);
+    h.conn.set_keepalive_timing(
+        h.now,
+        Keepalive {
+            interval: Duration::from_secs(5),
+            count: 1,
+            ..ka_config().keepalive.unwrap()
+        },
+    );
+    assert_eq!(h.advance_to_timer(), 9_000);
+    h.expect(probe());
+    // One probe is the count now: the next expiry ends the connection.
+    assert_eq!(h.advance_to_timer(), 5_000);
+    assert_eq!(h.poll().map(|s| s.flags), Some(Flags::RST));
+    assert_eq!(h.state(), State::Closed);
+}
+
 #[test]
 fn time_wait_lasts_two_msl_and_sends_nothing() {
     let mut h = established();

@@ -10,6 +10,7 @@
 //! | `handshake` | opening: passive, active, simultaneous, SYN retries, options |
 //! | `states` | every row of `state.rs`'s table, RST in every state, SYN-SENT / SYN-RECEIVED calls, TIME-WAIT reuse |
 //! | `data` | in-order and out-of-order receive, delayed ACK, Nagle, RTO, fast retransmit, zero window |
+//! | `cork` | `TCP_CORK`: full segments only, with Nagle and `TCP_NODELAY`, the FIN, the probe timer's ceiling |
 //! | `close` | active, passive, simultaneous close, half-close, orphans, unread data |
 //! | `reset` | RFC 5961 resets and SYNs, RFC 1337 |
 //! | `invalid` | out-of-window segments and ACKs, the ACK rate limit, closed-port resets |
@@ -17,7 +18,7 @@
 //! | `window` | window scaling, the window update rule, persist, receive-buffer bounds |
 //! | `sack` | SACK blocks, RFC 6675 recovery, limited transmit, NewReno |
 //! | `rto` | RFC 6298 estimation, Karn, backoff, giving up, FIN / SYN-ACK retransmission |
-//! | `keepalive` | keepalive, TIME-WAIT and FIN-WAIT-2 timers |
+//! | `keepalive` | keepalive (on and off, its timing changed on an open connection), TIME-WAIT and FIN-WAIT-2 timers |
 //! | `mss` | send MSS, clamping, path MTU |
 //! | `wrap` | sequence numbers across 2^32 |
 //! | `ecn` | ECN negotiation, ECT on new data, the echo until CWR, one reduction per window |
@@ -27,6 +28,7 @@
 mod harness;
 
 mod close;
+mod cork;
 mod data;
 mod ecn;
 mod handshake;

@@ -95,6 +95,7 @@ fn action() -> impl Strategy<Value = Action> {
         1 => (0u16..1500).prop_map(Action::PathMtu),
         1 => any::<bool>().prop_map(Action::NoDelay),
         1 => any::<bool>().prop_map(Action::Keepalive),
+        1 => any::<bool>().prop_map(Action::Cork),
     ]
 }
 

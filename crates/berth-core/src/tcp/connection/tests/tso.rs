@@ -172,3 +172,15 @@ fn a_write_end_inside_a_long_segment_cuts_it_after_its_piece() {
         ]
     );
 }
+
+/// `TCP_CORK` with TSO: a long segment still ends on a segment boundary,
+/// with no runt riding at its end (the tail waits corked).
+#[test]
+fn a_long_corked_segment_ends_on_a_segment_boundary() {
+    let mut h = established(true);
+    h.conn.set_cork(true);
+    h.send(&[1u8; 3 * 1448 + 100]);
+    assert_eq!(drain(&mut h), [(3 * 1448, Some(1448), Flags::ACK)]);
+    h.conn.set_cork(false);
+    assert_eq!(drain(&mut h), [(100, None, Flags::ACK | Flags::PSH)]);
+}
