@@ -10,7 +10,9 @@
 //! answered, `nc -N` sees its half-close carried through, an idle UDP flow
 //! expires, 1,000 connections are open at once, `--icmp forward` answers
 //! only pings that the real host answers, `--dns forward` resolves through
-//! a DNS server over TCP, and SIGINT removes the namespace. Needs root: runs for real when `CI=true` (and fails if setup
+//! a DNS server over TCP, a server's half-close reaches the client (whose
+//! data still flows back), fake-IP DNS answers over TCP too, and SIGINT
+//! removes the namespace. Needs root: runs for real when `CI=true` (and fails if setup
 //! fails), skips with a printed reason elsewhere. Every namespace and veth
 //! is removed at the end, also when a test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -550,5 +552,97 @@ except OSError as e:
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    assert!(lab.stop_proxy().success());
+}
+
+/// A server that half-closes first: it greets, shuts its sending side,
+/// then reads the client's answer to the end (argv[1]: its address).
+const GREET_FIRST: &str = r#"
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 9200))
+s.listen(1)
+c, _ = s.accept()
+c.sendall(b"hello from the server")
+c.shutdown(socket.SHUT_WR)
+got = b""
+while True:
+    d = c.recv(4096)
+    if not d:
+        break
+    got += d
+print("got", got.decode(), flush=True)
+"#;
+
+/// Half-close the other way round (the server's FIN first, carried to the
+/// client, whose data still flows back), and DNS over TCP with
+/// `--dns fake-ip`: a query over TCP to any address on port 53 gets a pool
+/// address.
+#[test]
+fn berth_proxy_carries_a_server_half_close_and_answers_dns_over_tcp() {
+    if !precondition(
+        "the berth proxy server half-close test",
+        &["ip", "python3", "ss"],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new('h');
+    let server = lab.server().to_string();
+    let log = lab.spawn_server(
+        "greet",
+        &["python3", "-u", "-c", GREET_FIRST, &server],
+        ("tcp", 9200),
+    );
+    let net = format!("198.19.{}.0/24", lab.net);
+    lab.start_proxy(&["--route", &net, "--dns", "fake-ip"]);
+    let out = lab.client_python(
+        "
+import socket, sys
+s = socket.create_connection((sys.argv[1], 9200), timeout=30)
+got = b''
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    got += d
+print(got.decode())
+s.sendall(b'bye after your FIN')
+s.shutdown(socket.SHUT_WR)
+",
+        &[&server],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "hello from the server",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    common::proxy::wait_for_log(&log, "got bye after your FIN");
+
+    // DNS over TCP, to a routed address where no resolver is.
+    let nowhere = format!("198.19.{}.250", lab.net);
+    let dns = lab.client_python(
+        r#"
+import socket, struct, sys
+q = struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in "tcp.berth.test".split(".")) + b"\x00"
+q += struct.pack("!HH", 1, 1)
+s = socket.create_connection((sys.argv[1], 53), timeout=30)
+s.sendall(struct.pack("!H", len(q)) + q)
+n = struct.unpack("!H", s.recv(2, socket.MSG_WAITALL))[0]
+r = s.recv(n, socket.MSG_WAITALL)
+print(socket.inet_ntoa(r[-4:]), struct.unpack("!H", r[6:8])[0])
+"#,
+        &[&nowhere],
+    );
+    let answer = String::from_utf8_lossy(&dns.stdout).trim().to_string();
+    let (ip, count) = answer.split_once(' ').unwrap_or(("", ""));
+    let ip: std::net::Ipv4Addr = ip
+        .parse()
+        .unwrap_or_else(|_| panic!("{answer:?}: {}", String::from_utf8_lossy(&dns.stderr)));
+    assert_eq!(count, "1", "one answer");
+    assert_eq!(ip.octets()[..2], [198, 18], "{ip}");
+    assert!(ip.octets()[2] >= 128, "{ip} is in 198.18.128.0/17");
     assert!(lab.stop_proxy().success());
 }
