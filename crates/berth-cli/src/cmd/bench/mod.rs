@@ -28,8 +28,10 @@
 
 mod asyncs;
 mod checked;
+mod client;
 mod core;
 mod dial;
+mod netns;
 mod proxy;
 mod sessions;
 mod setup;
@@ -416,8 +418,8 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         if !root {
             bail!("--target tun and proxy need root (a TUN device and network namespaces)");
         }
-        setup::remove_stale_namespaces();
-        setup::clean_up_on_signal()?;
+        netns::remove_stale_namespaces();
+        netns::clean_up_on_signal()?;
     }
     let mut report = Report {
         bulk_bytes: if lossy { args.loss_mib } else { args.bulk_mib } << 20,
@@ -534,7 +536,7 @@ fn print_skipped(report: &Report) {
 }
 
 /// A run's wall time (and rr's latencies), or how it failed.
-type Outcome = Result<setup::Measured, Failure>;
+type Outcome = Result<client::Measured, Failure>;
 
 fn failure(run: u64, e: &anyhow::Error) -> Failure {
     Failure {

@@ -7,7 +7,8 @@
 //! kernels; what differs is what is in between.
 //!
 //! Addresses: each berth proxy's server namespace is 198.19.N.1/24 behind a
-//! veth whose root-namespace end is 198.19.N.2 (N = 1 direct, 2 SOCKS5);
+//! veth whose root-namespace end is 198.19.N.2 (N from 100 to 239, by
+//! process id: direct, then SOCKS5);
 //! the kernel router joins 198.18.3.0/24 (client side) and 198.19.3.0/24
 //! (server side).
 //!
@@ -23,8 +24,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use berth_device::kernel::NetNs;
 
+use super::client::{Measured, run};
 use super::dial::{Dial, KernelDial};
-use super::setup::{Measured, netns_name, run};
+use super::netns::netns_name;
 use super::workload::{Addrs, Servers, Service, bind_all};
 use super::{Report, Via, Workload};
 
@@ -132,9 +134,13 @@ pub(super) struct BerthProxy {
 
 impl BerthProxy {
     pub(super) fn start(via: Via, mtu: usize, offload: bool) -> anyhow::Result<Self> {
+        // The root namespace's end of each veth is this process's: a /24
+        // picked by process id, so that two benches (or a bench and the
+        // proxy tests) running at once do not share one.
+        let base = 100 + u8::try_from(std::process::id() % 70).unwrap_or(0) * 2;
         let (n, role) = match via {
-            Via::Direct => (1, 'd'),
-            Via::Socks5 => (2, 'x'),
+            Via::Direct => (base, 'd'),
+            Via::Socks5 => (base + 1, 'x'),
         };
         let side = ServerSide::start(n, role)?;
         let socks = match via {

@@ -25,13 +25,13 @@ use berth_device::channel::ChannelDevice;
 use berth_device::kernel::NetNs;
 use berth_device::tun::{TunConfig, TunDevice};
 
-use super::dial::{BerthDial, Dial, KernelDial};
+use super::client::{Measured, run};
+use super::dial::{BerthDial, KernelDial};
+use super::netns::{device_name, netns_name};
 #[cfg(feature = "smoltcp")]
 use super::smoltcp;
-use super::workload::{self, Addrs, Servers, Service, bind_all};
-use super::{
-    Api, Report, StackKind, Target, Via, Workload, asyncs, checked, core, proxy, sessions,
-};
+use super::workload::{Addrs, Servers, Service, bind_all};
+use super::{Api, Report, StackKind, Target, Via, Workload, asyncs, core, proxy, sessions};
 
 /// The kernel's side of a TUN link, and the userspace stack's address.
 const KERNEL: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -247,9 +247,6 @@ impl Setup {
     }
 }
 
-/// A run's wall time, and rr's latency percentiles.
-pub(super) type Measured = (Duration, Option<workload::Latency>);
-
 /// One run of `workload` by the kernel in namespace `ns`, the client of
 /// the userspace stack on the other end of its TUN device.
 fn kernel_client_of_userspace(
@@ -259,57 +256,6 @@ fn kernel_client_of_userspace(
 ) -> anyhow::Result<Measured> {
     let addrs = Addrs::new(|service| addr(USERSPACE, service.port()));
     ns.run(|| run(&KernelDial, addrs, workload, r))?
-}
-
-/// One run of `workload`; with loss, bulk and download are the checked
-/// transfers, bounded in time.
-pub(super) fn run<D: Dial>(
-    d: &D,
-    addrs: Addrs,
-    workload: Workload,
-    r: &Report,
-) -> anyhow::Result<Measured> {
-    // The client runs on this thread (in the client's namespace).
-    workload::pin(r.pin.client_cpu())?;
-    let echo = addrs.get(Service::Echo);
-    let alone = |d: anyhow::Result<Duration>| d.map(|d| (d, None));
-    match (workload, r.transfer_limit()) {
-        (Workload::Bulk, None) => {
-            alone(workload::bulk(d, addrs.get(Service::Discard), r.bulk_bytes))
-        }
-        (Workload::Download, None) => alone(workload::download(
-            d,
-            addrs.get(Service::Source),
-            r.bulk_bytes,
-        )),
-        (Workload::Bulk, Some(limit)) => alone(checked::bulk(
-            d,
-            addrs.get(Service::Verify),
-            r.bulk_bytes,
-            limit,
-        )),
-        (Workload::Download, Some(limit)) => alone(checked::download(
-            d,
-            addrs.get(Service::Pattern),
-            r.bulk_bytes,
-            limit,
-        )),
-        (Workload::Rr, None) => {
-            let (took, latency) = workload::rr(d, echo, r.rr_rounds, usize::try_from(r.rr_size)?)?;
-            Ok((took, Some(latency)))
-        }
-        (Workload::Crr, None) => alone(workload::crr(d, echo, r.crr_conns)),
-        (Workload::Rr100, None) => alone(workload::rr_concurrent(
-            d,
-            echo,
-            super::rr100_rounds(r),
-            usize::try_from(r.rr_size)?,
-        )),
-        (Workload::Rr | Workload::Rr100 | Workload::Crr, Some(_)) => {
-            bail!("rr and crr are not run under loss")
-        }
-        (Workload::Flows, _) => bail!("flows is a workload of the proxy target only"),
-    }
 }
 
 /// berth's servers: with `Api::Callback`, discard, echo and source as
@@ -353,12 +299,12 @@ fn berth_servers(
         };
         Ok((listener, a))
     })?;
-    let asyncs = if tasks.is_empty() {
+    let others: Option<Box<dyn Send>> = if tasks.is_empty() {
         None
     } else {
-        Some(asyncs::AsyncServers::start(stack, tasks, cpu)?)
+        Some(Box::new(asyncs::AsyncServers::start(stack, tasks, cpu)?))
     };
-    Ok(Servers::start_some(listeners, ports, cpu)?.with_async(asyncs))
+    Ok(Servers::start_some(listeners, ports, cpu)?.with_others(others))
 }
 
 fn berth_mem(mtu: usize, offload: bool, api: Api, cpu: Option<usize>) -> anyhow::Result<Setup> {
@@ -460,7 +406,7 @@ fn smoltcp_tun(mtu: usize, loss: f64, cpu: Option<usize>) -> anyhow::Result<Setu
         std::thread::Builder::new()
             .name("smoltcp".into())
             .spawn(move || {
-                workload::pin(cpu)?;
+                super::workload::pin(cpu)?;
                 smoltcp::serve(Box::new(dev), USERSPACE, 24, stop)
             })?
     };
@@ -588,82 +534,4 @@ impl Drop for LossRules {
             let _ = self.iptables("-D", chain);
         }
     }
-}
-
-/// The prefix of every namespace this command creates. The whole name is
-/// `berth-bench-PID-X`: runs of several processes (other users' benches,
-/// tests) neither collide nor remove each other's namespaces.
-const NETNS_PREFIX: &str = "berth-bench-";
-
-/// This process's namespace for `role` (`b`: berth, `s`: smoltcp, `c` and
-/// `k`: the kernels' client and server; the proxy target's in `proxy.rs`).
-pub(super) fn netns_name(role: char) -> String {
-    format!("{NETNS_PREFIX}{}-{role}", std::process::id())
-}
-
-/// This process's TUN device for `role`; it exists in the root namespace
-/// for a moment before it moves into its own (at most 10 bytes, under
-/// IFNAMSIZ).
-fn device_name(role: char) -> String {
-    format!("bb{}{role}", std::process::id())
-}
-
-/// The process that created the namespace `name`, if it is one of ours.
-fn netns_owner(name: &str) -> Option<u32> {
-    let (pid, _role) = name.strip_prefix(NETNS_PREFIX)?.split_once('-')?;
-    pid.parse().ok()
-}
-
-/// Namespaces `berth bench` creates whose names are taken now, with the
-/// process that made each.
-fn own_namespaces() -> Vec<(String, u32)> {
-    std::process::Command::new("ip")
-        .args(["netns", "list"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .filter_map(|l| l.split_whitespace().next())
-                .filter_map(|n| Some((n.to_owned(), netns_owner(n)?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn delete_namespace(name: &str) {
-    let _ = std::process::Command::new("ip")
-        .args(["netns", "del", name])
-        .status();
-}
-
-/// Removes the namespaces that runs which are no longer alive (killed)
-/// left behind, saying so. A running bench's namespaces are left alone.
-pub(super) fn remove_stale_namespaces() {
-    for (name, pid) in own_namespaces() {
-        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            eprintln!("berth bench: removing namespace {name}, left by an earlier run");
-            delete_namespace(&name);
-        }
-    }
-}
-
-/// On SIGINT or SIGTERM, removes this command's namespaces (with their
-/// devices) before exiting, as the setups would have on a normal end.
-pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])?;
-    std::thread::Builder::new()
-        .name("bench-signals".into())
-        .spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                let me = std::process::id();
-                for (name, _) in own_namespaces().iter().filter(|(_, pid)| *pid == me) {
-                    delete_namespace(name);
-                }
-                std::process::exit(128 + signal);
-            }
-        })?;
-    Ok(())
 }

@@ -281,9 +281,9 @@ pub(crate) struct Servers {
     /// Services berth serves on its stack thread (`sessions.rs`), closed
     /// with the servers.
     sessions: Vec<berth::PortListener>,
-    /// Services berth serves as tokio tasks (`asyncs.rs`), stopped with
-    /// the servers.
-    asyncs: Option<super::asyncs::AsyncServers>,
+    /// What else serves the services without a listener (the tokio
+    /// runtime of `asyncs.rs`), stopped with the servers when dropped.
+    others: Option<Box<dyn Send>>,
 }
 
 impl Servers {
@@ -291,10 +291,10 @@ impl Servers {
         self.addrs
     }
 
-    /// These servers, with `asyncs` serving the services without a
-    /// listener.
-    pub(crate) fn with_async(mut self, asyncs: Option<super::asyncs::AsyncServers>) -> Self {
-        self.asyncs = asyncs;
+    /// These servers, with `others` serving the services without a
+    /// listener (stopped when dropped).
+    pub(crate) fn with_others(mut self, others: Option<Box<dyn Send>>) -> Self {
+        self.others = others;
         self
     }
 
@@ -335,7 +335,7 @@ impl Servers {
             acceptors,
             addrs,
             sessions,
-            asyncs: None,
+            others: None,
         })
     }
 
@@ -344,7 +344,7 @@ impl Servers {
     pub(crate) fn stop<D: Dial>(self, dial: &D) {
         self.stop.store(true, Ordering::SeqCst);
         drop(self.sessions);
-        drop(self.asyncs);
+        drop(self.others);
         for addr in self.addrs.0 {
             drop(dial.dial(addr));
         }

@@ -14,16 +14,14 @@ use berth::tokio_net::{TcpStream, UdpSocket};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::fake_ip::{self, Reply};
-use super::state::{Counters, DnsMode, Proxy, lock};
+use super::state::{Counters, DnsMode, Proxy};
+use super::sync::lock;
 use super::upstream::Target;
 
 /// How long a forwarded query may take.
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a DNS-over-TCP client may sit idle between queries.
 const TCP_IDLE: Duration = Duration::from_secs(30);
-/// Forwarded queries in flight at once; more are dropped (the client
-/// retries).
-pub(crate) const MAX_FORWARDS: usize = 256;
 
 /// What the proxy does with one query.
 enum Decision {

@@ -17,7 +17,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, oneshot};
 
-use super::state::{Counters, Proxy, lock};
+use super::state::{Counters, Proxy};
+use super::sync::lock;
 
 /// How long a forwarded ping waits for its answer.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);

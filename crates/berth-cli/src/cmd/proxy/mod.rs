@@ -34,6 +34,7 @@ mod icmp;
 mod relays;
 mod route;
 mod state;
+mod sync;
 mod tcp;
 mod udp;
 mod upstream;

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use berth::control::RelayRow;
 
-use super::state::lock;
+use super::sync::lock;
 
 /// One relay's figures, updated by its tasks.
 #[derive(Debug)]
@@ -85,41 +85,44 @@ pub(crate) struct Relays {
 
 /// A registered relay; dropping it unregisters it.
 pub(crate) struct Registered {
-    relays: Arc<super::state::Proxy>,
+    relays: Arc<Relays>,
     id: u64,
     pub(crate) relay: Arc<Relay>,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        lock(&self.relays.relays.live).remove(&self.id);
+        lock(&self.relays.live).remove(&self.id);
     }
 }
 
 impl Relays {
-    /// Registers a relay of `proxy`.
+    /// Registers a relay: its protocol, client, destination (none for a
+    /// full-cone mapping), what the upstream was asked for, and the
+    /// upstream.
     pub(crate) fn register(
-        proxy: &Arc<super::state::Proxy>,
+        self: &Arc<Self>,
         proto: &'static str,
         client: SocketAddr,
         destination: Option<SocketAddr>,
         target: String,
+        upstream: String,
     ) -> Registered {
         let relay = Arc::new(Relay {
             proto,
             client,
             destination,
             target,
-            upstream: proxy.upstream.to_string(),
+            upstream,
             started: Instant::now(),
             up: AtomicU64::new(0),
             down: AtomicU64::new(0),
             last_ms: AtomicU64::new(0),
         });
-        let id = proxy.relays.next.fetch_add(1, Ordering::Relaxed);
-        lock(&proxy.relays.live).insert(id, relay.clone());
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        lock(&self.live).insert(id, relay.clone());
         Registered {
-            relays: proxy.clone(),
+            relays: self.clone(),
             id,
             relay,
         }

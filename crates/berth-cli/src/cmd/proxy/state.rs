@@ -4,13 +4,18 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::fake_ip::FakePool;
 use super::relays::Relays;
 use super::route::Route;
+use super::sync::lock;
 use super::upstream::{Target, Upstream};
+
+/// Forwarded DNS queries in flight at once; more are dropped (the client
+/// retries).
+pub(crate) const MAX_DNS_FORWARDS: usize = 256;
 
 /// How UDP flows map to upstream sockets (RFC 4787 terms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -90,16 +95,12 @@ pub(crate) struct Proxy {
     pub(crate) nat: UdpNat,
     pub(crate) limits: Limits,
     pub(crate) counters: Counters,
-    pub(crate) relays: Relays,
+    pub(crate) relays: Arc<Relays>,
     pub(crate) tcp_live: AtomicUsize,
     /// The upstream's lack of UDP has been logged (once per run).
     pub(crate) udp_unsupported_logged: std::sync::atomic::AtomicBool,
     /// Upstream dials in flight, per client address.
     dials: Mutex<HashMap<IpAddr, usize>>,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// A dial in flight, counted against its client until dropped.
@@ -138,12 +139,12 @@ impl Proxy {
             upstream,
             dns,
             dns_server,
-            dns_forwards: Arc::new(tokio::sync::Semaphore::new(super::dns::MAX_FORWARDS)),
+            dns_forwards: Arc::new(tokio::sync::Semaphore::new(MAX_DNS_FORWARDS)),
             fake: fake.map(Mutex::new),
             nat,
             limits,
             counters: Counters::default(),
-            relays: Relays::default(),
+            relays: Arc::default(),
             tcp_live: AtomicUsize::new(0),
             udp_unsupported_logged: std::sync::atomic::AtomicBool::new(false),
             dials: Mutex::new(HashMap::new()),

@@ -17,7 +17,7 @@ use berth::tokio_net::{TcpForwarder, TcpStream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::dns;
-use super::relays::{Relay, Relays};
+use super::relays::Relay;
 use super::state::{Counters, Proxy};
 use super::upstream::{FailureKind, Target};
 
@@ -134,7 +134,13 @@ async fn relay(proxy: &Arc<Proxy>, req: SynRequest, dial: super::state::Dial) {
     tracing::debug!("berth proxy: relaying {client} -> {dst} as {target}");
     let _ = upstream.set_nodelay(true);
     let _ = client_stream.set_nodelay(true);
-    let registered = Relays::register(proxy, "tcp", client, Some(dst), target.to_string());
+    let registered = proxy.relays.register(
+        "tcp",
+        client,
+        Some(dst),
+        target.to_string(),
+        proxy.upstream.to_string(),
+    );
     copy_both(
         client_stream,
         upstream,

@@ -18,8 +18,8 @@ use berth::tokio_net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::dns;
-use super::relays::Relays;
-use super::state::{Counters, Proxy, UdpNat, lock};
+use super::state::{Counters, Proxy, UdpNat};
+use super::sync::lock;
 use super::upstream::{Target, UdpAssociation, Upstream as Via};
 
 /// Largest UDP payload carried (an IPv4 datagram's limit).
@@ -245,7 +245,10 @@ async fn mapping(proxy: &Arc<Proxy>, sock: &UdpSocket, key: Key, mut rx: mpsc::R
         }
     };
     let target = key.1.map_or_else(|| "*".to_string(), |d| d.to_string());
-    let registered = Relays::register(proxy, "udp", client, key.1, target);
+    let registered =
+        proxy
+            .relays
+            .register("udp", client, key.1, target, proxy.upstream.to_string());
     let relay = &registered.relay;
     let idle = proxy.limits.udp_idle;
     // Remote endpoint -> the destination the client addressed it by (a

@@ -5,25 +5,9 @@ use ::smoltcp::iface::SocketHandle;
 use ::smoltcp::socket::tcp;
 use anyhow::{Result, anyhow, ensure};
 
-use super::mem_net::MemNet;
+use super::mem_net::{Client, MemNet, Step};
 use super::server::fin_received;
 use super::{CHUNK, ECHO, SOURCE_BYTE};
-
-/// What a client's step did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Step {
-    /// The workload is complete.
-    Done,
-    /// Bytes or connections moved forward.
-    Progress,
-    /// Waiting for the network.
-    Waiting,
-}
-
-/// A workload's client side, stepped once per round of the loop.
-pub(super) trait Client {
-    fn step(&mut self, net: &mut MemNet) -> Result<Step>;
-}
 
 /// Fails if the connection was reset or refused.
 fn check_alive(socket: &tcp::Socket<'_>) -> Result<()> {

@@ -11,13 +11,28 @@ use ::smoltcp::time::Duration as SmolDuration;
 use ::smoltcp::wire::{HardwareAddress, IpAddress};
 use anyhow::{Result, anyhow, bail, ensure};
 
-use super::clients::{Client, Step};
 use super::phy::MemPhy;
 use super::server::{Server, new_socket};
 use super::{
     FIRST_EPHEMERAL, MAX_IP_PACKET, MEM_ADDR, MEM_IDLE, MEM_PREFIX, MIN_IP_MTU, STALL, SocketSet,
     set_addr, smol_now, std_duration,
 };
+
+/// What a client's step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Step {
+    /// The workload is complete.
+    Done,
+    /// Bytes or connections moved forward.
+    Progress,
+    /// Waiting for the network.
+    Waiting,
+}
+
+/// A workload's client side, stepped once per round of the loop.
+pub(super) trait Client {
+    fn step(&mut self, net: &mut MemNet) -> Result<Step>;
+}
 
 /// One `Interface` on an in-memory link, with the server and the client
 /// sockets.
