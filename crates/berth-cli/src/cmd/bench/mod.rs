@@ -374,6 +374,18 @@ impl Report {
 }
 
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let result = measure_all(args);
+    if result.is_err() && netns::interrupted() {
+        // The signal thread is removing the namespaces (which is likely
+        // why this failed) and ends the process with the signal's status.
+        loop {
+            std::thread::park();
+        }
+    }
+    result
+}
+
+fn measure_all(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let root = super::up::is_root();
     let lossy = args.loss > 0.0;
     let targets = if !args.target.is_empty() {

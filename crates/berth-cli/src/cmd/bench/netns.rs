@@ -61,6 +61,17 @@ pub(super) fn remove_stale_namespaces() {
 
 /// On SIGINT or SIGTERM, removes this command's namespaces (with their
 /// devices) before exiting, as the setups would have on a normal end.
+/// A signal arrived: the signal thread is removing the namespaces and will
+/// end the process with the signal's status.
+static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the bench is being interrupted: then a failure of the main
+/// thread (its namespace vanished under it) is the interruption's doing,
+/// and the signal thread's exit status is the one to give.
+pub(super) fn interrupted() -> bool {
+    INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
@@ -70,6 +81,7 @@ pub(super) fn clean_up_on_signal() -> anyhow::Result<()> {
         .name("bench-signals".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
+                INTERRUPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 let me = std::process::id();
                 for (name, _) in own_namespaces().iter().filter(|(_, pid)| *pid == me) {
                     delete_namespace(name);
