@@ -1,14 +1,18 @@
-//! Simulation support: an in-memory link with seeded faults (loss, delay,
-//! jitter, reordering, duplication, corruption, rate limit) in virtual time,
-//! for `berth sim`, the TCP simulation tests and two-stack tests.
+//! One direction of an in-memory link with seeded faults (loss, delay,
+//! jitter, reordering, duplication, corruption, rate limit, ECN marking),
+//! in whatever time its caller passes.
 //!
-//! Everything is deterministic: the same seed gives the same run.
+//! Deterministic: the same seed and the same packets at the same times give
+//! the same deliveries. A link without faults draws no random numbers and
+//! delivers in order, at once.
 
 use std::collections::BinaryHeap;
 
+use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
-pub use crate::rng::Rng;
+/// Spare packet buffers a [`Link`] keeps for reuse, at most.
+const SPARE_BUFFERS: usize = 64;
 
 /// Faults a [`Link`] applies to each packet, independently.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -83,6 +87,8 @@ pub struct Link {
     order: u64,
     /// When the transmitter is free again (rate limiting).
     busy_until: Instant,
+    /// Buffers of delivered packets, for the next ones ([`Link::recycle`]).
+    spare: Vec<Vec<u8>>,
     /// What happened so far.
     pub stats: LinkStats,
 }
@@ -96,6 +102,7 @@ impl Link {
             queue: BinaryHeap::new(),
             order: 0,
             busy_until: Instant::ZERO,
+            spare: Vec::new(),
             stats: LinkStats::default(),
         }
     }
@@ -138,7 +145,10 @@ impl Link {
                 self.stats.reordered += 1;
                 at += self.faults.reorder_delay;
             }
-            let mut bytes = bytes.to_vec();
+            let mut copy = self.spare.pop().unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(bytes);
+            let mut bytes = copy;
             if !bytes.is_empty() && self.rng.chance(self.faults.corrupt) {
                 self.stats.corrupted += 1;
                 let bit = self.rng.below(bytes.len() as u64 * 8);
@@ -164,6 +174,14 @@ impl Link {
             self.queue.pop().map(|p| p.bytes)
         } else {
             None
+        }
+    }
+
+    /// Hands back the buffer of a packet [`Link::recv`] returned, for the
+    /// link to reuse: a busy link then allocates nothing per packet.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buf);
         }
     }
 
