@@ -6,7 +6,7 @@
 //! the same deliveries. A link without faults draws no random numbers and
 //! delivers in order, at once.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
 use crate::rng::Rng;
 use crate::time::{Duration, Instant};
@@ -78,12 +78,59 @@ pub struct LinkStats {
     pub marked: u64,
 }
 
+/// The packets in flight, in the order they arrive.
+#[derive(Debug)]
+enum Queue {
+    /// Each packet arrives no earlier than the one sent before it (no
+    /// jitter, no reordering: the common case, kept cheap).
+    Fifo(VecDeque<InFlight>),
+    /// Packets overtake each other: a min-heap on (time, send order).
+    Heap(BinaryHeap<InFlight>),
+}
+
+impl Queue {
+    fn push(&mut self, p: InFlight) {
+        match self {
+            Self::Fifo(q) if q.back().is_none_or(|last| last.at <= p.at) => q.push_back(p),
+            Self::Fifo(q) => {
+                // Out of order after all (time passed backwards): a heap
+                // from now on, which pops in the same order.
+                let mut heap: BinaryHeap<_> = q.drain(..).collect();
+                heap.push(p);
+                *self = Self::Heap(heap);
+            }
+            Self::Heap(h) => h.push(p),
+        }
+    }
+
+    fn peek(&self) -> Option<&InFlight> {
+        match self {
+            Self::Fifo(q) => q.front(),
+            Self::Heap(h) => h.peek(),
+        }
+    }
+
+    fn pop(&mut self) -> Option<InFlight> {
+        match self {
+            Self::Fifo(q) => q.pop_front(),
+            Self::Heap(h) => h.pop(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Fifo(q) => q.is_empty(),
+            Self::Heap(h) => h.is_empty(),
+        }
+    }
+}
+
 /// One direction of an in-memory link.
 #[derive(Debug)]
 pub struct Link {
     faults: Faults,
     rng: Rng,
-    queue: BinaryHeap<InFlight>,
+    queue: Queue,
     order: u64,
     /// When the transmitter is free again (rate limiting).
     busy_until: Instant,
@@ -96,10 +143,16 @@ pub struct Link {
 impl Link {
     /// A link with `faults`, its randomness drawn from `seed`.
     pub fn new(faults: Faults, seed: u64) -> Self {
+        let overtakes =
+            !faults.jitter.is_zero() || (faults.reorder > 0.0 && !faults.reorder_delay.is_zero());
         Self {
             faults,
             rng: Rng::new(seed),
-            queue: BinaryHeap::new(),
+            queue: if overtakes {
+                Queue::Heap(BinaryHeap::new())
+            } else {
+                Queue::Fifo(VecDeque::new())
+            },
             order: 0,
             busy_until: Instant::ZERO,
             spare: Vec::new(),

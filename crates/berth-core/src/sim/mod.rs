@@ -9,8 +9,9 @@
 //! - [`Link`] (`link.rs`): one direction, with [`Faults`] (loss, delay,
 //!   jitter, reordering, duplication, corruption, rate, ECN marking).
 //! - [`Pair`] (`pair.rs`): the two endpoints and their links; `step`,
-//!   `run_until`, the jump to the next event, the bound that ends a stuck
-//!   run ([`Stuck`]).
+//!   `run_until` (the application acts once things settle) and
+//!   `run_interleaved` (after every step), the jump to the next event, the
+//!   bound that ends a stuck run ([`Stuck`]).
 //! - [`Endpoint`] (`endpoint.rs`): what sits at either end; a
 //!   [`crate::stack::Stack`] is one.
 //! - [`Tso`] (`tso.rs`): a device in front of a side that splits long TCP
@@ -32,7 +33,7 @@ pub use crate::rng::Rng;
 pub use clock::{Clock, Virtual};
 pub use endpoint::Endpoint;
 pub use link::{Faults, Link, LinkStats};
-pub use pair::{DEFAULT_LIMIT, Pair, Stuck, StuckReason};
+pub use pair::{DEFAULT_LIMIT, Pair, Stuck, StuckReason, Turn};
 pub use tap::{Side, Tap};
 pub use tso::Tso;
 

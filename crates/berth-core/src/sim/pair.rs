@@ -5,9 +5,10 @@
 //! link's arrivals into the other side. [`Pair::run_until`] steps until
 //! nothing moves, asks the caller (the application) whether it is done,
 //! and otherwise goes on at the next event: the earliest of both sides'
-//! timers and both links' deliveries, which virtual time jumps to. A run
-//! that cannot end stops with [`Stuck`]: nothing scheduled, past its time
-//! limit, or output without end at one instant.
+//! timers and both links' deliveries, which virtual time jumps to.
+//! [`Pair::run_interleaved`] runs the application after every step instead.
+//! A run that cannot end stops with [`Stuck`]: nothing scheduled, past its
+//! time limit, or output without end at one instant.
 
 use crate::sim::clock::{Clock, Virtual};
 use crate::sim::endpoint::Endpoint;
@@ -57,6 +58,36 @@ pub struct Pair<E = Stack, T = (), C = Virtual> {
     endless: bool,
     /// The frame being moved.
     buf: Vec<u8>,
+}
+
+/// What the application did in its turn of [`Pair::run_interleaved`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// It is finished: the run ends.
+    Done,
+    /// It did something that may have output (sent, received, accepted,
+    /// closed): the pair steps again before it waits.
+    Busy,
+    /// It waits for the network.
+    Idle,
+}
+
+/// The bounds of one run: its deadline, and the steps taken at the
+/// current instant.
+struct Bounds {
+    deadline: Instant,
+    instant: Instant,
+    steps: usize,
+}
+
+impl Bounds {
+    fn new(now: Instant, limit: Duration) -> Self {
+        Self {
+            deadline: now + limit,
+            instant: now,
+            steps: 0,
+        }
+    }
 }
 
 /// Why [`Pair::run_until`] gave up, when, and what each side held then.
@@ -183,48 +214,73 @@ impl<E: Endpoint, T: Tap<E>, C: Clock> Pair<E, T, C> {
 
     /// Runs until `done` holds. Steps until nothing moves, then asks
     /// `done` (the application's turn: it may send, receive, close), then
-    /// goes on at the next event, whose timers run. Gives up when nothing
-    /// is scheduled, when the next event is more than [`Pair::limit`] after
-    /// the start, or on output without end.
+    /// goes on at the next event, whose timers run: each event settles
+    /// before the application looks, as a test's script wants. Gives up
+    /// when nothing is scheduled, when the next event is more than
+    /// [`Pair::limit`] after the start, or on output without end.
     pub fn run_until(&mut self, mut done: impl FnMut(&mut Self) -> bool) -> Result<(), Stuck> {
-        let deadline = self.now + self.limit;
-        let mut instant = self.now;
-        let mut steps = 0;
+        let mut bounds = Bounds::new(self.now, self.limit);
         loop {
-            loop {
-                if self.endless {
-                    self.endless = false;
-                    return Err(self.stuck(StuckReason::Endless));
-                }
-                if self.now != instant {
-                    instant = self.now;
-                    steps = 0;
-                }
-                steps += 1;
-                if steps > ENDLESS {
-                    return Err(self.stuck(StuckReason::Endless));
-                }
-                if !self.step() {
-                    break;
-                }
-            }
+            while self.bounded_step(&mut bounds)? {}
             if done(self) {
                 return Ok(());
             }
             // The application may have queued work: move it before waiting.
-            if self.step() {
+            if self.bounded_step(&mut bounds)? {
                 continue;
             }
-            let Some(next) = self.next_event() else {
-                return Err(self.stuck(StuckReason::NothingScheduled));
-            };
-            if next > deadline {
-                return Err(self.stuck(StuckReason::TimeLimit(self.limit)));
-            }
-            self.now = self.clock.wait_until(self.now, next);
-            self.a.handle_timeout(self.now);
-            self.b.handle_timeout(self.now);
+            self.wait_for_next_event(&bounds)?;
         }
+    }
+
+    /// Runs `app` and a step in turn, until `app` is [`Turn::Done`]: the
+    /// application runs between the packets, as a program does on a busy
+    /// host (and as `berth bench` runs smoltcp beside berth), rather than
+    /// once things settle. The pair goes on at the next event only when
+    /// `app` is [`Turn::Idle`] and the step after it moved nothing. Gives up
+    /// as [`Pair::run_until`] does.
+    pub fn run_interleaved(&mut self, mut app: impl FnMut(&mut Self) -> Turn) -> Result<(), Stuck> {
+        let mut bounds = Bounds::new(self.now, self.limit);
+        loop {
+            let turn = app(self);
+            if turn == Turn::Done {
+                return Ok(());
+            }
+            if !self.bounded_step(&mut bounds)? && turn == Turn::Idle {
+                self.wait_for_next_event(&bounds)?;
+            }
+        }
+    }
+
+    /// A step, counted against the run's bound on output without end.
+    fn bounded_step(&mut self, bounds: &mut Bounds) -> Result<bool, Stuck> {
+        if self.now != bounds.instant {
+            bounds.instant = self.now;
+            bounds.steps = 0;
+        }
+        bounds.steps += 1;
+        let moved = self.step();
+        if self.endless || bounds.steps > ENDLESS {
+            self.endless = false;
+            return Err(self.stuck(StuckReason::Endless));
+        }
+        Ok(moved)
+    }
+
+    /// Nothing moves and the application waits: goes on at the next event
+    /// and runs the timers due then, unless nothing is scheduled or the
+    /// next event is past the run's deadline.
+    fn wait_for_next_event(&mut self, bounds: &Bounds) -> Result<(), Stuck> {
+        let Some(next) = self.next_event() else {
+            return Err(self.stuck(StuckReason::NothingScheduled));
+        };
+        if next > bounds.deadline {
+            return Err(self.stuck(StuckReason::TimeLimit(self.limit)));
+        }
+        self.now = self.clock.wait_until(self.now, next);
+        self.a.handle_timeout(self.now);
+        self.b.handle_timeout(self.now);
+        Ok(())
     }
 
     fn stuck(&self, why: StuckReason) -> Stuck {

@@ -186,3 +186,70 @@ fn a_refusing_tso_device_loses_segments_not_the_stream() {
     assert!(tso.refused > 0 && tso.refused == tso.long / 3, "{tso:?}");
     assert_eq!((tso.unsplittable, tso.oversized), (0, 0));
 }
+
+/// A link without jitter keeps packets in order cheaply; one that is
+/// handed an earlier time than before still delivers by time.
+#[test]
+fn a_link_delivers_by_time_even_when_time_runs_backwards() {
+    let mut link = Link::new(
+        Faults {
+            delay: Duration::from_millis(10),
+            ..Faults::default()
+        },
+        1,
+    );
+    link.send(Instant::from_millis(5), b"late");
+    link.send(Instant::from_millis(1), b"early");
+    assert_eq!(link.next_arrival(), Some(Instant::from_millis(11)));
+    assert_eq!(link.recv(Instant::from_millis(20)).unwrap(), b"early");
+    assert_eq!(link.recv(Instant::from_millis(20)).unwrap(), b"late");
+    assert!(link.is_idle());
+}
+
+/// The application runs after every step: it sees each flight of
+/// segments arrive, and the run ends as soon as it is done.
+#[test]
+fn run_interleaved_runs_the_application_between_the_packets() {
+    let mut p = pair(Faults::default());
+    let l = p.b.tcp_listen(SocketAddr::new(B, 80), 4).unwrap();
+    let c =
+        p.a.tcp_connect(p.now, SocketAddr::new(B, 80), None)
+            .unwrap();
+    let data = vec![7u8; 200_000];
+    let (mut sent, mut got, mut reads, mut server) = (0, 0, 0, None);
+    let mut frames = Vec::new();
+    let mut buf = vec![0u8; 65536];
+    p.run_interleaved(|p| {
+        frames.push(p.ab.stats.sent);
+        let mut turn = Turn::Idle;
+        if let Ok(n) = p.a.tcp_send(c, &data[sent..])
+            && n > 0
+        {
+            sent += n;
+            turn = Turn::Busy;
+        }
+        server = server.or_else(|| p.b.tcp_accept(l).unwrap().map(|(s, _)| s));
+        if let Some(s) = server
+            && let Ok(n) = p.b.tcp_recv(s, &mut buf)
+            && n > 0
+        {
+            got += n;
+            reads += 1;
+            turn = Turn::Busy;
+        }
+        if got == data.len() { Turn::Done } else { turn }
+    })
+    .unwrap();
+    assert!(reads >= 3, "{reads} reads: a flight each");
+    // A turn after each step: each flight of `a`'s (1, 10, 20, 40, ...
+    // segments, as its window opens) between two turns.
+    assert!(
+        frames.windows(2).filter(|w| w[1] > w[0]).count() >= 4,
+        "{frames:?}"
+    );
+    // An application that waits for what never comes is stuck.
+    assert_eq!(
+        p.run_interleaved(|_| Turn::Idle).unwrap_err().why,
+        StuckReason::NothingScheduled
+    );
+}
