@@ -196,6 +196,30 @@ fn tcp_over_a_lossy_link() {
     );
 }
 
+/// A link that marks ECN-capable packets Congestion Experienced instead of
+/// dropping them (an AQM, RFC 3168 section 5): with ECN on, the data
+/// segments are marked, not lost, and the stream arrives intact.
+#[test]
+fn tcp_over_a_link_that_marks_ce() {
+    let faults = Faults {
+        loss: 0.05,
+        mark_ce: true,
+        delay: Duration::from_millis(5),
+        ..Faults::default()
+    };
+    let mut p = two_stacks(faults);
+    for (s, addrs, seed) in [(&mut p.a, vec![A4], 1), (&mut p.b, vec![B4], 2)] {
+        let mut cfg = config(addrs, seed);
+        cfg.tcp.ecn = crate::tcp::EcnMode::On;
+        *s = Stack::new(cfg);
+    }
+    transfer(&mut p, A4, B4, 300_000);
+    let (ab, ba) = (p.ab.stats, p.ba.stats);
+    assert!(ab.marked > 0 && ba.marked > 0, "{ab:?} {ba:?}");
+    // Only what is not ECN-capable (SYNs, pure ACKs) is still dropped.
+    assert!(ab.marked > ab.dropped, "{ab:?}");
+}
+
 #[test]
 fn connection_to_a_closed_port_is_refused() {
     let mut p = two_stacks(Faults::default());
