@@ -14,7 +14,8 @@
 //! - [`tcp`]: TCP per connection (RFC 9293) and its building blocks.
 //! - [`stack`]: the host: addresses, the port table ([`demux`]), sockets,
 //!   IP, ICMP and UDP, configured by [`config`], counted in [`stats`].
-//! - [`sim`]: an in-memory link with seeded faults for simulations.
+//! - [`sim`]: the simulator: two endpoints on links with seeded faults, in
+//!   virtual time (or the caller's clock).
 //! - [`dns`]: DNS messages (RFC 1035), parsed and emitted.
 //! - [`handle`], [`rng`]: socket handles and the seeded random numbers.
 #![forbid(unsafe_code)]

@@ -18,8 +18,8 @@ use crate::sim::tso::Tso;
 use crate::stack::Stack;
 use crate::time::{Duration, Instant};
 
-/// How long one [`Pair::run_until`] may take on the pair's clock, unless
-/// told otherwise ([`Pair::limit`]).
+/// How long one run ([`Pair::run_until`], [`Pair::run_interleaved`]) may
+/// take on the pair's clock, unless told otherwise ([`Pair::limit`]).
 pub const DEFAULT_LIMIT: Duration = Duration::from_secs(3600);
 
 /// Frames one side may send in one step, and steps that move something at
@@ -46,8 +46,8 @@ pub struct Pair<E = Stack, T = (), C = Virtual> {
     pub tap: T,
     /// Where the time comes from.
     pub clock: C,
-    /// How long one [`Pair::run_until`] may take on the clock before it
-    /// gives up ([`DEFAULT_LIMIT`] unless set).
+    /// How long one run may take on the clock before it gives up
+    /// ([`DEFAULT_LIMIT`] unless set).
     pub limit: Duration,
     /// A TSO device in front of `a`: `a` is polled with room for long
     /// segments, which the device splits.
@@ -90,7 +90,7 @@ impl Bounds {
     }
 }
 
-/// Why [`Pair::run_until`] gave up, when, and what each side held then.
+/// Why a run gave up, when, and what each side held then.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{why} at {at}: a {a} b {b}")]
 pub struct Stuck {
