@@ -1,7 +1,10 @@
 //! `berth sim` as a user runs it: a grid of faults and seeds, determinism
-//! (same seed: the same JSON apart from wall time, the same pcap), the exit
-//! code of a failed run, and bad flags.
+//! (same seed: the same JSON apart from wall time, the same pcap), the same
+//! frames as the simulator's API run directly, the exit code of a failed
+//! run, and bad flags.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod sim_api;
 
 use std::process::Command;
 
@@ -90,6 +93,60 @@ fn same_seed_same_run_and_pcap() {
     c.as_object_mut().unwrap().remove("wall_seconds");
     assert_ne!(a["segments"], serde_json::Value::Null);
     assert_ne!(a, c, "another seed, another run");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `berth sim` is the simulator with an application: the same seed, faults
+/// and application, run through `berth_core::sim::Pair` directly (as the
+/// core's tests run), put the same frames on the links at the same virtual
+/// times, and end at the same time with the same counters.
+#[test]
+fn berth_sim_and_the_simulator_api_give_the_same_frames() {
+    let dir = std::env::temp_dir().join(format!("berth-sim-api-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pcap = dir.join("cli.pcap");
+    for (seed, conns, flags) in [
+        (42, 1, &["--loss", "0.03", "--reorder", "0.02"][..]),
+        (
+            7,
+            3,
+            &["--duplicate", "0.02", "--corrupt", "0.01", "--jitter", "2"],
+        ),
+    ] {
+        let (seed_s, conns_s) = (seed.to_string(), conns.to_string());
+        let mut args = vec![
+            "sim",
+            "--json",
+            "--bytes",
+            "100000",
+            "--seed",
+            &seed_s,
+            "--conns",
+            &conns_s,
+            "--pcap",
+            pcap.to_str().unwrap(),
+        ];
+        args.extend_from_slice(flags);
+        let cli = json(&args);
+        assert_eq!(cli["ok"], true, "{cli}");
+        let api = sim_api::run(&sim_api::Scenario {
+            seed,
+            conns,
+            bytes: 100_000,
+            faults: sim_api::faults(flags),
+        });
+        let frames = sim_api::pcap_records(&std::fs::read(&pcap).unwrap());
+        assert!(frames.len() > 100, "{} frames", frames.len());
+        assert_eq!(frames.len(), api.frames.len(), "seed {seed}: frame count");
+        for (i, (cli, api)) in frames.iter().zip(&api.frames).enumerate() {
+            assert!(cli == api, "seed {seed}: frame {i} differs");
+        }
+        assert_eq!(cli["segments"], api.frames.len() as u64);
+        assert_eq!(cli["virtual_seconds"], api.virtual_seconds);
+        assert_eq!(cli["link_dropped"], api.link_dropped);
+        assert_eq!(cli["link_corrupted"], api.link_corrupted);
+        assert_eq!(cli["retransmits"], api.retransmits);
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

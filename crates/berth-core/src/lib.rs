@@ -38,8 +38,10 @@
 //! - [`wire`]: zero-copy views and `Repr`s for every format the stack
 //!   speaks, usable alone to parse, build and print packets.
 //! - [`dns`]: DNS messages (RFC 1035), parsed and emitted.
-//! - [`sim`]: an in-memory link with seeded faults in virtual time, to run
-//!   stacks against each other.
+//! - [`sim`]: the simulator, [`sim::Pair`]: two endpoints (stacks, or bare
+//!   connections) on links with seeded faults, stepped in virtual time (or
+//!   the caller's clock); the stack tests, `berth sim` and the core
+//!   benchmark all run on it.
 //!
 //! Around them: [`time`] (the core's `Instant` and `Duration`), [`stats`],
 //! [`tcp`] (TCP's settings and what a connection reports), [`rng`] (the

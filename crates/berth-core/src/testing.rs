@@ -1,6 +1,6 @@
 //! Test support, for the tests here and (with the `testing` feature) for the
-//! fuzz targets: the seeded link of [`crate::sim`] under the name the tests
-//! use, the TCP action driver and the whole-stack driver.
+//! fuzz targets: the simulator ([`crate::sim`]: the seeded link, the pair)
+//! under this name too, the TCP action driver and the whole-stack driver.
 
 pub use crate::sim::*;
 

@@ -757,18 +757,11 @@ fn run(
             inner.stack.handle_timeout(now);
             turn.settle(shared, &mut inner, device.as_mut());
             if let Some(since) = shutdown_since {
-                let settled = inner.stack.sockets().into_iter().all(|h| {
-                    !matches!(
-                        inner.stack.tcp_state(h),
-                        Ok(State::SynSent
-                            | State::SynReceived
-                            | State::Established
-                            | State::FinWait1
-                            | State::Closing
-                            | State::LastAck
-                            | State::CloseWait)
-                    )
-                });
+                let settled = inner
+                    .stack
+                    .sockets()
+                    .into_iter()
+                    .all(|h| inner.stack.tcp_state(h).map_or(true, State::is_settled));
                 if settled || since.elapsed() > SHUTDOWN_GRACE {
                     // Resets for what could not be handed over, and anyone
                     // still blocked woken so they see the end.

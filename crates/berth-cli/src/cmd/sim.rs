@@ -1,9 +1,11 @@
-//! `berth sim`: two berth stacks in one process on an in-memory link with
-//! seeded faults and virtual time. Opens `--conns` connections, sends
-//! `--bytes` each way on each, half-closes, checks every byte (SHA-256 at
-//! both ends), closes, and reports. The same seed gives the same run, byte
-//! for byte (the wall time aside). With `--plot`, it also draws each
-//! connection (see `crate::plot`).
+//! `berth sim`: two berth stacks in one process on the simulator
+//! ([`berth_core::sim::Pair`], on which the core's tests run too), a link
+//! with seeded faults each way, in virtual time. Opens `--conns`
+//! connections, sends `--bytes` each way on each, half-closes, checks every
+//! byte (SHA-256 at both ends), closes, and reports. The same seed gives the
+//! same run, byte for byte (the wall time aside), and the same frames as
+//! the simulator's API given the same application (`tests/sim.rs`). With
+//! `--plot`, it also draws each connection (see `crate::plot`).
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -16,8 +18,9 @@ use anyhow::{Context, bail};
 use berth_core::config::StackConfig;
 use berth_core::handle::SocketHandle;
 use berth_core::rng::Rng;
-use berth_core::sim::{Faults, Link};
+use berth_core::sim::{Faults, Link, Pair, Side, StuckReason, Tap};
 use berth_core::stack::{SocketError, Stack};
+use berth_core::tcp::State;
 use berth_core::tcp::congestion::CongestionAlgorithm;
 use berth_core::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
@@ -79,7 +82,10 @@ pub(crate) struct SimArgs {
     /// Congestion control.
     #[arg(long, value_enum, default_value_t = Cc::Cubic)]
     cc: Cc,
-    /// Seed of every random choice (faults, ISNs, ports, data).
+    /// Seed of every random choice (faults, ISNs, ports, data). Its first
+    /// four draws (berth_core::rng::Rng) seed the client's stack, the
+    /// server's, the link from client to server and the one back; then
+    /// come each connection's data, up then down.
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// Write every packet that crosses the link to this pcap file (raw IP,
@@ -210,61 +216,40 @@ impl Pcap {
     }
 }
 
-struct World {
-    a: Stack,
-    b: Stack,
-    ab: Link,
-    ba: Link,
-    now: Instant,
+/// What watches the run from the simulator's tap: the pcap file, the
+/// plots, the count of segments.
+struct Watch {
     pcap: Option<Pcap>,
-    segments: u64,
+    /// The first write to the pcap file that failed; the run stops.
+    pcap_error: Option<std::io::Error>,
     plot: Option<Recorder>,
+    segments: u64,
 }
 
-impl World {
-    fn step(&mut self) -> anyhow::Result<bool> {
-        let mut busy = false;
-        let mut buf = vec![0u8; 1500];
-        while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
-            if let Some(p) = self.pcap.as_mut() {
-                p.write(self.now, &buf[..n])?;
-            }
-            if let Some(r) = self.plot.as_mut() {
-                r.packet(self.now, &buf[..n]);
-            }
-            self.ab.send(self.now, &buf[..n]);
-            self.segments += 1;
-            busy = true;
+impl Tap<Stack> for Watch {
+    fn frame(&mut self, now: Instant, _: Side, frame: &[u8]) {
+        if let Some(p) = self.pcap.as_mut()
+            && self.pcap_error.is_none()
+            && let Err(e) = p.write(now, frame)
+        {
+            self.pcap_error = Some(e);
         }
-        while let Some(n) = self.b.poll_transmit(self.now, &mut buf) {
-            if let Some(p) = self.pcap.as_mut() {
-                p.write(self.now, &buf[..n])?;
-            }
-            if let Some(r) = self.plot.as_mut() {
-                r.packet(self.now, &buf[..n]);
-            }
-            self.ba.send(self.now, &buf[..n]);
-            self.segments += 1;
-            busy = true;
+        if let Some(r) = self.plot.as_mut() {
+            r.packet(now, frame);
         }
-        while let Some(p) = self.ab.recv(self.now) {
-            self.b.handle_frame(self.now, &p);
-            busy = true;
-        }
-        while let Some(p) = self.ba.recv(self.now) {
-            self.a.handle_frame(self.now, &p);
-            busy = true;
-        }
-        if busy && let Some(r) = self.plot.as_mut() {
-            for stack in [&self.a, &self.b] {
+        self.segments += 1;
+    }
+
+    fn stepped(&mut self, now: Instant, a: &Stack, b: &Stack) {
+        if let Some(r) = self.plot.as_mut() {
+            for stack in [a, b] {
                 for h in stack.sockets() {
                     if let Ok(info) = stack.tcp_info(h) {
-                        r.sample(self.now, &info);
+                        r.sample(now, &info);
                     }
                 }
             }
         }
-        Ok(busy)
     }
 }
 
@@ -336,16 +321,23 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         tcp,
         ..StackConfig::default()
     };
-    let mut w = World {
-        a: Stack::new(config(A, rng.next_u64())),
-        b: Stack::new(config(B, rng.next_u64())),
-        ab: Link::new(faults, rng.next_u64()),
-        ba: Link::new(faults, rng.next_u64()),
-        now: Instant::ZERO,
+    // The seed's first four draws seed the stacks and the links, as
+    // `--seed` documents; each connection's data follows.
+    let (seed_a, seed_b) = (rng.next_u64(), rng.next_u64());
+    let (seed_ab, seed_ba) = (rng.next_u64(), rng.next_u64());
+    let mut w = Pair::new(
+        Stack::new(config(A, seed_a)),
+        Stack::new(config(B, seed_b)),
+        Link::new(faults, seed_ab),
+        Link::new(faults, seed_ba),
+    )
+    .with_tap(Watch {
         pcap: args.pcap.as_ref().map(Pcap::create).transpose()?,
-        segments: 0,
+        pcap_error: None,
         plot: args.plot.as_ref().map(|_| Recorder::new()),
-    };
+        segments: 0,
+    });
+    w.limit = VIRTUAL_LIMIT;
     let listener =
         w.b.tcp_listen(
             SocketAddr::new(B, PORT),
@@ -368,19 +360,28 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
     let mut stats = [0u64; 7];
     let mut buf = vec![0u8; 65536];
     let mut error = None;
-    loop {
-        while w.step()? {}
+    let mut fatal = None;
+    let run = w.run_until(|w| {
+        if w.tap.pcap_error.is_some() {
+            return true;
+        }
         // Accepted connections, in order, are matched by their client port.
-        while let Some((h, peer)) =
-            w.b.tcp_accept(listener)
-                .map_err(|e| anyhow::anyhow!("accept: {e}"))?
-        {
-            let port = peer.port();
-            if let Some(c) = conns
-                .iter_mut()
-                .find(|c| w.a.local_addr(c.client).map(|a| a.port()) == Ok(port))
-            {
-                c.server = Some(h);
+        loop {
+            match w.b.tcp_accept(listener) {
+                Ok(Some((h, peer))) => {
+                    let port = peer.port();
+                    if let Some(c) = conns
+                        .iter_mut()
+                        .find(|c| w.a.local_addr(c.client).map(|a| a.port()) == Ok(port))
+                    {
+                        c.server = Some(h);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    fatal = Some(anyhow::anyhow!("accept: {e}"));
+                    return true;
+                }
             }
         }
         let mut all_done = true;
@@ -429,57 +430,37 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
                 all_done = false;
             }
         }
-        if error.is_some() {
-            break;
-        }
-        if w.step()? {
-            continue;
-        }
-        if all_done {
-            // Let the closing handshakes finish (TIME-WAIT aside).
-            let settled = |s: &Stack| {
-                s.sockets().iter().all(|&h| {
-                    s.tcp_state(h).map_or(true, |st| {
-                        matches!(
-                            st,
-                            berth_core::tcp::State::TimeWait | berth_core::tcp::State::Closed
-                        )
-                    })
-                })
-            };
-            if settled(&w.a) && settled(&w.b) {
-                break;
-            }
-        }
-        let next = [
-            w.a.poll_timeout(),
-            w.b.poll_timeout(),
-            w.ab.next_arrival(),
-            w.ba.next_arrival(),
-        ]
-        .into_iter()
-        .flatten()
-        .min();
-        let Some(next) = next else {
-            error = Some(format!("stalled at {}: nothing left to happen", w.now));
-            break;
+        // Done once every connection is closed and the closing handshakes
+        // have finished (TIME-WAIT aside).
+        let settled = |s: &Stack| {
+            s.sockets()
+                .iter()
+                .all(|&h| s.tcp_state(h).map_or(true, State::is_settled))
         };
-        if next.saturating_duration_since(Instant::ZERO) > VIRTUAL_LIMIT {
-            error = Some(format!(
-                "not finished after {} of virtual time",
-                VIRTUAL_LIMIT.as_secs()
-            ));
-            break;
-        }
-        w.now = w.now.max(next);
-        w.a.handle_timeout(w.now);
-        w.b.handle_timeout(w.now);
+        error.is_some() || (all_done && settled(&w.a) && settled(&w.b))
+    });
+    if let Err(stuck) = run {
+        error.get_or_insert(match stuck.why {
+            StuckReason::TimeLimit(limit) => {
+                format!("not finished after {} of virtual time", limit.as_secs())
+            }
+            StuckReason::NothingScheduled => {
+                format!("stalled at {}: nothing left to happen", stuck.at)
+            }
+            StuckReason::Endless => format!("stalled at {}: endless output", stuck.at),
+        });
     }
-    if let Some(p) = w.pcap.as_mut() {
+    if let Some(e) = fatal {
+        return Err(e);
+    }
+    if let Some(e) = w.tap.pcap_error.take() {
+        return Err(e).context("writing the pcap file");
+    }
+    if let Some(p) = w.tap.pcap.as_mut() {
         p.0.flush()?;
     }
     // Drawn whatever the verdict: a failed run is the one worth looking at.
-    let plots = match (&w.plot, &args.plot) {
+    let plots = match (&w.tap.plot, &args.plot) {
         (Some(r), Some(dir)) => Some(r.write(dir)?),
         _ => None,
     };
@@ -510,7 +491,7 @@ fn simulate(args: &SimArgs, wall: WallInstant) -> anyhow::Result<Report> {
         } else {
             0.0
         },
-        segments: w.segments,
+        segments: w.tap.segments,
         retransmits: stats[0],
         rto_fired: stats[1],
         recoveries: stats[2],

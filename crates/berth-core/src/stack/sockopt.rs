@@ -415,10 +415,8 @@ impl Stack {
     /// Sets `TCP_KEEPIDLE`, `TCP_KEEPINTVL` and `TCP_KEEPCNT` (those of
     /// `timing` that are `Some`, checked by [`KeepaliveTiming::checked`];
     /// nothing changes if one is out of range) on a connection, whether
-    /// keepalive is on or not (a new idle time restarts a running timer,
-    /// see [`Connection::set_keepalive_timing`]), or on a listener.
-    ///
-    /// [`Connection::set_keepalive_timing`]: crate::tcp::Connection::set_keepalive_timing
+    /// keepalive is on or not (a new idle time counts from the last segment
+    /// received, restarting a running timer), or on a listener.
     pub fn tcp_set_keepalive_timing(
         &mut self,
         now: Instant,

@@ -76,6 +76,16 @@ impl State {
         )
     }
 
+    /// Whether this end has nothing left to deliver: its FIN is
+    /// acknowledged (FIN-WAIT-2, TIME-WAIT) or the connection is gone
+    /// (CLOSED). What remains of a settled connection is the peer's to
+    /// finish, or 2 MSL to wait out; a host that shuts down (`berth`'s
+    /// stack thread) or a simulation that ends (`berth sim`) waits for its
+    /// connections to settle, and for no more.
+    pub const fn is_settled(self) -> bool {
+        matches!(self, Self::FinWait2 | Self::TimeWait | Self::Closed)
+    }
+
     /// The RFC 9293 name.
     pub const fn name(self) -> &'static str {
         match self {
@@ -96,5 +106,29 @@ impl State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::State;
+
+    #[test]
+    fn settled_once_our_fin_is_acknowledged_or_the_connection_is_gone() {
+        use State::*;
+        let all = [
+            SynSent,
+            SynReceived,
+            Established,
+            FinWait1,
+            FinWait2,
+            CloseWait,
+            Closing,
+            LastAck,
+            TimeWait,
+            Closed,
+        ];
+        let settled: Vec<_> = all.into_iter().filter(|s| s.is_settled()).collect();
+        assert_eq!(settled, [FinWait2, TimeWait, Closed]);
     }
 }

@@ -1,9 +1,12 @@
 //! berth's sans-IO core under the bench workloads, without the runtime:
-//! two `Stack`s stepped by one thread, their packets handed across in
-//! memory at a given MTU, checksums computed and verified. It is the
-//! arrangement smoltcp's side runs in (one thread, no system calls, see
-//! `smoltcp/mem_net.rs`), so the two protocol implementations are compared on the
-//! same footing; the threaded runtime is measured by the `mem` target.
+//! two `Stack`s on the simulator (`berth_core::sim::Pair`, the loop of
+//! `berth sim` and of the core's tests) stepped by one thread on the wall
+//! clock, their packets handed across in memory at a given MTU (links
+//! without faults: in order, at once), checksums computed and verified. It
+//! is the arrangement smoltcp's side runs in (one thread, no system calls,
+//! see `smoltcp/mem_net.rs`), so the two protocol implementations are
+//! compared on the same footing; the threaded runtime is measured by the
+//! `mem` target.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant as StdInstant};
@@ -13,6 +16,7 @@ use anyhow::{Context, bail, ensure};
 use super::workload::SOURCE_BYTE;
 use berth_core::config::StackConfig;
 use berth_core::handle::SocketHandle;
+use berth_core::sim::{Clock, Faults, Link, Pair, Turn};
 use berth_core::stack::{SocketError, Stack};
 use berth_core::time::Instant;
 
@@ -25,6 +29,8 @@ const SOURCE: u16 = 19;
 const SOURCE_CHUNK: [u8; 16 * 1024] = [SOURCE_BYTE; 16 * 1024];
 /// A run with no progress for this long has failed.
 const STALL: Duration = Duration::from_secs(10);
+/// The longest sleep while waiting for a timer, so a stall is noticed.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
 
 /// What a server connection does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,16 +50,38 @@ struct Conn {
     closed: bool,
 }
 
-/// Two stacks, one thread.
-struct World {
-    client: Stack,
-    server: Stack,
+/// The wall clock, for the simulator: the time since the run began, and a
+/// sleep towards the next timer when nothing moves.
+struct Wall {
+    epoch: StdInstant,
+}
+
+impl Clock for Wall {
+    fn now(&mut self, _: Instant) -> Instant {
+        Instant::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn wait_until(&mut self, last: Instant, next: Instant) -> Instant {
+        let now = self.now(last);
+        let wait = next.saturating_duration_since(now).min(MAX_SLEEP);
+        if !wait.is_zero() {
+            std::thread::sleep(wait);
+        }
+        self.now(last)
+    }
+}
+
+/// The server's side: the three services on their listeners.
+struct Services {
     listeners: Vec<(SocketHandle, Service)>,
     conns: Vec<Conn>,
-    packet: Vec<u8>,
     scratch: Vec<u8>,
-    epoch: StdInstant,
-    last_progress: StdInstant,
+}
+
+/// Two stacks, one thread: the client is `a`, the server `b`.
+struct World {
+    pair: Pair<Stack, (), Wall>,
+    services: Services,
 }
 
 impl World {
@@ -77,68 +105,105 @@ impl World {
                 .map_err(|e| anyhow::anyhow!("listen on {port}: {e:?}"))?;
             listeners.push((h, service));
         }
-        let now = StdInstant::now();
+        // Links without faults draw no random numbers: the seeds are moot.
+        let link = || Link::new(Faults::default(), 0);
+        let mut pair = Pair::new(client, server, link(), link()).with_clock(Wall {
+            epoch: StdInstant::now(),
+        });
+        // No limit on a run's length: a stall is [`STALL`] without progress.
+        pair.limit = Duration::MAX;
         Ok(Self {
-            client,
-            server,
-            listeners,
-            conns: Vec::new(),
-            packet: vec![0u8; mtu.max(1500) + 64],
-            scratch: vec![0u8; 64 * 1024],
-            epoch: now,
-            last_progress: now,
+            pair,
+            services: Services {
+                listeners,
+                conns: Vec::new(),
+                scratch: vec![0u8; 64 * 1024],
+            },
         })
     }
 
-    fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX))
+    fn now(&mut self) -> Instant {
+        self.pair.clock.now(self.pair.now)
     }
 
-    /// Moves packets both ways, fires timers, runs the servers; sleeps
-    /// until the next timer when nothing moved. Fails after a long stall.
-    fn step(&mut self) -> anyhow::Result<()> {
+    /// Runs the stacks, the services and `client` (the workload, given the
+    /// client's stack) after every step, until `client` is done. Fails
+    /// after [`STALL`] without a packet moved or a service at work.
+    fn run(
+        &mut self,
+        mut client: impl FnMut(&mut Stack) -> anyhow::Result<Turn>,
+    ) -> anyhow::Result<()> {
+        let Self { pair, services } = self;
+        let mut result = Ok(());
+        let mut frames = 0;
+        // Since when nothing has moved (the clock is read only then).
+        let mut idle_since = None;
+        pair.run_interleaved(|p| {
+            let served = services.serve(&mut p.b, p.now);
+            let turn = match client(&mut p.a) {
+                Ok(Turn::Done) => return Turn::Done,
+                Ok(turn) => turn,
+                Err(e) => {
+                    result = Err(e);
+                    return Turn::Done;
+                }
+            };
+            let moved = p.ab.stats.sent + p.ba.stats.sent;
+            if served || moved != frames {
+                frames = moved;
+                idle_since = None;
+            } else if idle_since.get_or_insert_with(StdInstant::now).elapsed() >= STALL {
+                result = Err(anyhow::anyhow!("no progress for {STALL:?}"));
+                return Turn::Done;
+            }
+            if served { Turn::Busy } else { turn }
+        })?;
+        result
+    }
+
+    fn connect(&mut self, port: u16) -> anyhow::Result<SocketHandle> {
         let now = self.now();
-        self.client.handle_timeout(now);
-        self.server.handle_timeout(now);
-        let mut moved = false;
-        while let Some(n) = self.client.poll_transmit(now, &mut self.packet) {
-            self.server
-                .handle_frame(now, self.packet.get(..n).unwrap_or_default());
-            moved = true;
-        }
-        moved |= self.serve(now);
-        while let Some(n) = self.server.poll_transmit(now, &mut self.packet) {
-            self.client
-                .handle_frame(now, self.packet.get(..n).unwrap_or_default());
-            moved = true;
-        }
-        if moved {
-            self.last_progress = StdInstant::now();
-            return Ok(());
-        }
-        ensure!(
-            self.last_progress.elapsed() < STALL,
-            "no progress for {STALL:?}"
-        );
-        // Nothing to move: wait for the next timer (a delayed ACK, say).
-        let next = [self.client.poll_timeout(), self.server.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min();
-        if let Some(next) = next {
-            let wait = next
-                .total_micros()
-                .saturating_sub(self.now().total_micros());
-            std::thread::sleep(Duration::from_micros(wait.min(100_000)));
-        }
-        Ok(())
+        let h = self
+            .pair
+            .a
+            .tcp_connect(now, SocketAddr::new(IpAddr::V4(SERVER), port), None)
+            .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
+        self.run(|c| {
+            Ok(done_if(!matches!(
+                c.tcp_state(h),
+                Ok(berth_core::tcp::State::SynSent | berth_core::tcp::State::SynReceived)
+            )))
+        })?;
+        Ok(h)
     }
 
+    fn close(&mut self, h: SocketHandle) {
+        let now = self.now();
+        let _ = self.pair.a.tcp_close(now, h);
+    }
+}
+
+/// Done if `done`, else waiting.
+fn done_if(done: bool) -> Turn {
+    if done { Turn::Done } else { Turn::Idle }
+}
+
+/// Reads what `h` has; `Ok(None)` at the end of stream.
+fn recv(client: &mut Stack, h: SocketHandle, buf: &mut [u8]) -> anyhow::Result<Option<usize>> {
+    match client.tcp_recv(h, buf) {
+        Ok(0) => Ok(None),
+        Ok(n) => Ok(Some(n)),
+        Err(SocketError::WouldBlock) => Ok(Some(0)),
+        Err(e) => bail!("receive: {e:?}"),
+    }
+}
+
+impl Services {
     /// The three services; whether any did something.
-    fn serve(&mut self, now: Instant) -> bool {
+    fn serve(&mut self, server: &mut Stack, now: Instant) -> bool {
         let mut busy = false;
         for &(l, service) in &self.listeners {
-            while let Ok(Some((handle, _))) = self.server.tcp_accept(l) {
+            while let Ok(Some((handle, _))) = server.tcp_accept(l) {
                 self.conns.push(Conn {
                     handle,
                     service,
@@ -150,46 +215,31 @@ impl World {
             }
         }
         for c in &mut self.conns {
-            busy |= serve_conn(&mut self.server, now, c, &mut self.scratch);
+            busy |= serve_conn(server, now, c, &mut self.scratch);
         }
         self.conns.retain(|c| !c.closed);
         busy
     }
-
-    fn connect(&mut self, port: u16) -> anyhow::Result<SocketHandle> {
-        let now = self.now();
-        let h = self
-            .client
-            .tcp_connect(now, SocketAddr::new(IpAddr::V4(SERVER), port), None)
-            .map_err(|e| anyhow::anyhow!("connect: {e:?}"))?;
-        while matches!(
-            self.client.tcp_state(h),
-            Ok(berth_core::tcp::State::SynSent | berth_core::tcp::State::SynReceived)
-        ) {
-            self.step()?;
-        }
-        Ok(h)
-    }
-
-    /// Reads what `h` has; `Ok(None)` at the end of stream.
-    fn recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> anyhow::Result<Option<usize>> {
-        match self.client.tcp_recv(h, buf) {
-            Ok(0) => Ok(None),
-            Ok(n) => Ok(Some(n)),
-            Err(SocketError::WouldBlock) => Ok(Some(0)),
-            Err(e) => bail!("receive: {e:?}"),
-        }
-    }
-
-    fn close(&mut self, h: SocketHandle) {
-        let now = self.now();
-        let _ = self.client.tcp_close(now, h);
-    }
 }
 
+/// Serves one connection: sends what is owed, reads as far as there is
+/// room for what reading makes it owe, and sends that at once. Whether it
+/// did anything.
 fn serve_conn(stack: &mut Stack, now: Instant, c: &mut Conn, buf: &mut [u8]) -> bool {
+    let mut busy = send_owed(stack, now, c);
+    if !c.closed {
+        busy |= read(stack, now, c, buf);
+    }
+    if !c.closed {
+        busy |= send_owed(stack, now, c);
+    }
+    busy
+}
+
+/// Sends what an echo or a source owes (a source closes once it is all
+/// sent). Whether it sent anything.
+fn send_owed(stack: &mut Stack, now: Instant, c: &mut Conn) -> bool {
     let mut busy = false;
-    // Send what is owed first.
     match c.service {
         Service::Echo if !c.pending.is_empty() => {
             if let Ok(n) = stack.tcp_send(c.handle, &c.pending) {
@@ -218,7 +268,13 @@ fn serve_conn(stack: &mut Stack, now: Instant, c: &mut Conn, buf: &mut [u8]) -> 
         }
         _ => {}
     }
-    // Then read, as far as there is room for what reading makes us owe.
+    busy
+}
+
+/// Reads, as far as there is room for what reading makes the service owe;
+/// closes at the end of stream. Whether it read anything.
+fn read(stack: &mut Stack, now: Instant, c: &mut Conn, buf: &mut [u8]) -> bool {
+    let mut busy = false;
     loop {
         if c.service == Service::Echo && !c.pending.is_empty() {
             break;
@@ -260,24 +316,30 @@ pub(crate) fn mem_bulk(bytes: u64, mtu: usize) -> anyhow::Result<Duration> {
     let start = StdInstant::now();
     let h = w.connect(DISCARD)?;
     let mut left = bytes;
-    while left > 0 {
+    w.run(|c| {
         let n = usize::try_from(left).unwrap_or(usize::MAX).min(chunk.len());
-        if let Ok(k) = w.client.tcp_send(h, chunk.get(..n).unwrap_or_default()) {
-            left -= k as u64;
-        }
-        w.step()?;
-    }
-    w.client
+        Ok(match c.tcp_send(h, chunk.get(..n).unwrap_or_default()) {
+            Ok(k) if k as u64 == left => Turn::Done,
+            Ok(k) if k > 0 => {
+                left -= k as u64;
+                Turn::Busy
+            }
+            _ => Turn::Idle,
+        })
+    })?;
+    w.pair
+        .a
         .tcp_shutdown_write(h)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut buf = [0u8; 64];
-    while w
-        .recv(h, &mut buf)
-        .context("waiting for the close")?
-        .is_some()
-    {
-        w.step()?;
-    }
+    w.run(|c| {
+        Ok(match recv(c, h, &mut buf)? {
+            None => Turn::Done,
+            Some(0) => Turn::Idle,
+            Some(_) => Turn::Busy,
+        })
+    })
+    .context("waiting for the close")?;
     let took = start.elapsed();
     w.close(h);
     Ok(took)
@@ -289,22 +351,24 @@ pub(crate) fn mem_download(bytes: u64, mtu: usize) -> anyhow::Result<Duration> {
     let start = StdInstant::now();
     let h = w.connect(SOURCE)?;
     let sent = w
-        .client
+        .pair
+        .a
         .tcp_send(h, &bytes.to_be_bytes())
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     ensure!(sent == 8, "the request did not fit");
     let mut got = 0u64;
-    while let Some(n) = w.recv(h, &mut buf)? {
+    w.run(|c| {
+        let Some(n) = recv(c, h, &mut buf)? else {
+            return Ok(Turn::Done);
+        };
         let data = buf.get(..n).unwrap_or_default();
         ensure!(
             data.iter().all(|&b| b == SOURCE_BYTE),
             "the source sent other bytes"
         );
         got += n as u64;
-        if n == 0 {
-            w.step()?;
-        }
-    }
+        Ok(if n == 0 { Turn::Idle } else { Turn::Busy })
+    })?;
     let took = start.elapsed();
     ensure!(got == bytes, "received {got} bytes of {bytes}");
     w.close(h);
@@ -318,21 +382,28 @@ pub(crate) fn mem_rr(rounds: u64, size: usize, mtu: usize) -> anyhow::Result<Dur
     let mut back = vec![0u8; out.len()];
     let start = StdInstant::now();
     for _ in 0..rounds {
-        let mut sent = 0;
-        while sent < out.len() {
-            if let Ok(k) = w.client.tcp_send(h, out.get(sent..).unwrap_or_default()) {
-                sent += k;
+        let (mut sent, mut got) = (0, 0);
+        w.run(|c| {
+            if sent < out.len() {
+                // Nothing can come back before the rest has gone.
+                if let Ok(k) = c.tcp_send(h, out.get(sent..).unwrap_or_default()) {
+                    sent += k;
+                    return Ok(Turn::Busy);
+                }
             }
-            w.step()?;
-        }
-        let mut got = 0;
-        while got < back.len() {
-            match w.recv(h, back.get_mut(got..).unwrap_or_default())? {
-                Some(0) => w.step()?,
-                Some(n) => got += n,
+            Ok(match recv(c, h, back.get_mut(got..).unwrap_or_default())? {
+                Some(0) => Turn::Idle,
+                Some(n) => {
+                    got += n;
+                    if got == back.len() {
+                        Turn::Done
+                    } else {
+                        Turn::Busy
+                    }
+                }
                 None => bail!("the echo server closed"),
-            }
-        }
+            })
+        })?;
     }
     let took = start.elapsed();
     ensure!(back == out, "the echo differs");
@@ -345,20 +416,19 @@ pub(crate) fn mem_crr(conns: u64, mtu: usize) -> anyhow::Result<Duration> {
     let start = StdInstant::now();
     for _ in 0..conns {
         let h = w.connect(ECHO)?;
-        w.client
+        w.pair
+            .a
             .tcp_send(h, b"x")
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let mut b = [0u8; 1];
-        loop {
-            match w.recv(h, &mut b)? {
-                Some(0) => w.step()?,
-                Some(_) => break,
-                None => bail!("the echo server closed"),
-            }
-        }
+        w.run(|c| match recv(c, h, &mut b)? {
+            Some(0) => Ok(Turn::Idle),
+            Some(_) => Ok(Turn::Done),
+            None => bail!("the echo server closed"),
+        })?;
         ensure!(&b == b"x", "the echo differs");
         w.close(h);
-        w.step()?;
+        w.pair.step();
     }
     Ok(start.elapsed())
 }

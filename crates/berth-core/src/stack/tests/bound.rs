@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{A4, A6, B4, Pair, accept, config};
+use super::{A4, A6, B4, accept, config, two_stacks};
 use crate::stack::{SocketError, SocketKind, Stack, TcpOptions};
 use crate::tcp::State;
 use crate::testing::Faults;
@@ -13,7 +13,7 @@ use crate::testing::Faults;
 /// bound address and port, and the peer sees it.
 #[test]
 fn bind_then_connect_uses_the_bound_port() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let b = p.a.tcp_bind(SocketAddr::new(A4, 0), false).unwrap();
     let local = p.a.local_addr(b).unwrap();
@@ -29,7 +29,8 @@ fn bind_then_connect_uses_the_bound_port() {
     p.run_until(|p| {
         server = server.or_else(|| accept(&mut p.b, l));
         server.is_some() && p.a.tcp_state(c) == Ok(State::Established)
-    });
+    })
+    .unwrap();
     assert_eq!(server.unwrap().1, local);
     // A wildcard bind connects from our address for the peer.
     let b =
@@ -85,13 +86,14 @@ fn bind_conflicts_follow_linux() {
 /// and its TTL goes with it to the listener it becomes.
 #[test]
 fn a_bound_socket_refuses_until_it_listens() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let b = p.b.tcp_bind(SocketAddr::new(B4, 80), false).unwrap();
     p.b.set_ttl(b, 9).unwrap();
     let c =
         p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
             .unwrap();
-    p.run_until(|p| p.a.tcp_state(c) == Ok(State::Closed));
+    p.run_until(|p| p.a.tcp_state(c) == Ok(State::Closed))
+        .unwrap();
     assert_eq!(p.a.tcp_error(c), Ok(Some(SocketError::ConnectionRefused)));
     p.b.tcp_listen_bound(b, 4, TcpOptions::default()).unwrap();
     assert_eq!(p.b.ttl(b), Ok(9));

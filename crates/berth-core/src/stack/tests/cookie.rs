@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
-use super::{A4, A6, B4, B6, Pair, config};
+use super::{A4, A6, B4, B6, config, two_stacks};
 use crate::handle::SocketHandle;
 use crate::rng::Rng;
 use crate::stack::{Socket, Stack};
@@ -94,7 +94,7 @@ fn syn_flood_against_backlog_128_legitimate_clients_still_served() {
     const FLOOD: usize = 100_000;
     const CLIENTS: usize = 20;
     const BACKLOG: usize = 128;
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -140,7 +140,8 @@ fn syn_flood_against_backlog_128_legitimate_clients_still_served() {
                 .iter()
                 .enumerate()
                 .all(|(i, (_, _, got))| got == format!("hello from client {i}").as_bytes())
-    });
+    })
+    .unwrap();
     let st = *p.b.stats();
     assert!(
         st.syncookies_sent as usize >= FLOOD - BACKLOG - 2 * CLIENTS,
@@ -166,7 +167,7 @@ fn syn_flood_against_backlog_128_legitimate_clients_still_served() {
 #[test]
 fn cookie_connection_keeps_its_options() {
     for timestamps in [true, false] {
-        let mut p = Pair::new(Faults {
+        let mut p = two_stacks(Faults {
             delay: Duration::from_millis(5),
             ..Faults::default()
         });
@@ -186,7 +187,8 @@ fn cookie_connection_keeps_its_options() {
                 server = p.b.tcp_accept(l).unwrap();
             }
             server.is_some()
-        });
+        })
+        .unwrap();
         assert_eq!(p.b.stats().syncookies_validated, 1);
         let (s, _) = server.unwrap();
         let Some(Socket::Tcp(server)) = p.b.sockets.get(s) else {
@@ -230,7 +232,8 @@ fn cookie_connection_keeps_its_options() {
                 got_a += n;
             }
             got_a == len && got_b == len
-        });
+        })
+        .unwrap();
     }
 }
 
@@ -256,7 +259,7 @@ fn a_forged_cookie_draws_a_reset() {
 /// (carrying the same cookie) is retransmitted after an accept.
 #[test]
 fn full_accept_queue_drops_cookie_acks_until_room() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -286,7 +289,8 @@ fn full_accept_queue_drops_cookie_acks_until_room() {
             }
         }
         accepted.len() == clients.len() && accepted.values().all(|g| g == b"x")
-    });
+    })
+    .unwrap();
     let st = p.b.stats();
     assert!(
         st.syncookies_sent > 0 && st.accept_queue_overflow > 0,
@@ -305,7 +309,7 @@ fn full_accept_queue_drops_cookie_acks_until_room() {
 fn cookie_connection_over_ipv6() {
     use crate::wire::{Ipv6Packet, Ipv6Repr};
     use std::net::Ipv6Addr;
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(2),
         ..Faults::default()
     });
@@ -362,7 +366,8 @@ fn cookie_connection_over_ipv6() {
             got = n;
         }
         got > 0
-    });
+    })
+    .unwrap();
     assert_eq!(&buf[..got], b"over six");
 }
 

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::Pair;
+use super::{Pair, two_stacks};
 use crate::handle::SocketHandle;
 use crate::stack::{SocketError, SynRefusal, SynRequest};
 use crate::tcp::State;
@@ -24,7 +24,7 @@ fn far6(port: u16) -> SocketAddr {
 }
 
 fn pair() -> Pair {
-    Pair::new(Faults {
+    two_stacks(Faults {
         delay: Duration::from_millis(2),
         ..Faults::default()
     })
@@ -40,7 +40,8 @@ fn held(p: &mut Pair, dst: SocketAddr) -> (SocketHandle, SocketHandle, SynReques
     p.run_until(|p| {
         req = p.b.tcp_take_syn(l).unwrap();
         req.is_some()
-    });
+    })
+    .unwrap();
     let req = req.unwrap();
     assert_eq!(req.local, dst, "the destination the client dialled");
     assert_eq!(req.remote, p.a.local_addr(c).unwrap());
@@ -49,7 +50,7 @@ fn held(p: &mut Pair, dst: SocketAddr) -> (SocketHandle, SocketHandle, SynReques
 
 fn run_for(p: &mut Pair, d: Duration) {
     let until = p.now + d;
-    p.run_until(|p| p.now >= until);
+    p.run_until(|p| p.now >= until).unwrap();
 }
 
 #[test]
@@ -73,13 +74,14 @@ fn the_syn_ack_waits_for_the_decision_and_then_the_connection_works() {
     p.run_until(|p| {
         p.a.tcp_state(c).unwrap() == State::Established
             && p.b.tcp_state(s).unwrap() == State::Established
-    });
+    })
+    .unwrap();
     assert_eq!(p.b.local_addr(s).unwrap(), far4(443));
     // Not in the listener's accept queue: the application has it already.
     assert_eq!(p.b.tcp_accept(l).unwrap(), None);
     assert_eq!(p.a.tcp_send(c, b"ping").unwrap(), 4);
     let mut got = [0u8; 8];
-    p.run_until(|p| p.b.tcp_can_recv(s).unwrap());
+    p.run_until(|p| p.b.tcp_can_recv(s).unwrap()).unwrap();
     assert_eq!(p.b.tcp_recv(s, &mut got).unwrap(), 4);
     assert_eq!(&got[..4], b"ping");
     assert_eq!(p.b.transparent_stats().syn_held, 1);
@@ -120,7 +122,8 @@ fn a_refused_syn_fails_the_connect_with_its_meaning() {
         let mut p = pair();
         let (l, c, req) = held(&mut p, dst);
         p.b.tcp_refuse_syn(p.now, l, req, how).unwrap();
-        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+            .unwrap();
         assert_eq!(p.a.tcp_error(c).unwrap(), Some(want), "{how:?} to {dst}");
         assert_eq!(p.b.transparent_stats().syn_refused, 1);
         assert_eq!(p.b.transparent_stats().tcp_opened, 0);
@@ -155,7 +158,8 @@ fn held_syns_are_bounded_by_the_backlog() {
     p.run_until(|p| {
         more = p.b.tcp_take_syn(l).unwrap();
         more.is_some()
-    });
+    })
+    .unwrap();
     assert!(clients.len() == 4 && more.is_some());
 }
 
@@ -170,14 +174,16 @@ fn a_silent_refusal_brings_the_retransmission_back_as_a_new_request() {
     p.run_until(|p| {
         again = p.b.tcp_take_syn(l).unwrap();
         again.is_some()
-    });
+    })
+    .unwrap();
     assert_eq!(again, Some(req), "the client's retransmitted SYN");
     assert_eq!(p.a.tcp_state(c).unwrap(), State::SynSent);
     let s = p.b.tcp_complete_syn(p.now, l, req).unwrap();
     p.run_until(|p| {
         p.a.tcp_state(c).unwrap() == State::Established
             && p.b.tcp_state(s).unwrap() == State::Established
-    });
+    })
+    .unwrap();
 }
 
 #[test]
@@ -185,7 +191,8 @@ fn closing_the_listener_refuses_what_it_holds() {
     let mut p = pair();
     let (l, c, _req) = held(&mut p, far4(8080));
     p.b.close(p.now, l).unwrap();
-    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+        .unwrap();
     assert_eq!(
         p.a.tcp_error(c).unwrap(),
         Some(SocketError::ConnectionRefused)
@@ -207,6 +214,7 @@ fn a_new_syn_on_the_same_tuple_replaces_the_held_one() {
             .unwrap();
     run_for(&mut p, Duration::from_millis(50));
     let s = p.b.tcp_complete_syn(p.now, l, req).unwrap();
-    p.run_until(|p| p.a.tcp_state(c2).unwrap() == State::Established);
+    p.run_until(|p| p.a.tcp_state(c2).unwrap() == State::Established)
+        .unwrap();
     assert_eq!(p.b.tcp_info(s).unwrap().remote, local);
 }

@@ -13,28 +13,22 @@ fn ethernet_pair() -> Pair {
         medium: Medium::Ethernet(mac),
         ..config(addrs, seed)
     };
-    Pair {
-        a: Stack::new(cfg(vec![A4, A6], MAC_A, 1)),
-        b: Stack::new(cfg(vec![B4, B6], MAC_B, 2)),
-        ab: Link::new(
+    let link = |seed| {
+        Link::new(
             Faults {
                 delay: Duration::from_millis(1),
                 ..Faults::default()
             },
-            21,
-        ),
-        ba: Link::new(
-            Faults {
-                delay: Duration::from_millis(1),
-                ..Faults::default()
-            },
-            22,
-        ),
-        now: Instant::ZERO,
-        a_tso: None,
-        a_tso_refuse_every: 0,
-        a_data_segments: (0, 0),
-    }
+            seed,
+        )
+    };
+    sim::Pair::new(
+        Stack::new(cfg(vec![A4, A6], MAC_A, 1)),
+        Stack::new(cfg(vec![B4, B6], MAC_B, 2)),
+        link(21),
+        link(22),
+    )
+    .with_tap(Segments::default())
 }
 
 #[test]
@@ -59,7 +53,8 @@ fn unresolvable_next_hop_fails_the_connect() {
     let mut p = ethernet_pair();
     let nobody = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(198, 18, 0, 99)), 80);
     let c = p.a.tcp_connect(p.now, nobody, None).unwrap();
-    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+        .unwrap();
     // After three unanswered ARP requests a second apart, the connect
     // fails with HostUnreachable, as on Linux (not TimedOut after the
     // SYN retries).

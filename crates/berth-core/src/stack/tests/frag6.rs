@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 
 use super::frag::{fragments, payload, udp_datagram};
-use super::{A6, B4, B6, Pair, SocketError, config};
+use super::{A6, B4, B6, Pair, SocketError, config, two_stacks};
 use crate::rng::Rng;
 use crate::stack::Stack;
 use crate::testing::Faults;
@@ -631,7 +631,7 @@ fn fragmented_echo_request_draws_a_fragmented_reply() {
 /// of data, as on Linux.
 #[test]
 fn big_udp_datagrams_over_ipv6() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -647,7 +647,8 @@ fn big_udp_datagrams_over_ipv6() {
     p.run_until(|p| {
         got = p.b.udp_recv_from(server, &mut buf).ok();
         got.is_some()
-    });
+    })
+    .unwrap();
     let (n, from) = got.unwrap();
     assert_eq!(&buf[..n], &data[..]);
     assert_eq!(p.b.stats().frag_reassembled, 1);
@@ -658,7 +659,8 @@ fn big_udp_datagrams_over_ipv6() {
     p.run_until(|p| {
         reply = p.a.udp_recv_from(client, &mut back).ok();
         reply.is_some()
-    });
+    })
+    .unwrap();
     assert_eq!(&back[..reply.unwrap().0], &data[..]);
     // The largest: 65,527 octets and the UDP header fill the Payload Length.
     let max = payload(65_527);
@@ -669,7 +671,8 @@ fn big_udp_datagrams_over_ipv6() {
     p.run_until(|p| {
         got = p.b.udp_recv_from(server, &mut buf).ok();
         got.is_some()
-    });
+    })
+    .unwrap();
     assert_eq!(&buf[..got.unwrap().0], &max[..]);
     assert_eq!(
         p.a.udp_send_to(client, &payload(65_528), SocketAddr::new(B6, 7)),
@@ -682,7 +685,7 @@ fn big_udp_datagrams_over_ipv6() {
 /// clamps the same way): TCP over IPv6 is never fragmented.
 #[test]
 fn packet_too_big_stops_at_the_minimum_mtu() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B6, 80), 4).unwrap();
     let (c, _, _) = p.establish(l, SocketAddr::new(B6, 80));
     let (a6, b6) = (SRC, DST);

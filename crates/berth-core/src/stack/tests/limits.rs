@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{A4, A6, B4, B6, Pair, config};
+use super::{A4, A6, B4, B6, Pair, config, two_stacks};
 use crate::handle::SocketHandle;
 use crate::stack::{SocketError, Stack};
 use crate::tcp::State;
@@ -15,7 +15,7 @@ fn pair(
     a: impl FnOnce(&mut crate::config::StackConfig),
     b: impl FnOnce(&mut crate::config::StackConfig),
 ) -> Pair {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -45,7 +45,8 @@ fn echo_all(p: &mut Pair, conns: &[(SocketHandle, SocketHandle)], msg: &[u8]) {
             }
         }
         got.iter().all(|g| g == msg)
-    });
+    })
+    .unwrap();
 }
 
 #[test]
@@ -64,10 +65,11 @@ fn per_listener_limit_drops_new_syns_and_spares_existing_connections() {
             accepted.push((s, peer));
         }
         accepted.len() == 3
-    });
+    })
+    .unwrap();
     // Let the refused clients retry a few times.
     let until = p.now + Duration::from_secs(5);
-    p.run_until(|p| p.now >= until);
+    p.run_until(|p| p.now >= until).unwrap();
     assert_eq!(p.b.tcp_accept(l), Ok(None));
     assert!(p.b.stats().listener_conn_limit >= 2, "{:?}", p.b.stats());
     let pairs: Vec<_> = accepted
@@ -102,7 +104,8 @@ fn per_listener_limit_drops_new_syns_and_spares_existing_connections() {
             more = p.b.tcp_accept(l).unwrap();
         }
         more.is_some()
-    });
+    })
+    .unwrap();
     assert_eq!(p.b.tcp_accept(l), Ok(None), "only one place was freed");
 }
 
@@ -131,7 +134,8 @@ fn buffer_memory_is_charged_by_use_and_bounded() {
         }
         peak = peak.max(p.b.buffer_memory());
         p.now.saturating_duration_since(start) > Duration::from_secs(5)
-    });
+    })
+    .unwrap();
     let held = p.b.tcp_info(s1).unwrap().recv_queue + p.b.tcp_info(s2).unwrap().recv_queue;
     assert!(held > bound / 2, "B holds {held} unread bytes");
     assert!(
@@ -147,7 +151,8 @@ fn buffer_memory_is_charged_by_use_and_bounded() {
     let c3 =
         p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
             .unwrap();
-    p.run_until(|p| p.b.stats().buffer_memory_limit > refused);
+    p.run_until(|p| p.b.stats().buffer_memory_limit > refused)
+        .unwrap();
     assert_ne!(p.a.tcp_state(c3).unwrap(), State::Established);
     // Reading everything gives the memory back, and data flows again.
     let mut buf = vec![0u8; 65536];
@@ -164,13 +169,14 @@ fn buffer_memory_is_charged_by_use_and_bounded() {
             }
         }
         got == [1 << 20, 1 << 20]
-    });
+    })
+    .unwrap();
     for (c, s) in [(c1, s1), (c2, s2)] {
         p.a.tcp_close(p.now, c).unwrap();
         p.b.tcp_close(p.now, s).unwrap();
     }
     let _ = p.a.tcp_abort(c3);
-    p.run_until(|p| p.b.buffer_memory() == 0);
+    p.run_until(|p| p.b.buffer_memory() == 0).unwrap();
 }
 
 #[test]
@@ -198,7 +204,8 @@ fn socket_limit_refuses_new_sockets_only() {
             accepted.push((s, peer));
         }
         accepted.len() == 2
-    });
+    })
+    .unwrap();
     let pairs: Vec<_> = accepted
         .iter()
         .map(|&(s, peer)| {
@@ -232,11 +239,12 @@ fn time_wait_holds_no_buffer_memory() {
         // The client closes first and ends in TIME-WAIT.
         p.a.tcp_close(p.now, c).unwrap();
         let mut buf = [0u8; 8];
-        p.run_until(|p| p.b.tcp_recv(s, &mut buf) == Ok(0));
+        p.run_until(|p| p.b.tcp_recv(s, &mut buf) == Ok(0)).unwrap();
         p.b.tcp_close(p.now, s).unwrap();
         p.run_until(|p| {
             p.a.tcp_state(c).is_ok_and(|st| st == State::TimeWait) && p.b.tcp_state(s).is_err()
-        });
+        })
+        .unwrap();
         assert_eq!(
             p.a.buffer_memory(),
             0,

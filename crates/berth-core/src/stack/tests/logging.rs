@@ -14,7 +14,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Once;
 
-use super::{B4, Pair};
+use super::{B4, two_stacks};
 use crate::tcp::State;
 use crate::testing::Faults;
 
@@ -79,13 +79,14 @@ fn line_with<'a>(log: &'a [String], words: &[&str]) -> &'a str {
 
 #[test]
 fn a_refused_connect_is_logged_on_both_sides_with_its_reason() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let mut client = None;
     let log = debug_log(|| {
         let c =
             p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
                 .unwrap();
-        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+            .unwrap();
         client = Some(p.a.local_addr(c).unwrap());
     });
     let client = client.unwrap().to_string();
@@ -116,12 +117,13 @@ fn a_refused_connect_is_logged_on_both_sides_with_its_reason() {
 
 #[test]
 fn a_reset_is_logged_where_it_is_sent_and_where_it_is_received() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, s, peer) = p.establish(l, SocketAddr::new(B4, 80));
     let log = debug_log(|| {
         p.b.tcp_abort(s).unwrap();
-        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+        p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+            .unwrap();
     });
     let server = format!("local=198.18.0.2:80 remote={peer}");
     let client = format!("local={peer} remote=198.18.0.2:80");
@@ -141,7 +143,7 @@ fn a_reset_is_logged_where_it_is_sent_and_where_it_is_received() {
 
 #[test]
 fn a_full_output_queue_drops_are_counted_and_logged() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     // A SYN to a closed port, delivered again and again while nothing
     // drains `b`'s output: each draws a RST until the queue is full.
     p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)

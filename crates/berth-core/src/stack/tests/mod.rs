@@ -1,13 +1,14 @@
-//! Two stacks on an in-memory link in virtual time: TCP and UDP over IPv4
-//! and IPv6, the port table's rules, backlog semantics, RST and ICMP replies.
+//! Two stacks on the simulator ([`crate::sim::Pair`]: a seeded link each
+//! way, virtual time): TCP and UDP over IPv4 and IPv6, the port table's
+//! rules, backlog semantics, RST and ICMP replies.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use super::{Readiness, SocketError, Stack};
 use crate::config::StackConfig;
 use crate::handle::SocketHandle;
+use crate::sim::{self, Faults, Link, Side, Tap};
 use crate::tcp::State;
-use crate::testing::{Faults, Link};
 use crate::time::{Duration, Instant};
 use crate::wire::{ChecksumCaps, Ecn, Icmpv4Packet, Icmpv4Repr, IpProtocol, Ipv4Packet, Ipv4Repr};
 
@@ -24,127 +25,33 @@ fn config(addrs: Vec<IpAddr>, seed: u64) -> StackConfig {
     }
 }
 
-struct Pair {
-    a: Stack,
-    b: Stack,
-    ab: Link,
-    ba: Link,
-    now: Instant,
-    /// Long TCP segments from `a` split before the link, as a TSO device
-    /// does (`tso.rs`); how many there were.
-    a_tso: Option<usize>,
-    /// The device refuses every n-th long segment (`Ok(false)`, dropped).
-    a_tso_refuse_every: usize,
-    /// Data segments `a` put on the link, and how many of them were runts
-    /// (shorter than a full segment, without PSH or FIN).
-    a_data_segments: (usize, usize),
+/// Two stacks on the simulator, `a`'s data segments counted.
+type Pair = sim::Pair<Stack, Segments>;
+
+/// Two stacks on links with `faults`, as most tests here start: `a` holds
+/// A4 and A6 (seed 1), `b` B4 and B6 (seed 2), the links' seeds 11 and 12.
+fn two_stacks(faults: Faults) -> Pair {
+    sim::Pair::new(
+        Stack::new(config(vec![A4, A6], 1)),
+        Stack::new(config(vec![B4, B6], 2)),
+        Link::new(faults, 11),
+        Link::new(faults, 12),
+    )
+    .with_tap(Segments::default())
 }
 
-impl Pair {
-    fn new(faults: Faults) -> Self {
-        Self {
-            a: Stack::new(config(vec![A4, A6], 1)),
-            b: Stack::new(config(vec![B4, B6], 2)),
-            ab: Link::new(faults, 11),
-            ba: Link::new(faults, 12),
-            now: Instant::ZERO,
-            a_tso: None,
-            a_tso_refuse_every: 0,
-            a_data_segments: (0, 0),
-        }
-    }
+/// Counts the data segments `a` put on its link, and how many of them were
+/// runts (shorter than a full segment, without PSH or FIN): `tso.rs`.
+#[derive(Debug, Default)]
+struct Segments {
+    data: usize,
+    runts: usize,
+}
 
-    /// Moves everything due now; whether anything moved.
-    fn step(&mut self) -> bool {
-        let mut busy = false;
-        let mut buf = vec![0u8; 1500];
-        if let Some(long) = &mut self.a_tso {
-            let mut big = vec![0u8; 65535];
-            while let Some((n, gso)) = self.a.poll_transmit_gso(self.now, &mut big) {
-                match gso {
-                    Some(seg) => {
-                        *long += 1;
-                        let refuse = self.a_tso_refuse_every;
-                        if refuse > 0 && *long % refuse == 0 {
-                            // The device would not take it: lost.
-                            busy = true;
-                            continue;
-                        }
-                        for piece in tso::split(&big[..n], seg) {
-                            assert!(piece.len() <= 1500, "a split segment fits the MTU");
-                            tso::count(&mut self.a_data_segments, &piece);
-                            self.ab.send(self.now, &piece);
-                        }
-                    }
-                    None => {
-                        assert!(n <= 1500, "only split segments may exceed the MTU");
-                        tso::count(&mut self.a_data_segments, &big[..n]);
-                        self.ab.send(self.now, &big[..n]);
-                    }
-                }
-                busy = true;
-            }
-        }
-        while let Some(n) = self.a.poll_transmit(self.now, &mut buf) {
-            tso::count(&mut self.a_data_segments, &buf[..n]);
-            self.ab.send(self.now, &buf[..n]);
-            busy = true;
-        }
-        while let Some(n) = self.b.poll_transmit(self.now, &mut buf) {
-            self.ba.send(self.now, &buf[..n]);
-            busy = true;
-        }
-        while let Some(p) = self.ab.recv(self.now) {
-            self.b.handle_frame(self.now, &p);
-            busy = true;
-        }
-        while let Some(p) = self.ba.recv(self.now) {
-            self.a.handle_frame(self.now, &p);
-            busy = true;
-        }
-        busy
-    }
-
-    /// Runs until `done` holds, jumping over idle time; panics after a
-    /// virtual hour.
-    fn run_until(&mut self, mut done: impl FnMut(&mut Self) -> bool) {
-        let limit = self.now + Duration::from_secs(3600);
-        loop {
-            while self.step() {}
-            if done(self) {
-                return;
-            }
-            // The application may have queued work: move it before sleeping.
-            if self.step() {
-                continue;
-            }
-            let next = [
-                self.a.poll_timeout(),
-                self.b.poll_timeout(),
-                self.ab.next_arrival(),
-                self.ba.next_arrival(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            let Some(next) = next else {
-                let states = |s: &Stack| {
-                    s.sockets()
-                        .into_iter()
-                        .map(|h| (h, s.tcp_info(h).map(|i| i.state)))
-                        .collect::<Vec<_>>()
-                };
-                panic!(
-                    "nothing scheduled at {}: a {:?} b {:?}",
-                    self.now,
-                    states(&self.a),
-                    states(&self.b)
-                )
-            };
-            assert!(next < limit, "no progress within an hour of virtual time");
-            self.now = self.now.max(next);
-            self.a.handle_timeout(self.now);
-            self.b.handle_timeout(self.now);
+impl Tap<Stack> for Segments {
+    fn frame(&mut self, _: Instant, from: Side, frame: &[u8]) {
+        if from == Side::A {
+            tso::count(self, frame);
         }
     }
 }
@@ -182,7 +89,8 @@ impl Pair {
                 server = accept(&mut p.b, l);
             }
             server.is_some() && p.a.tcp_state(c).unwrap() == State::Established
-        });
+        })
+        .unwrap();
         let (s, peer) = server.unwrap();
         (c, s, peer)
     }
@@ -238,7 +146,8 @@ fn transfer(p: &mut Pair, ip_a: IpAddr, ip_b: IpAddr, len: usize) {
             }
         }
         eof_a && eof_b
-    });
+    })
+    .unwrap();
     assert!(got_up == up, "client to server bytes intact");
     assert!(got_down == down, "server to client bytes intact");
     p.a.tcp_close(p.now, c).unwrap();
@@ -246,12 +155,13 @@ fn transfer(p: &mut Pair, ip_a: IpAddr, ip_b: IpAddr, len: usize) {
     p.b.close(p.now, l).unwrap();
     // Both close; the one that closed first lingers in TIME-WAIT, then all
     // sockets are freed.
-    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0);
+    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0)
+        .unwrap();
 }
 
 #[test]
 fn tcp_over_ipv4() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(5),
         ..Faults::default()
     });
@@ -260,7 +170,7 @@ fn tcp_over_ipv4() {
 
 #[test]
 fn tcp_over_ipv6() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(5),
         ..Faults::default()
     });
@@ -278,7 +188,7 @@ fn tcp_over_a_lossy_link() {
         delay: Duration::from_millis(10),
         ..Faults::default()
     };
-    let mut p = Pair::new(faults);
+    let mut p = two_stacks(faults);
     transfer(&mut p, A4, B4, 500_000);
     assert!(
         p.a.stats().tcp_malformed + p.b.stats().tcp_malformed > 0,
@@ -286,13 +196,38 @@ fn tcp_over_a_lossy_link() {
     );
 }
 
+/// A link that marks ECN-capable packets Congestion Experienced instead of
+/// dropping them (an AQM, RFC 3168 section 5): with ECN on, the data
+/// segments are marked, not lost, and the stream arrives intact.
+#[test]
+fn tcp_over_a_link_that_marks_ce() {
+    let faults = Faults {
+        loss: 0.05,
+        mark_ce: true,
+        delay: Duration::from_millis(5),
+        ..Faults::default()
+    };
+    let mut p = two_stacks(faults);
+    for (s, addrs, seed) in [(&mut p.a, vec![A4], 1), (&mut p.b, vec![B4], 2)] {
+        let mut cfg = config(addrs, seed);
+        cfg.tcp.ecn = crate::tcp::EcnMode::On;
+        *s = Stack::new(cfg);
+    }
+    transfer(&mut p, A4, B4, 300_000);
+    let (ab, ba) = (p.ab.stats, p.ba.stats);
+    assert!(ab.marked > 0 && ba.marked > 0, "{ab:?} {ba:?}");
+    // Only what is not ECN-capable (SYNs, pure ACKs) is still dropped.
+    assert!(ab.marked > ab.dropped, "{ab:?}");
+}
+
 #[test]
 fn connection_to_a_closed_port_is_refused() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let c =
         p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
             .unwrap();
-    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed);
+    p.run_until(|p| p.a.tcp_state(c).unwrap() == State::Closed)
+        .unwrap();
     assert_eq!(
         p.a.tcp_error(c).unwrap(),
         Some(SocketError::ConnectionRefused)
@@ -308,7 +243,7 @@ fn connection_to_a_closed_port_is_refused() {
 
 #[test]
 fn udp_echo_both_families() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
         let server = p.b.udp_bind(SocketAddr::new(ip_b, 7)).unwrap();
         let client = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
@@ -321,7 +256,8 @@ fn udp_echo_both_families() {
         p.run_until(|p| {
             got = p.b.udp_recv_from(server, &mut buf).ok();
             got.is_some()
-        });
+        })
+        .unwrap();
         let (n, from) = got.unwrap();
         assert_eq!((&buf[..n], from), (&b"ping?"[..], client_addr));
         p.b.udp_send_to(server, &buf[..n], from).unwrap();
@@ -330,7 +266,8 @@ fn udp_echo_both_families() {
         p.run_until(|p| {
             reply = p.a.udp_recv_from(client, &mut back).ok();
             reply.is_some()
-        });
+        })
+        .unwrap();
         assert_eq!(&back[..reply.unwrap().0], b"ping?");
         p.b.close(p.now, server).unwrap();
         p.a.close(p.now, client).unwrap();
@@ -341,7 +278,7 @@ fn udp_echo_both_families() {
 /// taken only on success: on a full output queue it stays for the retry.
 #[test]
 fn prepared_udp_payloads_are_kept_until_sent() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
         let server = p.b.udp_bind(SocketAddr::new(ip_b, 7)).unwrap();
         let client = p.a.udp_bind(SocketAddr::new(ip_a, 0)).unwrap();
@@ -362,7 +299,8 @@ fn prepared_udp_payloads_are_kept_until_sent() {
         p.run_until(|p| {
             while p.b.udp_recv_datagram(server).is_ok() {}
             p.a.udp_send_payload_to(client, &mut payload, to).is_ok()
-        });
+        })
+        .unwrap();
         assert!(payload.is_empty(), "taken once sent");
         let mut last = None;
         p.run_until(|p| {
@@ -370,7 +308,8 @@ fn prepared_udp_payloads_are_kept_until_sent() {
                 last = Some(d);
             }
             last.as_ref().is_some_and(|d| d.data == b"prepared")
-        });
+        })
+        .unwrap();
         let d = last.unwrap();
         assert_eq!((d.from, d.to), (p.a.local_addr(client).unwrap(), to));
         p.b.close(p.now, server).unwrap();
@@ -380,11 +319,12 @@ fn prepared_udp_payloads_are_kept_until_sent() {
 
 #[test]
 fn udp_to_a_closed_port_draws_port_unreachable() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let client = p.a.udp_bind(SocketAddr::new(A4, 5000)).unwrap();
     p.a.udp_send_to(client, b"anyone?", SocketAddr::new(B4, 9))
         .unwrap();
-    p.run_until(|p| p.a.stats().icmp_errors_received == 1);
+    p.run_until(|p| p.a.stats().icmp_errors_received == 1)
+        .unwrap();
     assert_eq!(p.b.stats().udp_no_socket, 1);
     assert_eq!(p.b.stats().icmp_errors_sent, 1);
 }
@@ -517,7 +457,7 @@ fn ephemeral_ports_run_out_cleanly() {
 
 #[test]
 fn listening_on_port_0_picks_a_free_ephemeral_port() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let range = p.b.config().ephemeral_ports.clone();
     let l = p.b.tcp_listen(SocketAddr::new(B4, 0), 8).unwrap();
     let at = p.b.local_addr(l).unwrap();
@@ -547,7 +487,7 @@ fn listening_on_port_0_picks_a_free_ephemeral_port() {
 
 #[test]
 fn specific_listener_wins_over_wildcard() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let wild6 =
         p.b.tcp_listen(SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), 443), 4)
             .unwrap();
@@ -561,7 +501,8 @@ fn specific_listener_wins_over_wildcard() {
     p.run_until(|p| {
         p.a.tcp_state(c1).unwrap() == State::Established
             && p.a.tcp_state(c2).unwrap() == State::Established
-    });
+    })
+    .unwrap();
     assert!(accept(&mut p.b, wild6).is_some());
     assert!(accept(&mut p.b, specific).is_some());
     let mut acceptable = 0;
@@ -579,7 +520,7 @@ fn specific_listener_wins_over_wildcard() {
 /// same scenario with cookies.
 #[test]
 fn backlog_overflow_completes_after_accept() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -601,7 +542,8 @@ fn backlog_overflow_completes_after_accept() {
             accepted.push(c);
         }
         accepted.len() == clients.len()
-    });
+    })
+    .unwrap();
     assert!(
         p.b.stats().syn_queue_overflow + p.b.stats().accept_queue_overflow > 0,
         "the backlog did overflow"
@@ -618,7 +560,7 @@ fn backlog_overflow_completes_after_accept() {
 #[test]
 fn abort_on_overflow_resets_what_the_accept_queue_cannot_take() {
     for abort in [true, false] {
-        let mut p = Pair::new(Faults::default());
+        let mut p = two_stacks(Faults::default());
         p.b = Stack::new(StackConfig {
             syn_cookies: false,
             tcp_abort_on_overflow: abort,
@@ -628,7 +570,8 @@ fn abort_on_overflow_resets_what_the_accept_queue_cannot_take() {
         let first =
             p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
                 .unwrap();
-        p.run_until(|p| p.a.tcp_state(first) == Ok(State::Established));
+        p.run_until(|p| p.a.tcp_state(first) == Ok(State::Established))
+            .unwrap();
         // Two handshakes at once while one slot of the accept queue is
         // left: both fit the SYN queue, the second's final ACK overflows.
         let late: Vec<_> = (0..2)
@@ -640,7 +583,8 @@ fn abort_on_overflow_resets_what_the_accept_queue_cannot_take() {
         p.run_until(|p| {
             p.b.stats().accept_queue_overflow > 0
                 && late.iter().all(|&c| p.a.tcp_state(c) != Ok(State::SynSent))
-        });
+        })
+        .unwrap();
         let reset = |p: &Pair| {
             late.iter()
                 .filter(|&&c| p.a.tcp_error(c).ok().flatten() == Some(SocketError::ConnectionReset))
@@ -727,7 +671,7 @@ fn icmp_about_proto(
 #[test]
 fn icmp_errors_reach_the_connection() {
     use crate::wire::Icmpv4DstUnreachable;
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
     let b4 = Ipv4Addr::new(198, 18, 0, 2);
@@ -794,7 +738,7 @@ fn an_unreachable_during_connect_fails_it_with_its_meaning() {
         (U::HostUnreachable, SocketError::HostUnreachable),
         (U::AdminProhibited, SocketError::HostUnreachable),
     ] {
-        let mut p = Pair::new(Faults::default());
+        let mut p = two_stacks(Faults::default());
         let c =
             p.a.tcp_connect(p.now, SocketAddr::new(B4, 81), None)
                 .unwrap();
@@ -813,7 +757,7 @@ fn an_unreachable_during_connect_fails_it_with_its_meaning() {
 #[test]
 fn a_soft_error_becomes_the_timeout_error() {
     use crate::wire::Icmpv4DstUnreachable as U;
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, _, _) = p.establish(l, SocketAddr::new(B4, 80));
     p.a.tcp_send(c, b"into the void").unwrap();
@@ -847,7 +791,7 @@ fn a_soft_error_becomes_the_timeout_error() {
 #[test]
 fn a_connected_udp_socket_hears_of_a_closed_port_once() {
     use crate::wire::Icmpv4DstUnreachable as U;
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let u = p.a.udp_bind(SocketAddr::new(A4, 5000)).unwrap();
     p.a.udp_connect(u, SocketAddr::new(B4, 9)).unwrap();
     let quoted = [0x13, 0x88, 0, 9, 0, 12, 0, 0];
@@ -883,7 +827,7 @@ fn a_connected_udp_socket_hears_of_a_closed_port_once() {
 #[test]
 fn a_path_mtu_drop_bounds_long_segments() {
     use crate::wire::Icmpv4DstUnreachable;
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     p.a = Stack::new(StackConfig {
         tso_max: 65535,
         ..config(vec![A4, A6], 1)
@@ -922,16 +866,18 @@ fn close_both(p: &mut Pair, c: SocketHandle, s: SocketHandle) {
     p.run_until(|p| {
         p.a.tcp_state(c)
             .is_ok_and(|st| st == State::FinWait2 || st == State::TimeWait)
-    });
+    })
+    .unwrap();
     p.b.tcp_close(p.now, s).unwrap();
     p.run_until(|p| {
         p.a.tcp_state(c).is_ok_and(|st| st == State::TimeWait) && p.b.socket_count() <= 1
-    });
+    })
+    .unwrap();
 }
 
 #[test]
 fn time_wait_tuples_are_reused_for_new_outbound_connections() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(2),
         ..Faults::default()
     });
@@ -946,7 +892,8 @@ fn time_wait_tuples_are_reused_for_new_outbound_connections() {
     p.run_until(|p| {
         server = server.or_else(|| accept(&mut p.b, l));
         server.is_some()
-    });
+    })
+    .unwrap();
     close_both(&mut p, c, server.unwrap().0);
     // The only port's tuple is in TIME-WAIT: too young to reuse yet.
     assert_eq!(
@@ -958,12 +905,13 @@ fn time_wait_tuples_are_reused_for_new_outbound_connections() {
     let again = p.a.tcp_connect(p.now, peer, None).unwrap();
     assert_eq!(p.a.local_addr(again).unwrap().port(), 40000);
     assert_eq!(p.a.stats().time_wait_reused, 1);
-    p.run_until(|p| p.a.tcp_state(again).unwrap() == State::Established);
+    p.run_until(|p| p.a.tcp_state(again).unwrap() == State::Established)
+        .unwrap();
 }
 
 #[test]
 fn time_wait_reuse_can_be_turned_off() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     p.a = Stack::new(StackConfig {
         ephemeral_ports: 40000..=40000,
         tcp_tw_reuse: false,
@@ -976,7 +924,8 @@ fn time_wait_reuse_can_be_turned_off() {
     p.run_until(|p| {
         server = server.or_else(|| accept(&mut p.b, l));
         server.is_some()
-    });
+    })
+    .unwrap();
     close_both(&mut p, c, server.unwrap().0);
     p.now += Duration::from_secs(5);
     assert_eq!(
@@ -987,7 +936,7 @@ fn time_wait_reuse_can_be_turned_off() {
 
 #[test]
 fn reuse_address_decides_binding_over_time_wait() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let c =
         p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
@@ -996,15 +945,18 @@ fn reuse_address_decides_binding_over_time_wait() {
     p.run_until(|p| {
         server = server.or_else(|| accept(&mut p.b, l));
         server.is_some()
-    });
+    })
+    .unwrap();
     let s = server.unwrap().0;
     // The server closes first: its end lingers in TIME-WAIT on port 80.
     p.b.tcp_close(p.now, s).unwrap();
-    p.run_until(|p| p.a.tcp_state(c).is_ok_and(|st| st == State::CloseWait));
+    p.run_until(|p| p.a.tcp_state(c).is_ok_and(|st| st == State::CloseWait))
+        .unwrap();
     p.a.tcp_close(p.now, c).unwrap();
     p.run_until(|p| {
         p.b.tcp_state(s).is_ok_and(|st| st == State::TimeWait) || p.b.tcp_state(s).is_err()
-    });
+    })
+    .unwrap();
     p.b.close(p.now, l).unwrap();
     assert_eq!(
         p.b.tcp_listen_opts(SocketAddr::new(B4, 80), 4, false),
@@ -1023,7 +975,7 @@ mod transparent;
 /// way.
 #[test]
 fn big_udp_datagrams_are_fragmented_and_reassembled() {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -1037,7 +989,8 @@ fn big_udp_datagrams_are_fragmented_and_reassembled() {
     p.run_until(|p| {
         got = p.b.udp_recv_from(server, &mut buf).ok();
         got.is_some()
-    });
+    })
+    .unwrap();
     let (n, from) = got.unwrap();
     assert_eq!(&buf[..n], &data[..]);
     assert!(p.b.stats().frag_reassembled >= 1);
@@ -1047,7 +1000,8 @@ fn big_udp_datagrams_are_fragmented_and_reassembled() {
     p.run_until(|p| {
         reply = p.a.udp_recv_from(client, &mut back).ok();
         reply.is_some()
-    });
+    })
+    .unwrap();
     assert_eq!(&back[..reply.unwrap().0], &data[..]);
     assert_eq!(
         p.a.udp_send_to(client, &vec![0u8; 65_508], SocketAddr::new(B4, 7)),
@@ -1142,7 +1096,7 @@ fn hop_limit_of(packet: &[u8]) -> u8 {
 #[test]
 fn a_socket_ttl_is_carried_by_its_packets_and_inherited_by_accepted_connections() {
     for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
-        let mut p = Pair::new(Faults::default());
+        let mut p = two_stacks(Faults::default());
         let l = p.b.tcp_listen(SocketAddr::new(ip_b, 80), 4).unwrap();
         assert_eq!(p.b.ttl(l), Ok(64), "the stack's default");
         assert_eq!(p.b.set_ttl(l, 0), Err(SocketError::InvalidInput));
@@ -1164,7 +1118,8 @@ fn a_socket_ttl_is_carried_by_its_packets_and_inherited_by_accepted_connections(
             "the SYN-ACK of the listener's connection"
         );
         p.a.handle_frame(p.now, &buf[..n]);
-        p.run_until(|p| p.a.tcp_state(c) == Ok(State::Established));
+        p.run_until(|p| p.a.tcp_state(c) == Ok(State::Established))
+            .unwrap();
         let (s, _) = accept(&mut p.b, l).unwrap();
         assert_eq!(p.b.ttl(s), Ok(9), "inherited");
         p.b.tcp_send(s, b"x").unwrap();

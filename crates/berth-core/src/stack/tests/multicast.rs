@@ -6,7 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::{A4, A6, B4, B6, Pair, config};
+use super::{A4, A6, B4, B6, Pair, config, two_stacks};
 use crate::config::{Medium, StackConfig};
 use crate::stack::{SocketError, Stack};
 use crate::testing::Faults;
@@ -295,7 +295,7 @@ fn a_datagram_to_a_group_reaches_every_socket_on_its_port() {
         (IpAddr::V4(GROUP4), "0.0.0.0:5000", A4),
         (IpAddr::V6(GROUP6), "[::]:5000", A6),
     ] {
-        let mut p = Pair::new(Faults::default());
+        let mut p = two_stacks(Faults::default());
         let r1 = p.b.udp_bind_reuseaddr(any.parse().unwrap()).unwrap();
         let r2 = p.b.udp_bind_reuseaddr(any.parse().unwrap()).unwrap();
         // Bound to the group itself: it gets the group's datagrams too.
@@ -338,7 +338,7 @@ fn a_datagram_to_a_group_reaches_every_socket_on_its_port() {
 
 #[test]
 fn not_joined_is_dropped_and_counted() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let r = p.b.udp_bind("0.0.0.0:5000".parse().unwrap()).unwrap();
     let tx = p.a.udp_bind("0.0.0.0:0".parse().unwrap()).unwrap();
     send_to_group(&mut p, tx, SocketAddr::new(GROUP4.into(), 5000), b"x");
@@ -604,7 +604,7 @@ fn reports_split_to_fit_the_mtu() {
 //# address.
 #[test]
 fn a_syn_to_a_joined_group_is_dropped() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let _l = p.b.tcp_listen("0.0.0.0:80".parse().unwrap(), 4).unwrap();
     let u = p.b.udp_bind("0.0.0.0:80".parse().unwrap()).unwrap();
     p.b.udp_join_multicast_v4(p.now, u, GROUP4, ANY4).unwrap();
@@ -637,7 +637,7 @@ fn ethernet_pair() -> Pair {
         medium: Medium::Ethernet(EthernetAddress(mac)),
         ..config(addrs, seed)
     };
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     p.a = Stack::new(cfg(vec![A4, A6], [2, 0, 0, 0, 0, 1], 1));
     p.b = Stack::new(cfg(vec![B4, B6], [2, 0, 0, 0, 0, 2], 2));
     p

@@ -5,7 +5,7 @@
 
 use std::net::SocketAddr;
 
-use super::{A4, B4, Pair, config};
+use super::{A4, B4, config, two_stacks};
 use crate::handle::SocketHandle;
 use crate::stack::{Readiness, Socket, Stack};
 use crate::tcp::State;
@@ -29,7 +29,7 @@ fn bytes_per_connection(s: &Stack, n: usize) -> (usize, usize) {
 }
 
 fn many_connections(n: usize) {
-    let mut p = Pair::new(Faults {
+    let mut p = two_stacks(Faults {
         delay: Duration::from_millis(1),
         ..Faults::default()
     });
@@ -58,7 +58,8 @@ fn many_connections(n: usize) {
             }
         }
         servers.len() == n && connected == n
-    });
+    })
+    .unwrap();
     assert_eq!(p.b.socket_count(), n + 1);
     let (a_box, a_per) = bytes_per_connection(&p.a, n);
     let (b_box, b_per) = bytes_per_connection(&p.b, n);
@@ -109,7 +110,8 @@ fn many_connections(n: usize) {
             }
         }
         echoed == n
-    });
+    })
+    .unwrap();
     for &c in clients.iter().step_by(n / 10) {
         assert_eq!(p.a.tcp_state(c).unwrap(), State::Established);
     }

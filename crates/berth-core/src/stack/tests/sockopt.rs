@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 
-use super::{A4, B4, Pair, accept, config};
+use super::{A4, B4, accept, config, two_stacks};
 use crate::stack::{MIN_SOCKET_BUFFER, SocketError, Stack, TcpOptions};
 use crate::tcp::{Keepalive, State};
 use crate::testing::Faults;
@@ -14,7 +14,7 @@ use crate::time::Duration;
 /// return it again, and only the receive takes it.
 #[test]
 fn udp_peek_leaves_the_datagram_queued() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let server = p.b.udp_bind(SocketAddr::new(B4, 7)).unwrap();
     let client = p.a.udp_bind(SocketAddr::new(A4, 0)).unwrap();
     assert_eq!(p.b.udp_peek_datagram(server), Err(SocketError::WouldBlock));
@@ -23,7 +23,7 @@ fn udp_peek_leaves_the_datagram_queued() {
     let to = SocketAddr::new(B4, 7);
     p.a.udp_send_to(client, b"one", to).unwrap();
     p.a.udp_send_to(client, b"two", to).unwrap();
-    p.run_until(|p| p.b.udp_can_recv(server).unwrap());
+    p.run_until(|p| p.b.udp_can_recv(server).unwrap()).unwrap();
     let first = p.b.udp_peek_datagram(server).unwrap();
     assert_eq!(first.data, b"one");
     assert_eq!(first.from, p.a.local_addr(client).unwrap());
@@ -41,7 +41,7 @@ fn udp_peek_leaves_the_datagram_queued() {
 //= type=test
 #[test]
 fn a_zero_linger_close_resets_the_connection() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, s, _) = p.establish(l, SocketAddr::new(B4, 80));
     assert_eq!(p.a.tcp_linger(c), Ok(None));
@@ -54,7 +54,8 @@ fn a_zero_linger_close_resets_the_connection() {
     p.run_until(|p| {
         got = p.b.tcp_recv(s, &mut buf);
         got != Err(SocketError::WouldBlock)
-    });
+    })
+    .unwrap();
     assert_eq!(got, Err(SocketError::ConnectionReset));
     assert_eq!(p.b.stats().tcp_no_socket, 0);
 }
@@ -62,7 +63,7 @@ fn a_zero_linger_close_resets_the_connection() {
 /// Any other linger time closes gracefully: the data, then the FIN.
 #[test]
 fn a_nonzero_linger_closes_gracefully() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let (c, s, _) = p.establish(l, SocketAddr::new(B4, 80));
     p.a.tcp_set_linger(c, Some(Duration::from_secs(5))).unwrap();
@@ -80,7 +81,8 @@ fn a_nonzero_linger_closes_gracefully() {
             Err(SocketError::WouldBlock) => false,
             Err(e) => panic!("{e}"),
         }
-    });
+    })
+    .unwrap();
     assert_eq!(got, b"all of it");
 }
 
@@ -88,7 +90,7 @@ fn a_nonzero_linger_closes_gracefully() {
 /// reach its connection. Buffers set are fixed at their size (no growth).
 #[test]
 fn options_are_applied_and_inherited() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let opts = TcpOptions {
         nodelay: Some(true),
         linger: Some(Duration::ZERO),
@@ -114,7 +116,8 @@ fn options_are_applied_and_inherited() {
     p.run_until(|p| {
         server = server.or_else(|| accept(&mut p.b, l));
         server.is_some() && p.a.tcp_state(c) == Ok(State::Established)
-    });
+    })
+    .unwrap();
     let s = server.unwrap().0;
     assert_eq!(p.b.tcp_nodelay(s), Ok(true));
     assert_eq!(p.b.tcp_linger(s), Ok(Some(Duration::ZERO)));
@@ -137,7 +140,8 @@ fn options_are_applied_and_inherited() {
             received += n;
         }
         received == data.len()
-    });
+    })
+    .unwrap();
     assert_eq!(p.a.tcp_info(c).unwrap().recv_buffer, 4096);
     let resolved = p.a.tcp_resolve_options(TcpOptions {
         recv_buffer: Some(usize::MAX),
@@ -158,7 +162,7 @@ fn options_are_applied_and_inherited() {
 //= type=test
 #[test]
 fn keepalive_set_on_a_socket_probes_an_idle_connection() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = two_stacks(Faults::default());
     let mut cfg = config(vec![A4], 1);
     cfg.tcp.keepalive = None;
     p.a = Stack::new(cfg);
@@ -174,27 +178,16 @@ fn keepalive_set_on_a_socket_probes_an_idle_connection() {
             },
         )
         .unwrap();
-    p.run_until(|p| p.a.tcp_state(c) == Ok(State::Established));
+    p.run_until(|p| p.a.tcp_state(c) == Ok(State::Established))
+        .unwrap();
     // The peer reboots: it knows nothing of the connection.
     let _ = l;
     p.b = Stack::new(config(vec![B4], 3));
     let start = p.now;
-    // Two virtual hours of idling (past `run_until`'s limit): from one
-    // deadline to the next.
-    for _ in 0..100 {
-        while p.step() {}
-        if p.a.tcp_state(c) == Ok(State::Closed) {
-            break;
-        }
-        let next = [p.a.poll_timeout(), p.ab.next_arrival(), p.ba.next_arrival()]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("the keepalive timer is armed");
-        p.now = p.now.max(next);
-        p.a.handle_timeout(p.now);
-        p.b.handle_timeout(p.now);
-    }
+    // Two virtual hours of idling: past the default limit of a run.
+    p.limit = Duration::from_secs(3 * 3600);
+    p.run_until(|p| p.a.tcp_state(c) == Ok(State::Closed))
+        .unwrap();
     assert_eq!(p.a.tcp_error(c), Ok(Some(SocketError::ConnectionReset)));
     assert!(
         p.now.saturating_duration_since(start) >= Keepalive::default().idle,

@@ -8,8 +8,9 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{A4, A6, B4, B6, Pair, accept, config};
+use super::{A4, A6, B4, B6, accept, config};
 use crate::handle::SocketHandle;
+use crate::sim::{Link, Side, Tap};
 use crate::stack::{
     KeepaliveTiming, MAX_KEEPALIVE_COUNT, MAX_KEEPALIVE_SECS, SocketError, Stack, TcpOptions,
     check_mss, check_tos,
@@ -75,39 +76,35 @@ fn look(from_a: bool, packet: &[u8]) -> Seen {
     }
 }
 
-/// Moves packets between the stacks (no loss, no delay), recording each,
-/// and runs timers, until `done` holds; panics after a virtual minute.
-fn run(p: &mut Pair, seen: &mut Vec<Seen>, mut done: impl FnMut(&mut Pair) -> bool) {
-    let limit = p.now + Duration::from_secs(60);
-    let mut buf = vec![0u8; 1500];
-    loop {
-        let mut moved = true;
-        while moved {
-            moved = false;
-            while let Some(n) = p.a.poll_transmit(p.now, &mut buf) {
-                seen.push(look(true, &buf[..n]));
-                p.b.handle_frame(p.now, &buf[..n]);
-                moved = true;
-            }
-            while let Some(n) = p.b.poll_transmit(p.now, &mut buf) {
-                seen.push(look(false, &buf[..n]));
-                p.a.handle_frame(p.now, &buf[..n]);
-                moved = true;
-            }
-        }
-        if done(p) {
-            return;
-        }
-        let next = [p.a.poll_timeout(), p.b.poll_timeout()]
-            .into_iter()
-            .flatten()
-            .min()
-            .expect("something is scheduled");
-        assert!(next < limit, "done within a virtual minute");
-        p.now = p.now.max(next);
-        p.a.handle_timeout(p.now);
-        p.b.handle_timeout(p.now);
+/// Two stacks as the other stack tests have them, on the simulator, each
+/// frame recorded.
+type Pair = crate::sim::Pair<Stack, Recorder>;
+
+/// Records every frame either stack sends.
+#[derive(Default)]
+struct Recorder(Vec<Seen>);
+
+impl Tap<Stack> for Recorder {
+    fn frame(&mut self, _: crate::time::Instant, from: Side, frame: &[u8]) {
+        self.0.push(look(from == Side::A, frame));
     }
+}
+
+fn pair() -> Pair {
+    crate::sim::Pair::new(
+        Stack::new(config(vec![A4, A6], 1)),
+        Stack::new(config(vec![B4, B6], 2)),
+        Link::new(Faults::default(), 11),
+        Link::new(Faults::default(), 12),
+    )
+    .with_tap(Recorder::default())
+}
+
+/// Moves packets between the stacks (no loss, no delay) and runs timers
+/// until `done` holds, adding what was sent to `seen`.
+fn run(p: &mut Pair, seen: &mut Vec<Seen>, done: impl FnMut(&mut Pair) -> bool) {
+    p.run_until(done).unwrap();
+    seen.append(&mut p.tap.0);
 }
 
 /// `a` connects to `b`'s listener on `server` (made with `listen`) with
@@ -184,7 +181,7 @@ fn longest_payload(seen: &[Seen], from_a: bool) -> usize {
 //# layer (EMTU_S [19]):
 #[test]
 fn tcp_maxseg_caps_the_mss_announced_and_used() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     let listen = TcpOptions {
         mss: check_mss(1000).unwrap(),
@@ -220,7 +217,7 @@ fn tcp_maxseg_caps_the_mss_announced_and_used() {
 /// away with 0.
 #[test]
 fn the_mtu_still_bounds_the_mss() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     let big = TcpOptions {
         mss: check_mss(9000).unwrap(),
@@ -300,7 +297,7 @@ fn values_outside_linuxs_ranges_are_refused() {
     };
     assert_eq!(t.checked(), Ok(KeepaliveTiming { idle: secs(1), ..t }));
 
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     let before = p.b.tcp_keepalive_timing(l).unwrap();
     assert_eq!(before, Keepalive::default());
@@ -319,7 +316,7 @@ fn values_outside_linuxs_ranges_are_refused() {
 /// (Linux `__ip_sock_set_tos` masks `INET_ECN_MASK` on a stream socket).
 #[test]
 fn ip_tos_marks_every_segment_and_ecn_stays_the_stacks() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut cfg = config(vec![A4, A6], 1);
     cfg.tcp.ecn = EcnMode::On;
     p.a = Stack::new(cfg);
@@ -367,7 +364,7 @@ fn ip_tos_marks_every_segment_and_ecn_stays_the_stacks() {
 /// long datagram too.
 #[test]
 fn udp_datagrams_carry_the_whole_traffic_class() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     for (a, b) in [(A4, B4), (A6, B6)] {
         let rx = p.b.udp_bind(SocketAddr::new(b, 9)).unwrap();
@@ -397,7 +394,7 @@ fn udp_datagrams_carry_the_whole_traffic_class() {
 /// at the next timer (the stack queues the connection for output).
 #[test]
 fn uncork_and_nodelay_send_what_was_held_at_once() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     let corked = TcpOptions {
         cork: Some(true),
@@ -451,7 +448,7 @@ fn uncork_and_nodelay_send_what_was_held_at_once() {
 //# connection within an interval.
 #[test]
 fn a_listeners_keepalive_timing_reaches_its_connections() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 4).unwrap();
     p.b.tcp_set_keepalive(p.now, l, true).unwrap();
@@ -508,7 +505,7 @@ fn a_listeners_keepalive_timing_reaches_its_connections() {
 /// the probe off.
 #[test]
 fn keepalive_on_again_keeps_its_timer() {
-    let mut p = Pair::new(Faults::default());
+    let mut p = pair();
     let mut seen = Vec::new();
     let (c, _, _) = connect(
         &mut p,

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-use super::{A4, A6, B4, Pair};
+use super::{A4, A6, B4, Pair, two_stacks};
 use crate::stack::SocketError;
 use crate::tcp::State;
 use crate::testing::Faults;
@@ -17,7 +17,7 @@ fn far(c: u8, d: u8, port: u16) -> SocketAddr {
 }
 
 fn pair() -> Pair {
-    Pair::new(Faults {
+    two_stacks(Faults {
         delay: Duration::from_millis(2),
         ..Faults::default()
     })
@@ -85,7 +85,8 @@ fn tcp_to_any_address_keeps_the_original_destination() {
             client_eof = drain(&mut p.a, c, &mut back);
         }
         client_eof
-    });
+    })
+    .unwrap();
     assert!(got == request, "request intact");
     assert_eq!(back, b"thanks");
     assert_eq!(p.b.transparent_stats().tcp_opened, 1);
@@ -93,12 +94,13 @@ fn tcp_to_any_address_keeps_the_original_destination() {
     assert_eq!(p.b.stats().not_for_us, 0);
     p.a.tcp_close(p.now, c).unwrap();
     p.b.tcp_close(p.now, s).unwrap();
-    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0);
+    p.run_until(|p| p.a.socket_count() == 0 && p.b.socket_count() == 0)
+        .unwrap();
     assert_eq!(p.b.stats().resets_sent, 0);
     // With nothing transparent left, the address is another host's again.
     let c = p.a.tcp_connect(p.now, dst, None).unwrap();
     let until = p.now + Duration::from_secs(2);
-    p.run_until(|p| p.now >= until);
+    p.run_until(|p| p.now >= until).unwrap();
     assert_eq!(p.a.tcp_state(c).unwrap(), State::SynSent);
     assert!(p.b.stats().not_for_us > 0);
 }
@@ -127,7 +129,8 @@ fn specific_and_wildcard_listeners_win_over_transparent() {
             .iter()
             .all(|&c| p.a.tcp_state(c).unwrap() == State::Established)
             && queued(specific) + queued(wild) + queued(t) == 3
-    });
+    })
+    .unwrap();
     assert!(p.b.tcp_accept(specific).unwrap().is_some());
     assert!(p.b.tcp_accept(wild).unwrap().is_some());
     let (s3, _) = p.b.tcp_accept(t).unwrap().unwrap();
@@ -143,7 +146,7 @@ fn without_a_transparent_socket_other_addresses_are_not_for_us() {
     p.a.udp_send_to(u, b"hello?", far(1, 1, 53)).unwrap();
     // A few SYN retransmissions, no answer at all (no RST, no ICMP).
     let until = p.now + Duration::from_secs(4);
-    p.run_until(|p| p.now >= until);
+    p.run_until(|p| p.now >= until).unwrap();
     assert_eq!(p.a.tcp_state(c).unwrap(), State::SynSent);
     assert!(p.b.stats().not_for_us >= 3, "{:?}", p.b.stats());
     assert_eq!(p.b.stats().resets_sent, 0);
@@ -155,7 +158,7 @@ fn without_a_transparent_socket_other_addresses_are_not_for_us() {
     p.b.close(p.now, t).unwrap();
     let before = p.b.stats().not_for_us;
     p.a.udp_send_to(u, b"hello?", far(1, 1, 53)).unwrap();
-    p.run_until(|p| p.b.stats().not_for_us > before);
+    p.run_until(|p| p.b.stats().not_for_us > before).unwrap();
 }
 
 #[test]
@@ -164,7 +167,7 @@ fn transparent_tcp_only_leaves_udp_to_other_addresses_alone() {
     let _t = p.b.tcp_listen_transparent(4).unwrap();
     let u = p.a.udp_bind(SocketAddr::new(A4, 0)).unwrap();
     p.a.udp_send_to(u, b"hello?", far(1, 1, 53)).unwrap();
-    p.run_until(|p| p.b.stats().not_for_us == 1);
+    p.run_until(|p| p.b.stats().not_for_us == 1).unwrap();
     assert_eq!(p.b.stats().icmp_errors_sent, 0, "no port unreachable");
 }
 
@@ -190,7 +193,8 @@ fn udp_round_trip_preserves_the_original_destination() {
         p.run_until(|p| {
             got = p.b.udp_recv_from_orig(t, &mut buf).ok();
             got.is_some()
-        });
+        })
+        .unwrap();
         let (n, from, orig) = got.unwrap();
         assert_eq!((&buf[..n], from, orig), (&b"query"[..], client_addr, dst));
         p.b.udp_send_from(t, b"answer", orig, from).unwrap();
@@ -199,7 +203,8 @@ fn udp_round_trip_preserves_the_original_destination() {
         p.run_until(|p| {
             reply = p.a.udp_recv_from(client, &mut back).ok();
             reply.is_some()
-        });
+        })
+        .unwrap();
         let (n, replier) = reply.unwrap();
         assert_eq!((&back[..n], replier), (&b"answer"[..], dst));
         p.a.close(p.now, client).unwrap();
@@ -212,7 +217,8 @@ fn udp_round_trip_preserves_the_original_destination() {
     p.run_until(|p| {
         got = p.b.udp_recv_from(mine, &mut buf).ok();
         got.is_some()
-    });
+    })
+    .unwrap();
     assert!(matches!(
         p.b.udp_recv_from_orig(t, &mut buf),
         Err(SocketError::WouldBlock)

@@ -1,31 +1,29 @@
 //! TCP segmentation offload: a stack whose device splits long segments
-//! (`StackConfig::tso_max`) sends them, and `split` here does what the
-//! Linux kernel does with a TSO packet from a TUN device (tcp_gso_segment):
-//! payload cut at the given size, sequence numbers advanced, FIN and PSH on
-//! the last piece only, every header and checksum made whole. The other
-//! stack must receive an intact stream.
+//! (`StackConfig::tso_max`) sends them, and the simulator's TSO device
+//! ([`crate::sim::Tso`]) splits them as the Linux kernel splits a TSO
+//! packet from a TUN device. The other stack must receive an intact stream.
 
 use super::*;
+use crate::sim::Tso;
 use crate::wire::{TcpFlags, TcpPacket};
 
-/// Splits a long TCP segment as the device would (here, as berth's own
-/// software fallback does).
-pub(super) fn split(packet: &[u8], seg: u16) -> Vec<Vec<u8>> {
-    let mut out = Vec::new();
-    let n = crate::stack::split_tcp_segment(packet, seg, |p| out.push(p.to_vec()));
-    assert_eq!(n, out.len());
-    assert!(n > 1, "a long segment splits into several");
-    out
-}
-
 fn tso_pair(faults: Faults) -> Pair {
-    let mut p = Pair::new(faults);
+    let mut p = two_stacks(faults);
     p.a = Stack::new(StackConfig {
         tso_max: 65535,
         ..config(vec![A4, A6], 1)
     });
-    p.a_tso = Some(0);
+    p.a_tso = Some(Tso::default());
     p
+}
+
+/// What `a`'s TSO device did, checked: every long segment split, and
+/// nothing longer than the MTU left it.
+fn device(p: &Pair) -> Tso {
+    let tso = p.a_tso.unwrap();
+    assert_eq!(tso.unsplittable, 0, "a long segment that is no TCP segment");
+    assert_eq!(tso.oversized, 0, "only split segments may exceed the MTU");
+    tso
 }
 
 #[test]
@@ -36,8 +34,7 @@ fn long_segments_split_by_the_device_carry_an_intact_stream_both_families() {
             ..Faults::default()
         });
         transfer(&mut p, ip_a, ip_b, 4 << 20);
-        let long = p.a_tso.unwrap();
-        assert!(long > 0, "no long segment was sent ({ip_a})");
+        assert!(device(&p).long > 0, "no long segment was sent ({ip_a})");
     }
 }
 
@@ -51,18 +48,18 @@ fn long_segments_survive_a_lossy_link() {
         ..Faults::default()
     });
     transfer(&mut p, A4, B4, 1 << 20);
-    assert!(p.a_tso.unwrap() > 0);
+    assert!(device(&p).long > 0);
 }
 
 /// Without a splitting device (the default), or on Ethernet, nothing
-/// longer than the MTU is ever sent: `Pair::step` asserts it for `a`.
+/// longer than the MTU is ever sent: the TSO device counts it for `a`.
 #[test]
 fn without_tso_segments_fit_the_mtu() {
-    let mut p = Pair::new(Faults::default());
-    p.a_tso = Some(0);
+    let mut p = two_stacks(Faults::default());
+    p.a_tso = Some(Tso::default());
     transfer(&mut p, A4, B4, 1 << 20);
-    assert_eq!(p.a_tso, Some(0));
-    let mut p = Pair::new(Faults::default());
+    assert_eq!(device(&p).long, 0);
+    let mut p = two_stacks(Faults::default());
     p.a = Stack::new(StackConfig {
         tso_max: 65535,
         medium: crate::config::Medium::Ethernet(crate::wire::EthernetAddress([2, 0, 0, 0, 0, 1])),
@@ -80,7 +77,7 @@ fn without_tso_segments_fit_the_mtu() {
 
 /// Counts a data segment `a` sent, and whether it was a runt: shorter than
 /// a full segment (SMSS 1460 less its own options), without PSH or FIN.
-pub(super) fn count(counts: &mut (usize, usize), packet: &[u8]) {
+pub(super) fn count(counts: &mut Segments, packet: &[u8]) {
     let ip_len = if packet[0] >> 4 == 4 {
         usize::from(packet[0] & 0x0f) * 4
     } else {
@@ -102,8 +99,8 @@ pub(super) fn count(counts: &mut (usize, usize), packet: &[u8]) {
         let options = usize::from(tcp.header_len()) - 20;
         let runt =
             payload + options < 1460 && !f.contains(TcpFlags::PSH) && !f.contains(TcpFlags::FIN);
-        counts.0 += 1;
-        counts.1 += usize::from(runt);
+        counts.data += 1;
+        counts.runts += usize::from(runt);
     }
 }
 
@@ -121,13 +118,15 @@ fn long_segments_leave_no_runts() {
             loss,
             ..Faults::default()
         };
-        let mut plain = Pair::new(faults);
-        plain.a_tso = Some(0);
+        let mut plain = two_stacks(faults);
+        plain.a_tso = Some(Tso::default());
         transfer(&mut plain, A4, B4, 4 << 20);
         let mut tso = tso_pair(faults);
         transfer(&mut tso, A4, B4, 4 << 20);
-        let (plain_segments, plain_runts) = plain.a_data_segments;
-        let (tso_segments, tso_runts) = tso.a_data_segments;
+        device(&plain);
+        device(&tso);
+        let (plain_segments, plain_runts) = (plain.tap.data, plain.tap.runts);
+        let (tso_segments, tso_runts) = (tso.tap.data, tso.tap.runts);
         if loss == 0.0 {
             assert_eq!((plain_runts, tso_runts), (0, 0));
         }

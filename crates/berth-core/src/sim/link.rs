@@ -1,14 +1,18 @@
-//! Simulation support: an in-memory link with seeded faults (loss, delay,
-//! jitter, reordering, duplication, corruption, rate limit) in virtual time,
-//! for `berth sim`, the TCP simulation tests and two-stack tests.
+//! One direction of an in-memory link with seeded faults (loss, delay,
+//! jitter, reordering, duplication, corruption, rate limit, ECN marking),
+//! in whatever time its caller passes.
 //!
-//! Everything is deterministic: the same seed gives the same run.
+//! Deterministic: the same seed and the same packets at the same times give
+//! the same deliveries. A link without faults draws no random numbers and
+//! delivers in order, at once.
 
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, VecDeque};
 
+use crate::rng::Rng;
 use crate::time::{Duration, Instant};
 
-pub use crate::rng::Rng;
+/// Spare packet buffers a [`Link`] keeps for reuse, at most.
+const SPARE_BUFFERS: usize = 64;
 
 /// Faults a [`Link`] applies to each packet, independently.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -74,15 +78,64 @@ pub struct LinkStats {
     pub marked: u64,
 }
 
+/// The packets in flight, in the order they arrive.
+#[derive(Debug)]
+enum Queue {
+    /// Each packet arrives no earlier than the one sent before it (no
+    /// jitter, no reordering: the common case, kept cheap).
+    Fifo(VecDeque<InFlight>),
+    /// Packets overtake each other: a min-heap on (time, send order).
+    Heap(BinaryHeap<InFlight>),
+}
+
+impl Queue {
+    fn push(&mut self, p: InFlight) {
+        match self {
+            Self::Fifo(q) if q.back().is_none_or(|last| last.at <= p.at) => q.push_back(p),
+            Self::Fifo(q) => {
+                // Out of order after all (time passed backwards): a heap
+                // from now on, which pops in the same order.
+                let mut heap: BinaryHeap<_> = q.drain(..).collect();
+                heap.push(p);
+                *self = Self::Heap(heap);
+            }
+            Self::Heap(h) => h.push(p),
+        }
+    }
+
+    fn peek(&self) -> Option<&InFlight> {
+        match self {
+            Self::Fifo(q) => q.front(),
+            Self::Heap(h) => h.peek(),
+        }
+    }
+
+    fn pop(&mut self) -> Option<InFlight> {
+        match self {
+            Self::Fifo(q) => q.pop_front(),
+            Self::Heap(h) => h.pop(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Fifo(q) => q.is_empty(),
+            Self::Heap(h) => h.is_empty(),
+        }
+    }
+}
+
 /// One direction of an in-memory link.
 #[derive(Debug)]
 pub struct Link {
     faults: Faults,
     rng: Rng,
-    queue: BinaryHeap<InFlight>,
+    queue: Queue,
     order: u64,
     /// When the transmitter is free again (rate limiting).
     busy_until: Instant,
+    /// Buffers of delivered packets, for the next ones ([`Link::recycle`]).
+    spare: Vec<Vec<u8>>,
     /// What happened so far.
     pub stats: LinkStats,
 }
@@ -90,12 +143,19 @@ pub struct Link {
 impl Link {
     /// A link with `faults`, its randomness drawn from `seed`.
     pub fn new(faults: Faults, seed: u64) -> Self {
+        let overtakes =
+            !faults.jitter.is_zero() || (faults.reorder > 0.0 && !faults.reorder_delay.is_zero());
         Self {
             faults,
             rng: Rng::new(seed),
-            queue: BinaryHeap::new(),
+            queue: if overtakes {
+                Queue::Heap(BinaryHeap::new())
+            } else {
+                Queue::Fifo(VecDeque::new())
+            },
             order: 0,
             busy_until: Instant::ZERO,
+            spare: Vec::new(),
             stats: LinkStats::default(),
         }
     }
@@ -138,7 +198,10 @@ impl Link {
                 self.stats.reordered += 1;
                 at += self.faults.reorder_delay;
             }
-            let mut bytes = bytes.to_vec();
+            let mut copy = self.spare.pop().unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(bytes);
+            let mut bytes = copy;
             if !bytes.is_empty() && self.rng.chance(self.faults.corrupt) {
                 self.stats.corrupted += 1;
                 let bit = self.rng.below(bytes.len() as u64 * 8);
@@ -164,6 +227,14 @@ impl Link {
             self.queue.pop().map(|p| p.bytes)
         } else {
             None
+        }
+    }
+
+    /// Hands back the buffer of a packet [`Link::recv`] returned, for the
+    /// link to reuse: a busy link then allocates nothing per packet.
+    pub fn recycle(&mut self, buf: Vec<u8>) {
+        if self.spare.len() < SPARE_BUFFERS {
+            self.spare.push(buf);
         }
     }
 
