@@ -409,6 +409,10 @@ fn berth_proxy_flags_and_root() {
         &["--addr", "198.18.0.2"],
         &["--netns", "no/slash"],
         &["--addr", "198.18.0.2/24", "--peer-addr", "198.18.5.1"],
+        &["--route", "198.18.0.0/16"],
+        &["--dns", "fake-ip", "--route", "198.18.128.0/24"],
+        &["--dns", "fake-ip", "--fake-ip-range", "198.18.0.0/23"],
+        &["--dns", "forward", "--dns-server", "not-an-address"],
     ] {
         let out = run(bad);
         assert_eq!(out.status.code(), Some(2), "{bad:?} is a usage error");

@@ -245,6 +245,12 @@ fn validate(args: &ProxyArgs) -> Result<(Ipv4Addr, Ipv6Addr, Vec<Route>), String
             if pool.size() < 4 {
                 return Err(format!("the fake pool {pool} is too small"));
             }
+            // A fake address must mean a name, never a real destination.
+            if let Some(r) = routes.iter().find(|r| r.overlaps(pool)) {
+                return Err(format!(
+                    "the fake pool {pool} overlaps --route {r}: pick another --fake-ip-range"
+                ));
+            }
         }
     }
     Ok((addr, addr6, routes))
