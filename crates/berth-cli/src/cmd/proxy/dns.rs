@@ -46,7 +46,21 @@ fn decide(proxy: &Proxy, query: &[u8]) -> Decision {
     Decision::Forward
 }
 
-/// A query over UDP from `src` to `dst`: answered from `dst`.
+/// The answer to a query the pool does not answer: the DNS server's, or a
+/// SERVFAIL if it cannot be had (`None`: not a query at all).
+async fn forwarded(proxy: &Proxy, query: &[u8]) -> Option<Vec<u8>> {
+    match forward(proxy, query).await {
+        Ok(reply) => Some(reply),
+        Err(e) => {
+            tracing::debug!("berth proxy: DNS query forwarded: {e}");
+            fake_ip::server_failure(query)
+        }
+    }
+}
+
+/// A query over UDP from `src` to `dst`: answered from `dst`. Only
+/// forwarded queries wait for a slot among
+/// [`MAX_DNS_FORWARDS`](super::state::MAX_DNS_FORWARDS).
 pub(crate) fn query_udp(
     proxy: &Arc<Proxy>,
     sock: &Arc<UdpSocket>,
@@ -54,7 +68,7 @@ pub(crate) fn query_udp(
     src: SocketAddr,
     dst: SocketAddr,
 ) {
-    let reply = match decide(proxy, &query) {
+    let answer = match decide(proxy, &query) {
         Decision::Answer(bytes) => Some(bytes),
         Decision::Drop => {
             Counters::add(&proxy.counters.udp_dropped);
@@ -62,24 +76,24 @@ pub(crate) fn query_udp(
         }
         Decision::Forward => None,
     };
-    let Ok(permit) = proxy.dns_forwards.clone().try_acquire_owned() else {
-        Counters::add(&proxy.counters.udp_dropped);
-        return;
+    let permit = match answer {
+        Some(_) => None,
+        None => match proxy.dns_forwards.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                Counters::add(&proxy.counters.udp_dropped);
+                return;
+            }
+        },
     };
     let (proxy, sock) = (proxy.clone(), sock.clone());
     tokio::spawn(async move {
         let _permit = permit;
-        let reply = match reply {
+        let reply = match answer {
             Some(r) => r,
-            None => match forward(&proxy, &query).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::debug!("berth proxy: DNS query from {src}: {e}");
-                    match fake_ip::server_failure(&query) {
-                        Some(r) => r,
-                        None => return,
-                    }
-                }
+            None => match forwarded(&proxy, &query).await {
+                Some(r) => r,
+                None => return,
             },
         };
         if let Err(e) = sock.send_from(&reply, dst, src).await {
@@ -88,38 +102,43 @@ pub(crate) fn query_udp(
     });
 }
 
+/// `msg` with its two-octet length in front, as DNS over TCP carries it
+/// (RFC 1035 4.2.2); `None` if it is longer than that can say.
+fn framed(msg: &[u8]) -> Option<Vec<u8>> {
+    let len = u16::try_from(msg.len()).ok()?;
+    let mut out = Vec::with_capacity(2 + msg.len());
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(msg);
+    Some(out)
+}
+
+/// Reads one length-prefixed DNS message.
+async fn read_framed<R: AsyncReadExt + Unpin>(from: &mut R) -> io::Result<Vec<u8>> {
+    let mut len = [0u8; 2];
+    from.read_exact(&mut len).await?;
+    let mut msg = vec![0u8; usize::from(u16::from_be_bytes(len))];
+    from.read_exact(&mut msg).await?;
+    Ok(msg)
+}
+
 /// DNS over TCP, answered query by query until the client closes or
 /// idles.
 pub(crate) async fn serve_tcp(proxy: Arc<Proxy>, mut stream: TcpStream) {
     loop {
-        let mut len = [0u8; 2];
-        match tokio::time::timeout(TCP_IDLE, stream.read_exact(&mut len)).await {
-            Ok(Ok(_)) => {}
-            _ => return,
-        }
-        let mut query = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        if stream.read_exact(&mut query).await.is_err() {
+        let Ok(Ok(query)) = tokio::time::timeout(TCP_IDLE, read_framed(&mut stream)).await else {
             return;
-        }
+        };
         let reply = match decide(&proxy, &query) {
             Decision::Answer(r) => r,
             Decision::Drop => return,
-            Decision::Forward => match forward(&proxy, &query).await {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::debug!("berth proxy: DNS over TCP: {e}");
-                    match fake_ip::server_failure(&query) {
-                        Some(r) => r,
-                        None => return,
-                    }
-                }
+            Decision::Forward => match forwarded(&proxy, &query).await {
+                Some(r) => r,
+                None => return,
             },
         };
-        let Ok(n) = u16::try_from(reply.len()) else {
+        let Some(out) = framed(&reply) else {
             return;
         };
-        let mut out = n.to_be_bytes().to_vec();
-        out.extend_from_slice(&reply);
         if stream.write_all(&out).await.is_err() {
             return;
         }
@@ -142,16 +161,10 @@ async fn forward(proxy: &Proxy, query: &[u8]) -> io::Result<Vec<u8>> {
             .connect(&Target::Addr(server), FORWARD_TIMEOUT)
             .await
             .map_err(io::Error::from)?;
-        let len = u16::try_from(query.len())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "query too long"))?;
-        let mut out = len.to_be_bytes().to_vec();
-        out.extend_from_slice(query);
+        let out = framed(query)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "query too long"))?;
         s.write_all(&out).await?;
-        let mut len = [0u8; 2];
-        s.read_exact(&mut len).await?;
-        let mut reply = vec![0u8; usize::from(u16::from_be_bytes(len))];
-        s.read_exact(&mut reply).await?;
-        Ok(reply)
+        read_framed(&mut s).await
     };
     tokio::time::timeout(FORWARD_TIMEOUT, exchange)
         .await

@@ -67,8 +67,7 @@ pub(crate) async fn accept_loop(proxy: Arc<Proxy>, forwarder: TcpForwarder) {
             // dial may have finished (a SYN flood from one client costs
             // the others nothing).
             tracing::debug!("berth proxy: {client} has too many dials in flight");
-            Counters::add(&proxy.counters.tcp_refused);
-            drop(req.refuse(SynRefusal::Silent));
+            refuse(&proxy, req, SynRefusal::Silent);
             continue;
         };
         proxy.tcp_live.fetch_add(1, Ordering::SeqCst);
