@@ -67,7 +67,9 @@ async fn write(s: &mut TcpStream, data: &[u8]) -> io::Result<()> {
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "idle"))?
 }
 
-async fn connection(
+/// One connection of service `svc` (the bench's `--api async` serves
+/// echo and discard with this too, as a user of `berth up` gets them).
+pub(crate) async fn connection(
     mut s: TcpStream,
     svc: Service,
     root: Option<&Path>,

@@ -13,6 +13,7 @@ mod patterns;
 mod sessions;
 mod threaded;
 
+pub(crate) use asyncs::connection as async_connection;
 pub(crate) use sessions::{Discard, Echo};
 
 use std::io;

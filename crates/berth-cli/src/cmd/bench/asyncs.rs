@@ -2,6 +2,8 @@
 //! `berth::tokio_net`, one task per connection on a current-thread tokio
 //! runtime of their own (one thread, as a small async server runs),
 //! speaking the same protocols as the threaded servers of `workload.rs`.
+//! Discard and echo are `berth up --services-api async`'s own (what a user
+//! gets), as the callback contender's are `berth up`'s sessions.
 
 use std::net::SocketAddr;
 use std::thread::JoinHandle;
@@ -77,8 +79,8 @@ impl AsyncServers {
 async fn accept(service: Service, listener: TcpListener) {
     while let Ok((s, _)) = listener.accept().await {
         match service {
-            Service::Discard => tokio::spawn(discard(s)),
-            Service::Echo => tokio::spawn(echo(s)),
+            Service::Discard => tokio::spawn(served(s, crate::services::Service::Discard)),
+            Service::Echo => tokio::spawn(served(s, crate::services::Service::Echo)),
             Service::Source => tokio::spawn(source(s)),
             // The loss workloads' checked services stay threaded.
             Service::Verify | Service::Pattern => continue,
@@ -86,18 +88,10 @@ async fn accept(service: Service, listener: TcpListener) {
     }
 }
 
-async fn discard(mut s: TcpStream) {
-    let mut buf = vec![0u8; CHUNK];
-    while let Ok(1..) = s.read(&mut buf).await {}
-}
-
-async fn echo(mut s: TcpStream) {
-    let mut buf = vec![0u8; CHUNK];
-    while let Ok(n @ 1..) = s.read(&mut buf).await {
-        if s.write_all(buf.get(..n).unwrap_or_default()).await.is_err() {
-            return;
-        }
-    }
+/// `berth up`'s async service `svc` on `s` (its counters unread here).
+async fn served(s: TcpStream, svc: crate::services::Service) {
+    let counters = crate::services::Counters::default();
+    let _ = crate::services::async_connection(s, svc, None, &counters).await;
 }
 
 async fn source(mut s: TcpStream) {
