@@ -15,7 +15,7 @@ use super::drops::{DropReason, Flow};
 use super::icmp::Icmpv6Error;
 use crate::frag::ipv6::{Ipv6Head, Ipv6Key};
 use crate::frag::{FragOutcome, Fragment, IPV6_MAX_PAYLOAD, Ipv4Key, Reassembled};
-use crate::time::Instant;
+use crate::time::{Instant, earliest};
 use crate::wire::{
     Ecn, Icmpv6ParamProblem, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6ExtensionsWalk,
     Ipv6FragmentHeader, Ipv6Packet, Ipv6Repr, icmpv6, ipv4, ipv6, tcp, udp,
@@ -187,10 +187,7 @@ impl Stack {
 
     /// When the oldest incomplete datagram of either family times out.
     pub(super) fn frag_poll_at(&self) -> Option<Instant> {
-        [self.frag4.poll_at(), self.frag6.poll_at()]
-            .into_iter()
-            .flatten()
-            .min()
+        earliest(self.frag4.poll_at(), self.frag6.poll_at())
     }
 
     /// Queues `payload` cut into pieces of at most `max` octets, each behind

@@ -242,7 +242,9 @@ pub struct Stack {
     dirty: VecDeque<SocketHandle>,
     /// Connection deadlines, earliest first. An entry is live only while it
     /// equals its socket's `timer_at`; others are stale and skipped (lazy
-    /// invalidation), and the heap is rebuilt when they pile up.
+    /// invalidation), and the heap is rebuilt when they pile up. A live
+    /// entry may be earlier than its connection's deadline (a deadline that
+    /// moved later is not pushed again until the entry fires).
     timers: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
     /// Ready-made packets: resets, ICMP, UDP datagrams.
     /// Ready-made IP packets, each from its offset (room for headers may

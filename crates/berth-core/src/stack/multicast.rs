@@ -24,7 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use super::drops::{DropReason, Flow};
 use super::{Readiness, Socket, SocketError, Stack};
 use crate::handle::SocketHandle;
-use crate::time::{Duration, Instant};
+use crate::time::{Duration, Instant, earliest};
 use crate::wire::{EthernetAddress, UdpRepr, icmpv6::mld, igmp};
 
 /// RFC 3376 section 8.1 and RFC 3810 section 9.1: the Robustness Variable's
@@ -142,14 +142,17 @@ impl Groups {
 
     /// The earliest Report timer.
     pub(super) fn poll_at(&self) -> Option<Instant> {
-        let groups = self.groups.values().filter_map(|g| g.query_at);
-        self.change_at
-            .iter()
-            .chain(&self.general_at)
-            .flatten()
-            .copied()
-            .chain(groups)
-            .min()
+        let interface = earliest(
+            earliest(self.change_at[0], self.change_at[1]),
+            earliest(self.general_at[0], self.general_at[1]),
+        );
+        // No group joined: the common case, asked at every step.
+        if self.groups.is_empty() {
+            return interface;
+        }
+        self.groups
+            .values()
+            .fold(interface, |at, g| earliest(at, g.query_at))
     }
 }
 

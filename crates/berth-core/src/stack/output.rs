@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use super::drops::{DropReason, Flow};
 use super::{Socket, Stack};
 use crate::handle::SocketHandle;
-use crate::time::Instant;
+use crate::time::{Instant, earliest};
 use crate::wire::{Ecn, IpProtocol, Ipv4Packet, Ipv4Repr, Ipv6Packet, Ipv6Repr};
 
 /// Bound on ready-made packets waiting (resets, ICMP, UDP): beyond it new
@@ -268,18 +268,27 @@ impl Stack {
     }
 
     /// Files `h`'s current deadline in the timer heap, if it moved.
+    ///
+    /// Lazily, as Linux's `sk_reset_timer` users do with a pending timer: an
+    /// entry already in the heap that is due no later than the new deadline
+    /// stays (a deadline that moved later, or went away, costs nothing now);
+    /// when it fires early, [`Stack::handle_timeout`] finds the connection
+    /// not due and pushes its real deadline then. Only a deadline earlier
+    /// than the entry pushes. In request/response traffic the retransmission
+    /// timer moves later at every exchange: this keeps the heap from
+    /// filling with entries that are stale before they are popped.
     pub(super) fn reschedule(&mut self, h: SocketHandle) {
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
-        let at = t.conn.poll_at();
-        if at == t.timer_at {
+        let Some(at) = t.conn.poll_at() else {
+            return;
+        };
+        if t.timer_at.is_some_and(|pending| pending <= at) {
             return;
         }
-        t.timer_at = at;
-        if let Some(at) = at {
-            self.timers.push(Reverse((at, h)));
-        }
+        t.timer_at = Some(at);
+        self.timers.push(Reverse((at, h)));
         if self.timers.len() > 2 * self.sockets.len() + 64 {
             self.rebuild_timers();
         }
@@ -303,19 +312,18 @@ impl Stack {
     /// discards it).
     pub fn poll_timeout(&self) -> Option<Instant> {
         let sockets = self.timers.peek().map(|Reverse((at, _))| *at);
-        [
-            sockets,
-            self.frag_poll_at(),
-            self.neighbors.poll_at(),
-            self.groups.poll_at(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        earliest(
+            earliest(sockets, self.frag_poll_at()),
+            earliest(self.neighbors.poll_at(), self.groups.poll_at()),
+        )
     }
 
     /// Runs every timer due at `now`: O(k log n) for k due entries.
     pub fn handle_timeout(&mut self, now: Instant) {
+        // Nothing due (the common case: callers run this at every step).
+        if self.poll_timeout().is_none_or(|at| at > now) {
+            return;
+        }
         self.neighbor_timeout(now);
         self.frag_timeout(now);
         self.membership_timeout(now);
@@ -333,12 +341,16 @@ impl Stack {
             }
         }
         for h in due {
-            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
-                && t.conn.poll_at().is_some_and(|at| at <= now)
-            {
+            let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+                continue;
+            };
+            if t.conn.poll_at().is_some_and(|at| at <= now) {
                 t.conn.on_timeout(now);
+                self.after_tcp_change(h);
+            } else {
+                // Fired early (see `reschedule`): arm the real deadline.
+                self.reschedule(h);
             }
-            self.after_tcp_change(h);
         }
     }
 }

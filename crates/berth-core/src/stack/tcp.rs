@@ -87,7 +87,8 @@ pub(super) struct TcpSocket {
     pub(super) app_owned: bool,
     /// Already in the dirty queue.
     pub(super) queued: bool,
-    /// The deadline this socket has in the timer heap.
+    /// The deadline this socket has in the timer heap: no later than its
+    /// connection's next deadline, possibly earlier (see `reschedule`).
     pub(super) timer_at: Option<Instant>,
     /// What its buffers hold, charged against `max_buffer_memory` (until
     /// it is freed; in TIME-WAIT with nothing left to read they hold

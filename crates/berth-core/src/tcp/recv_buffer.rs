@@ -6,10 +6,13 @@
 //!
 //! One fixed-capacity ring holds both: the readable bytes, then the receive
 //! window. Out-of-order data is stored directly in the ring at its offset in
-//! the window, and a fixed array of at most [`MAX_RANGES`] ranges (an
-//! assembler in the manner of smoltcp's) records which offsets hold data.
-//! The ring's storage grows on demand up to its capacity and is then reused:
-//! nothing is allocated per segment (docs/ARCHITECTURE.md rule 13).
+//! the window, and a list of at most [`MAX_RANGES`] ranges (an assembler in
+//! the manner of smoltcp's) records which offsets hold data. The list's
+//! storage is allocated once, at the first out-of-order segment (most
+//! connections never see one: in-order data with nothing out of order
+//! skips the assembler); the ring's storage grows on demand up to its
+//! capacity and is then reused: nothing is allocated per segment
+//! (docs/ARCHITECTURE.md rule 13).
 //!
 //! Offsets count from the in-order end, RCV.NXT: offset 0 is the next byte
 //! the application is missing. That keeps this module free of sequence
@@ -42,8 +45,8 @@ struct Range {
 /// offset 0 is in order and leaves the assembler).
 #[derive(Debug, Clone)]
 struct Assembler {
-    ranges: [Range; MAX_RANGES],
-    count: usize,
+    /// At most [`MAX_RANGES`]; room for them all is reserved at the first.
+    ranges: Vec<Range>,
     clock: u64,
 }
 
@@ -54,20 +57,23 @@ struct Full;
 impl Assembler {
     fn new() -> Self {
         Self {
-            ranges: [Range::default(); MAX_RANGES],
-            count: 0,
+            ranges: Vec::new(),
             clock: 0,
         }
     }
 
     fn ranges(&self) -> &[Range] {
-        self.ranges.get(..self.count).unwrap_or(&[])
+        &self.ranges
     }
 
     /// Records that `start..end` (non-empty) now holds data. Returns how many
     /// offsets at the front became in order; those leave the assembler and
     /// every other range moves down by as much. On `Err` nothing changed.
     fn add(&mut self, start: u32, end: u32) -> Result<u32, Full> {
+        // In order, nothing held beyond: every offset is in order at once.
+        if start == 0 && self.ranges.is_empty() {
+            return Ok(end);
+        }
         let stamp = self.clock.wrapping_add(1);
         let mut merged = Range {
             start,
@@ -117,8 +123,10 @@ impl Assembler {
             r.start = r.start.saturating_sub(advance);
             r.end = r.end.saturating_sub(advance);
         }
-        self.ranges = out;
-        self.count = n;
+        self.ranges.clear();
+        self.ranges.reserve_exact(MAX_RANGES);
+        self.ranges
+            .extend_from_slice(out.get(..n).unwrap_or_default());
         self.clock = stamp;
         Ok(advance)
     }
@@ -202,7 +210,7 @@ impl RecvBuffer {
 
     /// Out-of-order data is waiting for a hole to fill.
     pub(crate) fn has_out_of_order(&self) -> bool {
-        self.ooo.count > 0
+        !self.ooo.ranges.is_empty()
     }
 
     /// Stores `data`, which starts `offset` bytes past RCV.NXT, and returns
@@ -339,8 +347,7 @@ impl RecvBuffer {
     /// Counts a SACK option that reported the ranges starting at `starts`
     /// (offsets as [`sack_blocks`](Self::sack_blocks) gave them).
     pub(crate) fn mark_reported(&mut self, starts: &[u32]) {
-        let count = self.ooo.count;
-        for r in self.ooo.ranges.iter_mut().take(count) {
+        for r in &mut self.ooo.ranges {
             if starts.contains(&r.start) {
                 r.reported = r.reported.saturating_add(1);
             }

@@ -6,9 +6,11 @@
 //! Its capacity is fixed, its storage is not: a connection starts with none
 //! and the storage doubles (up to the capacity) when the buffer asks for
 //! more room ([`Ring::reserve`]), as Linux allocates socket buffers as data
-//! comes rather than at `socket()`. An idle or small connection then costs
-//! no buffer memory, and creating one touches no pages; a bulk transfer
-//! reaches full size after a few doublings and never allocates again.
+//! comes rather than at `socket()`. An idle connection then costs no buffer
+//! memory, and creating one touches no pages; the first storage is just
+//! large enough for the first data (a 64-byte request gets 64 bytes, not a
+//! page to allocate and clear); a bulk transfer reaches full size after a
+//! few doublings and never allocates again.
 //! No RFC.
 
 use core::ops::Range;
@@ -26,9 +28,9 @@ pub(super) struct Ring {
     soft_cap: usize,
 }
 
-/// The first storage a ring allocates (in tests, one byte, so that the
+/// The least storage a ring allocates (in tests, one byte, so that the
 /// buffers' property tests, whose capacities are small, grow it too).
-const MIN_STORAGE: usize = if cfg!(test) { 1 } else { 4096 };
+const MIN_STORAGE: usize = if cfg!(test) { 1 } else { 64 };
 
 /// Copies `min(dst.len(), src.len())` bytes from the front of `src` to the
 /// front of `dst` and returns the count.
@@ -75,6 +77,8 @@ impl Ring {
             return head;
         }
         let size = needed
+            .checked_next_power_of_two()
+            .unwrap_or(needed)
             .max(self.storage.len().saturating_mul(2))
             .max(MIN_STORAGE)
             .min(self.soft_cap.max(needed))
