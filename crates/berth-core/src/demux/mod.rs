@@ -17,7 +17,8 @@
 pub(crate) mod ephemeral;
 
 use std::collections::HashMap;
-use std::hash::BuildHasher;
+use std::collections::hash_map::Entry;
+use std::hash::{BuildHasher, Hash, Hasher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use siphasher::sip::SipHasher13;
@@ -42,6 +43,35 @@ impl BuildHasher for KeyedHasher {
     type Hasher = SipHasher13;
     fn build_hasher(&self) -> SipHasher13 {
         SipHasher13::new_with_keys(self.k0, self.k1)
+    }
+}
+
+/// A connection's (local, remote) addresses as a map key, hashed in two or
+/// three words instead of field by field (the addresses' own `Hash` feeds
+/// the hasher a dozen small writes; this is one lookup per segment).
+/// Equal tuples hash equally: the words are a function of the addresses
+/// and ports (flow labels and scopes, which `Eq` also compares, are left
+/// out of the hash only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tuple(SocketAddr, SocketAddr);
+
+impl Hash for Tuple {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        let ports = u32::from(self.0.port()) << 16 | u32::from(self.1.port());
+        match (self.0.ip(), self.1.ip()) {
+            (IpAddr::V4(l), IpAddr::V4(r)) => {
+                h.write_u64(u64::from(l.to_bits()) << 32 | u64::from(r.to_bits()));
+            }
+            (l, r) => {
+                let bits = |ip: IpAddr| match ip {
+                    IpAddr::V4(a) => a.to_ipv6_mapped().to_bits(),
+                    IpAddr::V6(a) => a.to_bits(),
+                };
+                h.write_u128(bits(l));
+                h.write_u128(bits(r));
+            }
+        }
+        h.write_u32(ports);
     }
 }
 
@@ -84,10 +114,10 @@ fn overlaps(a: SocketAddr, b: SocketAddr) -> bool {
 /// The port table.
 #[derive(Debug)]
 pub(crate) struct PortTable {
-    tcp_conns: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    tcp_conns: HashMap<Tuple, SocketHandle, KeyedHasher>,
     tcp_listeners: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
     udp_bound: HashMap<SocketAddr, SocketHandle, KeyedHasher>,
-    udp_connected: HashMap<(SocketAddr, SocketAddr), SocketHandle, KeyedHasher>,
+    udp_connected: HashMap<Tuple, SocketHandle, KeyedHasher>,
     /// UDP sockets bound with `SO_REUSEADDR`, sharing their address, in
     /// the order they were bound.
     udp_shared: HashMap<SocketAddr, Vec<SocketHandle>, KeyedHasher>,
@@ -126,12 +156,12 @@ impl PortTable {
             return 0;
         }
         let buckets = if cap < 8 { cap + 1 } else { cap * 8 / 7 }.next_power_of_two();
-        let entry = core::mem::size_of::<((SocketAddr, SocketAddr), SocketHandle)>();
+        let entry = core::mem::size_of::<(Tuple, SocketHandle)>();
         buckets * (entry + 1) + 16
     }
 
     pub(crate) fn lookup_tcp(&self, local: SocketAddr, remote: SocketAddr) -> TcpTarget {
-        if let Some(&h) = self.tcp_conns.get(&(local, remote)) {
+        if let Some(&h) = self.tcp_conns.get(&Tuple(local, remote)) {
             return TcpTarget::Connection(h);
         }
         match self
@@ -149,7 +179,7 @@ impl PortTable {
         // Of sockets sharing an address, the one bound last (Linux).
         let shared = |at: SocketAddr| self.udp_shared.get(&at).and_then(|v| v.last());
         self.udp_connected
-            .get(&(local, remote))
+            .get(&Tuple(local, remote))
             .or_else(|| self.udp_bound.get(&local))
             .or_else(|| shared(local))
             .or_else(|| self.udp_bound.get(&wildcard(local)))
@@ -278,7 +308,7 @@ impl PortTable {
 
     /// Whether a connection may use this 4-tuple.
     pub(crate) fn tcp_tuple_free(&self, local: SocketAddr, remote: SocketAddr) -> bool {
-        !self.tcp_conns.contains_key(&(local, remote)) && !self.tcp_port_taken(local)
+        !self.tcp_conns.contains_key(&Tuple(local, remote)) && !self.tcp_port_taken(local)
     }
 
     /// The connection holding exactly this 4-tuple, if any.
@@ -287,13 +317,13 @@ impl PortTable {
         local: SocketAddr,
         remote: SocketAddr,
     ) -> Option<SocketHandle> {
-        self.tcp_conns.get(&(local, remote)).copied()
+        self.tcp_conns.get(&Tuple(local, remote)).copied()
     }
 
     /// Whether any connection uses local port `local` (its address, or any
     /// address of the family when `local` is a wildcard).
     pub(crate) fn tcp_port_has_conns(&self, local: SocketAddr) -> bool {
-        self.tcp_conns.keys().any(|(l, _)| {
+        self.tcp_conns.keys().any(|Tuple(l, _)| {
             l.port() == local.port()
                 && l.is_ipv4() == local.is_ipv4()
                 && (local.ip().is_unspecified() || l.ip() == local.ip())
@@ -306,7 +336,7 @@ impl PortTable {
         remote: SocketAddr,
         h: SocketHandle,
     ) {
-        self.tcp_conns.insert((local, remote), h);
+        self.tcp_conns.insert(Tuple(local, remote), h);
     }
 
     pub(crate) fn remove_tcp_conn(
@@ -315,8 +345,10 @@ impl PortTable {
         remote: SocketAddr,
         h: SocketHandle,
     ) {
-        if self.tcp_conns.get(&(local, remote)) == Some(&h) {
-            self.tcp_conns.remove(&(local, remote));
+        if let Entry::Occupied(e) = self.tcp_conns.entry(Tuple(local, remote))
+            && *e.get() == h
+        {
+            e.remove();
         }
     }
 
@@ -376,13 +408,14 @@ impl PortTable {
             }
         }
         if let Some(remote) = remote
-            && self.udp_connected.get(&(local, remote)) == Some(&h)
+            && let Entry::Occupied(e) = self.udp_connected.entry(Tuple(local, remote))
+            && *e.get() == h
         {
-            self.udp_connected.remove(&(local, remote));
+            e.remove();
         }
     }
 
     pub(crate) fn connect_udp(&mut self, local: SocketAddr, remote: SocketAddr, h: SocketHandle) {
-        self.udp_connected.insert((local, remote), h);
+        self.udp_connected.insert(Tuple(local, remote), h);
     }
 }

@@ -139,6 +139,11 @@ impl World {
         // Since when nothing has moved (the clock is read only then).
         let mut idle_since = None;
         pair.run_interleaved(|p| {
+            // Readiness events are not needed here (the services and the
+            // client poll their sockets), but they are taken as the
+            // runtime takes them, so that they do not pile up.
+            while p.a.poll_event().is_some() {}
+            while p.b.poll_event().is_some() {}
             let served = services.serve(&mut p.b, p.now);
             let turn = match client(&mut p.a) {
                 Ok(Turn::Done) => return Turn::Done,
