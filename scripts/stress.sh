@@ -46,7 +46,9 @@
 #              so it holds the TIME-WAITs), at most 64 at once, for at most
 #              90 s. Reports connections/s, latency, failures, the server's
 #              RSS, and its TIME-WAIT count right after and then until
-#              --drain (65) seconds later (TIME-WAIT lasts 60 s on both).
+#              --drain (65) seconds later (TIME-WAIT lasts 60 s on both);
+#              then (with --drain 60 or more) the same number again, to
+#              see whether the server's RSS grows a second time.
 #   slowreader --slow-readers (20) downloads of /bytes/1073741824 each read
 #              at 1 KiB/s (4 KiB receive buffer) for 2 x --duration
 #              seconds. Reports the server's RSS and its connections'
@@ -666,17 +668,25 @@ load_malformed() {
     # Still there, and still serving?
     local alive=false curls_after=() i
     kill -0 "$spid" 2>/dev/null && alive=true
-    for i in 1 2 3; do curls_after+=("$(curl_ms)"); done
+    # The first curl after: the frames berth reads meanwhile are ones the
+    # load left in the link's queue (less the curl's own, 6 or so).
+    curls_after+=("$(curl_ms)")
+    local during
+    during=$(stats_delta "$after" "$(berth_stats)")
+    for i in 2 3; do curls_after+=("$(curl_ms)"); done
     local extra
     extra=$("$py" -c 'import json, sys
-after = [json.loads(x) for x in sys.argv[5:]]
+after = [json.loads(x) for x in sys.argv[6:]]
+during = json.loads(sys.argv[5]) or {}
 print(json.dumps({"alive_after": sys.argv[1] == "true",
+                  "frames_in_during_first_curl_after": during.get("frames_in"),
                   "curl_before_ms": json.loads(sys.argv[4]),
                   "curl_after_ok": all(t is not None for t in after),
                   "curl_after_ms": after,
                   "rss_at_start_kib": json.loads(sys.argv[2]),
                   "stats_delta": json.loads(sys.argv[3])}))' \
-        "$alive" "$rss0" "$(stats_delta "$before" "$after")" "$curl_before" "${curls_after[@]}")
+        "$alive" "$rss0" "$(stats_delta "$before" "$after")" "$curl_before" "$during" \
+        "${curls_after[@]}")
     emit "{\"load\": \"malformed\", \"phase\": \"\", \"server\": \"$server\"}" \
         "$("$py" -c 'import json, sys; d = json.loads(sys.argv[1]); d.update(json.loads(sys.argv[2])); print(json.dumps(d))' \
             "$(json_of "$f")" "$extra")"
@@ -716,6 +726,19 @@ print(round((int(a[2]) - int(a[1])) / int(a[3]) / max(float(a[4]), 1e-3) * 100, 
     done
     local tws
     tws=$(IFS=,; echo "[${tw[*]}]")
+    # Once they have drained, the same again: does the memory of the first
+    # round serve the second (RSS flat), or does it grow again?
+    local round2=null
+    if ((drain >= 60)); then
+        log "shorthttp against $server: round 2, $short_conns connections more"
+        bg_ns "$f.2" "$cns" 120 "$py" "$helper" shorthttp "$sip" 80 --conns "$short_conns" \
+            --window 64 --deadline 90 --timeout 10 --watch-pid "$spid"
+        reap "$bg_pid"
+        round2=$(json_of "$f.2" | "$py" -c 'import json, sys
+d = json.load(sys.stdin)
+print(json.dumps({k: d.get(k) for k in ("completed", "secs", "conns_per_sec", "p99_ms",
+                                        "failures", "rss_after_kib", "error")}))')
+    fi
     local tw_max=null
     [[ $server == linux ]] && tw_max=$(ip netns exec "$sns" sysctl -n net.ipv4.tcp_max_tw_buckets)
     emit "{\"load\": \"shorthttp\", \"phase\": \"\", \"server\": \"$server\"}" \
@@ -724,7 +747,9 @@ d = json.loads(sys.argv[1])
 d["time_wait_after"] = json.loads(sys.argv[2])
 d["tcp_max_tw_buckets"] = json.loads(sys.argv[3])
 d["server_cpu_pct"] = float(sys.argv[4])
-print(json.dumps(d))' "$(merge_nstat "$(json_of "$f")" "$ns_before" "$ns_after")" "$tws" "$tw_max" "$cpu_pct")"
+d["round2"] = json.loads(sys.argv[5])
+print(json.dumps(d))' "$(merge_nstat "$(json_of "$f")" "$ns_before" "$ns_after")" "$tws" "$tw_max" \
+        "$cpu_pct" "$round2")"
 }
 
 load_slowreader() {

@@ -827,6 +827,7 @@ def shorthttp(args):
     req = (f"GET {args.path} HTTP/1.1\r\nHost: {args.host}\r\n"
            "Connection: close\r\n\r\n").encode()
     rss_before = rss_kib(args.watch_pid) if args.watch_pid else None
+    slab_before = slab_kib()
     ep = select.epoll()
     conns = {}  # fd -> [sock, started, got, sent]
     failed = {}
@@ -908,6 +909,7 @@ def shorthttp(args):
             done(fd, "timeout")
     secs = time.monotonic() - t0
     rss_after = rss_kib(args.watch_pid) if args.watch_pid else None
+    slab_after = slab_kib()
     print(json.dumps({
         "conns": args.conns, "started": started, "completed": ok,
         "bad_status": bad_status, "failures": failed,
@@ -918,6 +920,7 @@ def shorthttp(args):
         "max_ms": round(max(lat) * 1e3, 2) if lat else None,
         "completed_per_sec_timeline": timeline,
         "rss_before_kib": rss_before, "rss_after_kib": rss_after,
+        "slab_before_kib": slab_before, "slab_after_kib": slab_after,
         "rss_peak_kib": vm_hwm_kib(args.watch_pid) if args.watch_pid else None,
     }), flush=True)
 
@@ -1178,6 +1181,9 @@ def table(args):
             s += (f"; alive: {str(r['alive_after']).lower()}; curl of / before "
                   f"{ms(r.get('curl_before_ms'))}, after "
                   + ", ".join(ms(v) for v in r.get("curl_after_ms") or []))
+            if r.get("frames_in_during_first_curl_after") is not None:
+                s += (f" (berth read {fmt(r['frames_in_during_first_curl_after'])} "
+                      "frames during the first)")
             s += (f"; RSS {fmt(r['rss_at_start_kib'])}→{fmt(r['rss_after_kib'])} KiB"
                   f" (peak {fmt(r['rss_peak_kib'])})")
             return s
@@ -1196,6 +1202,13 @@ def table(args):
             if tw:
                 s += "; TIME-WAIT " + ", ".join(f"{fmt(n)} at +{t} s" for t, n, _ in tw)
                 s += f" (RSS then {fmt(tw[-1][2])} KiB)"
+            r2 = r.get("round2")
+            if isinstance(r2, dict) and r2.get("completed") is not None:
+                s += (f"; round 2 (after the drain): {fmt(r2['completed'])} at "
+                      f"{fmt(r2['conns_per_sec'])}/s, RSS after {fmt(r2['rss_after_kib'])} KiB")
+            if r.get("slab_after_kib") is not None and r["server"] == "linux":
+                s += (f"; kernel slab +{fmt(r['slab_after_kib'] - r['slab_before_kib'])} KiB"
+                      " in round 1")
             n = r.get("nstat") or {}
             if n.get("TcpExtTCPTimeWaitOverflow"):
                 s += f"; {fmt(n['TcpExtTCPTimeWaitOverflow'])} TIME-WAIT overflows"
