@@ -37,8 +37,11 @@
 #              extension headers, martian sources, other hosts'
 #              destinations (16,384 distinct frames, cycled). Paced to
 #              what the link's queue takes (the pause doubles while it
-#              drops). Reports the frames sent and dropped at the link,
-#              whether berth is alive and a curl of / answers afterwards,
+#              drops), the last 300 at once (as when a flood stops: more
+#              than berth reads in one turn wait in the queue, and must be
+#              read without more traffic coming). Reports the frames sent
+#              and dropped at the link, whether berth is alive and how fast
+#              curls of / answer afterwards (and what berth read meanwhile),
 #              its RSS before, after and at peak, and how its counters
 #              (StackStats) classified the frames.
 #   shorthttp  --short-conns (100,000) HTTP requests for /, each on a new

@@ -755,7 +755,11 @@ def malformed(args):
     server's link) with a packet socket, as fast as the link takes them:
     bursts of `burst`, and a pause that doubles whenever the link's
     queue dropped some (and shrinks while it does not), so that nearly
-    all of them reach the server. Stops at `duration` seconds."""
+    all of them reach the server. The last `tail` frames go in one
+    burst without a pause, as when a flood stops at once: the link's
+    queue then holds more than a server reads in one go, and a server
+    must still read them all without waiting for more traffic. Stops at
+    `duration` seconds."""
     rnd = random.Random(args.seed)
     src4 = socket.inet_pton(socket.AF_INET, args.src4)
     dst4 = socket.inet_pton(socket.AF_INET, args.dst4)
@@ -779,7 +783,10 @@ def malformed(args):
         now = time.monotonic()
         if now >= end:
             break
-        for _ in range(min(args.burst, args.frames - sent)):
+        burst = args.burst
+        if args.frames - sent <= args.tail:
+            burst = args.frames - sent
+        for _ in range(min(burst, args.frames - sent)):
             i = sent % n
             try:
                 s.sendto(frames[i], addrs[protos[i]])
@@ -1233,8 +1240,9 @@ def table(args):
             if c.get("curl_exit_codes"):
                 s += "; curl exits " + ", ".join(f"{k}: {v}" for k, v in
                                                  sorted(c["curl_exit_codes"].items()))
-            s += (f"; same names again: up in **{r['restart_up_secs']} s**, first "
-                  f"response {fmt(r['restart_first_response_secs'])} s")
+            s += f"; same names again: up in **{r['restart_up_secs']} s**"
+            first = r.get("restart_first_response_secs")
+            s += ", first response " + ("never" if first is None else f"{first * 1e3:.0f} ms later")
             return s
         return json.dumps(r)
 
@@ -1304,6 +1312,8 @@ def main():
     p.add_argument("--frames", type=int, default=1_000_000)
     p.add_argument("--pool", type=int, default=16384, help="distinct frames")
     p.add_argument("--burst", type=int, default=64)
+    p.add_argument("--tail", type=int, default=300,
+                   help="the last frames, sent at once (below the TUN queue's 500)")
     p.add_argument("--duration", type=float, default=60.0)
     p.add_argument("--seed", type=int, default=12)
     p.add_argument("--watch-pid", type=int)
