@@ -3,7 +3,7 @@
 # (issue #12). Needs root; run from anywhere:
 #
 #   cargo build --release -p berth-cli
-#   sudo scripts/stress.sh                      # every load, about 9 minutes
+#   sudo scripts/stress.sh                      # every load, about 5 minutes
 #   sudo scripts/stress.sh --only idle          # one load (or a comma list)
 #   sudo scripts/stress.sh --duration 20 --servers berth
 #   sudo scripts/stress.sh --only malformed,shorthttp,slowreader,sigint
@@ -42,6 +42,9 @@
 #              read without more traffic coming). Reports the frames sent
 #              and dropped at the link, whether berth is alive and how fast
 #              curls of / answer afterwards (and what berth read meanwhile),
+#              how many of 300 frames queued while berth was stopped
+#              (SIGSTOP) it reads within 1 s of SIGCONT (all, if it reads
+#              a queue to the end without waiting for more traffic),
 #              its RSS before, after and at peak, and how its counters
 #              (StackStats) classified the frames.
 #   shorthttp  --short-conns (100,000) HTTP requests for /, each on a new
@@ -218,11 +221,13 @@ hz=$(getconf CLK_TCK)
 pids=()    # every process started here (killed at exit)
 netns=()   # every namespace created here (removed at exit)
 berth_pid=""  # the `timeout ... berth up` running, if any
+stopped_pid=""  # a berth stopped with SIGSTOP (malformed), to continue
 
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     local p ns i
+    [[ -n $stopped_pid ]] && kill -CONT "$stopped_pid" 2>/dev/null
     for p in "${pids[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
@@ -677,19 +682,36 @@ load_malformed() {
     local during
     during=$(stats_delta "$after" "$(berth_stats)")
     for i in 2 3; do curls_after+=("$(curl_ms)"); done
+    # The same, made certain: 300 frames queued while berth is stopped
+    # (SIGSTOP), then SIGCONT; berth should read them all at once, with
+    # no more traffic coming.
+    local b0 burst=null read_burst=null
+    b0=$(berth_stats)
+    kill -STOP "$spid"
+    stopped_pid=$spid
+    timeout -k 3 20 ip netns exec "$cns" "$py" "$helper" malformed "$link" --frames 300 \
+        --burst 300 --tail 300 --duration 10 --seed 7 --src4 "$cip" --dst4 "$sip" \
+        --src6 "$cip6" --dst6 "$sip6" >"$f.burst" 2>"$f.burst.err" || true
+    kill -CONT "$spid"
+    stopped_pid=""
+    sleep 1
+    burst=$(json_of "$f.burst" | "$py" -c 'import json, sys; print(json.load(sys.stdin).get("delivered"))')
+    read_burst=$(stats_delta "$b0" "$(berth_stats)" | "$py" -c 'import json, sys; print((json.load(sys.stdin) or {}).get("frames_in", 0))')
     local extra
     extra=$("$py" -c 'import json, sys
-after = [json.loads(x) for x in sys.argv[6:]]
+after = [json.loads(x) for x in sys.argv[8:]]
 during = json.loads(sys.argv[5]) or {}
 print(json.dumps({"alive_after": sys.argv[1] == "true",
                   "frames_in_during_first_curl_after": during.get("frames_in"),
+                  "burst_queued_while_stopped": json.loads(sys.argv[6]),
+                  "burst_read_within_1s": json.loads(sys.argv[7]),
                   "curl_before_ms": json.loads(sys.argv[4]),
                   "curl_after_ok": all(t is not None for t in after),
                   "curl_after_ms": after,
                   "rss_at_start_kib": json.loads(sys.argv[2]),
                   "stats_delta": json.loads(sys.argv[3])}))' \
         "$alive" "$rss0" "$(stats_delta "$before" "$after")" "$curl_before" "$during" \
-        "${curls_after[@]}")
+        "$burst" "$read_burst" "${curls_after[@]}")
     emit "{\"load\": \"malformed\", \"phase\": \"\", \"server\": \"$server\"}" \
         "$("$py" -c 'import json, sys; d = json.loads(sys.argv[1]); d.update(json.loads(sys.argv[2])); print(json.dumps(d))' \
             "$(json_of "$f")" "$extra")"

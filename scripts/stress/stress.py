@@ -1191,6 +1191,9 @@ def table(args):
             if r.get("frames_in_during_first_curl_after") is not None:
                 s += (f" (berth read {fmt(r['frames_in_during_first_curl_after'])} "
                       "frames during the first)")
+            if r.get("burst_queued_while_stopped") is not None:
+                s += (f"; of {r['burst_queued_while_stopped']} frames queued while berth "
+                      f"was stopped, it read **{r['burst_read_within_1s']}** within 1 s of SIGCONT")
             s += (f"; RSS {fmt(r['rss_at_start_kib'])}→{fmt(r['rss_after_kib'])} KiB"
                   f" (peak {fmt(r['rss_peak_kib'])})")
             return s
