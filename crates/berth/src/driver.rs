@@ -2,7 +2,9 @@
 //! timers and wakes waiters. It sleeps in `epoll` (mio) until the device is
 //! readable, an application thread wakes it, or the core's next deadline
 //! comes; it never busy-polls. Each wake-up reads up to [`BATCH`] frames
-//! before writing what the core produced.
+//! before writing what the core produced; after a whole batch it polls
+//! again at once (the device is polled edge-triggered: frames left unread
+//! raise no new event).
 
 use std::io;
 use std::net::IpAddr;
@@ -719,12 +721,20 @@ fn run(
     let mut device_failed = false;
     loop {
         let mut timeout;
+        // The device may hold more than one batch: it is polled
+        // edge-triggered, so frames left unread raise no new event and
+        // would wait for other traffic or a timer. Come straight back.
+        let mut unread = false;
         {
             let mut inner = shared.lock();
             let mut device = link.lock();
             let now = shared.now();
-            for _ in 0..BATCH {
+            for i in 0..=BATCH {
                 if device_failed {
+                    break;
+                }
+                if i == BATCH {
+                    unread = true;
                     break;
                 }
                 match device.recv_frame(&mut turn.buf) {
@@ -794,7 +804,7 @@ fn run(
                 .flatten()
                 .min()
                 .map(|d| d.saturating_duration_since(StdInstant::now()));
-            if more || inner.stack.has_events() || inner.callbacks.has_pending() {
+            if unread || more || inner.stack.has_events() || inner.callbacks.has_pending() {
                 // Output of the last round made events: come straight back.
                 timeout = Some(Duration::ZERO);
             }
