@@ -136,6 +136,11 @@ stack_stats! {
     neighbor_adverts,
     /// Outbound connections that took over a 4-tuple in TIME-WAIT.
     time_wait_reused,
+    /// Connections in TIME-WAIT, closed by the application, ended before
+    /// their time to make room for a new socket at `max_sockets` (Linux
+    /// counts its equivalent, a TIME-WAIT not made for want of room, as
+    /// `TCPTimeWaitOverflow`).
+    time_wait_recycled,
     /// ICMP errors received and ignored: one quoting a TCP sequence number
     /// outside the connection's unacknowledged data (RFC 5927 4.1), about
     /// a packet that never left this host, for no socket, too short, or of

@@ -28,7 +28,7 @@ impl Stack {
         lh: Option<SocketHandle>,
         flow: Flow,
     ) -> Result<(), SocketError> {
-        if self.sockets.len() >= self.cfg.max_sockets {
+        if self.sockets.len() >= self.cfg.max_sockets && !self.recycle_time_wait() {
             self.dropped(DropReason::SocketLimit, flow);
             return Err(SocketError::LimitReached);
         }
@@ -70,6 +70,7 @@ impl Stack {
             charged: 0,
             ttl,
             linger,
+            time_wait_listed: false,
         })));
         if !self.is_local(local.ip()) {
             self.non_local_conns += 1;

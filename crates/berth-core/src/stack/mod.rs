@@ -53,6 +53,7 @@ mod route;
 mod sockopt;
 mod syn_cookie;
 mod tcp;
+mod time_wait;
 mod udp;
 mod unreachable;
 
@@ -240,6 +241,9 @@ pub struct Stack {
     sockets: Slab<Socket>,
     /// TCP sockets that may have output, polled in order.
     dirty: VecDeque<SocketHandle>,
+    /// Connections in TIME-WAIT, oldest first (`time_wait.rs`); entries of
+    /// sockets since freed are stale and skipped.
+    time_waits: VecDeque<SocketHandle>,
     /// Connection deadlines, earliest first. An entry is live only while it
     /// equals its socket's `timer_at`; others are stale and skipped (lazy
     /// invalidation), and the heap is rebuilt when they pile up. A live
@@ -339,6 +343,7 @@ impl Stack {
             ports,
             sockets: Slab::default(),
             dirty: VecDeque::new(),
+            time_waits: VecDeque::new(),
             timers: BinaryHeap::new(),
             out: VecDeque::new(),
             last_gso: None,
@@ -722,7 +727,7 @@ impl Stack {
     }
 
     fn alloc_check(&mut self) -> Result<(), SocketError> {
-        if self.sockets.len() >= self.cfg.max_sockets {
+        if self.sockets.len() >= self.cfg.max_sockets && !self.recycle_time_wait() {
             self.dropped(DropReason::SocketLimit, Flow::Unknown);
             return Err(SocketError::LimitReached);
         }

@@ -98,6 +98,8 @@ pub(super) struct TcpSocket {
     pub(super) ttl: Option<u8>,
     /// `SO_LINGER`: `Some(0)` makes `tcp_close` reset the connection.
     pub(super) linger: Option<Duration>,
+    /// In the stack's list of connections in TIME-WAIT.
+    pub(super) time_wait_listed: bool,
 }
 
 /// What `berth ss` shows of a connection.
@@ -773,20 +775,6 @@ impl Stack {
             }
         }
         self.mark_dirty(h);
-    }
-
-    /// A connection in TIME-WAIT with nothing left to read needs no
-    /// buffers, only its quiet time (RFC 9293 3.6), as Linux swaps such a
-    /// socket for a small `tcp_timewait_sock`: the buffers' storage goes and
-    /// the memory charge is released, so that a burst of short connections
-    /// cannot lock new ones out for a TIME-WAIT period.
-    fn release_time_wait_buffers(&mut self, h: SocketHandle) {
-        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
-            return;
-        };
-        if t.conn.state() == State::TimeWait {
-            t.conn.release_buffers();
-        }
     }
 
     /// Charges `h` what its buffers hold now, and tells it how short

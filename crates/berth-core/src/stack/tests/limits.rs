@@ -253,3 +253,61 @@ fn time_wait_holds_no_buffer_memory() {
     }
     assert_eq!(p.a.stats().buffer_memory_limit, 0);
 }
+
+/// Ends one connection, client first: the client ends in TIME-WAIT. With
+/// `close`, the client's application closes its socket; without, it only
+/// shuts down its side and still holds the socket.
+fn client_ends_in_time_wait(p: &mut Pair, l: SocketHandle, close: bool) -> SocketHandle {
+    let (c, s, _) = p.establish(l, SocketAddr::new(B4, 80));
+    if close {
+        p.a.tcp_close(p.now, c).unwrap();
+    } else {
+        p.a.tcp_shutdown_write(c).unwrap();
+    }
+    let mut buf = [0u8; 8];
+    p.run_until(|p| p.b.tcp_recv(s, &mut buf) == Ok(0)).unwrap();
+    p.b.tcp_close(p.now, s).unwrap();
+    p.run_until(|p| p.a.tcp_state(c) == Ok(State::TimeWait) && p.b.tcp_state(s).is_err())
+        .unwrap();
+    c
+}
+
+/// TIME-WAIT does not keep new sockets out at `max_sockets`: the oldest
+/// connection in TIME-WAIT that the application closed ends early to make
+/// room (Linux skips TIME-WAIT past `tcp_max_tw_buckets`); one the
+/// application still holds stays, and then the limit refuses.
+#[test]
+fn time_wait_gives_way_to_new_sockets_at_the_limit() {
+    let mut p = pair(|a| a.max_sockets = 2, |_| {});
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
+    let first = client_ends_in_time_wait(&mut p, l, true);
+    let second = client_ends_in_time_wait(&mut p, l, true);
+    assert_eq!(p.a.socket_count(), 2);
+    // A third connection takes the oldest TIME-WAIT's place.
+    let third = client_ends_in_time_wait(&mut p, l, true);
+    assert!(p.a.tcp_state(first).is_err(), "the oldest gave way");
+    assert_eq!(p.a.tcp_state(second), Ok(State::TimeWait));
+    assert_eq!(p.a.tcp_state(third), Ok(State::TimeWait));
+    assert_eq!(p.a.stats().time_wait_recycled, 1);
+    assert_eq!(p.a.stats().socket_limit, 0);
+
+    // Held TIME-WAITs stay: with both slots held, the limit refuses.
+    let held = client_ends_in_time_wait(&mut p, l, false);
+    assert!(p.a.tcp_state(second).is_err());
+    let held2 = client_ends_in_time_wait(&mut p, l, false);
+    assert!(p.a.tcp_state(third).is_err());
+    assert_eq!(p.a.stats().time_wait_recycled, 3);
+    assert_eq!(
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None),
+        Err(SocketError::LimitReached)
+    );
+    // Once the application closes one, it may give way again.
+    p.a.tcp_close(p.now, held).unwrap();
+    assert!(
+        p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+            .is_ok()
+    );
+    assert!(p.a.tcp_state(held).is_err());
+    assert_eq!(p.a.tcp_state(held2), Ok(State::TimeWait));
+    assert_eq!(p.a.stats().time_wait_recycled, 4);
+}
