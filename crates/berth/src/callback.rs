@@ -442,6 +442,15 @@ type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
 #[derive(Default)]
 pub(crate) struct Handlers {
     by_listener: HashMap<SocketHandle, Option<Handler>>,
+    /// Registrations that end their connections themselves when the stack
+    /// stops (sessions, which may first flush what they buffered).
+    ends_own: std::collections::HashSet<SocketHandle>,
+}
+
+/// Whether `listener`'s handler ends its connections itself on
+/// `Stopping`.
+fn handles_stopping(handlers: &Handlers, listener: SocketHandle) -> bool {
+    handlers.ends_own.contains(&listener)
 }
 
 /// Runs the handlers for `events`, on the stack thread, without the
@@ -471,6 +480,12 @@ pub(crate) fn dispatch(shared: &Shared, handlers: &Mutex<Handlers>, events: &[Di
         handler(&mut ctx, d.event);
         if let PortEvent::Closed(conn) = d.event {
             // Released: the stack frees it once fully closed.
+            let _ = ctx.close(conn);
+        }
+        if let PortEvent::Stopping(conn) = d.event
+            && !handles_stopping(&lock(handlers), *listener)
+        {
+            // Left open by the handler: closed now.
             let _ = ctx.close(conn);
         }
     }
@@ -559,6 +574,13 @@ impl PortListener {
         self.handle
     }
 
+    /// Marks this registration's handler as ending its own connections
+    /// when the stack stops (no close after its `Stopping` event).
+    pub(crate) fn ends_own_connections(self) -> Self {
+        lock(&self.handlers).ends_own.insert(self.handle);
+        self
+    }
+
     /// The address listened on (bound to, connected from).
     ///
     /// # Examples
@@ -597,7 +619,11 @@ impl Drop for PortListener {
     fn drop(&mut self) {
         // Taken out of the map under its lock, dropped after both locks:
         // the closure may own what takes them.
-        let handler = lock(&self.handlers).by_listener.remove(&self.handle);
+        let handler = {
+            let mut handlers = lock(&self.handlers);
+            handlers.ends_own.remove(&self.handle);
+            handlers.by_listener.remove(&self.handle)
+        };
         let mut inner = self.shared.lock();
         let now = self.shared.now();
         let mut own = false;

@@ -71,6 +71,14 @@ pub enum PortEvent {
     /// The timer set with [`PortCtx::set_timer`](crate::PortCtx::set_timer)
     /// for `conn` ran out (it is then unset).
     Timer(SocketHandle),
+    /// The stack is stopping (its `NetStack` was dropped, `berth up`
+    /// interrupted): finish `conn` or give it up, once. A handler that
+    /// leaves a response half sent should [`abort`](crate::PortCtx::abort)
+    /// it, so that the peer sees a reset rather than a cut stream that
+    /// looks whole; a connection left open is closed (a FIN) right after
+    /// this event. Connections that have not settled when the stack's
+    /// grace period ends (2 s) are reset.
+    Stopping(SocketHandle),
 }
 
 impl PortEvent {
@@ -111,7 +119,8 @@ impl PortEvent {
             | Self::Readable(conn)
             | Self::Writable(conn)
             | Self::Closed(conn)
-            | Self::Timer(conn) => conn,
+            | Self::Timer(conn)
+            | Self::Stopping(conn) => conn,
         }
     }
 }
@@ -207,6 +216,27 @@ impl CallbackPorts {
     /// A UDP socket with a handler of its own.
     pub(crate) fn add_udp(&mut self, sock: SocketHandle) {
         self.conns.insert(sock, sock);
+    }
+
+    /// The stack is stopping: a `Stopping` event for each TCP connection
+    /// of a handler. Returns those connections (the handlers decide how
+    /// they end; everything else is closed at once).
+    pub(crate) fn stop(&mut self, stack: &Stack) -> Vec<SocketHandle> {
+        let mut conns: Vec<(SocketHandle, SocketHandle)> = self
+            .conns
+            .iter()
+            .filter(|&(&conn, _)| stack.tcp_state(conn).is_ok())
+            .map(|(&conn, &listener)| (conn, listener))
+            .collect();
+        // Grouped by handler, in a stable order.
+        conns.sort_unstable_by_key(|&(conn, listener)| (listener, conn));
+        for &(conn, listener) in &conns {
+            self.pending.push(Dispatch {
+                listener,
+                event: PortEvent::Stopping(conn),
+            });
+        }
+        conns.into_iter().map(|(conn, _)| conn).collect()
     }
 
     /// The port is closed: its connections, which the caller closes.

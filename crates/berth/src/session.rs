@@ -127,6 +127,22 @@ pub trait Session: Send + 'static {
     fn timeout(&mut self, io: &mut SessionIo<'_, '_>) {
         io.abort();
     }
+
+    /// The stack is stopping (its `NetStack` dropped, `berth up`
+    /// interrupted): end the connection. By default it is closed (a FIN
+    /// after what the connection holds) if nothing waits in the session's
+    /// buffer, and aborted if something does: written but never handed
+    /// over, it would be cut. A session in the middle of a response that
+    /// is not all written yet should abort: the peer must see a reset, not
+    /// a stream that looks whole. Connections not settled when the grace
+    /// period ends (2 s) are reset.
+    fn stopping(&mut self, io: &mut SessionIo<'_, '_>) {
+        if io.buffered() > 0 {
+            io.abort();
+        } else {
+            io.close();
+        }
+    }
 }
 
 /// What a [`Session`] may do with its connection.
@@ -718,6 +734,11 @@ fn on_event<S: Session>(ctx: &mut PortCtx<'_>, entry: &mut Entry<S>, event: Port
             }
         }
         PortEvent::Timer(_) => entry.session.timeout(&mut io),
+        PortEvent::Stopping(_) => {
+            if !io.slot.done && io.slot.then.is_none() {
+                entry.session.stopping(&mut io);
+            }
+        }
         PortEvent::Closed(_) => {
             entry.session.closed();
             return true;
@@ -849,6 +870,7 @@ impl NetStack {
                 }
             }
         })
+        .map(PortListener::ends_own_connections)
     }
 
     /// Opens a connection to `addr` run by `session` on the stack thread
@@ -921,5 +943,6 @@ impl NetStack {
                 entry = None;
             }
         })
+        .map(PortListener::ends_own_connections)
     }
 }

@@ -237,8 +237,11 @@ impl Inner {
             pipe.stopping(wakers);
         }
         self.pump_all(&handles, now, wakers);
+        // Callback connections hear of it (`PortEvent::Stopping`) and end
+        // as their handler decides: a half-sent response is reset.
+        let handled = self.callbacks.stop(&self.stack);
         for h in self.stack.sockets() {
-            if !self.pipes.contains_key(&h) {
+            if !self.pipes.contains_key(&h) && !handled.contains(&h) {
                 let _ = self.stack.close(now, h);
             }
         }
@@ -251,6 +254,14 @@ impl Inner {
         for (h, pipe) in self.pipes.drain() {
             pipe.abandon(&mut self.stack, h);
             pipe.stopping(wakers);
+        }
+        // What has not settled (data or a FIN not acknowledged, a handler
+        // that never closed) is reset: the peer must not wait for more,
+        // nor take what it got for all there was.
+        for h in self.stack.sockets() {
+            if self.stack.tcp_state(h).is_ok_and(|s| !s.is_settled()) {
+                let _ = self.stack.tcp_abort(h);
+            }
         }
         for w in self.waiters.values_mut() {
             w.wake_all(wakers);

@@ -292,3 +292,88 @@ fn a_per_source_limit_resets_the_connection_over_it() {
     let mut d = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
     echo_once(&mut d).unwrap();
 }
+
+/// Streams for ever, always with something buffered.
+struct Endless;
+
+impl Session for Endless {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        self.writable(io);
+    }
+    fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+    fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
+        while io.buffered() == 0 {
+            io.write(&[b'x'; 4096]).unwrap();
+        }
+    }
+}
+
+/// Answers one line, then waits.
+struct OneLine;
+
+impl Session for OneLine {
+    fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
+        io.write(b"hello\n").unwrap();
+    }
+    fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+}
+
+/// Reads until the end of stream or an error; what came and how it ended.
+fn read_to_end_or_error(c: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
+    c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return (got, Ok(())),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) => return (got, Err(e)),
+        }
+    }
+}
+
+/// When the stack stops, each session ends as it says (`Session::stopping`):
+/// by default a session with output still buffered is reset (the peer
+/// must not take a cut stream for a whole one) and one with nothing
+/// waiting is closed; a plain handler's connection is closed.
+#[test]
+fn a_stopping_stack_resets_cut_streams_and_closes_finished_ones() {
+    let (host, peer) = two_stacks();
+    let _endless = host.serve("198.18.0.2:19", |_| Endless).unwrap();
+    let _line = host.serve("198.18.0.2:13", |_| OneLine).unwrap();
+    let _plain = host
+        .listen_with("198.18.0.2:7", |ctx, event| {
+            if let berth::PortEvent::Accepted { conn, .. } = event {
+                let _ = ctx.send(conn, b"plain\n");
+            }
+        })
+        .unwrap();
+    let mut streaming = TcpStream::connect(&peer, "198.18.0.2:19").unwrap();
+    let mut first = [0u8; 1];
+    streaming.read_exact(&mut first).unwrap();
+    let mut line = TcpStream::connect(&peer, "198.18.0.2:13").unwrap();
+    let mut hello = [0u8; 6];
+    line.read_exact(&mut hello).unwrap();
+    let mut plain = TcpStream::connect(&peer, "198.18.0.2:7").unwrap();
+    let mut p = [0u8; 6];
+    plain.read_exact(&mut p).unwrap();
+    assert_eq!((&hello, &p), (b"hello\n", b"plain\n"));
+
+    drop(host);
+
+    let (_, end) = read_to_end_or_error(&mut streaming);
+    assert_eq!(
+        end.map_err(|e| e.kind()),
+        Err(ErrorKind::ConnectionReset),
+        "a cut stream ends in a reset"
+    );
+    assert_eq!(
+        read_to_end_or_error(&mut line).1.map_err(|e| e.kind()),
+        Ok(())
+    );
+    assert_eq!(
+        read_to_end_or_error(&mut plain).1.map_err(|e| e.kind()),
+        Ok(())
+    );
+}

@@ -116,6 +116,11 @@ impl Session for Chargen {
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
         self.fill(io);
     }
+
+    fn stopping(&mut self, io: &mut SessionIo<'_, '_>) {
+        // The lines never end: whatever stops them cuts them.
+        io.abort();
+    }
 }
 
 /// RFC 867: the date and time, then close.
@@ -300,6 +305,15 @@ impl Session for Http {
             // Nothing half-sent: a plain close.
             Waiting::Idle | Waiting::Head => io.close(),
             Waiting::Send => io.abort(),
+        }
+    }
+
+    fn stopping(&mut self, io: &mut SessionIo<'_, '_>) {
+        if self.streaming.is_some() || io.buffered() > 0 {
+            // A response not all handed over: the client must see it cut.
+            io.abort();
+        } else {
+            io.close();
         }
     }
 }
