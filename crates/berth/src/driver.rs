@@ -720,7 +720,7 @@ fn run(
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
     loop {
-        let mut timeout;
+        let planned;
         // The device may hold more than one batch: it is polled
         // edge-triggered, so frames left unread raise no new event and
         // would wait for other traffic or a timer. Come straight back.
@@ -766,6 +766,14 @@ fn run(
             }
             inner.stack.handle_timeout(now);
             turn.settle(shared, &mut inner, device.as_mut());
+            // No handler to run: the sleep is decided under this hold of
+            // the lock, not a second one taken just as the threads woken
+            // below reach for it (each would wait for it: a futex and a
+            // context switch per wake-up).
+            planned = turn
+                .events
+                .is_empty()
+                .then(|| sleep_timeout(shared, &inner, device.poll_at(), unread));
             if let Some(since) = shutdown_since {
                 let settled = inner
                     .stack
@@ -788,27 +796,14 @@ fn run(
         // the stack's lock; what they write leaves before the poll below.
         let more = turn.run_handlers(shared, handlers, link);
         turn.wakers.drain(..).for_each(Waker::wake);
-        {
-            let inner = shared.lock();
-            let device_at = link.lock().poll_at();
-            let deadline = [inner.stack.poll_timeout(), inner.callbacks.next_timer()]
-                .into_iter()
-                .flatten()
-                .min();
-            // Application threads that transmit inline look at this to
-            // tell whether they moved a deadline before it (and must wake
-            // this thread).
-            shared.sleeping_until(deadline);
-            timeout = [deadline.map(|t| shared.to_std(t)), device_at]
-                .into_iter()
-                .flatten()
-                .min()
-                .map(|d| d.saturating_duration_since(StdInstant::now()));
-            if unread || more || inner.stack.has_events() || inner.callbacks.has_pending() {
-                // Output of the last round made events: come straight back.
-                timeout = Some(Duration::ZERO);
+        let mut timeout = match planned {
+            Some(timeout) => timeout,
+            None => {
+                let inner = shared.lock();
+                let device_at = link.lock().poll_at();
+                sleep_timeout(shared, &inner, device_at, more || unread)
             }
-        }
+        };
         if shutdown_since.is_some() {
             timeout = Some(
                 timeout
@@ -828,6 +823,35 @@ fn run(
             t.clear();
         }
     }
+}
+
+/// How long the stack thread may sleep, decided with the stack's lock
+/// held: until the core's or a callback port's next deadline, or the
+/// device's (`device_at`), and not at all if work is left (`more`:
+/// handlers still have events, the output of the last round made them,
+/// or the device has frames a full batch left unread).
+/// Records the sleep for the application threads that transmit inline:
+/// they look at it to tell whether they moved a deadline before it (and
+/// must wake this thread).
+fn sleep_timeout(
+    shared: &Shared,
+    inner: &Inner,
+    device_at: Option<StdInstant>,
+    more: bool,
+) -> Option<Duration> {
+    let deadline = [inner.stack.poll_timeout(), inner.callbacks.next_timer()]
+        .into_iter()
+        .flatten()
+        .min();
+    shared.sleeping_until(deadline);
+    if more || inner.stack.has_events() || inner.callbacks.has_pending() {
+        return Some(Duration::ZERO);
+    }
+    [deadline.map(|t| shared.to_std(t)), device_at]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|d| d.saturating_duration_since(StdInstant::now()))
 }
 
 /// 64 bits from the operating system's randomness (`/dev/urandom`, which

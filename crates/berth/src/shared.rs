@@ -329,12 +329,17 @@ impl Shared {
         }
     }
 
-    /// After `Inner::close_stream` (and the lock released): hands the rest
-    /// to the stack thread, or just lets it send what the close queued.
-    pub(crate) fn after_close(&self, h: SocketHandle, more: bool) {
+    /// After `Inner::close_stream`, with the stack's lock still held: what
+    /// the close queued (the FIN, or the reset) leaves on this thread when
+    /// it can, as a write's output does (`flush_inline`), so that a close
+    /// costs the stack thread no wake-up; the rest of what was written is
+    /// handed to the stack thread (`more`).
+    pub(crate) fn after_close(&self, inner: MutexGuard<'_, Inner>, h: SocketHandle, more: bool) {
         if more {
+            drop(inner);
             self.request_pump(h);
-        } else {
+        } else if let Err(inner) = self.flush_inline(inner) {
+            drop(inner);
             self.kick();
         }
     }
@@ -351,27 +356,67 @@ impl Shared {
     /// Pumps `h`'s pipe on the calling (application) thread and writes
     /// what that produced to the device, when the stack is free: a write
     /// leaves without waking the stack thread, and a read that made room
-    /// sends its window update the same way. `false` when the stack is busy
-    /// (or stopping): the caller then asks the stack thread. The stack
-    /// thread is woken only if this moved a deadline before its sleep or
-    /// left work only it does (callback events).
+    /// sends its window update the same way. `false` when the stack is busy:
+    /// the caller then asks the stack thread.
     pub(crate) fn pump_inline(&self, h: SocketHandle) -> bool {
-        let Some(link) = &self.link else {
+        if self.link.is_none() {
             return false;
-        };
-        let mut inner = match self.inner.try_lock() {
+        }
+        let inner = match self.inner.try_lock() {
             Ok(inner) => inner,
             Err(TryLockError::Poisoned(p)) => p.into_inner(),
             Err(TryLockError::WouldBlock) => return false,
         };
-        if inner.shutdown {
-            return false;
+        self.pump_locked(inner, h);
+        true
+    }
+
+    /// `pump_inline` with the stack's lock already held: pumps `h`'s pipe
+    /// and flushes on this thread, or (no device, or the stack stopping)
+    /// asks the stack thread to.
+    pub(crate) fn pump_locked(&self, mut inner: MutexGuard<'_, Inner>, h: SocketHandle) {
+        if self.link.is_none() || inner.shutdown {
+            drop(inner);
+            self.request_pump(h);
+            return;
         }
         let now = self.now();
         let mut wakers = Vec::new();
+        inner.pump(h, now, &mut wakers);
+        if let Err(inner) = self.flush_with(inner, now, wakers) {
+            drop(inner);
+            self.kick();
+        }
+    }
+
+    /// With the stack's lock held (by an application thread): writes the
+    /// core's output to the device on this thread, hands readiness to the
+    /// waiters, and releases the lock. The stack thread is woken only if
+    /// this moved a deadline before its sleep or left work only it does
+    /// (callback events). The lock comes back, untouched, when there is no
+    /// device or the stack is stopping: the stack thread must do it.
+    pub(crate) fn flush_inline<'a>(
+        &'a self,
+        inner: MutexGuard<'a, Inner>,
+    ) -> Result<(), MutexGuard<'a, Inner>> {
+        if self.link.is_none() || inner.shutdown {
+            return Err(inner);
+        }
+        let now = self.now();
+        self.flush_with(inner, now, Vec::new())
+    }
+
+    fn flush_with<'a>(
+        &'a self,
+        mut inner: MutexGuard<'a, Inner>,
+        now: Instant,
+        mut wakers: Vec<Waker>,
+    ) -> Result<(), MutexGuard<'a, Inner>> {
+        let Some(link) = &self.link else {
+            return Err(inner);
+        };
         let kick = {
             let mut device = link.lock();
-            inner.pump(h, now, &mut wakers);
             INLINE_BUF.with(|cell| {
                 let mut buf = cell.borrow_mut();
                 if buf.len() < link.frame_len {
@@ -410,7 +455,7 @@ impl Shared {
         if kick {
             self.kick();
         }
-        true
+        Ok(())
     }
 
     /// Asks the stack thread to pump `h`'s pipe.
@@ -430,6 +475,12 @@ impl Shared {
             &mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()),
             spare,
         );
+    }
+
+    /// How many pump requests wait for the stack thread.
+    #[cfg(test)]
+    pub(crate) fn pending_pumps(&self) -> usize {
+        self.pending.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
 
     /// The core's clock: microseconds since the stack started.

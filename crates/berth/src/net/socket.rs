@@ -39,29 +39,30 @@ impl SocketRef {
         })
     }
 
-    /// A TCP stream's socket, with its pipe registered for the stack
-    /// thread (which pumps it at once: data may have arrived already).
+    /// A TCP stream's socket, with its pipe registered and pumped at once
+    /// if there is something to move (data or the end already in, a close
+    /// to carry out, a SYN to send): on this thread when it can (what
+    /// arrived before the accept is in the pipe before the first read,
+    /// and the stack thread is not woken for it), else by the stack thread.
     pub(crate) fn stream(shared: &Arc<Shared>, handle: SocketHandle) -> Arc<Self> {
         let pipe = Arc::new(Pipe::new());
-        let pump = {
-            let mut inner = shared.lock();
-            if inner.shutdown {
-                // Accepted as the stack stops: closed from the start.
-                let mut wakers = Vec::new();
-                pipe.stopping(&mut wakers);
-            }
-            inner.pipes.insert(handle, pipe.clone());
-            // A pump only if there is something to move (data or the end
-            // already in), a close to carry out, or a SYN to send.
-            inner.shutdown
-                || inner.stack.tcp_can_recv(handle).unwrap_or(true)
-                || matches!(
-                    inner.stack.tcp_state(handle),
-                    Ok(berth_core::tcp::State::SynSent) | Err(_)
-                )
-        };
+        let mut inner = shared.lock();
+        if inner.shutdown {
+            // Accepted as the stack stops: closed from the start.
+            let mut wakers = Vec::new();
+            pipe.stopping(&mut wakers);
+        }
+        inner.pipes.insert(handle, pipe.clone());
+        let pump = inner.shutdown
+            || inner.stack.tcp_can_recv(handle).unwrap_or(true)
+            || matches!(
+                inner.stack.tcp_state(handle),
+                Ok(berth_core::tcp::State::SynSent) | Err(_)
+            );
         if pump {
-            shared.request_pump(handle);
+            shared.pump_locked(inner, handle);
+        } else {
+            drop(inner);
         }
         Arc::new(Self {
             shared: shared.clone(),
@@ -502,8 +503,7 @@ impl Drop for SocketRef {
         // A stream may still hold what was written: the stack thread then
         // hands it over and closes.
         let more = inner.close_stream(self.handle, now);
-        drop(inner);
-        self.shared.after_close(self.handle, more);
+        self.shared.after_close(inner, self.handle, more);
     }
 }
 
@@ -527,4 +527,147 @@ pub(crate) fn check_timeout(t: Option<Duration>) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use berth_core::config::StackConfig;
+    use berth_device::channel::ChannelDevice;
+    use berth_device::{Device, Medium};
+
+    use super::*;
+    use crate::link::Link;
+
+    const CLIENT: &str = "198.18.0.1";
+    const SERVER: &str = "198.18.0.2:7";
+
+    fn stack(addr: &str) -> Stack {
+        let mut cfg = StackConfig::default();
+        cfg.addrs.push(addr.parse().unwrap());
+        cfg.seed = 7;
+        Stack::new(cfg)
+    }
+
+    /// A server `Shared` on the left end of an in-memory link, with no
+    /// stack thread (nothing pumps or transmits unless a test does), and a
+    /// bare core client whose frames the test carries by hand.
+    struct Rig {
+        shared: Arc<Shared>,
+        _poll: mio::Poll,
+        client: Stack,
+        /// The client's end of the server's device.
+        wire: ChannelDevice,
+    }
+
+    impl Rig {
+        fn new() -> Self {
+            let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+            let poll = mio::Poll::new().unwrap();
+            let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
+            let link = Link::new(Box::new(left));
+            let shared = Arc::new(Shared::new(stack("198.18.0.2"), waker, Some(link), None));
+            Self {
+                shared,
+                _poll: poll,
+                client: stack(CLIENT),
+                wire: right,
+            }
+        }
+
+        /// What the server wrote to its device, into the client.
+        fn deliver_device(&mut self) -> usize {
+            let mut buf = vec![0u8; 2048];
+            let mut frames = 0;
+            while let Some(r) = self.wire.recv_frame(&mut buf).unwrap() {
+                self.client.handle_frame(self.shared.now(), &buf[..r.len]);
+                frames += 1;
+            }
+            frames
+        }
+
+        /// Frames both ways until quiet, the test playing the stack
+        /// thread: the client's into the server's core, the server core's
+        /// (taken from it directly) and its device's into the client.
+        fn settle(&mut self) {
+            let mut buf = vec![0u8; 2048];
+            loop {
+                let now = self.shared.now();
+                let mut moved = self.deliver_device();
+                while let Some(n) = self.client.poll_transmit(now, &mut buf) {
+                    self.shared.lock().stack.handle_frame(now, &buf[..n]);
+                    moved += 1;
+                }
+                loop {
+                    let n = self.shared.lock().stack.poll_transmit(now, &mut buf);
+                    let Some(n) = n else { break };
+                    self.client.handle_frame(now, &buf[..n]);
+                    moved += 1;
+                }
+                if moved == 0 {
+                    return;
+                }
+            }
+        }
+
+        fn pending_pumps(&self) -> usize {
+            self.shared.pending_pumps()
+        }
+    }
+
+    /// An accepted stream whose data arrived before the accept, and the
+    /// client's handle on it.
+    fn accepted_with_data(rig: &mut Rig) -> (Arc<SocketRef>, SocketHandle) {
+        let server: SocketAddr = SERVER.parse().unwrap();
+        let listener = rig.shared.lock().stack.tcp_listen(server, 8).unwrap();
+        let c = rig
+            .client
+            .tcp_connect(rig.shared.now(), server, None)
+            .unwrap();
+        rig.settle();
+        assert_eq!(rig.client.tcp_send(c, b"hello").unwrap(), 5);
+        rig.settle();
+        let (conn, _) = rig
+            .shared
+            .lock()
+            .stack
+            .tcp_accept(listener)
+            .unwrap()
+            .unwrap();
+        (SocketRef::stream(&rig.shared, conn), c)
+    }
+
+    /// What arrived before the accept is in the stream's pipe when the
+    /// accept returns, moved there on the accepting thread: the first read
+    /// does not wait for the stack thread, which is not asked to pump.
+    #[test]
+    fn an_accepted_stream_holds_what_arrived_before_the_accept() {
+        let mut rig = Rig::new();
+        let (sock, _) = accepted_with_data(&mut rig);
+        assert_eq!(rig.pending_pumps(), 0, "no pump left to the stack thread");
+        sock.set_opts(|o| o.nonblocking = true);
+        let mut buf = [0u8; 16];
+        assert_eq!(sock.read(&mut buf, false).unwrap(), 5);
+        assert_eq!(&buf[..5], b"hello");
+    }
+
+    /// Closing a stream sends its FIN from the closing thread, as a write
+    /// sends its data: the stack thread is not needed for it.
+    #[test]
+    fn a_close_sends_its_fin_on_the_closing_thread() {
+        let mut rig = Rig::new();
+        let (sock, c) = accepted_with_data(&mut rig);
+        let mut buf = [0u8; 16];
+        sock.set_opts(|o| o.nonblocking = true);
+        assert_eq!(sock.read(&mut buf, false).unwrap(), 5);
+        drop(sock);
+        assert_eq!(rig.pending_pumps(), 0, "no pump left to the stack thread");
+        // Only what the device carried reaches the client.
+        assert!(
+            rig.deliver_device() > 0,
+            "the FIN was written to the device"
+        );
+        assert_eq!(rig.client.tcp_recv(c, &mut buf), Ok(0), "end of stream");
+    }
 }

@@ -1,23 +1,36 @@
-//! A bounded byte queue in one allocation, made when the first byte comes
-//! (an idle stream costs no buffer memory), with the contiguous free space
+//! A bounded byte queue whose one allocation is made when the first byte
+//! comes (an idle stream costs no buffer memory) and grows, by doubling, as
+//! the bytes queued at once need it (a stream that exchanges a few bytes
+//! never pays for clearing the whole bound), with the contiguous free space
 //! exposed so the core can copy straight into it. No RFC.
 
-/// Bytes in FIFO order, at most `capacity` of them.
+/// The first allocation of a queue, unless its first write needs more.
+const FIRST_ALLOC: usize = 4096;
+
+/// Bytes in FIFO order, at most `capacity` of them, in a ring of
+/// `buf.len()` bytes (up to `capacity`).
 #[derive(Debug, Default)]
 pub(crate) struct ByteQueue {
     buf: Vec<u8>,
     head: usize,
     len: usize,
     capacity: usize,
+    /// The ring's first size (at most `capacity`).
+    first: usize,
 }
 
 impl ByteQueue {
     pub(crate) fn new(capacity: usize) -> Self {
+        Self::with_first_alloc(capacity, FIRST_ALLOC)
+    }
+
+    fn with_first_alloc(capacity: usize, first: usize) -> Self {
         Self {
             buf: Vec::new(),
             head: 0,
             len: 0,
             capacity,
+            first: first.max(1),
         }
     }
 
@@ -36,7 +49,7 @@ impl ByteQueue {
 
     /// The queued bytes, oldest first, as two slices across the wrap.
     pub(crate) fn slices(&self) -> (&[u8], &[u8]) {
-        let first = self.len.min(self.capacity - self.head);
+        let first = self.len.min(self.buf.len() - self.head);
         (
             self.buf.get(self.head..self.head + first).unwrap_or(&[]),
             self.buf.get(..self.len - first).unwrap_or(&[]),
@@ -51,7 +64,7 @@ impl ByteQueue {
             // Empty: start over at the front, so the free space is whole.
             0
         } else {
-            (self.head + n) % self.capacity
+            (self.head + n) % self.buf.len()
         };
     }
 
@@ -73,32 +86,57 @@ impl ByteQueue {
         n
     }
 
+    /// A ring big enough for `want` bytes (at most `capacity`), at least
+    /// twice the old one: the queued bytes move to its front.
+    fn grow(&mut self, want: usize) {
+        let size = want
+            .max(self.buf.len() * 2)
+            .max(self.first)
+            .min(self.capacity);
+        if size <= self.buf.len() {
+            return;
+        }
+        let mut buf = Vec::with_capacity(size);
+        let (a, b) = self.slices();
+        buf.extend_from_slice(a);
+        buf.extend_from_slice(b);
+        buf.resize(size, 0);
+        self.buf = buf;
+        self.head = 0;
+    }
+
     /// The free space right after the queued bytes, contiguous (the rest
     /// of it, if any, follows the wrap); fill it, then [`Self::commit`].
     pub(crate) fn free_slice(&mut self) -> &mut [u8] {
         if self.len == self.capacity {
             return &mut [];
         }
-        if self.buf.is_empty() {
-            self.buf = vec![0; self.capacity];
+        if self.len == self.buf.len() {
+            self.grow(self.len + 1);
         }
-        let tail = (self.head + self.len) % self.capacity;
-        let end = if tail >= self.head && self.len < self.capacity {
-            self.capacity
+        let ring = self.buf.len();
+        let tail = (self.head + self.len) % ring;
+        let end = if tail >= self.head && self.len < ring {
+            ring
         } else {
             self.head
         };
-        // `tail == head` with bytes queued cannot happen: that is full.
+        // `tail == head` with bytes queued cannot happen: that is full,
+        // and a full ring below `capacity` grew above.
         self.buf.get_mut(tail..end).unwrap_or(&mut [])
     }
 
     /// Adds the `n` bytes just written into [`Self::free_slice`].
     pub(crate) fn commit(&mut self, n: usize) {
-        self.len += n.min(self.free());
+        self.len += n.min(self.free()).min(self.buf.len() - self.len);
     }
 
     /// Appends what fits of `data`; returns how much.
     pub(crate) fn write(&mut self, mut data: &[u8]) -> usize {
+        if self.len + data.len() > self.buf.len() && self.buf.len() < self.capacity {
+            // Room for the whole write at once, rather than by doublings.
+            self.grow(self.len + data.len());
+        }
         let mut total = 0;
         while !data.is_empty() {
             let n = copy_prefix(self.free_slice(), data);
@@ -149,6 +187,40 @@ mod tests {
         assert_eq!(q.free_slice().len(), 5, "an empty queue's space is whole");
     }
 
+    /// The ring grows as the queued bytes need it, by doubling (or to
+    /// what one write needs), never past the bound, and keeps their order
+    /// across the wrap.
+    #[test]
+    fn grows_as_needed_up_to_the_capacity() {
+        let mut q = ByteQueue::with_first_alloc(64, 4);
+        assert_eq!(q.write(b"ab"), 2);
+        assert_eq!(q.buf.len(), 4, "a small write takes the first size");
+        let mut out = [0u8; 1];
+        assert_eq!(q.read(&mut out), 1);
+        // "b" at index 1; "cde" wraps around to fill the ring.
+        assert_eq!(q.write(b"cde"), 3);
+        assert_eq!(q.buf.len(), 4);
+        assert_eq!(q.write(b"f"), 1, "full: the ring doubles");
+        assert_eq!(q.buf.len(), 8);
+        assert_eq!(q.slices(), (&b"bcdef"[..], &b""[..]));
+        assert_eq!(q.write(&[b'x'; 20]), 20, "one write gets room at once");
+        assert_eq!(q.buf.len(), 25);
+        assert_eq!(q.write(&[b'y'; 100]), 39, "never past the bound");
+        assert_eq!(q.buf.len(), 64);
+        assert_eq!(q.free_slice().len(), 0);
+        let mut all = vec![0u8; 64];
+        assert_eq!(q.read(&mut all), 64);
+        assert_eq!(&all[..5], b"bcdef");
+        // The core's way in: free space, committed.
+        let mut q = ByteQueue::with_first_alloc(16, 2);
+        let room = q.free_slice();
+        assert_eq!(room.len(), 2);
+        room.copy_from_slice(b"12");
+        q.commit(2);
+        assert_eq!(q.free_slice().len(), 2, "full at 2: grown to 4");
+        assert_eq!(q.buf.len(), 4);
+    }
+
     #[test]
     fn zero_capacity_takes_nothing() {
         let mut q = ByteQueue::new(0);
@@ -167,8 +239,8 @@ mod tests {
             rng ^= rng << 17;
             usize::try_from(rng % bound as u64).unwrap_or(0)
         };
-        for capacity in [1, 2, 7, 64] {
-            let mut q = ByteQueue::new(capacity);
+        for (capacity, first) in [(1, 1), (2, 2), (7, 7), (64, 64), (7, 1), (64, 3), (100, 1)] {
+            let mut q = ByteQueue::with_first_alloc(capacity, first);
             let mut model = VecDeque::new();
             let mut byte = 0u8;
             for _ in 0..5000 {
