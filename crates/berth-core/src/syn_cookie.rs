@@ -41,10 +41,11 @@
 //! numbers out), so it sits below both and serves as this map.
 
 use core::hash::Hasher;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 use siphasher::sip::SipHasher24;
 
+use crate::tcp::isn::TupleBytes;
 use crate::time::Instant;
 
 /// Linux's `msstab` for IPv4: the MSS values a cookie can carry.
@@ -98,13 +99,8 @@ impl SynCookies {
 
     fn hash(&self, key: usize, local: SocketAddr, remote: SocketAddr, count: u32) -> u32 {
         let mut h = SipHasher24::new_with_key(self.keys.get(key).unwrap_or(&[0; 16]));
-        for addr in [local, remote] {
-            match addr.ip() {
-                IpAddr::V4(ip) => h.write(&ip.octets()),
-                IpAddr::V6(ip) => h.write(&ip.octets()),
-            }
-            h.write(&addr.port().to_be_bytes());
-        }
+        let mut tuple = TupleBytes::default();
+        h.write(tuple.encode(local, remote));
         h.write(&count.to_be_bytes());
         let v = h.finish();
         (v ^ (v >> 32)) as u32
@@ -201,7 +197,7 @@ impl SynCookies {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::net::Ipv4Addr;
+    use std::net::{IpAddr, Ipv4Addr};
 
     fn addrs() -> (SocketAddr, SocketAddr) {
         (
