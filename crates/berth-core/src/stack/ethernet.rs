@@ -407,8 +407,13 @@ impl Stack {
             .sockets
             .handles()
             .filter(|&h| {
-                matches!(self.sockets.get(h), Some(Socket::Tcp(t))
-                    if route::next_hop(&self.cfg.routes, t.conn.remote().ip()) == hop)
+                let remote = match self.sockets.get(h) {
+                    Some(Socket::Tcp(t)) => t.conn.remote(),
+                    // A soft error it would only keep, unread.
+                    Some(Socket::TimeWait(tw)) => tw.conn.remote(),
+                    _ => return false,
+                };
+                route::next_hop(&self.cfg.routes, remote.ip()) == hop
             })
             .collect();
         for h in through {

@@ -280,6 +280,16 @@ impl Stack {
             self.dropped(DropReason::IcmpErrorNoSocket, Flow::Ports { local, remote });
             return;
         };
+        if let Some(Socket::TimeWait(tw)) = self.sockets.get(h)
+            && !tw.conn.icmp_seq_acceptable(seq)
+        {
+            // Nothing is in flight in TIME-WAIT: never about ours.
+            self.dropped(
+                DropReason::IcmpErrorOutOfWindow,
+                Flow::Ports { local, remote },
+            );
+            return;
+        }
         if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) {
             if !t.conn.icmp_seq_acceptable(seq) {
                 self.dropped(

@@ -199,6 +199,9 @@ pub enum SocketKind {
 enum Socket {
     Listener(Listener),
     Tcp(Box<TcpSocket>),
+    /// A connection in TIME-WAIT no application holds, compact
+    /// (`time_wait.rs`): it stays a TCP connection to every caller.
+    TimeWait(time_wait::TimeWaitSocket),
     Udp(UdpSocket),
     Bound(bound::BoundTcp),
     Echo(echo::EchoSocket),
@@ -745,6 +748,7 @@ impl Stack {
             .ok_or(SocketError::InvalidInput)?;
         match self.sockets.get_mut(handle) {
             Some(Socket::Tcp(t)) => t.ttl = Some(ttl),
+            Some(Socket::TimeWait(tw)) => tw.ttl = Some(ttl),
             Some(Socket::Listener(l)) => l.ttl = Some(ttl),
             Some(Socket::Udp(u)) => u.ttl = Some(ttl),
             Some(Socket::Bound(b)) => b.ttl = Some(ttl),
@@ -759,6 +763,7 @@ impl Stack {
     pub fn ttl(&self, handle: SocketHandle) -> Result<u32, SocketError> {
         let ttl = match self.sockets.get(handle) {
             Some(Socket::Tcp(t)) => t.ttl,
+            Some(Socket::TimeWait(tw)) => tw.ttl,
             Some(Socket::Listener(l)) => l.ttl,
             Some(Socket::Udp(u)) => u.ttl,
             Some(Socket::Bound(b)) => b.ttl,
@@ -772,7 +777,7 @@ impl Stack {
     pub fn socket_kind(&self, handle: SocketHandle) -> Option<SocketKind> {
         match self.sockets.get(handle)? {
             Socket::Listener(_) => Some(SocketKind::TcpListener),
-            Socket::Tcp(_) => Some(SocketKind::Tcp),
+            Socket::Tcp(_) | Socket::TimeWait(_) => Some(SocketKind::Tcp),
             Socket::Udp(_) => Some(SocketKind::Udp),
             Socket::Bound(_) => Some(SocketKind::TcpBound),
             Socket::Echo(_) => Some(SocketKind::IcmpEcho),
@@ -809,7 +814,7 @@ impl Stack {
                 self.close_echo(handle);
                 Ok(())
             }
-            Some(Socket::Tcp(_)) => self.tcp_close(now, handle),
+            Some(Socket::Tcp(_) | Socket::TimeWait(_)) => self.tcp_close(now, handle),
             None => Err(SocketError::InvalidHandle),
         }
     }

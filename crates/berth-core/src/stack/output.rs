@@ -212,6 +212,31 @@ impl Stack {
             buf.len().min(self.cfg.mtu)
         };
         while let Some(&h) = self.dirty.front() {
+            if let Some(Socket::TimeWait(tw)) = self.sockets.get_mut(h) {
+                let (src, dst) = (tw.conn.local().ip(), tw.conn.remote().ip());
+                let hl = Self::ip_header_len(src);
+                let n = buf
+                    .get_mut(hl..room)
+                    .and_then(|tcp| tw.conn.poll_transmit(now, tcp));
+                if let Some(n) = n {
+                    // A pure ACK, as the full connection's: not
+                    // ECN-capable, never split.
+                    self.last_gso = None;
+                    self.tx_hop_limit = tw.ttl;
+                    self.tx_tos = tw.conn.tos();
+                    let emitted = self.emit_ip(buf, src, dst, IpProtocol::Tcp, n, Ecn::NotEct);
+                    self.tx_hop_limit = None;
+                    self.tx_tos = 0;
+                    emitted?;
+                    self.stats.frames_out += 1;
+                    self.after_tcp_change(h);
+                    return Some(hl + n);
+                }
+                self.dirty.pop_front();
+                tw.queued = false;
+                self.after_tcp_change_no_requeue(h);
+                continue;
+            }
             let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
                 self.dirty.pop_front();
                 continue;
@@ -258,11 +283,13 @@ impl Stack {
         // Events and freeing, without putting the socket back in the queue:
         // it just said it has nothing to send.
         self.after_tcp_change(h);
-        if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
-            && t.queued
-            && self.dirty.back() == Some(&h)
-        {
-            t.queued = false;
+        let queued = match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => &mut t.queued,
+            Some(Socket::TimeWait(tw)) => &mut tw.queued,
+            _ => return,
+        };
+        if *queued && self.dirty.back() == Some(&h) {
+            *queued = false;
             self.dirty.pop_back();
         }
     }
@@ -278,16 +305,18 @@ impl Stack {
     /// timer moves later at every exchange: this keeps the heap from
     /// filling with entries that are stale before they are popped.
     pub(super) fn reschedule(&mut self, h: SocketHandle) {
-        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
+        let (at, timer_at) = match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => (t.conn.poll_at(), &mut t.timer_at),
+            Some(Socket::TimeWait(tw)) => (tw.conn.poll_at(), &mut tw.timer_at),
+            _ => return,
+        };
+        let Some(at) = at else {
             return;
         };
-        let Some(at) = t.conn.poll_at() else {
-            return;
-        };
-        if t.timer_at.is_some_and(|pending| pending <= at) {
+        if timer_at.is_some_and(|pending| pending <= at) {
             return;
         }
-        t.timer_at = Some(at);
+        *timer_at = Some(at);
         self.timers.push(Reverse((at, h)));
         if self.timers.len() > 2 * self.sockets.len() + 64 {
             self.rebuild_timers();
@@ -301,6 +330,7 @@ impl Stack {
             .handles()
             .filter_map(|h| match self.sockets.get(h) {
                 Some(Socket::Tcp(t)) => t.timer_at.map(|at| Reverse((at, h))),
+                Some(Socket::TimeWait(tw)) => tw.timer_at.map(|at| Reverse((at, h))),
                 _ => None,
             })
             .collect();
@@ -333,19 +363,30 @@ impl Stack {
                 break;
             }
             self.timers.pop();
-            if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
-                && t.timer_at == Some(at)
-            {
-                t.timer_at = None;
+            let timer_at = match self.sockets.get_mut(h) {
+                Some(Socket::Tcp(t)) => &mut t.timer_at,
+                Some(Socket::TimeWait(tw)) => &mut tw.timer_at,
+                _ => continue,
+            };
+            if *timer_at == Some(at) {
+                *timer_at = None;
                 due.push(h);
             }
         }
         for h in due {
-            let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
-                continue;
+            let fired = match self.sockets.get_mut(h) {
+                Some(Socket::Tcp(t)) if t.conn.poll_at().is_some_and(|at| at <= now) => {
+                    t.conn.on_timeout(now);
+                    true
+                }
+                Some(Socket::TimeWait(tw)) if tw.conn.poll_at().is_some_and(|at| at <= now) => {
+                    tw.conn.on_timeout(now);
+                    true
+                }
+                Some(Socket::Tcp(_) | Socket::TimeWait(_)) => false,
+                _ => continue,
             };
-            if t.conn.poll_at().is_some_and(|at| at <= now) {
-                t.conn.on_timeout(now);
+            if fired {
                 self.after_tcp_change(h);
             } else {
                 // Fired early (see `reschedule`): arm the real deadline.

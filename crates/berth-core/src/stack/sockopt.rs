@@ -356,6 +356,7 @@ impl Stack {
         let tos = check_tos(tos)?;
         match self.sockets.get_mut(h) {
             Some(Socket::Tcp(t)) => t.conn.set_tos(tos),
+            Some(Socket::TimeWait(tw)) => tw.conn.set_tos(tos),
             Some(Socket::Listener(l)) => l.opts.tos = Some(tos & !0b11),
             Some(Socket::Udp(u)) => u.tos = tos,
             Some(Socket::Bound(_) | Socket::Echo(_)) => return Err(SocketError::InvalidInput),
@@ -369,6 +370,7 @@ impl Stack {
     pub fn tos(&self, h: SocketHandle) -> Result<u32, SocketError> {
         match self.sockets.get(h) {
             Some(Socket::Tcp(t)) => Ok(u32::from(t.conn.tos())),
+            Some(Socket::TimeWait(tw)) => Ok(u32::from(tw.conn.tos())),
             Some(Socket::Listener(l)) => Ok(u32::from(l.opts.tos.unwrap_or(0))),
             Some(Socket::Udp(u)) => Ok(u32::from(u.tos)),
             Some(Socket::Bound(_) | Socket::Echo(_)) => Err(SocketError::InvalidInput),

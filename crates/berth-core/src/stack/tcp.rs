@@ -13,6 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use super::deferred::Held;
 use super::drops::{DropReason, Flow};
+use super::time_wait::TimeWaitSocket;
 use super::{Readiness, Socket, SocketError, Stack, TcpOptions};
 use crate::demux::{TcpTarget, ephemeral};
 use crate::handle::SocketHandle;
@@ -160,13 +161,35 @@ impl Stack {
         }
     }
 
+    /// `h`, if it is a connection in TIME-WAIT in its compact form (which
+    /// answers the calls on it as the full connection in TIME-WAIT would,
+    /// after the application closed it).
+    fn time_wait_mut(&mut self, h: SocketHandle) -> Option<&mut TimeWaitSocket> {
+        match self.sockets.get_mut(h) {
+            Some(Socket::TimeWait(tw)) => Some(tw),
+            _ => None,
+        }
+    }
+
+    fn time_wait_ref(&self, h: SocketHandle) -> Option<&TimeWaitSocket> {
+        match self.sockets.get(h) {
+            Some(Socket::TimeWait(tw)) => Some(tw),
+            _ => None,
+        }
+    }
+
     /// Queues a connection for `poll_transmit` (and files its deadline:
     /// whatever may have output may also have moved a timer).
     pub(super) fn mark_dirty(&mut self, h: SocketHandle) {
-        if let Some(Socket::Tcp(t)) = self.sockets.get_mut(h)
-            && !t.queued
+        let queued = match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => Some(&mut t.queued),
+            Some(Socket::TimeWait(tw)) => Some(&mut tw.queued),
+            _ => None,
+        };
+        if let Some(queued) = queued
+            && !*queued
         {
-            t.queued = true;
+            *queued = true;
             self.dirty.push_back(h);
         }
         self.reschedule(h);
@@ -284,6 +307,7 @@ impl Stack {
         match self.sockets.get(h) {
             Some(Socket::Listener(l)) => Ok(l.local),
             Some(Socket::Tcp(t)) => Ok(t.conn.local()),
+            Some(Socket::TimeWait(tw)) => Ok(tw.conn.local()),
             // A connected socket bound to the wildcard names the address
             // its datagrams leave from, as Linux's getsockname does after
             // connect(2) (ip4_datagram_connect takes the route's source).
@@ -426,6 +450,10 @@ impl Stack {
 
     /// Sends on a connection; `Err(WouldBlock)` when the send queue is full.
     pub fn tcp_send(&mut self, h: SocketHandle, data: &[u8]) -> Result<usize, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            // Our FIN went long ago (RFC 9293 3.10.2: "connection closing").
+            return Err(SocketError::BrokenPipe);
+        }
         let t = self.tcp_mut(h)?;
         let n = t.conn.send(data).map_err(|e| match e {
             SendError::Closed => SocketError::BrokenPipe,
@@ -441,6 +469,11 @@ impl Stack {
     /// Reads from a connection: `Ok(0)` is end of stream (std's meaning),
     /// `Err(WouldBlock)` means nothing yet.
     pub fn tcp_recv(&mut self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            // Everything was read, the peer's FIN too: end of stream.
+            self.mark_dirty(h);
+            return Ok(0);
+        }
         let t = self.tcp_mut(h)?;
         let r = t.conn.recv(buf);
         let out = match r {
@@ -463,6 +496,10 @@ impl Stack {
         h: SocketHandle,
         f: impl FnOnce(&[u8], &[u8]) -> usize,
     ) -> Result<usize, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            self.mark_dirty(h);
+            return Ok(0);
+        }
         let t = self.tcp_mut(h)?;
         let had = t.conn.can_recv();
         let out = match t.conn.recv_with(f) {
@@ -478,11 +515,18 @@ impl Stack {
 
     /// Reads without consuming.
     pub fn tcp_peek(&self, h: SocketHandle, buf: &mut [u8]) -> Result<usize, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            return Ok(0);
+        }
         Ok(self.tcp_ref(h)?.conn.peek(buf))
     }
 
     /// Shuts down the sending direction (a FIN follows the queued data).
     pub fn tcp_shutdown_write(&mut self, h: SocketHandle) -> Result<(), SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            self.mark_dirty(h);
+            return Ok(());
+        }
         self.tcp_mut(h)?.conn.shutdown_write();
         self.mark_dirty(h);
         Ok(())
@@ -492,6 +536,11 @@ impl Stack {
     /// (or resets, with unread data or a zero `SO_LINGER`) and is freed
     /// once CLOSED.
     pub fn tcp_close(&mut self, now: Instant, h: SocketHandle) -> Result<(), SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            // Closed already.
+            self.mark_dirty(h);
+            return Ok(());
+        }
         let t = self.tcp_mut(h)?;
         if t.linger.is_some_and(|d| d.is_zero()) {
             // Linux (tcp_close): a zero linger time disconnects at once,
@@ -502,11 +551,17 @@ impl Stack {
         t.app_owned = false;
         self.release_time_wait_buffers(h);
         self.mark_dirty(h);
+        self.compact_time_wait(h);
         Ok(())
     }
 
     /// Resets the connection at once.
     pub fn tcp_abort(&mut self, h: SocketHandle) -> Result<(), SocketError> {
+        if let Some(tw) = self.time_wait_mut(h) {
+            tw.conn.abort();
+            self.mark_dirty(h);
+            return Ok(());
+        }
         let t = self.tcp_mut(h)?;
         t.conn.abort();
         self.mark_dirty(h);
@@ -529,26 +584,59 @@ impl Stack {
 
     /// The connection's state.
     pub fn tcp_state(&self, h: SocketHandle) -> Result<State, SocketError> {
+        if let Some(tw) = self.time_wait_ref(h) {
+            return Ok(tw.conn.state());
+        }
         Ok(self.tcp_ref(h)?.conn.state())
     }
 
     /// The error that ended the connection, if any.
     pub fn tcp_error(&self, h: SocketHandle) -> Result<Option<SocketError>, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            return Ok(None);
+        }
         Ok(self.tcp_ref(h)?.conn.error().map(map_conn_error))
     }
 
     /// Whether `tcp_recv` would not block.
     pub fn tcp_can_recv(&self, h: SocketHandle) -> Result<bool, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            // The end of stream is there to read.
+            return Ok(true);
+        }
         Ok(self.tcp_ref(h)?.conn.can_recv())
     }
 
     /// Whether `tcp_send` would not block.
     pub fn tcp_can_send(&self, h: SocketHandle) -> Result<bool, SocketError> {
+        if self.time_wait_ref(h).is_some() {
+            // `tcp_send` answers at once (with `BrokenPipe`).
+            return Ok(true);
+        }
         Ok(self.tcp_ref(h)?.conn.can_send())
     }
 
     /// What `ss` shows of a connection.
     pub fn tcp_info(&self, h: SocketHandle) -> Result<TcpInfo, SocketError> {
+        if let Some(tw) = self.time_wait_ref(h) {
+            // Linux's `ss` shows as little of a `tcp_timewait_sock`: the
+            // compact form keeps no RTT, window or counters.
+            return Ok(TcpInfo {
+                state: tw.conn.state(),
+                local: tw.conn.local(),
+                remote: tw.conn.remote(),
+                recv_queue: 0,
+                send_queue: 0,
+                srtt: None,
+                rto: Duration::ZERO,
+                cwnd: 0,
+                ssthresh: 0,
+                in_flight: 0,
+                recv_buffer: 0,
+                send_buffer: 0,
+                stats: crate::tcp::ConnStats::default(),
+            });
+        }
         let c = &self.tcp_ref(h)?.conn;
         Ok(TcpInfo {
             state: c.state(),
@@ -657,10 +745,12 @@ impl Stack {
                     // once the application has accepted.
                     return;
                 }
-                let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
-                    return;
+                let outcome = match self.sockets.get_mut(h) {
+                    Some(Socket::Tcp(t)) => t.conn.on_segment(now, &seg),
+                    Some(Socket::TimeWait(tw)) => tw.conn.on_segment(now, &seg),
+                    _ => return,
                 };
-                if t.conn.on_segment(now, &seg) == Outcome::NewSynInTimeWait {
+                if outcome == Outcome::NewSynInTimeWait {
                     self.free_tcp(h);
                     if let TcpTarget::Listener(l) = self.ports.lookup_tcp(local, remote) {
                         self.listener_input(now, l, local, remote, &seg);
@@ -781,6 +871,14 @@ impl Stack {
     /// memory is (Linux `tcp_mem`: growth stops at three quarters of the
     /// bound, buffers shrink at the bound).
     fn recharge(&mut self, h: SocketHandle) {
+        if let Some(Socket::TimeWait(tw)) = self.sockets.get_mut(h) {
+            // It holds no buffer: only exhaustion shrinks what it offers,
+            // as it would the full connection's.
+            if self.buffer_memory >= self.cfg.max_buffer_memory {
+                tw.conn.set_memory_exhausted();
+            }
+            return;
+        }
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
@@ -805,13 +903,16 @@ impl Stack {
     pub(super) fn after_tcp_change(&mut self, h: SocketHandle) {
         self.release_time_wait_buffers(h);
         self.recharge(h);
-        let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
-            return;
+        let (ev, listener, closed, app_owned) = match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => (
+                t.conn.take_events(),
+                t.listener,
+                t.conn.is_closed(),
+                t.app_owned,
+            ),
+            Some(Socket::TimeWait(tw)) => (tw.conn.take_events(), None, tw.conn.is_closed(), false),
+            _ => return,
         };
-        let ev = t.conn.take_events();
-        let listener = t.listener;
-        let closed = t.conn.is_closed();
-        let app_owned = t.app_owned;
         let mut r = Readiness::default();
         if ev.contains(Events::READABLE) {
             r.insert(Readiness::READABLE);
@@ -850,20 +951,25 @@ impl Stack {
         self.push_event(h, r);
         if closed && !app_owned {
             self.free_tcp(h);
+        } else {
+            self.compact_time_wait(h);
         }
     }
 
     pub(super) fn free_tcp(&mut self, h: SocketHandle) {
-        if let Some(Socket::Tcp(t)) = self.sockets.remove(h) {
-            self.ports
-                .remove_tcp_conn(t.conn.local(), t.conn.remote(), h);
-            self.buffer_memory = self.buffer_memory.saturating_sub(t.charged);
-            if !self.is_local(t.conn.local().ip()) {
-                self.non_local_conns = self.non_local_conns.saturating_sub(1);
-            }
-            if let Some(Socket::Listener(l)) = t.origin.and_then(|o| self.sockets.get_mut(o)) {
-                l.conns = l.conns.saturating_sub(1);
-            }
+        let (local, remote, charged, origin) = match self.sockets.get(h) {
+            Some(Socket::Tcp(t)) => (t.conn.local(), t.conn.remote(), t.charged, t.origin),
+            Some(Socket::TimeWait(tw)) => (tw.conn.local(), tw.conn.remote(), 0, tw.origin),
+            _ => return,
+        };
+        self.sockets.remove(h);
+        self.ports.remove_tcp_conn(local, remote, h);
+        self.buffer_memory = self.buffer_memory.saturating_sub(charged);
+        if !self.is_local(local.ip()) {
+            self.non_local_conns = self.non_local_conns.saturating_sub(1);
+        }
+        if let Some(Socket::Listener(l)) = origin.and_then(|o| self.sockets.get_mut(o)) {
+            l.conns = l.conns.saturating_sub(1);
         }
     }
 
@@ -903,19 +1009,21 @@ fn tuple_usable(
     if ports.tcp_tuple_free(local, remote) {
         return true;
     }
-    let Some(Socket::Tcp(t)) = ports
+    let (timestamps, since) = match ports
         .tcp_conn_at(local, remote)
         .and_then(|h| sockets.get(h))
-    else {
-        return false;
+    {
+        Some(Socket::Tcp(t)) => (t.conn.uses_timestamps(), t.conn.time_wait_since()),
+        Some(Socket::TimeWait(tw)) => (tw.conn.uses_timestamps(), tw.conn.time_wait_since()),
+        _ => return false,
     };
     // RFC 6191 lets timestamps tell a new incarnation from an old one;
     // Linux (tcp_twsk_unique): reuse only with timestamps on, and only once
     // the TIME-WAIT is at least a second old, so every timestamp of the new
     // incarnation is above the old one's.
     cfg.tcp_tw_reuse
-        && t.conn.uses_timestamps()
-        && t.conn.time_wait_since().is_some_and(|since| {
+        && timestamps
+        && since.is_some_and(|since| {
             now.saturating_duration_since(since) >= crate::time::Duration::from_secs(1)
         })
 }

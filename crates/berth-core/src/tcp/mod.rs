@@ -59,7 +59,7 @@ mod stats;
 
 pub use config::{EcnMode, Keepalive, TcpConfig};
 pub(crate) use connection::{
-    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, SendError,
+    ConnError, Connection, Events, MemoryPressure, Outcome, RecvError, SendError, TimeWaitSock,
 };
 pub(crate) use segment::Segment;
 pub use seq::{UnscaledWindowSize, WindowScale, WindowSize};

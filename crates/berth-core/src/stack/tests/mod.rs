@@ -612,6 +612,7 @@ mod multicast;
 mod scale;
 mod sockopt;
 mod sockopt_wire;
+mod time_wait;
 mod tso;
 
 /// An ICMP error from the path quoting `quoted`: an IPv4 header to `dst`

@@ -167,3 +167,89 @@ fn request_response_does_not_fill_the_timer_heap() {
     }
     assert!(most <= 16, "timer heap grew to {most} entries");
 }
+
+/// Bytes per connection in TIME-WAIT once the application closed it: the
+/// slab slot (which holds the compact record itself), the port table's
+/// entry, its share of the timer heap, the dirty queue and the list of
+/// connections in TIME-WAIT, at the tables' current capacities, and any
+/// connection left in its full form.
+fn bytes_per_time_wait(s: &Stack, n: usize) -> usize {
+    let slot = core::mem::size_of::<(u32, Option<Socket>)>();
+    let handle = core::mem::size_of::<SocketHandle>();
+    let timer = core::mem::size_of::<core::cmp::Reverse<(crate::time::Instant, SocketHandle)>>();
+    let slots = (s.socket_count() + 1).next_power_of_two();
+    let full = s
+        .sockets()
+        .into_iter()
+        .filter(|&h| matches!(s.sockets.get(h), Some(Socket::Tcp(_))))
+        .count();
+    let tables = slots * slot
+        + s.ports.tcp_conn_table_bytes()
+        + s.timers.capacity() * timer
+        + s.dirty.capacity() * handle
+        + s.time_waits.capacity() * handle
+        + full * core::mem::size_of::<super::super::tcp::TcpSocket>();
+    tables / n
+}
+
+/// A burst of short connections leaves the closing side's ends in
+/// TIME-WAIT, each in its slab slot: no TCB box, a few hundred bytes a
+/// connection (Linux's `tcp_timewait_sock` is about 280 B of slab).
+#[test]
+fn time_wait_connections_are_small() {
+    let n = 1_000;
+    let mut p = two_stacks(Faults {
+        delay: Duration::from_millis(1),
+        ..Faults::default()
+    });
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 65535).unwrap();
+    let clients: Vec<SocketHandle> = (0..n)
+        .map(|_| {
+            p.a.tcp_connect(p.now, SocketAddr::new(B4, 80), None)
+                .unwrap()
+        })
+        .collect();
+    let mut servers = Vec::with_capacity(n);
+    p.run_until(|p| {
+        while let Ok(Some((s, _))) = p.b.tcp_accept(l) {
+            servers.push(s);
+        }
+        servers.len() == n
+            && clients
+                .iter()
+                .all(|&c| p.a.tcp_state(c) == Ok(State::Established))
+    })
+    .unwrap();
+    for &c in &clients {
+        p.a.tcp_close(p.now, c).unwrap();
+    }
+    p.run_until(|p| {
+        clients
+            .iter()
+            .all(|&c| p.a.tcp_state(c) == Ok(State::FinWait2))
+    })
+    .unwrap();
+    for &s in &servers {
+        p.b.tcp_close(p.now, s).unwrap();
+    }
+    p.run_until(|p| {
+        p.b.socket_count() == 1
+            && clients
+                .iter()
+                .all(|&c| p.a.tcp_state(c) == Ok(State::TimeWait))
+    })
+    .unwrap();
+    assert!(clients.iter().all(|&c| p.a.is_compact_time_wait(c)));
+    let per = bytes_per_time_wait(&p.a, n);
+    let slot = core::mem::size_of::<(u32, Option<Socket>)>();
+    let full = core::mem::size_of::<super::super::tcp::TcpSocket>();
+    eprintln!(
+        "{n} connections in TIME-WAIT: {per} B each (slab slot {slot} B, \
+         record {} B, port table {} B/conn); the full form would add its \
+         TCB box of {full} B",
+        core::mem::size_of::<crate::tcp::TimeWaitSock>(),
+        p.a.ports.tcp_conn_table_bytes() / n,
+    );
+    assert!(per <= 600, "{per} B per connection in TIME-WAIT");
+    assert_eq!(p.a.stats().time_wait_recycled, 0);
+}

@@ -32,6 +32,26 @@ pub(super) fn ts_before(a: u32, b: u32) -> bool {
     SeqNum::new(a).before(SeqNum::new(b))
 }
 
+/// RFC 7323 5.3 R1 for a connection whose timestamps are on (or not) and
+/// whose TS.Recent is `ts_recent`, recorded then: the segment carries a
+/// timestamp older than a valid TS.Recent (and is not a reset).
+pub(super) fn paws_rejects(
+    timestamps: bool,
+    ts_recent: Option<(u32, Instant)>,
+    now: Instant,
+    seg: &Segment<'_>,
+) -> bool {
+    match (seg.timestamp, ts_recent) {
+        (Some((val, _)), Some((recent, at))) => {
+            timestamps
+                && !seg.rst()
+                && ts_before(val, recent)
+                && now.saturating_duration_since(at) <= PAWS_IDLE
+        }
+        _ => false,
+    }
+}
+
 impl Connection {
     /// Processes a segment the port table routed to this connection.
     pub(crate) fn on_segment(&mut self, now: Instant, seg: &Segment<'_>) -> Outcome {
@@ -397,15 +417,7 @@ impl Connection {
     /// RFC 7323 5.3 R1: the segment carries a timestamp older than a valid
     /// TS.Recent (and is not a reset).
     pub(super) fn paws_rejects(&self, now: Instant, seg: &Segment<'_>) -> bool {
-        match (seg.timestamp, self.ts_recent) {
-            (Some((val, _)), Some((recent, at))) => {
-                self.opts.timestamps
-                    && !seg.rst()
-                    && ts_before(val, recent)
-                    && now.saturating_duration_since(at) <= PAWS_IDLE
-            }
-            _ => false,
-        }
+        paws_rejects(self.opts.timestamps, self.ts_recent, now, seg)
     }
 
     /// RFC 5961 section 3.2: a reset is taken only at exactly RCV.NXT.

@@ -57,7 +57,7 @@ pub(super) enum SegmentDrop {
 }
 
 impl SegmentDrop {
-    fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Paws => "PAWS: old timestamp",
             Self::OutOfWindow => "outside the receive window",

@@ -20,6 +20,7 @@
 //! | `output.rs` | what to send: Nagle, SWS avoidance, congestion and flow control, loss recovery, probes, the window we offer |
 //! | `timers.rs` | the deadlines: retransmission, loss probe, delayed ACK, persist, keepalive, FIN-WAIT-2 |
 //! | `time_wait.rs` | TIME-WAIT: entering it, the segments it still takes, 4-tuple reuse |
+//! | `time_wait_sock.rs` | a connection in TIME-WAIT no application holds, made small (Linux's `tcp_timewait_sock`) |
 //! | `cookie.rs`, `icmp.rs` | a connection from a SYN cookie; ICMP errors checked against it |
 //! | `sockopt.rs` | the options an application changes on an open connection: Nagle, cork, keepalive, traffic class |
 
@@ -34,6 +35,7 @@ mod receive;
 mod recovery;
 mod sockopt;
 mod time_wait;
+mod time_wait_sock;
 mod timers;
 mod tuning;
 
@@ -56,6 +58,7 @@ use super::stats::ConnStats;
 pub(crate) use input::Outcome;
 use log::conn_debug;
 use recovery::{Recovery, Undo};
+pub(crate) use time_wait_sock::TimeWaitSock;
 use timers::Timers;
 pub(crate) use tuning::MemoryPressure;
 

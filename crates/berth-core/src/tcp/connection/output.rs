@@ -783,13 +783,8 @@ impl Connection {
             .sack_blocks(blocks.get_mut(..slots).unwrap_or(&mut []))
     }
 
-    /// The window to advertise, and the right edge it promises.
-    ///
-    /// The right edge never moves left (RFC 9293 3.8.6: "The mechanisms
-    /// provided allow a TCP endpoint to advertise a large window and to
-    /// subsequently advertise a much smaller window without having accepted
-    /// that much data" is discouraged: SHLD-14), and moves right only by at
-    /// least min(buffer/2, MSS) at a time (receiver SWS avoidance).
+    /// The window to advertise, and the right edge it promises
+    /// ([`RcvWindow::advertise`]).
     fn window_to_advertise(&mut self, syn: bool) -> u16 {
         let free = self.rcv_free();
         if syn {
@@ -798,55 +793,14 @@ impl Connection {
             self.rcv_adv = self.rcv_nxt + u32::from(w);
             return w;
         }
-        let offered = if self.rcv_adv.after(self.rcv_nxt) {
-            self.rcv_adv.wrapping_offset_from(self.rcv_nxt)
-        } else {
-            0
+        let window = RcvWindow {
+            free,
+            space: u32::try_from(self.rcv_tuning.space).unwrap_or(u32::MAX),
+            mss: self.cfg.mss,
+            shift: self.opts.rcv_wscale.get(),
+            room: self.recv_buf.window().get(),
         };
-        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
-        //# The suggested SWS avoidance algorithm for the receiver is to keep
-        //# RCV.NXT+RCV.WND fixed until the reduction satisfies:
-        //#
-        //#    RCV.BUFF - RCV.USER - RCV.WND  >=
-        //#
-        //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
-        let cap = u32::try_from(self.rcv_tuning.space).unwrap_or(u32::MAX);
-        let step = (cap / 2).min(u32::from(self.cfg.mss));
-        let window = if free.saturating_sub(offered) >= step {
-            free
-        } else {
-            offered
-        };
-        let shift = self.opts.rcv_wscale.get();
-        let mut field = window >> shift;
-        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.4
-        //# If the sequence number is then updated by a number of bytes smaller
-        //# than that granularity, the TCP will have to either advertise a new
-        //# window that is beyond what it previously advertised (and perhaps
-        //# beyond the buffer) or will have to advertise a smaller window,
-        //# which will cause the TCP window to shrink.
-        // Like Linux (tcp_select_window), we never shrink: the field is
-        // rounded up to cover what we promised, and the receive ring has
-        // room for one unit of granularity past the buffer to hold it.
-        // Only if even that room is used up (a peer sending many segments
-        // shorter than the granularity) is it rounded down, by less than
-        // one unit: RCV.NXT + RCV.WND we accept stays where it was.
-        if (field << shift) < offered {
-            field = offered.div_ceil(1 << shift);
-            let room = self.recv_buf.window().get();
-            if (field << shift) > room {
-                field = room >> shift;
-            }
-        }
-        let field = u16::try_from(field).unwrap_or(u16::MAX);
-        // What the peer may fill is exactly what it was shown: the right
-        // edge we accept is the field as sent, never less (the kernel fills
-        // to the last byte; trimming those bytes stalled it for good).
-        let edge = self.rcv_nxt + (u32::from(field) << shift);
-        if self.rcv_adv.before(edge) {
-            self.rcv_adv = edge;
-        }
-        field
+        window.advertise(self.rcv_nxt, &mut self.rcv_adv)
     }
 
     /// Emits a segment into `buf`: header, options, payload, checksum.
@@ -911,5 +865,82 @@ impl Connection {
             }
         }
         Some(total)
+    }
+}
+
+/// What the window a segment without SYN offers is made from: shared by a
+/// connection and its compact TIME-WAIT record (`time_wait_sock.rs`), which
+/// must go on offering exactly what the connection would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct RcvWindow {
+    /// Free space in the receive buffer from RCV.NXT.
+    pub(super) free: u32,
+    /// The receive buffer's size (RCV.BUFF).
+    pub(super) space: u32,
+    /// Our MSS (Eff.snd.MSS of the SWS rule).
+    pub(super) mss: u16,
+    /// The shift of the windows we send.
+    pub(super) shift: u8,
+    /// What the receive ring can hold past RCV.NXT.
+    pub(super) room: u32,
+}
+
+impl RcvWindow {
+    /// The window field to send, moving `rcv_adv`, the right edge we
+    /// promised, as far as the field takes it.
+    ///
+    /// The right edge never moves left (RFC 9293 3.8.6: "The mechanisms
+    /// provided allow a TCP endpoint to advertise a large window and to
+    /// subsequently advertise a much smaller window without having accepted
+    /// that much data" is discouraged: SHLD-14), and moves right only by at
+    /// least min(buffer/2, MSS) at a time (receiver SWS avoidance).
+    pub(super) fn advertise(self, rcv_nxt: SeqNum, rcv_adv: &mut SeqNum) -> u16 {
+        let offered = if rcv_adv.after(rcv_nxt) {
+            rcv_adv.wrapping_offset_from(rcv_nxt)
+        } else {
+            0
+        };
+        //= https://www.rfc-editor.org/rfc/rfc9293#section-3.8.6.2.2
+        //# The suggested SWS avoidance algorithm for the receiver is to keep
+        //# RCV.NXT+RCV.WND fixed until the reduction satisfies:
+        //#
+        //#    RCV.BUFF - RCV.USER - RCV.WND  >=
+        //#
+        //#           min( Fr * RCV.BUFF, Eff.snd.MSS )
+        let step = (self.space / 2).min(u32::from(self.mss));
+        let window = if self.free.saturating_sub(offered) >= step {
+            self.free
+        } else {
+            offered
+        };
+        let shift = self.shift;
+        let mut field = window >> shift;
+        //= https://www.rfc-editor.org/rfc/rfc7323#section-2.4
+        //# If the sequence number is then updated by a number of bytes smaller
+        //# than that granularity, the TCP will have to either advertise a new
+        //# window that is beyond what it previously advertised (and perhaps
+        //# beyond the buffer) or will have to advertise a smaller window,
+        //# which will cause the TCP window to shrink.
+        // Like Linux (tcp_select_window), we never shrink: the field is
+        // rounded up to cover what we promised, and the receive ring has
+        // room for one unit of granularity past the buffer to hold it.
+        // Only if even that room is used up (a peer sending many segments
+        // shorter than the granularity) is it rounded down, by less than
+        // one unit: RCV.NXT + RCV.WND we accept stays where it was.
+        if (field << shift) < offered {
+            field = offered.div_ceil(1 << shift);
+            if (field << shift) > self.room {
+                field = self.room >> shift;
+            }
+        }
+        let field = u16::try_from(field).unwrap_or(u16::MAX);
+        // What the peer may fill is exactly what it was shown: the right
+        // edge we accept is the field as sent, never less (the kernel fills
+        // to the last byte; trimming those bytes stalled it for good).
+        let edge = rcv_nxt + (u32::from(field) << shift);
+        if rcv_adv.before(edge) {
+            *rcv_adv = edge;
+        }
+        field
     }
 }

@@ -21,7 +21,7 @@ use super::Connection;
 
 /// The smallest buffer either direction is clamped to under memory
 /// exhaustion (Linux `tcp_rmem[0]` and `tcp_wmem[0]`: 4096).
-const MIN_BUFFER: usize = 4096;
+pub(super) const MIN_BUFFER: usize = 4096;
 
 /// How short the stack is of buffer memory, as it tells each connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

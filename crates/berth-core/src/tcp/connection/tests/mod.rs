@@ -23,6 +23,7 @@
 //! | `wrap` | sequence numbers across 2^32 |
 //! | `ecn` | ECN negotiation, ECT on new data, the echo until CWR, one reduction per window |
 //! | `tuning` | receive and send buffers growing with use, the window scale for their maximum, shrinking under memory exhaustion |
+//! | `time_wait_sock` | the compact TIME-WAIT record against the full connection, on the same arbitrary segments |
 //! | `rack` | RACK marks and the reordering timer, lost retransmissions, PRR, D-SACK both ways, Eifel and F-RTO undo |
 
 mod harness;
@@ -42,6 +43,7 @@ mod rto;
 mod sack;
 mod sim;
 mod states;
+mod time_wait_sock;
 mod timestamps;
 mod tlp;
 mod tso;
