@@ -310,14 +310,13 @@ impl Stack {
             Some(Socket::TimeWait(tw)) => (tw.conn.poll_at(), &mut tw.timer_at),
             _ => return,
         };
-        let Some(at) = at else {
-            return;
-        };
-        if timer_at.is_some_and(|pending| pending <= at) {
-            return;
+        if file_deadline(&mut self.timers, h, at, timer_at) {
+            self.tidy_timers();
         }
-        *timer_at = Some(at);
-        self.timers.push(Reverse((at, h)));
+    }
+
+    /// Rebuilds the timer heap when stale entries pile up.
+    pub(super) fn tidy_timers(&mut self) {
         if self.timers.len() > 2 * self.sockets.len() + 64 {
             self.rebuild_timers();
         }
@@ -394,4 +393,24 @@ impl Stack {
             }
         }
     }
+}
+
+/// `reschedule`'s rule for one socket whose deadline is now `at` and whose
+/// heap entry is `timer_at`: pushes an entry only for a deadline earlier
+/// than the one filed. Whether it pushed (the heap may want tidying).
+pub(super) fn file_deadline(
+    timers: &mut BinaryHeap<Reverse<(Instant, SocketHandle)>>,
+    h: SocketHandle,
+    at: Option<Instant>,
+    timer_at: &mut Option<Instant>,
+) -> bool {
+    let Some(at) = at else {
+        return false;
+    };
+    if timer_at.is_some_and(|pending| pending <= at) {
+        return false;
+    }
+    *timer_at = Some(at);
+    timers.push(Reverse((at, h)));
+    true
 }

@@ -882,25 +882,14 @@ impl Stack {
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
         };
-        let used = t.conn.buffer_memory();
-        self.buffer_memory = self
-            .buffer_memory
-            .saturating_sub(t.charged)
-            .saturating_add(used);
-        t.charged = used;
-        let max = self.cfg.max_buffer_memory;
-        let pressure = if self.buffer_memory >= max {
-            MemoryPressure::Exhausted
-        } else if self.buffer_memory >= max / 4 * 3 {
-            MemoryPressure::Pressure
-        } else {
-            MemoryPressure::None
-        };
-        t.conn.set_memory_pressure(pressure);
+        charge(&mut self.buffer_memory, self.cfg.max_buffer_memory, t);
     }
 
     /// After anything touched a connection: events, queues, freeing.
     pub(super) fn after_tcp_change(&mut self, h: SocketHandle) {
+        if self.after_tcp_change_open(h) {
+            return;
+        }
         self.release_time_wait_buffers(h);
         self.recharge(h);
         let (ev, listener, closed, app_owned) = match self.sockets.get_mut(h) {
@@ -913,19 +902,7 @@ impl Stack {
             Some(Socket::TimeWait(tw)) => (tw.conn.take_events(), None, tw.conn.is_closed(), false),
             _ => return,
         };
-        let mut r = Readiness::default();
-        if ev.contains(Events::READABLE) {
-            r.insert(Readiness::READABLE);
-        }
-        if ev.contains(Events::WRITABLE) {
-            r.insert(Readiness::WRITABLE);
-        }
-        if ev.contains(Events::CONNECTED) {
-            r.insert(Readiness::CONNECTED);
-        }
-        if ev.contains(Events::CLOSED) {
-            r.insert(Readiness::CLOSED);
-        }
+        let r = readiness(ev);
         self.mark_dirty(h);
         if let Some(lh) = listener {
             if ev.contains(Events::CONNECTED) {
@@ -954,6 +931,46 @@ impl Stack {
         } else {
             self.compact_time_wait(h);
         }
+    }
+
+    /// `after_tcp_change` for the common case, in one lookup: a connection
+    /// the application holds or that no listener queues, neither closed
+    /// nor in TIME-WAIT (nothing to free, release or hand over). The same
+    /// steps as the general path: charge, events, the dirty queue, the
+    /// timer. Whether it applied.
+    fn after_tcp_change_open(&mut self, h: SocketHandle) -> bool {
+        let Self {
+            sockets,
+            buffer_memory,
+            cfg,
+            dirty,
+            timers,
+            events,
+            ..
+        } = self;
+        let Some(Socket::Tcp(t)) = sockets.get_mut(h) else {
+            return false;
+        };
+        if t.listener.is_some() || t.conn.is_closed() || t.conn.state() == State::TimeWait {
+            return false;
+        }
+        charge(buffer_memory, cfg.max_buffer_memory, t);
+        let r = readiness(t.conn.take_events());
+        if !t.queued {
+            t.queued = true;
+            dirty.push_back(h);
+        }
+        let pushed = super::output::file_deadline(timers, h, t.conn.poll_at(), &mut t.timer_at);
+        if !r.is_empty() {
+            events.push_back(super::SocketEvent {
+                handle: h,
+                readiness: r,
+            });
+        }
+        if pushed {
+            self.tidy_timers();
+        }
+        true
     }
 
     pub(super) fn free_tcp(&mut self, h: SocketHandle) {
@@ -1026,4 +1043,37 @@ fn tuple_usable(
         && since.is_some_and(|since| {
             now.saturating_duration_since(since) >= crate::time::Duration::from_secs(1)
         })
+}
+
+/// Charges `t` what its buffers hold now against the stack's
+/// `buffer_memory`, and tells it how short memory is (Linux `tcp_mem`:
+/// growth stops at three quarters of the bound, buffers shrink at it).
+fn charge(buffer_memory: &mut usize, max: usize, t: &mut TcpSocket) {
+    let used = t.conn.buffer_memory();
+    *buffer_memory = buffer_memory.saturating_sub(t.charged).saturating_add(used);
+    t.charged = used;
+    let pressure = if *buffer_memory >= max {
+        MemoryPressure::Exhausted
+    } else if *buffer_memory >= max / 4 * 3 {
+        MemoryPressure::Pressure
+    } else {
+        MemoryPressure::None
+    };
+    t.conn.set_memory_pressure(pressure);
+}
+
+/// What a connection's events mean to the application.
+fn readiness(ev: Events) -> Readiness {
+    let mut r = Readiness::default();
+    for (e, ready) in [
+        (Events::READABLE, Readiness::READABLE),
+        (Events::WRITABLE, Readiness::WRITABLE),
+        (Events::CONNECTED, Readiness::CONNECTED),
+        (Events::CLOSED, Readiness::CLOSED),
+    ] {
+        if ev.contains(e) {
+            r.insert(ready);
+        }
+    }
+    r
 }
