@@ -433,7 +433,7 @@ impl PortCtx<'_> {
     }
 }
 
-type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
+pub(crate) type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
 
 /// The handlers, apart from the stack's lock, by listener. A handler is
 /// taken out while it runs, so that no lock is held across user code; an
@@ -574,13 +574,6 @@ impl PortListener {
         self.handle
     }
 
-    /// Marks this registration's handler as ending its own connections
-    /// when the stack stops (no close after its `Stopping` event).
-    pub(crate) fn ends_own_connections(self) -> Self {
-        lock(&self.handlers).ends_own.insert(self.handle);
-        self
-    }
-
     /// The address listened on (bound to, connected from).
     ///
     /// # Examples
@@ -647,15 +640,23 @@ impl NetStack {
     /// Registers `handler` for the socket `open` makes (under the stack's
     /// lock, with the handler in place before its first event can be
     /// found); `open` also files it with the callback ports.
+    ///
+    /// `ends_own`: the handler ends its connections itself when the stack
+    /// stops (sessions: no close after their `Stopping` event), filed
+    /// under the same lock so that no `Stopping` can come before it.
     fn register(
         &self,
         handler: Handler,
+        ends_own: bool,
         open: impl FnOnce(&mut Inner) -> Result<SocketHandle, SocketError>,
     ) -> io::Result<PortListener> {
         let mut handlers = lock(&self.handlers);
         let mut inner = self.shared.lock();
         let handle = open(&mut inner).map_err(to_io_error)?;
         handlers.by_listener.insert(handle, Some(handler));
+        if ends_own {
+            handlers.ends_own.insert(handle);
+        }
         drop(inner);
         drop(handlers);
         // A SYN to send, for a client.
@@ -718,9 +719,20 @@ impl NetStack {
     where
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
+        self.connect_handler(addr, Box::new(handler), false)
+    }
+
+    /// `connect_with`, for a handler that may end its own connection when
+    /// the stack stops (`ends_own`, see `register`).
+    pub(crate) fn connect_handler(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: Handler,
+        ends_own: bool,
+    ) -> io::Result<PortListener> {
         let addr = crate::net::first_addr(addr)?;
         let now = self.shared.now();
-        self.register(Box::new(handler), |inner| {
+        self.register(handler, ends_own, |inner| {
             let conn = inner.stack.tcp_connect(now, addr, None)?;
             inner.callbacks.add_client(conn);
             Ok(conn)
@@ -767,7 +779,7 @@ impl NetStack {
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
         let addr = crate::net::first_addr(addr)?;
-        self.register(Box::new(handler), |inner| {
+        self.register(Box::new(handler), false, |inner| {
             let sock = inner.stack.udp_bind(addr)?;
             inner.callbacks.add_udp(sock);
             Ok(sock)
@@ -813,8 +825,19 @@ impl NetStack {
     where
         F: FnMut(&mut PortCtx<'_>, PortEvent) + Send + 'static,
     {
+        self.listen_handler(addr, Box::new(handler), false)
+    }
+
+    /// `listen_with`, for a handler that may end its own connections when
+    /// the stack stops (`ends_own`, see `register`).
+    pub(crate) fn listen_handler(
+        &self,
+        addr: impl crate::net::ToSocketAddrs,
+        handler: Handler,
+        ends_own: bool,
+    ) -> io::Result<PortListener> {
         let addr = crate::net::first_addr(addr)?;
-        self.register(Box::new(handler), |inner| {
+        self.register(handler, ends_own, |inner| {
             let handle = inner.stack.tcp_listen(addr, 128)?;
             inner.callbacks.add_listener(handle);
             Ok(handle)

@@ -836,7 +836,7 @@ impl NetStack {
     {
         let mut entries: HashMap<SocketHandle, (IpAddr, Entry<S>)> = HashMap::new();
         let mut sources: HashMap<IpAddr, usize> = HashMap::new();
-        self.listen_with(addr, move |ctx, event| {
+        let handler = move |ctx: &mut PortCtx<'_>, event: PortEvent| {
             let conn = event.conn();
             if let PortEvent::Accepted { peer, .. } = event {
                 let count = sources.entry(peer.ip()).or_insert(0);
@@ -869,8 +869,8 @@ impl NetStack {
                     }
                 }
             }
-        })
-        .map(PortListener::ends_own_connections)
+        };
+        self.listen_handler(addr, Box::new(handler), true)
     }
 
     /// Opens a connection to `addr` run by `session` on the stack thread
@@ -936,13 +936,13 @@ impl NetStack {
             session,
             out: Output::default(),
         });
-        self.connect_with(addr, move |ctx, event| {
+        let handler = move |ctx: &mut PortCtx<'_>, event: PortEvent| {
             if let Some(e) = entry.as_mut()
                 && on_event(ctx, e, event)
             {
                 entry = None;
             }
-        })
-        .map(PortListener::ends_own_connections)
+        };
+        self.connect_handler(addr, Box::new(handler), true)
     }
 }

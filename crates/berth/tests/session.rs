@@ -318,6 +318,21 @@ impl Session for OneLine {
     fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
 }
 
+/// Says when it is open, records that it was told the stack stops, then
+/// closes.
+struct Witness(Arc<std::sync::atomic::AtomicBool>, mpsc::Sender<()>);
+
+impl Session for Witness {
+    fn opened(&mut self, _io: &mut SessionIo<'_, '_>) {
+        let _ = self.1.send(());
+    }
+    fn readable(&mut self, _io: &mut SessionIo<'_, '_>) {}
+    fn stopping(&mut self, io: &mut SessionIo<'_, '_>) {
+        self.0.store(true, Ordering::SeqCst);
+        io.close();
+    }
+}
+
 /// Reads until the end of stream or an error; what came and how it ended.
 fn read_to_end_or_error(c: &mut TcpStream) -> (Vec<u8>, std::io::Result<()>) {
     c.set_read_timeout(Some(std::time::Duration::from_secs(10)))
@@ -359,6 +374,18 @@ fn a_stopping_stack_resets_cut_streams_and_closes_finished_ones() {
     let mut p = [0u8; 6];
     plain.read_exact(&mut p).unwrap();
     assert_eq!((&hello, &p), (b"hello\n", b"plain\n"));
+    let told = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let witness = told.clone();
+    let (open_tx, open) = mpsc::channel();
+    let _watched = host
+        .serve("198.18.0.2:9", move |_| {
+            Witness(witness.clone(), open_tx.clone())
+        })
+        .unwrap();
+    let mut watched = TcpStream::connect(&peer, "198.18.0.2:9").unwrap();
+    // The host's side is a session before the stack stops.
+    open.recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap();
 
     drop(host);
 
@@ -376,4 +403,9 @@ fn a_stopping_stack_resets_cut_streams_and_closes_finished_ones() {
         read_to_end_or_error(&mut plain).1.map_err(|e| e.kind()),
         Ok(())
     );
+    assert_eq!(
+        read_to_end_or_error(&mut watched).1.map_err(|e| e.kind()),
+        Ok(())
+    );
+    assert!(told.load(Ordering::SeqCst), "Session::stopping was called");
 }

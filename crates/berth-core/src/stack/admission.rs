@@ -28,10 +28,6 @@ impl Stack {
         lh: Option<SocketHandle>,
         flow: Flow,
     ) -> Result<(), SocketError> {
-        if self.sockets.len() >= self.cfg.max_sockets && !self.recycle_time_wait() {
-            self.dropped(DropReason::SocketLimit, flow);
-            return Err(SocketError::LimitReached);
-        }
         if let Some(Socket::Listener(l)) = lh.and_then(|lh| self.sockets.get(lh))
             && l.conns >= self.cfg.max_conns_per_listener
         {
@@ -40,6 +36,12 @@ impl Stack {
         }
         if self.buffer_memory.saturating_add(Self::NEW_CONN_BUFFERS) > self.cfg.max_buffer_memory {
             self.dropped(DropReason::BufferMemoryLimit, flow);
+            return Err(SocketError::LimitReached);
+        }
+        // Last: a TIME-WAIT gives way only for a connection that fits
+        // every other limit (a refused SYN must not end one for nothing).
+        if self.sockets.len() >= self.cfg.max_sockets && !self.recycle_time_wait() {
+            self.dropped(DropReason::SocketLimit, flow);
             return Err(SocketError::LimitReached);
         }
         Ok(())

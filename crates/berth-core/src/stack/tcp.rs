@@ -1030,7 +1030,11 @@ fn tuple_usable(
         .tcp_conn_at(local, remote)
         .and_then(|h| sockets.get(h))
     {
-        Some(Socket::Tcp(t)) => (t.conn.uses_timestamps(), t.conn.time_wait_since()),
+        // One the application still holds is its socket, not a leftover
+        // (Linux reuses only timewait sockets, which no one holds).
+        Some(Socket::Tcp(t)) if !t.app_owned => {
+            (t.conn.uses_timestamps(), t.conn.time_wait_since())
+        }
         Some(Socket::TimeWait(tw)) => (tw.conn.uses_timestamps(), tw.conn.time_wait_since()),
         _ => return false,
     };

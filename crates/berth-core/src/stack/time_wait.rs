@@ -46,7 +46,8 @@ pub(super) struct TimeWaitSocket {
 
 impl Stack {
     /// After a change to `h`: in TIME-WAIT, its buffers go (if nothing is
-    /// left to read) and it joins the list of connections in TIME-WAIT.
+    /// left to read), it joins the list of connections in TIME-WAIT, and
+    /// it no longer counts as one of its listener's connections.
     pub(super) fn release_time_wait_buffers(&mut self, h: SocketHandle) {
         let Some(Socket::Tcp(t)) = self.sockets.get_mut(h) else {
             return;
@@ -55,19 +56,27 @@ impl Stack {
             return;
         }
         t.conn.release_buffers();
-        if !t.time_wait_listed {
-            t.time_wait_listed = true;
-            self.time_waits.push_back(h);
-            // Stale entries (connections whose TIME-WAIT ran out) are
-            // dropped when they pile up, as stale timer entries are.
-            if self.time_waits.len() > 2 * self.sockets.len() + 64 {
-                let sockets = &self.sockets;
-                self.time_waits.retain(|&h| match sockets.get(h) {
-                    Some(Socket::Tcp(t)) => t.conn.state() == State::TimeWait,
-                    Some(Socket::TimeWait(tw)) => !tw.conn.is_closed(),
-                    _ => false,
-                });
-            }
+        if t.time_wait_listed {
+            return;
+        }
+        t.time_wait_listed = true;
+        // No longer one of its listener's connections: a quiet time takes
+        // no live connection's place (`max_conns_per_listener`), as Linux's
+        // timewait sockets count against no listener.
+        let origin = t.origin.take();
+        if let Some(Socket::Listener(l)) = origin.and_then(|o| self.sockets.get_mut(o)) {
+            l.conns = l.conns.saturating_sub(1);
+        }
+        self.time_waits.push_back(h);
+        // Stale entries (connections whose TIME-WAIT ran out) are dropped
+        // when they pile up, as stale timer entries are.
+        if self.time_waits.len() > 2 * self.sockets.len() + 64 {
+            let sockets = &self.sockets;
+            self.time_waits.retain(|&h| match sockets.get(h) {
+                Some(Socket::Tcp(t)) => t.conn.state() == State::TimeWait,
+                Some(Socket::TimeWait(tw)) => !tw.conn.is_closed(),
+                _ => false,
+            });
         }
     }
 

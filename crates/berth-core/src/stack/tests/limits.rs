@@ -311,3 +311,28 @@ fn time_wait_gives_way_to_new_sockets_at_the_limit() {
     assert_eq!(p.a.tcp_state(held2), Ok(State::TimeWait));
     assert_eq!(p.a.stats().time_wait_recycled, 4);
 }
+
+/// A server that closes first keeps its side in TIME-WAIT: those do not
+/// count as the listener's connections (`max_conns_per_listener` limits
+/// live ones, as Linux's timewait sockets count against no listener), so
+/// a listener limited to two serves connection after connection.
+#[test]
+fn time_wait_is_not_one_of_the_listeners_connections() {
+    let mut p = pair(|_| {}, |b| b.max_conns_per_listener = 2);
+    let l = p.b.tcp_listen(SocketAddr::new(B4, 80), 16).unwrap();
+    let mut buf = [0u8; 8];
+    for i in 0..5 {
+        let (c, s, _) = p.establish(l, SocketAddr::new(B4, 80));
+        // The server closes first and ends in TIME-WAIT.
+        p.b.tcp_close(p.now, s).unwrap();
+        p.run_until(|p| p.a.tcp_recv(c, &mut buf) == Ok(0)).unwrap();
+        p.a.tcp_close(p.now, c).unwrap();
+        p.run_until(|p| p.a.tcp_state(c).is_err()).unwrap();
+        assert_eq!(
+            p.b.tcp_state(s),
+            Ok(State::TimeWait),
+            "connection {i}: the server's side waits"
+        );
+    }
+    assert_eq!(p.b.stats().listener_conn_limit, 0);
+}
