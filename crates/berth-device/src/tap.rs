@@ -35,6 +35,7 @@ impl TapDevice {
     pub fn with_config(config: &TunConfig) -> io::Result<Self> {
         let sys = sys::TunTap::open(&config.name, Medium::Ethernet, config.offload)?;
         sys.set_mtu(config.mtu)?;
+        sys.set_queue_len(config.queue_len)?;
         Ok(Self {
             sys,
             ip_mtu: config.mtu,

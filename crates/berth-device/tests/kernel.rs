@@ -106,7 +106,15 @@ fn tun_exchanges_ipv4_packets_with_the_kernel_in_a_namespace() {
     let routes = ns.ip(&["route", "show"]).unwrap();
     assert!(routes.contains("198.18.100.0/24 dev"), "{routes}");
     let shown = ns.ip(&["addr", "show", "dev", &if_name]).unwrap();
-    for want in ["198.18.99.1/24", "2001:2:0:99::1/64", "mtu 1400", "UP"] {
+    // The queue of frames waiting for the device: berth's length, not
+    // the kernel's default of 500.
+    for want in [
+        "198.18.99.1/24",
+        "2001:2:0:99::1/64",
+        "mtu 1400",
+        "UP",
+        "qlen 4096",
+    ] {
         assert!(shown.contains(want), "{want} missing from:\n{shown}");
     }
 

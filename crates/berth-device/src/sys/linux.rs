@@ -171,22 +171,43 @@ impl TunTap {
             .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "MTU out of range"))?;
         let mut ifr = ifreq_for(&self.name)?;
         ifr.ifr_ifru.ifru_mtu = mtu;
-        // SAFETY: plain socket(2) call with constant arguments.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just returned by socket(2), is open, and nothing
-        // else owns it: the `OwnedFd` becomes its only owner and closes it.
-        let socket = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: `socket` is an open socket, and SIOCSIFMTU reads one
-        // `struct ifreq`, which `ifr` is (live, exclusively borrowed).
-        let rc = unsafe { libc::ioctl(socket.as_raw_fd(), libc::SIOCSIFMTU as _, &mut ifr) };
-        if rc < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        if_ioctl(libc::SIOCSIFMTU as _, &mut ifr)
     }
+
+    /// Sets the length of the kernel's queue of frames waiting to be read
+    /// from the device (`txqueuelen`, `SIOCSIFTXQLEN`). Works while the
+    /// interface is in the caller's network namespace.
+    pub(crate) fn set_queue_len(&self, len: usize) -> io::Result<()> {
+        let len = libc::c_int::try_from(len).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "queue length out of range")
+        })?;
+        let mut ifr = ifreq_for(&self.name)?;
+        // The kernel reads `ifr_qlen`, the union's int (`ifru_ivalue`),
+        // which libc does not name: `ifru_mtu` is the same int.
+        ifr.ifr_ifru.ifru_mtu = len;
+        if_ioctl(libc::SIOCSIFTXQLEN as _, &mut ifr)
+    }
+}
+
+/// An interface ioctl that reads one `struct ifreq` (`SIOCSIFMTU`,
+/// `SIOCSIFTXQLEN`), through a socket of its own.
+fn if_ioctl(request: libc::Ioctl, ifr: &mut libc::ifreq) -> io::Result<()> {
+    // SAFETY: plain socket(2) call with constant arguments.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by socket(2), is open, and nothing
+    // else owns it: the `OwnedFd` becomes its only owner and closes it.
+    let socket = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: `socket` is an open socket, and `request` is one that
+    // reads one `struct ifreq`, which `ifr` is (live, exclusively
+    // borrowed).
+    let rc = unsafe { libc::ioctl(socket.as_raw_fd(), request, ifr) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// A zeroed `struct ifreq` naming `name`. Rejects names the kernel cannot

@@ -61,6 +61,10 @@ impl TunTap {
     pub(crate) fn set_mtu(&self, _mtu: usize) -> io::Result<()> {
         match self.never {}
     }
+
+    pub(crate) fn set_queue_len(&self, _len: usize) -> io::Result<()> {
+        match self.never {}
+    }
 }
 
 pub(crate) fn run_in_netns<T, F>(_path: &Path, _f: F) -> io::Result<T>
