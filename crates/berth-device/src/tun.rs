@@ -53,14 +53,16 @@ pub struct TunConfig {
     /// default, where the kernel's own default for a TUN or TAP device is
     /// 500. A burst, or a flood while the stack's thread waits for a CPU,
     /// then waits in the queue instead of being dropped with the
-    /// legitimate frames in it: 4,096 frames are about 16 ms at 250,000
-    /// frames a second.
+    /// legitimate frames in it: 16,384 frames are about 65 ms at 250,000
+    /// frames a second. A TCP sender cannot fill it (the kernel limits
+    /// what each socket queues); the kernel memory it can hold is about
+    /// 16 MiB of small frames.
     pub queue_len: usize,
 }
 
 impl TunConfig {
     /// The default [`TunConfig::queue_len`].
-    pub const QUEUE_LEN: usize = 4096;
+    pub const QUEUE_LEN: usize = 16_384;
 
     /// A device named `name` with IP MTU `mtu`, no offloads, a queue of
     /// [`TunConfig::QUEUE_LEN`] frames.

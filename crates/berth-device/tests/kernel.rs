@@ -113,7 +113,7 @@ fn tun_exchanges_ipv4_packets_with_the_kernel_in_a_namespace() {
         "2001:2:0:99::1/64",
         "mtu 1400",
         "UP",
-        "qlen 4096",
+        "qlen 16384",
     ] {
         assert!(shown.contains(want), "{want} missing from:\n{shown}");
     }
