@@ -54,9 +54,10 @@ pub struct TunConfig {
     /// 500. A burst, or a flood while the stack's thread waits for a CPU,
     /// then waits in the queue instead of being dropped with the
     /// legitimate frames in it: 16,384 frames are about 65 ms at 250,000
-    /// frames a second. A TCP sender cannot fill it (the kernel limits
-    /// what each socket queues); the kernel memory it can hold is about
-    /// 16 MiB of small frames.
+    /// frames a second. What a TCP connection can queue there is bounded
+    /// by the window berth advertises it; full of small frames, the
+    /// queue holds about 16 MiB of kernel memory (more with large
+    /// offloaded segments).
     pub queue_len: usize,
 }
 
