@@ -5,7 +5,8 @@
 //! transfer under 2% kernel-side loss (iptables `statistic`), refusal and
 //! half-close, multicast both ways over TAP and TUN, Linux clients beyond
 //! a full accept queue reset with `tcp_abort_on_overflow`, a zero-window
-//! Linux peer that falls silent timing out. Needs root: runs for real when
+//! Linux peer that falls silent timing out, a Linux client reopening its
+//! 4-tuple against berth's TIME-WAIT under 5% loss. Needs root: runs for real when
 //! `CI=true` (and fails if setup fails), skips with a printed reason
 //! elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -705,4 +706,101 @@ fn a_zero_window_linux_peer_that_falls_silent_times_out() {
     let e = s.read(&mut buf).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
     drop(held);
+}
+
+/// Says one line, then closes first: berth's side of each connection ends
+/// in TIME-WAIT, in the compact form (the session closed it).
+struct OneLine;
+
+impl berth::Session for OneLine {
+    fn opened(&mut self, io: &mut berth::SessionIo<'_, '_>) {
+        let _ = io.write(b"berth says hi\n");
+        io.close();
+    }
+    fn readable(&mut self, io: &mut berth::SessionIo<'_, '_>) {
+        let mut buf = [0u8; 64];
+        while let Ok(1..) = io.read(&mut buf) {}
+    }
+}
+
+/// A Linux client connects again and again from one port to a berth
+/// server that closes first, under 5% loss each way in the kernel: each new
+/// SYN finds berth's side of the last connection in TIME-WAIT (compact),
+/// which must let it reopen the 4-tuple (RFC 6191, Linux's timestamps),
+/// and lost FINs and ACKs are answered from TIME-WAIT as the full
+/// connection would.
+#[test]
+fn a_linux_client_reuses_its_port_against_berths_time_wait_under_loss() {
+    if !should_run("a_linux_client_reuses_its_port_against_berths_time_wait_under_loss") {
+        return;
+    }
+    let h = host("m", 43, false);
+    let _port = h
+        .stack
+        .serve(SocketAddr::new(IpAddr::V4(h.berth), 7), |_| OneLine)
+        .unwrap();
+    for chain in ["INPUT", "OUTPUT"] {
+        let rule =
+            format!("iptables -w -A {chain} -m statistic --mode random --probability 0.05 -j DROP");
+        let out = in_ns(&h.ns, &rule);
+        assert!(
+            out.status.success(),
+            "iptables: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let script = format!(
+        r#"
+import errno, socket, time
+def connect():
+    # Our side of the last connection may still be in LAST-ACK (its
+    # final ACK lost): the 4-tuple is ours again once that ends.
+    for _ in range(600):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.settimeout(30)
+        s.bind(("{kernel}", 40007))
+        try:
+            s.connect(("{berth}", 7))
+            return s
+        except OSError as e:
+            s.close()
+            if e.errno != errno.EADDRNOTAVAIL:
+                raise
+            time.sleep(0.05)
+    raise SystemExit("the 4-tuple never came free")
+ok = 0
+for i in range(30):
+    s = connect()
+    got = b""
+    while True:
+        b = s.recv(64)
+        if not b:
+            break
+        got += b
+    s.close()
+    ok += got == b"berth says hi\n"
+print(ok)
+"#,
+        kernel = h.kernel,
+        berth = h.berth
+    );
+    let path = std::env::temp_dir().join(format!("berth-tw-{}.py", std::process::id()));
+    std::fs::write(&path, script).unwrap();
+    let out = in_ns(&h.ns, &format!("python3 {}", path.display()));
+    let _ = std::fs::remove_file(&path);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "30",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The last connection's side is still waiting out its quiet time.
+    let waiting = h.stack.with_stack(|st| {
+        st.sockets()
+            .into_iter()
+            .filter(|&s| st.tcp_state(s) == Ok(berth_core::tcp::State::TimeWait))
+            .count()
+    });
+    assert_eq!(waiting, 1, "one 4-tuple, one TIME-WAIT");
 }
