@@ -44,6 +44,45 @@ pub fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     sys::wait_readable(fd, timeout)
 }
 
+/// Waits until `first` or `second` is readable (or in error), or
+/// `timeout` passes (`None`: no limit), with one `poll(2)`: which of the
+/// two are. For a thread that waits on a device and on a [`Doorbell`] at
+/// once. `Unsupported` where TUN/TAP are.
+pub fn wait_either(
+    first: RawFd,
+    second: RawFd,
+    timeout: Option<Duration>,
+) -> io::Result<(bool, bool)> {
+    sys::wait_either(first, second, timeout)
+}
+
+/// An `eventfd`: one thread rings it, another waiting on it with
+/// [`wait_either`] wakes; it stays readable until cleared, so a ring
+/// before the wait is not lost. `Unsupported` off Linux.
+pub struct Doorbell(sys::EventFd);
+
+impl Doorbell {
+    /// A silent doorbell.
+    pub fn new() -> io::Result<Self> {
+        sys::EventFd::new().map(Self)
+    }
+
+    /// Makes it readable.
+    pub fn ring(&self) {
+        self.0.ring();
+    }
+
+    /// Makes it unreadable again.
+    pub fn clear(&self) {
+        self.0.clear();
+    }
+
+    /// Its descriptor, to wait on.
+    pub fn raw_fd(&self) -> RawFd {
+        self.0.raw_fd()
+    }
+}
+
 /// Keeps the calling thread on CPU `cpu` from now on (`sched_setaffinity`),
 /// for a stack thread that should own a core, or for benchmarks that place
 /// client and server. `Unsupported` off Linux.
@@ -210,7 +249,30 @@ impl<D: Device + ?Sized> Device for Box<D> {
 mod timer_tests {
     use std::time::Duration;
 
-    use super::{Timer, wait_readable};
+    use super::{Doorbell, Timer, wait_either, wait_readable};
+
+    #[test]
+    fn a_doorbell_wakes_a_wait_on_either_descriptor_until_cleared() {
+        let bell = Doorbell::new().unwrap();
+        let other = Timer::new().unwrap();
+        let wait = |t| wait_either(other.raw_fd(), bell.raw_fd(), Some(t)).unwrap();
+        assert_eq!(wait(Duration::ZERO), (false, false), "silent");
+        // Rung before the wait: not lost (a bound on a hang, not a timing
+        // check).
+        bell.ring();
+        bell.ring();
+        assert_eq!(wait(Duration::from_secs(60)), (false, true));
+        bell.clear();
+        assert_eq!(wait(Duration::ZERO), (false, false), "cleared");
+        other.set(Some(Duration::ZERO)).unwrap();
+        assert_eq!(wait(Duration::from_secs(60)), (true, false));
+        let rung = std::thread::scope(|s| {
+            let waiter = s.spawn(|| wait_either(bell.raw_fd(), bell.raw_fd(), None).unwrap());
+            bell.ring();
+            waiter.join().unwrap()
+        });
+        assert_eq!(rung, (true, true), "no timeout: until rung");
+    }
 
     #[test]
     fn a_timer_becomes_readable_when_it_runs_out_and_not_before() {

@@ -1,7 +1,7 @@
 //! The stack thread: owns the device, reads the clock, runs the core, fires
 //! timers and wakes waiters. It sleeps in `epoll` (mio) until the device is
 //! readable, an application thread wakes it, or the core's next deadline
-//! comes; it never busy-polls. Each wake-up reads up to [`BATCH`] frames
+//! comes; it never busy-polls. Each wake-up reads up to `link::BATCH` frames
 //! before writing what the core produced; after a whole batch it polls
 //! again at once (the device is polled edge-triggered: frames left unread
 //! raise no new event).
@@ -17,20 +17,19 @@ use berth_core::config::{Medium, StackConfig};
 use berth_core::handle::SocketHandle;
 use berth_core::stack::Stack;
 use berth_core::tcp::{State, TcpConfig};
+use berth_core::time::Instant;
 use berth_core::wire::EthernetAddress;
 use berth_device::Device;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::callback::Handlers;
-use crate::link::{Link, transmit};
+use crate::link::{Link, Received, receive, transmit};
 use crate::shared::{Inner, Shared};
 
 const DEVICE: Token = Token(0);
 const WAKER: Token = Token(1);
 const TIMER: Token = Token(2);
-/// Frames read per wake-up before the core's output is written.
-const BATCH: usize = 64;
 /// How long a dropped `NetStack` lets its connections finish closing.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 
@@ -470,11 +469,22 @@ impl NetStackBuilder {
             poll.registry()
                 .register(&mut SourceFd(&t.raw_fd()), TIMER, Interest::READABLE)?;
         }
+        // Blocked application threads may read the device themselves
+        // (`lead.rs`); without a doorbell they cannot be rung out of it.
+        let lead = match raw_fd {
+            Some(fd) => Some(crate::lead::Lead::new(
+                fd,
+                poll.registry().try_clone()?,
+                DEVICE,
+            )?),
+            None => None,
+        };
         let shared = Arc::new(Shared::new(
             Stack::new(cfg),
             waker,
             Some(Link::new(Box::new(device))),
             timer,
+            lead,
         ));
         let thread_shared = shared.clone();
         let handlers = Arc::new(std::sync::Mutex::new(Handlers::default()));
@@ -729,31 +739,19 @@ fn run(
             let mut inner = shared.lock();
             let mut device = link.lock();
             let now = shared.now();
-            for i in 0..=BATCH {
-                if device_failed {
-                    break;
-                }
-                if i == BATCH {
-                    unread = true;
-                    break;
-                }
-                match device.recv_frame(&mut turn.buf) {
-                    Ok(Some(r)) => {
-                        let frame = turn.buf.get(..r.len).unwrap_or(&[]);
-                        if r.checksum_vouched {
-                            inner.stack.handle_frame_offloaded(now, frame);
-                        } else {
-                            inner.stack.handle_frame(now, frame);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => {
+            if !device_failed {
+                match receive(&mut inner.stack, device.as_mut(), now, &mut turn.buf) {
+                    Received::Drained => {}
+                    Received::Full => unread = true,
+                    Received::Failed(e) => {
                         // The device is gone (its interface deleted, say):
                         // stop polling it rather than spin on an fd that
                         // stays readable; timers and sockets carry on.
                         tracing::error!("berth: device read failed, no more input: {e}");
                         device_failed = true;
+                        if let Some(lead) = &shared.lead {
+                            lead.fail();
+                        }
                         if let Some(fd) = raw_fd {
                             let _ = poll.registry().deregister(&mut SourceFd(&fd));
                         }
@@ -770,10 +768,11 @@ fn run(
             // the lock, not a second one taken just as the threads woken
             // below reach for it (each would wait for it: a futex and a
             // context switch per wake-up).
+            let lead_at = plan_lead(shared, &inner, now);
             planned = turn
                 .events
                 .is_empty()
-                .then(|| sleep_timeout(shared, &inner, device.poll_at(), unread));
+                .then(|| sleep_timeout(shared, &inner, device.poll_at(), lead_at, unread));
             if let Some(since) = shutdown_since {
                 let settled = inner
                     .stack
@@ -801,7 +800,8 @@ fn run(
             None => {
                 let inner = shared.lock();
                 let device_at = link.lock().poll_at();
-                sleep_timeout(shared, &inner, device_at, more || unread)
+                let lead_at = plan_lead(shared, &inner, shared.now());
+                sleep_timeout(shared, &inner, device_at, lead_at, more || unread)
             }
         };
         if shutdown_since.is_some() {
@@ -825,6 +825,16 @@ fn run(
     }
 }
 
+/// With the stack's lock held, at the end of a turn: takes the device
+/// back from the application threads that lead (`lead.rs`) when it must
+/// stay here or has gone unwatched too long; when to look again at the
+/// latest.
+fn plan_lead(shared: &Shared, inner: &Inner, now: Instant) -> Option<Instant> {
+    let lead = shared.lead.as_ref()?;
+    // Callback handlers run on this thread: their ports keep the device.
+    lead.plan(now, inner.shutdown || !inner.callbacks.is_empty())
+}
+
 /// How long the stack thread may sleep, decided with the stack's lock
 /// held: until the core's or a callback port's next deadline, or the
 /// device's (`device_at`), and not at all if work is left (`more`:
@@ -837,12 +847,17 @@ fn sleep_timeout(
     shared: &Shared,
     inner: &Inner,
     device_at: Option<StdInstant>,
+    lead_at: Option<Instant>,
     more: bool,
 ) -> Option<Duration> {
-    let deadline = [inner.stack.poll_timeout(), inner.callbacks.next_timer()]
-        .into_iter()
-        .flatten()
-        .min();
+    let deadline = [
+        inner.stack.poll_timeout(),
+        inner.callbacks.next_timer(),
+        lead_at,
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     shared.sleeping_until(deadline);
     if more || inner.stack.has_events() || inner.callbacks.has_pending() {
         return Some(Duration::ZERO);

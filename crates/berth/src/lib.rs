@@ -118,6 +118,7 @@ pub mod control;
 pub mod differences;
 mod driver;
 mod error;
+mod lead;
 mod link;
 pub mod net;
 mod notify;

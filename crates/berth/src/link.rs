@@ -42,6 +42,47 @@ impl Link {
     }
 }
 
+/// Frames read per turn before the core's output is written.
+pub(crate) const BATCH: usize = 64;
+
+/// What one [`receive`] did.
+pub(crate) enum Received {
+    /// The device had nothing more.
+    Drained,
+    /// A whole batch was read: the device may hold more (it raises no new
+    /// edge for them in an `epoll`).
+    Full,
+    /// The device failed (its interface deleted, say).
+    Failed(std::io::Error),
+}
+
+/// Reads up to [`BATCH`] frames from the device into the core.
+pub(crate) fn receive(
+    stack: &mut Stack,
+    device: &mut dyn Device,
+    now: Instant,
+    buf: &mut [u8],
+) -> Received {
+    let mut read = 0;
+    while read < BATCH {
+        match device.recv_frame(buf) {
+            Ok(Some(r)) => {
+                read += 1;
+                let frame = buf.get(..r.len).unwrap_or(&[]);
+                if r.checksum_vouched {
+                    stack.handle_frame_offloaded(now, frame);
+                } else {
+                    stack.handle_frame(now, frame);
+                }
+            }
+            Ok(None) => return Received::Drained,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Received::Failed(e),
+        }
+    }
+    Received::Full
+}
+
 /// Writes everything the core has to send to the device.
 pub(crate) fn transmit(stack: &mut Stack, device: &mut dyn Device, now: Instant, buf: &mut [u8]) {
     while let Some((n, gso)) = stack.poll_transmit_gso(now, buf) {

@@ -296,6 +296,11 @@ impl CallbackPorts {
         });
     }
 
+    /// Whether no port, connection or UDP socket is served by callbacks.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.listeners.is_empty() && self.conns.is_empty() && self.pending.is_empty()
+    }
+
     /// Whether events wait for the handlers.
     pub(crate) fn has_pending(&self) -> bool {
         !self.pending.is_empty()

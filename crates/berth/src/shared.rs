@@ -40,8 +40,11 @@
 //! (threads and tasks are woken after the stack's lock is released, or a
 //! woken thread on the same CPU runs at once and finds the stack busy);
 //! a blocking wait (a condition-variable wait releases the lock it waits
-//! on; the stack thread sleeps in `epoll` holding nothing). Device system
-//! calls are made under the stack's and the device's locks.
+//! on; the stack thread sleeps in `epoll` and a leader in `poll` on the
+//! device, `lead.rs`, both holding nothing). Device reads and writes are
+//! made under the stack's and the device's locks, by the stack thread or
+//! by an application thread (inline transmit, a leader's turn); moving
+//! the device in or out of the stack thread's `epoll` under the stack's.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -54,7 +57,8 @@ use berth_core::handle::SocketHandle;
 use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
 
-use crate::link::{Link, transmit};
+use crate::lead::{Lead, LeadingHere};
+use crate::link::{Link, Received, receive, transmit};
 use crate::pipe::Pipe;
 
 /// Who waits on one socket.
@@ -65,6 +69,11 @@ pub(crate) struct Waiters {
     notify: Waker,
     /// Threads blocked on `cv` now: without any, nothing is notified.
     pub(crate) sleepers: usize,
+    /// A thread blocked on this socket leads the device (`lead.rs`):
+    /// what rings it out of its wait.
+    leading: Option<Waker>,
+    /// Wake-ups so far: a leader waits for this to change.
+    wakes: u64,
     /// Async tasks waiting to read, accept or see the connection end.
     pub(crate) read: Vec<Waker>,
     /// Async tasks waiting to write or for a connect to complete.
@@ -78,6 +87,8 @@ impl Default for Waiters {
             notify: crate::notify::notify_all(&cv),
             cv,
             sleepers: 0,
+            leading: None,
+            wakes: 0,
             read: Vec::new(),
             write: Vec::new(),
         }
@@ -90,6 +101,10 @@ impl Waiters {
     pub(crate) fn wake(&mut self, readiness: Readiness, out: &mut Vec<Waker>) {
         if self.sleepers > 0 {
             out.push(self.notify.clone());
+        }
+        self.wakes += 1;
+        if let Some(bell) = &self.leading {
+            out.push(bell.clone());
         }
         let read = [
             Readiness::READABLE,
@@ -114,6 +129,10 @@ impl Waiters {
     pub(crate) fn wake_all(&mut self, out: &mut Vec<Waker>) {
         if self.sleepers > 0 {
             out.push(self.notify.clone());
+        }
+        self.wakes += 1;
+        if let Some(bell) = &self.leading {
+            out.push(bell.clone());
         }
         out.append(&mut self.read);
         out.append(&mut self.write);
@@ -272,6 +291,9 @@ impl Inner {
 thread_local! {
     /// The frame buffer of an application thread that transmits inline.
     static INLINE_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// The pump list a leading thread takes over (kept, so it does not
+    /// allocate once warm).
+    static PENDING: RefCell<Vec<SocketHandle>> = const { RefCell::new(Vec::new()) };
 }
 
 impl crate::pipe::PumpRequest for Shared {
@@ -284,6 +306,33 @@ impl crate::pipe::PumpRequest for Shared {
     fn pump_later(&self, h: SocketHandle) {
         self.request_pump(h);
     }
+
+    fn may_lead(&self) -> bool {
+        Self::may_lead(self)
+    }
+
+    fn lead(
+        &self,
+        mark: &dyn Fn(Option<Waker>),
+        woken: &dyn Fn() -> bool,
+        deadline: Option<StdInstant>,
+    ) -> bool {
+        Self::lead(self, &|_, bell| mark(bell), &|_| woken(), deadline)
+    }
+}
+
+/// What a blocking call on a socket waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// A send (UDP): the stack thread is woken to write what it queued,
+    /// and a `WouldBlock` may mean the stack's output queue is full, which
+    /// no socket event reports; the caller is then also woken after the
+    /// stack thread drains it.
+    Output,
+    /// A listener's next connection: never leads the device (`lead.rs`).
+    Accept,
+    /// Anything else (a receive, a connect).
+    Other,
 }
 
 pub(crate) struct Shared {
@@ -300,8 +349,14 @@ pub(crate) struct Shared {
     /// Until when the stack thread sleeps, in the core's microseconds
     /// (`u64::MAX`: until woken); written under the stack's lock.
     sleep_until: AtomicU64,
+    /// The `sleep_until` a leaving leader armed the timer for (the grace,
+    /// `lead.rs`); `u64::MAX` if none.
+    grace_timer: AtomicU64,
     waker: mio::Waker,
     epoch: StdInstant,
+    /// The device's loan to a blocked application thread (`lead.rs`);
+    /// none without a device descriptor or a timer.
+    pub(crate) lead: Option<Lead>,
 }
 
 impl Shared {
@@ -310,8 +365,10 @@ impl Shared {
         waker: mio::Waker,
         link: Option<Link>,
         timer: Option<berth_device::Timer>,
+        lead: Option<Lead>,
     ) -> Self {
         Self {
+            lead: lead.filter(|_| link.is_some() && timer.is_some()),
             inner: Mutex::new(Inner {
                 stack,
                 pipes: HashMap::new(),
@@ -324,6 +381,7 @@ impl Shared {
             link,
             timer,
             sleep_until: AtomicU64::new(u64::MAX),
+            grace_timer: AtomicU64::new(u64::MAX),
             waker,
             epoch: StdInstant::now(),
         }
@@ -335,6 +393,12 @@ impl Shared {
     /// costs the stack thread no wake-up; the rest of what was written is
     /// handed to the stack thread (`more`).
     pub(crate) fn after_close(&self, inner: MutexGuard<'_, Inner>, h: SocketHandle, more: bool) {
+        // The device loaned and nobody leading: the thread that led last
+        // is likely this one, done with its stream; the device goes back
+        // to the stack thread now rather than after the grace.
+        if self.lead.as_ref().is_some_and(Lead::release) {
+            self.disarm_grace(&inner);
+        }
         if more {
             drop(inner);
             self.request_pump(h);
@@ -424,31 +488,7 @@ impl Shared {
                 }
                 inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
             });
-            let sleep_until = self.sleep_until.load(Ordering::Relaxed);
-            let earlier = inner
-                .stack
-                .poll_timeout()
-                .filter(|t| t.total_micros() < sleep_until);
-            // A deadline before the stack thread's sleep (the reply just
-            // sent arms its retransmission timer, say): the timer it also
-            // waits on takes it, a system call instead of a wake-up.
-            let timer_set = earlier.is_some_and(|t| {
-                self.timer.as_ref().is_some_and(|timer| {
-                    let set = timer.set(Some(t.saturating_duration_since(now))).is_ok();
-                    if set {
-                        self.sleep_until.store(t.total_micros(), Ordering::Relaxed);
-                    }
-                    set
-                })
-            });
-            inner.callbacks.has_pending()
-                || inner.stack.has_events()
-                || (earlier.is_some() && !timer_set)
-                || device.poll_at().is_some_and(|t| {
-                    self.epoch
-                        .checked_add(Duration::from_micros(sleep_until))
-                        .is_none_or(|sleep| t < sleep)
-                })
+            self.after_flush(&inner, device.as_ref(), now)
         };
         drop(inner);
         wakers.into_iter().for_each(Waker::wake);
@@ -456,6 +496,195 @@ impl Shared {
             self.kick();
         }
         Ok(())
+    }
+
+    /// After an application thread wrote the core's output (the stack's
+    /// and the device's locks held): whether the stack thread must be
+    /// woken (it has work only it does, or the output moved a deadline
+    /// before its sleep and no timer can take it).
+    fn after_flush(&self, inner: &Inner, device: &dyn berth_device::Device, now: Instant) -> bool {
+        let sleep_until = self.sleep_until.load(Ordering::Relaxed);
+        let earlier = inner
+            .stack
+            .poll_timeout()
+            .filter(|t| t.total_micros() < sleep_until);
+        // A deadline before the stack thread's sleep (the reply just
+        // sent arms its retransmission timer, say): the timer it also
+        // waits on takes it, a system call instead of a wake-up.
+        let timer_set = earlier.is_some_and(|t| self.wake_stack_thread_at(t, now));
+        inner.callbacks.has_pending()
+            || inner.stack.has_events()
+            || (earlier.is_some() && !timer_set)
+            || device.poll_at().is_some_and(|t| {
+                self.epoch
+                    .checked_add(Duration::from_micros(sleep_until))
+                    .is_none_or(|sleep| t < sleep)
+            })
+    }
+
+    /// Arms the stack thread's timer for `at` (with the stack's lock
+    /// held); `false` if there is no timer to arm.
+    fn wake_stack_thread_at(&self, at: Instant, now: Instant) -> bool {
+        self.timer.as_ref().is_some_and(|timer| {
+            let set = timer.set(Some(at.saturating_duration_since(now))).is_ok();
+            if set {
+                self.sleep_until.store(at.total_micros(), Ordering::Relaxed);
+            }
+            set
+        })
+    }
+
+    /// Whether a thread may take the device's lead now (a hint).
+    pub(crate) fn may_lead(&self) -> bool {
+        self.lead.as_ref().is_some_and(Lead::open)
+    }
+
+    /// Waits as the device's leader (`lead.rs`), running the stack's turns
+    /// on this thread, until `woken` (asked under the stack's lock) says
+    /// the caller's stream was woken, `deadline` passes or the loan ends.
+    /// `mark` (called under the stack's lock) gives the caller's stream
+    /// the waker that rings this thread out of its wait when it leads, and
+    /// takes it back (`None`) when it stops. `false` if this thread could
+    /// not lead: the caller waits on its condition variable instead.
+    pub(crate) fn lead(
+        &self,
+        mark: &dyn Fn(&mut Inner, Option<Waker>),
+        woken: &dyn Fn(&mut Inner) -> bool,
+        deadline: Option<StdInstant>,
+    ) -> bool {
+        let (Some(lead), Some(link)) = (&self.lead, &self.link) else {
+            return false;
+        };
+        {
+            let mut inner = self.lock();
+            if inner.shutdown || woken(&mut inner) {
+                return !inner.shutdown;
+            }
+            // Callback handlers run on the stack thread: it keeps the
+            // device while there are any.
+            if !inner.callbacks.is_empty() || !lead.take() {
+                return false;
+            }
+            mark(&mut inner, Some(lead.bell_waker.clone()));
+        }
+        let _here = LeadingHere::new();
+        let leave = |inner: &mut Inner| {
+            mark(inner, None);
+            self.vacate(inner, lead);
+        };
+        loop {
+            let timeout = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            if timeout.is_some_and(|t| t.is_zero()) {
+                leave(&mut self.lock());
+                return true;
+            }
+            let rung = match berth_device::wait_either(lead.device_fd, lead.bell.raw_fd(), timeout)
+            {
+                Ok((_, rung)) => rung,
+                Err(e) => {
+                    tracing::warn!("berth: waiting on the device failed: {e}");
+                    leave(&mut self.lock());
+                    self.kick();
+                    return false;
+                }
+            };
+            if rung {
+                lead.bell.clear();
+            }
+            let mut inner = self.lock();
+            if inner.shutdown || !lead.loaned() {
+                leave(&mut inner);
+                return true;
+            }
+            // One turn of the stack, as the stack thread runs it.
+            lead.turns.fetch_add(1, Ordering::Relaxed);
+            let now = self.now();
+            let mut wakers = Vec::new();
+            let mut device = link.lock();
+            let (received, kick) = INLINE_BUF.with(|cell| {
+                let mut buf = cell.borrow_mut();
+                if buf.len() < link.frame_len {
+                    buf.resize(link.frame_len, 0);
+                }
+                let received = receive(&mut inner.stack, device.as_mut(), now, &mut buf);
+                if matches!(received, Received::Failed(_)) {
+                    return (received, true);
+                }
+                inner.stack.handle_timeout(now);
+                let pending = PENDING.with(|p| {
+                    let mut p = p.borrow_mut();
+                    self.take_pending(&mut p);
+                    std::mem::take(&mut *p)
+                });
+                inner.pump_all(&pending, now, &mut wakers);
+                PENDING.with(|p| *p.borrow_mut() = pending);
+                inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
+                let kick = self.after_flush(&inner, device.as_ref(), now);
+                (received, kick)
+            });
+            drop(device);
+            let failed = matches!(received, Received::Failed(_));
+            if failed {
+                // Nobody leads again; the stack thread, kicked, finds the
+                // failure on its own read and says so.
+                lead.fail();
+            }
+            let done = failed || woken(&mut inner);
+            if done {
+                leave(&mut inner);
+            }
+            drop(inner);
+            wakers.into_iter().for_each(Waker::wake);
+            if kick {
+                self.kick();
+            }
+            if done {
+                return !failed;
+            }
+        }
+    }
+
+    /// The leader leaves (the caller holds the stack's lock, `_inner`):
+    /// the stack thread looks at the device again within the grace unless
+    /// a leader comes back by then.
+    fn vacate(&self, _inner: &Inner, lead: &Lead) {
+        let now = self.now();
+        let back = lead.vacate(now);
+        if self.sleep_until.load(Ordering::Relaxed) > back.total_micros() {
+            if self.wake_stack_thread_at(back, now) {
+                self.grace_timer
+                    .store(back.total_micros(), Ordering::Relaxed);
+            } else {
+                self.kick();
+            }
+        }
+    }
+
+    /// The device went back to the stack thread (the caller holds the
+    /// stack's lock): if its timer was armed only for the grace, it is
+    /// set back to the stack's own next deadline, which spares the stack
+    /// thread a wake-up for nothing.
+    fn disarm_grace(&self, inner: &Inner) {
+        let armed = self.grace_timer.swap(u64::MAX, Ordering::Relaxed);
+        if armed == u64::MAX || self.sleep_until.load(Ordering::Relaxed) != armed {
+            return;
+        }
+        let due = [inner.stack.poll_timeout(), inner.callbacks.next_timer()]
+            .into_iter()
+            .flatten()
+            .min();
+        match due {
+            Some(t) => {
+                self.wake_stack_thread_at(t, self.now());
+            }
+            None => {
+                if let Some(timer) = &self.timer
+                    && timer.set(None).is_ok()
+                {
+                    self.sleep_until.store(u64::MAX, Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     /// Asks the stack thread to pump `h`'s pipe.
@@ -512,18 +741,16 @@ impl Shared {
     /// Runs `op` until it stops answering `WouldBlock`, waiting on the
     /// socket's condition variable in between (at most until `deadline`).
     /// Returns `Err(WouldBlock)` at the deadline or at once if `nonblocking`.
-    /// `out_queue`: `op` sends (UDP): the stack thread is woken to write
-    /// what it queued, and a `WouldBlock` may mean the stack's output queue
-    /// is full, which no socket event reports; the caller is then also
-    /// woken after the stack thread drains it.
+    /// `wait`: what `op` waits for (see [`Wait`]).
     pub(crate) fn blocking<T>(
         &self,
         handle: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
-        out_queue: bool,
+        wait: Wait,
         mut op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> Result<T, SocketError> {
+        let out_queue = wait == Wait::Output;
         let mut inner = self.lock();
         let cv = inner.waiters.entry(handle).or_default().cv.clone();
         loop {
@@ -544,6 +771,21 @@ impl Shared {
                     let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
                     if left.is_some_and(|l| l.is_zero()) {
                         return Err(SocketError::WouldBlock);
+                    }
+                    // The device's leader, if the stack lets us: the
+                    // segment that unblocks this thread wakes it directly.
+                    if wait != Wait::Accept && self.may_lead() {
+                        let seen = inner.waiters.entry(handle).or_default().wakes;
+                        drop(inner);
+                        let led = self.lead(
+                            &|inner, bell| inner.waiters.entry(handle).or_default().leading = bell,
+                            &|inner| inner.waiters.entry(handle).or_default().wakes != seen,
+                            deadline,
+                        );
+                        inner = self.lock();
+                        if led || inner.waiters.entry(handle).or_default().wakes != seen {
+                            continue;
+                        }
                     }
                     inner.waiters.entry(handle).or_default().sleepers += 1;
                     inner = match left {
@@ -587,7 +829,7 @@ mod tests {
         let mut cfg = StackConfig::default();
         cfg.addrs.push("198.18.0.1".parse().unwrap());
         (
-            Arc::new(Shared::new(Stack::new(cfg), waker, None, None)),
+            Arc::new(Shared::new(Stack::new(cfg), waker, None, None, None)),
             poll,
         )
     }
@@ -609,7 +851,7 @@ mod tests {
         let sender = {
             let shared = shared.clone();
             std::thread::spawn(move || {
-                shared.blocking(h, false, Some(limit), true, |s, _| {
+                shared.blocking(h, false, Some(limit), Wait::Output, |s, _| {
                     s.udp_send_to(h, b"x", to)
                 })
             })

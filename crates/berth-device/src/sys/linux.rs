@@ -427,3 +427,89 @@ impl TimerFd {
         self.fd.as_raw_fd()
     }
 }
+
+/// An `eventfd`: readable once rung, until cleared.
+pub(crate) struct EventFd {
+    fd: OwnedFd,
+}
+
+impl EventFd {
+    pub(crate) fn new() -> io::Result<Self> {
+        // SAFETY: eventfd takes no pointers; a non-negative result is a new
+        // descriptor that nothing else owns.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: `fd` was just created and is owned here alone.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Self { fd })
+    }
+
+    /// Makes it readable (adds one to its count; a full count stays
+    /// readable, so the error that says so is no failure).
+    pub(crate) fn ring(&self) {
+        let one = 1u64;
+        // SAFETY: writes 8 bytes from `one`, a live u64, to our descriptor.
+        let _ = unsafe {
+            libc::write(
+                self.fd.as_raw_fd(),
+                std::ptr::from_ref(&one).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+
+    /// Clears its readiness (reads and zeroes its count).
+    pub(crate) fn clear(&self) {
+        let mut count = 0u64;
+        // SAFETY: reads at most 8 bytes into `count`, a live, exclusively
+        // borrowed u64; a nonblocking descriptor answers EAGAIN if none.
+        let _ = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                std::ptr::from_mut(&mut count).cast(),
+                std::mem::size_of::<u64>(),
+            )
+        };
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+pub(crate) fn wait_either(
+    first: RawFd,
+    second: RawFd,
+    timeout: Option<Duration>,
+) -> io::Result<(bool, bool)> {
+    // Rounded up, so that a short timeout does not become a busy poll.
+    let millis = timeout.map_or(-1, |t| {
+        libc::c_int::try_from(t.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX)
+    });
+    let mut fds = [first, second].map(|fd| libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    });
+    loop {
+        // SAFETY: `fds` is a live, exclusively borrowed array of two
+        // `struct pollfd` and we pass its length. poll(2) does not touch
+        // the descriptors themselves: an invalid one yields POLLNVAL.
+        let rc = unsafe { libc::poll(fds.as_mut_ptr(), 2, millis) };
+        if rc >= 0 {
+            if fds.iter().any(|p| p.revents & libc::POLLNVAL != 0) {
+                return Err(io::Error::from_raw_os_error(libc::EBADF));
+            }
+            let ready =
+                |p: libc::pollfd| p.revents & (libc::POLLIN | libc::POLLERR | libc::POLLHUP) != 0;
+            let [a, b] = fds;
+            return Ok((ready(a), ready(b)));
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}

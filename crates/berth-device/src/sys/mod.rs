@@ -13,17 +13,20 @@
 //! - `raise_fd_limit()`: `setrlimit(2)` of `RLIMIT_NOFILE` to its hard limit;
 //! - `pin_current_thread(cpu)`: `sched_setaffinity(2)` for this thread;
 //! - `TimerFd`: a `timerfd` to wait on with the device.
+//! - `EventFd`: an `eventfd` that rings a thread out of `wait_either`.
 
 #[cfg(target_os = "linux")]
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_readable,
+    EventFd, TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_either,
+    wait_readable,
 };
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unsupported::{
-    TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_readable,
+    EventFd, TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_either,
+    wait_readable,
 };

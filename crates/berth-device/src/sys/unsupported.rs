@@ -113,3 +113,34 @@ impl TimerFd {
         -1
     }
 }
+
+/// Never constructed on this OS.
+pub(crate) struct EventFd {
+    never: Infallible,
+}
+
+impl EventFd {
+    pub(crate) fn new() -> io::Result<Self> {
+        Err(unsupported())
+    }
+
+    pub(crate) fn ring(&self) {
+        match self.never {}
+    }
+
+    pub(crate) fn clear(&self) {
+        match self.never {}
+    }
+
+    pub(crate) fn raw_fd(&self) -> RawFd {
+        match self.never {}
+    }
+}
+
+pub(crate) fn wait_either(
+    _first: RawFd,
+    _second: RawFd,
+    _timeout: Option<Duration>,
+) -> io::Result<(bool, bool)> {
+    Err(unsupported())
+}

@@ -12,7 +12,7 @@ use berth_core::time::Instant;
 
 use crate::error::to_io_error;
 use crate::pipe::Pipe;
-use crate::shared::Shared;
+use crate::shared::{Shared, Wait};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Options {
@@ -216,7 +216,7 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
-        self.wait_inner(timeout, false, op)
+        self.wait_inner(timeout, Wait::Other, op)
     }
 
     /// `wait` for a send that can find the stack's output queue full (UDP).
@@ -225,19 +225,30 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
-        self.wait_inner(timeout, true, op)
+        self.wait_inner(timeout, Wait::Output, op)
+    }
+
+    /// `wait` for a listener's next connection: the thread never leads the
+    /// device (`lead.rs`): an acceptor waits long and would keep the lead
+    /// from the threads whose segments come.
+    pub(crate) fn wait_accept<T>(
+        &self,
+        timeout: Option<Duration>,
+        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
+    ) -> io::Result<T> {
+        self.wait_inner(timeout, Wait::Accept, op)
     }
 
     fn wait_inner<T>(
         &self,
         timeout: Option<Duration>,
-        out_queue: bool,
+        wait: Wait,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
         let opts = self.opts();
         let deadline = deadline_after(timeout);
         self.shared
-            .blocking(self.handle, opts.nonblocking, deadline, out_queue, op)
+            .blocking(self.handle, opts.nonblocking, deadline, wait, op)
             .map_err(to_io_error)
     }
 }
@@ -567,7 +578,13 @@ mod tests {
             let poll = mio::Poll::new().unwrap();
             let waker = mio::Waker::new(poll.registry(), mio::Token(1)).unwrap();
             let link = Link::new(Box::new(left));
-            let shared = Arc::new(Shared::new(stack("198.18.0.2"), waker, Some(link), None));
+            let shared = Arc::new(Shared::new(
+                stack("198.18.0.2"),
+                waker,
+                Some(link),
+                None,
+                None,
+            ));
             Self {
                 shared,
                 _poll: poll,

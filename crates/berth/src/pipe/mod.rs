@@ -46,6 +46,17 @@ pub(crate) trait PumpRequest {
     fn pump_now(&self, h: SocketHandle);
     /// Have the stack thread pump the stream.
     fn pump_later(&self, h: SocketHandle);
+    /// Whether this thread may lead the device now (`lead.rs`; a hint).
+    fn may_lead(&self) -> bool;
+    /// Leads until `woken` (asked under the stack's lock) or `deadline`,
+    /// with `mark` giving the stream the waker that rings the leader and
+    /// taking it back; `false` if this thread could not lead.
+    fn lead(
+        &self,
+        mark: &dyn Fn(Option<Waker>),
+        woken: &dyn Fn() -> bool,
+        deadline: Option<StdInstant>,
+    ) -> bool;
 }
 
 /// Bytes each direction of a pipe holds, on top of the core's buffers.
@@ -54,6 +65,9 @@ pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
 /// How many write boundaries a pipe keeps for PSH before it merges
 /// neighbours.
 const TX_MARKS: usize = 64;
+
+/// Blocking waits on a stream before its thread may lead the device.
+const LEAD_AFTER_WAITS: u32 = 2;
 
 /// One stream's queues, shared by its handles and the stack thread.
 pub(crate) struct Pipe {
@@ -113,6 +127,14 @@ struct PipeState {
     /// Threads blocked on the condition variable: without any, a wake-up
     /// makes no system call.
     sleepers: u32,
+    /// A thread blocked on this stream leads the device (`lead.rs`):
+    /// what rings it out of its wait (set and taken back under the
+    /// stack's lock, by the leader only).
+    leading: Option<Waker>,
+    /// Wake-ups so far: a leader waits for this to change.
+    wakes: u64,
+    /// Blocking waits on this stream so far.
+    waits: u32,
     read_wakers: Vec<Waker>,
     write_wakers: Vec<Waker>,
 }
@@ -261,6 +283,9 @@ impl Pipe {
                 want_pump: false,
                 queued: false,
                 sleepers: 0,
+                leading: None,
+                wakes: 0,
+                waits: 0,
                 read_wakers: Vec::new(),
                 write_wakers: Vec::new(),
             }),
@@ -303,6 +328,26 @@ impl Pipe {
                     let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
                     if left.is_some_and(|l| l.is_zero()) {
                         return Err(SocketError::WouldBlock);
+                    }
+                    // The device's leader, if the stack lets us: the
+                    // segment that unblocks this thread wakes it directly.
+                    // Not on a stream's first waits: a short connection
+                    // waits once or twice (the request, the peer's FIN),
+                    // and handing the device over and back for those costs
+                    // more than the hand-off it saves (crr, measured).
+                    st.waits = st.waits.saturating_add(1);
+                    if st.waits > LEAD_AFTER_WAITS && shared.may_lead() {
+                        let seen = st.wakes;
+                        drop(st);
+                        let led = shared.lead(
+                            &|bell| self.lock().leading = bell,
+                            &|| self.lock().wakes != seen,
+                            deadline,
+                        );
+                        st = self.lock();
+                        if led || st.wakes != seen {
+                            continue;
+                        }
                     }
                     st.sleepers += 1;
                     st = match left {
@@ -680,6 +725,12 @@ impl Pipe {
         // Blocked threads too, once the caller has let go of the stack.
         if (woken.read || woken.write) && st.sleepers > 0 {
             wakers.push(self.notify.clone());
+        }
+        if woken.read || woken.write {
+            st.wakes += 1;
+            if let Some(bell) = &st.leading {
+                wakers.push(bell.clone());
+            }
         }
     }
 
