@@ -56,6 +56,13 @@ pub fn wait_either(
     sys::wait_either(first, second, timeout)
 }
 
+/// A new descriptor for the file `fd` refers to (`F_DUPFD_CLOEXEC`), for
+/// registering a device with another event loop for as long as that loop
+/// holds it, whatever becomes of `fd`. `Unsupported` off Linux.
+pub fn duplicate(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
+    sys::duplicate(fd)
+}
+
 /// An `eventfd`: one thread rings it, another waiting on it with
 /// [`wait_either`] wakes; it stays readable until cleared, so a ring
 /// before the wait is not lost. `Unsupported` off Linux.

@@ -646,6 +646,10 @@ impl Drop for NetStack {
     fn drop(&mut self) {
         self.shared.lock().shutdown = true;
         self.shared.kick();
+        // Whoever leads the device (a thread, a runtime's task) looks up.
+        if let Some(lead) = &self.shared.lead {
+            lead.bell.ring();
+        }
         // Dropped by a callback handler (its last `Arc` gone there): the
         // stack thread cannot wait for itself; it stops on its own.
         if let Some(t) = self.thread.take()

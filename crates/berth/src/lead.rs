@@ -104,6 +104,10 @@ pub(crate) struct Lead {
     loaned: AtomicBool,
     /// An application thread leads.
     leader: AtomicBool,
+    /// The last to lead was an async runtime (`tokio_net::lead_device`),
+    /// which leaves after every turn and comes back at the next frame: a
+    /// stream's close does not end its loan.
+    runtime_led: AtomicBool,
     /// The device failed: nobody leads any more.
     failed: AtomicBool,
     /// When the last leader left (the core's microseconds).
@@ -127,6 +131,7 @@ impl Lead {
             bell,
             loaned: AtomicBool::new(false),
             leader: AtomicBool::new(false),
+            runtime_led: AtomicBool::new(false),
             failed: AtomicBool::new(false),
             vacated: AtomicU64::new(0),
             turns: AtomicU64::new(0),
@@ -140,8 +145,8 @@ impl Lead {
 
     /// Under the stack's lock: the calling thread becomes the leader if
     /// nobody leads, taking the device out of the stack thread's `epoll`
-    /// if it is still there.
-    pub(crate) fn take(&self) -> bool {
+    /// if it is still there. `runtime`: an async runtime's task leads.
+    pub(crate) fn take(&self, runtime: bool) -> bool {
         if !self.open() {
             return false;
         }
@@ -153,6 +158,7 @@ impl Lead {
             self.loaned.store(true, Ordering::Relaxed);
         }
         self.leader.store(true, Ordering::Relaxed);
+        self.runtime_led.store(runtime, Ordering::Relaxed);
         true
     }
 
@@ -195,7 +201,10 @@ impl Lead {
     /// grace (the thread that led last is likely done with the stack).
     /// Whether it did.
     pub(crate) fn release(&self) -> bool {
-        if self.loaned.load(Ordering::Relaxed) && !self.leader.load(Ordering::Relaxed) {
+        if self.loaned.load(Ordering::Relaxed)
+            && !self.leader.load(Ordering::Relaxed)
+            && !self.runtime_led.load(Ordering::Relaxed)
+        {
             self.reclaim();
             return true;
         }

@@ -321,6 +321,17 @@ impl crate::pipe::PumpRequest for Shared {
     }
 }
 
+/// What a leader's turn found on the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LedTurn {
+    /// It read everything the device had.
+    Drained,
+    /// It read a whole batch: the device may hold more.
+    Full,
+    /// The device failed.
+    Failed,
+}
+
 /// What a blocking call on a socket waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Wait {
@@ -562,7 +573,7 @@ impl Shared {
             }
             // Callback handlers run on the stack thread: it keeps the
             // device while there are any.
-            if !inner.callbacks.is_empty() || !lead.take() {
+            if !inner.callbacks.is_empty() || !lead.take(false) {
                 return false;
             }
             mark(&mut inner, Some(lead.bell_waker.clone()));
@@ -596,39 +607,9 @@ impl Shared {
                 leave(&mut inner);
                 return true;
             }
-            // One turn of the stack, as the stack thread runs it.
-            lead.turns.fetch_add(1, Ordering::Relaxed);
-            let now = self.now();
             let mut wakers = Vec::new();
-            let mut device = link.lock();
-            let (received, kick) = INLINE_BUF.with(|cell| {
-                let mut buf = cell.borrow_mut();
-                if buf.len() < link.frame_len {
-                    buf.resize(link.frame_len, 0);
-                }
-                let received = receive(&mut inner.stack, device.as_mut(), now, &mut buf);
-                if matches!(received, Received::Failed(_)) {
-                    return (received, true);
-                }
-                inner.stack.handle_timeout(now);
-                let pending = PENDING.with(|p| {
-                    let mut p = p.borrow_mut();
-                    self.take_pending(&mut p);
-                    std::mem::take(&mut *p)
-                });
-                inner.pump_all(&pending, now, &mut wakers);
-                PENDING.with(|p| *p.borrow_mut() = pending);
-                inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
-                let kick = self.after_flush(&inner, device.as_ref(), now);
-                (received, kick)
-            });
-            drop(device);
-            let failed = matches!(received, Received::Failed(_));
-            if failed {
-                // Nobody leads again; the stack thread, kicked, finds the
-                // failure on its own read and says so.
-                lead.fail();
-            }
+            let (turn, kick) = self.lead_turn(&mut inner, lead, link, &mut wakers);
+            let failed = turn == LedTurn::Failed;
             let done = failed || woken(&mut inner);
             if done {
                 leave(&mut inner);
@@ -642,6 +623,81 @@ impl Shared {
                 return !failed;
             }
         }
+    }
+
+    /// One turn of the stack led from an async runtime (`tokio_net::lead_device`),
+    /// if nobody else leads: `None` once the stack stops; what the turn
+    /// found on the device (`Drained` when someone else leads, or callback
+    /// ports keep the device on the stack thread).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn lead_once(&self) -> Option<LedTurn> {
+        let (Some(lead), Some(link)) = (&self.lead, &self.link) else {
+            return None;
+        };
+        let mut inner = self.lock();
+        if inner.shutdown {
+            return None;
+        }
+        if !inner.callbacks.is_empty() || !lead.take(true) {
+            return Some(LedTurn::Drained);
+        }
+        let mut wakers = Vec::new();
+        let (turn, kick) = self.lead_turn(&mut inner, lead, link, &mut wakers);
+        // Leaves after each turn: if the runtime does not come back within
+        // the grace, the stack thread reads the device again.
+        self.vacate(&inner, lead);
+        drop(inner);
+        wakers.into_iter().for_each(Waker::wake);
+        if kick {
+            self.kick();
+        }
+        Some(turn)
+    }
+
+    /// One turn of the stack run by a leader (the caller holds the stack's
+    /// lock and leads), as the stack thread runs it: a batch of frames
+    /// from the device, timers, what the applications asked for, output;
+    /// readiness handed out as wake-ups into `wakers`, to be woken once the
+    /// lock is gone. Also whether the stack thread must be woken once the
+    /// lock is gone (callback events, a deadline no timer takes, a failed
+    /// device: led no more, the stack thread finds the failure on its own
+    /// read and says so).
+    pub(crate) fn lead_turn(
+        &self,
+        inner: &mut Inner,
+        lead: &Lead,
+        link: &Link,
+        wakers: &mut Vec<Waker>,
+    ) -> (LedTurn, bool) {
+        lead.turns.fetch_add(1, Ordering::Relaxed);
+        let now = self.now();
+        let mut device = link.lock();
+        let (turn, kick) = INLINE_BUF.with(|cell| {
+            let mut buf = cell.borrow_mut();
+            if buf.len() < link.frame_len {
+                buf.resize(link.frame_len, 0);
+            }
+            let turn = match receive(&mut inner.stack, device.as_mut(), now, &mut buf) {
+                Received::Drained => LedTurn::Drained,
+                Received::Full => LedTurn::Full,
+                Received::Failed(_) => return (LedTurn::Failed, true),
+            };
+            inner.stack.handle_timeout(now);
+            let pending = PENDING.with(|p| {
+                let mut p = p.borrow_mut();
+                self.take_pending(&mut p);
+                std::mem::take(&mut *p)
+            });
+            inner.pump_all(&pending, now, wakers);
+            PENDING.with(|p| *p.borrow_mut() = pending);
+            inner.flush(now, device.as_mut(), &mut buf, wakers);
+            (turn, self.after_flush(inner, device.as_ref(), now))
+        });
+        drop(device);
+        if turn == LedTurn::Failed {
+            lead.fail();
+        }
+        (turn, kick)
     }
 
     /// The leader leaves (the caller holds the stack's lock, `_inner`):

@@ -107,7 +107,11 @@ impl Services {
             counters: counters.clone(),
         };
         if api == ServicesApi::Async {
-            services.runtime = Some(asyncs::runtime()?);
+            let rt = asyncs::runtime()?;
+            // The runtime reads the device while its tasks wait, so a
+            // segment wakes a runtime thread directly.
+            rt.spawn(berth::tokio_net::lead_device(stack));
+            services.runtime = Some(rt);
         }
         for &ip in ips {
             for &svc in which {

@@ -513,3 +513,15 @@ pub(crate) fn wait_either(
         }
     }
 }
+
+pub(crate) fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes no pointers; an invalid `fd`
+    // yields EBADF. A non-negative result is a new descriptor that
+    // nothing else owns.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if dup < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `dup` was just created and is owned here alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
+}

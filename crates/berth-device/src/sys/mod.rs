@@ -19,14 +19,14 @@
 mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
-    EventFd, TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_either,
-    wait_readable,
+    EventFd, TimerFd, TunTap, duplicate, pin_current_thread, raise_fd_limit, run_in_netns,
+    wait_either, wait_readable,
 };
 
 #[cfg(not(target_os = "linux"))]
 mod unsupported;
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unsupported::{
-    EventFd, TimerFd, TunTap, pin_current_thread, raise_fd_limit, run_in_netns, wait_either,
-    wait_readable,
+    EventFd, TimerFd, TunTap, duplicate, pin_current_thread, raise_fd_limit, run_in_netns,
+    wait_either, wait_readable,
 };

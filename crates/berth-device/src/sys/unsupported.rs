@@ -144,3 +144,7 @@ pub(crate) fn wait_either(
 ) -> io::Result<(bool, bool)> {
     Err(unsupported())
 }
+
+pub(crate) fn duplicate(_fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
+    Err(unsupported())
+}

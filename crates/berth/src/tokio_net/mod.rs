@@ -56,12 +56,14 @@ mod axum;
 mod buf;
 mod echo;
 mod forward;
+mod lead;
 mod ready;
 pub mod tcp;
 mod udp;
 
 pub use echo::{EchoRequest, IcmpEchoSocket};
 pub use forward::TcpForwarder;
+pub use lead::lead_device;
 pub use tcp::{TcpListener, TcpSocket, TcpStream};
 pub use udp::UdpSocket;
 

@@ -55,6 +55,9 @@ impl AsyncServers {
             }
             std::io::Result::Ok(out)
         })?;
+        // The runtime's thread reads the device while its tasks wait, so
+        // a segment wakes it directly (`berth::tokio_net::lead_device`).
+        let lead = berth::tokio_net::lead_device(stack);
         let (stop, stopped) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("bench-async".into())
@@ -63,6 +66,7 @@ impl AsyncServers {
                     return;
                 }
                 runtime.block_on(async move {
+                    tokio::spawn(lead);
                     for (service, listener) in listeners {
                         tokio::spawn(accept(service, listener));
                     }
