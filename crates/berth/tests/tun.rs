@@ -817,3 +817,98 @@ print(ok)
         "one 4-tuple, one TIME-WAIT"
     );
 }
+
+/// The kernel as the client of berth's echo servers, a blocking one
+/// (whose reading thread leads the device once it waits again and again)
+/// and an async one on a runtime that leads it (`lead_device`), under 5%
+/// loss each way: request/response rounds and a 2 MiB echo, every byte
+/// back in order.
+#[test]
+fn leading_readers_echo_for_a_linux_client_under_loss() {
+    if !should_run("leading_readers_echo_for_a_linux_client_under_loss") {
+        return;
+    }
+    let h = host("v", 44, true);
+    for chain in ["INPUT", "OUTPUT"] {
+        let rule =
+            format!("iptables -w -A {chain} -m statistic --mode random --probability 0.05 -j DROP");
+        let out = in_ns(&h.ns, &rule);
+        assert!(
+            out.status.success(),
+            "iptables: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let blocking = TcpListener::bind(&h.stack, SocketAddr::new(IpAddr::V4(h.berth), 8)).unwrap();
+    let blocking_server = std::thread::spawn(move || {
+        let (mut s, _) = blocking.accept().unwrap();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            match s.read(&mut buf).unwrap() {
+                0 => return,
+                n => s.write_all(&buf[..n]).unwrap(),
+            }
+        }
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let lead = berth::tokio_net::lead_device(&h.stack);
+    let stack_addr = SocketAddr::new(IpAddr::V4(h.berth), 7);
+    let listener = runtime
+        .block_on(berth::tokio_net::TcpListener::bind(&h.stack, stack_addr))
+        .unwrap();
+    let async_server = std::thread::spawn(move || {
+        runtime.block_on(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let led = tokio::spawn(lead);
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                match s.read(&mut buf).await.unwrap() {
+                    0 => break,
+                    n => s.write_all(&buf[..n]).await.unwrap(),
+                }
+            }
+            drop(s);
+            led.abort();
+        });
+    });
+    let data: Vec<u8> = (0..2u32 << 20)
+        .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
+        .collect();
+    for port in [8u16, 7] {
+        let to = SocketAddr::new(IpAddr::V4(h.berth), port);
+        let data = data.clone();
+        let echoed =
+            h.ns.run(move || -> std::io::Result<(usize, bool)> {
+                let mut s = std::net::TcpStream::connect(to)?;
+                s.set_read_timeout(Some(std::time::Duration::from_secs(60)))?;
+                // Request/response: each round waits for its answer.
+                let mut ok = 0;
+                for i in 0..200u32 {
+                    let msg = i.to_be_bytes().repeat(16);
+                    s.write_all(&msg)?;
+                    let mut back = vec![0u8; msg.len()];
+                    s.read_exact(&mut back)?;
+                    ok += usize::from(back == msg);
+                }
+                // Then a stream both ways at once.
+                let mut r = s.try_clone()?;
+                let reader = std::thread::spawn(move || {
+                    let mut got = Vec::new();
+                    r.read_to_end(&mut got).map(|_| got)
+                });
+                s.write_all(&data)?;
+                s.shutdown(Shutdown::Write)?;
+                let got = reader.join().expect("the reader panicked")?;
+                Ok((ok, got == data))
+            })
+            .unwrap()
+            .unwrap();
+        assert_eq!(echoed, (200, true), "port {port}: rounds and stream intact");
+    }
+    blocking_server.join().unwrap();
+    async_server.join().unwrap();
+}
