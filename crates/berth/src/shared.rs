@@ -321,6 +321,17 @@ impl crate::pipe::PumpRequest for Shared {
     }
 }
 
+/// Runs its closure when dropped, unless taken out first.
+struct OnDrop<F: FnMut()>(Option<F>);
+
+impl<F: FnMut()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(mut f) = self.0.take() {
+            f();
+        }
+    }
+}
+
 /// What a leader's turn found on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LedTurn {
@@ -582,6 +593,13 @@ impl Shared {
         let leave = |inner: &mut Inner| {
             mark(inner, None);
             self.vacate(inner, lead);
+        };
+        // Should a turn panic, the lead still ends: a leader gone for good
+        // would keep the device from everyone.
+        let mut unwinding = OnDrop(Some(|| leave(&mut self.lock())));
+        let mut leave = |inner: &mut Inner| {
+            unwinding.0 = None;
+            leave(inner);
         };
         loop {
             let timeout = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
