@@ -244,7 +244,7 @@ impl Lead {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::io::{ErrorKind, Read, Write};
     use std::sync::atomic::Ordering;
     use std::sync::mpsc;
@@ -259,7 +259,7 @@ mod tests {
 
     /// A server stack and a client stack on an in-memory link (a socket
     /// pair: a descriptor to lead on).
-    fn pair() -> (NetStack, NetStack) {
+    pub(crate) fn pair() -> (NetStack, NetStack) {
         let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
         let server = NetStack::builder()
             .addr("198.18.0.2".parse().unwrap())
@@ -274,7 +274,8 @@ mod tests {
         (server, client)
     }
 
-    fn turns(stack: &NetStack) -> u64 {
+    /// Turns of `stack` that leaders ran.
+    pub(crate) fn turns(stack: &NetStack) -> u64 {
         stack
             .shared
             .lead

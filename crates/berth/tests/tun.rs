@@ -82,6 +82,21 @@ fn in_ns(ns: &NetNs, script: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// The namespace's kernel drops each packet in and out with probability
+/// `p` (iptables' `statistic` match; this kernel has no netem).
+fn drop_randomly(ns: &NetNs, p: f64) {
+    for chain in ["INPUT", "OUTPUT"] {
+        let rule =
+            format!("iptables -w -A {chain} -m statistic --mode random --probability {p} -j DROP");
+        let out = in_ns(ns, &rule);
+        assert!(
+            out.status.success(),
+            "iptables: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
 struct Reap(Child);
 
 impl Drop for Reap {
@@ -260,17 +275,7 @@ fn twenty_mib_survive_two_percent_kernel_side_loss() {
         return;
     }
     let h = host("d", 34, true);
-    for chain in ["INPUT", "OUTPUT"] {
-        let out = in_ns(
-            &h.ns,
-            &format!("iptables -A {chain} -m statistic --mode random --probability 0.02 -j DROP"),
-        );
-        assert!(
-            out.status.success(),
-            "iptables: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    drop_randomly(&h.ns, 0.02);
     let data: Vec<u8> = (0..20u32 << 20)
         .map(|i| (i.wrapping_mul(40_503) >> 7) as u8)
         .collect();
@@ -739,16 +744,7 @@ fn a_linux_client_reuses_its_port_against_berths_time_wait_under_loss() {
         .stack
         .serve(SocketAddr::new(IpAddr::V4(h.berth), 7), |_| OneLine)
         .unwrap();
-    for chain in ["INPUT", "OUTPUT"] {
-        let rule =
-            format!("iptables -w -A {chain} -m statistic --mode random --probability 0.05 -j DROP");
-        let out = in_ns(&h.ns, &rule);
-        assert!(
-            out.status.success(),
-            "iptables: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    drop_randomly(&h.ns, 0.05);
     let script = format!(
         r#"
 import errno, socket, time
@@ -829,16 +825,7 @@ fn leading_readers_echo_for_a_linux_client_under_loss() {
         return;
     }
     let h = host("v", 44, true);
-    for chain in ["INPUT", "OUTPUT"] {
-        let rule =
-            format!("iptables -w -A {chain} -m statistic --mode random --probability 0.05 -j DROP");
-        let out = in_ns(&h.ns, &rule);
-        assert!(
-            out.status.success(),
-            "iptables: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    drop_randomly(&h.ns, 0.05);
     let blocking = TcpListener::bind(&h.stack, SocketAddr::new(IpAddr::V4(h.berth), 8)).unwrap();
     let blocking_server = std::thread::spawn(move || {
         let (mut s, _) = blocking.accept().unwrap();

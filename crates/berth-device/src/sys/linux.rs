@@ -411,21 +411,27 @@ impl TimerFd {
 
     /// Clears a run-out timer's readiness (reads its expiry count).
     pub(crate) fn clear(&self) {
-        let mut count = 0u64;
-        // SAFETY: reads at most 8 bytes into `count`, a live, exclusively
-        // borrowed u64; a nonblocking descriptor answers EAGAIN if none.
-        let _ = unsafe {
-            libc::read(
-                self.fd.as_raw_fd(),
-                std::ptr::from_mut(&mut count).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
+        read_count(self.fd.as_raw_fd());
     }
 
     pub(crate) fn raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
+}
+
+/// Reads the 8-byte count of a nonblocking timerfd or eventfd, which
+/// clears its readiness (`EAGAIN` if there was none: nothing to do).
+fn read_count(fd: RawFd) {
+    let mut count = 0u64;
+    // SAFETY: reads at most 8 bytes into `count`, a live, exclusively
+    // borrowed u64.
+    let _ = unsafe {
+        libc::read(
+            fd,
+            std::ptr::from_mut(&mut count).cast(),
+            std::mem::size_of::<u64>(),
+        )
+    };
 }
 
 /// An `eventfd`: readable once rung, until cleared.
@@ -462,16 +468,7 @@ impl EventFd {
 
     /// Clears its readiness (reads and zeroes its count).
     pub(crate) fn clear(&self) {
-        let mut count = 0u64;
-        // SAFETY: reads at most 8 bytes into `count`, a live, exclusively
-        // borrowed u64; a nonblocking descriptor answers EAGAIN if none.
-        let _ = unsafe {
-            libc::read(
-                self.fd.as_raw_fd(),
-                std::ptr::from_mut(&mut count).cast(),
-                std::mem::size_of::<u64>(),
-            )
-        };
+        read_count(self.fd.as_raw_fd());
     }
 
     pub(crate) fn raw_fd(&self) -> RawFd {

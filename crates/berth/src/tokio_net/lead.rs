@@ -112,38 +112,17 @@ pub fn lead_device(stack: &NetStack) -> impl Future<Output = io::Result<()>> + S
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
     use std::time::Duration;
 
-    use berth_device::Medium;
-    use berth_device::channel::ChannelDevice;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     use super::lead_device;
-    use crate::NetStack;
+    use crate::lead::tests::{pair, turns};
     use crate::tokio_net::{TcpListener, TcpStream};
-
-    fn turns(stack: &NetStack) -> u64 {
-        stack
-            .shared
-            .lead
-            .as_ref()
-            .map_or(0, |l| l.turns.load(Ordering::Relaxed))
-    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_runtime_leads_the_device_for_its_tasks_and_lets_go_when_the_stack_stops() {
-        let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-        let server = NetStack::builder()
-            .addr("198.18.0.2".parse().unwrap())
-            .seed(1)
-            .build(left)
-            .unwrap();
-        let client = NetStack::builder()
-            .addr("198.18.0.1".parse().unwrap())
-            .seed(2)
-            .build(right)
-            .unwrap();
+        let (server, client) = pair();
         let led = tokio::spawn(lead_device(&server));
         let listener = TcpListener::bind(&server, "198.18.0.2:7").await.unwrap();
         let echo = tokio::spawn(async move {
