@@ -1,12 +1,13 @@
-//! Leader/follower device reads: a thread blocked on a socket reads the
-//! device itself, so that the segment that unblocks it wakes it directly,
+//! Leader/follower device reads: a thread blocked on a TCP stream reads
+//! the device itself, so that the segment that unblocks it wakes it directly,
 //! not the stack thread, which would then wake it (two context switches
 //! per exchange instead of one, and a futex each way).
 //!
 //! The stack thread owns the device by default: it waits on it in its
-//! `epoll`. A thread about to block on a socket, if nobody leads, takes
-//! the lead: it takes the device out of the stack thread's `epoll` (the
-//! device is *loaned*) and waits on it and on a doorbell with `poll(2)`.
+//! `epoll`. A thread about to block on a stream (past the stream's first
+//! two waits: `pipe`), if nobody leads, takes the lead: it takes the
+//! device out of the stack thread's `epoll` (the device is *loaned*) and
+//! waits on it and on a doorbell with `poll(2)`.
 //! When frames come, it runs a turn of the stack on its own thread (input,
 //! timers, what the applications asked for, output), as the stack thread
 //! would, and wakes whoever that made ready. Once its own socket is ready
@@ -14,7 +15,9 @@
 //! blocks again a few microseconds later and leads again, the device still
 //! loaned: one `poll` per exchange, no hand-off. Others blocked meanwhile
 //! wait on their condition variables, as before, and are woken by the
-//! leader's turns.
+//! leader's turns. Accepts, UDP receives and connects never lead: such a
+//! thread may wait long (an acceptor, an idle UDP service) and would keep
+//! the lead from the threads whose segments come.
 //!
 //! Nobody may leave the device unread for long while the application of
 //! the last leader runs: the stack thread takes the device back

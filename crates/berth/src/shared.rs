@@ -69,11 +69,6 @@ pub(crate) struct Waiters {
     notify: Waker,
     /// Threads blocked on `cv` now: without any, nothing is notified.
     pub(crate) sleepers: usize,
-    /// A thread blocked on this socket leads the device (`lead.rs`):
-    /// what rings it out of its wait.
-    leading: Option<Waker>,
-    /// Wake-ups so far: a leader waits for this to change.
-    wakes: u64,
     /// Async tasks waiting to read, accept or see the connection end.
     pub(crate) read: Vec<Waker>,
     /// Async tasks waiting to write or for a connect to complete.
@@ -87,8 +82,6 @@ impl Default for Waiters {
             notify: crate::notify::notify_all(&cv),
             cv,
             sleepers: 0,
-            leading: None,
-            wakes: 0,
             read: Vec::new(),
             write: Vec::new(),
         }
@@ -101,10 +94,6 @@ impl Waiters {
     pub(crate) fn wake(&mut self, readiness: Readiness, out: &mut Vec<Waker>) {
         if self.sleepers > 0 {
             out.push(self.notify.clone());
-        }
-        self.wakes += 1;
-        if let Some(bell) = &self.leading {
-            out.push(bell.clone());
         }
         let read = [
             Readiness::READABLE,
@@ -129,10 +118,6 @@ impl Waiters {
     pub(crate) fn wake_all(&mut self, out: &mut Vec<Waker>) {
         if self.sleepers > 0 {
             out.push(self.notify.clone());
-        }
-        self.wakes += 1;
-        if let Some(bell) = &self.leading {
-            out.push(bell.clone());
         }
         out.append(&mut self.read);
         out.append(&mut self.write);
@@ -317,7 +302,7 @@ impl crate::pipe::PumpRequest for Shared {
         woken: &dyn Fn() -> bool,
         deadline: Option<StdInstant>,
     ) -> bool {
-        Self::lead(self, &|_, bell| mark(bell), &|_| woken(), deadline)
+        Self::lead(self, mark, woken, deadline)
     }
 }
 
@@ -341,20 +326,6 @@ pub(crate) enum LedTurn {
     Full,
     /// The device failed.
     Failed,
-}
-
-/// What a blocking call on a socket waits for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Wait {
-    /// A send (UDP): the stack thread is woken to write what it queued,
-    /// and a `WouldBlock` may mean the stack's output queue is full, which
-    /// no socket event reports; the caller is then also woken after the
-    /// stack thread drains it.
-    Output,
-    /// A listener's next connection: never leads the device (`lead.rs`).
-    Accept,
-    /// Anything else (a receive, a connect).
-    Other,
 }
 
 pub(crate) struct Shared {
@@ -570,16 +541,16 @@ impl Shared {
     /// not lead: the caller waits on its condition variable instead.
     pub(crate) fn lead(
         &self,
-        mark: &dyn Fn(&mut Inner, Option<Waker>),
-        woken: &dyn Fn(&mut Inner) -> bool,
+        mark: &dyn Fn(Option<Waker>),
+        woken: &dyn Fn() -> bool,
         deadline: Option<StdInstant>,
     ) -> bool {
         let (Some(lead), Some(link)) = (&self.lead, &self.link) else {
             return false;
         };
         {
-            let mut inner = self.lock();
-            if inner.shutdown || woken(&mut inner) {
+            let inner = self.lock();
+            if inner.shutdown || woken() {
                 return !inner.shutdown;
             }
             // Callback handlers run on the stack thread: it keeps the
@@ -587,11 +558,11 @@ impl Shared {
             if !inner.callbacks.is_empty() || !lead.take(false) {
                 return false;
             }
-            mark(&mut inner, Some(lead.bell_waker.clone()));
+            mark(Some(lead.bell_waker.clone()));
         }
         let _here = LeadingHere::new();
         let leave = |inner: &mut Inner| {
-            mark(inner, None);
+            mark(None);
             self.vacate(inner, lead);
         };
         // Should a turn panic, the lead still ends: a leader gone for good
@@ -628,7 +599,7 @@ impl Shared {
             let mut wakers = Vec::new();
             let (turn, kick) = self.lead_turn(&mut inner, lead, link, &mut wakers);
             let failed = turn == LedTurn::Failed;
-            let done = failed || woken(&mut inner);
+            let done = failed || woken();
             if done {
                 leave(&mut inner);
             }
@@ -815,16 +786,18 @@ impl Shared {
     /// Runs `op` until it stops answering `WouldBlock`, waiting on the
     /// socket's condition variable in between (at most until `deadline`).
     /// Returns `Err(WouldBlock)` at the deadline or at once if `nonblocking`.
-    /// `wait`: what `op` waits for (see [`Wait`]).
+    /// `out_queue`: `op` sends (UDP): the stack thread is woken to write
+    /// what it queued, and a `WouldBlock` may mean the stack's output queue
+    /// is full, which no socket event reports; the caller is then also
+    /// woken after the stack thread drains it.
     pub(crate) fn blocking<T>(
         &self,
         handle: SocketHandle,
         nonblocking: bool,
         deadline: Option<StdInstant>,
-        wait: Wait,
+        out_queue: bool,
         mut op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> Result<T, SocketError> {
-        let out_queue = wait == Wait::Output;
         let mut inner = self.lock();
         let cv = inner.waiters.entry(handle).or_default().cv.clone();
         loop {
@@ -845,21 +818,6 @@ impl Shared {
                     let left = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
                     if left.is_some_and(|l| l.is_zero()) {
                         return Err(SocketError::WouldBlock);
-                    }
-                    // The device's leader, if the stack lets us: the
-                    // segment that unblocks this thread wakes it directly.
-                    if wait != Wait::Accept && self.may_lead() {
-                        let seen = inner.waiters.entry(handle).or_default().wakes;
-                        drop(inner);
-                        let led = self.lead(
-                            &|inner, bell| inner.waiters.entry(handle).or_default().leading = bell,
-                            &|inner| inner.waiters.entry(handle).or_default().wakes != seen,
-                            deadline,
-                        );
-                        inner = self.lock();
-                        if led || inner.waiters.entry(handle).or_default().wakes != seen {
-                            continue;
-                        }
                     }
                     inner.waiters.entry(handle).or_default().sleepers += 1;
                     inner = match left {
@@ -925,7 +883,7 @@ mod tests {
         let sender = {
             let shared = shared.clone();
             std::thread::spawn(move || {
-                shared.blocking(h, false, Some(limit), Wait::Output, |s, _| {
+                shared.blocking(h, false, Some(limit), true, |s, _| {
                     s.udp_send_to(h, b"x", to)
                 })
             })

@@ -88,7 +88,7 @@ impl TcpForwarder {
     /// Waits for the next connection attempt.
     pub fn request(&self) -> io::Result<SynRequest> {
         let h = self.sock.handle;
-        let req = self.sock.wait_accept(None, |s, _| {
+        let req = self.sock.wait(None, |s, _| {
             s.tcp_take_syn(h)?.ok_or(SocketError::WouldBlock)
         })?;
         Ok(SynRequest::new(&self.sock, req))
@@ -97,7 +97,7 @@ impl TcpForwarder {
     /// Like `request`, but gives up after `timeout` with `Ok(None)`.
     pub fn request_timeout(&self, timeout: Duration) -> io::Result<Option<SynRequest>> {
         let h = self.sock.handle;
-        match self.sock.wait_accept(Some(timeout), |s, _| {
+        match self.sock.wait(Some(timeout), |s, _| {
             s.tcp_take_syn(h)?.ok_or(SocketError::WouldBlock)
         }) {
             Ok(req) => Ok(Some(SynRequest::new(&self.sock, req))),

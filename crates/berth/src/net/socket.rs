@@ -12,7 +12,7 @@ use berth_core::time::Instant;
 
 use crate::error::to_io_error;
 use crate::pipe::Pipe;
-use crate::shared::{Shared, Wait};
+use crate::shared::Shared;
 
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Options {
@@ -216,7 +216,7 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
-        self.wait_inner(timeout, Wait::Other, op)
+        self.wait_inner(timeout, false, op)
     }
 
     /// `wait` for a send that can find the stack's output queue full (UDP).
@@ -225,30 +225,19 @@ impl SocketRef {
         timeout: Option<Duration>,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
-        self.wait_inner(timeout, Wait::Output, op)
-    }
-
-    /// `wait` for a listener's next connection: the thread never leads the
-    /// device (`lead.rs`): an acceptor waits long and would keep the lead
-    /// from the threads whose segments come.
-    pub(crate) fn wait_accept<T>(
-        &self,
-        timeout: Option<Duration>,
-        op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
-    ) -> io::Result<T> {
-        self.wait_inner(timeout, Wait::Accept, op)
+        self.wait_inner(timeout, true, op)
     }
 
     fn wait_inner<T>(
         &self,
         timeout: Option<Duration>,
-        wait: Wait,
+        out_queue: bool,
         op: impl FnMut(&mut Stack, Instant) -> Result<T, SocketError>,
     ) -> io::Result<T> {
         let opts = self.opts();
         let deadline = deadline_after(timeout);
         self.shared
-            .blocking(self.handle, opts.nonblocking, deadline, wait, op)
+            .blocking(self.handle, opts.nonblocking, deadline, out_queue, op)
             .map_err(to_io_error)
     }
 }

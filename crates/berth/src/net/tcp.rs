@@ -187,7 +187,7 @@ impl TcpListener {
         let h = self.sock.handle;
         let (conn, peer) = self
             .sock
-            .wait_accept(None, |s, _| s.tcp_accept(h)?.ok_or(SocketError::WouldBlock))?;
+            .wait(None, |s, _| s.tcp_accept(h)?.ok_or(SocketError::WouldBlock))?;
         Ok((
             TcpStream {
                 sock: SocketRef::stream(&self.sock.shared, conn),
@@ -218,7 +218,7 @@ impl TcpListener {
     /// ```
     pub fn accept_timeout(&self, timeout: Duration) -> io::Result<Option<(TcpStream, SocketAddr)>> {
         let h = self.sock.handle;
-        match self.sock.wait_accept(Some(timeout), |s, _| {
+        match self.sock.wait(Some(timeout), |s, _| {
             s.tcp_accept(h)?.ok_or(SocketError::WouldBlock)
         }) {
             Ok((conn, peer)) => Ok(Some((
