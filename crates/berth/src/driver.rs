@@ -4,7 +4,8 @@
 //! comes; it never busy-polls. Each wake-up reads up to `link::BATCH` frames
 //! before writing what the core produced; after a whole batch it polls
 //! again at once (the device is polled edge-triggered: frames left unread
-//! raise no new event).
+//! raise no new event). While an application thread or a runtime leads
+//! the device (`lead.rs`), the device is out of this thread's `epoll`.
 
 use std::io;
 use std::net::IpAddr;
