@@ -370,6 +370,9 @@ pub(crate) fn run(args: &ProxyArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the relay runtime")?;
+    // The relay runtime reads the TUN device while its tasks wait, so a
+    // packet wakes a runtime thread directly (`lead_device`).
+    runtime.spawn(berth::tokio_net::lead_device(&stack));
     let forwarder = TcpForwarder::bind(&stack, proxy.limits.tcp_relays.min(65_535))?;
     let udp = Arc::new(UdpSocket::bind_transparent(&stack)?);
     let tcp_loop = runtime.spawn(tcp::accept_loop(proxy.clone(), forwarder));
