@@ -32,9 +32,11 @@ fn register(fd: std::os::fd::RawFd) -> io::Result<AsyncFd<OwnedFd>> {
 /// the stack stops or its device fails.
 ///
 /// While the runtime is busy elsewhere for longer than a millisecond, the
-/// stack thread reads the device again, as it does without this future;
-/// a stack that serves callback ports keeps its device on the stack
-/// thread. A stack without a device descriptor returns at once.
+/// stack thread reads the device again, as it does without this future.
+/// A stack that serves callback ports (`listen_with`, `serve`) keeps its
+/// device on the stack thread: there this future only adds a wake-up of
+/// the runtime per frame, so do not spawn it beside them. A stack without
+/// a device descriptor returns at once.
 ///
 /// # Examples
 ///
