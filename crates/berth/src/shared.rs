@@ -281,6 +281,17 @@ thread_local! {
     static PENDING: RefCell<Vec<SocketHandle>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Runs `f` with this thread's frame buffer, long enough for `link`.
+fn with_inline_buf<T>(link: &Link, f: impl FnOnce(&mut [u8]) -> T) -> T {
+    INLINE_BUF.with(|cell| {
+        let mut buf = cell.borrow_mut();
+        if buf.len() < link.frame_len {
+            buf.resize(link.frame_len, 0);
+        }
+        f(&mut buf)
+    })
+}
+
 impl crate::pipe::PumpRequest for Shared {
     fn pump_now(&self, h: SocketHandle) {
         if !self.pump_inline(h) {
@@ -474,12 +485,8 @@ impl Shared {
         };
         let kick = {
             let mut device = link.lock();
-            INLINE_BUF.with(|cell| {
-                let mut buf = cell.borrow_mut();
-                if buf.len() < link.frame_len {
-                    buf.resize(link.frame_len, 0);
-                }
-                inner.flush(now, device.as_mut(), &mut buf, &mut wakers);
+            with_inline_buf(link, |buf| {
+                inner.flush(now, device.as_mut(), buf, &mut wakers)
             });
             self.after_flush(&inner, device.as_ref(), now)
         };
@@ -661,25 +668,19 @@ impl Shared {
         lead.turns.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
         let mut device = link.lock();
-        let (turn, kick) = INLINE_BUF.with(|cell| {
-            let mut buf = cell.borrow_mut();
-            if buf.len() < link.frame_len {
-                buf.resize(link.frame_len, 0);
-            }
-            let turn = match receive(&mut inner.stack, device.as_mut(), now, &mut buf) {
+        let (turn, kick) = with_inline_buf(link, |buf| {
+            let turn = match receive(&mut inner.stack, device.as_mut(), now, buf) {
                 Received::Drained => LedTurn::Drained,
                 Received::Full => LedTurn::Full,
                 Received::Failed(_) => return (LedTurn::Failed, true),
             };
             inner.stack.handle_timeout(now);
-            let pending = PENDING.with(|p| {
-                let mut p = p.borrow_mut();
-                self.take_pending(&mut p);
-                std::mem::take(&mut *p)
+            PENDING.with(|p| {
+                let mut pending = p.borrow_mut();
+                self.take_pending(&mut pending);
+                inner.pump_all(&pending, now, wakers);
             });
-            inner.pump_all(&pending, now, wakers);
-            PENDING.with(|p| *p.borrow_mut() = pending);
-            inner.flush(now, device.as_mut(), &mut buf, wakers);
+            inner.flush(now, device.as_mut(), buf, wakers);
             (turn, self.after_flush(inner, device.as_ref(), now))
         });
         drop(device);
