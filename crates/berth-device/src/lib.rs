@@ -63,6 +63,17 @@ pub fn duplicate(fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
     sys::duplicate(fd)
 }
 
+/// Adds `fd` to the `epoll` instance `epoll` (such as a `mio::Poll`'s
+/// descriptor), readable and *level-triggered*, with `token` as the
+/// event's data (what a `mio::Token` carries): every wait reports it for
+/// as long as it has something to read, so a reader may take one frame
+/// and wait again instead of reading until `EAGAIN` (which `mio`'s
+/// edge-triggered registrations require). Removed again with `mio`'s
+/// `deregister` or `EPOLL_CTL_DEL`. `Unsupported` off Linux.
+pub fn watch_level(epoll: RawFd, fd: RawFd, token: u64) -> io::Result<()> {
+    sys::watch_level(epoll, fd, token)
+}
+
 /// An `eventfd`: one thread rings it, another waiting on it with
 /// [`wait_either`] wakes; it stays readable until cleared, so a ring
 /// before the wait is not lost. `Unsupported` off Linux.

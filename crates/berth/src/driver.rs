@@ -1,11 +1,14 @@
 //! The stack thread: owns the device, reads the clock, runs the core, fires
 //! timers and wakes waiters. It sleeps in `epoll` (mio) until the device is
 //! readable, an application thread wakes it, or the core's next deadline
-//! comes; it never busy-polls. Each wake-up reads up to `link::BATCH` frames
-//! before writing what the core produced; after a whole batch it polls
-//! again at once (the device is polled edge-triggered: frames left unread
-//! raise no new event). While an application thread or a runtime leads
-//! the device (`lead.rs`), the device is out of this thread's `epoll`.
+//! comes; it never busy-polls. The device is in the `epoll`
+//! level-triggered (`berth_device::watch_level`), so a frame left unread
+//! makes the next wait return at once: a wake-up reads one frame in
+//! request/response traffic and up to `link::BATCH` otherwise
+//! (`link::ReadPolicy`), then writes what the core produced. While an
+//! application thread or a runtime leads the device (`lead.rs`), the
+//! device is out of this thread's `epoll` and read on every turn, a whole
+//! batch, polling again at once after a full one.
 
 use std::io;
 use std::net::IpAddr;
@@ -25,7 +28,7 @@ use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::callback::Handlers;
-use crate::link::{Link, Received, receive, transmit};
+use crate::link::{BATCH, Link, Received, receive, transmit};
 use crate::shared::{Inner, Shared};
 
 const DEVICE: Token = Token(0);
@@ -460,8 +463,9 @@ impl NetStackBuilder {
         let waker = mio::Waker::new(poll.registry(), WAKER)?;
         let raw_fd = device.raw_fd();
         if let Some(fd) = raw_fd {
-            poll.registry()
-                .register(&mut SourceFd(&fd), DEVICE, Interest::READABLE)?;
+            // Level-triggered: a turn may read one frame and wait again,
+            // the wait reporting the device while frames are left.
+            berth_device::watch_level(std::os::fd::AsRawFd::as_raw_fd(&poll), fd, DEVICE.0 as u64)?;
         }
         // Without a timer (off Linux) application threads wake the stack
         // thread instead.
@@ -734,20 +738,30 @@ fn run(
     };
     let mut shutdown_since: Option<StdInstant> = None;
     let mut device_failed = false;
+    // The last wait reported the device readable (the first turn looks).
+    let mut device_ready = true;
     loop {
         let planned;
-        // The device may hold more than one batch: it is polled
-        // edge-triggered, so frames left unread raise no new event and
-        // would wait for other traffic or a timer. Come straight back.
+        // A device read on every turn (not in the `epoll`) may hold more
+        // than a batch, which would raise no event and wait for other
+        // traffic or a timer: come straight back.
         let mut unread = false;
         {
             let mut inner = shared.lock();
             let mut device = link.lock();
             let now = shared.now();
-            if !device_failed {
-                match receive(&mut inner.stack, device.as_mut(), now, &mut turn.buf) {
+            // A device out of this `epoll` (loaned to a leader) or without
+            // a descriptor raises no event here: read on every turn.
+            let unwatched = raw_fd.is_none() || shared.lead.as_ref().is_some_and(|l| l.loaned());
+            let limit = if unwatched {
+                BATCH
+            } else {
+                inner.read_limit(device.as_ref(), device_ready)
+            };
+            if !device_failed && limit > 0 {
+                match receive(&mut inner.stack, device.as_mut(), now, &mut turn.buf, limit) {
                     Received::Drained => {}
-                    Received::Full => unread = true,
+                    Received::Full => unread = limit == BATCH,
                     Received::Failed(e) => {
                         // The device is gone (its interface deleted, say):
                         // stop polling it rather than spin on an fd that
@@ -822,6 +836,7 @@ fn run(
             tracing::error!("berth: poll failed: {e}");
             return;
         }
+        device_ready = events.iter().any(|e| e.token() == DEVICE);
         if events.iter().any(|e| e.token() == TIMER)
             && let Some(t) = &shared.timer
         {

@@ -189,10 +189,10 @@ impl Lead {
             self.bell.ring();
         }
         if !self.failed.load(Ordering::Relaxed)
-            && let Err(e) = self.registry.register(
-                &mut SourceFd(&self.device_fd),
-                self.token,
-                mio::Interest::READABLE,
+            && let Err(e) = berth_device::watch_level(
+                std::os::fd::AsRawFd::as_raw_fd(&self.registry),
+                self.device_fd,
+                self.token.0 as u64,
             )
         {
             tracing::warn!("berth: putting the device back into the stack thread's poll: {e}");

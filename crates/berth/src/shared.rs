@@ -58,7 +58,7 @@ use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
 
 use crate::lead::{Lead, LeadingHere};
-use crate::link::{Link, Received, receive, transmit};
+use crate::link::{BATCH, Link, ReadPolicy, Received, receive, transmit};
 use crate::pipe::Pipe;
 
 /// Who waits on one socket.
@@ -140,9 +140,27 @@ pub(crate) struct Inner {
     pub(crate) shutdown: bool,
     /// Ports served by callbacks instead of waiting threads.
     pub(crate) callbacks: crate::ports::CallbackPorts,
+    /// Bytes handed to the device by [`Inner::flush`], whoever flushed.
+    pub(crate) bytes_out: u64,
+    /// How many frames a turn reads from the device.
+    reads: ReadPolicy,
 }
 
 impl Inner {
+    /// At the start of a turn that reads a device watched level-triggered
+    /// (the stack thread's `epoll`, a leader's `poll`), `reported` saying
+    /// whether the wait found it readable: how many frames to read
+    /// ([`ReadPolicy`]).
+    pub(crate) fn read_limit(
+        &mut self,
+        device: &dyn berth_device::Device,
+        reported: bool,
+    ) -> usize {
+        let (frames_in, bytes_out) = (self.stack.stats().frames_in, self.bytes_out);
+        self.reads
+            .limit(frames_in, bytes_out, reported, device.poll_at().is_some())
+    }
+
     /// After the stack thread has drained the output queue: wakes the
     /// writers that found it full, then pumps the pipes of the sockets that
     /// have events and wakes whoever waits on them. Task wakers are moved
@@ -180,12 +198,12 @@ impl Inner {
         wakers: &mut Vec<Waker>,
     ) {
         for _ in 0..4 {
-            transmit(&mut self.stack, device, now, buf);
+            self.bytes_out += transmit(&mut self.stack, device, now, buf);
             if !self.wake_waiters(now, wakers) {
                 break;
             }
         }
-        transmit(&mut self.stack, device, now, buf);
+        self.bytes_out += transmit(&mut self.stack, device, now, buf);
     }
 
     /// The last handle of stream `h` is gone: closes it now, or (when what
@@ -380,6 +398,8 @@ impl Shared {
                 out_waiters: Vec::new(),
                 shutdown: false,
                 callbacks: crate::ports::CallbackPorts::default(),
+                bytes_out: 0,
+                reads: ReadPolicy::default(),
             }),
             pending: Mutex::new(Vec::new()),
             link,
@@ -585,16 +605,16 @@ impl Shared {
                 leave(&mut self.lock());
                 return true;
             }
-            let rung = match berth_device::wait_either(lead.device_fd, lead.bell.raw_fd(), timeout)
-            {
-                Ok((_, rung)) => rung,
-                Err(e) => {
-                    tracing::warn!("berth: waiting on the device failed: {e}");
-                    leave(&mut self.lock());
-                    self.kick();
-                    return false;
-                }
-            };
+            let (readable, rung) =
+                match berth_device::wait_either(lead.device_fd, lead.bell.raw_fd(), timeout) {
+                    Ok(ready) => ready,
+                    Err(e) => {
+                        tracing::warn!("berth: waiting on the device failed: {e}");
+                        leave(&mut self.lock());
+                        self.kick();
+                        return false;
+                    }
+                };
             if rung {
                 lead.bell.clear();
             }
@@ -604,7 +624,9 @@ impl Shared {
                 return true;
             }
             let mut wakers = Vec::new();
-            let (turn, kick) = self.lead_turn(&mut inner, lead, link, &mut wakers);
+            // `poll` is level-triggered: read as the stack thread does.
+            let limit = inner.read_limit(link.lock().as_ref(), readable);
+            let (turn, kick) = self.lead_turn(&mut inner, lead, link, limit, &mut wakers);
             let failed = turn == LedTurn::Failed;
             let done = failed || woken();
             if done {
@@ -638,7 +660,8 @@ impl Shared {
             return Some(LedTurn::Drained);
         }
         let mut wakers = Vec::new();
-        let (turn, kick) = self.lead_turn(&mut inner, lead, link, &mut wakers);
+        // The runtime's readiness is edge-triggered: read until empty.
+        let (turn, kick) = self.lead_turn(&mut inner, lead, link, BATCH, &mut wakers);
         // Leaves after each turn: if the runtime does not come back within
         // the grace, the stack thread reads the device again.
         self.vacate(&inner, lead);
@@ -663,13 +686,19 @@ impl Shared {
         inner: &mut Inner,
         lead: &Lead,
         link: &Link,
+        limit: usize,
         wakers: &mut Vec<Waker>,
     ) -> (LedTurn, bool) {
         lead.turns.fetch_add(1, Ordering::Relaxed);
         let now = self.now();
         let mut device = link.lock();
         let (turn, kick) = with_inline_buf(link, |buf| {
-            let turn = match receive(&mut inner.stack, device.as_mut(), now, buf) {
+            let read = if limit == 0 {
+                Received::Drained
+            } else {
+                receive(&mut inner.stack, device.as_mut(), now, buf, limit)
+            };
+            let turn = match read {
                 Received::Drained => LedTurn::Drained,
                 Received::Full => LedTurn::Full,
                 Received::Failed(_) => return (LedTurn::Failed, true),

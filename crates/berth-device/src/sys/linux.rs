@@ -511,6 +511,20 @@ pub(crate) fn wait_either(
     }
 }
 
+pub(crate) fn watch_level(epoll: RawFd, fd: RawFd, token: u64) -> io::Result<()> {
+    let mut event = libc::epoll_event {
+        events: libc::EPOLLIN as u32,
+        u64: token,
+    };
+    // SAFETY: `event` is a live, exclusively borrowed `struct epoll_event`
+    // that epoll_ctl only reads; invalid descriptors yield EBADF.
+    let rc = unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_ADD, fd, &raw mut event) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 pub(crate) fn duplicate(fd: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes no pointers; an invalid `fd`
     // yields EBADF. A non-negative result is a new descriptor that

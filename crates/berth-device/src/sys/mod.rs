@@ -20,7 +20,7 @@ mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux::{
     EventFd, TimerFd, TunTap, duplicate, pin_current_thread, raise_fd_limit, run_in_netns,
-    wait_either, wait_readable,
+    wait_either, wait_readable, watch_level,
 };
 
 #[cfg(not(target_os = "linux"))]
@@ -28,5 +28,5 @@ mod unsupported;
 #[cfg(not(target_os = "linux"))]
 pub(crate) use unsupported::{
     EventFd, TimerFd, TunTap, duplicate, pin_current_thread, raise_fd_limit, run_in_netns,
-    wait_either, wait_readable,
+    wait_either, wait_readable, watch_level,
 };

@@ -145,6 +145,10 @@ pub(crate) fn wait_either(
     Err(unsupported())
 }
 
+pub(crate) fn watch_level(_epoll: RawFd, _fd: RawFd, _token: u64) -> io::Result<()> {
+    Err(unsupported())
+}
+
 pub(crate) fn duplicate(_fd: RawFd) -> io::Result<std::os::fd::OwnedFd> {
     Err(unsupported())
 }
