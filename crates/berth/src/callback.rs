@@ -38,13 +38,12 @@
 //! assert_eq!(&back, b"ping");
 //! ```
 
-use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use berth_core::handle::SocketHandle;
+use berth_core::handle::{HandleMap, HandleSet, SocketHandle};
 use berth_core::stack::{SocketError, SocketKind};
 
 use crate::NetStack;
@@ -441,10 +440,10 @@ pub(crate) type Handler = Box<dyn FnMut(&mut PortCtx<'_>, PortEvent) + Send>;
 /// handler is dropped then.
 #[derive(Default)]
 pub(crate) struct Handlers {
-    by_listener: HashMap<SocketHandle, Option<Handler>>,
+    by_listener: HandleMap<Option<Handler>>,
     /// Registrations that end their connections themselves when the stack
     /// stops (sessions, which may first flush what they buffered).
-    ends_own: std::collections::HashSet<SocketHandle>,
+    ends_own: HandleSet,
 }
 
 /// Whether `listener`'s handler ends its connections itself on

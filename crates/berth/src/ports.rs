@@ -5,10 +5,10 @@
 //! runtime's in between: a handler reads and writes the core's own buffers.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::BinaryHeap;
 use std::net::SocketAddr;
 
-use berth_core::handle::SocketHandle;
+use berth_core::handle::{HandleMap, HandleSet, SocketHandle};
 use berth_core::stack::{Readiness, SocketEvent, Stack};
 use berth_core::time::Instant;
 
@@ -136,12 +136,12 @@ pub(crate) struct Dispatch {
 /// their handlers.
 #[derive(Default)]
 pub(crate) struct CallbackPorts {
-    listeners: HashSet<SocketHandle>,
+    listeners: HandleSet,
     /// Each connection's listener; a client connection (`connect_with`)
     /// and a UDP socket (`udp_with`) are their own.
-    conns: HashMap<SocketHandle, SocketHandle>,
+    conns: HandleMap<SocketHandle>,
     /// Client connections not yet established.
-    connecting: HashSet<SocketHandle>,
+    connecting: HandleSet,
     pending: Vec<Dispatch>,
     timers: Timers,
 }
@@ -153,7 +153,7 @@ pub(crate) struct CallbackPorts {
 #[derive(Default)]
 struct Timers {
     /// Each connection's deadline, and the heap entry that stands for it.
-    deadlines: HashMap<SocketHandle, (Instant, Instant)>,
+    deadlines: HandleMap<(Instant, Instant)>,
     heap: BinaryHeap<Reverse<(Instant, SocketHandle)>>,
 }
 

@@ -47,18 +47,17 @@
 //! the device in or out of the stack thread's `epoll` under the stack's.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, TryLockError};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
-use berth_core::handle::SocketHandle;
+use berth_core::handle::{HandleMap, SocketHandle};
 use berth_core::stack::{Readiness, SocketError, Stack};
 use berth_core::time::Instant;
 
 use crate::lead::{Lead, LeadingHere};
-use crate::link::{BATCH, Link, ReadPolicy, Received, receive, transmit};
+use crate::link::{Link, ReadPolicy, Received, receive, transmit};
 use crate::pipe::Pipe;
 
 /// Who waits on one socket.
@@ -130,9 +129,9 @@ pub(crate) use crate::notify::register;
 pub(crate) struct Inner {
     pub(crate) stack: Stack,
     /// The byte queues of the TCP streams the application holds.
-    pub(crate) pipes: HashMap<SocketHandle, Arc<Pipe>>,
+    pub(crate) pipes: HandleMap<Arc<Pipe>>,
     /// The waiters of each socket someone waits on.
-    pub(crate) waiters: HashMap<SocketHandle, Waiters>,
+    pub(crate) waiters: HandleMap<Waiters>,
     /// Sockets whose send found the stack's output queue full (UDP): their
     /// writers are woken once the stack thread has drained it.
     pub(crate) out_waiters: Vec<SocketHandle>,
@@ -393,8 +392,8 @@ impl Shared {
             lead: lead.filter(|_| link.is_some() && timer.is_some()),
             inner: Mutex::new(Inner {
                 stack,
-                pipes: HashMap::new(),
-                waiters: HashMap::new(),
+                pipes: HandleMap::default(),
+                waiters: HandleMap::default(),
                 out_waiters: Vec::new(),
                 shutdown: false,
                 callbacks: crate::ports::CallbackPorts::default(),
@@ -661,7 +660,7 @@ impl Shared {
         }
         let mut wakers = Vec::new();
         // The runtime's readiness is edge-triggered: read until empty.
-        let (turn, kick) = self.lead_turn(&mut inner, lead, link, BATCH, &mut wakers);
+        let (turn, kick) = self.lead_turn(&mut inner, lead, link, crate::link::BATCH, &mut wakers);
         // Leaves after each turn: if the runtime does not come back within
         // the grace, the stack thread reads the device again.
         self.vacate(&inner, lead);
