@@ -195,7 +195,7 @@ fn serve(
     let addr = (ip, svc.port());
     let counters = counters.clone();
     match svc {
-        Service::Echo => stack.serve_limited(addr, per_source, |_| sessions::Echo),
+        Service::Echo => stack.serve_limited(addr, per_source, |_| sessions::Echo::default()),
         Service::Discard => stack.serve_limited(addr, per_source, move |_| {
             sessions::Discard(counters.clone())
         }),

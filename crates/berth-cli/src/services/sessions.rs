@@ -26,7 +26,13 @@ const KEEPALIVE: Duration = Duration::from_secs(75);
 /// RFC 862: sends back what it receives; reads only while what it wrote
 /// has gone out (a slow reader closes the window, as with a thread that
 /// blocks in `write`).
-pub(crate) struct Echo;
+#[derive(Default)]
+pub(crate) struct Echo {
+    /// Reading stopped with an answer still buffered: room in the send
+    /// buffer resumes it. Otherwise room is no news (the peer's ACK of an
+    /// answer that went out whole comes with every exchange).
+    held: bool,
+}
 
 impl Session for Echo {
     fn opened(&mut self, io: &mut SessionIo<'_, '_>) {
@@ -35,24 +41,29 @@ impl Session for Echo {
 
     fn readable(&mut self, io: &mut SessionIo<'_, '_>) {
         io.set_timeout(Some(IDLE));
-        berth::session::with_scratch(|buf| {
+        self.held = berth::session::with_scratch(|buf| {
             while io.buffered() == 0 {
                 match io.read(buf) {
-                    Ok(0) => return io.close(),
+                    Ok(0) => io.close(),
                     Ok(n) => {
-                        if io.write(&buf[..n]).is_err() {
-                            return io.abort();
+                        if io.write(&buf[..n]).is_ok() {
+                            continue;
                         }
+                        io.abort();
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-                    Err(_) => return io.abort(),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(_) => io.abort(),
                 }
+                return false;
             }
-        })
+            true
+        });
     }
 
     fn writable(&mut self, io: &mut SessionIo<'_, '_>) {
-        self.readable(io);
+        if self.held {
+            self.readable(io);
+        }
     }
 }
 
@@ -315,5 +326,72 @@ impl Session for Http {
         } else {
             io.close();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use berth::NetStack;
+    use berth::net::TcpStream;
+    use berth_device::Medium;
+    use berth_device::channel::ChannelDevice;
+
+    use super::*;
+
+    /// Far more than the buffers between the two ends hold, and no reading
+    /// until they are full: the echo's answers back up, it stops reading
+    /// (`held`), and room in its send buffer must start it again, or the
+    /// stream stalls with the rest of it unread.
+    #[test]
+    fn echo_sends_back_a_stream_longer_than_its_buffers() {
+        const TOTAL: usize = 8 << 20;
+        let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+        let server = NetStack::builder()
+            .addr("198.18.0.2".parse().unwrap())
+            .seed(2)
+            .build(left)
+            .unwrap();
+        let client = NetStack::builder()
+            .addr("198.18.0.1".parse().unwrap())
+            .seed(1)
+            .build(right)
+            .unwrap();
+        let _port = server.serve("198.18.0.2:7", |_| Echo::default()).unwrap();
+        let mut stream = TcpStream::connect(&client, "198.18.0.2:7").unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let sent: Vec<u8> = (0..TOTAL).map(|i| (i * 7 % 251) as u8).collect();
+        let mut writer = stream.try_clone().unwrap();
+        let data = sent.clone();
+        let writing = std::thread::spawn(move || {
+            writer.write_all(&data).unwrap();
+            writer.shutdown(std::net::Shutdown::Write).unwrap();
+        });
+        // Held: the server's connection has input it does not read, and
+        // output it cannot send (the client reads nothing yet).
+        let held = || {
+            server.with_stack(|s| {
+                s.sockets().into_iter().any(|h| {
+                    s.tcp_info(h)
+                        .is_ok_and(|i| i.local.port() == 7 && i.recv_queue > 0 && i.send_queue > 0)
+                })
+            })
+        };
+        let since = std::time::Instant::now();
+        while !held() {
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "the echo never held"
+            );
+            std::thread::yield_now();
+        }
+        let mut back = Vec::with_capacity(TOTAL);
+        stream.read_to_end(&mut back).unwrap();
+        writing.join().unwrap();
+        assert_eq!(back.len(), TOTAL);
+        assert!(back == sent, "the echo differs");
     }
 }

@@ -284,7 +284,7 @@ fn berth_servers(
                 false
             }
             (Api::Callback, Service::Echo) => {
-                ports.push(stack.serve(a, |_| sessions::Echo)?);
+                ports.push(stack.serve(a, |_| sessions::Echo::default())?);
                 false
             }
             (Api::Callback, Service::Source) => {
