@@ -265,6 +265,13 @@ impl Stack {
                     emitted?;
                     self.stats.frames_out += 1;
                     self.after_tcp_change(h);
+                    // Nothing more due: off the queue now, rather than at a
+                    // next poll that would find nothing.
+                    if let Some(Socket::Tcp(t)) = self.sockets.get(h)
+                        && t.conn.transmit_done()
+                    {
+                        self.unqueue_front(h);
+                    }
                     return Some(hl + n);
                 }
                 None => {
@@ -277,6 +284,19 @@ impl Stack {
             }
         }
         None
+    }
+
+    /// Takes `h` off the front of the transmit queue, if it is there.
+    fn unqueue_front(&mut self, h: SocketHandle) {
+        if self.dirty.front() != Some(&h) {
+            return;
+        }
+        self.dirty.pop_front();
+        match self.sockets.get_mut(h) {
+            Some(Socket::Tcp(t)) => t.queued = false,
+            Some(Socket::TimeWait(tw)) => tw.queued = false,
+            _ => {}
+        }
     }
 
     fn after_tcp_change_no_requeue(&mut self, h: crate::handle::SocketHandle) {

@@ -5,6 +5,9 @@
 //!
 //! - nothing panics;
 //! - every `poll_transmit` burst ends (at most [`MAX_BURST`] segments);
+//! - when `transmit_done` says nothing is due, `poll_transmit` sends
+//!   nothing (the stack takes the connection off its transmit queue on
+//!   that word);
 //! - every segment out parses, with a valid checksum and the right ports;
 //! - after `on_timeout(now)` no timer is still due at `now` (a driver
 //!   stepping to `poll_at` always makes progress);
@@ -265,10 +268,14 @@ impl Driver {
     /// Polls until nothing is left to send, checking every segment.
     fn drain(&mut self) -> Result<(), String> {
         for _ in 0..MAX_BURST {
+            let done = self.conn.transmit_done();
             let Some(n) = self.conn.poll_transmit(self.now, &mut self.buf) else {
                 let _ = self.conn.take_events();
                 return self.check_delivery_state();
             };
+            if done {
+                return Err("transmit_done said nothing was due, yet a segment went".into());
+            }
             let bytes = self.buf.get(..n).ok_or("length past the buffer")?;
             let packet =
                 TcpPacket::new_checked(bytes).map_err(|e| format!("unparsable output: {e:?}"))?;

@@ -62,6 +62,23 @@ impl Connection {
         }
     }
 
+    /// Whether [`poll_transmit`](Self::poll_transmit) would now find
+    /// nothing to send, judged cheaply and only when sure (`false` when it
+    /// might find something): no reset, SYN, ACK or probe owed, no data or
+    /// FIN beyond SND.NXT, nothing marked lost. Asked right after a
+    /// segment left, so that the stack takes the connection off its
+    /// transmit queue without a second poll that would find nothing: in
+    /// request/response traffic every segment's last.
+    pub(crate) fn transmit_done(&self) -> bool {
+        self.reset_to_send.is_none()
+            && self.pending == Pending::default()
+            && self.sent.lost_bytes() == 0
+            && !self.snd_nxt.before(self.send_data_end())
+            && !self
+                .our_fin
+                .is_some_and(|fin| self.snd_nxt.before_or_eq(fin))
+    }
+
     fn emit_syn(&mut self, now: Instant, buf: &mut [u8]) -> Option<usize> {
         self.pending.remove(Pending::SYN);
         let active = self.state == State::SynSent;
