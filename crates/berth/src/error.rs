@@ -23,6 +23,11 @@ use berth_core::stack::SocketError;
 /// assert_eq!(to_io_error(SocketError::LimitReached).kind(), ErrorKind::OutOfMemory);
 /// ```
 pub fn to_io_error(e: SocketError) -> io::Error {
+    // The everyday one (a read or write with nothing to do, several times
+    // an exchange on the callback path) is the bare kind: no allocation.
+    if e == SocketError::WouldBlock {
+        return io::ErrorKind::WouldBlock.into();
+    }
     let kind = match e {
         // A handle the core no longer knows: the socket is gone.
         SocketError::InvalidHandle => io::ErrorKind::NotConnected,
@@ -44,4 +49,20 @@ pub fn to_io_error(e: SocketError) -> io::Error {
         SocketError::LimitReached => io::ErrorKind::OutOfMemory,
     };
     io::Error::new(kind, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn would_block_is_the_bare_kind_and_the_rest_carry_the_cause() {
+        let e = to_io_error(SocketError::WouldBlock);
+        assert_eq!(e.kind(), io::ErrorKind::WouldBlock);
+        // Nothing boxed inside: built without an allocation.
+        assert!(e.get_ref().is_none());
+        let e = to_io_error(SocketError::ConnectionReset);
+        assert_eq!(e.kind(), io::ErrorKind::ConnectionReset);
+        assert!(e.get_ref().is_some());
+    }
 }
