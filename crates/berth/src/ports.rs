@@ -64,7 +64,8 @@ pub enum PortEvent {
     /// UDP socket of [`NetStack::udp_with`](crate::NetStack::udp_with),
     /// datagrams or an error wait).
     Readable(SocketHandle),
-    /// `conn` can take more data.
+    /// `conn` can take more data: room came after a send found none (as
+    /// Linux's `EPOLLOUT` edge), or it connected.
     Writable(SocketHandle),
     /// `conn` is closed (or failed); it is released after this event.
     Closed(SocketHandle),

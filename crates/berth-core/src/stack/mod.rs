@@ -146,7 +146,10 @@ pub struct Readiness(u8);
 impl Readiness {
     /// Data, end of stream or an error can be read.
     pub const READABLE: Self = Self(1);
-    /// Data can be sent (or sending will fail at once).
+    /// Data can be sent (or sending will fail at once). For a TCP
+    /// connection: it connected, or an ACK made room after a send found
+    /// the buffer full (Linux's `SOCK_NOSPACE`: room nobody asked for is
+    /// not news), or it failed or closed.
     pub const WRITABLE: Self = Self(2);
     /// A listener has a connection to accept.
     pub const ACCEPTABLE: Self = Self(4);

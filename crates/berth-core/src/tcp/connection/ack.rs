@@ -193,7 +193,7 @@ impl Connection {
         let in_flight_before = self.in_flight();
         let una_moved = ack.wrapping_offset_from(self.snd_una);
         self.snd_una = ack;
-        if data_acked > 0 {
+        if data_acked > 0 && std::mem::take(&mut self.nospace) {
             self.events.insert(Events::WRITABLE);
         }
 

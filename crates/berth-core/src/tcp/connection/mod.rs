@@ -207,6 +207,12 @@ pub(crate) struct Connection {
     /// The ends of writes not yet acknowledged (at most `PUSH_MARKS`):
     /// the segment holding one carries PSH.
     push_marks: std::collections::VecDeque<SeqNum>,
+    /// A write found the send buffer full (Linux's `SOCK_NOSPACE`): the
+    /// next ACK that makes room raises `WRITABLE`. Room made while no
+    /// writer wanted more is no news, as in Linux, whose
+    /// `tcp_check_space` wakes writers only when the flag is set (in
+    /// request/response traffic every ACK makes room).
+    nospace: bool,
     /// The end of the last segment sent with PSH.
     pushed: SeqNum,
     /// The end of the last short segment sent (Linux `snd_sml`), for
@@ -368,6 +374,7 @@ impl Connection {
             snd_sml: iss,
             cork_push: None,
             push_marks: std::collections::VecDeque::new(),
+            nospace: false,
             pushed: iss,
             max_snd_wnd: 0,
             smss: default_smss,
@@ -659,6 +666,9 @@ impl Connection {
         }
         let room = self.send_capacity();
         let n = self.send_buf.write(data.get(..room).unwrap_or(data));
+        if n < data.len() {
+            self.nospace = true;
+        }
         if n > 0 {
             // The write's end: its last segment carries PSH (Linux
             // tcp_push marks the last skb of each write).

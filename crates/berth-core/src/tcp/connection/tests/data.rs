@@ -325,3 +325,26 @@ fn the_override_timeout_sends_what_a_small_window_takes() {
     assert_eq!((probe.seq, probe.data.len()), (ISS + 1 + 536, 464));
     assert!(probe.flags.contains(Flags::PSH));
 }
+
+/// Room made in the send buffer is news (`WRITABLE`) only to a writer
+/// that found it full, once, as Linux's `SOCK_NOSPACE`: in
+/// request/response traffic every ACK makes room, and nobody waits for it.
+#[test]
+fn room_is_news_only_after_a_write_found_none() {
+    use crate::tcp::connection::Events;
+    let mut h = established();
+    let _ = h.conn.take_events();
+    h.send(b"hello");
+    assert!(h.poll().is_some(), "the data");
+    h.inject(peer_ack(ISS + 6));
+    assert!(!h.conn.take_events().contains(Events::WRITABLE));
+    // A write that does not fit the 64 KiB send buffer.
+    let big = vec![b'x'; 64 * 1024 + 1];
+    let taken = h.conn.send(&big).unwrap();
+    assert!(taken < big.len(), "took {taken}");
+    while h.poll().is_some() {}
+    h.inject(peer_ack(ISS + 6 + 1460));
+    assert!(h.conn.take_events().contains(Events::WRITABLE));
+    h.inject(peer_ack(ISS + 6 + 2920));
+    assert!(!h.conn.take_events().contains(Events::WRITABLE), "once");
+}
