@@ -759,7 +759,10 @@ fn run(
                 inner.read_limit(device.as_ref(), device_ready)
             };
             if !device_failed && limit > 0 {
-                match receive(&mut inner.stack, device.as_mut(), now, &mut turn.buf, limit) {
+                let Inner {
+                    stack, bytes_in, ..
+                } = &mut *inner;
+                match receive(stack, device.as_mut(), now, &mut turn.buf, limit, bytes_in) {
                     Received::Drained => {}
                     Received::Full => unread = limit == BATCH,
                     Received::Failed(e) => {

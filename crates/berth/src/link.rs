@@ -45,9 +45,10 @@ impl Link {
 /// Frames read per turn before the core's output is written.
 pub(crate) const BATCH: usize = 64;
 
-/// The most a reading turn (and what followed it until the next) may
-/// have written and still be an exchange: one small answer, not a
-/// stream, whose ACKs come back in bursts.
+/// The most a reading turn may have read, and what it (and whatever
+/// followed until the next) wrote, and still be an exchange: a small
+/// request and its small answer, not a stream (whose long segments, or
+/// whose ACKs, come in bursts).
 const EXCHANGE_BYTES: u64 = 2048;
 
 /// How many frames a turn reads from a device watched level-triggered
@@ -56,8 +57,8 @@ const EXCHANGE_BYTES: u64 = 2048;
 /// - reported readable in request/response traffic, one frame: the
 ///   request costs one read, not a second that only finds the queue
 ///   empty. Request/response is two reading turns in a row that were each
-///   an exchange: one frame read, and an answer of at most
-///   [`EXCHANGE_BYTES`] written before the next. One such turn is not
+///   an exchange: one frame of at most [`EXCHANGE_BYTES`] read, and an
+///   answer of at most that written before the next. One such turn is not
 ///   enough: a SYN and its SYN-ACK are one, and the handshake's ACK comes
 ///   with the first data right behind it, which one turn should read
 ///   together;
@@ -69,20 +70,20 @@ const EXCHANGE_BYTES: u64 = 2048;
 /// delays) gets a batch on every turn, reported or not.
 #[derive(Debug, Default)]
 pub(crate) struct ReadPolicy {
-    /// Frames read and bytes written as of the last reading turn's start.
-    mark: (u64, u64),
+    /// Frames and bytes read, and bytes written, as of the last reading
+    /// turn's start.
+    mark: (u64, u64, u64),
     /// Reading turns in a row that were an exchange (up to 2).
     exchanges: u8,
 }
 
 impl ReadPolicy {
-    /// At a turn's start: the frames read and bytes written so far (the
-    /// stack's and the device's running counts), whether the wait reported
-    /// the device readable, whether the device holds frames back.
+    /// At a turn's start: the frames and bytes read and the bytes written
+    /// so far (running counts: `traffic`), whether the wait reported the
+    /// device readable, whether the device holds frames back.
     pub(crate) fn limit(
         &mut self,
-        frames_in: u64,
-        bytes_out: u64,
+        traffic: (u64, u64, u64),
         reported: bool,
         holds_back: bool,
     ) -> usize {
@@ -92,14 +93,16 @@ impl ReadPolicy {
         if !reported {
             return 0;
         }
-        let frames = frames_in.saturating_sub(self.mark.0);
-        let bytes = bytes_out.saturating_sub(self.mark.1);
-        self.mark = (frames_in, bytes_out);
-        self.exchanges = if frames == 1 && (1..=EXCHANGE_BYTES).contains(&bytes) {
-            self.exchanges.saturating_add(1).min(2)
-        } else {
-            0
-        };
+        let frames = traffic.0.saturating_sub(self.mark.0);
+        let read = traffic.1.saturating_sub(self.mark.1);
+        let written = traffic.2.saturating_sub(self.mark.2);
+        self.mark = traffic;
+        self.exchanges =
+            if frames == 1 && read <= EXCHANGE_BYTES && (1..=EXCHANGE_BYTES).contains(&written) {
+                self.exchanges.saturating_add(1).min(2)
+            } else {
+                0
+            };
         if self.exchanges >= 2 { 1 } else { BATCH }
     }
 }
@@ -116,19 +119,21 @@ pub(crate) enum Received {
 }
 
 /// Reads up to `limit` frames (at most [`BATCH`]) from the device into
-/// the core.
+/// the core, adding their bytes to `bytes_in`.
 pub(crate) fn receive(
     stack: &mut Stack,
     device: &mut dyn Device,
     now: Instant,
     buf: &mut [u8],
     limit: usize,
+    bytes_in: &mut u64,
 ) -> Received {
     let mut read = 0;
     while read < limit.min(BATCH) {
         match device.recv_frame(buf) {
             Ok(Some(r)) => {
                 read += 1;
+                *bytes_in += r.len as u64;
                 let frame = buf.get(..r.len).unwrap_or(&[]);
                 if r.checksum_vouched {
                     stack.handle_frame_offloaded(now, frame);
@@ -183,16 +188,15 @@ pub(crate) fn transmit(
 mod tests {
     use super::*;
 
-    /// Turns with what each read and wrote (frames in, bytes out), the
-    /// device reported each time: the limits they get.
-    fn limits(turns: &[(u64, u64)]) -> Vec<usize> {
+    /// Turns with what each read and wrote (frames in, bytes in, bytes
+    /// out), the device reported each time: the limits they get.
+    fn limits(turns: &[(u64, u64, u64)]) -> Vec<usize> {
         let mut policy = ReadPolicy::default();
-        let (mut frames, mut bytes) = (0, 0);
+        let mut traffic = (0, 0, 0);
         let mut out = Vec::new();
-        for &(f, b) in turns {
-            out.push(policy.limit(frames, bytes, true, false));
-            frames += f;
-            bytes += b;
+        for &(f, i, o) in turns {
+            out.push(policy.limit(traffic, true, false));
+            traffic = (traffic.0 + f, traffic.1 + i, traffic.2 + o);
         }
         out
     }
@@ -201,7 +205,7 @@ mod tests {
     fn request_response_reads_one_frame_after_two_exchanges() {
         // The limit is decided from the turns before: the third turn on
         // follows two exchanges.
-        let got = limits(&[(1, 100); 6]);
+        let got = limits(&[(1, 104, 104); 6]);
         assert_eq!(got, [BATCH, BATCH, 1, 1, 1, 1]);
     }
 
@@ -209,31 +213,35 @@ mod tests {
     fn a_handshake_reads_its_ack_and_first_data_together() {
         // A FIN answered by nothing, a SYN answered by a SYN-ACK: one
         // exchange, so the ACK and data behind it are read as a batch.
-        let got = limits(&[(1, 0), (1, 60), (2, 100), (1, 60)]);
+        let got = limits(&[(1, 52, 0), (1, 60, 60), (2, 156, 104), (1, 52, 60)]);
         assert!(got.iter().all(|&l| l == BATCH), "{got:?}");
     }
 
     #[test]
-    fn a_stream_reads_batches() {
-        // One ACK a turn, answered by a long segment: not an exchange.
-        let got = limits(&[(1, 100), (1, 100), (1, 100), (1, 64_000), (1, 64_000)]);
-        assert_eq!(got[4], BATCH);
+    fn streams_read_batches() {
+        // Download: one ACK a turn, answered by a long segment.
+        let got = limits(&[(1, 52, 100), (1, 52, 100), (1, 52, 64_000), (1, 52, 64_000)]);
+        assert_eq!(got[3], BATCH);
+        // Upload: one long segment a turn, answered by an ACK.
+        let got = limits(&[(1, 100, 52), (1, 100, 52), (1, 64_000, 52), (1, 64_000, 52)]);
+        assert_eq!(got[3], BATCH);
         // Many frames a turn.
-        let got = limits(&[(1, 100), (1, 100), (1, 100), (5, 100), (1, 100)]);
-        assert_eq!(got[4], BATCH);
+        let got = limits(&[(1, 100, 100), (1, 100, 100), (5, 500, 100), (1, 100, 100)]);
+        assert_eq!(got[3], BATCH);
     }
 
     #[test]
     fn unreported_reads_nothing_and_holding_back_reads_a_batch() {
         let mut policy = ReadPolicy::default();
-        assert_eq!(policy.limit(0, 0, false, false), 0);
-        assert_eq!(policy.limit(0, 0, false, true), BATCH);
+        assert_eq!(policy.limit((0, 0, 0), false, false), 0);
+        assert_eq!(policy.limit((0, 0, 0), false, true), BATCH);
         // A turn that did not read leaves the count to the next that does.
         let mut policy = ReadPolicy::default();
         for turn in 0..3 {
-            policy.limit(turn, turn * 100, true, false);
-            assert_eq!(policy.limit(turn + 1, turn * 100 + 50, false, false), 0);
+            policy.limit((turn, turn * 100, turn * 100), true, false);
+            let between = (turn + 1, turn * 100 + 100, turn * 100 + 50);
+            assert_eq!(policy.limit(between, false, false), 0);
         }
-        assert_eq!(policy.limit(3, 300, true, false), 1);
+        assert_eq!(policy.limit((3, 300, 300), true, false), 1);
     }
 }

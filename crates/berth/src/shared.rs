@@ -141,6 +141,8 @@ pub(crate) struct Inner {
     pub(crate) callbacks: crate::ports::CallbackPorts,
     /// Bytes handed to the device by [`Inner::flush`], whoever flushed.
     pub(crate) bytes_out: u64,
+    /// Bytes read from the device (`link::receive`), whoever read.
+    pub(crate) bytes_in: u64,
     /// How many frames a turn reads from the device.
     reads: ReadPolicy,
 }
@@ -155,9 +157,9 @@ impl Inner {
         device: &dyn berth_device::Device,
         reported: bool,
     ) -> usize {
-        let (frames_in, bytes_out) = (self.stack.stats().frames_in, self.bytes_out);
+        let traffic = (self.stack.stats().frames_in, self.bytes_in, self.bytes_out);
         self.reads
-            .limit(frames_in, bytes_out, reported, device.poll_at().is_some())
+            .limit(traffic, reported, device.poll_at().is_some())
     }
 
     /// After the stack thread has drained the output queue: wakes the
@@ -398,6 +400,7 @@ impl Shared {
                 shutdown: false,
                 callbacks: crate::ports::CallbackPorts::default(),
                 bytes_out: 0,
+                bytes_in: 0,
                 reads: ReadPolicy::default(),
             }),
             pending: Mutex::new(Vec::new()),
@@ -695,7 +698,10 @@ impl Shared {
             let read = if limit == 0 {
                 Received::Drained
             } else {
-                receive(&mut inner.stack, device.as_mut(), now, buf, limit)
+                let Inner {
+                    stack, bytes_in, ..
+                } = &mut *inner;
+                receive(stack, device.as_mut(), now, buf, limit, bytes_in)
             };
             let turn = match read {
                 Received::Drained => LedTurn::Drained,
