@@ -12,6 +12,30 @@ use berth_core::time::Instant;
 use berth_device::channel::ChannelDevice;
 use berth_device::{Device, Medium};
 
+/// A stack at 198.18.0.2 on one end of an in-memory link, the link's other
+/// end, and the far end: a sans-IO stack at 198.18.0.1 whose datagrams
+/// from port 4000 go into the link by hand.
+fn linked() -> (
+    NetStack,
+    ChannelDevice,
+    Stack,
+    berth_core::handle::SocketHandle,
+) {
+    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
+    let stack = NetStack::builder()
+        .addr("198.18.0.2".parse().unwrap())
+        .seed(2)
+        .build(left)
+        .unwrap();
+    let mut far = Stack::new(StackConfig {
+        addrs: vec!["198.18.0.1".parse().unwrap()],
+        seed: 1,
+        ..StackConfig::default()
+    });
+    let tx = far.udp_bind("198.18.0.1:4000".parse().unwrap()).unwrap();
+    (stack, right, far, tx)
+}
+
 /// More than two of the stack thread's read batches (64 frames each).
 const FRAMES: u16 = 150;
 
@@ -23,22 +47,9 @@ const FRAMES: u16 = 150;
 /// so the level-triggered watch must report them.
 #[test]
 fn frames_beyond_one_batch_are_read_without_more_traffic() {
-    let (left, mut right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let stack = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
+    let (stack, mut right, mut far, tx) = linked();
     let rx = UdpSocket::bind(&stack, "198.18.0.2:5000").unwrap();
     rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-
-    // The far end: a sans-IO stack whose datagrams go into the link.
-    let mut far = Stack::new(StackConfig {
-        addrs: vec!["198.18.0.1".parse().unwrap()],
-        seed: 1,
-        ..StackConfig::default()
-    });
-    let tx = far.udp_bind("198.18.0.1:4000".parse().unwrap()).unwrap();
     let to: SocketAddr = "198.18.0.2:5000".parse().unwrap();
     // The stack's lock is held while every frame is queued, so the stack
     // thread finds them all waiting at its next turn.
@@ -71,12 +82,7 @@ fn frames_beyond_one_batch_are_read_without_more_traffic() {
 fn a_burst_after_exchanges_is_read_whole_one_frame_at_a_time() {
     const EXCHANGES: u16 = 8;
     const BURST: u16 = 40;
-    let (left, mut right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let stack = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
+    let (stack, mut right, mut far, tx) = linked();
     let echo = UdpSocket::bind(&stack, "198.18.0.2:7").unwrap();
     echo.set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
@@ -88,12 +94,6 @@ fn a_burst_after_exchanges_is_read_whole_one_frame_at_a_time() {
         }
     });
 
-    let mut far = Stack::new(StackConfig {
-        addrs: vec!["198.18.0.1".parse().unwrap()],
-        seed: 1,
-        ..StackConfig::default()
-    });
-    let tx = far.udp_bind("198.18.0.1:4000".parse().unwrap()).unwrap();
     let to: SocketAddr = "198.18.0.2:7".parse().unwrap();
     let mut frame = [0u8; 1500];
     let mut send = |far: &mut Stack, right: &mut ChannelDevice, i: u16| {
