@@ -759,10 +759,8 @@ fn run(
                 inner.read_limit(device.as_ref(), device_ready)
             };
             if !device_failed && limit > 0 {
-                let Inner {
-                    stack, bytes_in, ..
-                } = &mut *inner;
-                match receive(stack, device.as_mut(), now, &mut turn.buf, limit, bytes_in) {
+                let Inner { stack, reads, .. } = &mut *inner;
+                match receive(stack, device.as_mut(), now, &mut turn.buf, limit, reads) {
                     Received::Drained => {}
                     Received::Full => unread = limit == BATCH,
                     Received::Failed(e) => {

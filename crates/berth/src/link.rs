@@ -70,33 +70,33 @@ const EXCHANGE_BYTES: u64 = 2048;
 /// delays) gets a batch on every turn, reported or not.
 #[derive(Debug, Default)]
 pub(crate) struct ReadPolicy {
-    /// Frames and bytes read, and bytes written, as of the last reading
-    /// turn's start.
-    mark: (u64, u64, u64),
+    /// Since the last reading turn began: frames and bytes read
+    /// ([`receive`]), bytes written ([`ReadPolicy::wrote`]).
+    frames: u64,
+    read: u64,
+    written: u64,
     /// Reading turns in a row that were an exchange (up to 2).
     exchanges: u8,
 }
 
 impl ReadPolicy {
-    /// At a turn's start: the frames and bytes read and the bytes written
-    /// so far (running counts: `traffic`), whether the wait reported the
-    /// device readable, whether the device holds frames back.
-    pub(crate) fn limit(
-        &mut self,
-        traffic: (u64, u64, u64),
-        reported: bool,
-        holds_back: bool,
-    ) -> usize {
+    /// `bytes` went to the device (by whichever thread wrote them).
+    pub(crate) fn wrote(&mut self, bytes: u64) {
+        self.written += bytes;
+    }
+
+    /// At a turn's start: how many frames to read, given whether the wait
+    /// reported the device readable and whether the device holds frames
+    /// back.
+    pub(crate) fn limit(&mut self, reported: bool, holds_back: bool) -> usize {
         if holds_back {
             return BATCH;
         }
         if !reported {
             return 0;
         }
-        let frames = traffic.0.saturating_sub(self.mark.0);
-        let read = traffic.1.saturating_sub(self.mark.1);
-        let written = traffic.2.saturating_sub(self.mark.2);
-        self.mark = traffic;
+        let (frames, read, written) = (self.frames, self.read, self.written);
+        (self.frames, self.read, self.written) = (0, 0, 0);
         self.exchanges =
             if frames == 1 && read <= EXCHANGE_BYTES && (1..=EXCHANGE_BYTES).contains(&written) {
                 self.exchanges.saturating_add(1).min(2)
@@ -112,28 +112,29 @@ pub(crate) enum Received {
     /// The device had nothing more.
     Drained,
     /// As many frames as asked for were read: the device may hold more
-    /// (watched edge-triggered, it raises no new edge for them).
+    /// (unless a level-triggered wait reports it, nothing says so).
     Full,
     /// The device failed (its interface deleted, say).
     Failed(std::io::Error),
 }
 
 /// Reads up to `limit` frames (at most [`BATCH`]) from the device into
-/// the core, adding their bytes to `bytes_in`.
+/// the core, counting them in `policy`.
 pub(crate) fn receive(
     stack: &mut Stack,
     device: &mut dyn Device,
     now: Instant,
     buf: &mut [u8],
     limit: usize,
-    bytes_in: &mut u64,
+    policy: &mut ReadPolicy,
 ) -> Received {
     let mut read = 0;
     while read < limit.min(BATCH) {
         match device.recv_frame(buf) {
             Ok(Some(r)) => {
                 read += 1;
-                *bytes_in += r.len as u64;
+                policy.frames += 1;
+                policy.read += r.len as u64;
                 let frame = buf.get(..r.len).unwrap_or(&[]);
                 if r.checksum_vouched {
                     stack.handle_frame_offloaded(now, frame);
@@ -188,15 +189,21 @@ pub(crate) fn transmit(
 mod tests {
     use super::*;
 
-    /// Turns with what each read and wrote (frames in, bytes in, bytes
-    /// out), the device reported each time: the limits they get.
+    /// What a turn read and wrote: frames in, bytes in, bytes out.
+    fn traffic(policy: &mut ReadPolicy, (frames, read, written): (u64, u64, u64)) {
+        policy.frames += frames;
+        policy.read += read;
+        policy.wrote(written);
+    }
+
+    /// Turns with what each read and wrote, the device reported each
+    /// time: the limits they get.
     fn limits(turns: &[(u64, u64, u64)]) -> Vec<usize> {
         let mut policy = ReadPolicy::default();
-        let mut traffic = (0, 0, 0);
         let mut out = Vec::new();
-        for &(f, i, o) in turns {
-            out.push(policy.limit(traffic, true, false));
-            traffic = (traffic.0 + f, traffic.1 + i, traffic.2 + o);
+        for &turn in turns {
+            out.push(policy.limit(true, false));
+            traffic(&mut policy, turn);
         }
         out
     }
@@ -233,15 +240,17 @@ mod tests {
     #[test]
     fn unreported_reads_nothing_and_holding_back_reads_a_batch() {
         let mut policy = ReadPolicy::default();
-        assert_eq!(policy.limit((0, 0, 0), false, false), 0);
-        assert_eq!(policy.limit((0, 0, 0), false, true), BATCH);
-        // A turn that did not read leaves the count to the next that does.
+        assert_eq!(policy.limit(false, false), 0);
+        assert_eq!(policy.limit(false, true), BATCH);
+        // A turn that did not read leaves the count to the next that does:
+        // each exchange below is split over a reading turn and another.
         let mut policy = ReadPolicy::default();
-        for turn in 0..3 {
-            policy.limit((turn, turn * 100, turn * 100), true, false);
-            let between = (turn + 1, turn * 100 + 100, turn * 100 + 50);
-            assert_eq!(policy.limit(between, false, false), 0);
+        for _ in 0..3 {
+            policy.limit(true, false);
+            traffic(&mut policy, (1, 100, 50));
+            assert_eq!(policy.limit(false, false), 0);
+            traffic(&mut policy, (0, 0, 50));
         }
-        assert_eq!(policy.limit((3, 300, 300), true, false), 1);
+        assert_eq!(policy.limit(true, false), 1);
     }
 }

@@ -139,12 +139,9 @@ pub(crate) struct Inner {
     pub(crate) shutdown: bool,
     /// Ports served by callbacks instead of waiting threads.
     pub(crate) callbacks: crate::ports::CallbackPorts,
-    /// Bytes handed to the device by [`Inner::flush`], whoever flushed.
-    pub(crate) bytes_out: u64,
-    /// Bytes read from the device (`link::receive`), whoever read.
-    pub(crate) bytes_in: u64,
-    /// How many frames a turn reads from the device.
-    reads: ReadPolicy,
+    /// How many frames a turn reads from the device, from what the reads
+    /// and [`Inner::flush`]es since the last one moved (whoever ran them).
+    pub(crate) reads: ReadPolicy,
 }
 
 impl Inner {
@@ -157,9 +154,7 @@ impl Inner {
         device: &dyn berth_device::Device,
         reported: bool,
     ) -> usize {
-        let traffic = (self.stack.stats().frames_in, self.bytes_in, self.bytes_out);
-        self.reads
-            .limit(traffic, reported, device.poll_at().is_some())
+        self.reads.limit(reported, device.poll_at().is_some())
     }
 
     /// After the stack thread has drained the output queue: wakes the
@@ -199,12 +194,14 @@ impl Inner {
         wakers: &mut Vec<Waker>,
     ) {
         for _ in 0..4 {
-            self.bytes_out += transmit(&mut self.stack, device, now, buf);
+            self.reads
+                .wrote(transmit(&mut self.stack, device, now, buf));
             if !self.wake_waiters(now, wakers) {
                 break;
             }
         }
-        self.bytes_out += transmit(&mut self.stack, device, now, buf);
+        self.reads
+            .wrote(transmit(&mut self.stack, device, now, buf));
     }
 
     /// The last handle of stream `h` is gone: closes it now, or (when what
@@ -399,8 +396,6 @@ impl Shared {
                 out_waiters: Vec::new(),
                 shutdown: false,
                 callbacks: crate::ports::CallbackPorts::default(),
-                bytes_out: 0,
-                bytes_in: 0,
                 reads: ReadPolicy::default(),
             }),
             pending: Mutex::new(Vec::new()),
@@ -698,10 +693,8 @@ impl Shared {
             let read = if limit == 0 {
                 Received::Drained
             } else {
-                let Inner {
-                    stack, bytes_in, ..
-                } = &mut *inner;
-                receive(stack, device.as_mut(), now, buf, limit, bytes_in)
+                let Inner { stack, reads, .. } = &mut *inner;
+                receive(stack, device.as_mut(), now, buf, limit, reads)
             };
             let turn = match read {
                 Received::Drained => LedTurn::Drained,
