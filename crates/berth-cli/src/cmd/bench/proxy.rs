@@ -26,7 +26,7 @@ use berth_device::kernel::NetNs;
 
 use super::client::{Measured, run};
 use super::dial::{Dial, KernelDial};
-use super::netns::netns_name;
+use super::netns::{netns_name, prepare_client};
 use super::workload::{Addrs, Servers, Service, bind_all};
 use super::{Report, Via, Workload};
 
@@ -284,6 +284,7 @@ const ROUTED_SERVER: Ipv4Addr = Ipv4Addr::new(198, 19, 3, 1);
 impl KernelRouter {
     pub(super) fn start(mtu: usize) -> anyhow::Result<Self> {
         let client = NetNs::create(&netns_name('C'))?;
+        prepare_client(&client)?;
         let router = NetNs::create(&netns_name('R'))?;
         let server_ns = NetNs::create(&netns_name('S'))?;
         client.ip(&[

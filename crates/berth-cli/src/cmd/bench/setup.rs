@@ -27,7 +27,7 @@ use berth_device::tun::{TunConfig, TunDevice};
 
 use super::client::{Measured, run};
 use super::dial::{BerthDial, KernelDial};
-use super::netns::{device_name, netns_name};
+use super::netns::{device_name, netns_name, prepare_client};
 #[cfg(feature = "smoltcp")]
 use super::smoltcp;
 use super::workload::{Addrs, Servers, Service, bind_all};
@@ -356,6 +356,7 @@ fn tun_namespace(
 ) -> anyhow::Result<(NetNs, TunDevice)> {
     let ns =
         NetNs::create(ns_name).with_context(|| format!("creating network namespace {ns_name}"))?;
+    prepare_client(&ns)?;
     let config = TunConfig::new(tun, mtu).with_offload(offload);
     let dev = TunDevice::with_config(&config).with_context(|| format!("creating TUN {tun}"))?;
     let mut iface = dev.iface()?;
@@ -427,6 +428,7 @@ fn kernel_veth(mtu: usize, offload: bool, loss: f64, cpu: Option<usize>) -> anyh
     };
     let client_ns = create(netns_name('c'))?;
     let server_ns = create(netns_name('k'))?;
+    prepare_client(&client_ns)?;
     client_ns.ip(&[
         "link",
         "add",
