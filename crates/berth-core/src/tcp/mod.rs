@@ -28,6 +28,7 @@
 //! | `sent` | `SentQueue`: every transmission not yet cumulatively acknowledged, with its time and SACK / lost / retransmitted marks; what is in flight (`SetPipe`); RACK's time-based marking | RFC 6675 §4; RFC 2018; RFC 8985 §6.2 |
 //! | `rack` | `Rack`: the most recent delivery, minimum RTT, reordering window adapted with D-SACK | RFC 8985 §6 |
 //! | `prr` | `Prr`: Proportional Rate Reduction during recovery | RFC 6937 |
+//! | `push_marks` | `PushMarks`: the ends of unacknowledged writes, whose segments carry PSH, searched in O(log n) | RFC 9293 §3.9.1 |
 //! | `send_buffer` | `SendBuffer`: one ring of unacknowledged + unsent bytes, addressed by offset from SND.UNA | RFC 9293 §3.3.1 |
 //! | `ring` (private) | the fixed-capacity byte ring under both buffers | none |
 //!
@@ -46,6 +47,7 @@ pub mod congestion;
 pub(crate) mod connection;
 pub(crate) mod isn;
 pub(crate) mod prr;
+pub(crate) mod push_marks;
 pub(crate) mod rack;
 pub(crate) mod recv_buffer;
 mod ring;

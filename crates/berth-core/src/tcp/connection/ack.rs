@@ -218,13 +218,7 @@ impl Connection {
             d.bytes = d.bytes.saturating_sub(credited);
         }
         self.rack.on_snd_una(ack);
-        while self
-            .push_marks
-            .front()
-            .is_some_and(|&m| m.before_or_eq(ack))
-        {
-            self.push_marks.pop_front();
-        }
+        self.push_marks.ack(ack);
 
         // RTT: from a segment sent only once (RFC 6298 3, Karn's rule),
         // timed to the microsecond, or else from the timestamp echo (RFC

@@ -45,6 +45,7 @@ use crate::time::{Duration, Instant};
 
 use super::config::TcpConfig;
 use super::congestion::{CongestionControl, Controller, new_controller};
+use super::push_marks::PushMarks;
 use super::rack::Rack;
 use super::recv_buffer::RecvBuffer;
 use super::rtt::{GRANULARITY, RttConfig, RttEstimator};
@@ -204,9 +205,9 @@ pub(crate) struct Connection {
     snd_wnd: WindowSize,
     snd_wl1: SeqNum,
     snd_wl2: SeqNum,
-    /// The ends of writes not yet acknowledged (at most `PUSH_MARKS`):
-    /// the segment holding one carries PSH.
-    push_marks: std::collections::VecDeque<SeqNum>,
+    /// The ends of writes not yet acknowledged: the segment holding one
+    /// carries PSH.
+    push_marks: PushMarks,
     /// A write found the send buffer full (Linux's `SOCK_NOSPACE`): the
     /// next ACK that makes room raises `WRITABLE`. Room made while no
     /// writer wanted more is no news, as in Linux, whose
@@ -323,10 +324,6 @@ pub(crate) struct Connection {
     stats: ConnStats,
 }
 
-/// How many unacknowledged write ends a connection remembers for PSH (4
-/// bytes each, allocated as writes queue up).
-const PUSH_MARKS: usize = 1024;
-
 /// Linux's quick-ack budget at the start of a connection (`TCP_MAX_QUICKACKS`).
 const QUICKACKS: u32 = 16;
 
@@ -373,7 +370,7 @@ impl Connection {
             snd_wl2: iss,
             snd_sml: iss,
             cork_push: None,
-            push_marks: std::collections::VecDeque::new(),
+            push_marks: PushMarks::default(),
             nospace: false,
             pushed: iss,
             max_snd_wnd: 0,
@@ -673,13 +670,7 @@ impl Connection {
             // The write's end: its last segment carries PSH (Linux
             // tcp_push marks the last skb of each write).
             let end = self.send_data_end();
-            if self.push_marks.len() >= PUSH_MARKS {
-                // Beyond this many writes waiting, the newest two merge
-                // (and the forced push every half window still marks the
-                // stream).
-                self.push_marks.pop_back();
-            }
-            self.push_marks.push_back(end);
+            self.push_marks.push(end);
         }
         Ok(n)
     }
@@ -694,10 +685,7 @@ impl Connection {
         if !seq.before(end) {
             return false;
         }
-        let ends_write = self
-            .push_marks
-            .iter()
-            .any(|&m| seq.before(m) && m.before_or_eq(end));
+        let ends_write = self.push_marks.ends_in(seq, end);
         let forced = end.wrapping_offset_from(self.pushed) >= (self.max_snd_wnd / 2).max(1)
             && self.pushed.before(end);
         let push = ends_write || end == self.send_data_end() || forced;

@@ -188,8 +188,8 @@ impl Connection {
         if len > per_segment
             && let Some(m) = self
                 .push_marks
-                .iter()
-                .find(|&&m| seq.before(m) && m.before(seq + len))
+                .first_after(seq)
+                .filter(|&m| m.before(seq + len))
         {
             // A long segment ends with the piece that holds the first
             // write end in it, so that this piece carries PSH (the device
@@ -260,7 +260,7 @@ impl Connection {
             //#
             //#      [SND.NXT = SND.UNA and] min(D,U) >= Fs * Max(SND.WND);
             // Data up to a write's end is pushed (RFC 9293 3.8.6.2.1 (2)).
-            let pushed = self.push_marks.contains(&(seq + len));
+            let pushed = self.push_marks.contains(seq + len);
             let all_queued = len == avail || pushed;
             // Minshall's variant of Nagle, as Linux (tcp_minshall_check):
             // a short segment waits only while an earlier short segment is
