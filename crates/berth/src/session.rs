@@ -47,7 +47,7 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 
-use berth_core::handle::SocketHandle;
+use berth_core::handle::{HandleMap, SocketHandle};
 
 use crate::NetStack;
 use crate::callback::{PortCtx, PortListener};
@@ -834,7 +834,10 @@ impl NetStack {
         S: Session,
         F: FnMut(SocketAddr) -> S + Send + 'static,
     {
-        let mut entries: HashMap<SocketHandle, (IpAddr, Entry<S>)> = HashMap::new();
+        // Looked up on every event, by handles the stack chose: the cheap
+        // hash. Peer addresses, which the peer chooses, keep std's keyed
+        // one (and are touched only as connections come and go).
+        let mut entries: HandleMap<(IpAddr, Entry<S>)> = HandleMap::default();
         let mut sources: HashMap<IpAddr, usize> = HashMap::new();
         let handler = move |ctx: &mut PortCtx<'_>, event: PortEvent| {
             let conn = event.conn();
