@@ -6,7 +6,13 @@
 //! is the arrangement smoltcp's side runs in (one thread, no system calls,
 //! see `smoltcp/mem_net.rs`), so the two protocol implementations are
 //! compared on the same footing; the threaded runtime is measured by the
-//! `mem` target.
+//! `mem` target. The same footing includes the socket buffers: both
+//! stacks have [`SOCKET_BUFFER`] each way, smoltcp's fixed size. berth's
+//! own defaults grow to 8 MiB (Linux's autotuning, for long paths), which
+//! a link with no latency never needs: there the window fills the
+//! simulator's queue, the RTT it measures is that queue, and every byte
+//! crosses a cache too small for it (download: 8.1 Gbit/s with them, 11.5
+//! with these, docs/PERFORMANCE.md).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant as StdInstant};
@@ -27,6 +33,9 @@ const ECHO: u16 = 7;
 const SOURCE: u16 = 19;
 /// What the source service sends, a chunk at a time.
 const SOURCE_CHUNK: [u8; 16 * 1024] = [SOURCE_BYTE; 16 * 1024];
+/// Each socket's receive and send buffer, in both stacks (smoltcp's are
+/// fixed at this size).
+pub(super) const SOCKET_BUFFER: usize = 256 * 1024;
 /// A run with no progress for this long has failed.
 const STALL: Duration = Duration::from_secs(10);
 /// The longest sleep while waiting for a timer, so a stall is noticed.
@@ -86,11 +95,17 @@ struct World {
 
 impl World {
     fn new(mtu: usize, seed: u64) -> anyhow::Result<Self> {
-        let config = |addr: Ipv4Addr, seed: u64| StackConfig {
-            addrs: vec![IpAddr::V4(addr)],
-            mtu,
-            seed,
-            ..StackConfig::default()
+        let config = |addr: Ipv4Addr, seed: u64| {
+            let mut config = StackConfig {
+                addrs: vec![IpAddr::V4(addr)],
+                mtu,
+                seed,
+                ..StackConfig::default()
+            };
+            let tcp = &mut config.tcp;
+            (tcp.send_buffer, tcp.send_buffer_max) = (SOCKET_BUFFER, SOCKET_BUFFER);
+            (tcp.recv_buffer, tcp.recv_buffer_max) = (SOCKET_BUFFER, SOCKET_BUFFER);
+            config
         };
         let client = Stack::new(config(CLIENT, seed));
         let mut server = Stack::new(config(SERVER, seed ^ 0x5555));

@@ -72,8 +72,9 @@ const PATTERN: u16 = Service::Pattern.port();
 const SERVICES: [u16; 5] = [DISCARD, ECHO, SOURCE, VERIFY, PATTERN];
 /// The byte source sends.
 const SOURCE_BYTE: u8 = 0xa5;
-/// Each socket's receive and send buffer (berth's default).
-const SOCKET_BUFFER: usize = 256 * 1024;
+/// Each socket's receive and send buffer: the size berth's core has in
+/// the same comparison.
+const SOCKET_BUFFER: usize = super::core::SOCKET_BUFFER;
 /// The bulk client's write size.
 const CHUNK: usize = 64 * 1024;
 /// Listening sockets kept ready per port, so that a new SYN finds one.
