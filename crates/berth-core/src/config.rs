@@ -68,6 +68,10 @@ pub struct StackConfig {
     /// grow as data comes); past three quarters of this, no buffer grows,
     /// and at this bound buffers shrink to what they hold (Linux
     /// `tcp_mem`). A new connection needs room for its first 8 KiB.
+    /// Below three quarters a buffer's storage may grow up to half again
+    /// ahead of its size (so that a size that creeps up is not copied at
+    /// every step): a bound smaller than four times the largest buffer's
+    /// growth can be passed by that growth.
     pub max_buffer_memory: usize,
     /// Answer with SYN cookies when a listener's SYN queue is full (Linux
     /// `tcp_syncookies = 1`); off, such SYNs are dropped.

@@ -159,9 +159,11 @@ impl RecvBuffer {
     }
 
     /// The size the buffer is meant to have now: its storage doubles as
-    /// data comes, but not beyond this unless the data needs it.
-    pub(crate) fn set_soft_cap(&mut self, size: usize) {
-        self.ring.set_soft_cap(size);
+    /// data comes, but not beyond this unless the data needs it, or (with
+    /// `slack`) by half again of what it has, so that a size that creeps
+    /// up does not copy the buffer at every step.
+    pub(crate) fn set_soft_cap(&mut self, size: usize, slack: bool) {
+        self.ring.set_soft_cap(size, slack);
     }
 
     /// Bytes of storage allocated now (it grows as data comes).

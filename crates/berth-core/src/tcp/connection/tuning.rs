@@ -115,9 +115,12 @@ impl Connection {
     /// no further than use needs.
     pub(super) fn update_soft_caps(&mut self) {
         let rounding = 1usize << self.opts.rcv_wscale.get();
+        // Storage may run ahead of the sizes only while memory is plenty:
+        // past three quarters of the stack's bound it grows exactly.
+        let slack = self.memory == MemoryPressure::None;
         self.recv_buf
-            .set_soft_cap(self.rcv_tuning.space.saturating_add(rounding));
-        self.send_buf.set_soft_cap(self.snd_space);
+            .set_soft_cap(self.rcv_tuning.space.saturating_add(rounding), slack);
+        self.send_buf.set_soft_cap(self.snd_space, slack);
     }
 
     /// A data segment arrived in order at `now`, with the timestamp echo
