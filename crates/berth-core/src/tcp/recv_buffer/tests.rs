@@ -298,3 +298,54 @@ proptest! {
         }
     }
 }
+
+/// `sack_blocks` as it was written first, a pass over the ranges per
+/// block: the reference for the one-pass choice.
+fn sack_blocks_by_passes(b: &RecvBuffer, out: &mut [(u32, u32)]) -> usize {
+    let ranges = b.ooo.ranges();
+    let mut chosen = [0u64; MAX_RANGES];
+    let mut written = 0;
+    for slot in out.iter_mut() {
+        let taken = chosen.get(..written).unwrap_or(&[]);
+        let candidates = ranges.iter().filter(|r| !taken.contains(&r.stamp));
+        let next = if written == 0 {
+            candidates.max_by_key(|r| r.stamp)
+        } else {
+            candidates.max_by_key(|r| (core::cmp::Reverse(r.reported), r.stamp))
+        };
+        let Some(r) = next else { break };
+        *slot = (r.start, r.end);
+        if let Some(c) = chosen.get_mut(written) {
+            *c = r.stamp;
+        }
+        written += 1;
+    }
+    written
+}
+
+proptest! {
+    #[test]
+    fn sack_blocks_choose_as_a_pass_per_block_does(
+        writes in proptest::collection::vec((1usize..4000, 1usize..40), 1..80),
+        reports in proptest::collection::vec(proptest::collection::vec(0usize..40, 0..4), 0..20),
+        slots in 0usize..6,
+    ) {
+        let mut b = RecvBuffer::new(8192);
+        for (i, (offset, len)) in writes.into_iter().enumerate() {
+            b.write_at(offset, &vec![1u8; len]);
+            // Now and then an option reports some of the ranges there are.
+            if let Some(picks) = reports.get(i) {
+                let starts: Vec<u32> = picks
+                    .iter()
+                    .filter_map(|&p| b.ooo.ranges().get(p).map(|r| r.start))
+                    .collect();
+                b.mark_reported(&starts);
+            }
+            let mut fast = vec![(0, 0); slots];
+            let mut passes = vec![(0, 0); slots];
+            let n = b.sack_blocks(&mut fast);
+            prop_assert_eq!(n, sack_blocks_by_passes(&b, &mut passes));
+            prop_assert_eq!(&fast[..n], &passes[..n]);
+        }
+    }
+}
