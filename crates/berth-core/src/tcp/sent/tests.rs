@@ -265,6 +265,7 @@ proptest! {
             prop_assert_eq!(q.sacked_bytes(), sum(Sent::is_sacked));
             prop_assert_eq!(q.lost_bytes(), sum(Sent::is_lost));
             prop_assert_eq!(q.retrans_bytes(), sum(Sent::is_retrans));
+            prop_assert_eq!(q.awaiting_bytes(), sum(Sent::awaits_retransmission));
             // SACK marks agree with the model's octet by octet.
             for s in q.iter() {
                 let from = s.start.wrapping_offset_from(seq(model.una));
