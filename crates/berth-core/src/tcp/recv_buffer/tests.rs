@@ -84,21 +84,22 @@ fn out_of_order_data_survives_reads_across_the_wrap() {
 
 #[test]
 fn range_slots_exhausted_refuses_without_damage() {
-    let mut b = RecvBuffer::new(1000);
+    let cap = 4 * MAX_RANGES + 100;
+    let mut b = RecvBuffer::new(cap);
     for i in 0..MAX_RANGES {
         assert_eq!(b.write_at(2 + 2 * i, b"x"), 1);
     }
     assert_eq!(sacks(&b).len(), MAX_RANGES);
     let before = sacks(&b);
-    // A 33rd disjoint range is refused and changes nothing.
-    assert_eq!(b.write_at(500, b"late"), 0);
+    // One more disjoint range is refused and changes nothing.
+    assert_eq!(b.write_at(2 * MAX_RANGES + 10, b"late"), 0);
     assert_eq!(sacks(&b), before);
     // Touching an existing range needs no slot.
     assert_eq!(b.write_at(3, b"y"), 1);
     assert_eq!(sacks(&b).len(), MAX_RANGES - 1);
     assert_eq!(sacks(&b)[0], (2, 5));
     // In-order data is never refused.
-    let mut full = RecvBuffer::new(1000);
+    let mut full = RecvBuffer::new(cap);
     for i in 0..MAX_RANGES {
         full.write_at(2 + 2 * i, b"x");
     }
