@@ -4,7 +4,9 @@
 //! of random data sent through berth's echo service with `nc -N` must come
 //! back whole (SHA-256), and an 8 MiB download over HTTP must arrive whole,
 //! with TUN offloads (berth up's default) and without (`--no-offload`).
-//! Every transfer is bounded by [`LIMIT`], so a stall fails the test
+//! And through berth's own link reordering frames, no segment a Linux
+//! sender sends may be dropped for want of a place in berth's receive
+//! queue. Every transfer is bounded by [`LIMIT`], so a stall fails the test
 //! instead of hanging CI. Needs root: runs for real when `CI=true` (and
 //! fails if setup fails), skips with a printed reason elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -231,4 +233,107 @@ fn echo_and_download_under_loss_with_offloads() {
         return;
     }
     lossy_case('o', 12, &[]);
+}
+
+/// berth receiving from a Linux sender through a link that reorders:
+/// `berth up --reorder 0.05 --delay 10 --no-offload` holds 5% of the
+/// frames back 6 ms, so at the link's speed dozens of holes are open at
+/// once in berth's receive queue. Every segment must find a place (the
+/// connection's `recv_drops` stays 0: with 32 out-of-order ranges, as
+/// once, segments past the 32nd hole were dropped and sent again) and
+/// the echo must come back whole. The connection is held open while its
+/// counters are read.
+#[test]
+fn a_linux_sender_through_reordering_has_no_segment_dropped() {
+    if !precondition(
+        "a_linux_sender_through_reordering_has_no_segment_dropped",
+        &["ip"],
+    ) {
+        return;
+    }
+    let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
+    let id = std::process::id();
+    let (netns, tun) = (format!("bl{id}r"), format!("bl{id}r"));
+    let control = std::env::temp_dir().join(format!("berth-lossy-{id}-r.sock"));
+    let addr = "198.18.13.2";
+    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["up", "--netns", &netns, "--tun", &tun, "--control"])
+        .arg(&control)
+        .args([
+            "--addr",
+            &format!("{addr}/24"),
+            "--peer-addr",
+            "198.18.13.1",
+        ])
+        .args([
+            "--addr6",
+            "2001:2:0:13::2/64",
+            "--peer-addr6",
+            "2001:2:0:13::1",
+        ])
+        .args([
+            "--reorder",
+            "0.05",
+            "--delay",
+            "10",
+            "--no-offload",
+            "--seed",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut case = Case {
+        child,
+        netns: netns.clone(),
+        files: vec![control.clone()],
+    };
+    let mut ready = String::new();
+    BufReader::new(case.child.stdout.as_mut().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    assert!(ready.starts_with(&format!("berth up: {addr}")), "{ready}");
+
+    // The client in berth's namespace: its socket keeps working here.
+    let stream =
+        berth_device::kernel::NetNs::run_in(&netns, || std::net::TcpStream::connect((addr, 7)))
+            .unwrap()
+            .unwrap();
+    stream.set_read_timeout(Some(LIMIT)).unwrap();
+    stream.set_write_timeout(Some(LIMIT)).unwrap();
+    let mut sent = vec![0u8; ECHO_BYTES / 2];
+    std::fs::File::open("/dev/urandom")
+        .unwrap()
+        .read_exact(&mut sent)
+        .unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let to_send = sent.clone();
+    let writing = std::thread::spawn(move || std::io::Write::write_all(&mut writer, &to_send));
+    let mut echoed = vec![0u8; sent.len()];
+    let read = (&stream).read_exact(&mut echoed);
+    writing.join().unwrap().unwrap();
+    read.unwrap();
+    assert!(echoed == sent, "the echo differs from what was sent");
+
+    // The counters of this connection, while it is open.
+    let me = stream.local_addr().unwrap().to_string();
+    let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["ss", "--json", "-t", "--control"])
+        .arg(&control)
+        .output()
+        .unwrap();
+    assert!(ss.status.success());
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&ss.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = rows
+        .iter()
+        .find(|r| r["peer"] == me.as_str())
+        .unwrap_or_else(|| panic!("no connection from {me} in {rows:?}"));
+    eprintln!("[r] {row}");
+    assert_eq!(row["tcp"]["recv_drops"], 0, "{row}");
+    drop(stream);
+    drop(case);
 }

@@ -134,7 +134,7 @@ pub(crate) fn run(args: &SsArgs) -> anyhow::Result<ExitCode> {
             let rtt = t.rtt_ms.map_or("-".to_string(), |v| format!("{v:.3}"));
             writeln!(
                 out,
-                "\t rtt:{rtt} rto:{:.0} cwnd:{} ssthresh:{} retrans:{} bytes_sent:{} bytes_acked:{} bytes_received:{}",
+                "\t rtt:{rtt} rto:{:.0} cwnd:{} ssthresh:{} retrans:{} bytes_sent:{} bytes_acked:{} bytes_received:{} recv_drops:{}",
                 t.rto_ms,
                 t.cwnd,
                 if t.ssthresh >= u32::MAX as usize {
@@ -145,7 +145,8 @@ pub(crate) fn run(args: &SsArgs) -> anyhow::Result<ExitCode> {
                 t.retransmits,
                 t.bytes_sent,
                 t.bytes_acked,
-                t.bytes_received
+                t.bytes_received,
+                t.recv_drops
             )?;
         }
     }

@@ -96,6 +96,12 @@ pub struct TcpRow {
     pub bytes_acked: u64,
     /// Bytes received in order.
     pub bytes_received: u64,
+    /// Bytes received and dropped for lack of room: the receive queue
+    /// full, or no slot left for one more out-of-order range (Linux's
+    /// `TcpExtTCPRcvQDrop` and `TCPOFODrop`, per connection). A peer that
+    /// respects the window makes none.
+    #[serde(default)]
+    pub recv_drops: u64,
 }
 
 impl Snapshot {
@@ -174,6 +180,7 @@ fn socket_row(stack: &Stack, h: SocketHandle, app: Option<(usize, usize)>) -> Op
                     bytes_sent: i.stats.bytes_out,
                     bytes_acked: i.stats.bytes_acked,
                     bytes_received: i.stats.bytes_in,
+                    recv_drops: i.stats.recv_queue_drops,
                 }),
             }
         }
