@@ -42,6 +42,45 @@ struct Case {
     files: Vec<PathBuf>,
 }
 
+impl Case {
+    /// Starts `berth up` in a namespace of its own named for `tag`, on
+    /// 198.18.`subnet`.0/24 with `extra` flags and a control socket, and
+    /// waits until it is up. `files` are removed with the case.
+    fn start(tag: char, subnet: u8, extra: &[&str], mut files: Vec<PathBuf>) -> (Self, PathBuf) {
+        let id = std::process::id();
+        let (netns, tun) = (format!("bl{id}{tag}"), format!("bl{id}{tag}"));
+        let control = std::env::temp_dir().join(format!("berth-lossy-{id}-{tag}.sock"));
+        let addr = format!("198.18.{subnet}.2");
+        let child = Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["up", "--netns", &netns, "--tun", &tun, "--control"])
+            .arg(&control)
+            .args(["--addr", &format!("{addr}/24")])
+            .args(["--peer-addr", &format!("198.18.{subnet}.1")])
+            .args(["--addr6", &format!("2001:2:0:{subnet}::2/64")])
+            .args(["--peer-addr6", &format!("2001:2:0:{subnet}::1")])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        files.push(control.clone());
+        let mut case = Self {
+            child,
+            netns: netns.clone(),
+            files,
+        };
+        let mut ready = String::new();
+        BufReader::new(case.child.stdout.as_mut().unwrap())
+            .read_line(&mut ready)
+            .unwrap();
+        assert_eq!(
+            ready.trim(),
+            format!("berth up: {addr} on {tun} (netns {netns})")
+        );
+        (case, control)
+    }
+}
+
 impl Drop for Case {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -76,44 +115,18 @@ fn http_pattern(n: u64) -> Vec<u8> {
 fn lossy_case(tag: char, subnet: u8, extra: &[&str]) {
     let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
     let id = std::process::id();
-    let netns = format!("bl{id}{tag}");
-    let tun = format!("bl{id}{tag}");
     let tmp = std::env::temp_dir();
-    let control = tmp.join(format!("berth-lossy-{id}-{tag}.sock"));
     let sent_path = tmp.join(format!("berth-lossy-{id}-{tag}.in"));
     let echoed_path = tmp.join(format!("berth-lossy-{id}-{tag}.echo"));
     let downloaded_path = tmp.join(format!("berth-lossy-{id}-{tag}.http"));
     let addr = format!("198.18.{subnet}.2");
-    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["up", "--netns", &netns, "--tun", &tun, "--control"])
-        .arg(&control)
-        .args(["--addr", &format!("{addr}/24")])
-        .args(["--peer-addr", &format!("198.18.{subnet}.1")])
-        .args(["--addr6", &format!("2001:2:0:{subnet}::2/64")])
-        .args(["--peer-addr6", &format!("2001:2:0:{subnet}::1")])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut case = Case {
-        child,
-        netns: netns.clone(),
-        files: vec![
-            control,
-            sent_path.clone(),
-            echoed_path.clone(),
-            downloaded_path.clone(),
-        ],
-    };
-    let mut ready = String::new();
-    BufReader::new(case.child.stdout.as_mut().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert_eq!(
-        ready.trim(),
-        format!("berth up: {addr} on {tun} (netns {netns})")
-    );
+    let files = vec![
+        sent_path.clone(),
+        echoed_path.clone(),
+        downloaded_path.clone(),
+    ];
+    let (case, _control) = Case::start(tag, subnet, extra, files);
+    let netns = case.netns.clone();
     for chain in ["INPUT", "OUTPUT"] {
         let rule =
             format!("iptables -A {chain} -m statistic --mode random --probability {LOSS} -j DROP");
@@ -252,48 +265,18 @@ fn a_linux_sender_through_reordering_has_no_segment_dropped() {
         return;
     }
     let _one = ONE.lock().unwrap_or_else(|p| p.into_inner());
-    let id = std::process::id();
-    let (netns, tun) = (format!("bl{id}r"), format!("bl{id}r"));
-    let control = std::env::temp_dir().join(format!("berth-lossy-{id}-r.sock"));
     let addr = "198.18.13.2";
-    let child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["up", "--netns", &netns, "--tun", &tun, "--control"])
-        .arg(&control)
-        .args([
-            "--addr",
-            &format!("{addr}/24"),
-            "--peer-addr",
-            "198.18.13.1",
-        ])
-        .args([
-            "--addr6",
-            "2001:2:0:13::2/64",
-            "--peer-addr6",
-            "2001:2:0:13::1",
-        ])
-        .args([
-            "--reorder",
-            "0.05",
-            "--delay",
-            "10",
-            "--no-offload",
-            "--seed",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut case = Case {
-        child,
-        netns: netns.clone(),
-        files: vec![control.clone()],
-    };
-    let mut ready = String::new();
-    BufReader::new(case.child.stdout.as_mut().unwrap())
-        .read_line(&mut ready)
-        .unwrap();
-    assert!(ready.starts_with(&format!("berth up: {addr}")), "{ready}");
+    let flags = [
+        "--reorder",
+        "0.05",
+        "--delay",
+        "10",
+        "--no-offload",
+        "--seed",
+        "1",
+    ];
+    let (case, control) = Case::start('r', 13, &flags, Vec::new());
+    let netns = case.netns.clone();
 
     // The client in berth's namespace: its socket keeps working here.
     let stream =
