@@ -101,9 +101,10 @@ pub struct StackConfig {
     /// The longest IP packet carrying TCP that the device splits into
     /// MTU-sized segments itself (TSO; `Device::tso_max` in berth-device);
     /// 0, the default, when it cannot. Above the MTU (IP medium only),
-    /// connections send long segments and the caller must use
+    /// connections send long segments, every TCP segment leaves with its
+    /// checksum for the device to complete, and the caller must use
     /// [`Stack::poll_transmit_gso`](crate::stack::Stack::poll_transmit_gso)
-    /// to learn where each is to be split.
+    /// to learn which and where each is to be split.
     pub tso_max: usize,
     /// Bounds of IPv4 reassembly: memory (Linux `ipfrag_high_thresh`,
     /// 4 MiB), datagram size, fragments per datagram and timeout (Linux

@@ -5,8 +5,8 @@
 //! [`ChannelDevice::pair_offloaded`] makes a link that carries long TCP
 //! segments whole, as two virtual NICs with TSO and GRO would (or the
 //! kernel's loopback with its 64 KiB MTU): a segment handed to
-//! [`Device::send_tcp_segments`] crosses as one datagram, its checksum left
-//! to the receiving end, which reports it vouched for
+//! [`Device::send_tcp_segments`], long or not, crosses as one datagram,
+//! its checksum left to the receiving end, which reports it vouched for
 //! ([`Device::recv_frame`]) or completes it ([`Device::recv`]). Each
 //! datagram then ends with one tag byte saying which it is.
 
@@ -18,8 +18,8 @@ use crate::{Device, Medium, Received, vnet};
 
 /// The tag of a whole, checksummed packet on an offloading link.
 const WHOLE: u8 = 0;
-/// The tag of a long TCP segment whose checksum holds the pseudo-header sum.
-const LONG: u8 = 1;
+/// The tag of a TCP segment whose checksum holds the pseudo-header sum.
+const PARTIAL: u8 = 1;
 /// The longest IP packet an offloading link carries.
 const OFFLOAD_MAX: usize = 65535;
 
@@ -93,7 +93,7 @@ impl ChannelDevice {
     }
 
     /// Reads one datagram: the packet's length and, on an offloading link,
-    /// whether it is a long segment with its checksum left undone.
+    /// whether it is a TCP segment with its checksum left undone.
     fn recv_tagged(&mut self, buf: &mut [u8]) -> io::Result<Option<(usize, bool)>> {
         let n = match self.socket.recv(buf) {
             Ok(n) => n,
@@ -106,7 +106,7 @@ impl ChannelDevice {
         let Some(len) = n.checked_sub(1) else {
             return Ok(Some((0, false)));
         };
-        Ok(Some((len, buf.get(len) == Some(&LONG))))
+        Ok(Some((len, buf.get(len) == Some(&PARTIAL))))
     }
 }
 
@@ -121,10 +121,10 @@ fn ip_header_len(packet: &[u8]) -> Option<u16> {
 
 impl Device for ChannelDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let Some((len, long)) = self.recv_tagged(buf)? else {
+        let Some((len, partial)) = self.recv_tagged(buf)? else {
             return Ok(None);
         };
-        if long
+        if partial
             && let Some(packet) = buf.get_mut(..len)
             && let Some(start) = ip_header_len(packet)
         {
@@ -135,9 +135,9 @@ impl Device for ChannelDevice {
     }
 
     fn recv_frame(&mut self, buf: &mut [u8]) -> io::Result<Option<Received>> {
-        Ok(self.recv_tagged(buf)?.map(|(len, long)| Received {
+        Ok(self.recv_tagged(buf)?.map(|(len, partial)| Received {
             len,
-            checksum_vouched: long,
+            checksum_vouched: partial,
         }))
     }
 
@@ -167,7 +167,7 @@ impl Device for ChannelDevice {
                 "this link was made without offloads",
             ));
         }
-        self.send_tagged(packet, LONG)
+        self.send_tagged(packet, PARTIAL)
     }
 
     fn mtu(&self) -> usize {
@@ -201,8 +201,9 @@ mod tests {
         assert!(b.raw_fd().is_some());
     }
 
-    /// A long TCP segment crosses whole: vouched for by `recv_frame`, its
-    /// checksum completed by `recv`; whole packets cross unchanged.
+    /// A TCP segment with its checksum left undone (a long one here)
+    /// crosses whole: vouched for by `recv_frame`, its checksum completed by
+    /// `recv`; whole packets cross unchanged.
     #[test]
     fn an_offloaded_link_carries_long_segments_whole() {
         let (mut a, mut b) = ChannelDevice::pair_offloaded(1500).unwrap();

@@ -209,18 +209,20 @@ pub trait Device: Send {
 
     /// The longest IP packet carrying one TCP segment that
     /// [`Device::send_tcp_segments`] takes, for the device (or the kernel
-    /// behind it) to split into segments that fit the MTU; 0 when it cannot.
+    /// behind it) to complete its checksum and split it into segments that
+    /// fit the MTU; 0 when it cannot.
     fn tso_max(&self) -> usize {
         0
     }
 
     /// Writes an IPv4 or IPv6 packet (no extension headers) holding one TCP
-    /// segment longer than the MTU allows, to be split into segments of
-    /// `seg_payload` bytes of payload each (the last may be shorter; only it
-    /// keeps FIN and PSH). Its TCP checksum field holds the pseudo-header
-    /// sum only; each segment's checksum is completed when it is split.
-    /// `Ok(false)` when the device cannot take it now, like `send`;
-    /// `Unsupported` when [`Device::tso_max`] is 0.
+    /// segment whose TCP checksum field holds the pseudo-header sum only,
+    /// for the device to complete (checksum offload). A payload longer than
+    /// `seg_payload` is split into segments of `seg_payload` bytes each (the
+    /// last may be shorter; only it keeps FIN and PSH), each segment's
+    /// checksum completed; a shorter one goes as it is. `Ok(false)` when
+    /// the device cannot take it now, like `send`; `Unsupported` when
+    /// [`Device::tso_max`] is 0.
     fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
         let _ = (packet, seg_payload);
         Err(io::Error::new(

@@ -243,8 +243,9 @@ impl<D: Device, W: Write + Send> Device for PcapDevice<D, W> {
         self.inner.tso_max()
     }
 
-    /// Captured as handed over, one long segment (as tcpdump on the
-    /// sending host shows a TSO segment).
+    /// Captured as handed over: one segment, however long, its checksum
+    /// left for the device to complete (as tcpdump on a sending host shows
+    /// a TSO segment, and the checksum of every segment it offloads).
     fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
         let sent = self.inner.send_tcp_segments(packet, seg_payload)?;
         if sent {

@@ -59,9 +59,10 @@ impl VnetHeader {
     }
 
     /// The header for a TCP segment in `packet` (an IPv4 or IPv6 packet
-    /// without extension headers) that the kernel is to split into
-    /// payloads of `seg_payload` bytes, the segment's checksum field holding
-    /// the pseudo-header sum. `None` for anything else.
+    /// without extension headers) whose checksum field holds the
+    /// pseudo-header sum, for the kernel to complete (`NEEDS_CSUM`) and, if
+    /// its payload is longer than `seg_payload`, to split into payloads of
+    /// that size (GSO). `None` for anything else.
     pub(crate) fn for_tcp_segments(packet: &[u8], seg_payload: u16) -> Option<Self> {
         let (ip_len, gso_type) = match packet.first()? >> 4 {
             4 => (usize::from(packet.first()? & 0x0f) * 4, GSO_TCPV4),
@@ -69,11 +70,18 @@ impl VnetHeader {
             _ => return None,
         };
         let tcp_len = usize::from(packet.get(ip_len + 12)? >> 4) * 4;
+        let headers = ip_len + tcp_len;
+        // One segment's worth: the checksum alone is offloaded.
+        let (gso_type, gso_size) = if packet.len() <= headers + usize::from(seg_payload) {
+            (GSO_NONE, 0)
+        } else {
+            (gso_type, seg_payload)
+        };
         Some(Self {
             flags: F_NEEDS_CSUM,
             gso_type,
-            hdr_len: u16::try_from(ip_len + tcp_len).ok()?,
-            gso_size: seg_payload,
+            hdr_len: u16::try_from(headers).ok()?,
+            gso_size,
             csum_start: u16::try_from(ip_len).ok()?,
             // The TCP checksum field.
             csum_offset: 16,
@@ -179,20 +187,39 @@ mod tests {
             csum_offset: 16,
         };
         assert_eq!(VnetHeader::parse(&h.to_bytes()), h);
-        // IPv4 with a 20-byte header, TCP with 32 (data offset 8).
-        let mut v4 = vec![0u8; 100];
+        // IPv4 with a 20-byte header, TCP with 32 (data offset 8), and two
+        // segments' worth of payload.
+        let mut v4 = vec![0u8; 52 + 2 * 1448];
         v4[0] = 0x45;
         v4[20 + 12] = 8 << 4;
         let h = VnetHeader::for_tcp_segments(&v4, 1448).unwrap();
         assert_eq!(
-            (h.gso_type, h.hdr_len, h.csum_start, h.csum_offset),
-            (GSO_TCPV4, 52, 20, 16)
+            (
+                h.flags,
+                h.gso_type,
+                h.hdr_len,
+                h.gso_size,
+                h.csum_start,
+                h.csum_offset
+            ),
+            (F_NEEDS_CSUM, GSO_TCPV4, 52, 1448, 20, 16)
         );
-        let mut v6 = vec![0u8; 100];
+        let mut v6 = vec![0u8; 60 + 1441];
         v6[0] = 0x60;
         v6[40 + 12] = 5 << 4;
         let h = VnetHeader::for_tcp_segments(&v6, 1440).unwrap();
         assert_eq!((h.gso_type, h.hdr_len, h.gso_size), (GSO_TCPV6, 60, 1440));
+        // One segment's worth, to the last byte: only the checksum is left
+        // to the kernel, no GSO.
+        v6.truncate(60 + 1440);
+        let h = VnetHeader::for_tcp_segments(&v6, 1440).unwrap();
+        assert_eq!(
+            (h.flags, h.gso_type, h.gso_size, h.csum_start, h.csum_offset),
+            (F_NEEDS_CSUM, GSO_NONE, 0, 40, 16)
+        );
+        v4.truncate(52);
+        let h = VnetHeader::for_tcp_segments(&v4, 1448).unwrap();
+        assert_eq!((h.gso_type, h.hdr_len, h.gso_size), (GSO_NONE, 52, 0));
         assert_eq!(VnetHeader::for_tcp_segments(&[0x45; 10], 1), None);
         assert_eq!(VnetHeader::for_tcp_segments(&[], 1), None);
     }

@@ -5,7 +5,8 @@
 //! (`tcp_gso_segment`, here berth's own software fallback,
 //! [`split_tcp_segment`]): payload cut at the given size, sequence numbers
 //! advanced, FIN and PSH on the last piece only, every header and checksum
-//! made whole.
+//! made whole. Such a device completes checksums too: a segment that fits
+//! one piece comes with the pseudo-header sum and leaves whole.
 
 use crate::stack::split_tcp_segment;
 
@@ -32,9 +33,11 @@ impl Tso {
     /// The room it gives the stack for one frame: the longest IP packet.
     pub(super) const ROOM: usize = 65535;
 
-    /// Takes `frame` from the stack (`gso`: the payload size to split it
-    /// at, when it is a long segment) and hands what goes on the link, at
-    /// most `frame_len` octets each when the stack is right, to `emit`.
+    /// Takes `frame` from the stack (`gso`: for a TCP segment whose
+    /// checksum is left to the device, the payload size to split it at) and
+    /// hands what goes on the link, at most `frame_len` octets each when
+    /// the stack is right, to `emit`. Only segments longer than
+    /// `frame_len` count as long (and may be refused).
     pub(super) fn take(
         &mut self,
         frame: &[u8],
@@ -47,10 +50,12 @@ impl Tso {
             emit(frame);
             return;
         };
-        self.long += 1;
-        if self.refuse_every > 0 && self.long.is_multiple_of(self.refuse_every) {
-            self.refused += 1;
-            return;
+        if frame.len() > frame_len {
+            self.long += 1;
+            if self.refuse_every > 0 && self.long.is_multiple_of(self.refuse_every) {
+                self.refused += 1;
+                return;
+            }
         }
         let oversized = &mut self.oversized;
         let pieces = split_tcp_segment(frame, seg, |piece| {

@@ -57,8 +57,9 @@ impl Stack {
         self.stats.loopback_packets += 1;
         // It never went out.
         self.stats.frames_out = self.stats.frames_out.saturating_sub(1);
-        // A long TCP segment (TSO) is taken whole: it never meets a wire,
-        // and its checksum holds only the pseudo-header sum.
+        // A TCP segment of a stack whose device splits segments (TSO),
+        // long or not, is taken whole: it never meets a wire, and its
+        // checksum holds only the pseudo-header sum.
         self.last_gso = None;
         let packet = packet.to_vec();
         self.rx_loopback = true;

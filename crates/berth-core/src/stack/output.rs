@@ -170,9 +170,11 @@ impl Stack {
     }
 
     /// [`Stack::poll_transmit`] for a device that splits TCP segments
-    /// (`StackConfig::tso_max`; `buf` that long): also the payload size to
-    /// split the packet at, when it is a TCP segment longer than the MTU
-    /// allows, whose checksum field holds the pseudo-header sum only.
+    /// (`StackConfig::tso_max`; `buf` that long) and completes their
+    /// checksums: also, for a TCP segment of a connection, whose checksum
+    /// field then holds the pseudo-header sum only, the payload size to
+    /// split it at if it is longer (`None`: a whole packet, checksums
+    /// done).
     pub fn poll_transmit_gso(
         &mut self,
         now: Instant,

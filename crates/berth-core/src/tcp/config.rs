@@ -94,8 +94,10 @@ pub struct TcpConfig {
     pub checksums: ChecksumCaps,
     /// TCP segmentation offload: new data may go out in segments of many
     /// MSS (as long as the caller's buffer allows), for a device that splits
-    /// them (a TUN device with offloads). Such a segment's checksum field
-    /// holds the pseudo-header sum only, and
+    /// them (a TUN device with offloads) and completes their checksums.
+    /// Every segment's checksum field then holds the pseudo-header sum only
+    /// (long or not: such a device completes checksums, as Linux's TSO
+    /// implies checksum offload), and
     /// [`Stack::poll_transmit_gso`](crate::stack::Stack::poll_transmit_gso)
     /// tells the caller the size to split it at. Off by default; the stack
     /// turns it on when its device can.

@@ -75,6 +75,56 @@ fn without_tso_segments_fit_the_mtu() {
     }
 }
 
+/// A device that splits segments completes checksums: every TCP segment,
+/// however short, leaves with only the pseudo-header sum in its checksum
+/// field and the size to split it at, and the device's completion (here
+/// berth's own software fallback, as the kernel's) makes it whole, in one
+/// piece, unchanged otherwise. Packets other than TCP segments are whole.
+#[test]
+fn every_tcp_segment_leaves_its_checksum_to_a_device_that_splits() {
+    for (ip_a, ip_b) in [(A4, B4), (A6, B6)] {
+        let mut p = tso_pair(Faults::default());
+        let mut buf = vec![0u8; 65535];
+        p.a.tcp_connect(p.now, SocketAddr::new(ip_b, 80), None)
+            .unwrap();
+        // The SYN: short, and its checksum left undone.
+        let (n, gso) = p.a.poll_transmit_gso(p.now, &mut buf).unwrap();
+        let seg = gso.expect("a TCP segment carries its split size");
+        let ip_len = if ip_a.is_ipv4() { 20 } else { 40 };
+        let syn = &buf[ip_len..n];
+        assert!(syn.len() < 100, "{}", syn.len());
+        assert!(
+            !TcpPacket::new_checked(syn)
+                .unwrap()
+                .verify_checksum(ip_a, ip_b)
+        );
+        let mut pieces = Vec::new();
+        assert_eq!(
+            crate::stack::split_tcp_segment(&buf[..n], seg, |piece| pieces.push(piece.to_vec())),
+            1
+        );
+        let whole = &pieces[0];
+        assert_eq!(whole.len(), n);
+        let tcp = TcpPacket::new_checked(&whole[ip_len..]).unwrap();
+        assert!(tcp.verify_checksum(ip_a, ip_b), "completed ({ip_a})");
+        assert_eq!(whole[..ip_len + 16], buf[..ip_len + 16]);
+        assert_eq!(whole[ip_len + 18..], buf[ip_len + 18..n]);
+        // The peer takes it: nothing listens, so it answers with a reset.
+        p.b.handle_frame(p.now, whole);
+        let m = p.b.poll_transmit(p.now, &mut buf).unwrap();
+        let rst = TcpPacket::new_checked(&buf[ip_len..m]).unwrap();
+        assert!(rst.flags().contains(TcpFlags::RST), "{ip_a}");
+    }
+    // A UDP datagram is whole, with no split size.
+    let mut p = tso_pair(Faults::default());
+    let u = p.a.udp_bind(SocketAddr::new(A4, 5000)).unwrap();
+    p.a.udp_send_to(u, b"hello", SocketAddr::new(B4, 7))
+        .unwrap();
+    let mut buf = vec![0u8; 65535];
+    let (_, gso) = p.a.poll_transmit_gso(p.now, &mut buf).unwrap();
+    assert_eq!(gso, None);
+}
+
 /// Counts a data segment `a` sent, and whether it was a runt: shorter than
 /// a full segment (SMSS 1460 less its own options), without PSH or FIN.
 pub(super) fn count(counts: &mut Segments, packet: &[u8]) {

@@ -707,9 +707,10 @@ impl Connection {
         usize::from(self.smss).saturating_sub(header.saturating_sub(20))
     }
 
-    /// After `poll_transmit`: the payload size to split the segment just
-    /// written at, when it carries more than one segment's worth (TSO);
-    /// `None` for an ordinary segment.
+    /// After `poll_transmit`: with TSO, the payload size to split the
+    /// segment just written at if it carries more than one segment's worth
+    /// (its checksum field holds the pseudo-header sum, for the device to
+    /// complete); `None` without TSO, when the checksum is whole.
     pub(crate) fn take_gso(&mut self) -> Option<u16> {
         self.gso.take()
     }
@@ -841,15 +842,15 @@ impl Connection {
             let copied = self.send_buf.copy_out(offset, packet.payload_mut());
             debug_assert_eq!(copied, len, "the send queue holds what poll_data measured");
         }
-        // Only with TSO can a segment hold more than one segment's worth.
-        let per_segment = if self.cfg.tso {
-            self.per_segment_after(header_len)
-        } else {
-            usize::MAX
-        };
-        let tx = if payload_len > per_segment {
-            // Split by the device, which completes each piece's checksum.
-            self.gso = u16::try_from(per_segment).ok();
+        // A device that splits segments (TSO) also completes their
+        // checksums, as Linux's NETIF_F_TSO needs checksum offload: every
+        // segment, long or not, leaves with the pseudo-header sum only and
+        // the payload size the device splits it at if it is longer. The
+        // payload is read once, by the copy above; the kernel behind a TUN
+        // device takes such a segment as CHECKSUM_PARTIAL and, delivering
+        // it locally, never sums it at all (as across a veth pair).
+        let tx = if self.cfg.tso {
+            self.gso = Some(u16::try_from(self.per_segment_after(header_len)).unwrap_or(u16::MAX));
             TxChecksum::PseudoHeader
         } else {
             self.gso = None;
