@@ -1,7 +1,8 @@
 //! `berth up` over a real TUN device with the Linux kernel as the peer:
 //! ping (v4 and v6), curl downloads checked by SHA-256, nc echo and discard,
-//! a refused connection to a closed port, `berth ss`, and a clean Ctrl-C that
-//! removes the namespace. Needs root: runs for real when `CI=true` (and fails
+//! a refused connection to a closed port, `berth ss`, a clean Ctrl-C that
+//! removes the namespace, and a client one kernel router away, which sees
+//! the checksums berth leaves to the kernel completed. Needs root: runs for real when `CI=true` (and fails
 //! if setup fails), skips with a printed reason elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -33,31 +34,11 @@ fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
         .unwrap()
 }
 
-/// The services as sessions on the stack thread (the default).
-#[test]
-fn berth_up_serves_linux_clients() {
-    serves_linux_clients("callback", 7);
-}
-
-/// The same services on acceptor and worker threads.
-#[test]
-fn berth_up_serves_linux_clients_from_threads() {
-    serves_linux_clients("blocking", 8);
-}
-
-/// The same services as tokio tasks on berth::tokio_net.
-#[test]
-fn berth_up_serves_linux_clients_from_tasks() {
-    serves_linux_clients("async", 9);
-}
-
-fn serves_linux_clients(api: &str, net: u8) {
-    if !precondition(
-        "the berth up TUN test",
-        &["ip", "curl", "nc", "ping", "sha256sum"],
-    ) {
-        return;
-    }
+/// Starts `berth up` in a namespace of its own, on 198.18.`net`.2/24 and
+/// 2001:2:0:`net`::2/64, its services on `api`, and waits for its ready
+/// line (a blocking read of its stdout, not a sleep). Also the path of its
+/// control socket.
+fn start(net: u8, api: &str) -> (Up, std::path::PathBuf) {
     let id = std::process::id();
     let netns = format!("berth-t{id}-{net}");
     let tun = format!("bt{}-{net}", id % 100_000);
@@ -94,7 +75,6 @@ fn serves_linux_clients(api: &str, net: u8) {
         child,
         netns: netns.clone(),
     };
-    // The ready line (a blocking read of the child's stdout, not a sleep).
     let mut ready = String::new();
     BufReader::new(up.child.stdout.as_mut().unwrap())
         .read_line(&mut ready)
@@ -103,6 +83,50 @@ fn serves_linux_clients(api: &str, net: u8) {
         ready.trim(),
         format!("berth up: 198.18.{net}.2 on {tun} (netns {netns})")
     );
+    (up, control)
+}
+
+/// The SHA-256 of what `/bytes/n` serves: the bytes 0 to 250 over and over.
+fn bytes_sha256(n: u64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let block: Vec<u8> = (0..251 * 256).map(|i: u64| (i % 251) as u8).collect();
+    let mut left = n;
+    while left > 0 {
+        let take = left.min(block.len() as u64) as usize;
+        h.update(&block[..take]);
+        left -= take as u64;
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// The services as sessions on the stack thread (the default).
+#[test]
+fn berth_up_serves_linux_clients() {
+    serves_linux_clients("callback", 7);
+}
+
+/// The same services on acceptor and worker threads.
+#[test]
+fn berth_up_serves_linux_clients_from_threads() {
+    serves_linux_clients("blocking", 8);
+}
+
+/// The same services as tokio tasks on berth::tokio_net.
+#[test]
+fn berth_up_serves_linux_clients_from_tasks() {
+    serves_linux_clients("async", 9);
+}
+
+fn serves_linux_clients(api: &str, net: u8) {
+    if !precondition(
+        "the berth up TUN test",
+        &["ip", "curl", "nc", "ping", "sha256sum"],
+    ) {
+        return;
+    }
+    let (mut up, control) = start(net, api);
+    let netns = up.netns.clone();
 
     let ping = in_ns(&netns, &format!("ping -c 3 -i 0.2 -W 2 198.18.{net}.2"));
     assert!(
@@ -131,18 +155,7 @@ fn serves_linux_clients(api: &str, net: u8) {
         "curl: {}",
         String::from_utf8_lossy(&got.stderr)
     );
-    let expected = {
-        use sha2::{Digest, Sha256};
-        let mut h = Sha256::new();
-        let block: Vec<u8> = (0..251 * 256).map(|i: u64| (i % 251) as u8).collect();
-        let mut left = n;
-        while left > 0 {
-            let take = left.min(block.len() as u64) as usize;
-            h.update(&block[..take]);
-            left -= take as u64;
-        }
-        format!("{:x}", h.finalize())
-    };
+    let expected = bytes_sha256(n);
     assert!(
         String::from_utf8_lossy(&got.stdout).starts_with(&expected),
         "sha256 of the download matches"
@@ -292,6 +305,148 @@ print(ok)
     );
     assert!(!control.exists(), "control socket removed");
     std::io::stderr().flush().unwrap();
+}
+
+/// A namespace of the test's own, removed on drop (its veth end with it).
+struct Netns(String);
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
+    }
+}
+
+/// Runs `cmd` (a program and its arguments), failing the test if it fails.
+fn run(cmd: &[&str]) {
+    let out = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// berth leaves every TCP segment's checksum to the kernel behind its TUN
+/// device (offloads on: `NEEDS_CSUM`, the kernel's `CHECKSUM_PARTIAL`),
+/// which delivering locally never sums, and forwarding out of a device
+/// without checksum offload completes. Here a client one router away,
+/// behind a veth whose transmit checksumming is off, downloads over IPv4
+/// and IPv6 and echoes: what berth sent arrives whole (a wrong
+/// `csum_start`/`csum_offset` would be completed wrongly, and dropped
+/// here), and the client's kernel counts no checksum error.
+#[test]
+fn berth_up_serves_a_client_the_kernel_routes_to_it() {
+    if !precondition(
+        "the berth up routed-client test",
+        &["ip", "curl", "nc", "ethtool", "nstat", "sha256sum"],
+    ) {
+        return;
+    }
+    let net = 10;
+    let (up, _control) = start(net, "callback");
+    let router = up.netns.clone();
+    let id = std::process::id();
+    let client = Netns(format!("berth-t{id}-{net}c"));
+    run(&["ip", "netns", "add", &client.0]);
+    let (vr, vc) = (format!("vr{}", id % 100_000), format!("vc{}", id % 100_000));
+    run(&[
+        "ip", "link", "add", &vr, "type", "veth", "peer", "name", &vc,
+    ]);
+    run(&["ip", "link", "set", &vr, "netns", &router]);
+    run(&["ip", "link", "set", &vc, "netns", &client.0]);
+    let (r, c) = (router.as_str(), client.0.as_str());
+    for (ns, dev, v4, v6) in [
+        (
+            r,
+            &vr,
+            format!("198.19.{net}.1/24"),
+            format!("2001:2:1:{net}::1/64"),
+        ),
+        (
+            c,
+            &vc,
+            format!("198.19.{net}.2/24"),
+            format!("2001:2:1:{net}::2/64"),
+        ),
+    ] {
+        run(&["ip", "-n", ns, "addr", "add", &v4, "dev", dev]);
+        run(&["ip", "-n", ns, "addr", "add", &v6, "dev", dev, "nodad"]);
+        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+    }
+    run(&["ip", "-n", c, "link", "set", "lo", "up"]);
+    run(&[
+        "ip",
+        "-n",
+        c,
+        "route",
+        "add",
+        &format!("198.18.{net}.0/24"),
+        "via",
+        &format!("198.19.{net}.1"),
+    ]);
+    run(&[
+        "ip",
+        "-n",
+        c,
+        "route",
+        "add",
+        &format!("2001:2:0:{net}::/64"),
+        "via",
+        &format!("2001:2:1:{net}::1"),
+    ]);
+    let sysctl = "net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1";
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        r,
+        "sh",
+        "-c",
+        &format!("sysctl -qw {sysctl}"),
+    ]);
+    // The router completes every checksum itself before the veth.
+    run(&["ip", "netns", "exec", r, "ethtool", "-K", &vr, "tx", "off"]);
+    run(&["ip", "netns", "exec", c, "nstat", "-n"]);
+
+    let n: u64 = 4 << 20;
+    for url in [
+        format!("http://198.18.{net}.2/bytes/{n}"),
+        format!("http://[2001:2:0:{net}::2]/bytes/{n}"),
+    ] {
+        let got = in_ns(c, &format!("curl -sS -g --max-time 60 '{url}' | sha256sum"));
+        assert!(
+            String::from_utf8_lossy(&got.stdout).starts_with(&bytes_sha256(n)),
+            "{url}: {}",
+            String::from_utf8_lossy(&got.stderr)
+        );
+    }
+    let echo = in_ns(
+        c,
+        &format!("printf 'echo me' | nc -N -w 5 198.18.{net}.2 7"),
+    );
+    assert_eq!(String::from_utf8_lossy(&echo.stdout), "echo me");
+    // nstat -a: every counter, zeros included, since the reset above.
+    let counters = in_ns(
+        c,
+        "nstat -az TcpInCsumErrors Tcp6InCsumErrors TcpInSegs Ip6InDelivers",
+    );
+    let counters = String::from_utf8_lossy(&counters.stdout);
+    let count = |name: &str| -> u64 {
+        counters
+            .lines()
+            .find_map(|l| {
+                let mut f = l.split_whitespace();
+                (f.next() == Some(name)).then(|| f.next().unwrap().parse().unwrap())
+            })
+            .unwrap_or(0)
+    };
+    assert!(count("TcpInSegs") > 1000, "{counters}");
+    assert!(count("Ip6InDelivers") > 1000, "{counters}");
+    assert_eq!(
+        count("TcpInCsumErrors") + count("Tcp6InCsumErrors"),
+        0,
+        "{counters}"
+    );
 }
 
 #[test]
