@@ -7,7 +7,8 @@
 //! a virtio-net header (`IFF_VNET_HDR`) and the kernel is told we handle
 //! checksum offload and TSO (`TUNSETOFFLOAD`): it then passes on TCP
 //! segments of up to 64 KiB, unsplit, with checksums we complete here
-//! ([`Device::recv_capacity`]), and splits the long segments we hand it
+//! ([`Device::recv_capacity`]), and completes the checksum of every TCP
+//! segment we hand it, splitting the long ones
 //! ([`Device::send_tcp_segments`]), one system call for up to 44 segments
 //! each way.
 //!

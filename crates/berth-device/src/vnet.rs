@@ -4,9 +4,9 @@
 //! uses for TUN, fields in the host's byte order). It carries the offloads:
 //! on receive, a packet whose checksum the kernel left for us to complete
 //! (`NEEDS_CSUM`) and segments longer than the MTU that the kernel did not
-//! split (GSO); on send, a TCP segment for the kernel to split into
-//! MSS-sized ones (TSO). Plain bytes in and out; the descriptor is
-//! elsewhere.
+//! split (GSO); on send, a TCP segment whose checksum the kernel completes
+//! and, if it is long, splits into MSS-sized ones (TSO). Plain bytes in and
+//! out; the descriptor is elsewhere.
 
 /// The header's length in the legacy layout (no `num_buffers`).
 pub(crate) const HEADER_LEN: usize = 10;

@@ -707,8 +707,8 @@ impl Connection {
         usize::from(self.smss).saturating_sub(header.saturating_sub(20))
     }
 
-    /// After `poll_transmit`: with TSO, the payload size to split the
-    /// segment just written at if it carries more than one segment's worth
+    /// After `poll_transmit`: with TSO, for every segment, the payload size
+    /// the device splits the segment just written at if it carries more
     /// (its checksum field holds the pseudo-header sum, for the device to
     /// complete); `None` without TSO, when the checksum is whole.
     pub(crate) fn take_gso(&mut self) -> Option<u16> {
