@@ -11,8 +11,6 @@ use axum::routing::get;
 use axum::serve::{Listener, ListenerExt};
 use berth::NetStack;
 use berth::tokio_net::{TcpListener, TcpStream};
-use berth_device::Medium;
-use berth_device::channel::ChannelDevice;
 use http_body_util::{BodyExt, Empty};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
@@ -20,23 +18,11 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
+mod common;
+use common::pair;
+
 /// Every await is bounded: a lost wake-up shows as a failure, not a hang.
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (server, client)
-}
 
 async fn whoami(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> String {
     peer.to_string()

@@ -11,28 +11,8 @@ use berth::net::{TcpListener, TcpStream, UdpSocket};
 use berth_device::Medium;
 use berth_device::channel::ChannelDevice;
 
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    pair_on(left, right)
-}
-
-/// A server stack (198.18.0.2, 2001:2::2) and a client stack (.1) on the
-/// two ends of a link.
-fn pair_on(left: ChannelDevice, right: ChannelDevice) -> (NetStack, NetStack) {
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .addr("2001:2::2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .addr("2001:2::1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (server, client)
-}
+mod common;
+use common::{pair, pair_on};
 
 fn echo_server(listener: TcpListener, conns: usize) -> thread::JoinHandle<()> {
     thread::spawn(move || {

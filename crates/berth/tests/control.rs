@@ -8,26 +8,11 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 
-use berth::NetStack;
 use berth::control::Snapshot;
 use berth::net::{TcpListener, TcpStream, UdpSocket};
-use berth_device::Medium;
-use berth_device::channel::ChannelDevice;
 
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (server, client)
-}
+mod common;
+use common::pair;
 
 /// A path no other test (or test run) uses.
 fn socket_path(name: &str) -> PathBuf {

@@ -11,28 +11,12 @@ use std::time::Duration;
 use berth::NetStack;
 use berth::net::{TcpListener, TcpStream};
 use berth::server::{Server, ServerStats};
-use berth_device::Medium;
-use berth_device::channel::ChannelDevice;
+
+mod common;
+use common::pair;
 
 /// A bound on waits that only a hang reaches.
 const HANG: Duration = Duration::from_secs(60);
-
-/// A server stack (198.18.0.2) and a client stack (198.18.0.1) on the two
-/// ends of a link.
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (server, client)
-}
 
 fn connect(client: &NetStack) -> TcpStream {
     let c = TcpStream::connect(client, "198.18.0.2:7").unwrap();

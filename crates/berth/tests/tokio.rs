@@ -7,32 +7,15 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth::NetStack;
 use berth::tokio_net::{TcpListener, TcpStream, UdpSocket};
-use berth_device::Medium;
-use berth_device::channel::ChannelDevice;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
+mod common;
+use common::pair;
+
 /// Every test is bounded: a lost wake-up shows as a failure, not a hang.
 const LIMIT: Duration = Duration::from_secs(30);
-
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let server = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .addr("2001:2::2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .addr("2001:2::1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (server, client)
-}
 
 /// Echoes every connection until its peer shuts down writing.
 fn spawn_echo(listener: TcpListener) -> tokio::task::JoinHandle<()> {

@@ -8,25 +8,10 @@ use std::net::{Shutdown, SocketAddr};
 use std::thread;
 use std::time::Duration;
 
-use berth::NetStack;
 use berth::net::{TcpListener, TcpStream, UdpSocket};
-use berth_device::Medium;
-use berth_device::channel::ChannelDevice;
 
-fn pair() -> (NetStack, NetStack) {
-    let (left, right) = ChannelDevice::pair(1500, Medium::Ip).unwrap();
-    let proxy = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let client = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (proxy, client)
-}
+mod common;
+use common::pair;
 
 #[test]
 fn transparent_tcp_and_udp() {
