@@ -2,14 +2,19 @@
 //! ping (v4 and v6), curl downloads checked by SHA-256, nc echo and discard,
 //! a refused connection to a closed port, `berth ss`, a clean Ctrl-C that
 //! removes the namespace, and a client one kernel router away, which sees
-//! the checksums berth leaves to the kernel completed. Needs root: runs for real when `CI=true` (and fails
-//! if setup fails), skips with a printed reason elsewhere.
+//! the checksums berth leaves to the kernel completed. Needs root: runs for
+//! real when `CI=true` (and fails if setup fails), skips with a printed
+//! reason elsewhere.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
-use berth_device::testing::{is_root, precondition};
+use berth_device::kernel::NetNs;
+
+mod common;
+use common::proxy::{in_ns, sh};
+use common::{is_root, precondition};
 
 /// The running `berth up`; killed and its namespace removed on drop.
 struct Up {
@@ -25,13 +30,6 @@ impl Drop for Up {
             .args(["netns", "del", &self.netns])
             .output();
     }
-}
-
-fn in_ns(netns: &str, cmd: &str) -> std::process::Output {
-    Command::new("ip")
-        .args(["netns", "exec", netns, "sh", "-c", cmd])
-        .output()
-        .unwrap()
 }
 
 /// Starts `berth up` in a namespace of its own, on 198.18.`net`.2/24 and
@@ -307,25 +305,6 @@ print(ok)
     std::io::stderr().flush().unwrap();
 }
 
-/// A namespace of the test's own, removed on drop (its veth end with it).
-struct Netns(String);
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
-    }
-}
-
-/// Runs `cmd` (a program and its arguments), failing the test if it fails.
-fn run(cmd: &[&str]) {
-    let out = Command::new(cmd[0]).args(&cmd[1..]).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// berth leaves every TCP segment's checksum to the kernel behind its TUN
 /// device (offloads on: `NEEDS_CSUM`, the kernel's `CHECKSUM_PARTIAL`),
 /// which delivering locally never sums, and forwarding out of a device
@@ -346,15 +325,14 @@ fn berth_up_serves_a_client_the_kernel_routes_to_it() {
     let (up, _control) = start(net, "callback");
     let router = up.netns.clone();
     let id = std::process::id();
-    let client = Netns(format!("berth-t{id}-{net}c"));
-    run(&["ip", "netns", "add", &client.0]);
+    let client = NetNs::create(&format!("berth-t{id}-{net}c")).unwrap();
     let (vr, vc) = (format!("vr{}", id % 100_000), format!("vc{}", id % 100_000));
-    run(&[
+    sh(&[
         "ip", "link", "add", &vr, "type", "veth", "peer", "name", &vc,
     ]);
-    run(&["ip", "link", "set", &vr, "netns", &router]);
-    run(&["ip", "link", "set", &vc, "netns", &client.0]);
-    let (r, c) = (router.as_str(), client.0.as_str());
+    sh(&["ip", "link", "set", &vr, "netns", &router]);
+    sh(&["ip", "link", "set", &vc, "netns", client.name()]);
+    let (r, c) = (router.as_str(), client.name());
     for (ns, dev, v4, v6) in [
         (
             r,
@@ -369,12 +347,12 @@ fn berth_up_serves_a_client_the_kernel_routes_to_it() {
             format!("2001:2:1:{net}::2/64"),
         ),
     ] {
-        run(&["ip", "-n", ns, "addr", "add", &v4, "dev", dev]);
-        run(&["ip", "-n", ns, "addr", "add", &v6, "dev", dev, "nodad"]);
-        run(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        sh(&["ip", "-n", ns, "addr", "add", &v4, "dev", dev]);
+        sh(&["ip", "-n", ns, "addr", "add", &v6, "dev", dev, "nodad"]);
+        sh(&["ip", "-n", ns, "link", "set", dev, "up"]);
     }
-    run(&["ip", "-n", c, "link", "set", "lo", "up"]);
-    run(&[
+    sh(&["ip", "-n", c, "link", "set", "lo", "up"]);
+    sh(&[
         "ip",
         "-n",
         c,
@@ -384,7 +362,7 @@ fn berth_up_serves_a_client_the_kernel_routes_to_it() {
         "via",
         &format!("198.19.{net}.1"),
     ]);
-    run(&[
+    sh(&[
         "ip",
         "-n",
         c,
@@ -395,7 +373,7 @@ fn berth_up_serves_a_client_the_kernel_routes_to_it() {
         &format!("2001:2:1:{net}::1"),
     ]);
     let sysctl = "net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1";
-    run(&[
+    sh(&[
         "ip",
         "netns",
         "exec",
@@ -405,8 +383,8 @@ fn berth_up_serves_a_client_the_kernel_routes_to_it() {
         &format!("sysctl -qw {sysctl}"),
     ]);
     // The router completes every checksum itself before the veth.
-    run(&["ip", "netns", "exec", r, "ethtool", "-K", &vr, "tx", "off"]);
-    run(&["ip", "netns", "exec", c, "nstat", "-n"]);
+    sh(&["ip", "netns", "exec", r, "ethtool", "-K", &vr, "tx", "off"]);
+    sh(&["ip", "netns", "exec", c, "nstat", "-n"]);
 
     let n: u64 = 4 << 20;
     for url in [

@@ -13,27 +13,17 @@ use berth::net::UdpSocket;
 use berth_device::Medium;
 use berth_device::channel::ChannelDevice;
 
+mod common;
+
 const GROUP4: Ipv4Addr = Ipv4Addr::new(239, 1, 2, 3);
 const GROUP6: Ipv6Addr = Ipv6Addr::new(0xff15, 0, 0, 0, 0, 1, 2, 3);
 const ANY4: Ipv4Addr = Ipv4Addr::UNSPECIFIED;
 
 /// A member stack (198.18.0.2, 2001:2::2) and a sender stack (.1) on the
-/// two ends of a link of `medium`.
+/// two ends of a link of `medium` (tests/common's pair).
 fn pair(medium: Medium) -> (NetStack, NetStack) {
     let (left, right) = ChannelDevice::pair(1500, medium).unwrap();
-    let member = NetStack::builder()
-        .addr("198.18.0.2".parse().unwrap())
-        .addr("2001:2::2".parse().unwrap())
-        .seed(2)
-        .build(left)
-        .unwrap();
-    let sender = NetStack::builder()
-        .addr("198.18.0.1".parse().unwrap())
-        .addr("2001:2::1".parse().unwrap())
-        .seed(1)
-        .build(right)
-        .unwrap();
-    (member, sender)
+    common::pair_on(left, right)
 }
 
 /// Bounds each receive: a datagram that never comes fails the test.
