@@ -110,26 +110,13 @@ impl ChannelDevice {
     }
 }
 
-/// Where the TCP header of an IP packet starts.
-fn ip_header_len(packet: &[u8]) -> Option<u16> {
-    match packet.first()? >> 4 {
-        4 => Some(u16::from(packet.first()? & 0x0f) * 4),
-        6 => Some(40),
-        _ => None,
-    }
-}
-
 impl Device for ChannelDevice {
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let Some((len, partial)) = self.recv_tagged(buf)? else {
             return Ok(None);
         };
-        if partial
-            && let Some(packet) = buf.get_mut(..len)
-            && let Some(start) = ip_header_len(packet)
-        {
-            // The TCP checksum field, 16 bytes into the TCP header.
-            vnet::complete_checksum(packet, start, 16);
+        if partial && let Some(packet) = buf.get_mut(..len) {
+            vnet::complete_tcp_checksum(packet);
         }
         Ok(Some(len))
     }

@@ -129,6 +129,8 @@ pub struct PcapDevice<D: Device, W: Write> {
     /// timestamps then never go backwards within one capture.
     start_wall: Duration,
     start: Instant,
+    /// Where an offloaded segment's checksum is completed for the capture.
+    scratch: Vec<u8>,
 }
 
 impl<D: Device> PcapDevice<D, BufWriter<File>> {
@@ -152,6 +154,7 @@ impl<D: Device, W: Write> PcapDevice<D, W> {
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default(),
             start: Instant::now(),
+            scratch: Vec::new(),
         })
     }
 
@@ -243,13 +246,19 @@ impl<D: Device, W: Write + Send> Device for PcapDevice<D, W> {
         self.inner.tso_max()
     }
 
-    /// Captured as handed over: one segment, however long, its checksum
-    /// left for the device to complete (as tcpdump on a sending host shows
-    /// a TSO segment, and the checksum of every segment it offloads).
+    /// Captured as one segment, however long (as tcpdump on a sending
+    /// host shows a TSO segment), with the checksum the device completes
+    /// already complete: the capture shows what goes on the wire, where a
+    /// capture on the host would show the pseudo-header sum.
     fn send_tcp_segments(&mut self, packet: &[u8], seg_payload: u16) -> io::Result<bool> {
         let sent = self.inner.send_tcp_segments(packet, seg_payload)?;
-        if sent {
-            self.capture(packet);
+        if sent && self.error.is_none() {
+            let mut whole = std::mem::take(&mut self.scratch);
+            whole.clear();
+            whole.extend_from_slice(packet);
+            crate::vnet::complete_tcp_checksum(&mut whole);
+            self.capture(&whole);
+            self.scratch = whole;
         }
         Ok(sent)
     }
@@ -366,6 +375,51 @@ mod tests {
         );
         assert_eq!(&bytes[40..40 + packet.len()], &packet[..]);
         assert_eq!(bytes.len(), 24 + 16 + packet.len() + 16 + 64);
+    }
+
+    /// A TCP segment handed over with its checksum left to the device is
+    /// captured with the checksum complete, as the wire will carry it; the
+    /// device gets it as it was handed over.
+    #[test]
+    fn an_offloaded_segment_is_captured_with_its_checksum_complete() {
+        let (a, mut b) = ChannelDevice::pair_offloaded(1500).unwrap();
+        let mut dev = PcapDevice::new(a, Vec::new()).unwrap();
+        // IPv4 198.18.0.1 -> 198.18.0.2, TCP with 5 bytes of payload, its
+        // checksum field the pseudo-header sum (not inverted).
+        let (src, dst) = ([198u8, 18, 0, 1], [198u8, 18, 0, 2]);
+        let mut tcp = vec![0u8; 20];
+        tcp[0..2].copy_from_slice(&80u16.to_be_bytes());
+        tcp[2..4].copy_from_slice(&40000u16.to_be_bytes());
+        tcp[12] = 5 << 4;
+        tcp[13] = 0x18; // PSH, ACK
+        tcp.extend_from_slice(b"hello");
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&src);
+        pseudo.extend_from_slice(&dst);
+        pseudo.extend_from_slice(&[0, 6]);
+        pseudo.extend_from_slice(&(tcp.len() as u16).to_be_bytes());
+        let partial = !checksum(&[&pseudo]);
+        tcp[16..18].copy_from_slice(&partial.to_be_bytes());
+        let mut packet = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, 6, 0, 0];
+        packet[2..4].copy_from_slice(&((20 + tcp.len()) as u16).to_be_bytes());
+        packet.extend_from_slice(&src);
+        packet.extend_from_slice(&dst);
+        let ip_sum = checksum(&[&packet]);
+        packet[10..12].copy_from_slice(&ip_sum.to_be_bytes());
+        packet.extend_from_slice(&tcp);
+        assert_ne!(checksum(&[&pseudo, &packet[20..]]), 0, "not yet complete");
+
+        assert!(dev.send_tcp_segments(&packet, 1460).unwrap());
+        let mut buf = vec![0u8; b.recv_capacity()];
+        let r = b.recv_frame(&mut buf).unwrap().unwrap();
+        assert_eq!(&buf[..r.len], &packet[..], "handed over as it was");
+        let (_, bytes) = dev.into_parts();
+        assert_eq!(records(&bytes).len(), 1);
+        let captured = &bytes[40..];
+        assert_eq!(captured.len(), packet.len());
+        assert_eq!(checksum(&[&pseudo, &captured[20..]]), 0, "complete");
+        assert_eq!(&captured[..36], &packet[..36]);
+        assert_eq!(&captured[38..], &packet[38..]);
     }
 
     #[test]

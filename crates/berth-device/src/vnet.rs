@@ -89,6 +89,20 @@ impl VnetHeader {
     }
 }
 
+/// Completes the checksum of the TCP segment in `packet` (IPv4, or IPv6
+/// without extension headers), whose checksum field holds the
+/// pseudo-header sum: what a device that offloads it makes of it. `false`
+/// (and the packet left alone) for anything else.
+pub(crate) fn complete_tcp_checksum(packet: &mut [u8]) -> bool {
+    let ip_len = match packet.first().map(|b| b >> 4) {
+        Some(4) => u16::from(packet.first().map_or(0, |b| b & 0x0f)) * 4,
+        Some(6) => 40,
+        _ => return false,
+    };
+    // The TCP checksum field, 16 bytes into the TCP header.
+    complete_checksum(packet, ip_len, 16)
+}
+
 /// Completes a checksum the kernel left partial (`NEEDS_CSUM`): the
 /// Internet checksum (RFC 1071) of `packet[csum_start..]`, whose checksum
 /// field already holds the pseudo-header sum, stored in that field. Returns
