@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use berth_device::testing::precondition;
+mod common;
+use common::precondition;
 
 /// The longest any one transfer may take.
 const LIMIT: Duration = Duration::from_secs(300);
@@ -301,16 +302,7 @@ fn a_linux_sender_through_reordering_has_no_segment_dropped() {
 
     // The counters of this connection, while it is open.
     let me = stream.local_addr().unwrap().to_string();
-    let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["ss", "--json", "-t", "--control"])
-        .arg(&control)
-        .output()
-        .unwrap();
-    assert!(ss.status.success());
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&ss.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::ss_rows(&control, &["-t"]);
     let row = rows
         .iter()
         .find(|r| r["peer"] == me.as_str())

@@ -171,16 +171,7 @@ for i in range(2):
     );
 
     // `berth ss` shows the transparent sockets.
-    let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["ss", "--json", "-l", "--control"])
-        .arg(&lab.control)
-        .output()
-        .unwrap();
-    assert!(ss.status.success());
-    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&ss.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = common::ss_rows(&lab.control, &["-l"]);
     for (proto, state) in [("tcp", "LISTEN"), ("udp", "UNCONN")] {
         assert!(
             rows.iter()

@@ -259,22 +259,7 @@ print(ok)
         "connection refused (curl exit 7): {out}"
     );
 
-    let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args([
-            "ss",
-            "--json",
-            "-l",
-            "-t",
-            "--control",
-            control.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
-    assert!(ss.status.success());
-    let listening: Vec<serde_json::Value> = String::from_utf8_lossy(&ss.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let listening = common::ss_rows(&control, &["-l", "-t"]);
     assert!(
         listening
             .iter()

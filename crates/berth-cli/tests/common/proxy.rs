@@ -535,20 +535,7 @@ impl Lab {
 
     /// `berth ss --relays --json`: a JSON object per live relay.
     pub(crate) fn relays(&self) -> Vec<serde_json::Value> {
-        let ss = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["ss", "--relays", "--json", "--control"])
-            .arg(&self.control)
-            .output()
-            .unwrap();
-        assert!(
-            ss.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ss.stderr)
-        );
-        String::from_utf8_lossy(&ss.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        super::ss_rows(&self.control, &["--relays"])
     }
 }
 
